@@ -1,0 +1,85 @@
+"""Opening a doseflow database: SQLite (default, WAL) or PostgreSQL by URL, always migrated.
+
+``open_database`` is the one way in: it makes the engine with the right settings for the
+backend and brings the schema to the latest Alembic revision of every area.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from doseflow.domain.errors import DoseflowError
+
+DEFAULT_SQLITE_FILE = "doseflow.sqlite"
+ENV_VAR = "DOSEFLOW_DB"
+
+
+def default_url() -> str:
+    """``$DOSEFLOW_DB`` if set, else the embedded SQLite file in the working directory."""
+    return os.environ.get(ENV_VAR) or f"sqlite:///{DEFAULT_SQLITE_FILE}"
+
+
+def normalise_url(url_or_path: str) -> str:
+    """Accept a URL or a plain file path (taken as SQLite); PostgreSQL goes through psycopg 3."""
+    if "://" not in url_or_path:
+        return f"sqlite:///{Path(url_or_path)}"
+    url = make_url(url_or_path)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DoseflowError(
+            "STORE_UNSUPPORTED_BACKEND",
+            f"doseflow stores data in SQLite or PostgreSQL, not {url.get_backend_name()}",
+            field="database URL",
+            expected="sqlite:///path.sqlite, a file path, or postgresql://user@host/db",
+            value=url_or_path,
+        )
+    return url.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url_or_path: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url_or_path`` (default :func:`default_url`), without migrating."""
+    url = normalise_url(url_or_path or default_url())
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option(
+        "script_location", str(resources.files("doseflow.store").joinpath("migrations"))
+    )
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring every area's schema to its latest revision (Alembic ``upgrade heads``)."""
+    command.upgrade(alembic_config(engine), "heads")
+
+
+def open_database(url_or_path: str | None = None, **kwargs: Any) -> Engine:
+    """An engine on a migrated database: the way every command and service opens the store."""
+    engine = make_engine(url_or_path, **kwargs)
+    migrate(engine)
+    return engine
