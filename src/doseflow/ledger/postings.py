@@ -1,0 +1,152 @@
+"""Turning one event into postings: the double-entry rules of the ledger.
+
+| event | from | to |
+|---|---|---|
+| dispatched | stock at origin (``entered`` if the origin is a supplier) | transit to destination |
+| arrived at hub | transit to hub | stock at hub |
+| dispatched onward | stock at hub | transit to destination |
+| received | transit to node | stock at node (accepted) + written off (discrepancy, reason) |
+| transfer, issue | stock at node | stock at to_node |
+| administration | stock at node | administered at node |
+| adjustment < 0 | stock at node | written off at node (reason) |
+| adjustment > 0 | ``entered`` at node | stock at node |
+| reversal | the reversed event's postings, negated, at the moment they took effect |
+
+Planned and held shipments and physical counts move nothing themselves (a count produces an
+adjustment). Supplier stock is not tracked: a supplier's dispatch is where doses enter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container
+
+from doseflow.domain.events import (
+    Adjustment,
+    Administration,
+    ArrivedAtHub,
+    DispatchedOnward,
+    EventKind,
+    LedgerEvent,
+    ShipmentDispatched,
+    ShipmentReceived,
+    Transfer,
+)
+from doseflow.ledger.accounts import AccountKey, AccountState, Posting
+
+_STOCK = AccountState.STOCK
+_TRANSIT = AccountState.TRANSIT
+_ENTERED = AccountState.ENTERED
+_WRITTEN_OFF = AccountState.WRITTEN_OFF
+
+
+def _dispatched(e: ShipmentDispatched, sources: Container[str]) -> tuple[Posting, ...]:
+    lot = e.lot
+    src = _ENTERED if e.origin in sources else _STOCK
+    return (
+        Posting(AccountKey(src, e.origin, lot.product, lot.number), -e.quantity),
+        Posting(
+            AccountKey(_TRANSIT, e.destination, lot.product, lot.number, e.shipment_id),
+            e.quantity,
+        ),
+    )
+
+
+def _arrived(e: ArrivedAtHub, _s: Container[str]) -> tuple[Posting, ...]:
+    lot = e.lot
+    return (
+        Posting(AccountKey(_TRANSIT, e.hub, lot.product, lot.number, e.shipment_id), -e.quantity),
+        Posting(AccountKey(_STOCK, e.hub, lot.product, lot.number), e.quantity),
+    )
+
+
+def _onward(e: DispatchedOnward, _s: Container[str]) -> tuple[Posting, ...]:
+    lot = e.lot
+    return (
+        Posting(AccountKey(_STOCK, e.hub, lot.product, lot.number), -e.quantity),
+        Posting(
+            AccountKey(_TRANSIT, e.destination, lot.product, lot.number, e.shipment_id),
+            e.quantity,
+        ),
+    )
+
+
+def _received(e: ShipmentReceived, _s: Container[str]) -> tuple[Posting, ...]:
+    lot = e.lot
+    out = [
+        Posting(
+            AccountKey(_TRANSIT, e.node, lot.product, lot.number, e.shipment_id),
+            -(e.quantity + e.discrepancy),
+        )
+    ]
+    if e.quantity:
+        out.append(Posting(AccountKey(_STOCK, e.node, lot.product, lot.number), e.quantity))
+    if e.discrepancy:
+        reason = e.reason.value if e.reason is not None else "unexplained"
+        out.append(
+            Posting(
+                AccountKey(_WRITTEN_OFF, e.node, lot.product, lot.number, reason), e.discrepancy
+            )
+        )
+    return tuple(out)
+
+
+def _transfer(e: Transfer, _s: Container[str]) -> tuple[Posting, ...]:
+    lot = e.lot
+    return (
+        Posting(AccountKey(_STOCK, e.node, lot.product, lot.number), -e.quantity),
+        Posting(AccountKey(_STOCK, e.to_node, lot.product, lot.number), e.quantity),
+    )
+
+
+def _administration(e: Administration, _s: Container[str]) -> tuple[Posting, ...]:
+    lot = e.lot
+    return (
+        Posting(AccountKey(_STOCK, e.node, lot.product, lot.number), -e.quantity),
+        Posting(AccountKey(AccountState.ADMINISTERED, e.node, lot.product, lot.number), e.quantity),
+    )
+
+
+def _adjustment(e: Adjustment, _s: Container[str]) -> tuple[Posting, ...]:
+    lot = e.lot
+    stock = AccountKey(_STOCK, e.node, lot.product, lot.number)
+    if e.quantity > 0:
+        return (
+            Posting(AccountKey(_ENTERED, e.node, lot.product, lot.number), -e.quantity),
+            Posting(stock, e.quantity),
+        )
+    return (
+        Posting(stock, e.quantity),
+        Posting(
+            AccountKey(_WRITTEN_OFF, e.node, lot.product, lot.number, e.reason.value), -e.quantity
+        ),
+    )
+
+
+_RULES: dict[EventKind, Callable[[LedgerEvent, Container[str]], tuple[Posting, ...]]] = {
+    EventKind.DISPATCHED: _dispatched,  # type: ignore[dict-item]
+    EventKind.ARRIVED_AT_HUB: _arrived,  # type: ignore[dict-item]
+    EventKind.DISPATCHED_ONWARD: _onward,  # type: ignore[dict-item]
+    EventKind.RECEIVED: _received,  # type: ignore[dict-item]
+    EventKind.TRANSFER: _transfer,  # type: ignore[dict-item]
+    EventKind.ISSUE: _transfer,  # type: ignore[dict-item]
+    EventKind.ADMINISTRATION: _administration,  # type: ignore[dict-item]
+    EventKind.ADJUSTMENT: _adjustment,  # type: ignore[dict-item]
+}
+
+
+def postings_of(event: LedgerEvent, sources: Container[str]) -> tuple[Posting, ...]:
+    """The postings of ``event`` (empty for planned, held, counts and reversals: a reversal's
+    postings depend on the event it reverses, see :func:`reversed_postings`).
+    ``sources`` holds the codes of supplier nodes, whose dispatches bring doses in."""
+    rule = _RULES.get(event.kind)
+    return rule(event, sources) if rule is not None else ()
+
+
+def reversed_postings(original: tuple[Posting, ...]) -> tuple[Posting, ...]:
+    """The postings that undo ``original``."""
+    return tuple(Posting(p.account, -p.delta) for p in original)
+
+
+def moves_stock(kind: EventKind) -> bool:
+    """Whether events of ``kind`` have postings of their own."""
+    return kind in _RULES

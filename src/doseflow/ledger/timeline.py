@@ -1,0 +1,101 @@
+"""Running balances of one account over time, and the never-negative check.
+
+Postings of an account are ordered by (moment it took effect, recording sequence): two
+events at the same second keep the order they were recorded in. A new posting (possibly
+back-dated) is merged into that order and every balance from its moment on is recomputed;
+a stock or transit balance below zero at any point refuses the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.ledger.accounts import CHECKED_STATES, AccountKey, from_instant
+
+
+class Entry(NamedTuple):
+    """One posting on the timeline. For a physical count, ``delta`` holds the counted
+    quantity until :func:`walk` resolves it into the discrepancy."""
+
+    at: int
+    seq: int
+    delta: int
+    event_id: str
+    new: bool = False
+    is_count: bool = False
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A balance that would go below zero: where, when, by how much, and which new event
+    caused it."""
+
+    account: AccountKey
+    at: int
+    balance: int
+    event_id: str
+
+    @property
+    def shortfall(self) -> int:
+        return -self.balance
+
+    def detail(self) -> ErrorDetail:
+        when = from_instant(self.at).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return ErrorDetail(
+            code="LEDGER_NEGATIVE_BALANCE",
+            message=(
+                f"event {self.event_id} would leave {self.account.describe()} at "
+                f"{self.balance:,} doses on {when}: short by {self.shortfall:,} doses"
+            ),
+            location=ErrorLocation(field="quantity"),
+            expected=f"at most {self.shortfall:,} doses fewer, or stock recorded before {when}",
+            value=self.event_id,
+        )
+
+
+@dataclass(frozen=True)
+class WalkResult:
+    """Balances after each entry, resolved count discrepancies (event id -> delta), and the
+    first violation if any."""
+
+    balances: tuple[int, ...]
+    count_deltas: dict[str, int]
+    violation: Violation | None
+
+
+def walk(account: AccountKey, start: int, entries: Sequence[Entry]) -> WalkResult:
+    """Run the balance from ``start`` through ``entries`` (already in timeline order)."""
+    checked = account.state in CHECKED_STATES
+    balance = start
+    balances: list[int] = []
+    counts: dict[str, int] = {}
+    violation: Violation | None = None
+    last_new = ""
+    for entry in entries:
+        if entry.new:
+            last_new = entry.event_id
+        if entry.is_count:
+            delta = entry.delta - balance
+            counts[entry.event_id] = delta
+            balance = entry.delta
+        else:
+            balance += entry.delta
+        balances.append(balance)
+        if checked and balance < 0 and violation is None:
+            violation = Violation(account, entry.at, balance, last_new or entry.event_id)
+    return WalkResult(tuple(balances), counts, violation)
+
+
+def merge(existing: Sequence[Entry], new: Sequence[Entry]) -> list[Entry]:
+    """Both lists in timeline order (each already sorted)."""
+    return sorted([*existing, *new], key=lambda e: (e.at, e.seq))
+
+
+def raise_violations(violations: Sequence[Violation]) -> None:
+    """Refuse a batch: one error naming every account that would go negative."""
+    if violations:
+        ordered = sorted(violations, key=lambda v: (v.at, v.account))
+        raise DoseflowError.from_details(v.detail() for v in ordered)
