@@ -1,0 +1,139 @@
+"""Reporting engine: report schema, submission validation into an import summary, ledger
+cross-checks, compliance and readiness gate, plausibility flags, DHIS2 / ADX / FHIR exchange
+and CSV / Excel data-entry templates. Pure: persistence lives in ``doseflow.store.reporting``.
+
+The names below are the public API (see ``docs/reporting.md``).
+"""
+
+from doseflow.reporting.adx import read_adx, write_adx
+from doseflow.reporting.compliance import (
+    ComplianceRow,
+    ComplianceStatus,
+    GatePolicy,
+    GateResult,
+    Requirement,
+    compliance,
+    readiness_gate,
+)
+from doseflow.reporting.crosscheck import LedgerFigures, LedgerPosition, ledger_needs
+from doseflow.reporting.dhis2_json import data_value_set, read_data_value_set, write_data_value_set
+from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme, load_mapping
+from doseflow.reporting.fhir_export import (
+    ShipmentRecord,
+    bundle,
+    bundle_json,
+    measure_reports,
+    supply_deliveries,
+)
+from doseflow.reporting.hierarchy import (
+    Hierarchy,
+    OrgUnit,
+    build_hierarchy,
+    hierarchy_from_network,
+    national_hierarchy,
+)
+from doseflow.reporting.hierarchy_file import load_hierarchy
+from doseflow.reporting.locks import LockAction, LockEvent, PeriodLock
+from doseflow.reporting.periods import Period, PeriodType, parse_period, period_of, periods_between
+from doseflow.reporting.plausibility import (
+    Flag,
+    Method,
+    PlausibilityOptions,
+    Strength,
+    plausibility_flags,
+)
+from doseflow.reporting.requirements_file import load_requirements, make_requirement
+from doseflow.reporting.schema import (
+    DEFAULT_SCHEMA,
+    Category,
+    DataElement,
+    ReportType,
+    Role,
+    Schema,
+    ValueType,
+)
+from doseflow.reporting.schema_file import load_schema
+from doseflow.reporting.submission import (
+    Conflict,
+    ImportSummary,
+    Outcome,
+    SubmissionContext,
+    SummaryStatus,
+    validate_submission,
+)
+from doseflow.reporting.templates import (
+    read_template,
+    template_rows,
+    write_csv_template,
+    write_excel_template,
+)
+from doseflow.reporting.values import DataValue, Origin, SubmittedValue, ValueKey
+
+__all__ = [
+    "DEFAULT_SCHEMA",
+    "Category",
+    "ComplianceRow",
+    "ComplianceStatus",
+    "Conflict",
+    "DataElement",
+    "DataValue",
+    "Dhis2Mapping",
+    "Flag",
+    "GatePolicy",
+    "GateResult",
+    "Hierarchy",
+    "IdScheme",
+    "ImportSummary",
+    "LedgerFigures",
+    "LedgerPosition",
+    "LockAction",
+    "LockEvent",
+    "Method",
+    "OrgUnit",
+    "Origin",
+    "Outcome",
+    "Period",
+    "PeriodLock",
+    "PeriodType",
+    "PlausibilityOptions",
+    "ReportType",
+    "Requirement",
+    "Role",
+    "Schema",
+    "ShipmentRecord",
+    "Strength",
+    "SubmissionContext",
+    "SubmittedValue",
+    "SummaryStatus",
+    "ValueKey",
+    "ValueType",
+    "build_hierarchy",
+    "bundle",
+    "bundle_json",
+    "compliance",
+    "data_value_set",
+    "hierarchy_from_network",
+    "ledger_needs",
+    "load_hierarchy",
+    "load_mapping",
+    "load_requirements",
+    "load_schema",
+    "make_requirement",
+    "measure_reports",
+    "national_hierarchy",
+    "parse_period",
+    "period_of",
+    "periods_between",
+    "plausibility_flags",
+    "read_adx",
+    "read_data_value_set",
+    "read_template",
+    "readiness_gate",
+    "supply_deliveries",
+    "template_rows",
+    "validate_submission",
+    "write_adx",
+    "write_csv_template",
+    "write_data_value_set",
+    "write_excel_template",
+]

@@ -1,0 +1,159 @@
+"""Reporting compliance: which reports are owed, which came on time, late, or not at all,
+and a readiness gate the next allocation round can consult.
+
+A *requirement* says that a participant owes a report type every week or month from a first
+period (to an optional last one), due a number of days after each period ends. A report
+counts as submitted for a period at the first submission that stored or confirmed at least
+one of its values (the store records that time). For each owed period:
+
+* ``on_time``: first submitted on or before the due date;
+* ``late``: first submitted after the due date (``days_late`` says by how much);
+* ``missing``: not submitted, and the due date has passed;
+* ``not_due``: not submitted, but still within its time.
+
+The *readiness gate* turns the last few owed periods into pass/fail per participant. It is
+off by default (everyone passes, with the reason saying so), because withholding vaccines
+for paperwork is a policy choice a programme must make on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from doseflow.reporting.periods import Period, PeriodType, period_of, periods_between
+
+
+@dataclass(frozen=True)
+class Requirement:
+    participant: str
+    report: str
+    frequency: PeriodType
+    due_days: int
+    first_period: Period
+    last_period: Period | None = None
+
+
+class ComplianceStatus(StrEnum):
+    ON_TIME = "on_time"
+    LATE = "late"
+    MISSING = "missing"
+    NOT_DUE = "not_due"
+
+
+@dataclass(frozen=True)
+class ComplianceRow:
+    participant: str
+    report: str
+    period: Period
+    due: date
+    submitted_at: datetime | None
+    status: ComplianceStatus
+
+    @property
+    def days_late(self) -> int:
+        if self.submitted_at is None or self.status is not ComplianceStatus.LATE:
+            return 0
+        return (self.submitted_at.date() - self.due).days
+
+
+#: (participant, report type, period code) -> first submission time
+Submissions = Mapping[tuple[str, str, str], datetime]
+
+
+def due_date(period: Period, due_days: int) -> date:
+    """The last day a report for ``period`` is on time."""
+    return period.end + timedelta(days=due_days)
+
+
+def compliance(
+    requirements: Iterable[Requirement], submissions: Submissions, as_of: date
+) -> list[ComplianceRow]:
+    """One row per owed period that has ended by ``as_of``, per requirement, oldest first."""
+    rows: list[ComplianceRow] = []
+    for req in requirements:
+        current = period_of(as_of, req.frequency)
+        last = current.previous()  # periods that have ended
+        if req.last_period is not None and req.last_period < last:
+            last = req.last_period
+        if last < req.first_period:
+            continue
+        for period in periods_between(req.first_period, last):
+            due = due_date(period, req.due_days)
+            at = submissions.get((req.participant, req.report, period.code))
+            if at is not None:
+                status = ComplianceStatus.ON_TIME if at.date() <= due else ComplianceStatus.LATE
+            elif as_of > due:
+                status = ComplianceStatus.MISSING
+            else:
+                status = ComplianceStatus.NOT_DUE
+            rows.append(ComplianceRow(req.participant, req.report, period, due, at, status))
+    rows.sort(key=lambda r: (r.participant, r.report, r.period))
+    return rows
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """When a participant passes the readiness gate. ``enabled=False`` (the default) passes
+    everyone. Otherwise, over the last ``lookback_periods`` owed periods of each required
+    report, at most ``max_missing`` may be missing and at most ``max_late`` late (None: any
+    number)."""
+
+    enabled: bool = False
+    lookback_periods: int = 4
+    max_missing: int = 0
+    max_late: int | None = None
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Pass or fail for one participant, with a plain-language reason for each problem."""
+
+    participant: str
+    passed: bool
+    reasons: tuple[str, ...]
+
+
+def readiness_gate(
+    rows: Iterable[ComplianceRow],
+    participants: Iterable[str],
+    policy: GatePolicy = GatePolicy(),
+) -> dict[str, GateResult]:
+    """Per participant, whether its reporting lets it into the next allocation round.
+
+    This is the hook for the allocation engine's readiness gate: it takes the returned
+    mapping (participant -> :class:`GateResult`) as one more input.
+    """
+    wanted = sorted(set(participants))
+    if not policy.enabled:
+        return {p: GateResult(p, True, ("reporting compliance gate is off",)) for p in wanted}
+    by_report: dict[tuple[str, str], list[ComplianceRow]] = {}
+    for row in rows:
+        if row.status is not ComplianceStatus.NOT_DUE:
+            by_report.setdefault((row.participant, row.report), []).append(row)
+    results: dict[str, GateResult] = {}
+    for p in wanted:
+        reasons: list[str] = []
+        for (participant, report), owed in sorted(by_report.items()):
+            if participant != p:
+                continue
+            recent = sorted(owed, key=lambda r: r.period)[-policy.lookback_periods :]
+            missing = [r.period.code for r in recent if r.status is ComplianceStatus.MISSING]
+            late = [r.period.code for r in recent if r.status is ComplianceStatus.LATE]
+            if len(missing) > policy.max_missing:
+                reasons.append(
+                    f"{report}: {len(missing)} of the last {len(recent)} reports missing "
+                    f"({', '.join(missing)}); at most {policy.max_missing} allowed"
+                )
+            if policy.max_late is not None and len(late) > policy.max_late:
+                reasons.append(
+                    f"{report}: {len(late)} of the last {len(recent)} reports late "
+                    f"({', '.join(late)}); at most {policy.max_late} allowed"
+                )
+        if reasons:
+            results[p] = GateResult(p, False, tuple(reasons))
+        else:
+            results[p] = GateResult(p, True, ("reports up to date",))
+    return results

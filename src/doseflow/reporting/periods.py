@@ -1,0 +1,149 @@
+"""Reporting periods: ISO weeks and calendar months, in DHIS2 and ADX notation.
+
+Reports are owed per ISO week (weekly surveillance) or per calendar month (distribution,
+administration, wastage). A period is written the way DHIS2 writes it (``2021W38``,
+``202109``) everywhere in doseflow, and as an ISO 8601 interval (``2021-09-20/P7D``,
+``2021-09-01/P1M``) in ADX files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from functools import cache
+
+from doseflow.domain.errors import DoseflowError
+
+
+class PeriodType(StrEnum):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$")
+_MONTH = re.compile(r"^(\d{4})-?(\d{2})$")
+_ADX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})/P(7D|1W|1M)$")
+
+PERIOD_FORMS = "an ISO week like 2021W38 or a month like 202109"
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """One ISO week or calendar month. Ordered by type, then time."""
+
+    type: PeriodType
+    year: int
+    number: int  # ISO week number (1-53) or month (1-12)
+
+    @property
+    def code(self) -> str:
+        """DHIS2 notation: ``2021W38`` for a week, ``202109`` for a month."""
+        if self.type is PeriodType.WEEKLY:
+            return f"{self.year}W{self.number}"
+        return f"{self.year}{self.number:02d}"
+
+    @property
+    def start(self) -> date:
+        if self.type is PeriodType.WEEKLY:
+            return date.fromisocalendar(self.year, self.number, 1)
+        return date(self.year, self.number, 1)
+
+    @property
+    def end(self) -> date:
+        """The last day of the period (inclusive)."""
+        return self.next().start - timedelta(days=1)
+
+    @property
+    def adx(self) -> str:
+        """ADX notation: the first day and an ISO 8601 duration."""
+        duration = "P7D" if self.type is PeriodType.WEEKLY else "P1M"
+        return f"{self.start.isoformat()}/{duration}"
+
+    def next(self) -> Period:
+        if self.type is PeriodType.WEEKLY:
+            return period_of(self.start + timedelta(days=7), PeriodType.WEEKLY)
+        if self.number == 12:
+            return Period(PeriodType.MONTHLY, self.year + 1, 1)
+        return Period(PeriodType.MONTHLY, self.year, self.number + 1)
+
+    def previous(self) -> Period:
+        if self.type is PeriodType.WEEKLY:
+            return period_of(self.start - timedelta(days=7), PeriodType.WEEKLY)
+        if self.number == 1:
+            return Period(PeriodType.MONTHLY, self.year - 1, 12)
+        return Period(PeriodType.MONTHLY, self.year, self.number - 1)
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    def __str__(self) -> str:
+        return self.code
+
+
+def period_of(day: date, period_type: PeriodType) -> Period:
+    """The week or month that contains ``day``."""
+    if period_type is PeriodType.WEEKLY:
+        iso = day.isocalendar()
+        return Period(PeriodType.WEEKLY, iso.year, iso.week)
+    return Period(PeriodType.MONTHLY, day.year, day.month)
+
+
+def periods_between(first: Period, last: Period) -> list[Period]:
+    """Every period from ``first`` to ``last`` inclusive (same type), in order."""
+    if first.type is not last.type:
+        raise ValueError("periods_between needs two periods of the same type")
+    found: list[Period] = []
+    current = first
+    while current <= last:
+        found.append(current)
+        current = current.next()
+    return found
+
+
+def _bad(text: str, field: str) -> DoseflowError:
+    return DoseflowError(
+        "REPORT_BAD_PERIOD",
+        f"'{text}' is not a reporting period",
+        field=field,
+        expected=PERIOD_FORMS + " (or in ADX 2021-09-20/P7D, 2021-09-01/P1M)",
+        value=text,
+    )
+
+
+@cache
+def parse_period(text: str, field: str = "period") -> Period:
+    """A period from DHIS2 notation (``2021W38``, ``202109``, also ``2021-W38``,
+    ``2021-09``) or ADX notation (``2021-09-20/P7D``); ``REPORT_BAD_PERIOD`` otherwise."""
+    cleaned = text.strip().upper()
+    if m := _WEEK.match(cleaned):
+        year, week = int(m.group(1)), int(m.group(2))
+        try:
+            date.fromisocalendar(year, week, 1)
+        except ValueError:
+            raise _bad(text, field) from None
+        return Period(PeriodType.WEEKLY, year, week)
+    if m := _MONTH.match(cleaned):
+        year, month = int(m.group(1)), int(m.group(2))
+        if not 1 <= month <= 12 or year < 1900:
+            raise _bad(text, field)
+        return Period(PeriodType.MONTHLY, year, month)
+    if m := _ADX.match(cleaned):
+        try:
+            start = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            raise _bad(text, field) from None
+        kind = PeriodType.MONTHLY if m.group(4) == "1M" else PeriodType.WEEKLY
+        found = period_of(start, kind)
+        if found.start != start:
+            raise DoseflowError(
+                "REPORT_BAD_PERIOD",
+                f"ADX period '{text}' does not start on the first day of a "
+                f"{'month' if kind is PeriodType.MONTHLY else 'week (a Monday)'}",
+                field=field,
+                expected=f"{found.adx}",
+                value=text,
+            )
+        return found
+    raise _bad(text, field)

@@ -1,0 +1,471 @@
+"""Validating a submission value by value into an import summary.
+
+Every submitted value gets exactly one outcome:
+
+* ``accepted``: a new value, to be stored;
+* ``updated``: replaces a stored value that differed (value or comment);
+* ``ignored``: identical to the stored value (so re-submitting is harmless);
+* ``conflict``: refused, with a stable code naming what was wrong (see ``docs/reporting.md``).
+
+Values without conflicts are written even when others conflict (as DHIS2 does), unless the
+submission is *atomic*, in which case one conflict means nothing is written. A *dry run*
+validates and summarises without writing. Cross-checks against the ledger add conflicts
+(administered above available) and warnings (stock differing from the ledger).
+
+This module is pure: stored values, locks and ledger figures come in as mappings, and the
+values to write go out in :attr:`ImportSummary.writes`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.reporting.crosscheck import LedgerFigures
+from doseflow.reporting.hierarchy import Hierarchy
+from doseflow.reporting.locks import LockKey, PeriodLock
+from doseflow.reporting.periods import Period, parse_period
+from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY, DataElement, Role, Schema, ValueType
+from doseflow.reporting.values import DataValue, Origin, SubmittedValue, ValueKey, format_number
+
+#: Stored values the submission is compared with: key -> (value, comment).
+StoredValues = Mapping[ValueKey, tuple[float, str | None]]
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    UPDATED = "updated"
+    IGNORED = "ignored"
+    CONFLICT = "conflict"
+
+
+class SummaryStatus(StrEnum):
+    OK = "OK"  # no conflict, no warning
+    WARNING = "WARNING"  # written, with warnings or some conflicts
+    ERROR = "ERROR"  # nothing written because of conflicts (atomic) or every value conflicted
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A problem with the value at ``index`` of the submission."""
+
+    index: int
+    error: ErrorDetail
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, **self.error.to_dict()}
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """The answer to a submission: an outcome per value, the conflicts and warnings with
+    their codes, and the values that were (or, in a dry run, would be) written."""
+
+    outcomes: tuple[Outcome, ...]
+    conflicts: tuple[Conflict, ...]
+    warnings: tuple[Conflict, ...]
+    writes: tuple[DataValue, ...]
+    dry_run: bool = False
+    atomic: bool = False
+    reports: frozenset[LockKey] = field(default_factory=frozenset)
+
+    @property
+    def written(self) -> bool:
+        return not self.dry_run and bool(self.writes)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for o in self.outcomes if o is outcome)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        tally = dict.fromkeys((o.value for o in Outcome), 0)
+        for o in self.outcomes:
+            tally[o.value] += 1
+        return tally
+
+    @property
+    def status(self) -> SummaryStatus:
+        if self.conflicts and not self.writes and self.count(Outcome.IGNORED) == 0:
+            return SummaryStatus.ERROR
+        if self.conflicts and self.atomic:
+            return SummaryStatus.ERROR
+        if self.conflicts or self.warnings:
+            return SummaryStatus.WARNING
+        return SummaryStatus.OK
+
+    def to_dict(self, max_items: int | None = None) -> dict[str, Any]:
+        """A JSON-ready form (the REST service's response body)."""
+        conflicts = self.conflicts if max_items is None else self.conflicts[:max_items]
+        warnings = self.warnings if max_items is None else self.warnings[:max_items]
+        return {
+            "status": self.status.value,
+            "dry_run": self.dry_run,
+            "atomic": self.atomic,
+            "counts": self.counts,
+            "written": len(self.writes) if self.written else 0,
+            "conflicts": [c.to_dict() for c in conflicts],
+            "warnings": [w.to_dict() for w in warnings],
+            "truncated": len(conflicts) < len(self.conflicts) or len(warnings) < len(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class SubmissionContext:
+    """Everything a submission is checked against."""
+
+    schema: Schema
+    hierarchy: Hierarchy
+    as_of: date
+    stored: StoredValues = field(default_factory=dict)
+    locks: Mapping[LockKey, PeriodLock] = field(default_factory=dict)
+    ledger: LedgerFigures | None = None
+
+
+def _location(origin: Origin | None, fld: str) -> ErrorLocation:
+    if origin is None:
+        return ErrorLocation(field=fld)
+    return ErrorLocation(
+        source=origin.source, line=origin.line, column=origin.columns.get(fld), field=fld
+    )
+
+
+class _Validator:
+    """Checks values one by one, with caches so a million values stay fast."""
+
+    def __init__(self, ctx: SubmissionContext) -> None:
+        self.ctx = ctx
+        self.periods: dict[str, Period | ErrorDetail] = {}
+        self.units: dict[tuple[str, str | None], str | ErrorDetail] = {}
+        self.categories: dict[tuple[str, str], bool] = {}
+
+    def detail(
+        self,
+        v: SubmittedValue,
+        code: str,
+        fld: str,
+        message: str,
+        expected: str | None,
+        value: Any,
+    ) -> ErrorDetail:
+        return ErrorDetail(code, message, _location(v.origin, fld), expected, value)
+
+    def period(self, v: SubmittedValue, element: DataElement) -> Period | ErrorDetail:
+        key = v.period
+        found = self.periods.get(key)
+        if found is None:
+            try:
+                found = parse_period(key)
+            except DoseflowError as err:
+                found = err.detail
+            self.periods[key] = found
+        if isinstance(found, ErrorDetail):
+            return ErrorDetail(
+                found.code,
+                found.message,
+                _location(v.origin, "period"),
+                found.expected,
+                found.value,
+            )
+        allowed = self.ctx.schema.report_types[element.report].period_types
+        if found.type not in allowed:
+            return self.detail(
+                v,
+                "REPORT_WRONG_PERIOD_TYPE",
+                "period",
+                f"report '{element.report}' is not kept per {found.type.value} period",
+                " or ".join(t.value for t in allowed) + " periods",
+                v.period,
+            )
+        return found
+
+    def participant(self, v: SubmittedValue) -> str | ErrorDetail:
+        key = (v.org_unit, v.participant)
+        found = self.units.get(key)
+        if found is not None:
+            return found
+        hierarchy = self.ctx.hierarchy
+        if v.participant is not None:
+            national = hierarchy.unit(v.participant)
+            if national is None or not national.is_national:
+                found = self.detail(
+                    v,
+                    "REPORT_UNKNOWN_PARTICIPANT",
+                    "participant",
+                    f"'{v.participant}' is not a participant in the reporting hierarchy",
+                    "a participant code from the hierarchy (e.g. an ISO3 code)",
+                    v.participant,
+                )
+                self.units[key] = found
+                return found
+        unit = hierarchy.unit(v.org_unit)
+        if unit is None or (v.participant is not None and unit.participant != v.participant):
+            owner = v.participant or "any participant"
+            found = self.detail(
+                v,
+                "REPORT_ORG_UNIT_NOT_IN_HIERARCHY",
+                "org_unit",
+                f"org unit '{v.org_unit}' is not in the hierarchy of {owner}",
+                "the participant's own code or one of its regions",
+                v.org_unit,
+            )
+        else:
+            found = unit.participant
+        self.units[key] = found
+        return found
+
+    def category(self, v: SubmittedValue, element: DataElement) -> ErrorDetail | None:
+        ck = (element.code, v.category)
+        ok = self.categories.get(ck)
+        if ok is None:
+            ok = v.category in self.ctx.schema.category_keys(element)
+            self.categories[ck] = ok
+        if ok:
+            return None
+        if element.categories:
+            expected = "one option of each of " + ", ".join(
+                f"{c} ({'|'.join(self.ctx.schema.categories[c].option_codes())})"
+                for c in element.categories
+            )
+            expected += f", written like {self.ctx.schema.category_keys(element)[0]}"
+        else:
+            expected = f"'{DEFAULT_CATEGORY_KEY}' (this element is not disaggregated)"
+        return self.detail(
+            v,
+            "REPORT_BAD_CATEGORY_COMBO",
+            "category",
+            f"'{v.category}' is not a category combination of data element '{element.code}'",
+            expected,
+            v.category,
+        )
+
+    def number(self, v: SubmittedValue, element: DataElement) -> float | ErrorDetail:
+        raw = v.value
+        number: float
+        if isinstance(raw, bool):
+            number = math.nan
+        elif isinstance(raw, int | float):
+            number = float(raw)
+        elif isinstance(raw, str):
+            try:
+                number = float(raw.strip().replace(",", "")) if raw.strip() else math.nan
+            except ValueError:
+                number = math.nan
+        else:
+            number = math.nan
+        whole = element.value_type is ValueType.INTEGER
+        if not math.isfinite(number) or (whole and not number.is_integer()):
+            return self.detail(
+                v,
+                "REPORT_BAD_VALUE",
+                "value",
+                f"value of '{element.code}' is not {'a whole number' if whole else 'a number'}",
+                "a whole number" if whole else "a number",
+                raw,
+            )
+        low, high = element.minimum, element.maximum
+        if (low is not None and number < low) or (high is not None and number > high):
+            bounds = (
+                f"{'' if low is None else format_number(low)}.."
+                f"{'' if high is None else format_number(high)}"
+            )
+            return self.detail(
+                v,
+                "REPORT_VALUE_OUT_OF_RANGE",
+                "value",
+                f"value {format_number(number)} of '{element.code}' is outside its range {bounds}",
+                f"a value in {bounds}",
+                raw,
+            )
+        return number
+
+    def check(self, v: SubmittedValue) -> DataValue | ErrorDetail:
+        element = self.ctx.schema.elements.get(v.data_element)
+        if element is None:
+            return self.detail(
+                v,
+                "REPORT_UNKNOWN_DATA_ELEMENT",
+                "data_element",
+                f"'{v.data_element}' is not a data element of the reporting schema",
+                "a data element code from the schema (see `doseflow report schema`)",
+                v.data_element,
+            )
+        period = self.period(v, element)
+        if isinstance(period, ErrorDetail):
+            return period
+        participant = self.participant(v)
+        if isinstance(participant, ErrorDetail):
+            return participant
+        bad_category = self.category(v, element)
+        if bad_category is not None:
+            return bad_category
+        if period.start > self.ctx.as_of:
+            return self.detail(
+                v,
+                "REPORT_PERIOD_NOT_OPEN",
+                "period",
+                f"period {period.code} starts on {period.start.isoformat()}, after "
+                f"{self.ctx.as_of.isoformat()}: it is not open for reporting yet",
+                f"a period that has started by {self.ctx.as_of.isoformat()}",
+                v.period,
+            )
+        lock = self.ctx.locks.get((participant, element.report, period.code))
+        if lock is not None:
+            return self.detail(
+                v,
+                "REPORT_PERIOD_LOCKED",
+                "period",
+                f"the {element.report} report of {participant} for {period.code} was approved "
+                f"and locked by {lock.locked_by} on {lock.locked_at:%Y-%m-%d}; "
+                "reopen it to correct it",
+                "an open period (or `doseflow report reopen` with a reason)",
+                period.code,
+            )
+        number = self.number(v, element)
+        if isinstance(number, ErrorDetail):
+            return number
+        return DataValue(
+            participant, v.org_unit, period.code, element.code, v.category, number, v.comment
+        )
+
+
+def validate_submission(
+    values: Sequence[SubmittedValue],
+    ctx: SubmissionContext,
+    *,
+    dry_run: bool = False,
+    atomic: bool = False,
+) -> ImportSummary:
+    """Check every value of ``values`` and decide its outcome (see the module docstring)."""
+    checker = _Validator(ctx)
+    outcomes: list[Outcome] = [Outcome.CONFLICT] * len(values)
+    conflicts: dict[int, ErrorDetail] = {}
+    accepted: dict[ValueKey, tuple[int, DataValue]] = {}
+    stored = ctx.stored
+    for index, v in enumerate(values):
+        checked = checker.check(v)
+        if isinstance(checked, ErrorDetail):
+            conflicts[index] = checked
+            continue
+        key = checked.key
+        earlier = accepted.get(key)
+        if earlier is not None:
+            first_index, first = earlier
+            if first.value == checked.value and first.comment == checked.comment:
+                outcomes[index] = Outcome.IGNORED
+                continue
+            message = (
+                f"the same value is submitted twice with different figures "
+                f"({format_number(first.value)} at item {first_index + 1}, "
+                f"{format_number(checked.value)} at item {index + 1})"
+            )
+            for i in (first_index, index):
+                conflicts[i] = checker.detail(
+                    values[i],
+                    "REPORT_DUPLICATE_IN_SUBMISSION",
+                    "value",
+                    message,
+                    "each value once per submission",
+                    values[i].value,
+                )
+                outcomes[i] = Outcome.CONFLICT
+            del accepted[key]
+            continue
+        before = stored.get(key)
+        if before is None:
+            outcomes[index] = Outcome.ACCEPTED
+        elif before[0] == checked.value and before[1] == checked.comment:
+            outcomes[index] = Outcome.IGNORED
+        else:
+            outcomes[index] = Outcome.UPDATED
+        accepted[key] = (index, checked)
+    warnings: list[Conflict] = []
+    if ctx.ledger is not None:
+        _ledger_checks(values, ctx, accepted, outcomes, conflicts, warnings)
+    writes = tuple(dv for index, dv in accepted.values() if outcomes[index] is not Outcome.IGNORED)
+    if atomic and conflicts:
+        writes = ()
+    reports = frozenset(
+        (dv.participant, ctx.schema.elements[dv.data_element].report, dv.period)
+        for _, dv in accepted.values()
+    )
+    return ImportSummary(
+        outcomes=tuple(outcomes),
+        conflicts=tuple(Conflict(i, conflicts[i]) for i in sorted(conflicts)),
+        warnings=tuple(warnings),
+        writes=writes,
+        dry_run=dry_run,
+        atomic=atomic,
+        reports=reports if writes or not conflicts else frozenset(),
+    )
+
+
+def _ledger_checks(
+    values: Sequence[SubmittedValue],
+    ctx: SubmissionContext,
+    accepted: dict[ValueKey, tuple[int, DataValue]],
+    outcomes: list[Outcome],
+    conflicts: dict[int, ErrorDetail],
+    warnings: list[Conflict],
+) -> None:
+    ledger = ctx.ledger
+    assert ledger is not None
+    schema = ctx.schema
+    administered = {e.code for e in schema.elements_with_role(Role.ADMINISTERED)}
+    stock = {e.code for e in schema.elements_with_role(Role.STOCK_ON_HAND)}
+    groups: dict[tuple[str, str, str], list[tuple[int, ValueKey]]] = {}
+    for index, dv in accepted.values():
+        if dv.data_element in administered:
+            groups.setdefault((dv.participant, dv.org_unit, dv.period), []).append((index, dv.key))
+        elif dv.data_element in stock:
+            position = ledger.get((dv.org_unit, dv.period))
+            if position is not None and dv.value != position.closing:
+                diff = dv.value - position.closing
+                warnings.append(
+                    Conflict(
+                        index,
+                        ErrorDetail(
+                            "REPORT_STOCK_DIFFERS_FROM_LEDGER",
+                            f"reported stock of {dv.org_unit} at the end of {dv.period} is "
+                            f"{format_number(dv.value)} doses; the ledger holds "
+                            f"{position.closing} (difference {diff:+,.0f} doses)",
+                            _location(values[index].origin, "value"),
+                            f"{position.closing} doses, as in the ledger",
+                            values[index].value,
+                        ),
+                    )
+                )
+    for (participant, org_unit, period), members in groups.items():
+        position = ledger.get((org_unit, period))
+        if position is None:
+            continue
+        total = 0.0
+        for code in administered:
+            element = schema.elements[code]
+            for ck in schema.category_keys(element):
+                key = (participant, org_unit, period, code, ck)
+                new = accepted.get(key)
+                if new is not None:
+                    total += new[1].value
+                elif (old := ctx.stored.get(key)) is not None:
+                    total += old[0]
+        if total <= position.available:
+            continue
+        excess = total - position.available
+        for index, key in members:
+            conflicts[index] = ErrorDetail(
+                "REPORT_ADMINISTERED_EXCEEDS_AVAILABLE",
+                f"{format_number(total)} doses administered in {org_unit} in {period} "
+                f"exceed the {position.available:,} doses available there per the ledger "
+                f"(stock {position.opening:,} at the start + {position.received:,} received; "
+                f"{excess:,.0f} too many)",
+                _location(values[index].origin, "value"),
+                f"at most {position.available:,} doses in total",
+                values[index].value,
+            )
+            outcomes[index] = Outcome.CONFLICT
+            del accepted[key]

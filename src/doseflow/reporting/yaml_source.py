@@ -1,0 +1,143 @@
+"""Reading the reporting YAML files (schema, hierarchy, DHIS2 mapping, requirements).
+
+Every file is validated with a pydantic model; each problem becomes an error naming the file,
+the line and the field path (``data_elements[2].minimum``), so a user can find it in a long
+file. Line numbers come from the YAML node tree, not from guesswork.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _node_line(root: yaml.Node | None, path: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the deepest node reachable along ``path``."""
+    node = root
+    line = None if node is None else node.start_mark.line + 1
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    nxt = value
+                    line = key.start_mark.line + 1
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if part < len(node.value) else None
+            if node is not None:
+                line = node.start_mark.line + 1
+        else:
+            break
+        if node is None:
+            break
+    return line
+
+
+def field_path(path: tuple[int | str, ...]) -> str:
+    """``("data_elements", 2, "minimum")`` -> ``data_elements[2].minimum``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+class YamlDocument:
+    """A parsed YAML file and its node tree, to place errors on lines."""
+
+    def __init__(self, source: str, text: str, code: str) -> None:
+        self.source = source
+        self.code = code
+        try:
+            self.root = yaml.compose(text)
+            self.data: Any = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise DoseflowError(
+                code,
+                f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+                source=source,
+                line=None if mark is None else mark.line + 1,
+                column=None if mark is None else mark.column + 1,
+                expected="a YAML document",
+            ) from None
+
+    @classmethod
+    def read(cls, path: Path | str, code: str) -> YamlDocument:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise DoseflowError(
+                code,
+                f"cannot read the file: {exc.strerror or exc}",
+                source=str(p),
+                expected="a readable UTF-8 YAML file",
+            ) from None
+        return cls(str(p), text, code)
+
+    def line(self, path: tuple[int | str, ...]) -> int | None:
+        return _node_line(self.root, path)
+
+    def detail(
+        self,
+        path: tuple[int | str, ...],
+        message: str,
+        *,
+        code: str | None = None,
+        expected: str | None = None,
+        value: Any = None,
+    ) -> ErrorDetail:
+        return ErrorDetail(
+            code or self.code,
+            message,
+            ErrorLocation(source=self.source, line=self.line(path), field=field_path(path)),
+            expected=expected,
+            value=value,
+        )
+
+    def validate(self, model: type[M]) -> M:
+        """The document as ``model``, or every validation problem at once."""
+        try:
+            return model.model_validate(self.data if self.data is not None else {})
+        except ValidationError as exc:
+            details = []
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                details.append(
+                    self.detail(
+                        loc,
+                        err["msg"],
+                        expected=_expected(err["type"]),
+                        value=err.get("input") if not isinstance(err.get("input"), dict) else None,
+                    )
+                )
+            raise DoseflowError.from_details(details) from None
+
+
+def _expected(error_type: str) -> str:
+    return {
+        "missing": "this field to be present",
+        "extra_forbidden": "only the documented fields",
+        "int_parsing": "a whole number",
+        "int_type": "a whole number",
+        "float_parsing": "a number",
+        "float_type": "a number",
+        "string_type": "text",
+        "list_type": "a list",
+        "dict_type": "a mapping",
+        "model_type": "a mapping",
+        "literal_error": "one of the documented values",
+        "enum": "one of the documented values",
+    }.get(error_type, "a valid value (see docs/reporting.md)")
