@@ -1,0 +1,132 @@
+"""``doseflow serve`` (the REST API and dashboard) and ``doseflow token`` (API tokens).
+
+The service is started through uvicorn's factory string rather than imported, so the two
+interfaces (command line and service) stay independent of each other.
+"""
+
+from __future__ import annotations
+
+import os
+
+import typer
+from rich.table import Table
+
+from doseflow.cli.console import console
+from doseflow.store.database import ENV_VAR, default_url, normalise_url, open_database
+from doseflow.store.service import Role, issue_token, list_tokens, parse_role, revoke_token
+
+SERVICE_FACTORY = "doseflow.service.app:app_from_environment"
+
+token_app = typer.Typer(
+    help="Issue, list and revoke API tokens for the service.", no_args_is_help=True
+)
+
+DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
+
+
+def serve(
+    db: str = typer.Option(None, "--db", help=DB_HELP),
+    host: str = typer.Option(
+        "127.0.0.1", help="Address to listen on (127.0.0.1: this machine only)."
+    ),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+) -> None:
+    """Serve the REST API (/api, docs at /api/docs) and the dashboard (/dashboard)."""
+    import uvicorn
+
+    url = normalise_url(db or default_url())
+    open_database(url).dispose()  # migrate and fail early, with a clear error, if unreachable
+    os.environ[ENV_VAR] = url
+    console.print(
+        f"doseflow service on http://{host}:{port}/dashboard/ (API docs: /api/docs); "
+        "sign in with a token from 'doseflow token create'"
+    )
+    uvicorn.run(SERVICE_FACTORY, factory=True, host=host, port=port, log_level=log_level)
+
+
+@token_app.command("create")
+def token_create(
+    role: str = typer.Option(
+        ..., help="administrator, allocation-analyst, logistics-officer, participant or viewer."
+    ),
+    iso3: str = typer.Option(None, help="The participant's ISO3 code (participant tokens only)."),
+    user: str = typer.Option(None, help="Who holds the token (default: the role, and ISO3)."),
+    label: str = typer.Option("", help="A note to recognise the token by."),
+    expires_in_days: int = typer.Option(None, help="Days until the token stops working."),
+    db: str = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Issue a token and print it. It is shown once: only its hash is stored."""
+    the_role = parse_role(role)
+    engine = open_database(db or default_url())
+    try:
+        issued = issue_token(
+            engine,
+            role=the_role,
+            iso3=iso3,
+            user=user,
+            label=label,
+            expires_in_days=expires_in_days,
+        )
+    finally:
+        engine.dispose()
+    bound = f" for {issued.iso3}" if issued.iso3 else ""
+    console.print(
+        f"token {issued.token_id} for {issued.user} ({issued.role.value}{bound}); "
+        "store it now, it will not be shown again:",
+        highlight=False,
+    )
+    # The secret alone on its own line, so scripts can take the last line.
+    print(issued.token)
+
+
+@token_app.command("list")
+def token_list(db: str = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """List every token issued (never the secrets)."""
+    engine = open_database(db or default_url())
+    try:
+        tokens = list_tokens(engine)
+    finally:
+        engine.dispose()
+    table = Table(title="API tokens")
+    for column in ("id", "starts with", "user", "role", "iso3", "label", "created", "status"):
+        table.add_column(column, no_wrap=column != "label", overflow="fold")
+    for t in tokens:
+        status = (
+            "revoked"
+            if t.revoked_at
+            else ("expires " + t.expires_at.date().isoformat() if t.expires_at else "active")
+        )
+        table.add_row(
+            str(t.token_id),
+            t.prefix + "…",
+            t.user,
+            t.role.value,
+            t.iso3 or "",
+            t.label,
+            t.created_at.date().isoformat(),
+            status,
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: int = typer.Argument(..., help="The token's id (see 'doseflow token list')."),
+    db: str = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Revoke a token: it stops working at once."""
+    engine = open_database(db or default_url())
+    try:
+        revoke_token(engine, token_id)
+    finally:
+        engine.dispose()
+    console.print(f"token {token_id} revoked")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(token_app, name="token")
+
+
+__all__ = ["Role", "register"]

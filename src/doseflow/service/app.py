@@ -1,0 +1,77 @@
+"""The application factory: one FastAPI app serving the REST API and the web dashboard.
+
+``create_app(database_url)`` opens (and migrates) the store, installs the error handlers, the
+request middleware (token resolution and audit of every write) and every router. The API
+lives under ``/api`` (OpenAPI description at ``/api/openapi.json``, interactive docs at
+``/api/docs``), the dashboard under ``/dashboard``, bundled assets under ``/static``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy import Engine
+
+from doseflow import __version__
+from doseflow.service.auth import RequestMiddleware
+from doseflow.service.dashboard import pages
+from doseflow.service.errors import install_error_handlers
+from doseflow.service.jobs import JobRunner
+from doseflow.store.database import default_url, open_database
+
+#: Routers under ``doseflow.service.routers``, in the order they appear in the API docs.
+ROUTER_MODULES: tuple[str, ...] = ("meta", "admin")
+
+DESCRIPTION = """\
+The doseflow REST API: participants, products and supply, allocation rounds, declines,
+shipments and ledger events, stock, reports, compliance and plausibility flags, and impact
+runs. Every request but `/api/health` and `/api/permissions` needs an API token
+(`Authorization: Bearer dft_...`, issued with `doseflow token create`). Refusals carry the
+same stable error codes as the command line (see docs/errors.md) in the body
+`{"code", "message", "errors": [...]}`.
+"""
+
+
+def create_app(database_url: str | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """The service on ``database_url`` (SQLite path or URL, PostgreSQL URL; default
+    :func:`doseflow.store.database.default_url`), migrated to the latest schema."""
+    the_engine = engine if engine is not None else open_database(database_url or default_url())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.jobs.shutdown()
+
+    app = FastAPI(
+        title="doseflow",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.engine = the_engine
+    app.state.jobs = JobRunner(the_engine)
+    install_error_handlers(app, html=pages.render_error)
+    app.add_middleware(RequestMiddleware, engine=the_engine)
+    for name in ROUTER_MODULES:
+        module = importlib.import_module(f"doseflow.service.routers.{name}")
+        app.include_router(module.router)
+
+    pages.install(app)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/dashboard/", status_code=307)
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The factory ``doseflow serve`` hands to uvicorn: the database named by ``$DOSEFLOW_DB``."""
+    return create_app(default_url())

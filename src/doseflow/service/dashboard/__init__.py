@@ -1,0 +1,1 @@
+"""The web dashboard: server-rendered, accessible pages with bundled assets (no internet needed)."""

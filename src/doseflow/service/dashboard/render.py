@@ -1,0 +1,144 @@
+"""Rendering dashboard pages: the Jinja2 environment, the page frame, and page-level access.
+
+Pages are rendered on the server so they read well with a screen reader and without script;
+charts are drawn by the bundled plotly.js from data embedded in the page, each with a data
+table that carries the same numbers for anyone who cannot see the chart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from doseflow import __version__
+from doseflow.domain.errors import DoseflowError
+from doseflow.service.auth import COOKIE_NAME, Access, check_permission, context_of
+from doseflow.service.permissions import PERMISSIONS
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("doseflow.service.dashboard", "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _number(value: Any) -> str:
+    """Whole doses with thin grouping (1,234,567); other numbers as given."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:.3g}"
+    return str(value)
+
+
+def _percent(value: Any) -> str:
+    return "" if value is None else f"{float(value) * 100:.1f}%"
+
+
+def _json_script(value: Any) -> Markup:
+    """JSON safe to put inside ``<script type="application/json">``."""
+    text = json.dumps(value, default=str).replace("<", "\\u003c").replace(">", "\\u003e")
+    return Markup(text.replace("&", "\\u0026"))
+
+
+_env.filters["number"] = _number
+_env.filters["percent"] = _percent
+_env.filters["json_script"] = _json_script
+
+
+@dataclass(frozen=True)
+class NavItem:
+    path: str
+    label: str
+    action: str
+
+
+#: The dashboard's sections, shown to a role only if it may read what the page shows.
+NAV: list[NavItem] = [NavItem("/dashboard/", "Overview", "participants.read")]
+
+
+def add_nav(item: NavItem) -> None:
+    if all(existing.path != item.path for existing in NAV):
+        NAV.append(item)
+
+
+class SignInRequired(Exception):
+    """Raised by a page when no one is signed in; answered with a redirect to sign-in."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def page_access(request: Request, action: str) -> Access:
+    """Like the API's ``authorize``, but sends a visitor with no session to the sign-in page."""
+    ctx = context_of(request)
+    if ctx.principal is None:
+        raise SignInRequired(request.url.path)
+    ctx.action = action
+    scope = check_permission(ctx.principal, action)
+    return Access(ctx.principal, action, scope, ctx)
+
+
+def csrf_token(request: Request) -> str:
+    """A per-session value every dashboard form must send back (on top of SameSite cookies)."""
+    token = request.cookies.get(COOKIE_NAME, "")
+    return hmac.new(token.encode(), b"doseflow-csrf", hashlib.sha256).hexdigest()[:32]
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A URL-encoded form body as a flat dict, with the CSRF field checked."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    fields = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+    if not hmac.compare_digest(fields.get("csrf", ""), csrf_token(request)):
+        raise DoseflowError(
+            "SERVICE_BAD_FORM",
+            "the form is out of date or was not sent by this dashboard; reload the page",
+            field="csrf",
+        )
+    return fields
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    title: str,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page in the common frame: banner, navigation for the signed-in role, main content."""
+    principal = context_of(request).principal
+    nav = [
+        item
+        for item in NAV
+        if principal is not None and PERMISSIONS[item.action].roles.get(principal.role)
+    ]
+    html = _env.get_template(template).render(
+        request=request,
+        title=title,
+        principal=principal,
+        nav=nav,
+        current=request.url.path,
+        csrf=csrf_token(request) if principal else "",
+        version=__version__,
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+def sign_in_redirect_target(next_path: str) -> str:
+    return "/dashboard/sign-in?next=" + quote(next_path, safe="/")

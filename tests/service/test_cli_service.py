@@ -1,0 +1,67 @@
+"""``doseflow token ...`` and ``doseflow serve`` (without actually listening)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from doseflow.cli.app import run
+from doseflow.store.database import ENV_VAR, open_database
+from doseflow.store.service import authenticate
+
+
+def test_token_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "t.sqlite")
+    assert run(["token", "create", "--role", "participant", "--iso3", "KEN", "--db", db]) == 0
+    out = capsys.readouterr().out
+    token = out.strip().splitlines()[-1]
+    assert token.startswith("dft_")
+    assert "participant for KEN" in out
+    engine = open_database(db)
+    principal = authenticate(engine, token)
+    assert principal is not None
+    assert principal.iso3 == "KEN"
+    assert run(["token", "list", "--db", db]) == 0
+    listed = capsys.readouterr().out
+    assert "participant-KEN" in listed
+    assert token not in listed
+    assert run(["token", "revoke", "1", "--db", db]) == 0
+    assert authenticate(engine, token) is None
+
+
+def test_token_create_refuses_an_unknown_role(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(["token", "create", "--role", "boss", "--db", str(tmp_path / "t.sqlite")])
+    assert code == 2
+    assert "SERVICE_UNKNOWN_ROLE" in capsys.readouterr().err
+
+
+def test_serve_binds_to_this_machine_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(app: str, **kwargs: Any) -> None:
+        seen.update(kwargs, app=app, db=os.environ[ENV_VAR])
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    db = tmp_path / "served.sqlite"
+    assert run(["serve", "--db", str(db), "--port", "8123"]) == 0
+    assert seen["host"] == "127.0.0.1"
+    assert seen["port"] == 8123
+    assert seen["factory"] is True
+    assert seen["app"] == "doseflow.service.app:app_from_environment"
+    assert seen["db"] == f"sqlite:///{db}"
+    assert db.exists()  # migrated before serving
+    from doseflow.service.app import app_from_environment
+
+    app = app_from_environment()
+    assert app.title == "doseflow"
+    app.state.jobs.shutdown()
