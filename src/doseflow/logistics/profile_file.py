@@ -1,9 +1,11 @@
 """Reading storage profiles from CSV (one row per presentation) or YAML (one entry per product).
 
-CSV columns (the bundled table uses the same)::
+CSV columns (the bundled table uses the same; only product, long_term, doses_per_vial and
+the two volumes are required)::
 
-    product,name,aliases,long_term,days_ultra_cold,days_frozen,days_2_8,days_ambient,
-    doses_per_vial,presentation,storage_cm3_per_dose,transport_cm3_per_dose,indicative,source
+    product,label,name,aliases,long_term,days_ultra_cold,days_frozen,days_2_8,days_ambient,
+    doses_per_course,shelf_life_days,doses_per_vial,presentation,pack_doses,
+    storage_cm3_per_dose,transport_cm3_per_dose,indicative,source
 
 YAML (a ``storage_profiles:`` list in a network file, or a list on its own)::
 
@@ -49,6 +51,7 @@ class PresentationRecord(BaseModel):
 
     doses_per_vial: int = Field(gt=0)
     presentation: str = ""
+    pack_doses: int | None = Field(default=None, gt=0)
     storage_cm3_per_dose: float = Field(gt=0)
     transport_cm3_per_dose: float = Field(gt=0)
     indicative: bool = True
@@ -61,10 +64,13 @@ class ProfileRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product: Code
+    label: str = ""
     name: str = ""
     aliases: list[str] = Field(default_factory=list)
     long_term: Band
     allowed_days: dict[Band, float] = Field(default_factory=dict)
+    doses_per_course: int | None = Field(default=None, gt=0)
+    shelf_life_days: int | None = Field(default=None, gt=0)
     presentations: list[PresentationRecord] = Field(default_factory=list)
     source: str = ""
 
@@ -85,6 +91,7 @@ class ProfileRow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product: Code
+    label: str = ""
     name: str = ""
     aliases: str = ""
     long_term: Band
@@ -92,8 +99,11 @@ class ProfileRow(BaseModel):
     days_frozen: float | None = Field(default=None, ge=0)
     days_2_8: float | None = Field(default=None, ge=0)
     days_ambient: float | None = Field(default=None, ge=0)
+    doses_per_course: int | None = Field(default=None, gt=0)
+    shelf_life_days: int | None = Field(default=None, gt=0)
     doses_per_vial: int = Field(gt=0)
     presentation: str = ""
+    pack_doses: int | None = Field(default=None, gt=0)
     storage_cm3_per_dose: float = Field(gt=0)
     transport_cm3_per_dose: float = Field(gt=0)
     indicative: bool = True
@@ -142,12 +152,16 @@ def _profile(
                 transport_cm3=p.transport_cm3_per_dose,
                 indicative=p.indicative,
                 source=p.source or record.source,
+                pack_doses=p.pack_doses,
             )
             for p in record.presentations
         ),
         aliases=frozenset(a.strip() for a in record.aliases if a.strip()),
         source=record.source,
         user_supplied=user,
+        label=record.label,
+        doses_per_course=record.doses_per_course,
+        shelf_life_days=record.shelf_life_days,
     )
     return profile, problems
 
@@ -230,7 +244,7 @@ def parse_profile_csv(text: str, source: str, *, user: bool = False) -> list[Sto
     for code, rows in grouped.items():
         first_line, first = rows[0]
         for line, row in rows[1:]:
-            for name in ("long_term", *_DAY_COLUMNS):
+            for name in ("long_term", "doses_per_course", "shelf_life_days", *_DAY_COLUMNS):
                 if getattr(row, name) != getattr(first, name):
                     problems.append(
                         ErrorDetail(
@@ -243,6 +257,7 @@ def parse_profile_csv(text: str, source: str, *, user: bool = False) -> list[Sto
                     )
         record = ProfileRecord(
             product=code,
+            label=first.label,
             name=first.name,
             aliases=[a for a in first.aliases.split(";") if a.strip()],
             long_term=first.long_term,
@@ -255,6 +270,7 @@ def parse_profile_csv(text: str, source: str, *, user: bool = False) -> list[Sto
                 PresentationRecord(
                     doses_per_vial=row.doses_per_vial,
                     presentation=row.presentation,
+                    pack_doses=row.pack_doses,
                     storage_cm3_per_dose=row.storage_cm3_per_dose,
                     transport_cm3_per_dose=row.transport_cm3_per_dose,
                     indicative=row.indicative,
@@ -263,6 +279,8 @@ def parse_profile_csv(text: str, source: str, *, user: bool = False) -> list[Sto
                 for _, row in rows
             ],
             source=first.source,
+            doses_per_course=first.doses_per_course,
+            shelf_life_days=first.shelf_life_days,
         )
         profile, found = _profile(record, user=user, source=source, line=first_line)
         problems += found

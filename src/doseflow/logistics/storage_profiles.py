@@ -52,6 +52,7 @@ class PackedVolume:
     transport_cm3: float
     indicative: bool = True
     source: str = ""
+    pack_doses: int | None = None  # the shippable unit in doses (tray, carton), if known
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,13 @@ class StorageProfile:
     aliases: frozenset[str] = frozenset()
     source: str = ""
     user_supplied: bool = False
+    label: str = ""  # short name used in sentences ("Pfizer")
+    doses_per_course: int | None = None
+    shelf_life_days: int | None = None
+
+    @property
+    def short(self) -> str:
+        return self.label or self.name
 
     def tolerates(self, band: TemperatureBand) -> bool:
         return band is self.long_term or band in self.allowed_days
@@ -126,7 +134,9 @@ def band_phrase(band: TemperatureBand) -> str:
 
 
 def format_days(days: float) -> str:
-    """'31 days', '1 day', '12 hours', '2.5 days'."""
+    """'31 days', '1 day', '12 hours', '2.5 days', '0 days'."""
+    if days <= 0:
+        return "0 days"
     if days < 1:
         hours = round(days * 24, 1)
         return "1 hour" if hours == 1 else f"{hours:g} hours"
@@ -209,6 +219,34 @@ def bundled_profiles() -> ProfileTable:
 def profile_table(extra: Iterable[StorageProfile] = ()) -> ProfileTable:
     """The bundled table, with user-supplied profiles added or overriding."""
     return bundled_profiles().merged(extra)
+
+
+def reference_product(
+    code: str, doses_per_vial: int | None = None, table: ProfileTable | None = None
+) -> Product:
+    """A :class:`Product` built from a profile's reference presentation, for commands that
+    name a product by code only (the first presentation unless ``doses_per_vial`` is given).
+    """
+    profile = (table or bundled_profiles()).require(code)
+    if not profile.volumes:
+        raise DoseflowError(
+            "LOGISTICS_NO_VOLUME",
+            f"storage profile {profile.product} has no presentation",
+            field="presentations",
+            expected="at least one presentation with doses per vial and pack size",
+            value=profile.product,
+        )
+    packed = profile.volume(doses_per_vial) if doses_per_vial else profile.volumes[0]
+    return Product(
+        code=profile.product,
+        name=profile.short,
+        manufacturer=profile.name,
+        doses_per_course=profile.doses_per_course or 2,
+        storage_band=profile.long_term,
+        shelf_life_days=profile.shelf_life_days or 180,
+        doses_per_vial=packed.doses_per_vial,
+        pack_doses=packed.pack_doses or packed.doses_per_vial,
+    )
 
 
 def storage_profile(product: Product, table: ProfileTable | None = None) -> StorageProfile:
