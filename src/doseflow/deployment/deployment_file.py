@@ -1,0 +1,455 @@
+"""The deployment file: YAML naming the country, stock, regions and priority groups.
+
+``regions:``, ``stock:`` and ``groups:`` are either lists written in the YAML or the name
+of a CSV file (relative to the YAML) with one row per item and the same fields as columns
+(``cold_chain_litres`` becomes one column per band: ``litres_2_8``, ``litres_frozen``,
+``litres_ultra_cold``, ``litres_ambient``; lists such as ``regions`` of a group are written
+``A|B|C``). Every record is validated with pydantic, every problem in the file is reported
+at once with its file, line and field (codes ``DEPLOY_...``), and nothing is returned
+unless the whole file is good. See ``docs/deployment.md`` for the format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from doseflow.deployment.groups import GroupSpec, size_group
+from doseflow.deployment.model import (
+    DeploymentInput,
+    GroupKind,
+    ProductPolicy,
+    Region,
+    StockLot,
+    Strategy,
+)
+from doseflow.deployment.products import product_policy
+from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.domain.product import Product
+from doseflow.domain.temperature import TemperatureBand
+
+M = TypeVar("M", bound=BaseModel)
+LineMap = dict[tuple[str | int, ...], int]
+
+_BAND_COLUMNS: dict[str, TemperatureBand] = {
+    "litres_ultra_cold": TemperatureBand.ULTRA_COLD,
+    "litres_frozen": TemperatureBand.FROZEN,
+    "litres_2_8": TemperatureBand.CHILLED,
+    "litres_ambient": TemperatureBand.AMBIENT,
+}
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProductRecord(_Record):
+    """A product: its code, plus its full definition unless the caller already knows it."""
+
+    code: str = Field(min_length=1)
+    name: str | None = None
+    manufacturer: str = ""
+    doses_per_course: int | None = Field(default=None, ge=1, le=4)
+    doses_per_vial: int | None = Field(default=None, ge=1)
+    pack_doses: int | None = Field(default=None, ge=1)
+    shelf_life_days: int = Field(default=180, ge=1)
+    storage_band: TemperatureBand | None = None
+    interval_days: int | None = Field(default=None, ge=1)
+    reserve_later_doses: bool | None = None
+    cm3_per_dose: float | None = Field(default=None, gt=0)
+    store_band: TemperatureBand | None = None
+    days_in_store_band: int | None = Field(default=None, ge=1)
+
+
+class StockRecord(_Record):
+    product: str = Field(min_length=1)
+    lot: str = Field(min_length=1)
+    doses: int = Field(ge=0)
+    expiry: date | None = None
+
+
+class RegionRecord(_Record):
+    code: str = Field(min_length=1)
+    name: str = ""
+    population: int = Field(gt=0)
+    doses_per_day: int = Field(ge=0)
+    lead_days: int = Field(default=0, ge=0)
+    cold_chain_litres: dict[TemperatureBand, float] = Field(default_factory=dict)
+    node: str | None = None
+
+
+class GroupRecord(_Record):
+    name: str = Field(min_length=1)
+    kind: GroupKind = GroupKind.CUSTOM
+    coverage: float = Field(ge=0, le=1)
+    priority: int = Field(default=1, ge=1)
+    weight: float = Field(default=1.0, ge=0)
+    count: int | None = Field(default=None, ge=0)
+    share: float | None = Field(default=None, ge=0, le=1)
+    per_region: dict[str, int] | None = None
+    min_age: int | None = Field(default=None, ge=0, le=100)
+    max_age: int | None = Field(default=None, ge=5, le=105)
+    regions: list[str] | None = None
+
+
+class DeploymentRecord(_Record):
+    country: str = Field(pattern=r"^[A-Z]{3}$")
+    start: date
+    horizon_days: int = Field(default=90, ge=1, le=3650)
+    strategy: Strategy = Strategy.PRIORITY
+    reserve_later_doses: bool = True
+    origin: str = "national-store"
+    products: list[ProductRecord] = Field(min_length=1)
+    stock: list[dict[str, Any]] | str
+    regions: list[dict[str, Any]] | str
+    groups: list[dict[str, Any]] | str
+
+
+def load_deployment(
+    path: str | os.PathLike[str], products: Mapping[str, Product] | None = None
+) -> DeploymentInput:
+    """Read a deployment file; ``products`` supplies definitions a file may refer to by code
+    (e.g. the products of an allocation round)."""
+    source = str(path)
+    text = _read(source)
+    return parse_deployment_yaml(text, source, Path(source).parent, products)
+
+
+def _read(path: str, *, source: str | None = None) -> str:
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise DoseflowError(
+            "DEPLOY_FILE_NOT_FOUND",
+            f"cannot open {path}: {exc.strerror or exc}",
+            source=source or path,
+            expected="an existing, readable file",
+            value=path,
+        ) from exc
+
+
+def _yaml(text: str, source: str) -> tuple[Any, LineMap]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise DoseflowError(
+            "DEPLOY_BAD_YAML",
+            f"not valid YAML: {exc.problem or exc}",
+            source=source,
+            line=None if mark is None else mark.line + 1,
+            expected="well-formed YAML",
+        ) from exc
+    lines: LineMap = {}
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                lines[(*path, str(key.value))] = key.start_mark.line + 1
+                walk(value, (*path, str(key.value)))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    if root is not None:
+        walk(root, ())
+    return data, lines
+
+
+def _line(lines: LineMap, path: Sequence[str | int]) -> int | None:
+    key = tuple(path)
+    while key not in lines and key:
+        key = key[:-1]
+    return lines.get(key)
+
+
+def _details(
+    err: ValidationError, source: str, what: str, line_of: Any, names: Mapping[str, str]
+) -> list[ErrorDetail]:
+    out: list[ErrorDetail] = []
+    for e in err.errors(include_url=False):
+        loc = tuple(e["loc"])
+        fld = ".".join(str(p) for p in loc)
+        shown = names.get(fld, fld)
+        kind = str(e["type"])
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        if kind == "missing":
+            code, message, expected = (
+                "DEPLOY_MISSING_FIELD",
+                f"{what}: '{shown}' is missing",
+                "a value",
+            )
+        elif kind == "extra_forbidden":
+            code, message, expected = (
+                "DEPLOY_UNKNOWN_FIELD",
+                f"{what}: unknown field '{shown}'",
+                "only the fields listed in docs/deployment.md",
+            )
+        else:
+            code, message, expected = "DEPLOY_BAD_FIELD", f"{what}: bad '{shown}'", msg
+        value = None if kind == "missing" or isinstance(e.get("input"), dict) else e.get("input")
+        out.append(
+            ErrorDetail(
+                code,
+                message,
+                ErrorLocation(source=source, line=line_of(loc), field=shown),
+                expected=expected,
+                value=value,
+            )
+        )
+    return out
+
+
+def _csv_rows(path: Path, source: str) -> list[tuple[int, dict[str, Any]]]:
+    text = _read(str(path), source=source)
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise DoseflowError(
+            "DEPLOY_BAD_CSV_HEADER",
+            "the CSV file has no header",
+            source=str(path),
+            line=1,
+            expected="a header row naming the columns",
+        )
+    rows = []
+    for row in reader:
+        cells = {k.strip(): v.strip() for k, v in row.items() if k and v is not None}
+        rows.append((reader.line_num, {k: v for k, v in cells.items() if v != ""}))
+    return rows
+
+
+def _csv_record(kind: str, cells: dict[str, Any]) -> dict[str, Any]:
+    out = dict(cells)
+    if kind == "regions":
+        litres = {}
+        for column, band in _BAND_COLUMNS.items():
+            if column in out:
+                litres[band.value] = out.pop(column)
+        if litres:
+            out["cold_chain_litres"] = litres
+    if kind == "groups" and isinstance(out.get("regions"), str):
+        out["regions"] = [p.strip() for p in out["regions"].split("|") if p.strip()]
+    return out
+
+
+def _items(
+    raw: list[dict[str, Any]] | str,
+    kind: str,
+    model: type[M],
+    source: str,
+    base: Path,
+    lines: LineMap,
+    problems: list[ErrorDetail],
+) -> list[tuple[str, int | None, M]]:
+    """Validated records of ``kind`` with (source, line) of each."""
+    if isinstance(raw, str):
+        path = base / raw
+        entries: list[tuple[str, int | None, dict[str, Any]]] = [
+            (str(path), ln, _csv_record(kind, c)) for ln, c in _csv_rows(path, source)
+        ]
+    else:
+        entries = [(source, _line(lines, (kind, i)), item) for i, item in enumerate(raw)]
+    out: list[tuple[str, int | None, M]] = []
+    for i, (src, line, item) in enumerate(entries):
+        try:
+            out.append((src, line, model.model_validate(item)))
+        except ValidationError as err:
+
+            def line_of(
+                loc: tuple[Any, ...], i: int = i, line: int | None = line, src: str = src
+            ) -> int | None:
+                return line if src != source else _line(lines, (kind, i, *loc))
+
+            problems.extend(_details(err, src, f"{kind} entry {i + 1}", line_of, {}))
+    return out
+
+
+def parse_deployment_yaml(
+    text: str,
+    source: str,
+    base_dir: str | os.PathLike[str] = ".",
+    products: Mapping[str, Product] | None = None,
+) -> DeploymentInput:
+    """A :class:`DeploymentInput` from the text of a deployment file (see module docs)."""
+    data, lines = _yaml(text, source)
+    if not isinstance(data, dict):
+        raise DoseflowError(
+            "DEPLOY_BAD_FIELD",
+            "a deployment file is a mapping of fields",
+            source=source,
+            line=1,
+            expected="country:, start:, products:, stock:, regions:, groups:",
+        )
+    try:
+        top = DeploymentRecord.model_validate(data)
+    except ValidationError as err:
+        raise DoseflowError.from_details(
+            _details(err, source, "deployment", lambda loc: _line(lines, loc), {})
+        ) from None
+    base = Path(base_dir)
+    problems: list[ErrorDetail] = []
+    stock = _items(top.stock, "stock", StockRecord, source, base, lines, problems)
+    regions = _items(top.regions, "regions", RegionRecord, source, base, lines, problems)
+    groups = _items(top.groups, "groups", GroupRecord, source, base, lines, problems)
+    known = dict(products or {})
+    policies: list[ProductPolicy] = []
+    for i, prec in enumerate(top.products):
+        where = ErrorLocation(source=source, line=_line(lines, ("products", i)), field="code")
+        try:
+            policies.append(_policy(prec, known, top.reserve_later_doses))
+        except DoseflowError as err:
+            problems.extend(
+                ErrorDetail(
+                    d.code,
+                    d.message,
+                    ErrorLocation(source=source, line=where.line, field=d.location.field or "code"),
+                    d.expected,
+                    d.value,
+                )
+                for d in err.details
+            )
+    codes = {p.product.code for p in policies}
+    seen: dict[tuple[str, ...], int | None] = {}
+    keyed: list[tuple[str, str, int | None, tuple[str, ...]]] = [
+        *(("stock", src, ln, (r.product, r.lot)) for src, ln, r in stock),
+        *(("regions", src, ln, (r.code,)) for src, ln, r in regions),
+        *(("groups", src, ln, (r.name,)) for src, ln, r in groups),
+    ]
+    for kind, src, line, key in keyed:
+        k = (kind, *key)
+        if k in seen:
+            problems.append(
+                ErrorDetail(
+                    "DEPLOY_DUPLICATE",
+                    f"{kind} entry '{'/'.join(key)}' is given twice (first at line {seen[k]})",
+                    ErrorLocation(source=src, line=line, field=kind),
+                    expected="each region, group and lot once",
+                    value="/".join(key),
+                )
+            )
+        seen[k] = line
+    for src, line, rec in stock:
+        if rec.product not in codes:
+            problems.append(
+                ErrorDetail(
+                    "DEPLOY_UNKNOWN_PRODUCT",
+                    f"stock lot {rec.lot} is of product '{rec.product}', not listed under products",
+                    ErrorLocation(source=src, line=line, field="product"),
+                    expected="one of " + ", ".join(sorted(codes)),
+                    value=rec.product,
+                )
+            )
+    if problems:
+        raise DoseflowError.from_details(sorted(problems, key=lambda d: d.location.line or 0))
+    region_objs = tuple(
+        Region(
+            code=r.code,
+            name=r.name or r.code,
+            population=r.population,
+            doses_per_day=r.doses_per_day,
+            capacity_litres=MappingProxyType(dict(r.cold_chain_litres)),
+            lead_days=r.lead_days,
+            node=r.node,
+        )
+        for _, _, r in regions
+    )
+    group_objs = []
+    for src, line, g in groups:
+        spec = GroupSpec(
+            name=g.name,
+            kind=g.kind,
+            coverage=g.coverage,
+            priority=g.priority,
+            weight=g.weight,
+            count=g.count,
+            share=g.share,
+            per_region=g.per_region,
+            min_age=g.min_age
+            if g.min_age is not None
+            else (60 if g.kind is GroupKind.OLDER_PEOPLE and g.max_age is None else None),
+            max_age=g.max_age,
+            regions=None if g.regions is None else tuple(g.regions),
+        )
+        try:
+            group_objs.append(size_group(spec, region_objs, top.country))
+        except DoseflowError as err:
+            problems.extend(
+                ErrorDetail(
+                    d.code,
+                    f"group '{g.name}': {d.message}",
+                    ErrorLocation(source=src, line=line, field=d.location.field),
+                    d.expected,
+                    d.value,
+                )
+                for d in err.details
+            )
+    if problems:
+        raise DoseflowError.from_details(problems)
+    return DeploymentInput(
+        country=top.country,
+        start=top.start,
+        horizon_days=top.horizon_days,
+        strategy=top.strategy,
+        regions=region_objs,
+        groups=tuple(group_objs),
+        products=tuple(policies),
+        stock=tuple(
+            StockLot(product=s.product, lot=s.lot, doses=s.doses, expiry=s.expiry)
+            for _, _, s in stock
+        ),
+        origin=top.origin,
+        source=source,
+    )
+
+
+def _policy(rec: ProductRecord, known: Mapping[str, Product], reserve: bool) -> ProductPolicy:
+    product = known.get(rec.code)
+    if product is None:
+        missing = [
+            name
+            for name in ("doses_per_course", "doses_per_vial", "pack_doses", "storage_band")
+            if getattr(rec, name) is None
+        ]
+        if missing:
+            raise DoseflowError(
+                "DEPLOY_UNKNOWN_PRODUCT",
+                f"product '{rec.code}' is not defined: give {', '.join(missing)} (or plan from "
+                "an allocation round that has it)",
+                field=missing[0],
+                expected="a full product definition",
+                value=rec.code,
+            )
+        assert rec.doses_per_course is not None
+        assert rec.doses_per_vial is not None
+        assert rec.pack_doses is not None
+        assert rec.storage_band is not None
+        product = Product(
+            code=rec.code,
+            name=rec.name or rec.code,
+            manufacturer=rec.manufacturer,
+            doses_per_course=rec.doses_per_course,
+            storage_band=rec.storage_band,
+            shelf_life_days=rec.shelf_life_days,
+            doses_per_vial=rec.doses_per_vial,
+            pack_doses=rec.pack_doses,
+        )
+    return product_policy(
+        product,
+        reserve_later_doses=reserve if rec.reserve_later_doses is None else rec.reserve_later_doses,
+        interval_days=rec.interval_days,
+        cm3_per_dose=rec.cm3_per_dose,
+        store_band=rec.store_band,
+        days_in_store_band=rec.days_in_store_band,
+    )
