@@ -269,16 +269,19 @@ class _Validator:
             )
         low, high = element.minimum, element.maximum
         if (low is not None and number < low) or (high is not None and number > high):
-            bounds = (
-                f"{'' if low is None else format_number(low)}.."
-                f"{'' if high is None else format_number(high)}"
-            )
+            if high is None:
+                bounds = f"at least {format_number(low or 0.0)}"
+            elif low is None:
+                bounds = f"at most {format_number(high)}"
+            else:
+                bounds = f"between {format_number(low)} and {format_number(high)}"
             return self.detail(
                 v,
                 "REPORT_VALUE_OUT_OF_RANGE",
                 "value",
-                f"value {format_number(number)} of '{element.code}' is outside its range {bounds}",
-                f"a value in {bounds}",
+                f"value {format_number(number)} of '{element.code}' is out of range: it must be "
+                f"{bounds}",
+                f"a value {bounds}",
                 raw,
             )
         return number

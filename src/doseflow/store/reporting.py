@@ -1,0 +1,606 @@
+"""Persistence of reporting: submitted values (idempotent upsert), period locks with an audited
+reopening, requirements and compliance, plausibility over stored values.
+
+``submit`` is the one way values get in: it loads what the submission is checked against
+(stored values, locks, ledger figures), lets :func:`doseflow.reporting.validate_submission`
+decide every value's outcome, then writes the accepted and updated values in one
+transaction through the batch path (:func:`upsert_values`: one multi-row
+``INSERT ... ON CONFLICT DO UPDATE`` statement executed many times, the same SQL on SQLite
+and PostgreSQL). A dry run stops before writing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+
+from doseflow.domain.errors import DoseflowError
+from doseflow.reporting.compliance import (
+    ComplianceRow,
+    GatePolicy,
+    GateResult,
+    Requirement,
+    Submissions,
+    compliance,
+    readiness_gate,
+)
+from doseflow.reporting.crosscheck import ledger_needs
+from doseflow.reporting.hierarchy import Hierarchy
+from doseflow.reporting.locks import LockAction, LockEvent, LockKey, PeriodLock
+from doseflow.reporting.periods import Period, PeriodType, parse_period
+from doseflow.reporting.plausibility import Flag, PlausibilityOptions, plausibility_flags
+from doseflow.reporting.schema import DEFAULT_SCHEMA, Schema
+from doseflow.reporting.submission import (
+    ImportSummary,
+    StoredValues,
+    SubmissionContext,
+    validate_submission,
+)
+from doseflow.reporting.values import DataValue, SubmittedValue, ValueKey
+from doseflow.store import reporting_tables as t
+from doseflow.store.reporting_ledger import LedgerSource, ledger_figures
+
+#: Rows per executemany call of the batch path.
+BATCH_ROWS = 20_000
+#: Items per IN (...) list when reading.
+LOOKUP_CHUNK = 500
+DEFAULT_GATE_POLICY = GatePolicy()
+DEFAULT_PLAUSIBILITY = PlausibilityOptions()
+
+_KEY_COLUMNS = ("participant", "org_unit", "period", "data_element", "category")
+_VALUE_COLUMNS = (
+    *_KEY_COLUMNS,
+    "value",
+    "comment",
+    "period_start",
+    "stored_by",
+    "created_at",
+    "updated_at",
+)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _epoch(moment: datetime) -> int:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return int(aware.timestamp())
+
+
+def _upsert_sql(conn: Connection) -> str:
+    marker = "?" if conn.dialect.name == "sqlite" else "%s"
+    cols = ", ".join(_VALUE_COLUMNS)
+    marks = ", ".join([marker] * len(_VALUE_COLUMNS))
+    keys = ", ".join(_KEY_COLUMNS)
+    return (
+        f"INSERT INTO {t.data_values.name} ({cols}) VALUES ({marks}) "
+        f"ON CONFLICT ({keys}) DO UPDATE SET value = excluded.value, "
+        "comment = excluded.comment, stored_by = excluded.stored_by, "
+        "updated_at = excluded.updated_at"
+    )
+
+
+def upsert_values(
+    conn: Connection,
+    values: Sequence[DataValue],
+    *,
+    stored_by: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """The batch path: insert or replace ``values`` by key, in chunks of
+    :data:`BATCH_ROWS` rows per ``executemany``. Runs in the caller's transaction; does no
+    validation (use :func:`submit`). Returns the number of rows sent."""
+    if not values:
+        return 0
+    stamp = _epoch(now or _utcnow())
+    sqlite = conn.dialect.name == "sqlite"
+    starts: dict[str, Any] = {}
+    rows: list[tuple[Any, ...]] = []
+    sql = _upsert_sql(conn)
+    for v in values:
+        start = starts.get(v.period)
+        if start is None:
+            day = parse_period(v.period).start
+            start = starts[v.period] = day.isoformat() if sqlite else day
+        rows.append(
+            (
+                v.participant,
+                v.org_unit,
+                v.period,
+                v.data_element,
+                v.category,
+                v.value,
+                v.comment,
+                start,
+                stored_by,
+                stamp,
+                stamp,
+            )
+        )
+        if len(rows) >= BATCH_ROWS:
+            conn.exec_driver_sql(sql, rows)
+            rows = []
+    if rows:
+        conn.exec_driver_sql(sql, rows)
+    return len(values)
+
+
+def _chunks(items: Sequence[str], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def stored_values_for(
+    conn: Connection, values: Sequence[SubmittedValue]
+) -> dict[ValueKey, tuple[float, str | None]]:
+    """Stored values a submission may touch: every value of its org units and periods."""
+    periods: set[str] = set()
+    for text in {v.period for v in values}:
+        try:
+            periods.add(parse_period(text).code)
+        except DoseflowError:
+            continue
+    org_units = sorted({v.org_unit for v in values})
+    found: dict[ValueKey, tuple[float, str | None]] = {}
+    if not periods or not org_units:
+        return found
+    dv = t.data_values
+    if conn.execute(select(func.count()).select_from(dv)).scalar_one() == 0:
+        return found
+    for pchunk in _chunks(sorted(periods)):
+        for ochunk in _chunks(org_units):
+            q = select(
+                dv.c.participant,
+                dv.c.org_unit,
+                dv.c.period,
+                dv.c.data_element,
+                dv.c.category,
+                dv.c.value,
+                dv.c.comment,
+            ).where(dv.c.period.in_(pchunk), dv.c.org_unit.in_(ochunk))
+            for p, o, per, de, cat, value, comment in conn.execute(q):
+                found[(p, o, per, de, cat)] = (float(value), comment)
+    return found
+
+
+def _lock_rows(conn: Connection, participant: str | None = None) -> dict[LockKey, PeriodLock]:
+    q = select(t.period_locks)
+    if participant is not None:
+        q = q.where(t.period_locks.c.participant == participant)
+    return {
+        (r.participant, r.report, r.period): PeriodLock(
+            r.participant, r.report, r.period, r.locked_at, r.locked_by, r.note
+        )
+        for r in conn.execute(q)
+    }
+
+
+def _record_submissions(conn: Connection, reports: Iterable[LockKey], now: datetime) -> None:
+    s = t.submissions
+    wanted = sorted(set(reports))
+    if not wanted:
+        return
+    existing: set[LockKey] = set()
+    for participant in sorted({p for p, _, _ in wanted}):
+        q = select(s.c.participant, s.c.report, s.c.period).where(s.c.participant == participant)
+        existing.update((a, b, c) for a, b, c in conn.execute(q))
+    new = [k for k in wanted if k not in existing]
+    old = [k for k in wanted if k in existing]
+    if new:
+        conn.execute(
+            insert(s),
+            [
+                {
+                    "participant": p,
+                    "report": r,
+                    "period": per,
+                    "first_submitted_at": now,
+                    "last_submitted_at": now,
+                    "submission_count": 1,
+                }
+                for p, r, per in new
+            ],
+        )
+    for p, r, per in old:
+        conn.execute(
+            update(s)
+            .where(s.c.participant == p, s.c.report == r, s.c.period == per)
+            .values(last_submitted_at=now, submission_count=s.c.submission_count + 1)
+        )
+
+
+def submit(
+    engine: Engine,
+    values: Sequence[SubmittedValue],
+    *,
+    hierarchy: Hierarchy,
+    schema: Schema = DEFAULT_SCHEMA,
+    as_of: date | None = None,
+    dry_run: bool = False,
+    atomic: bool = False,
+    ledger: LedgerSource | None = None,
+    stored_by: str | None = None,
+    now: datetime | None = None,
+) -> ImportSummary:
+    """Validate ``values`` and store the accepted and updated ones (unless ``dry_run``).
+
+    ``as_of`` (default: today, UTC) decides which periods are open. ``ledger`` turns on the
+    ledger cross-checks. Returns the per-value :class:`ImportSummary`; a submission's first
+    arrival per participant, report and period is recorded for compliance.
+    """
+    moment = now or _utcnow()
+    today = as_of or moment.date()
+    with engine.connect() as conn:
+        stored: StoredValues = stored_values_for(conn, values)
+        locks = _lock_rows(conn)
+    figures = None
+    if ledger is not None:
+        figures = ledger_figures(ledger, hierarchy, ledger_needs(values, schema))
+    ctx = SubmissionContext(
+        schema=schema,
+        hierarchy=hierarchy,
+        as_of=today,
+        stored=stored,
+        locks=locks,
+        ledger=figures,
+    )
+    summary = validate_submission(values, ctx, dry_run=dry_run, atomic=atomic)
+    if dry_run or (atomic and summary.conflicts):
+        return summary
+    with engine.begin() as conn:
+        upsert_values(conn, summary.writes, stored_by=stored_by, now=moment)
+        _record_submissions(conn, summary.reports, moment)
+    return summary
+
+
+def load_values(
+    engine: Engine | Connection,
+    *,
+    participants: Sequence[str] | None = None,
+    org_units: Sequence[str] | None = None,
+    periods: Sequence[str] | None = None,
+    data_elements: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[DataValue]:
+    """Stored values matching every filter given, ordered by key."""
+    dv = t.data_values
+    q = select(
+        dv.c.participant,
+        dv.c.org_unit,
+        dv.c.period,
+        dv.c.data_element,
+        dv.c.category,
+        dv.c.value,
+        dv.c.comment,
+    )
+    if participants is not None:
+        q = q.where(dv.c.participant.in_(list(participants)))
+    if org_units is not None:
+        q = q.where(dv.c.org_unit.in_(list(org_units)))
+    if periods is not None:
+        q = q.where(dv.c.period.in_([parse_period(p).code for p in periods]))
+    if data_elements is not None:
+        q = q.where(dv.c.data_element.in_(list(data_elements)))
+    if start is not None:
+        q = q.where(dv.c.period_start >= start)
+    if end is not None:
+        q = q.where(dv.c.period_start <= end)
+    q = q.order_by(*(dv.c[c] for c in _KEY_COLUMNS))
+
+    def read(conn: Connection) -> list[DataValue]:
+        return [
+            DataValue(p, o, per, de, cat, float(value), comment)
+            for p, o, per, de, cat, value, comment in conn.execute(q)
+        ]
+
+    if isinstance(engine, Connection):
+        return read(engine)
+    with engine.connect() as conn:
+        return read(conn)
+
+
+def count_values(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(t.data_values)).scalar_one())
+
+
+# -- period locks -----------------------------------------------------------------------
+
+
+def _checked_report_period(schema: Schema, report: str, period: str) -> Period:
+    rt = schema.report_types.get(report)
+    if rt is None:
+        raise DoseflowError(
+            "REPORT_UNKNOWN_REPORT_TYPE",
+            f"'{report}' is not a report type of the schema",
+            field="report",
+            expected="one of " + ", ".join(sorted(schema.report_types)),
+            value=report,
+        )
+    found = parse_period(period)
+    if found.type not in rt.period_types:
+        raise DoseflowError(
+            "REPORT_WRONG_PERIOD_TYPE",
+            f"report '{report}' is not kept per {found.type.value} period",
+            field="period",
+            expected=" or ".join(p.value for p in rt.period_types) + " periods",
+            value=period,
+        )
+    return found
+
+
+def lock_period(
+    engine: Engine,
+    participant: str,
+    report: str,
+    period: str,
+    *,
+    by: str,
+    note: str | None = None,
+    schema: Schema = DEFAULT_SCHEMA,
+    now: datetime | None = None,
+) -> PeriodLock:
+    """Lock a participant's report for a period after approval (audited)."""
+    p = _checked_report_period(schema, report, period)
+    moment = now or _utcnow()
+    with engine.begin() as conn:
+        held = _lock_rows(conn, participant).get((participant, report, p.code))
+        if held is not None:
+            raise DoseflowError(
+                "REPORT_PERIOD_ALREADY_LOCKED",
+                f"the {report} report of {participant} for {p.code} is already locked "
+                f"(by {held.locked_by} on {held.locked_at:%Y-%m-%d})",
+                field="period",
+                expected="an open period",
+                value=p.code,
+            )
+        conn.execute(
+            insert(t.period_locks).values(
+                participant=participant,
+                report=report,
+                period=p.code,
+                locked_at=moment,
+                locked_by=by,
+                note=note,
+            )
+        )
+        _audit(conn, participant, report, p.code, LockAction.LOCK, by, note, moment)
+    return PeriodLock(participant, report, p.code, moment, by, note)
+
+
+def reopen_period(
+    engine: Engine,
+    participant: str,
+    report: str,
+    period: str,
+    *,
+    by: str,
+    reason: str,
+    schema: Schema = DEFAULT_SCHEMA,
+    now: datetime | None = None,
+) -> LockEvent:
+    """Reopen a locked period for correction; ``reason`` is required and audited."""
+    p = _checked_report_period(schema, report, period)
+    if not reason or not reason.strip():
+        raise DoseflowError(
+            "REPORT_REOPEN_NEEDS_REASON",
+            f"reopening the {report} report of {participant} for {p.code} needs a reason",
+            field="reason",
+            expected="a reason for the audit trail (e.g. 'district figures corrected')",
+            value=reason,
+        )
+    moment = now or _utcnow()
+    with engine.begin() as conn:
+        key = (participant, report, p.code)
+        if key not in _lock_rows(conn, participant):
+            raise DoseflowError(
+                "REPORT_PERIOD_NOT_LOCKED",
+                f"the {report} report of {participant} for {p.code} is not locked",
+                field="period",
+                expected="a locked period",
+                value=p.code,
+            )
+        pl = t.period_locks
+        conn.execute(
+            delete(pl).where(
+                pl.c.participant == participant, pl.c.report == report, pl.c.period == p.code
+            )
+        )
+        _audit(conn, participant, report, p.code, LockAction.REOPEN, by, reason, moment)
+    return LockEvent(participant, report, p.code, LockAction.REOPEN, by, moment, reason)
+
+
+def _audit(
+    conn: Connection,
+    participant: str,
+    report: str,
+    period: str,
+    action: LockAction,
+    actor: str,
+    reason: str | None,
+    at: datetime,
+) -> None:
+    conn.execute(
+        insert(t.lock_audit).values(
+            participant=participant,
+            report=report,
+            period=period,
+            action=action.value,
+            actor=actor,
+            reason=reason,
+            at=at,
+        )
+    )
+
+
+def period_locks(engine: Engine, participant: str | None = None) -> dict[LockKey, PeriodLock]:
+    with engine.connect() as conn:
+        return _lock_rows(conn, participant)
+
+
+def lock_history(engine: Engine, participant: str | None = None) -> list[LockEvent]:
+    """The audit trail of locks and reopenings, oldest first."""
+    a = t.lock_audit
+    q = select(a).order_by(a.c.id)
+    if participant is not None:
+        q = q.where(a.c.participant == participant)
+    with engine.connect() as conn:
+        return [
+            LockEvent(
+                r.participant, r.report, r.period, LockAction(r.action), r.actor, r.at, r.reason
+            )
+            for r in conn.execute(q)
+        ]
+
+
+# -- requirements and compliance --------------------------------------------------------
+
+
+def save_requirements(engine: Engine, reqs: Iterable[Requirement]) -> int:
+    """Insert or replace requirements, one per participant and report type."""
+    r = t.requirements
+    moment = _utcnow()
+    count = 0
+    with engine.begin() as conn:
+        for req in reqs:
+            conn.execute(
+                delete(r).where(r.c.participant == req.participant, r.c.report == req.report)
+            )
+            conn.execute(
+                insert(r).values(
+                    participant=req.participant,
+                    report=req.report,
+                    frequency=req.frequency.value,
+                    due_days=req.due_days,
+                    first_period=req.first_period.code,
+                    last_period=None if req.last_period is None else req.last_period.code,
+                    updated_at=moment,
+                )
+            )
+            count += 1
+    return count
+
+
+def stored_requirements(engine: Engine, participant: str | None = None) -> list[Requirement]:
+    r = t.requirements
+    q = select(r).order_by(r.c.participant, r.c.report)
+    if participant is not None:
+        q = q.where(r.c.participant == participant)
+    with engine.connect() as conn:
+        return [
+            Requirement(
+                row.participant,
+                row.report,
+                PeriodType(row.frequency),
+                int(row.due_days),
+                parse_period(row.first_period),
+                None if row.last_period is None else parse_period(row.last_period),
+            )
+            for row in conn.execute(q)
+        ]
+
+
+def stored_submissions(engine: Engine, participant: str | None = None) -> Submissions:
+    s = t.submissions
+    q = select(s.c.participant, s.c.report, s.c.period, s.c.first_submitted_at)
+    if participant is not None:
+        q = q.where(s.c.participant == participant)
+    with engine.connect() as conn:
+        return {(p, r, per): at for p, r, per, at in conn.execute(q)}
+
+
+def compliance_view(
+    engine: Engine, as_of: date | None = None, participant: str | None = None
+) -> list[ComplianceRow]:
+    """On time / late / missing / not yet due, per requirement and owed period."""
+    today = as_of or _utcnow().date()
+    return compliance(
+        stored_requirements(engine, participant), stored_submissions(engine, participant), today
+    )
+
+
+def readiness(
+    engine: Engine,
+    participants: Iterable[str],
+    policy: GatePolicy = DEFAULT_GATE_POLICY,
+    as_of: date | None = None,
+) -> dict[str, GateResult]:
+    """Per participant, pass/fail of the reporting readiness gate (off by default): the
+    input the allocation engine's readiness gate takes."""
+    wanted = list(participants)
+    rows = [r for r in compliance_view(engine, as_of) if r.participant in set(wanted)]
+    return readiness_gate(rows, wanted, policy)
+
+
+# -- plausibility -----------------------------------------------------------------------
+
+
+def plausibility(
+    engine: Engine,
+    hierarchy: Hierarchy,
+    *,
+    schema: Schema = DEFAULT_SCHEMA,
+    participants: Sequence[str] | None = None,
+    options: PlausibilityOptions = DEFAULT_PLAUSIBILITY,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[Flag]:
+    """Plausibility flags over stored values (of ``participants`` and their neighbours)."""
+    wanted: list[str] | None = None
+    if participants is not None:
+        found = set(participants)
+        for p in participants:
+            found.update(hierarchy.neighbours_of(p))
+        wanted = sorted(found)
+    values = load_values(engine, participants=wanted, start=start, end=end)
+    flags = plausibility_flags(values, schema, hierarchy, options)
+    if participants is not None:
+        flags = [f for f in flags if f.participant in set(participants)]
+    return flags
+
+
+def delete_values(engine: Engine, keys: Iterable[ValueKey]) -> int:
+    """Remove stored values by key (a correction of a value sent by mistake)."""
+    dv = t.data_values
+    removed = 0
+    with engine.begin() as conn:
+        for p, o, per, de, cat in keys:
+            result = conn.execute(
+                delete(dv).where(
+                    and_(
+                        dv.c.participant == p,
+                        dv.c.org_unit == o,
+                        dv.c.period == per,
+                        dv.c.data_element == de,
+                        dv.c.category == cat,
+                    )
+                )
+            )
+            removed += result.rowcount or 0
+    return removed
+
+
+__all__ = [
+    "BATCH_ROWS",
+    "compliance_view",
+    "count_values",
+    "delete_values",
+    "load_values",
+    "lock_history",
+    "lock_period",
+    "period_locks",
+    "plausibility",
+    "readiness",
+    "reopen_period",
+    "save_requirements",
+    "stored_requirements",
+    "stored_submissions",
+    "stored_values_for",
+    "submit",
+    "upsert_values",
+]

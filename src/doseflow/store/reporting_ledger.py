@@ -1,0 +1,106 @@
+"""Adapter between reporting and the stock ledger (issue 3's ``doseflow.store.ledger_*``).
+
+Reporting needs two things from the ledger: for a set of nodes and a period, the stock at
+the start, the doses that came in and the stock at the end (:class:`LedgerPosition`, for the
+cross-checks), and the shipments (for the FHIR SupplyDelivery export). Both go through this
+module only, so a change in the ledger's API touches one file.
+
+:class:`LedgerSource` is the interface the cross-checks are written against; tests and other
+callers may pass any object with a ``position`` method. :class:`StoreLedger` implements it on
+the ledger tables, through ``doseflow.store.ledger_query`` (``stock_on_hand``,
+``stock_card``, ``shipments``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from doseflow.reporting.crosscheck import LedgerPosition
+from doseflow.reporting.fhir_export import ShipmentRecord
+from doseflow.reporting.hierarchy import Hierarchy
+from doseflow.reporting.periods import parse_period
+
+
+class LedgerSource(Protocol):
+    def position(self, nodes: Sequence[str], start: date, end: date) -> LedgerPosition | None:
+        """Ledger figures over ``nodes`` from the start of ``start`` to the end of ``end``,
+        or None when the ledger knows nothing of these nodes."""
+        ...
+
+
+def ledger_figures(
+    source: LedgerSource, hierarchy: Hierarchy, needs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], LedgerPosition]:
+    """Ledger positions for each (org unit, period) asked, over the org unit's nodes."""
+    found: dict[tuple[str, str], LedgerPosition] = {}
+    for org_unit, period_code in sorted(set(needs)):
+        nodes = hierarchy.ledger_nodes(org_unit)
+        if not nodes:
+            continue
+        period = parse_period(period_code)
+        position = source.position(nodes, period.start, period.end)
+        if position is not None:
+            found[(org_unit, period_code)] = position
+    return found
+
+
+class StoreLedger:
+    """:class:`LedgerSource` over the ledger tables of a doseflow database.
+
+    Doses that came in are every inflow on the nodes' stock cards in the period (receipts,
+    transfers and issues in, positive adjustments) except transfers between two of the
+    nodes themselves, which move stock within the org unit.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def position(self, nodes: Sequence[str], start: date, end: date) -> LedgerPosition | None:
+        from doseflow.store import ledger_query
+
+        inside = set(nodes)
+        with self.engine.connect() as conn:
+            lines = ledger_query.stock_on_hand(conn, node=list(nodes), include_zero=True)
+            pairs = sorted({(s.node, s.product) for s in lines})
+            if not pairs:
+                return None
+            opening = received = closing = 0
+            for node, product in pairs:
+                card = ledger_query.stock_card(conn, node, product, start=start, end=end)
+                opening += card.opening
+                closing += card.closing
+                received += sum(
+                    line.doses_in for line in card.lines if line.counterpart not in inside
+                )
+        return LedgerPosition(opening=opening, received=received, closing=closing)
+
+
+_FHIR_STATUS = {"received": "completed", "cancelled": "abandoned"}
+
+
+def shipment_records(engine: Engine) -> list[ShipmentRecord]:
+    """Every ledger shipment as a :class:`ShipmentRecord` for the FHIR export."""
+    from doseflow.store import ledger_query
+
+    with engine.connect() as conn:
+        statuses = ledger_query.shipments(conn)
+    records: list[ShipmentRecord] = []
+    for s in statuses:
+        received = s.state == "received"
+        occurred = s.last_event_at.date() if received and s.last_event_at else s.expected_arrival
+        records.append(
+            ShipmentRecord(
+                shipment_id=s.shipment_id,
+                product_code=s.product or "unknown",
+                doses=s.received_doses if received else (s.dispatched_doses or s.planned_doses),
+                supplier=s.origin or "unknown",
+                destination=s.destination or "unknown",
+                status=_FHIR_STATUS.get(s.state, "in-progress"),
+                occurred=occurred,
+            )
+        )
+    return records
