@@ -1,0 +1,445 @@
+"""Allocation rounds: pure functions from a scenario (and the state so far) to results.
+
+Within a round each pool (product, origin, earmark, expiry) is shared in delivery order:
+eligibility first, the humanitarian buffer set aside, then
+
+* phase 1 (supply-driven): equal coverage by water-filling up to each participant's ceiling
+  (its request, at most the top of the coverage ladder), with floors and caps; when supply
+  is severely constrained, shares weighted by threat and vulnerability after a minimum
+  to every participant;
+* phase 2 (demand-driven): each request within absorption capacity and the target, shared
+  by weight when the pool is short;
+* top-up rounds: doses completing started courses, in proportion to the need.
+
+Shares are rounded to whole packs by largest remainder; what is left is held and carried to
+the next round. Coverage carries from pool to pool and round to round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from doseflow.allocation.eligibility import Exclusion, pool_exclusions
+from doseflow.allocation.explanation import Binding, Mode
+from doseflow.allocation.policy import Phase, Policy
+from doseflow.allocation.pools import Pool, build_pools
+from doseflow.allocation.results import (
+    AllocationRun,
+    AllocationState,
+    FloatArray,
+    IntArray,
+    PoolResult,
+    RoundResult,
+    RunContext,
+    coverage_share,
+    per_person,
+)
+from doseflow.allocation.rounding import round_to_packs
+from doseflow.allocation.scenario import Decline, RoundKind, RoundSpec, Scenario
+from doseflow.allocation.table import ParticipantTable
+from doseflow.allocation.threat import delivery_ranks, threat_scores
+from doseflow.allocation.waterfill import water_fill
+from doseflow.domain.participant import Participant
+from doseflow.domain.product import Product
+
+_EPS = 1e-9
+
+
+def make_context(participants: Sequence[Participant], products: Iterable[Product]) -> RunContext:
+    """The shared context of a run (participants as columns, products in a fixed order)."""
+    by_code = {p.code: p for p in products}
+    return RunContext(ParticipantTable(participants), by_code, tuple(by_code))
+
+
+def _packs_floor(doses: FloatArray, pack: int) -> IntArray:
+    return np.floor(np.maximum(doses, 0.0) / pack + _EPS).astype(np.int64)
+
+
+def _cap_packs(product: Product, policy: Policy, available: int, n: int) -> IntArray:
+    cap = np.inf
+    if product.code in policy.caps:
+        cap = float(policy.caps[product.code])
+    if policy.cap_share_of_pool is not None:
+        cap = min(cap, policy.cap_share_of_pool * available)
+    big = np.iinfo(np.int64).max // 4
+    if not np.isfinite(cap):
+        return np.full(n, big, dtype=np.int64)
+    return np.full(n, int(cap // product.pack_doses), dtype=np.int64)
+
+
+def _finish(
+    pool: Pool,
+    product: Product,
+    mode: Mode,
+    level: float | None,
+    buffer: int,
+    flags: IntArray,
+    before: FloatArray,
+    per_cov: FloatArray,
+    ceiling: FloatArray | None,
+    shares: FloatArray,
+    cap_packs: IntArray,
+    binding: npt.NDArray[np.int8],
+    *,
+    threat: FloatArray | None = None,
+    weights: FloatArray | None = None,
+    ranks: IntArray | None = None,
+) -> PoolResult:
+    pack = product.pack_doses
+    budget = min(int(np.floor(shares.sum() / pack + _EPS)), (pool.doses - buffer) // pack)
+    rounded = round_to_packs(shares, pack, cap_packs, budget)
+    return PoolResult(
+        pool=pool,
+        product=product,
+        mode=mode,
+        level=level,
+        buffer=buffer,
+        exclusions=flags,
+        coverage_before=before,
+        doses_per_coverage=per_cov,
+        ceiling=ceiling,
+        unrounded=shares,
+        rule_doses=rounded.doses,
+        doses=rounded.doses,
+        binding=binding.astype(np.int8),
+        rounding=rounded.direction,
+        threat=threat,
+        weights=weights,
+        ranks=ranks,
+    )
+
+
+def allocate_pool(
+    ctx: RunContext,
+    pool: Pool,
+    policy: Policy,
+    phase: Phase,
+    spec: RoundSpec,
+    state: AllocationState,
+) -> PoolResult:
+    """Share one pool among the run's participants given the state before it."""
+    table = ctx.table
+    n = len(table)
+    product = ctx.products[pool.product]
+    pack = product.pack_doses
+    buffer = (int(pool.new_doses * policy.humanitarian_buffer) // pack) * pack
+    available = pool.doses - buffer
+    flags = pool_exclusions(
+        table,
+        product,
+        pool,
+        lead_time_days=policy.lead_time_days,
+        min_days_before_expiry=policy.min_days_before_expiry,
+    )
+    before = coverage_share(ctx, state, product, policy)
+    per_cov = table.population * per_person(product, policy)
+    cap_packs = _cap_packs(product, policy, available, n)
+    common = (pool, product, buffer, flags, before, per_cov)
+    if spec.kind is RoundKind.TOP_UP:
+        return _top_up(ctx, spec, state, available, cap_packs, *common)
+    if phase is Phase.DEMAND_DRIVEN:
+        return _demand(ctx, spec, policy, available, cap_packs, *common)
+    return _supply(ctx, policy, available, cap_packs, *common)
+
+
+def _supply(
+    ctx: RunContext,
+    policy: Policy,
+    available: int,
+    cap_packs: IntArray,
+    pool: Pool,
+    product: Product,
+    buffer: int,
+    flags: IntArray,
+    before: FloatArray,
+    per_cov: FloatArray,
+) -> PoolResult:
+    table = ctx.table
+    pack = product.pack_doses
+    eligible = flags == 0
+    ceiling = np.minimum(table.ceiling, policy.top_rung)
+    ceiling_packs = _packs_floor((ceiling - before) * per_cov, pack)
+    hp = np.minimum(ceiling_packs, cap_packs)
+    hp[~eligible] = 0
+    caps = hp.astype(np.float64) * pack
+    floor_packs = -(-policy.floors.get(product.code, 0) // pack)
+    floors = np.minimum(hp, floor_packs).astype(np.float64) * pack
+    fill = water_fill(float(available), per_cov, before, floors, caps)
+    severe = policy.severe
+    constrained = not fill.floors_met or fill.level < severe.threshold
+    if severe.enabled and eligible.any() and available >= pack and constrained:
+        return _weighted(
+            ctx,
+            policy,
+            available,
+            hp,
+            ceiling_packs,
+            pool,
+            product,
+            buffer,
+            flags,
+            before,
+            per_cov,
+            ceiling,
+        )
+    x = fill.quantities
+    tol = 1e-6 * pack
+    binding = np.zeros(table.population.size, dtype=np.int8)
+    if not fill.floors_met:
+        mode = Mode.FLOOR_SHORTFALL
+        binding[eligible] = Binding.FLOOR
+    else:
+        mode = Mode.EQUAL_COVERAGE
+        binding[eligible] = Binding.LEVEL
+        on_floor = (
+            eligible
+            & (floors > 0)
+            & (x <= floors + tol)
+            & (per_cov * (fill.level - before) < floors)
+        )
+        binding[on_floor] = Binding.FLOOR
+        above = eligible & (x <= tol) & (before >= fill.level)
+        binding[above] = Binding.ABOVE_LEVEL
+    at_cap = eligible & (x >= caps - tol)
+    binding[at_cap & (hp >= ceiling_packs)] = Binding.CEILING
+    binding[at_cap & (hp < ceiling_packs)] = Binding.CAP
+    level = fill.level if fill.floors_met else None
+    return _finish(
+        pool, product, mode, level, buffer, flags, before, per_cov, ceiling, x, hp, binding
+    )
+
+
+def _weighted(
+    ctx: RunContext,
+    policy: Policy,
+    available: int,
+    hp: IntArray,
+    ceiling_packs: IntArray,
+    pool: Pool,
+    product: Product,
+    buffer: int,
+    flags: IntArray,
+    before: FloatArray,
+    per_cov: FloatArray,
+    ceiling: FloatArray,
+) -> PoolResult:
+    """Severely constrained supply: a minimum to each (threat-and-vulnerability order while
+    it lasts), then shares in proportion to the threat-and-vulnerability weight."""
+    table = ctx.table
+    pack = product.pack_doses
+    eligible = flags == 0
+    score = threat_scores(table, policy.threat, eligible)
+    weights = policy.threat.base + score
+    receiving = eligible & (hp > 0)
+    ranks = delivery_ranks(score, receiving)
+    min_packs = max(policy.severe.min_packs, -(-policy.floors.get(product.code, 0) // pack))
+    minimum = np.minimum(hp, min_packs).astype(np.float64) * pack
+    caps = hp.astype(np.float64) * pack
+    binding = np.zeros(table.population.size, dtype=np.int8)
+    tol = 1e-6 * pack
+    if minimum.sum() > available:
+        order = np.argsort(np.where(receiving, ranks, np.iinfo(np.int64).max), kind="stable")
+        cum = np.cumsum(minimum[order])
+        fits = cum <= available + _EPS
+        x = np.zeros(table.population.size, dtype=np.float64)
+        x[order[fits]] = minimum[order[fits]]
+        binding[receiving] = Binding.PRIORITY_EXHAUSTED
+        binding[(x > 0)] = Binding.MINIMUM
+        level: float | None = None
+    else:
+        fill = water_fill(float(available), weights * per_cov, np.zeros_like(before), minimum, caps)
+        x = fill.quantities
+        binding[eligible] = Binding.WEIGHTED_SHARE
+        binding[eligible & (minimum > 0) & (x <= minimum + tol)] = Binding.MINIMUM
+        level = fill.level
+    at_cap = eligible & (x >= caps - tol)
+    binding[at_cap & (hp >= ceiling_packs)] = Binding.CEILING
+    binding[at_cap & (hp < ceiling_packs)] = Binding.CAP
+    return _finish(
+        pool,
+        product,
+        Mode.THREAT_WEIGHTED,
+        level,
+        buffer,
+        flags,
+        before,
+        per_cov,
+        ceiling,
+        x,
+        hp,
+        binding,
+        threat=score,
+        weights=weights,
+        ranks=ranks,
+    )
+
+
+def _demand(
+    ctx: RunContext,
+    spec: RoundSpec,
+    policy: Policy,
+    available: int,
+    cap_packs: IntArray,
+    pool: Pool,
+    product: Product,
+    buffer: int,
+    flags: IntArray,
+    before: FloatArray,
+    per_cov: FloatArray,
+) -> PoolResult:
+    """Phase 2: fill requests within absorption capacity and the target; share by weight."""
+    from doseflow.allocation.policy import SharingWeight
+
+    table = ctx.table
+    pack = product.pack_doses
+    requests = table.requests(product.code)
+    flags = flags.copy()
+    flags[requests <= 0] |= int(Exclusion.NO_REQUEST)
+    eligible = flags == 0
+    to_target = np.maximum(policy.target - before, 0.0) * per_cov
+    absorb = table.absorption_per_month * spec.months
+    demand = np.minimum(np.minimum(to_target, requests), absorb)
+    hp = np.minimum(_packs_floor(demand, pack), cap_packs)
+    hp[~eligible] = 0
+    caps = hp.astype(np.float64) * pack
+    threat = None
+    if policy.phase2_weight is SharingWeight.POPULATION:
+        slopes = table.population.copy()
+    elif policy.phase2_weight is SharingWeight.THREAT:
+        threat = threat_scores(table, policy.threat, eligible)
+        slopes = policy.threat.base + threat
+    else:
+        slopes = caps.copy()
+    zeros = np.zeros_like(before)
+    fill = water_fill(float(available), slopes, zeros, zeros, caps)
+    x = fill.quantities
+    binding = np.zeros(table.population.size, dtype=np.int8)
+    binding[eligible] = Binding.WEIGHTED_SHARE
+    binding[eligible & (x >= caps - 1e-6 * pack)] = Binding.DEMAND_MET
+    ceiling = np.full(table.population.size, policy.target)
+    return _finish(
+        pool,
+        product,
+        Mode.DEMAND_DRIVEN,
+        None,
+        buffer,
+        flags,
+        before,
+        per_cov,
+        ceiling,
+        x,
+        hp,
+        binding,
+        threat=threat,
+        weights=slopes,
+    )
+
+
+def _top_up(
+    ctx: RunContext,
+    spec: RoundSpec,
+    state: AllocationState,
+    available: int,
+    cap_packs: IntArray,
+    pool: Pool,
+    product: Product,
+    buffer: int,
+    flags: IntArray,
+    before: FloatArray,
+    per_cov: FloatArray,
+) -> PoolResult:
+    """An exceptional round completing started courses, in proportion to the outstanding
+    second doses (ceilings and the ladder do not apply: these people are already counted)."""
+    table = ctx.table
+    pack = product.pack_doses
+    completes = spec.completes or frozenset({product.code})
+    remaining = {
+        code: ctx.products[code].doses_per_course - 1 for code in completes if code in ctx.products
+    }
+    need = table.awaiting_second_dose(remaining) - state.topped_up.sum(axis=1)
+    flags = flags.copy()
+    flags[need <= 0] |= int(Exclusion.NO_STARTED_COURSES)
+    eligible = flags == 0
+    hp = np.minimum(np.ceil(np.maximum(need, 0.0) / pack - _EPS).astype(np.int64), cap_packs)
+    hp[~eligible] = 0
+    caps = hp.astype(np.float64) * pack
+    zeros = np.zeros_like(before)
+    fill = water_fill(float(available), np.maximum(need, 0.0), zeros, zeros, caps)
+    x = fill.quantities
+    binding = np.zeros(table.population.size, dtype=np.int8)
+    binding[eligible] = Binding.WEIGHTED_SHARE
+    binding[eligible & (x >= caps - 1e-6 * pack)] = Binding.DEMAND_MET
+    return _finish(
+        pool, product, Mode.TOP_UP, None, buffer, flags, before, per_cov, None, x, hp, binding
+    )
+
+
+def run_round(
+    ctx: RunContext,
+    spec: RoundSpec,
+    policy: Policy,
+    state: AllocationState | None = None,
+    carried: Iterable[Pool] = (),
+) -> RoundResult:
+    """One round: every pool of ``spec`` (plus doses ``carried`` from the previous round)
+    shared in delivery order, coverage carrying from pool to pool."""
+    pol = spec.policy or policy
+    phase = spec.phase or pol.phase
+    start = state or AllocationState.empty(len(ctx.table), len(ctx.order))
+    current = start
+    results: list[PoolResult] = []
+    for pool in build_pools(spec.tranches, carried):
+        pr = allocate_pool(ctx, pool, pol, phase, spec, current)
+        results.append(pr)
+        doses = current.doses.copy()
+        col = ctx.column(pr.product.code)
+        doses[:, col] += pr.doses
+        topped = current.topped_up
+        if pr.mode is Mode.TOP_UP:
+            topped = topped.copy()
+            topped[:, col] += pr.doses
+        current = AllocationState(doses, topped)
+    return RoundResult(
+        number=spec.number,
+        name=spec.name,
+        date=spec.date,
+        kind=spec.kind,
+        phase=phase,
+        policy=pol,
+        context=ctx,
+        pools=tuple(results),
+        state_before=start,
+    )
+
+
+def run_rounds(
+    scenario: Scenario,
+    declines: Sequence[Decline] | None = None,
+    *,
+    context: RunContext | None = None,
+) -> AllocationRun:
+    """Every round of ``scenario`` in order, each decline applied (and its doses
+    redistributed) in its round before coverage carries to the next."""
+    from doseflow.allocation.redistribution import apply_decline
+
+    ctx = context or make_context(scenario.participants, scenario.products.values())
+    chosen = tuple(scenario.declines if declines is None else declines)
+    known = {r.number for r in scenario.rounds}
+    for d in chosen:
+        if d.round not in known:
+            scenario.round(d.round)  # raises ALLOC_UNKNOWN_ROUND
+    state: AllocationState | None = None
+    carried: tuple[Pool, ...] = ()
+    results: list[RoundResult] = []
+    for spec in sorted(scenario.rounds, key=lambda r: r.number):
+        result = run_round(ctx, spec, scenario.policy, state, carried)
+        for d in chosen:
+            if d.round == spec.number:
+                result = apply_decline(result, d)
+        results.append(result)
+        state = result.state_after
+        carried = result.carry_out()
+    return AllocationRun(scenario.name, tuple(results))

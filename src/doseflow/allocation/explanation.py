@@ -1,0 +1,163 @@
+"""Why a participant received what it did from one pool: structured, and as plain text.
+
+An :class:`Explanation` is built on demand from a pool's result arrays (so a run of many
+rounds stays fast) and serialises to JSON for the store and the REST service.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from enum import IntEnum, StrEnum
+from typing import Any
+
+
+class Mode(StrEnum):
+    """How a pool was shared."""
+
+    EQUAL_COVERAGE = "equal-coverage"
+    FLOOR_SHORTFALL = "floor-shortfall"
+    THREAT_WEIGHTED = "threat-weighted"
+    DEMAND_DRIVEN = "demand-driven"
+    TOP_UP = "second-dose-top-up"
+    REDISTRIBUTION = "redistribution"
+
+
+class Binding(IntEnum):
+    """What limited a participant's quantity."""
+
+    NOT_ELIGIBLE = 0
+    LEVEL = 1
+    CEILING = 2
+    CAP = 3
+    FLOOR = 4
+    ABOVE_LEVEL = 5
+    DEMAND_MET = 6
+    WEIGHTED_SHARE = 7
+    MINIMUM = 8
+    PRIORITY_EXHAUSTED = 9
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+
+BINDING_TEXT: dict[Binding, str] = {
+    Binding.NOT_ELIGIBLE: "not eligible for this pool",
+    Binding.LEVEL: "raised to the common coverage level of the pool",
+    Binding.CEILING: "reached its coverage ceiling",
+    Binding.CAP: "limited by the policy's cap per participant",
+    Binding.FLOOR: "raised to the policy's floor (minimum quantity)",
+    Binding.ABOVE_LEVEL: "already above the coverage level this pool reached",
+    Binding.DEMAND_MET: "its request (within absorption capacity and target) was met in full",
+    Binding.WEIGHTED_SHARE: "received its weighted share of a pool too small for every need",
+    Binding.MINIMUM: "received the minimum every participant gets in a constrained round",
+    Binding.PRIORITY_EXHAUSTED: (
+        "the pool ran out before its turn in threat-and-vulnerability order"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DeclineNote:
+    """Doses declined by ``from_iso3`` and what happened to them (for ``to_iso3``)."""
+
+    from_iso3: str
+    to_iso3: str | None
+    doses: int
+    reason: str
+    redirect: str  # "same rules", "named recipients" or "most severely affected"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything behind one participant's quantity from one pool in one round."""
+
+    round: int
+    round_name: str
+    pool: str
+    product: str
+    iso3: str
+    name: str
+    eligible: bool
+    exclusions: tuple[str, ...]
+    exclusion_text: tuple[str, ...]
+    mode: str
+    level: float | None
+    coverage_before: float
+    coverage_after: float
+    ceiling: float | None
+    rung_reached: int
+    ladder: tuple[float, ...]
+    binding: str
+    binding_text: str
+    unrounded_doses: float
+    rule_doses: int
+    doses: int
+    packs: int
+    pack_doses: int
+    rounding: str
+    threat_score: float | None
+    weight: float | None
+    delivery_rank: int | None
+    declined: tuple[DeclineNote, ...] = ()
+    received: tuple[DeclineNote, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("level", "ceiling", "threat_score", "weight"):
+            value = data[key]
+            if isinstance(value, float) and not math.isfinite(value):
+                data[key] = None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Explanation:
+        values = dict(data)
+        for key in ("level",):
+            if values.get(key) in ("inf", "-inf"):
+                values[key] = float(values[key])
+        for key in ("exclusions", "exclusion_text", "ladder"):
+            values[key] = tuple(values.get(key) or ())
+        values["declined"] = tuple(DeclineNote(**d) for d in values.get("declined") or ())
+        values["received"] = tuple(DeclineNote(**d) for d in values.get("received") or ())
+        return cls(**values)
+
+    def render(self) -> str:
+        """A few plain sentences a national programme manager can read."""
+        lines = [
+            f"Round {self.round} ({self.round_name}), pool {self.pool}: "
+            f"{self.iso3} {self.name} received {self.doses:,} doses "
+            f"({self.packs:,} packs of {self.pack_doses:,})."
+        ]
+        if not self.eligible:
+            lines.append("Not eligible: " + "; ".join(self.exclusion_text) + ".")
+        else:
+            lines.append(f"Shared by {self.mode}; {self.binding_text}.")
+            if self.level is not None and math.isfinite(self.level):
+                lines.append(f"Common coverage level of the pool: {self.level:.2%}.")
+            cov = f"Coverage {self.coverage_before:.2%} -> {self.coverage_after:.2%}"
+            if self.ceiling is not None:
+                cov += f" (ceiling {self.ceiling:.2%}"
+                if self.ladder:
+                    rungs = ", ".join(f"{r:.0%}" for r in self.ladder)
+                    cov += f"; ladder {rungs}: {self.rung_reached} rung(s) reached"
+                cov += ")"
+            lines.append(cov + ".")
+            if self.rounding != "none":
+                lines.append(
+                    f"Continuous share {self.unrounded_doses:,.0f} doses, rounded "
+                    f"{self.rounding} to whole packs (largest remainder)."
+                )
+            if self.threat_score is not None:
+                rank = f", delivery rank {self.delivery_rank}" if self.delivery_rank else ""
+                lines.append(f"Threat-and-vulnerability score {self.threat_score:.3f}{rank}.")
+        for note in self.declined:
+            lines.append(
+                f"Declined {note.doses:,} doses ({note.reason}); redistributed by {note.redirect}."
+            )
+        for note in self.received:
+            lines.append(
+                f"Received {note.doses:,} doses declined by {note.from_iso3} ({note.reason})."
+            )
+        return "\n".join(lines)

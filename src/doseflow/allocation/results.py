@@ -1,0 +1,365 @@
+"""Results of allocation rounds: per pool arrays, per participant lines and explanations.
+
+A :class:`PoolResult` keeps its numbers as NumPy arrays indexed like the participant table;
+:class:`AllocationLine` objects and their :class:`Explanation` are made on request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+
+from doseflow.allocation.eligibility import describe, reasons
+from doseflow.allocation.explanation import BINDING_TEXT, Binding, DeclineNote, Explanation, Mode
+from doseflow.allocation.policy import Phase, Policy
+from doseflow.allocation.pools import Pool
+from doseflow.allocation.scenario import Decline, RoundKind
+from doseflow.allocation.table import ParticipantTable
+from doseflow.domain.product import Product, ProductKind
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+SmallArray = npt.NDArray[np.int8]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every round of a run shares: participants, products (in a fixed order), policy."""
+
+    table: ParticipantTable
+    products: Mapping[str, Product]
+    order: tuple[str, ...]
+
+    def column(self, product: str) -> int:
+        return self.order.index(product)
+
+
+@dataclass(frozen=True)
+class AllocationState:
+    """Pooled doses each participant has received so far, per product (``[n, products]``),
+    and how many of them came from second-dose top-up rounds."""
+
+    doses: IntArray
+    topped_up: IntArray
+
+    @classmethod
+    def empty(cls, participants: int, products: int) -> AllocationState:
+        zeros = np.zeros((participants, products), dtype=np.int64)
+        return cls(zeros, zeros.copy())
+
+
+def per_person(product: Product, policy: Policy) -> float:
+    """Doses (or units) one person needs: a course, or the policy's unit of need."""
+    if product.kind is ProductKind.SUPPLY:
+        return policy.need_per_1000.get(product.code, 1000.0) / 1000.0
+    return float(product.doses_per_course)
+
+
+def coverage_share(
+    ctx: RunContext, state: AllocationState, product: Product, policy: Policy
+) -> FloatArray:
+    """Coverage of the group ``product`` belongs to: vaccines share one number (people
+    covered by a full course of any vaccine, other sources counted if the policy says so);
+    each other supply has its own (units against need)."""
+    pop = ctx.table.population
+    if product.kind is ProductKind.SUPPLY:
+        col = ctx.column(product.code)
+        return state.doses[:, col] / (pop * per_person(product, policy))
+    courses = np.zeros(len(ctx.table), dtype=np.float64)
+    for j, code in enumerate(ctx.order):
+        p = ctx.products[code]
+        if p.kind is ProductKind.VACCINE:
+            courses += state.doses[:, j] / p.doses_per_course
+    if policy.count_other_sources:
+        courses += ctx.table.other_sources / policy.other_sources_doses_per_course
+    return np.asarray(courses / pop, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class DeclineRecord:
+    """A decline applied to a pool: how much, and who received the doses (index, doses)."""
+
+    decline: Decline
+    declined: int
+    given: tuple[tuple[int, int], ...]
+    held: int
+    level: float | None
+
+
+@dataclass(frozen=True)
+class PoolResult:
+    """How one pool was shared. Arrays are indexed like the run's participant table."""
+
+    pool: Pool
+    product: Product
+    mode: Mode
+    level: float | None
+    buffer: int
+    exclusions: IntArray
+    coverage_before: FloatArray
+    doses_per_coverage: FloatArray
+    ceiling: FloatArray | None
+    unrounded: FloatArray
+    rule_doses: IntArray
+    doses: IntArray
+    binding: SmallArray
+    rounding: SmallArray
+    threat: FloatArray | None = None
+    weights: FloatArray | None = None
+    ranks: IntArray | None = None
+    declines: tuple[DeclineRecord, ...] = ()
+
+    @property
+    def supply(self) -> int:
+        return self.pool.doses
+
+    @property
+    def allocated(self) -> int:
+        return int(self.doses.sum())
+
+    @property
+    def held(self) -> int:
+        """Doses neither allocated nor in the humanitarian buffer (carried to the next round)."""
+        return self.pool.doses - self.buffer - self.allocated
+
+    @property
+    def eligible(self) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.exclusions == 0, dtype=np.bool_)
+
+
+@dataclass(frozen=True)
+class AllocationLine:
+    """One participant's quantity from one pool in one round."""
+
+    round: int
+    pool: str
+    product: str
+    iso3: str
+    doses: int
+    packs: int
+    explanation: Explanation
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    """Coverage of one participant after a round, both ways the press reports it.
+
+    ``doses_per_100`` counts every pooled dose; ``fully_covered`` counts people with a full
+    course (1.9 M two-dose doses for 26 M people: 7.3 per 100 but 3.7% fully covered).
+    ``coverage`` is the allocation's own measure (courses, incl. other sources if counted).
+    """
+
+    iso3: str
+    name: str
+    population: int
+    doses: int
+    doses_per_100: float
+    fully_covered: float
+    coverage: float
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """A round's pools (in delivery order) with the state before and after."""
+
+    number: int
+    name: str
+    date: date
+    kind: RoundKind
+    phase: Phase
+    policy: Policy
+    context: RunContext
+    pools: tuple[PoolResult, ...]
+    state_before: AllocationState
+
+    @cached_property
+    def state_after(self) -> AllocationState:
+        doses = self.state_before.doses.copy()
+        topped = self.state_before.topped_up.copy()
+        for pr in self.pools:
+            col = self.context.column(pr.product.code)
+            doses[:, col] += pr.doses
+            if pr.mode is Mode.TOP_UP:
+                topped[:, col] += pr.doses
+        return AllocationState(doses, topped)
+
+    def carry_out(self) -> tuple[Pool, ...]:
+        """What this round could not place, to be carried into the next round."""
+        from dataclasses import replace
+
+        return tuple(
+            replace(pr.pool, doses=pr.held, carried_in=0, tranches=())
+            for pr in self.pools
+            if pr.held > 0
+        )
+
+    @property
+    def supply(self) -> int:
+        return sum(pr.supply for pr in self.pools)
+
+    @property
+    def allocated(self) -> int:
+        return sum(pr.allocated for pr in self.pools)
+
+    @property
+    def held(self) -> int:
+        return sum(pr.held for pr in self.pools)
+
+    @property
+    def buffer(self) -> int:
+        return sum(pr.buffer for pr in self.pools)
+
+    def pool(self, pool_id: str) -> PoolResult:
+        for pr in self.pools:
+            if pr.pool.id == pool_id:
+                return pr
+        raise KeyError(pool_id)
+
+    def explanation(self, pool: PoolResult, i: int) -> Explanation:
+        """The explanation of participant ``i``'s quantity from ``pool``."""
+        table = self.context.table
+        participant = table.participants[i]
+        flags = int(pool.exclusions[i])
+        doses = int(pool.doses[i])
+        before = float(pool.coverage_before[i])
+        after = before + doses / float(pool.doses_per_coverage[i])
+        binding = Binding(int(pool.binding[i]))
+        direction = int(pool.rounding[i])
+        declined: list[DeclineNote] = []
+        received: list[DeclineNote] = []
+        iso3 = participant.iso3
+        for rec in pool.declines:
+            d = rec.decline
+            if d.iso3 == iso3:
+                declined.append(DeclineNote(iso3, None, rec.declined, d.reason, d.redirect_text))
+            for j, q in rec.given:
+                if j == i:
+                    received.append(DeclineNote(d.iso3, iso3, q, d.reason, d.redirect_text))
+        ceiling = None if pool.ceiling is None else float(pool.ceiling[i])
+        level = pool.level if pool.level is None or not math.isnan(pool.level) else None
+        return Explanation(
+            round=self.number,
+            round_name=self.name,
+            pool=pool.pool.id,
+            product=pool.product.code,
+            iso3=iso3,
+            name=participant.name,
+            eligible=flags == 0,
+            exclusions=tuple(e.name or "" for e in reasons(flags)),
+            exclusion_text=tuple(describe(flags)),
+            mode=pool.mode.value,
+            level=level,
+            coverage_before=before,
+            coverage_after=after,
+            ceiling=ceiling,
+            rung_reached=self.policy.rung_reached(after),
+            ladder=self.policy.ladder if pool.mode is Mode.EQUAL_COVERAGE else (),
+            binding=binding.label,
+            binding_text=BINDING_TEXT[binding],
+            unrounded_doses=float(pool.unrounded[i]),
+            rule_doses=int(pool.rule_doses[i]),
+            doses=doses,
+            packs=doses // pool.product.pack_doses,
+            pack_doses=pool.product.pack_doses,
+            rounding={1: "up", -1: "down"}.get(direction, "none"),
+            threat_score=None if pool.threat is None else float(pool.threat[i]),
+            weight=None if pool.weights is None else float(pool.weights[i]),
+            delivery_rank=None if pool.ranks is None or pool.ranks[i] == 0 else int(pool.ranks[i]),
+            declined=tuple(declined),
+            received=tuple(received),
+        )
+
+    def lines(self, *, include_zero: bool = False) -> list[AllocationLine]:
+        """Every participant's line per pool (those with doses, or all with ``include_zero``)."""
+        out: list[AllocationLine] = []
+        for pr in self.pools:
+            touched = {i for rec in pr.declines for i, _ in rec.given}
+            touched |= {
+                self.context.table.index[rec.decline.iso3]
+                for rec in pr.declines
+                if rec.decline.iso3 in self.context.table.index
+            }
+            for i in range(len(self.context.table)):
+                if include_zero or pr.doses[i] > 0 or i in touched:
+                    e = self.explanation(pr, i)
+                    out.append(
+                        AllocationLine(
+                            self.number, pr.pool.id, pr.product.code, e.iso3, e.doses, e.packs, e
+                        )
+                    )
+        return out
+
+    def explain(self, iso3: str) -> list[Explanation]:
+        """One explanation per pool of this round for ``iso3``."""
+        i = self.context.table.index[iso3]
+        return [self.explanation(pr, i) for pr in self.pools]
+
+    def coverage(self) -> list[CoverageRow]:
+        """Cumulative coverage after this round, one row per participant."""
+        return coverage_rows(self.context, self.state_after, self.policy)
+
+
+def coverage_rows(ctx: RunContext, state: AllocationState, policy: Policy) -> list[CoverageRow]:
+    table = ctx.table
+    vaccine_cols = [
+        j for j, c in enumerate(ctx.order) if ctx.products[c].kind is ProductKind.VACCINE
+    ]
+    dpc = np.array(
+        [ctx.products[ctx.order[j]].doses_per_course for j in vaccine_cols], dtype=np.int64
+    )
+    doses = state.doses[:, vaccine_cols]
+    total = doses.sum(axis=1)
+    courses = (doses // dpc).sum(axis=1) if vaccine_cols else np.zeros(len(table), dtype=np.int64)
+    pop = table.population
+    share = (
+        coverage_share(ctx, state, ctx.products[ctx.order[vaccine_cols[0]]], policy)
+        if vaccine_cols
+        else np.zeros(len(table))
+    )
+    return [
+        CoverageRow(
+            iso3=p.iso3,
+            name=p.name,
+            population=p.population,
+            doses=int(total[i]),
+            doses_per_100=float(total[i] / pop[i] * 100.0),
+            fully_covered=float(courses[i] / pop[i]),
+            coverage=float(share[i]),
+        )
+        for i, p in enumerate(table.participants)
+    ]
+
+
+@dataclass(frozen=True)
+class AllocationRun:
+    """Every round of a scenario run, in order, with the declines applied."""
+
+    scenario: str
+    rounds: tuple[RoundResult, ...]
+
+    def round(self, number: int) -> RoundResult:
+        for r in self.rounds:
+            if r.number == number:
+                return r
+        raise KeyError(number)
+
+    @property
+    def final_state(self) -> AllocationState:
+        return self.rounds[-1].state_after
+
+    def coverage(self) -> list[CoverageRow]:
+        last = self.rounds[-1]
+        return coverage_rows(last.context, last.state_after, last.policy)
+
+    def lines(self) -> list[AllocationLine]:
+        return [line for r in self.rounds for line in r.lines()]
+
+    def explain(self, iso3: str, round_number: int | None = None) -> list[Explanation]:
+        rounds = self.rounds if round_number is None else (self.round(round_number),)
+        return [e for r in rounds for e in r.explain(iso3)]

@@ -1,0 +1,58 @@
+"""Rounding continuous shares to whole pack units without ever exceeding the pool.
+
+Largest remainder (Hamilton): everyone gets the whole packs their share contains; the packs
+the pool still holds go one each to the largest fractional remainders, never above a
+participant's cap; what cannot be placed is held for the next round. Ties are broken by
+the order of the participants (stable), so a re-run gives the same result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Remainders below this (in packs) are float noise, not a share of a pack.
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Rounded:
+    """Doses per participant (whole packs) and who was rounded up (+1) or down (-1)."""
+
+    doses: IntArray
+    direction: npt.NDArray[np.int8]
+
+
+def round_to_packs(
+    shares: FloatArray, pack: int, cap_packs: IntArray, budget_packs: int
+) -> Rounded:
+    """Whole-pack doses from continuous ``shares`` (doses), at most ``budget_packs`` packs in
+    all and ``cap_packs`` each."""
+    in_packs = shares / pack
+    base = np.minimum(np.floor(in_packs + _EPS).astype(np.int64), cap_packs)
+    base = np.maximum(base, 0)
+    remainder = in_packs - base
+    spare = budget_packs - int(base.sum())
+    direction = np.where(remainder > _EPS, np.int8(-1), np.int8(0)).astype(np.int8)
+    if spare > 0:
+        candidates = np.flatnonzero((remainder > _EPS) & (base < cap_packs))
+        if candidates.size:
+            ranked = candidates[np.argsort(-remainder[candidates], kind="stable")][:spare]
+            base[ranked] += 1
+            direction[ranked] = 1
+    elif spare < 0:  # cannot happen when shares sum to at most the budget; guard anyway
+        order = np.argsort(remainder, kind="stable")
+        taken = 0
+        for i in order:
+            if taken == -spare:
+                break
+            if base[i] > 0:
+                base[i] -= 1
+                direction[i] = -1
+                taken += 1
+    return Rounded(base * pack, direction)

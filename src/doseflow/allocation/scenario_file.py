@@ -1,0 +1,705 @@
+"""Reading a scenario from YAML or TOML, validated with pydantic.
+
+Every problem is reported at once with a stable code, the file, the line (YAML; TOML syntax
+errors too), the field path (``participants[3].ceiling``), what was expected and what was
+found. Nothing is returned (and so nothing written) unless the whole file is valid.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from doseflow.allocation.policy import (
+    Phase,
+    Policy,
+    SevereSupply,
+    SharingWeight,
+    ThreatWeights,
+)
+from doseflow.allocation.scenario import Decline, Redirect, RoundKind, RoundSpec, Scenario
+from doseflow.data.population import countries
+from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.domain.participant import Demand, Participant, ThreatInputs
+from doseflow.domain.product import Financing, Product, ProductKind
+from doseflow.domain.supply import Origin, Tranche
+from doseflow.domain.temperature import TemperatureBand
+
+# ---------------------------------------------------------------------------------------
+# The document, as pydantic models (field names are the file's keys)
+# ---------------------------------------------------------------------------------------
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LicenceDoc(_Doc):
+    iso3: list[str] | None = None
+    financing: list[Financing] | None = None
+
+
+class ProductDoc(_Doc):
+    code: str = Field(min_length=1)
+    name: str = ""
+    manufacturer: str = ""
+    kind: ProductKind = ProductKind.VACCINE
+    doses_per_course: int = Field(2, ge=1)
+    storage: TemperatureBand = TemperatureBand.CHILLED
+    shelf_life_days: int = Field(180, ge=1)
+    doses_per_vial: int = Field(10, ge=1)
+    pack_doses: int = Field(ge=1)
+    vials_per_shipper: int | None = Field(None, ge=1)
+    licence: LicenceDoc | None = None
+    unit_name: str = "dose"
+
+
+class ThreatDoc(_Doc):
+    share_older: float | None = Field(None, ge=0, le=1)
+    health_system_capacity: float | None = Field(None, ge=0, le=1)
+    deaths_per_million: float = Field(0.0, ge=0)
+
+
+class ParticipantDoc(_Doc):
+    iso3: str
+    name: str | None = None
+    population: int | None = Field(None, ge=1)
+    financing: Financing
+    ceiling: float = Field(0.20, ge=0, le=1)
+    authorised: list[str] | Literal["all"] = "all"
+    indemnified: list[str] | Literal["all"] = "all"
+    deployment_plan: bool = True
+    import_permit: bool = True
+    cold_chain: list[TemperatureBand] = Field(
+        default_factory=lambda: [TemperatureBand.CHILLED, TemperatureBand.AMBIENT]
+    )
+    other_sources_doses: int = Field(0, ge=0)
+    opt_out: list[str] = Field(default_factory=list)
+    delays: dict[str, date] = Field(default_factory=dict)
+    lead_time_days: int | None = Field(None, ge=0)
+    threat: ThreatDoc = Field(default_factory=ThreatDoc)
+    absorption_per_month: int | None = Field(None, ge=0)
+    requests: dict[str, int] = Field(default_factory=dict)
+    awaiting_second_dose: dict[str, int] = Field(default_factory=dict)
+
+
+class ThreatWeightsDoc(_Doc):
+    older: float = Field(1.0, ge=0)
+    health_system: float = Field(1.0, ge=0)
+    deaths: float = Field(1.0, ge=0)
+    older_age: Literal[50, 55, 60, 65, 70, 75, 80] = 65
+    base: float = Field(0.25, ge=0)
+
+
+class SevereDoc(_Doc):
+    enabled: bool = True
+    threshold: float = Field(0.01, ge=0, le=1)
+    min_packs: int = Field(1, ge=0)
+
+
+class PolicyDoc(_Doc):
+    ladder: list[float] = Field(default_factory=lambda: [0.03, 0.20], min_length=1)
+    floors: dict[str, int] = Field(default_factory=dict)
+    caps: dict[str, int] = Field(default_factory=dict)
+    cap_share_of_pool: float | None = Field(None, ge=0, le=1)
+    humanitarian_buffer: float = Field(0.0, ge=0, le=1)
+    count_other_sources: bool = True
+    other_sources_doses_per_course: int = Field(2, ge=1)
+    phase: Literal[1, 2] = 1
+    target: float = Field(0.70, gt=0, le=1)
+    phase2_weight: SharingWeight = SharingWeight.DEMAND
+    need_per_1000: dict[str, float] = Field(default_factory=dict)
+    min_days_before_expiry: int = Field(0, ge=0)
+    lead_time_days: int = Field(14, ge=0)
+    threat: ThreatWeightsDoc = Field(default_factory=ThreatWeightsDoc)
+    severe: SevereDoc = Field(default_factory=SevereDoc)
+
+
+class TrancheDoc(_Doc):
+    id: str | None = None
+    product: str
+    doses: int = Field(ge=0)
+    available: date | None = None
+    origin: Origin = Origin.PURCHASE
+    donor: str | None = None
+    earmarked: list[str] | None = None
+    expiry: date | None = None
+
+
+class RoundDoc(_Doc):
+    number: int | None = Field(None, ge=1)
+    name: str | None = None
+    date: date
+    kind: RoundKind = RoundKind.REGULAR
+    phase: Literal[1, 2] | None = None
+    months: float = Field(1.0, gt=0)
+    completes: list[str] = Field(default_factory=list)
+    policy: dict[str, Any] | None = None
+    tranches: list[TrancheDoc] = Field(default_factory=list)
+
+
+class DeclineDoc(_Doc):
+    round: int = Field(ge=1)
+    product: str
+    iso3: str
+    doses: int | None = Field(None, ge=0)
+    reason: str = ""
+    redirect: Redirect | None = None
+    recipients: list[str] = Field(default_factory=list)
+    pool: str | None = None
+
+
+class ScenarioDoc(_Doc):
+    name: str = Field(min_length=1)
+    description: str = ""
+    products: list[ProductDoc] = Field(min_length=1)
+    participants: list[ParticipantDoc] = Field(min_length=1)
+    policy: PolicyDoc = Field(default_factory=PolicyDoc)
+    rounds: list[RoundDoc] = Field(min_length=1)
+    declines: list[DeclineDoc] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------
+# Locating a field in the file (YAML node marks)
+# ---------------------------------------------------------------------------------------
+
+
+class _Locator:
+    """Finds the line of a field path in a YAML document (1-based); None when unknown."""
+
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.root = root
+
+    def line(self, path: Sequence[int | str]) -> int | None:
+        node = self.root
+        best: int | None = None if node is None else node.start_mark.line + 1
+        for part in path:
+            if isinstance(node, yaml.MappingNode):
+                found = None
+                for key, value in node.value:
+                    if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                        found = (key, value)
+                        break
+                if found is None:
+                    return best
+                best = found[0].start_mark.line + 1
+                node = found[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if part >= len(node.value):
+                    return best
+                node = node.value[part]
+                best = node.start_mark.line + 1
+            else:
+                return best
+        return best
+
+
+def _field(path: Sequence[int | str]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+_CEILING_FIELDS = {"ceiling", "ladder", "target"}
+
+
+def _code_for(error: Mapping[str, Any]) -> tuple[str, str]:
+    """Our stable code and what was expected, for one pydantic error."""
+    kind = str(error["type"])
+    loc = [p for p in error["loc"] if isinstance(p, str)]
+    name = loc[-1] if loc else ""
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind in ("less_than_equal", "less_than") and (
+        name in _CEILING_FIELDS or (len(loc) >= 1 and "ladder" in loc)
+    ):
+        return "ALLOC_CEILING_ABOVE_100", "a share between 0 and 1 (20% is written 0.2)"
+    if kind in ("greater_than_equal", "greater_than"):
+        limit = ctx.get("ge", ctx.get("gt"))
+        if isinstance(value, int | float) and value < 0:
+            return "ALLOC_NEGATIVE_QUANTITY", f"a number >= {limit}"
+        return "ALLOC_INVALID_FIELD", f"a number {'>=' if 'ge' in ctx else '>'} {limit}"
+    if kind == "missing":
+        return "ALLOC_MISSING_FIELD", "this field to be present"
+    if kind == "extra_forbidden":
+        return "ALLOC_UNKNOWN_FIELD", "only the fields described in docs/allocation.md"
+    if kind == "enum" or kind == "literal_error":
+        return "ALLOC_INVALID_FIELD", str(ctx.get("expected", "one of the allowed values"))
+    return "ALLOC_INVALID_FIELD", str(error.get("msg", "a valid value"))
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------
+
+_TOML_LINE = re.compile(r"line (\d+)(?:, column (\d+))?")
+
+
+def _read(path: Path) -> tuple[Any, _Locator]:
+    source = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".toml"):
+        raise DoseflowError(
+            "ALLOC_UNSUPPORTED_FORMAT",
+            "a scenario file must be YAML or TOML",
+            source=source,
+            expected="a file ending in .yaml, .yml or .toml",
+            value=path.suffix or path.name,
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise DoseflowError(
+            "ALLOC_FILE_NOT_FOUND",
+            "no such scenario file",
+            source=source,
+            expected="the path of an existing YAML or TOML file",
+            value=str(path),
+        ) from err
+    except UnicodeDecodeError as err:
+        raise DoseflowError(
+            "ALLOC_MALFORMED_FILE",
+            "the file is not UTF-8 text",
+            source=source,
+            expected="a UTF-8 encoded YAML or TOML file",
+        ) from err
+    return parse_text(text, "toml" if suffix == ".toml" else "yaml", source)
+
+
+def parse_text(text: str, fmt: str, source: str) -> tuple[Any, _Locator]:
+    """The data of a YAML or TOML text, and a locator for its fields (YAML only)."""
+    if fmt == "toml":
+        try:
+            return tomllib.loads(text), _Locator(None)
+        except tomllib.TOMLDecodeError as err:
+            m = _TOML_LINE.search(str(err))
+            raise DoseflowError(
+                "ALLOC_MALFORMED_FILE",
+                f"not valid TOML: {str(err).split(' (at')[0]}",
+                source=source,
+                line=int(m.group(1)) if m else None,
+                column=int(m.group(2)) if m and m.group(2) else None,
+                expected="TOML syntax (https://toml.io)",
+            ) from err
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err)
+        raise DoseflowError(
+            "ALLOC_MALFORMED_FILE",
+            f"not valid YAML: {problem}",
+            source=source,
+            line=mark.line + 1 if mark is not None else None,
+            column=mark.column + 1 if mark is not None else None,
+            expected="YAML syntax",
+        ) from err
+    return data, _Locator(node)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """The scenario in a YAML or TOML file, fully validated (raises :class:`DoseflowError`)."""
+    p = Path(path)
+    data, locator = _read(p)
+    return scenario_from_document(data, source=str(p), locator=locator)
+
+
+def parse_scenario(text: str, fmt: str = "yaml", source: str = "<scenario>") -> Scenario:
+    """A scenario from YAML or TOML text (as uploaded to the REST service)."""
+    data, locator = parse_text(text, fmt, source)
+    return scenario_from_document(data, source=source, locator=locator)
+
+
+def scenario_from_document(
+    data: Any, *, source: str | None = None, locator: _Locator | None = None
+) -> Scenario:
+    """A scenario from already-parsed data (e.g. the document kept in the store)."""
+    loc = locator or _Locator(None)
+    if not isinstance(data, Mapping):
+        raise DoseflowError(
+            "ALLOC_MALFORMED_FILE",
+            "a scenario must be a mapping of sections (name, products, participants, ...)",
+            source=source,
+            line=1 if locator and locator.root is not None else None,
+            expected="a mapping at the top level",
+            value=type(data).__name__,
+        )
+    try:
+        doc = ScenarioDoc.model_validate(dict(data))
+    except ValidationError as err:
+        details = []
+        for e in err.errors():
+            code, expected = _code_for(e)
+            path = [p for p in e["loc"] if isinstance(p, str | int)]
+            # pydantic adds the union member tried ("list[str]", "literal['all']"): drop it
+            path = [p for p in path if not (isinstance(p, str) and ("[" in p or "'" in p))]
+            value = e.get("input")
+            details.append(
+                ErrorDetail(
+                    code,
+                    str(e["msg"]),
+                    ErrorLocation(source=source, line=loc.line(path), field=_field(path)),
+                    expected=expected,
+                    value=value if isinstance(value, str | int | float) else None,
+                )
+            )
+        raise DoseflowError.from_details(details) from err
+    return _Builder(doc, source, loc).build()
+
+
+class _Builder:
+    """Cross-checks the validated document and builds the domain objects."""
+
+    def __init__(self, doc: ScenarioDoc, source: str | None, locator: _Locator) -> None:
+        self.doc = doc
+        self.source = source
+        self.locator = locator
+        self.problems: list[ErrorDetail] = []
+        self.products: set[str] = {p.code for p in doc.products}
+        self.iso3: set[str] = {p.iso3.upper() for p in doc.participants}
+
+    def problem(
+        self, code: str, message: str, path: Sequence[int | str], expected: str, value: Any
+    ) -> None:
+        self.problems.append(
+            ErrorDetail(
+                code,
+                message,
+                ErrorLocation(source=self.source, line=self.locator.line(path), field=_field(path)),
+                expected=expected,
+                value=value,
+            )
+        )
+
+    def product_ref(self, code: str, path: Sequence[int | str], what: str) -> None:
+        if code not in self.products:
+            self.problem(
+                "ALLOC_UNKNOWN_PRODUCT",
+                f"{what} names product '{code}', which the scenario does not define",
+                path,
+                "one of " + ", ".join(sorted(self.products)),
+                code,
+            )
+
+    def iso3_ref(self, code: str, path: Sequence[int | str], what: str) -> None:
+        if code.upper() not in self.iso3:
+            self.problem(
+                "ALLOC_UNKNOWN_PARTICIPANT",
+                f"{what} names '{code}', which is not a participant of the scenario",
+                path,
+                "the ISO3 code of a participant listed under participants",
+                code,
+            )
+
+    def wrap(self, err: DoseflowError, path: Sequence[int | str]) -> None:
+        for d in err.details:
+            field = _field([*path, d.location.field] if d.location.field else path)
+            self.problems.append(
+                ErrorDetail(
+                    d.code,
+                    d.message,
+                    ErrorLocation(source=self.source, line=self.locator.line(path), field=field),
+                    expected=d.expected,
+                    value=d.value,
+                )
+            )
+
+    def build(self) -> Scenario:
+        doc = self.doc
+        self._check_unique([p.code for p in doc.products], "products", "code", "product code")
+        self._check_unique(
+            [p.iso3.upper() for p in doc.participants], "participants", "iso3", "participant"
+        )
+        products = self._products()
+        participants = self._participants()
+        policy_doc = doc.policy
+        policy = self._policy(policy_doc.model_dump(), ["policy"])
+        rounds = self._rounds(policy_doc)
+        declines = self._declines(rounds)
+        if self.problems:
+            raise DoseflowError.from_details(self.problems)
+        assert policy is not None
+        return Scenario(
+            name=doc.name,
+            products={p.code: p for p in products},
+            participants=tuple(participants),
+            policy=policy,
+            rounds=tuple(rounds),
+            declines=tuple(declines),
+            description=doc.description,
+            source=self.source,
+            document=doc.model_dump(mode="json", exclude_defaults=True),
+        )
+
+    def _check_unique(self, values: list[str], section: str, key: str, what: str) -> None:
+        seen: set[str] = set()
+        for i, v in enumerate(values):
+            if v in seen:
+                self.problem(
+                    "ALLOC_DUPLICATE",
+                    f"{what} '{v}' is listed twice",
+                    [section, i, key],
+                    f"each {what} once",
+                    v,
+                )
+            seen.add(v)
+
+    def _products(self) -> list[Product]:
+        out: list[Product] = []
+        for i, p in enumerate(self.doc.products):
+            lic = p.licence
+            try:
+                out.append(
+                    Product(
+                        code=p.code,
+                        name=p.name or p.code,
+                        manufacturer=p.manufacturer,
+                        doses_per_course=p.doses_per_course,
+                        storage_band=p.storage,
+                        shelf_life_days=p.shelf_life_days,
+                        doses_per_vial=p.doses_per_vial,
+                        pack_doses=p.pack_doses,
+                        kind=p.kind,
+                        vials_per_shipper=p.vials_per_shipper,
+                        licence_iso3=None
+                        if lic is None or lic.iso3 is None
+                        else frozenset(c.upper() for c in lic.iso3),
+                        licence_financing=None
+                        if lic is None or lic.financing is None
+                        else frozenset(lic.financing),
+                        unit_name=p.unit_name,
+                    )
+                )
+            except DoseflowError as err:
+                self.wrap(err, ["products", i])
+        return out
+
+    def _participants(self) -> list[Participant]:
+        known = countries()
+        out: list[Participant] = []
+        for i, p in enumerate(self.doc.participants):
+            base: list[int | str] = ["participants", i]
+            code = p.iso3.upper()
+            data = known.get(code)
+            if data is None:
+                self.problem(
+                    "ALLOC_UNKNOWN_ISO3",
+                    f"'{p.iso3}' is not a known ISO 3166-1 alpha-3 code",
+                    [*base, "iso3"],
+                    "an ISO3 code from the bundled WPP 2019 data (e.g. PRK, NGA, XKX)",
+                    p.iso3,
+                )
+                continue
+            for j, c in enumerate(p.opt_out):
+                self.product_ref(c, [*base, "opt_out", j], f"the opt-out of {code}")
+            for key in ("authorised", "indemnified"):
+                listed = getattr(p, key)
+                if listed != "all":
+                    for j, c in enumerate(listed):
+                        self.product_ref(c, [*base, key, j], f"'{key}' of {code}")
+            for key in ("delays", "requests", "awaiting_second_dose"):
+                mapping: dict[str, Any] = getattr(p, key)
+                for c, v in mapping.items():
+                    self.product_ref(c, [*base, key, c], f"'{key}' of {code}")
+                    if isinstance(v, int) and v < 0:
+                        self.problem(
+                            "ALLOC_NEGATIVE_QUANTITY",
+                            f"{key} of {code} cannot be negative",
+                            [*base, key, c],
+                            "a whole number >= 0",
+                            v,
+                        )
+            try:
+                out.append(
+                    Participant(
+                        iso3=code,
+                        population=p.population if p.population is not None else data.population,
+                        financing=p.financing,
+                        ceiling=p.ceiling,
+                        name=p.name or data.name,
+                        authorised=None if p.authorised == "all" else frozenset(p.authorised),
+                        indemnified=None if p.indemnified == "all" else frozenset(p.indemnified),
+                        deployment_plan=p.deployment_plan,
+                        import_permit=p.import_permit,
+                        cold_chain=frozenset(p.cold_chain),
+                        other_sources_doses=p.other_sources_doses,
+                        opt_outs=frozenset(p.opt_out),
+                        delays=dict(p.delays),
+                        lead_time_days=p.lead_time_days,
+                        threat=ThreatInputs(
+                            share_older=p.threat.share_older,
+                            health_system_capacity=p.threat.health_system_capacity,
+                            deaths_per_million=p.threat.deaths_per_million,
+                        ),
+                        demand=Demand(p.absorption_per_month, dict(p.requests)),
+                        awaiting_second_dose=dict(p.awaiting_second_dose),
+                    )
+                )
+            except DoseflowError as err:
+                self.wrap(err, base)
+        return out
+
+    def _policy(self, data: dict[str, Any], path: list[int | str]) -> Policy | None:
+        try:
+            pd = PolicyDoc.model_validate(data)
+        except ValidationError as err:
+            for e in err.errors():
+                code, expected = _code_for(e)
+                sub = [*path, *[p for p in e["loc"] if isinstance(p, str | int)]]
+                self.problem(code, str(e["msg"]), sub, expected, e.get("input"))
+            return None
+        for key in ("floors", "caps", "need_per_1000"):
+            mapping: dict[str, Any] = getattr(pd, key)
+            for c, v in mapping.items():
+                self.product_ref(c, [*path, key, c], f"policy {key}")
+                if v < 0:
+                    self.problem(
+                        "ALLOC_NEGATIVE_QUANTITY",
+                        f"policy {key} for {c} cannot be negative",
+                        [*path, key, c],
+                        "a number >= 0",
+                        v,
+                    )
+        try:
+            return Policy(
+                ladder=tuple(pd.ladder),
+                floors=dict(pd.floors),
+                caps=dict(pd.caps),
+                cap_share_of_pool=pd.cap_share_of_pool,
+                humanitarian_buffer=pd.humanitarian_buffer,
+                count_other_sources=pd.count_other_sources,
+                other_sources_doses_per_course=pd.other_sources_doses_per_course,
+                phase=Phase(pd.phase),
+                target=pd.target,
+                phase2_weight=pd.phase2_weight,
+                need_per_1000=dict(pd.need_per_1000),
+                min_days_before_expiry=pd.min_days_before_expiry,
+                lead_time_days=pd.lead_time_days,
+                threat=ThreatWeights(**pd.threat.model_dump()),
+                severe=SevereSupply(**pd.severe.model_dump()),
+            )
+        except DoseflowError as err:
+            self.wrap(err, path)
+            return None
+
+    def _rounds(self, base_policy: PolicyDoc) -> list[RoundSpec]:
+        out: list[RoundSpec] = []
+        numbers: set[int] = set()
+        tranche_ids: set[str] = set()
+        for i, r in enumerate(self.doc.rounds):
+            path: list[int | str] = ["rounds", i]
+            number = r.number or i + 1
+            if number in numbers:
+                self.problem(
+                    "ALLOC_DUPLICATE",
+                    f"round {number} is defined twice",
+                    [*path, "number"],
+                    "each round number once",
+                    number,
+                )
+            numbers.add(number)
+            for j, c in enumerate(r.completes):
+                self.product_ref(c, [*path, "completes", j], f"round {number}'s 'completes'")
+            policy = None
+            if r.policy is not None:
+                merged = base_policy.model_dump()
+                merged.update(r.policy)
+                policy = self._policy(merged, [*path, "policy"])
+            tranches: list[Tranche] = []
+            for k, t in enumerate(r.tranches):
+                tpath: list[int | str] = [*path, "tranches", k]
+                self.product_ref(
+                    t.product, [*tpath, "product"], f"tranche {k + 1} of round {number}"
+                )
+                for m, c in enumerate(t.earmarked or []):
+                    self.iso3_ref(c, [*tpath, "earmarked", m], "an earmark")
+                tid = t.id or f"R{number}-{t.product}-{k + 1}"
+                if tid in tranche_ids:
+                    self.problem(
+                        "ALLOC_DUPLICATE",
+                        f"tranche id '{tid}' is used twice",
+                        [*tpath, "id"],
+                        "unique tranche ids",
+                        tid,
+                    )
+                tranche_ids.add(tid)
+                try:
+                    tranches.append(
+                        Tranche(
+                            id=tid,
+                            product=t.product,
+                            doses=t.doses,
+                            available=t.available or r.date,
+                            origin=t.origin,
+                            donor=t.donor,
+                            earmarked=None
+                            if t.earmarked is None
+                            else frozenset(c.upper() for c in t.earmarked),
+                            expiry=t.expiry,
+                        )
+                    )
+                except DoseflowError as err:
+                    self.wrap(err, tpath)
+            out.append(
+                RoundSpec(
+                    number=number,
+                    name=r.name or f"Round {number}",
+                    date=r.date,
+                    tranches=tuple(tranches),
+                    kind=r.kind,
+                    phase=None if r.phase is None else Phase(r.phase),
+                    months=r.months,
+                    completes=frozenset(r.completes),
+                    policy=policy,
+                )
+            )
+        return out
+
+    def _declines(self, rounds: list[RoundSpec]) -> list[Decline]:
+        numbers = {r.number for r in rounds}
+        out: list[Decline] = []
+        for i, d in enumerate(self.doc.declines):
+            path: list[int | str] = ["declines", i]
+            if d.round not in numbers:
+                self.problem(
+                    "ALLOC_UNKNOWN_ROUND",
+                    f"the decline names round {d.round}, which is not defined",
+                    [*path, "round"],
+                    "one of " + ", ".join(str(n) for n in sorted(numbers)),
+                    d.round,
+                )
+            self.product_ref(d.product, [*path, "product"], "a decline")
+            self.iso3_ref(d.iso3, [*path, "iso3"], "a decline")
+            for j, c in enumerate(d.recipients):
+                self.iso3_ref(c, [*path, "recipients", j], "a decline's recipients")
+            redirect = d.redirect or (Redirect.NAMED if d.recipients else Redirect.SAME_RULES)
+            if redirect is Redirect.NAMED and not d.recipients:
+                self.problem(
+                    "ALLOC_INVALID_FIELD",
+                    "a decline redirected to named recipients must name them",
+                    [*path, "recipients"],
+                    "one or more ISO3 codes",
+                    None,
+                )
+            out.append(
+                Decline(
+                    round=d.round,
+                    product=d.product,
+                    iso3=d.iso3.upper(),
+                    doses=d.doses,
+                    reason=d.reason,
+                    redirect=redirect,
+                    recipients=frozenset(c.upper() for c in d.recipients),
+                    pool=d.pool,
+                )
+            )
+        return out
