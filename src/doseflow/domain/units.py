@@ -100,3 +100,12 @@ class Quantity:
 def express(product: Product, doses: int, unit: Unit) -> Quantity:
     """``doses`` shown in ``unit`` (exact; raises if not whole)."""
     return Quantity(from_doses(product, doses, unit), unit)
+
+
+def course_equivalents(doses: float, doses_per_course: int) -> float:
+    """Courses that ``doses`` make, as a fraction (for rate models of people per day).
+
+    Counting real people uses :func:`full_courses`; an epidemic model moves fractions of
+    people per day, so it needs the unrounded ratio.
+    """
+    return doses / doses_per_course

@@ -1,0 +1,152 @@
+"""What a model run returns: infections, deaths, years of life lost and courses, by age and day.
+
+Arrays are scenario-first. Daily series are cumulative from day 0 (``daily_deaths[:, d]``:
+deaths up to the end of day ``d``); with ``by_age=False`` they are totals over bands only
+(sweeps keep memory small that way). Infections exclude the initial seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+if TYPE_CHECKING:
+    from doseflow.impact.scenario import Scenario
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """Outcomes of a batch of scenarios, in the order they were given."""
+
+    scenarios: tuple[Scenario, ...]
+    infections_by_age: FloatArray  # (S, A) at the horizon
+    deaths_by_age: FloatArray  # (S, A)
+    vaccinated_by_age: FloatArray  # (S, A) courses completed
+    daily_infections: FloatArray  # (S, H+1, A) or (S, H+1)
+    daily_deaths: FloatArray
+    daily_vaccinated: FloatArray
+    final_state: FloatArray  # (S, compartments, A)
+    compartments: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.scenarios)
+
+    @property
+    def life_expectancy(self) -> FloatArray:
+        return np.stack([sc.life_expectancy for sc in self.scenarios])
+
+    @property
+    def yll_by_age(self) -> FloatArray:
+        """Years of life lost: deaths x remaining life expectancy of the band (GBD 2019)."""
+        return np.asarray(self.deaths_by_age * self.life_expectancy)
+
+    @property
+    def deaths(self) -> FloatArray:
+        return np.asarray(self.deaths_by_age.sum(axis=1))
+
+    @property
+    def infections(self) -> FloatArray:
+        return np.asarray(self.infections_by_age.sum(axis=1))
+
+    @property
+    def yll(self) -> FloatArray:
+        return np.asarray(self.yll_by_age.sum(axis=1))
+
+    @property
+    def vaccinated(self) -> FloatArray:
+        return np.asarray(self.vaccinated_by_age.sum(axis=1))
+
+    def daily_totals(self, series: FloatArray) -> FloatArray:
+        return np.asarray(series.sum(axis=2) if series.ndim == 3 else series)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per scenario: labels, parameters, and totals."""
+        rows = []
+        for j, sc in enumerate(self.scenarios):
+            rows.append(
+                {
+                    "scenario": sc.name,
+                    **dict(sc.labels),
+                    "strategy": sc.strategy.name,
+                    "r0": sc.r0,
+                    "population": sc.total_population,
+                    "infections": float(self.infections[j]),
+                    "deaths": float(self.deaths[j]),
+                    "yll": float(self.yll[j]),
+                    "courses": float(self.vaccinated[j]),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def by_age(self) -> pd.DataFrame:
+        """Long table: scenario x band with infections, deaths, YLL and courses."""
+        rows = []
+        yll = self.yll_by_age
+        for j, sc in enumerate(self.scenarios):
+            for a, label in enumerate(sc.bands.labels):
+                rows.append(
+                    {
+                        "scenario": sc.name,
+                        "band": label,
+                        "population": float(sc.population[a]),
+                        "infections": float(self.infections_by_age[j, a]),
+                        "deaths": float(self.deaths_by_age[j, a]),
+                        "yll": float(yll[j, a]),
+                        "courses": float(self.vaccinated_by_age[j, a]),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def timeseries(self) -> pd.DataFrame:
+        """Long table: scenario x day with cumulative infections, deaths and courses."""
+        inf, dth, vac = (
+            self.daily_totals(s)
+            for s in (self.daily_infections, self.daily_deaths, self.daily_vaccinated)
+        )
+        days = np.arange(inf.shape[1])
+        frames = [
+            pd.DataFrame(
+                {
+                    "scenario": sc.name,
+                    "day": days,
+                    "infections": inf[j],
+                    "deaths": dth[j],
+                    "courses": vac[j],
+                }
+            )
+            for j, sc in enumerate(self.scenarios)
+        ]
+        return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Averted:
+    """Outcomes averted by vaccination against the same epidemic without it."""
+
+    deaths: FloatArray
+    infections: FloatArray
+    yll: FloatArray
+    deaths_share: FloatArray  # averted / deaths without vaccination
+
+
+def averted(
+    with_vaccine: SimulationResult, without: SimulationResult, index: Sequence[int] | None = None
+) -> Averted:
+    """Reduction against ``without`` (scenario ``j`` of ``with_vaccine`` is compared with
+    scenario ``index[j]`` of ``without``; by default the same position)."""
+    idx = np.arange(len(with_vaccine)) if index is None else np.asarray(index)
+    base_d, base_i, base_y = without.deaths[idx], without.infections[idx], without.yll[idx]
+    d = base_d - with_vaccine.deaths
+    return Averted(
+        deaths=d,
+        infections=base_i - with_vaccine.infections,
+        yll=base_y - with_vaccine.yll,
+        deaths_share=d / np.where(base_d > 0, base_d, 1.0),
+    )

@@ -1,0 +1,172 @@
+"""How many doses arrive in arms each day: a steady rate, or an explicit delivery schedule.
+
+Both end as *doses administered per day per product*; the model turns them into courses with
+:func:`doseflow.domain.units.course_equivalents` (a person counts as vaccinated, with the
+product's full protection, once their course is complete; a two-dose course therefore needs two
+doses per person).
+
+* :class:`RateRollout`: ``doses_per_day_share`` x population doses a day from ``start_day``
+  until ``supply_share`` x population doses have been given.
+* :class:`DeliverySchedule`: doses of each product delivered on given days (from an allocation
+  round or the ledger); delivered doses go into national stock and are administered
+  first-in first-out at up to ``capacity_share`` x population doses a day (default 0.5% a day).
+  Deliveries dated before day 0 are in stock on day 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from doseflow.domain.errors import DoseflowError
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Default administration capacity for delivery schedules: doses a day as a share of population.
+DEFAULT_CAPACITY_SHARE = 0.005
+
+
+def _check_share(name: str, value: float, *, upper: float | None = 1.0) -> None:
+    if not (value >= 0.0 and (upper is None or value <= upper)) or math.isnan(value):
+        raise DoseflowError(
+            "IMPACT_BAD_PARAMETER",
+            f"{name} must be a non-negative share" + ("" if upper is None else f" at most {upper}"),
+            field=name,
+            expected="a number >= 0" + ("" if upper is None else f" and <= {upper}"),
+            value=value,
+        )
+
+
+@dataclass(frozen=True)
+class RateRollout:
+    """A steady rollout of one product."""
+
+    doses_per_day_share: float
+    supply_share: float
+    product: str = "vaccine"
+    start_day: int = 0
+
+    def __post_init__(self) -> None:
+        _check_share("doses_per_day_share", self.doses_per_day_share)
+        _check_share("supply_share", self.supply_share, upper=None)
+        if self.start_day < 0:
+            raise DoseflowError(
+                "IMPACT_BAD_PARAMETER",
+                "start_day must not be negative",
+                field="start_day",
+                expected="a day >= 0",
+                value=self.start_day,
+            )
+
+    @property
+    def products(self) -> tuple[str, ...]:
+        return (self.product,)
+
+    def daily_doses(self, population: float, horizon: int) -> dict[str, FloatArray]:
+        """Doses administered on each day 0..horizon-1 (a partial last day at the cap)."""
+        days = np.arange(horizon, dtype=np.float64)
+        rate = self.doses_per_day_share * population
+        total = self.supply_share * population
+        given_before = np.clip((days - self.start_day) * rate, 0.0, total)
+        given_after = np.clip((days + 1 - self.start_day) * rate, 0.0, total)
+        return {self.product: given_after - given_before}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """``doses`` of ``product`` available in the country on ``day`` (0 = epidemic start)."""
+
+    day: int
+    product: str
+    doses: int
+
+
+@dataclass(frozen=True)
+class DeliverySchedule:
+    """Deliveries administered first-in first-out within a daily capacity."""
+
+    deliveries: tuple[Delivery, ...]
+    capacity_share: float | None = DEFAULT_CAPACITY_SHARE
+    products_order: tuple[str, ...] = ()
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.capacity_share is not None:
+            _check_share("capacity_share", self.capacity_share)
+        for d in self.deliveries:
+            if d.doses < 0:
+                raise DoseflowError(
+                    "IMPACT_BAD_PARAMETER",
+                    f"delivery of {d.product} on day {d.day} has negative doses",
+                    field="doses",
+                    expected="doses >= 0",
+                    value=d.doses,
+                )
+
+    @classmethod
+    def from_dated(
+        cls,
+        rows: Iterable[tuple[date, str, int]],
+        start: date,
+        capacity_share: float | None = DEFAULT_CAPACITY_SHARE,
+    ) -> DeliverySchedule:
+        """From (date, product code, doses) rows, e.g. an allocation round or ledger receipts."""
+        return cls(
+            tuple(Delivery((d - start).days, p, int(n)) for d, p, n in rows),
+            capacity_share,
+        )
+
+    @property
+    def products(self) -> tuple[str, ...]:
+        seen = dict.fromkeys(self.products_order)
+        seen.update(dict.fromkeys(d.product for d in self.deliveries))
+        return tuple(seen)
+
+    @property
+    def total_doses(self) -> int:
+        return sum(d.doses for d in self.deliveries)
+
+    def scaled(self, factor: float) -> DeliverySchedule:
+        """The same timing with every delivery multiplied by ``factor`` (fractional doses
+        allowed: used to compare allocation rules that share out the same pooled deliveries)."""
+        return replace(self, scale=self.scale * factor)
+
+    def daily_doses(self, population: float, horizon: int) -> dict[str, FloatArray]:
+        """Doses administered per product on each day 0..horizon-1."""
+        factor = self.scale
+        products = self.products
+        arrivals = np.zeros((len(products), horizon))
+        col = {p: i for i, p in enumerate(products)}
+        for d in self.deliveries:
+            if d.day < horizon:
+                arrivals[col[d.product], max(d.day, 0)] += d.doses * factor
+        out = np.zeros_like(arrivals)
+        if self.capacity_share is None:
+            out = arrivals
+        else:
+            capacity = self.capacity_share * population
+            # FIFO across products: older stock first, ties in product order.
+            queue: list[list[float]] = []  # [product index, doses left]
+            for day in range(horizon):
+                queue.extend(
+                    [i, float(arrivals[i, day])]
+                    for i in range(len(products))
+                    if arrivals[i, day] > 0
+                )
+                room = capacity
+                while queue and room > 0:
+                    take = min(room, queue[0][1])
+                    out[int(queue[0][0]), day] += take
+                    queue[0][1] -= take
+                    room -= take
+                    if queue[0][1] <= 0:
+                        queue.pop(0)
+        return {p: out[i] for p, i in col.items()}
+
+
+Rollout = RateRollout | DeliverySchedule

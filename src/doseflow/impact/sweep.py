@@ -1,0 +1,311 @@
+"""Scenario sweeps over grids (R0 x supply x rollout speed x strategy x country).
+
+The grid is split into chunks (scenarios of one country together, so its population and
+contacts are prepared once per chunk). Each chunk runs as one vectorised batch, with the
+no-vaccination epidemic for each (country, R0) it holds, on any :class:`Executor`. The caller
+writes each finished chunk to ``<out>/chunks/chunk-NNNNN.parquet`` and records it in
+``<out>/manifest.json``; a re-run of the same grid into the same folder skips chunks already
+done, so an interrupted sweep resumes. When all chunks are done they are gathered into
+``<out>/results.parquet`` (one row per scenario).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from doseflow.domain.errors import DoseflowError
+from doseflow.impact.bands import AgeBands
+from doseflow.impact.executors import Executor, InProcessExecutor
+from doseflow.impact.model import simulate
+from doseflow.impact.rollout import RateRollout
+from doseflow.impact.scenario import (
+    DEFAULT_BANDS,
+    DEFAULT_HORIZON_DAYS,
+    DEFAULT_INFECTIOUS_DAYS,
+    DEFAULT_INITIAL_INFECTED,
+    DEFAULT_LATENT_DAYS,
+    DEFAULT_REFUSAL,
+    Scenario,
+    country_scenario,
+)
+from doseflow.impact.strategy import Strategy
+from doseflow.impact.vaccine import DEFAULT_VACCINE, VaccineProfile
+
+MANIFEST = "manifest.json"
+RESULTS = "results.parquet"
+CHUNK_DIR = "chunks"
+DEFAULT_CHUNK_SIZE = 250
+
+#: Columns of a sweep's results table.
+RESULT_COLUMNS = (
+    "country",
+    "r0",
+    "supply_share",
+    "doses_per_day_share",
+    "strategy",
+    "population",
+    "infections",
+    "deaths",
+    "yll",
+    "courses",
+    "deaths_no_vaccine",
+    "infections_no_vaccine",
+    "yll_no_vaccine",
+    "deaths_averted",
+    "infections_averted",
+    "yll_averted",
+    "chunk",
+)
+
+
+@dataclass(frozen=True)
+class SweepGrid:
+    """The axes of a sweep and the parameters shared by every scenario."""
+
+    countries: tuple[str, ...]
+    r0: tuple[float, ...]
+    supply_shares: tuple[float, ...]
+    doses_per_day_shares: tuple[float, ...]
+    strategies: tuple[str, ...]
+    bands: AgeBands = DEFAULT_BANDS
+    horizon_days: int = DEFAULT_HORIZON_DAYS
+    refusal: float = DEFAULT_REFUSAL
+    initial_infected: float = DEFAULT_INITIAL_INFECTED
+    latent_days: float = DEFAULT_LATENT_DAYS
+    infectious_days: float = DEFAULT_INFECTIOUS_DAYS
+    vaccine: VaccineProfile = DEFAULT_VACCINE
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+
+    def __post_init__(self) -> None:
+        axes = {
+            "countries": self.countries,
+            "r0": self.r0,
+            "supply_shares": self.supply_shares,
+            "doses_per_day_shares": self.doses_per_day_shares,
+            "strategies": self.strategies,
+        }
+        for name, values in axes.items():
+            if not values:
+                raise DoseflowError(
+                    "IMPACT_EMPTY_GRID",
+                    f"the sweep grid has no values for '{name}'",
+                    field=name,
+                    expected="at least one value on every axis",
+                    value=0,
+                )
+        for text in self.strategies:
+            Strategy.parse(text)
+        if self.chunk_size < 1:
+            raise DoseflowError(
+                "IMPACT_BAD_PARAMETER",
+                "chunk_size must be at least 1",
+                field="chunk_size",
+                expected="an integer >= 1",
+                value=self.chunk_size,
+            )
+
+    @property
+    def size(self) -> int:
+        return (
+            len(self.countries)
+            * len(self.r0)
+            * len(self.supply_shares)
+            * len(self.doses_per_day_shares)
+            * len(self.strategies)
+        )
+
+    def key(self) -> str:
+        """A fingerprint of everything that changes results (not the chunk size's effect on
+        files: chunks are part of the key, so a changed chunk size is a different sweep)."""
+        text = json.dumps(asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def points(self) -> list[tuple[str, float, float, float, str]]:
+        """(country, R0, supply share, doses/day share, strategy) in a fixed order."""
+        return list(
+            itertools.product(
+                [c.upper() for c in self.countries],
+                self.r0,
+                self.supply_shares,
+                self.doses_per_day_shares,
+                self.strategies,
+            )
+        )
+
+    def chunks(self) -> list[Chunk]:
+        """The grid cut into chunks that never mix countries."""
+        out: list[Chunk] = []
+        for _, group in itertools.groupby(self.points(), key=lambda p: p[0]):
+            items = list(group)
+            for start in range(0, len(items), self.chunk_size):
+                out.append(Chunk(len(out), self, tuple(items[start : start + self.chunk_size])))
+        return out
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One unit of work: some grid points, all of one country."""
+
+    index: int
+    grid: SweepGrid
+    points: tuple[tuple[str, float, float, float, str], ...]
+
+    @property
+    def filename(self) -> str:
+        return f"chunk-{self.index:05d}.parquet"
+
+
+@cache
+def _country_base(iso3: str, bands: AgeBands, grid_key: str, grid: SweepGrid) -> Scenario:
+    return country_scenario(
+        iso3,
+        bands=bands,
+        horizon_days=grid.horizon_days,
+        refusal=grid.refusal,
+        initial_infected=grid.initial_infected,
+        latent_days=grid.latent_days,
+        infectious_days=grid.infectious_days,
+        vaccines=(grid.vaccine,),
+    )
+
+
+def run_chunk(chunk: Chunk) -> pd.DataFrame:
+    """Run one chunk (and its no-vaccination baselines) as one batch; one row per point."""
+    grid = chunk.grid
+    iso3 = chunk.points[0][0]
+    base = _country_base(iso3, grid.bands, grid.key(), grid)
+    r0s = sorted({p[1] for p in chunk.points})
+    scenarios = [replace(base, r0=r0, rollout=None) for r0 in r0s]
+    for _, r0, supply, speed, strategy in chunk.points:
+        scenarios.append(
+            replace(
+                base,
+                r0=r0,
+                strategy=Strategy.parse(strategy),
+                rollout=RateRollout(speed, supply, grid.vaccine.code),
+            )
+        )
+    result = simulate(scenarios, by_age=False)
+    baseline = {r0: j for j, r0 in enumerate(r0s)}
+    rows = []
+    for j, (country, r0, supply, speed, strategy) in enumerate(chunk.points, start=len(r0s)):
+        b = baseline[r0]
+        rows.append(
+            {
+                "country": country,
+                "r0": r0,
+                "supply_share": supply,
+                "doses_per_day_share": speed,
+                "strategy": strategy,
+                "population": base.total_population,
+                "infections": result.infections[j],
+                "deaths": result.deaths[j],
+                "yll": result.yll[j],
+                "courses": result.vaccinated[j],
+                "deaths_no_vaccine": result.deaths[b],
+                "infections_no_vaccine": result.infections[b],
+                "yll_no_vaccine": result.yll[b],
+                "deaths_averted": result.deaths[b] - result.deaths[j],
+                "infections_averted": result.infections[b] - result.infections[j],
+                "yll_averted": result.yll[b] - result.yll[j],
+                "chunk": chunk.index,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What a sweep did: the results, where they are, and which chunks ran or were skipped."""
+
+    results: pd.DataFrame
+    path: Path
+    chunks_run: tuple[int, ...]
+    chunks_skipped: tuple[int, ...]
+    executor: str = field(default="in-process")
+
+
+def _read_manifest(out: Path, grid: SweepGrid, n_chunks: int) -> dict[str, object]:
+    path = out / MANIFEST
+    if not path.exists():
+        return {"grid_key": grid.key(), "chunks": n_chunks, "done": []}
+    manifest: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    if manifest.get("grid_key") != grid.key():
+        raise DoseflowError(
+            "IMPACT_SWEEP_MISMATCH",
+            f"{out} holds results of a different sweep grid",
+            source=str(path),
+            field="grid_key",
+            expected=f"grid {grid.key()} (or an empty folder for a new sweep)",
+            value=manifest.get("grid_key"),
+        )
+    return manifest
+
+
+def _write_manifest(out: Path, manifest: dict[str, object]) -> None:
+    tmp = out / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    os.replace(tmp, out / MANIFEST)
+
+
+def run_sweep(
+    grid: SweepGrid,
+    out: Path | str,
+    executor: Executor | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepOutcome:
+    """Run ``grid`` into folder ``out``, skipping chunks a previous run finished.
+
+    ``progress(done, total)`` is called after each chunk (and once at the start)."""
+    out = Path(out)
+    (out / CHUNK_DIR).mkdir(parents=True, exist_ok=True)
+    chunks = grid.chunks()
+    manifest = _read_manifest(out, grid, len(chunks))
+    done_list = manifest["done"]
+    assert isinstance(done_list, list)
+    done = {int(i) for i in done_list if (out / CHUNK_DIR / chunks[int(i)].filename).exists()}
+    todo = [c for c in chunks if c.index not in done]
+    executor = executor or InProcessExecutor()
+    if progress:
+        progress(len(done), len(chunks))
+    ran: list[int] = []
+    for position, frame in executor.run(run_chunk, todo):
+        chunk = todo[position]
+        tmp = out / CHUNK_DIR / (chunk.filename + ".tmp")
+        frame.to_parquet(tmp, engine="pyarrow", index=False)
+        os.replace(tmp, out / CHUNK_DIR / chunk.filename)
+        done.add(chunk.index)
+        ran.append(chunk.index)
+        manifest["done"] = sorted(done)
+        _write_manifest(out, manifest)
+        if progress:
+            progress(len(done), len(chunks))
+    results = gather(out, chunks)
+    results.to_parquet(out / RESULTS, engine="pyarrow", index=False)
+    return SweepOutcome(
+        results,
+        out / RESULTS,
+        tuple(sorted(ran)),
+        tuple(sorted(set(range(len(chunks))) - set(ran))),
+        executor.name,
+    )
+
+
+def gather(out: Path, chunks: Sequence[Chunk]) -> pd.DataFrame:
+    """All chunk files of a finished sweep, in grid order."""
+    frames = [pd.read_parquet(out / CHUNK_DIR / c.filename, engine="pyarrow") for c in chunks]
+    return (
+        pd.concat(frames, ignore_index=True)
+        .sort_values("chunk", kind="stable")
+        .reset_index(drop=True)
+    )
