@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.domain.network import Network
+from doseflow.domain.network import Network, NodeKind
 from doseflow.domain.product import Product
 from doseflow.domain.temperature import TemperatureBand
+from doseflow.logistics.network_file import NetworkFile
 from doseflow.logistics.route_search import Objective, Route, RoutingGraph, search
 from doseflow.logistics.storage_profiles import (
     ProfileTable,
@@ -370,3 +371,67 @@ def _break_point(
             )
             return f"{dst} stores only {_band_list(stores) or 'nothing'}"
     return "every lane towards it breaks the cold chain"
+
+
+def feasibility_matrix(
+    net: NetworkFile,
+    products: Sequence[str] = (),
+    destinations: Sequence[str] = (),
+    *,
+    origins: Sequence[str] = (),
+    use_days: float | None = None,
+    objective: Objective | str = Objective.FASTEST,
+) -> list[tuple[StorageProfile, Feasibility]]:
+    """Feasibility of every product for every destination of a loaded network file.
+
+    Defaults: products supplied by some node of the file; destinations every national,
+    regional, district store and service point; origins the suppliers listing the product;
+    planned use the destination's ``planned_use_days`` (0 if not given).
+    """
+    table = net.profile_table()
+    network = net.network
+    if products:
+        profiles = [table.require(code) for code in products]
+    else:
+        found = (table.require(p) for supplied in net.supplies.values() for p in supplied)
+        profiles = list({p.product: p for p in found}.values())
+    if destinations:
+        for code in destinations:
+            network.node(code)
+        dests = list(destinations)
+    else:
+        dests = [
+            code
+            for code, node in network.nodes.items()
+            if node.kind not in (NodeKind.SUPPLIER, NodeKind.HUB)
+        ]
+    graph = RoutingGraph(network)
+    out: list[tuple[StorageProfile, Feasibility]] = []
+    for profile in profiles:
+        starts = list(origins) or list(net.suppliers_of(profile))
+        if not starts:
+            raise DoseflowError(
+                "LOGISTICS_BAD_REQUEST",
+                f"no origin for {profile.short}: give --origin, or list the product under a "
+                "supplier's 'products' in the network file",
+                field="origin",
+                expected="an origin node code",
+                value=profile.product,
+            )
+        for dest in dests:
+            use = use_days if use_days is not None else net.planned_use_days.get(dest, 0.0)
+            out.append(
+                (
+                    profile,
+                    check_feasibility(
+                        network,
+                        profile,
+                        dest,
+                        origins=starts,
+                        use_days=use,
+                        objective=objective,
+                        graph=graph,
+                    ),
+                )
+            )
+    return out

@@ -147,6 +147,16 @@ LANE_COLUMNS: tuple[str, ...] = (
 )
 
 
+EXAMPLE_NETWORK = "examples/network.yaml"
+
+
+def example_network_path() -> str:
+    """Path of the bundled example network (``doseflow/data/examples/network.yaml``)."""
+    from importlib import resources
+
+    return str(resources.files("doseflow.data").joinpath(EXAMPLE_NETWORK))
+
+
 def load_network(path: str | os.PathLike[str], *, lanes: str | None = None) -> Network:
     """The :class:`Network` in a YAML or CSV network file (see :func:`load_network_file`)."""
     return load_network_file(path, lanes=lanes).network

@@ -1,0 +1,269 @@
+"""``doseflow coldchain feasibility``, ``doseflow routes`` and ``doseflow capacity``.
+
+Readable Rich tables, with ``--png`` and ``--html`` charts. The network defaults to the
+bundled example (``doseflow/data/examples/network.yaml``); the logic lives in
+``doseflow.logistics``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from doseflow.cli.console import console
+from doseflow.domain.errors import DoseflowError
+from doseflow.logistics import charts
+from doseflow.logistics.capacity import CapacityGap, plan_capacity_gaps
+from doseflow.logistics.feasibility import feasibility_matrix
+from doseflow.logistics.network_file import NetworkFile, example_network_path, load_network_file
+from doseflow.logistics.request_file import load_requests, parse_request_specs
+from doseflow.logistics.route_search import Objective
+from doseflow.logistics.routing import DEFAULT_HORIZON_DAYS, ShipmentPlan, plan_shipments
+from doseflow.logistics.storage_profiles import band_words, format_days
+
+coldchain_app = typer.Typer(
+    help="Cold-chain checks: can each product reach each store?", no_args_is_help=True
+)
+
+NETWORK_HELP = (
+    "Network file: .yaml, a nodes .csv (with lanes.csv beside it) or a folder with nodes.csv "
+    "and lanes.csv. Default: the bundled example."
+)
+SHIP_HELP = "A shipment PRODUCT=DESTINATION:DOSES[@ORIGIN], e.g. AZ=PRK-NS:480000. Repeatable."
+REQUESTS_HELP = "CSV of shipment requests (product,destination,doses[,origin,ready_day,...])."
+
+
+def _load(network: Path | None) -> NetworkFile:
+    return load_network_file(network or example_network_path())
+
+
+def _days(value: float) -> str:
+    return "∞" if math.isinf(value) else format_days(value)
+
+
+@coldchain_app.command("feasibility")
+def feasibility(
+    network: Path = typer.Option(None, "--network", "-n", help=NETWORK_HELP),
+    product: list[str] = typer.Option(
+        None, "--product", "-p", help="Product code or name (default: every supplied one)."
+    ),
+    destination: list[str] = typer.Option(
+        None, "--destination", "-d", help="Destination node code (default: every store)."
+    ),
+    origin: list[str] = typer.Option(
+        None, "--origin", "-o", help="Origin node code (default: the product's suppliers)."
+    ),
+    use_days: float = typer.Option(
+        None, "--use-days", min=0, help="Planned use at the destination (default: the node's)."
+    ),
+    objective: Objective = typer.Option(Objective.FASTEST, help="fastest or cheapest."),
+    png: Path = typer.Option(None, help="Write a feasibility grid chart (PNG)."),
+    html: Path = typer.Option(None, help="Write a feasibility grid chart (HTML, works offline)."),
+) -> None:
+    """Check every product against every destination; explain what is infeasible."""
+    net = _load(network)
+    results = feasibility_matrix(
+        net,
+        product or (),
+        destination or (),
+        origins=origin or (),
+        use_days=use_days,
+        objective=objective,
+    )
+    nodes = net.network.nodes
+    table = Table(title=f"Cold-chain feasibility ({net.source})")
+    for col in ("product", "destination", "ok", "route", "days", "kept in", "left / use"):
+        table.add_column(col, justify="right" if col in {"days", "left / use"} else "left")
+    reasons: list[str] = []
+    for profile, verdict in results:
+        dest = nodes[verdict.destination].name
+        route = verdict.route
+        if route is None:
+            assert verdict.reason is not None
+            reasons.append(verdict.reason.render())
+            table.add_row(profile.short, dest, "[red]✗[/]", "-", "-", "-", "-")
+            continue
+        path = " → ".join(nodes[c].name for c in route.nodes)
+        kept = band_words(route.arrival_band)
+        if route.changes:
+            last = route.changes[-1]
+            kept += f" (thawed at {nodes[last.node].name})"
+        table.add_row(
+            profile.short,
+            dest,
+            "[green]✓[/]",
+            path,
+            format_days(route.transit_days),
+            kept,
+            f"{_days(route.days_left)} / {format_days(verdict.use_days)}",
+        )
+    console.print(table)
+    for text in reasons:
+        console.print(f"[red]✗[/] {text}", highlight=False)
+    feasible = sum(1 for _, v in results if v.feasible)
+    console.print(f"{feasible} of {len(results)} product-destination pairs are feasible.")
+    verdicts = [v for _, v in results]
+    if png:
+        charts.feasibility_png(verdicts, net.network, png)
+        console.print(f"chart: {png}")
+    if html:
+        charts.feasibility_html(verdicts, net.network, html)
+        console.print(f"chart: {html}")
+
+
+def _plan(
+    network: Path | None,
+    ship: list[str] | None,
+    requests: Path | None,
+    objective: Objective,
+    horizon: float,
+) -> tuple[NetworkFile, ShipmentPlan]:
+    net = _load(network)
+    wanted = []
+    if requests is not None:
+        wanted += load_requests(requests, net)
+    if ship:
+        wanted += parse_request_specs(ship, net)
+    if not wanted:
+        raise DoseflowError(
+            "LOGISTICS_BAD_REQUEST",
+            "no shipments to plan",
+            field="ship",
+            expected="--ship PRODUCT=DESTINATION:DOSES or --requests FILE.csv",
+        )
+    plan = plan_shipments(
+        net.network,
+        wanted,
+        objective=objective,
+        profiles=net.profile_table(),
+        horizon_days=horizon,
+        planned_use_days=net.planned_use_days,
+    )
+    return net, plan
+
+
+def print_plan(plan: ShipmentPlan) -> None:
+    """The shipments, then what cannot be delivered and why."""
+    nodes = plan.network.nodes
+    table = Table(
+        title=f"Shipments ({plan.objective.value} routes, {plan.horizon_days:g}-day horizon)"
+    )
+    for col in ("#", "product", "doses", "packs", "route", "leaves", "arrives", "as", "$/dose"):
+        table.add_column(
+            col, justify="right" if col in {"#", "doses", "packs", "$/dose"} else "left"
+        )
+    for s in plan.shipments:
+        route = s.route
+        path = nodes[route.origin].name
+        for leg in route.legs:
+            trip = "" if leg.trip is None else f" #{leg.trip + 1}"
+            path += f" ={leg.lane.mode.value}{trip}=> {nodes[leg.lane.destination].name}"
+        table.add_row(
+            str(s.request_index + 1),
+            s.product.name,
+            f"{s.doses:,}",
+            f"{s.packs:,}",
+            path,
+            f"day {route.legs[0].depart_day:g}" if route.legs else "-",
+            f"day {route.arrival_day:g}",
+            band_words(route.arrival_band),
+            f"{route.cost_per_dose:.3f}",
+        )
+    console.print(table)
+    if plan.undelivered:
+        missing = Table(title="Not delivered")
+        for col in ("#", "product", "destination", "doses", "why"):
+            missing.add_column(col, justify="right" if col in {"#", "doses"} else "left")
+        for u in plan.undelivered:
+            missing.add_row(
+                str(u.request_index + 1),
+                u.product.name,
+                nodes[u.destination].name,
+                f"{u.doses:,}",
+                u.reason.render(),
+            )
+        console.print(missing)
+    asked = sum(r.doses for r in plan.requests)
+    sent = sum(s.doses for s in plan.shipments)
+    console.print(
+        f"{sent:,} of {asked:,} doses planned in {len(plan.shipments)} shipments; "
+        f"{asked - sent:,} not delivered."
+    )
+
+
+def routes(
+    network: Path = typer.Option(None, "--network", "-n", help=NETWORK_HELP),
+    ship: list[str] = typer.Option(None, "--ship", "-s", help=SHIP_HELP),
+    requests: Path = typer.Option(None, "--requests", "-r", help=REQUESTS_HELP),
+    objective: Objective = typer.Option(Objective.FASTEST, help="fastest or cheapest."),
+    horizon: float = typer.Option(
+        DEFAULT_HORIZON_DAYS, min=1, help="Plan departures up to this day."
+    ),
+    png: Path = typer.Option(None, help="Write a shipment timeline (PNG)."),
+    html: Path = typer.Option(None, help="Write a shipment timeline (HTML, works offline)."),
+) -> None:
+    """Plan shipments along the fastest or cheapest feasible routes, within lane capacity."""
+    _, plan = _plan(network, ship, requests, objective, horizon)
+    print_plan(plan)
+    if png:
+        charts.routes_png(plan, png)
+        console.print(f"chart: {png}")
+    if html:
+        charts.routes_html(plan, html)
+        console.print(f"chart: {html}")
+
+
+def print_gaps(gaps: tuple[CapacityGap, ...]) -> None:
+    table = Table(title="Storage needed vs available (peak, litres)")
+    for col in ("node", "country", "band", "needed", "available", "gap", "use"):
+        table.add_column(col, justify="left" if col in {"node", "country", "band"} else "right")
+    for g in gaps:
+        gap = f"[red]+{g.gap_litres:,.0f}[/]" if g.short else f"{g.gap_litres:,.0f}"
+        use = "no storage" if math.isinf(g.utilisation) else f"{g.utilisation:.0%}"
+        table.add_row(
+            g.name,
+            g.country or "",
+            band_words(g.band),
+            f"{g.needed_litres:,.0f}",
+            f"{g.available_litres:,.0f}",
+            gap,
+            use,
+        )
+    console.print(table)
+    short = [g for g in gaps if g.short]
+    console.print(
+        f"{len(short)} node-band(s) short of storage"
+        + (": " + ", ".join(f"{g.name} {band_words(g.band)}" for g in short) if short else ".")
+    )
+
+
+def capacity(
+    network: Path = typer.Option(None, "--network", "-n", help=NETWORK_HELP),
+    ship: list[str] = typer.Option(None, "--ship", "-s", help=SHIP_HELP),
+    requests: Path = typer.Option(None, "--requests", "-r", help=REQUESTS_HELP),
+    objective: Objective = typer.Option(Objective.FASTEST, help="fastest or cheapest."),
+    horizon: float = typer.Option(DEFAULT_HORIZON_DAYS, min=1, help="Planning horizon (days)."),
+    all_nodes: bool = typer.Option(False, "--all", help="Show stores with nothing planned too."),
+    png: Path = typer.Option(None, help="Write a needed-vs-available chart (PNG)."),
+    html: Path = typer.Option(None, help="Write a needed-vs-available chart (HTML, offline)."),
+) -> None:
+    """Capacity gaps: peak storage a shipment plan needs at each node and band."""
+    net, plan = _plan(network, ship, requests, objective, horizon)
+    gaps = plan_capacity_gaps(plan, profiles=net.profile_table(), include_idle=all_nodes)
+    print_gaps(gaps)
+    if png:
+        charts.capacity_png(gaps, png)
+        console.print(f"chart: {png}")
+    if html:
+        charts.capacity_html(gaps, html)
+        console.print(f"chart: {html}")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the logistics commands to the ``doseflow`` command."""
+    app.add_typer(coldchain_app, name="coldchain")
+    app.command("routes")(routes)
+    app.command("capacity")(capacity)
