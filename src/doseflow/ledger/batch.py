@@ -21,7 +21,7 @@ from doseflow.domain.events import (
 )
 from doseflow.ledger.accounts import AccountKey, AccountState, Posting, to_instant
 from doseflow.ledger.postings import postings_of, reversed_postings
-from doseflow.ledger.timeline import Entry
+from doseflow.ledger.timeline import Entry, timeline_key
 
 
 class StoredEvent(NamedTuple):
@@ -29,6 +29,7 @@ class StoredEvent(NamedTuple):
 
     event: LedgerEvent
     effective_at: int
+    order: int
     postings: tuple[Posting, ...]
     reversed_by: str | None
 
@@ -39,6 +40,7 @@ class Prepared:
     postings (none yet for a physical count: see :func:`count_entry`)."""
 
     seq: int
+    order: int  # the timeline order: ``seq``, or the reversed event's order
     event: LedgerEvent
     effective_at: int
     postings: tuple[Posting, ...]
@@ -114,6 +116,7 @@ def prepare_batch(
     seq = first_seq
     for event in new_events:
         at = to_instant(event.occurred_at)
+        order = seq
         postings: tuple[Posting, ...] = ()
         if isinstance(event, Reversal):
             target = in_batch.get(event.reverses)
@@ -156,14 +159,14 @@ def prepare_batch(
                 continue
             reversed_now.add(event.reverses)
             if target is not None:
-                at, original = target.effective_at, target.postings
+                at, order, original = target.effective_at, target.order, target.postings
             else:
                 assert found is not None
-                at, original = found.effective_at, found.postings
+                at, order, original = found.effective_at, found.order, found.postings
             postings = reversed_postings(original)
         elif not isinstance(event, PhysicalCount):
             postings = postings_of(event, sources)
-        item = Prepared(seq, event, at, postings)
+        item = Prepared(seq, order, event, at, postings)
         prepared.append(item)
         in_batch[event.event_id] = item
         seq += 2 if isinstance(event, PhysicalCount) else 1
@@ -180,7 +183,13 @@ def count_entry(item: Prepared) -> Entry:
     """The timeline entry of a count: it sets the balance, at the adjustment's sequence."""
     assert isinstance(item.event, PhysicalCount)
     return Entry(
-        item.effective_at, item.seq + 1, item.event.counted, item.event.event_id, True, True
+        item.effective_at,
+        item.seq + 1,
+        item.seq + 1,
+        item.event.counted,
+        item.event.event_id,
+        True,
+        True,
     )
 
 
@@ -199,7 +208,9 @@ def discrepancy_adjustment(item: Prepared, delta: int, sources: Container[str]) 
         reason=AdjustmentReason.COUNT_CORRECTION,
         caused_by=count.event_id,
     )
-    return Prepared(item.seq + 1, adjustment, item.effective_at, postings_of(adjustment, sources))
+    return Prepared(
+        item.seq + 1, item.seq + 1, adjustment, item.effective_at, postings_of(adjustment, sources)
+    )
 
 
 def new_entries(batch: PreparedBatch) -> dict[AccountKey, list[Entry]]:
@@ -211,8 +222,15 @@ def new_entries(batch: PreparedBatch) -> dict[AccountKey, list[Entry]]:
             continue
         for posting in item.postings:
             out.setdefault(posting.account, []).append(
-                Entry(item.effective_at, item.seq, posting.delta, item.event.event_id, True)
+                Entry(
+                    item.effective_at,
+                    item.order,
+                    item.seq,
+                    posting.delta,
+                    item.event.event_id,
+                    True,
+                )
             )
     for entries in out.values():
-        entries.sort(key=lambda e: (e.at, e.seq))
+        entries.sort(key=timeline_key)
     return out

@@ -21,7 +21,14 @@ from doseflow.ledger.batch import (
     new_entries,
     prepare_batch,
 )
-from doseflow.ledger.timeline import Entry, Violation, merge, raise_violations, walk
+from doseflow.ledger.timeline import (
+    Entry,
+    Violation,
+    merge,
+    raise_violations,
+    timeline_key,
+    walk,
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,7 @@ class Book:
 
     def _stored(self, ids: Collection[str]) -> Mapping[str, StoredEvent]:
         return {
-            i: StoredEvent(p.event, p.effective_at, p.postings, self._reversed_by.get(i))
+            i: StoredEvent(p.event, p.effective_at, p.order, p.postings, self._reversed_by.get(i))
             for i in ids
             if (p := self._events.get(i)) is not None
         }
@@ -100,6 +107,7 @@ class Book:
                     if posting.account != stock:
                         entry = Entry(
                             item.effective_at,
+                            adjustment.order,
                             adjustment.seq,
                             posting.delta,
                             adjustment.event.event_id,
@@ -138,12 +146,12 @@ class Book:
                     self._reversed_by[item.event.reverses] = item.event.event_id
                 for p in item.postings:
                     self._timelines.setdefault(p.account, []).append(
-                        Entry(item.effective_at, item.seq, p.delta, item.event.event_id)
+                        Entry(item.effective_at, item.order, item.seq, p.delta, item.event.event_id)
                     )
             self._next_seq = prepared.next_seq
         violations: list[Violation] = []
         for account, timeline in self._timelines.items():
-            timeline.sort(key=lambda e: (e.at, e.seq))
+            timeline.sort(key=timeline_key)
             result = walk(account, 0, timeline)
             if result.violation is not None:
                 violations.append(result.violation)

@@ -17,10 +17,13 @@ from doseflow.ledger.accounts import CHECKED_STATES, AccountKey, from_instant
 
 
 class Entry(NamedTuple):
-    """One posting on the timeline. For a physical count, ``delta`` holds the counted
-    quantity until :func:`walk` resolves it into the discrepancy."""
+    """One posting on the timeline, ordered by (``at``, ``order``, ``seq``): ``order`` is the
+    event's own sequence number, except for a reversal, which takes the order of the event
+    it reverses so the two sit side by side and cancel out exactly. For a physical count,
+    ``delta`` holds the counted quantity until :func:`walk` resolves it into the discrepancy."""
 
     at: int
+    order: int
     seq: int
     delta: int
     event_id: str
@@ -67,14 +70,19 @@ class WalkResult:
 
 
 def walk(account: AccountKey, start: int, entries: Sequence[Entry]) -> WalkResult:
-    """Run the balance from ``start`` through ``entries`` (already in timeline order)."""
+    """Run the balance from ``start`` through ``entries`` (already in timeline order).
+
+    An event and its reversal share a place in the order and are netted before the balance
+    is checked, so a reversed pair never counts as a dip below zero.
+    """
     checked = account.state in CHECKED_STATES
     balance = start
     balances: list[int] = []
     counts: dict[str, int] = {}
     violation: Violation | None = None
     last_new = ""
-    for entry in entries:
+    n = len(entries)
+    for i, entry in enumerate(entries):
         if entry.new:
             last_new = entry.event_id
         if entry.is_count:
@@ -84,14 +92,23 @@ def walk(account: AccountKey, start: int, entries: Sequence[Entry]) -> WalkResul
         else:
             balance += entry.delta
         balances.append(balance)
-        if checked and balance < 0 and violation is None:
+        if (
+            checked
+            and balance < 0
+            and violation is None
+            and (i + 1 == n or entries[i + 1][:2] != entry[:2])
+        ):
             violation = Violation(account, entry.at, balance, last_new or entry.event_id)
     return WalkResult(tuple(balances), counts, violation)
 
 
+def timeline_key(entry: Entry) -> tuple[int, int, int]:
+    return (entry.at, entry.order, entry.seq)
+
+
 def merge(existing: Sequence[Entry], new: Sequence[Entry]) -> list[Entry]:
-    """Both lists in timeline order (each already sorted)."""
-    return sorted([*existing, *new], key=lambda e: (e.at, e.seq))
+    """Both lists in timeline order."""
+    return sorted([*existing, *new], key=timeline_key)
 
 
 def raise_violations(violations: Sequence[Violation]) -> None:

@@ -1,0 +1,277 @@
+"""What the ledger shows: stock lines, stock cards, transit, hub holdings, expiry and FEFO.
+
+Every view is in doses and says so (``unit``); :meth:`StockLine.express` converts through
+``doseflow.domain.units`` for display in vials or packs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from doseflow.domain.events import (
+    EventKind,
+    LedgerEvent,
+    ShipmentDispatched,
+    ShipmentHeld,
+    ShipmentPlanned,
+    ShipmentReceived,
+)
+from doseflow.domain.product import Product
+from doseflow.domain.units import Quantity, Rounding, Unit, from_doses
+
+UNIT = Unit.DOSE
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """Doses of one lot at one node."""
+
+    node: str
+    product: str
+    lot: str
+    expiry: date | None
+    vvm_stage: int
+    doses: int
+    unit: Unit = UNIT
+
+    def express(self, product: Product, unit: Unit) -> Quantity:
+        """The quantity in whole ``unit``\\ s (rounded down; the rest stays in doses)."""
+        return Quantity(from_doses(product, self.doses, unit, Rounding.DOWN), unit)
+
+
+@dataclass(frozen=True)
+class CardLine:
+    """One line of a stock card: a movement and the balances after it."""
+
+    at: datetime
+    event_id: str
+    kind: EventKind
+    lot: str
+    counterpart: str | None  # the other node, the shipment, or the reason
+    doses_in: int
+    doses_out: int
+    lot_balance: int
+    balance: int  # all lots of the product at the node
+    recorded_by: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class StockCard:
+    """Movements of one product (or lot) at one node between two moments, with the balance
+    before the first and after every line."""
+
+    node: str
+    product: str
+    lot: str | None
+    opening: int
+    lines: tuple[CardLine, ...]
+    unit: Unit = UNIT
+
+    @property
+    def closing(self) -> int:
+        return self.lines[-1].balance if self.lines else self.opening
+
+
+@dataclass(frozen=True)
+class TransitLine:
+    """Doses of one lot in transit on a shipment leg."""
+
+    shipment_id: str
+    origin: str
+    destination: str
+    product: str
+    lot: str
+    doses: int
+    dispatched_at: datetime | None
+    expected_arrival: date | None
+    unit: Unit = UNIT
+
+    def overdue_on(self, day: date) -> bool:
+        return self.expected_arrival is not None and day > self.expected_arrival
+
+
+@dataclass(frozen=True)
+class HeldShipment:
+    shipment_id: str
+    reason: str
+    since: datetime
+    until: date | None
+
+
+@dataclass(frozen=True)
+class HubHolding:
+    """Stock at a hub, with the shipments held there."""
+
+    hub: str
+    product: str
+    lot: str
+    expiry: date | None
+    doses: int
+    held: tuple[HeldShipment, ...]
+    unit: Unit = UNIT
+
+
+@dataclass(frozen=True)
+class ExpiringLine:
+    node: str
+    product: str
+    lot: str
+    expiry: date
+    days_left: int
+    doses: int
+    unit: Unit = UNIT
+
+
+@dataclass(frozen=True)
+class FefoPick:
+    lot: str
+    expiry: date | None
+    doses: int
+
+
+@dataclass(frozen=True)
+class FefoSuggestion:
+    """Which lots to issue ``requested`` doses from, first expiry first out; ``shortfall`` is
+    what usable stock cannot cover."""
+
+    node: str
+    product: str
+    requested: int
+    picks: tuple[FefoPick, ...]
+    shortfall: int
+    unit: Unit = UNIT
+
+
+def fefo(
+    stock: Iterable[StockLine], node: str, product: str, requested: int, today: date
+) -> FefoSuggestion:
+    """First-expiry-first-out: lots not expired and with a usable VVM, earliest expiry
+    first (lots of unknown expiry last, then by lot number)."""
+    usable = sorted(
+        (
+            s
+            for s in stock
+            if s.node == node
+            and s.product == product
+            and s.doses > 0
+            and s.vvm_stage < 3
+            and (s.expiry is None or s.expiry >= today)
+        ),
+        key=lambda s: (s.expiry is None, s.expiry or date.max, s.lot),
+    )
+    picks: list[FefoPick] = []
+    left = requested
+    for line in usable:
+        if left <= 0:
+            break
+        take = min(left, line.doses)
+        picks.append(FefoPick(line.lot, line.expiry, take))
+        left -= take
+    return FefoSuggestion(node, product, requested, tuple(picks), max(left, 0))
+
+
+def expiring_within(stock: Iterable[StockLine], days: int, today: date) -> list[ExpiringLine]:
+    """Lots with stock that expire within ``days`` of ``today`` (already expired included,
+    with negative days left), soonest first."""
+    out = [
+        ExpiringLine(s.node, s.product, s.lot, s.expiry, (s.expiry - today).days, s.doses)
+        for s in stock
+        if s.expiry is not None and s.doses > 0 and (s.expiry - today).days <= days
+    ]
+    return sorted(out, key=lambda x: (x.expiry, x.node, x.product, x.lot))
+
+
+class ShipmentState:
+    PLANNED = "planned"
+    IN_TRANSIT = "in transit"
+    AT_HUB = "at hub"
+    HELD = "held"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+_STATE_AFTER: dict[EventKind, str] = {
+    EventKind.SHIPMENT_PLANNED: ShipmentState.PLANNED,
+    EventKind.DISPATCHED: ShipmentState.IN_TRANSIT,
+    EventKind.ARRIVED_AT_HUB: ShipmentState.AT_HUB,
+    EventKind.HELD: ShipmentState.HELD,
+    EventKind.DISPATCHED_ONWARD: ShipmentState.IN_TRANSIT,
+    EventKind.RECEIVED: ShipmentState.RECEIVED,
+}
+
+
+@dataclass(frozen=True)
+class ShipmentStatus:
+    """Where a shipment stands, from its events (reversed events ignored)."""
+
+    shipment_id: str
+    product: str | None
+    origin: str | None
+    destination: str | None
+    route: tuple[str, ...]
+    planned_doses: int
+    dispatched_doses: int
+    received_doses: int
+    written_off_doses: int
+    state: str
+    location: str | None  # the node it is at, or is travelling to
+    last_event_at: datetime | None
+    expected_arrival: date | None
+    unit: Unit = UNIT
+
+
+def shipment_status(
+    shipment_id: str, events: Sequence[LedgerEvent], reversed_ids: Iterable[str] = ()
+) -> ShipmentStatus:
+    """Fold a shipment's events (any order) into its status."""
+    gone = set(reversed_ids)
+    live = sorted((e for e in events if e.event_id not in gone), key=lambda e: e.occurred_at)
+    product = origin = destination = location = None
+    route: tuple[str, ...] = ()
+    planned = dispatched = received = written_off = 0
+    expected: date | None = None
+    state = ShipmentState.CANCELLED
+    last: datetime | None = None
+    for e in live:
+        state = _STATE_AFTER.get(e.kind, state)
+        last = e.occurred_at
+        if isinstance(e, ShipmentPlanned):
+            product, origin, destination, route = e.product, e.origin, e.destination, e.route
+            planned += e.quantity
+            expected = e.expected_arrival
+            location = e.origin
+        elif isinstance(e, ShipmentDispatched):
+            product = product or e.lot.product
+            origin = origin or e.origin
+            destination = destination or e.destination
+            dispatched += e.quantity
+            expected = e.expected_arrival or expected
+            location = e.destination
+        elif e.kind is EventKind.DISPATCHED_ONWARD:
+            expected = getattr(e, "expected_arrival", None) or expected
+            location = getattr(e, "destination", location)
+        elif e.kind is EventKind.ARRIVED_AT_HUB or isinstance(e, ShipmentHeld):
+            location = getattr(e, "hub", location)
+        elif isinstance(e, ShipmentReceived):
+            received += e.quantity
+            written_off += e.discrepancy
+            location = e.node
+            destination = destination or e.node
+    return ShipmentStatus(
+        shipment_id,
+        product,
+        origin,
+        destination,
+        route,
+        planned,
+        dispatched,
+        received,
+        written_off,
+        state,
+        location,
+        last,
+        expected,
+    )

@@ -1,0 +1,291 @@
+"""The stock ledger repository: the one way other areas read and write the ledger.
+
+```python
+ledger = LedgerStore(open_database(url))
+ledger.register_nodes(network.nodes.values())
+ledger.append_events([...])            # all-or-nothing; re-sends are no-ops
+ledger.stock_on_hand(node="PRK-NS", product="AZ-SII", at=date(2021, 6, 30))
+ledger.stock_card("PRK-NS", "AZ-SII")
+ledger.in_transit(); ledger.held_at_hubs(); ledger.expiring(30, today=date.today())
+ledger.self_check()                    # conservation and never-negative, by full replay
+```
+
+Every quantity is in doses (each view carries ``unit``). See ``docs/ledger.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Connection, Engine, delete, select
+
+from doseflow.domain.events import LedgerEvent
+from doseflow.domain.network import Node, NodeKind
+from doseflow.domain.temperature import TemperatureBand
+from doseflow.ledger.accounts import CHECKED_STATES
+from doseflow.ledger.book import AppendResult, Book
+from doseflow.ledger.conservation import ConservationReport, compare
+from doseflow.ledger.views import (
+    ExpiringLine,
+    FefoSuggestion,
+    HubHolding,
+    ShipmentStatus,
+    StockCard,
+    StockLine,
+    TransitLine,
+    expiring_within,
+    fefo,
+)
+from doseflow.store import ledger_query as q
+from doseflow.store import ledger_tables as t
+from doseflow.store.ledger_write import (
+    ACCOUNT_COLUMNS,
+    STEP_COLUMNS,
+    Progress,
+    append_batch,
+    begin_write,
+    insert_many,
+)
+
+__all__ = ["AppendResult", "LedgerStore", "Moment"]
+
+Moment = q.Moment
+
+
+class LedgerStore:
+    """Reads and writes the ledger on an engine from ``doseflow.store.database``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- master data ---------------------------------------------------------------------
+
+    def register_nodes(self, nodes: Iterable[Node]) -> int:
+        """Add nodes, or update the name, parent, region and capacity of known ones.
+        Returns how many were new."""
+        items = list(nodes)
+        with self.engine.begin() as conn:
+            known = {code for (code,) in conn.execute(select(t.nodes.c.code))}
+            new = [n for n in items if n.code not in known]
+            if new:
+                conn.execute(t.nodes.insert(), [_node_row(n) for n in new])
+            for n in items:
+                if n.code in known:
+                    conn.execute(
+                        t.nodes.update().where(t.nodes.c.code == n.code).values(**_node_row(n))
+                    )
+        return len(new)
+
+    def nodes(self) -> dict[str, Node]:
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(select(t.nodes)))
+        return {r.code: _node_of(r) for r in rows}
+
+    # -- writing -------------------------------------------------------------------------
+
+    def append_events(
+        self,
+        batch: Sequence[LedgerEvent],
+        *,
+        now: datetime | None = None,
+        progress: Progress | None = None,
+    ) -> AppendResult:
+        """Append ``batch`` in one transaction: all of it, or nothing (a ``DoseflowError``
+        names every refused event). Events already recorded with the same content are
+        skipped; ``progress(done, total)`` is called as event rows are written."""
+        with self.engine.connect() as conn:
+            begin_write(conn)
+            try:
+                result = append_batch(conn, batch, now=now, progress=progress)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        return result
+
+    # -- reading -------------------------------------------------------------------------
+
+    def stock_on_hand(
+        self,
+        *,
+        node: str | Sequence[str] | None = None,
+        product: str | None = None,
+        lot: str | None = None,
+        at: Moment | None = None,
+        include_zero: bool = False,
+    ) -> list[StockLine]:
+        """Doses per (node, product, lot) now or at ``at`` (a date means its end, UTC)."""
+        with self.engine.connect() as conn:
+            return q.stock_on_hand(
+                conn, node=node, product=product, lot=lot, at=at, include_zero=include_zero
+            )
+
+    def stock_total(self, node: str, product: str, at: Moment | None = None) -> int:
+        """Doses of ``product`` at ``node``, all lots."""
+        with self.engine.connect() as conn:
+            return q.stock_total(conn, node, product, at)
+
+    def stock_summary(self, at: Moment | None = None) -> dict[tuple[str, str], int]:
+        """Doses per (node, product) across the whole network."""
+        with self.engine.connect() as conn:
+            return q.stock_summary(conn, at)
+
+    def stock_card(
+        self,
+        node: str,
+        product: str,
+        *,
+        lot: str | None = None,
+        start: Moment | None = None,
+        end: Moment | None = None,
+    ) -> StockCard:
+        """Every movement of ``product`` (or one lot) at ``node`` with running balances."""
+        with self.engine.connect() as conn:
+            return q.stock_card(conn, node, product, lot=lot, start=start, end=end)
+
+    def in_transit(
+        self, *, at: Moment | None = None, destination: str | None = None
+    ) -> list[TransitLine]:
+        """Doses in transit per shipment leg and lot, with the expected arrival."""
+        with self.engine.connect() as conn:
+            return q.in_transit(conn, at=at, destination=destination)
+
+    def held_at_hubs(self, at: Moment | None = None) -> list[HubHolding]:
+        """Stock at hub nodes and the shipments held there."""
+        with self.engine.connect() as conn:
+            hubs = [
+                c
+                for (c,) in conn.execute(
+                    select(t.nodes.c.code).where(t.nodes.c.kind == NodeKind.HUB.value)
+                )
+            ]
+            return q.held_at_hubs(conn, hubs, at)
+
+    def expiring(
+        self, within_days: int, *, today: date | None = None, node: str | None = None
+    ) -> list[ExpiringLine]:
+        """Lots in stock expiring within ``within_days`` (expired ones included)."""
+        day = today or datetime.now(UTC).date()
+        return expiring_within(self.stock_on_hand(node=node), within_days, day)
+
+    def fefo(
+        self, node: str, product: str, doses: int, *, today: date | None = None
+    ) -> FefoSuggestion:
+        """Which lots to issue ``doses`` from, first expiry first out."""
+        day = today or datetime.now(UTC).date()
+        return fefo(self.stock_on_hand(node=node, product=product), node, product, doses, day)
+
+    def shipments(self, shipment_ids: Sequence[str] | None = None) -> list[ShipmentStatus]:
+        with self.engine.connect() as conn:
+            return q.shipments(conn, shipment_ids)
+
+    def events(self, *, since_seq: int = 0) -> Iterator[LedgerEvent]:
+        """Every event in recording order (streamed)."""
+        with self.engine.connect() as conn:
+            for _seq, event in q.iter_events(conn, since_seq=since_seq):
+                yield event
+
+    def event_count(self) -> int:
+        with self.engine.connect() as conn:
+            return q.event_count(conn)
+
+    # -- checking ------------------------------------------------------------------------
+
+    def _replay(self, conn: Connection) -> tuple[Book, list[object], int]:
+        kinds = {r.code: r.kind for r in conn.execute(select(t.nodes.c.code, t.nodes.c.kind))}
+        book = Book(sources=frozenset(c for c, k in kinds.items() if k == NodeKind.SUPPLIER.value))
+        events = [e for _s, e in q.iter_events(conn)]
+        negatives = book.replay(events)
+        return book, list(negatives), len(events)
+
+    def self_check(self) -> ConservationReport:
+        """Replay every event and compare with the stored balances (see
+        ``doseflow.ledger.conservation``)."""
+        with self.engine.connect() as conn:
+            book, negatives, n = self._replay(conn)
+            stored = q.account_balances(conn)
+        replayed = {k: v for k, v in book.balances().items() if v or k in stored}
+        return compare(n, replayed, stored, negatives)  # type: ignore[arg-type]
+
+    def rebuild_projections(self) -> ConservationReport:
+        """Recompute every balance and running balance from the events (the repair for
+        projection differences; events are never touched). Returns the check after."""
+        with self.engine.connect() as conn:
+            begin_write(conn)
+            try:
+                _rebuild(conn)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        return self.self_check()
+
+
+def _rebuild(conn: Connection) -> None:
+    kinds = {r.code: r.kind for r in conn.execute(select(t.nodes.c.code, t.nodes.c.kind))}
+    book = Book(sources=frozenset(c for c, k in kinds.items() if k == NodeKind.SUPPLIER.value))
+    book.replay([e for _s, e in q.iter_events(conn)])
+    lot_ids = {
+        (p, n): i
+        for i, p, n in conn.execute(select(t.lots.c.id, t.lots.c.product, t.lots.c.number))
+    }
+    conn.execute(delete(t.steps))
+    conn.execute(delete(t.accounts))
+    account_rows = []
+    step_rows = []
+    for number, (key, _bal) in enumerate(sorted(book.balances().items()), start=1):
+        timeline = book.timeline(key)
+        balance = 0
+        for entry in timeline:
+            balance += entry.delta
+            if key.state in CHECKED_STATES:
+                step_rows.append((number, entry.at, entry.order, entry.seq, entry.delta, balance))
+        last = timeline[-1] if timeline else None
+        account_rows.append(
+            (
+                number,
+                key.state.value,
+                key.node,
+                key.product,
+                lot_ids[(key.product, key.lot)],
+                key.ref,
+                balance,
+                last.at if last else 0,
+                last.order if last else 0,
+                last.seq if last else 0,
+            )
+        )
+    insert_many(
+        conn,
+        "ledger_accounts",
+        ACCOUNT_COLUMNS,
+        account_rows,
+    )
+    insert_many(conn, "ledger_steps", STEP_COLUMNS, step_rows)
+
+
+def _node_row(node: Node) -> dict[str, object]:
+    return {
+        "code": node.code,
+        "name": node.name,
+        "kind": node.kind.value,
+        "country": node.country,
+        "parent": node.parent,
+        "region": node.region,
+        "capacity": json.dumps({b.value: v for b, v in node.capacity_litres.items()}),
+    }
+
+
+def _node_of(row: object) -> Node:
+    capacity = json.loads(getattr(row, "capacity", None) or "{}")
+    return Node(
+        code=getattr(row, "code"),  # noqa: B009
+        name=getattr(row, "name"),  # noqa: B009
+        kind=NodeKind(getattr(row, "kind")),  # noqa: B009
+        country=getattr(row, "country"),  # noqa: B009
+        parent=getattr(row, "parent"),  # noqa: B009
+        region=getattr(row, "region"),  # noqa: B009
+        capacity_litres={TemperatureBand(b): float(v) for b, v in capacity.items()},
+    )

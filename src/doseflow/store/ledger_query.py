@@ -1,0 +1,363 @@
+"""Reading the ledger: stock on hand at any moment, stock cards, transit, hubs, shipments.
+
+Current balances come straight from ``ledger_accounts``; balances at a past moment take,
+per account, the last step at or before that moment (one index seek each).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, select
+
+from doseflow.domain.events import EventKind, LedgerEvent
+from doseflow.ledger.accounts import AccountKey, AccountState, from_instant, to_instant
+from doseflow.ledger.views import (
+    CardLine,
+    HeldShipment,
+    HubHolding,
+    ShipmentState,
+    ShipmentStatus,
+    StockCard,
+    StockLine,
+    TransitLine,
+    shipment_status,
+)
+from doseflow.store import ledger_tables as t
+from doseflow.store.ledger_write import LOOKUP_CHUNK, load_events
+
+Moment = date | datetime
+
+
+def instant_of(moment: Moment) -> int:
+    """A date means the end of that day (UTC); a datetime is exact."""
+    if isinstance(moment, datetime):
+        return to_instant(moment)
+    return to_instant(datetime.combine(moment, time(23, 59, 59)))
+
+
+def _balance_at(at: int) -> Any:
+    s = t.steps
+    return (
+        select(s.c.balance_after)
+        .where(s.c.account_id == t.accounts.c.id, s.c.at <= at)
+        .order_by(s.c.at.desc(), s.c.ord.desc(), s.c.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _balance_column(at: Moment | None) -> Any:
+    if at is None:
+        return t.accounts.c.balance
+    return func.coalesce(_balance_at(instant_of(at)), 0)
+
+
+def _accounts_query(
+    state: AccountState,
+    at: Moment | None,
+    node: str | Sequence[str] | None,
+    product: str | None,
+    lot: str | None,
+) -> Select[Any]:
+    a, lots = t.accounts, t.lots
+    q = (
+        select(
+            a.c.id,
+            a.c.node,
+            a.c.product,
+            a.c.ref,
+            lots.c.number,
+            lots.c.expiry,
+            lots.c.vvm_stage,
+            _balance_column(at).label("doses"),
+        )
+        .join(lots, lots.c.id == a.c.lot_id)
+        .where(a.c.state == state.value)
+    )
+    if isinstance(node, str):
+        q = q.where(a.c.node == node)
+    elif node is not None:
+        q = q.where(a.c.node.in_(list(node)))
+    if product is not None:
+        q = q.where(a.c.product == product)
+    if lot is not None:
+        q = q.where(lots.c.number == lot)
+    return q
+
+
+def stock_on_hand(
+    conn: Connection,
+    *,
+    node: str | Sequence[str] | None = None,
+    product: str | None = None,
+    lot: str | None = None,
+    at: Moment | None = None,
+    include_zero: bool = False,
+) -> list[StockLine]:
+    rows = conn.execute(_accounts_query(AccountState.STOCK, at, node, product, lot))
+    out = [
+        StockLine(r.node, r.product, r.number, r.expiry, r.vvm_stage, int(r.doses))
+        for r in rows
+        if include_zero or r.doses
+    ]
+    return sorted(out, key=lambda s: (s.node, s.product, s.expiry or date.max, s.lot))
+
+
+def stock_total(conn: Connection, node: str, product: str, at: Moment | None = None) -> int:
+    """Doses of ``product`` in stock at ``node`` (all lots)."""
+    a = t.accounts
+    if at is None:
+        q = select(func.coalesce(func.sum(a.c.balance), 0)).where(
+            a.c.node == node, a.c.product == product, a.c.state == AccountState.STOCK.value
+        )
+        return int(conn.execute(q).scalar_one())
+    sub = (
+        select(_balance_column(at).label("b"))
+        .where(a.c.node == node, a.c.product == product, a.c.state == AccountState.STOCK.value)
+        .subquery()
+    )
+    return int(conn.execute(select(func.coalesce(func.sum(sub.c.b), 0))).scalar_one())
+
+
+def stock_summary(conn: Connection, at: Moment | None = None) -> dict[tuple[str, str], int]:
+    """Doses in stock per (node, product), every node and product with stock."""
+    a = t.accounts
+    if at is None:
+        q = (
+            select(a.c.node, a.c.product, func.sum(a.c.balance))
+            .where(a.c.state == AccountState.STOCK.value)
+            .group_by(a.c.node, a.c.product)
+        )
+        return {(n, p): int(s) for n, p, s in conn.execute(q) if s}
+    sub = (
+        select(a.c.node, a.c.product, _balance_column(at).label("b"))
+        .where(a.c.state == AccountState.STOCK.value)
+        .subquery()
+    )
+    q2 = select(sub.c.node, sub.c.product, func.sum(sub.c.b)).group_by(sub.c.node, sub.c.product)
+    return {(n, p): int(s) for n, p, s in conn.execute(q2) if s}
+
+
+def account_balances(conn: Connection) -> dict[AccountKey, int]:
+    """Every stored account balance (the projection), for the self-check."""
+    a, lots = t.accounts, t.lots
+    q = select(a.c.state, a.c.node, lots.c.product, lots.c.number, a.c.ref, a.c.balance).join(
+        lots, lots.c.id == a.c.lot_id
+    )
+    return {
+        AccountKey(AccountState(s), n, p, num, ref): int(b)
+        for s, n, p, num, ref, b in conn.execute(q)
+    }
+
+
+def _counterpart(row: Any, node: str) -> str | None:
+    kind = EventKind(row.kind)
+    if kind in (EventKind.TRANSFER, EventKind.ISSUE):
+        return str(row.to_node if row.node == node else row.node)
+    if kind in (
+        EventKind.DISPATCHED,
+        EventKind.DISPATCHED_ONWARD,
+        EventKind.ARRIVED_AT_HUB,
+        EventKind.RECEIVED,
+    ):
+        return f"shipment {row.shipment_id}"
+    if kind is EventKind.ADJUSTMENT:
+        return str(row.reason)
+    if kind is EventKind.REVERSAL:
+        return f"reverses {row.ref}"
+    return None
+
+
+def stock_card(
+    conn: Connection,
+    node: str,
+    product: str,
+    *,
+    lot: str | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
+) -> StockCard:
+    accounts = list(conn.execute(_accounts_query(AccountState.STOCK, None, node, product, lot)))
+    ids = {r.id: r.number for r in accounts}
+    lot_balances: dict[str, int] = {}
+    if start is not None:
+        before = instant_of(start) - (0 if isinstance(start, datetime) else 86_400)
+        opening_rows = conn.execute(
+            _accounts_query(AccountState.STOCK, from_instant(before), node, product, lot)
+        )
+        lot_balances = {r.number: int(r.doses) for r in opening_rows}
+    opening = sum(lot_balances.values())
+    s, e = t.steps, t.events
+    q = (
+        select(
+            s.c.account_id,
+            s.c.at,
+            s.c.delta,
+            s.c.balance_after,
+            e.c.event_id,
+            e.c.kind,
+            e.c.node,
+            e.c.to_node,
+            e.c.shipment_id,
+            e.c.reason,
+            e.c.ref,
+            e.c.recorded_by,
+            e.c.recorded_at,
+        )
+        .join(e, e.c.seq == s.c.seq)
+        .where(s.c.account_id.in_(list(ids)))
+        .order_by(s.c.at, s.c.ord, s.c.seq)
+    )
+    if start is not None:
+        q = q.where(s.c.at > instant_of(start) - (0 if isinstance(start, datetime) else 86_400))
+    if end is not None:
+        q = q.where(s.c.at <= instant_of(end))
+    lines: list[CardLine] = []
+    total = opening
+    for r in conn.execute(q) if ids else ():
+        total += r.delta
+        lines.append(
+            CardLine(
+                at=from_instant(r.at),
+                event_id=r.event_id,
+                kind=EventKind(r.kind),
+                lot=ids[r.account_id],
+                counterpart=_counterpart(r, node),
+                doses_in=max(r.delta, 0),
+                doses_out=max(-r.delta, 0),
+                lot_balance=int(r.balance_after),
+                balance=total,
+                recorded_by=r.recorded_by,
+                recorded_at=from_instant(r.recorded_at),
+            )
+        )
+    return StockCard(node, product, lot, opening, tuple(lines))
+
+
+def _shipment_events(conn: Connection, shipment_ids: Sequence[str] | None) -> dict[str, list[Any]]:
+    e = t.events
+    rows: list[Any] = []
+    if shipment_ids is None:
+        rows = list(conn.execute(select(e).where(e.c.shipment_id.isnot(None)).order_by(e.c.seq)))
+    else:
+        ordered = sorted(set(shipment_ids))
+        for i in range(0, len(ordered), LOOKUP_CHUNK):
+            chunk = ordered[i : i + LOOKUP_CHUNK]
+            rows.extend(conn.execute(select(e).where(e.c.shipment_id.in_(chunk)).order_by(e.c.seq)))
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for row, event in load_events(conn, rows):
+        grouped[row.shipment_id].append(event)
+    return grouped
+
+
+def _reversed_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+    e = t.events
+    out: set[str] = set()
+    ordered = sorted(set(ids))
+    for i in range(0, len(ordered), LOOKUP_CHUNK):
+        q = select(e.c.ref).where(
+            e.c.kind == "reversal", e.c.ref.in_(ordered[i : i + LOOKUP_CHUNK])
+        )
+        out.update(r for (r,) in conn.execute(q))
+    return out
+
+
+def shipments(conn: Connection, shipment_ids: Sequence[str] | None = None) -> list[ShipmentStatus]:
+    grouped = _shipment_events(conn, shipment_ids)
+    gone = _reversed_ids(conn, [ev.event_id for evs in grouped.values() for ev in evs])
+    return [shipment_status(sid, evs, gone) for sid, evs in sorted(grouped.items())]
+
+
+def in_transit(
+    conn: Connection, *, at: Moment | None = None, destination: str | None = None
+) -> list[TransitLine]:
+    rows = [
+        r
+        for r in conn.execute(_accounts_query(AccountState.TRANSIT, at, destination, None, None))
+        if r.doses > 0
+    ]
+    grouped = _shipment_events(conn, [r.ref for r in rows])
+    out: list[TransitLine] = []
+    for r in rows:
+        legs = [
+            ev
+            for ev in grouped.get(r.ref, [])
+            if ev.kind in (EventKind.DISPATCHED, EventKind.DISPATCHED_ONWARD)
+            and getattr(ev, "destination", None) == r.node
+            and (at is None or to_instant(ev.occurred_at) <= instant_of(at))
+        ]
+        leg = max(legs, key=lambda ev: ev.occurred_at) if legs else None
+        out.append(
+            TransitLine(
+                shipment_id=r.ref,
+                origin=getattr(leg, "origin", None) or getattr(leg, "hub", None) or "?",
+                destination=r.node,
+                product=r.product,
+                lot=r.number,
+                doses=int(r.doses),
+                dispatched_at=leg.occurred_at if leg else None,
+                expected_arrival=getattr(leg, "expected_arrival", None),
+            )
+        )
+    return sorted(out, key=lambda x: (x.expected_arrival or date.max, x.shipment_id, x.lot))
+
+
+def held_at_hubs(
+    conn: Connection, hub_codes: Sequence[str], at: Moment | None = None
+) -> list[HubHolding]:
+    """Stock at hub nodes, with the shipments whose latest event holds them there."""
+    if not hub_codes:
+        return []
+    stock = stock_on_hand(conn, node=list(hub_codes), at=at)
+    statuses = shipments(conn, None)
+    grouped = _shipment_events(
+        conn, [s.shipment_id for s in statuses if s.state == ShipmentState.HELD]
+    )
+    held: dict[tuple[str, str], list[HeldShipment]] = defaultdict(list)
+    for status in statuses:
+        if status.state != ShipmentState.HELD:
+            continue
+        holds = [ev for ev in grouped.get(status.shipment_id, []) if ev.kind is EventKind.HELD]
+        last = max(holds, key=lambda ev: ev.occurred_at)
+        hub = getattr(last, "hub", "")
+        held[(hub, status.product or "")].append(
+            HeldShipment(
+                status.shipment_id,
+                getattr(last, "reason", ""),
+                last.occurred_at,
+                getattr(last, "until", None),
+            )
+        )
+    return [
+        HubHolding(
+            s.node, s.product, s.lot, s.expiry, s.doses, tuple(held.get((s.node, s.product), ()))
+        )
+        for s in stock
+    ]
+
+
+def iter_events(
+    conn: Connection, *, since_seq: int = 0, batch: int = 10_000
+) -> Iterator[tuple[int, LedgerEvent]]:
+    """Every event in recording order, as (seq, event), read in pages."""
+    e = t.events
+    last = since_seq
+    while True:
+        rows = list(conn.execute(select(e).where(e.c.seq > last).order_by(e.c.seq).limit(batch)))
+        if not rows:
+            return
+        for row, event in load_events(conn, rows):
+            yield row.seq, event
+        last = rows[-1].seq
+
+
+def event_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(t.events)).scalar_one())
+
+
+def max_seq(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(t.events.c.seq), 0))).scalar_one())

@@ -1,0 +1,129 @@
+"""Tables of the stock ledger.
+
+``ledger_events`` is the ledger itself: append-only, never updated or deleted (a mistake is
+corrected by a reversal event). Moments are whole seconds since 1970 UTC (integers sort and
+compare fast on both backends). The other tables are master data (nodes, lots) and
+*projections* derived from the events inside the same transaction: per-account balances
+(``ledger_accounts``) and, for stock and transit accounts, every posting with the running
+balance after it (``ledger_steps``), which is what makes stock-on-hand at any date a single
+index seek and the never-negative check of a back-dated event look only at that account
+from that moment on. Projections can be rebuilt from the events at any time.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from doseflow.store.base import Base
+
+metadata = Base.metadata
+
+nodes = Table(
+    "ledger_nodes",
+    metadata,
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("country", String(3), nullable=True),
+    Column("parent", String(64), nullable=True),
+    Column("region", String(200), nullable=True),
+    Column("capacity", Text, nullable=True),  # JSON: band -> litres
+    PrimaryKeyConstraint("code", name="pk_ledger_nodes"),
+)
+
+lots = Table(
+    "ledger_lots",
+    metadata,
+    Column("id", Integer, nullable=False, autoincrement=False),
+    Column("product", String(64), nullable=False),
+    Column("number", String(100), nullable=False),
+    Column("expiry", Date, nullable=True),
+    Column("vvm_stage", SmallInteger, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_ledger_lots"),
+    UniqueConstraint("product", "number", name="uq_ledger_lots_product"),
+)
+
+events = Table(
+    "ledger_events",
+    metadata,
+    Column("seq", BigInteger, nullable=False, autoincrement=False),
+    Column("event_id", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("occurred_at", BigInteger, nullable=False),
+    Column("effective_at", BigInteger, nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    Column("batch_id", String(36), nullable=False),
+    Column("node", String(64), nullable=True),
+    Column("to_node", String(64), nullable=True),
+    Column("shipment_id", String(100), nullable=True),
+    Column("lot_id", Integer, nullable=True),
+    Column("vvm_stage", SmallInteger, nullable=True),
+    Column("product", String(64), nullable=True),
+    Column("quantity", BigInteger, nullable=True),
+    Column("discrepancy", BigInteger, nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("ref", String(200), nullable=True),
+    Column("route", Text, nullable=True),
+    Column("expected_dispatch", Date, nullable=True),
+    Column("expected_arrival", Date, nullable=True),
+    Column("until", Date, nullable=True),
+    PrimaryKeyConstraint("seq", name="pk_ledger_events"),
+    UniqueConstraint("event_id", name="uq_ledger_events_event_id"),
+    Index(
+        "ix_ledger_events_shipment",
+        "shipment_id",
+        sqlite_where=Column("shipment_id").isnot(None),
+        postgresql_where=Column("shipment_id").isnot(None),
+    ),
+    Index(
+        "ix_ledger_events_ref",
+        "ref",
+        sqlite_where=Column("ref").isnot(None),
+        postgresql_where=Column("ref").isnot(None),
+    ),
+)
+
+accounts = Table(
+    "ledger_accounts",
+    metadata,
+    Column("id", Integer, nullable=False, autoincrement=False),
+    Column("state", String(16), nullable=False),
+    Column("node", String(64), nullable=False),
+    Column("product", String(64), nullable=False),
+    Column("lot_id", Integer, nullable=False),
+    Column("ref", String(200), nullable=False),
+    Column("balance", BigInteger, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+    Column("last_ord", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_ledger_accounts"),
+    UniqueConstraint("state", "node", "lot_id", "ref", name="uq_ledger_accounts_state"),
+    Index("ix_ledger_accounts_node_product", "node", "product"),
+)
+
+steps = Table(
+    "ledger_steps",
+    metadata,
+    Column("account_id", Integer, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("ord", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id", "at", "ord", "seq", name="pk_ledger_steps"),
+    sqlite_with_rowid=False,
+)
