@@ -207,19 +207,24 @@ def binomial_positivity(
         )
         if not weeks:
             continue
-        n = int(sum(tests[w] for w in weeks))
-        k = int(sum(positives[w] for w in weeks))
         n_nb = 0.0
         k_nb = 0.0
         reporting_nb: list[str] = []
+        covered: set[Period] = set()
         for nb in neighbours:
             nb_tests = table.participant_series(nb, Role.TESTED, hierarchy)
             nb_pos = table.participant_series(nb, Role.POSITIVE, hierarchy)
             shared = [w for w in weeks if w in nb_tests and w in nb_pos]
             if shared:
                 reporting_nb.append(nb)
+                covered.update(shared)
                 n_nb += sum(nb_tests[w] for w in shared)
                 k_nb += sum(nb_pos[w] for w in shared)
+        weeks = [w for w in weeks if w in covered]
+        if not weeks:
+            continue
+        n = int(sum(tests[w] for w in weeks))
+        k = int(sum(positives[w] for w in weeks))
         if n_nb <= 0 or k_nb <= 0:
             continue
         p = k_nb / n_nb

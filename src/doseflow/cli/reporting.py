@@ -1,0 +1,616 @@
+"""``doseflow report ...``: submit and import reports, export them (DHIS2, ADX, FHIR), make
+data-entry templates, lock and reopen periods, and view compliance and plausibility flags.
+
+Commands only parse options, call ``doseflow.reporting`` / ``doseflow.store.reporting`` and
+print; the logic lives there. Submissions exit with status 1 when any value conflicted (so a
+script notices), 2 on an unreadable file, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from doseflow.cli.console import console, err_console
+from doseflow.domain.errors import DoseflowError
+from doseflow.reporting import (
+    GatePolicy,
+    Hierarchy,
+    IdScheme,
+    ImportSummary,
+    Method,
+    PlausibilityOptions,
+    Schema,
+    SubmittedValue,
+    bundle_json,
+    load_hierarchy,
+    load_mapping,
+    load_requirements,
+    load_schema,
+    measure_reports,
+    national_hierarchy,
+    parse_period,
+    periods_between,
+    read_adx,
+    read_data_value_set,
+    read_template,
+    supply_deliveries,
+    template_rows,
+    write_adx,
+    write_csv_template,
+    write_data_value_set,
+    write_excel_template,
+)
+from doseflow.reporting.values import format_number
+from doseflow.store import reporting as store
+from doseflow.store.database import open_database
+from doseflow.store.reporting_ledger import StoreLedger, shipment_records
+
+report_app = typer.Typer(
+    help="Reports: submit, import/export (DHIS2, ADX, FHIR), templates, locks, compliance, "
+    "plausibility.",
+    no_args_is_help=True,
+)
+
+DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
+SCHEMA_HELP = "Schema extension file (YAML); the built-in schema when not given."
+HIERARCHY_HELP = (
+    "Hierarchy file (YAML): participants, regions, populations, neighbours. Default: every "
+    "WPP country reports nationally, without regions or neighbours."
+)
+AS_OF_HELP = "The date periods are judged open or due on (YYYY-MM-DD; default today)."
+
+
+def _schema(path: Path | None) -> Schema:
+    return load_schema(path)
+
+
+def _hierarchy(path: Path | None) -> Hierarchy:
+    return national_hierarchy() if path is None else load_hierarchy(path)
+
+
+def _date(text: str | None, name: str = "--as-of") -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise DoseflowError(
+            "REPORT_BAD_DATE",
+            f"'{text}' is not a date",
+            field=name,
+            expected="YYYY-MM-DD",
+            value=text,
+        ) from None
+
+
+def _print_summary(summary: ImportSummary, values: list[SubmittedValue], show: int) -> None:
+    counts = summary.counts
+    title = "Import summary (dry run: nothing written)" if summary.dry_run else "Import summary"
+    table = Table(title=title, show_header=True)
+    for name in ("status", "accepted", "updated", "ignored", "conflict", "warnings"):
+        table.add_column(name, justify="right")
+    table.add_row(
+        summary.status.value,
+        f"{counts['accepted']:,}",
+        f"{counts['updated']:,}",
+        f"{counts['ignored']:,}",
+        f"{counts['conflict']:,}",
+        f"{len(summary.warnings):,}",
+    )
+    console.print(table)
+    if summary.atomic and summary.conflicts:
+        console.print("[bold]Atomic submission with conflicts: nothing was written.[/]")
+    for label, items in (("Conflicts", summary.conflicts), ("Warnings", summary.warnings)):
+        if not items:
+            continue
+        t = Table(title=f"{label} ({len(items):,})", show_lines=False)
+        for col in ("item", "code", "where", "element", "org unit", "period", "message"):
+            t.add_column(col, overflow="fold")
+        for c in items[:show]:
+            v = values[c.index]
+            t.add_row(
+                str(c.index + 1),
+                c.error.code,
+                str(c.error.location) or "-",
+                v.data_element,
+                v.org_unit,
+                v.period,
+                c.error.message,
+            )
+        console.print(t)
+        if len(items) > show:
+            console.print(f"... and {len(items) - show:,} more (use --show or --json)")
+
+
+def _finish(summary: ImportSummary, values: list[SubmittedValue], show: int, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(summary.to_dict()))
+    else:
+        _print_summary(summary, values, show)
+    if summary.conflicts:
+        raise typer.Exit(1)
+
+
+def _submit(
+    values: list[SubmittedValue],
+    *,
+    db: str | None,
+    schema: Schema,
+    hierarchy: Hierarchy,
+    as_of: str | None,
+    dry_run: bool,
+    atomic: bool,
+    ledger_check: bool,
+    by: str | None,
+    show: int,
+    as_json: bool,
+) -> None:
+    engine = open_database(db)
+    try:
+        summary = store.submit(
+            engine,
+            values,
+            hierarchy=hierarchy,
+            schema=schema,
+            as_of=_date(as_of),
+            dry_run=dry_run,
+            atomic=atomic,
+            ledger=StoreLedger(engine) if ledger_check else None,
+            stored_by=by,
+        )
+    finally:
+        engine.dispose()
+    _finish(summary, values, show, as_json)
+
+
+@report_app.command("submit")
+def submit_cmd(
+    file: Path = typer.Argument(..., help="A filled CSV or Excel template."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate only; write nothing."),
+    atomic: bool = typer.Option(False, help="Write nothing if any value conflicts."),
+    ledger_check: bool = typer.Option(
+        True, "--ledger-check/--no-ledger-check", help="Cross-check with the stock ledger."
+    ),
+    as_of: str | None = typer.Option(None, help=AS_OF_HELP),
+    by: str | None = typer.Option(None, help="Who submits (stored with each value)."),
+    schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
+    hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
+    show: int = typer.Option(20, help="Conflicts and warnings to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print the import summary as JSON."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Submit a filled data-entry template (CSV or Excel); prints the import summary."""
+    values = read_template(file)
+    _submit(
+        values,
+        db=db,
+        schema=_schema(schema),
+        hierarchy=_hierarchy(hierarchy),
+        as_of=as_of,
+        dry_run=dry_run,
+        atomic=atomic,
+        ledger_check=ledger_check,
+        by=by,
+        show=show,
+        as_json=as_json,
+    )
+
+
+def _read_exchange(
+    path: Path, fmt: str, mapping: Path | None, schema: Schema
+) -> list[SubmittedValue]:
+    m = load_mapping(mapping)
+    kind = fmt
+    if kind == "auto":
+        kind = "dhis2-json" if path.suffix.lower() == ".json" else "adx"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DoseflowError(
+            "REPORT_DHIS2_JSON_INVALID" if kind == "dhis2-json" else "REPORT_ADX_INVALID",
+            f"cannot read the file: {exc.strerror or exc}",
+            source=str(path),
+            expected="a readable file",
+        ) from None
+    if kind == "dhis2-json":
+        return read_data_value_set(data, m, source=str(path))
+    if kind == "adx":
+        return read_adx(data, m, schema, source=str(path))
+    raise DoseflowError(
+        "REPORT_UNKNOWN_FORMAT",
+        f"'{fmt}' is not an import format",
+        field="--format",
+        expected="auto, dhis2-json or adx",
+        value=fmt,
+    )
+
+
+@report_app.command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., help="A DHIS2 dataValueSets JSON or ADX XML file."),
+    fmt: str = typer.Option("auto", "--format", help="auto (by extension), dhis2-json or adx."),
+    mapping: Path | None = typer.Option(None, help="DHIS2 mapping file (YAML)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate only; write nothing."),
+    atomic: bool = typer.Option(False, help="Write nothing if any value conflicts."),
+    ledger_check: bool = typer.Option(
+        True, "--ledger-check/--no-ledger-check", help="Cross-check with the stock ledger."
+    ),
+    as_of: str | None = typer.Option(None, help=AS_OF_HELP),
+    by: str | None = typer.Option(None, help="Who submits (stored with each value)."),
+    schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
+    hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
+    show: int = typer.Option(20, help="Conflicts and warnings to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print the import summary as JSON."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Import a DHIS2 dataValueSets JSON or ADX XML file; prints the import summary."""
+    the_schema = _schema(schema)
+    values = _read_exchange(file, fmt, mapping, the_schema)
+    _submit(
+        values,
+        db=db,
+        schema=the_schema,
+        hierarchy=_hierarchy(hierarchy),
+        as_of=as_of,
+        dry_run=dry_run,
+        atomic=atomic,
+        ledger_check=ledger_check,
+        by=by,
+        show=show,
+        as_json=as_json,
+    )
+
+
+@report_app.command("export")
+def export_cmd(
+    fmt: str = typer.Option(
+        ..., "--format", help="dhis2-json, adx, fhir (MeasureReport) or fhir-shipments."
+    ),
+    out: Path | None = typer.Option(None, help="Output file (default: print)."),
+    participant: list[str] | None = typer.Option(
+        None, help="Only these participants (repeatable)."
+    ),
+    period: list[str] | None = typer.Option(None, help="Only these periods (repeatable)."),
+    start: str | None = typer.Option(None, help="Only periods starting on or after (YYYY-MM-DD)."),
+    end: str | None = typer.Option(None, help="Only periods starting on or before (YYYY-MM-DD)."),
+    mapping: Path | None = typer.Option(None, help="DHIS2 mapping file (YAML)."),
+    id_scheme: IdScheme = typer.Option(IdScheme.UID, help="DHIS2 JSON identifiers: uid or code."),
+    schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Export stored values (DHIS2 JSON, ADX, FHIR MeasureReport) or ledger shipments (FHIR
+    SupplyDelivery)."""
+    the_schema = _schema(schema)
+    engine = open_database(db)
+    try:
+        if fmt == "fhir-shipments":
+            text = bundle_json(supply_deliveries(shipment_records(engine)))
+        else:
+            values = store.load_values(
+                engine,
+                participants=participant or None,
+                periods=period or None,
+                start=_date(start, "--start"),
+                end=_date(end, "--end"),
+            )
+            if fmt == "dhis2-json":
+                text = write_data_value_set(values, load_mapping(mapping), id_scheme=id_scheme)
+            elif fmt == "adx":
+                text = write_adx(values, load_mapping(mapping), the_schema)
+            elif fmt == "fhir":
+                text = bundle_json(measure_reports(values, the_schema))
+            else:
+                raise DoseflowError(
+                    "REPORT_UNKNOWN_FORMAT",
+                    f"'{fmt}' is not an export format",
+                    field="--format",
+                    expected="dhis2-json, adx, fhir or fhir-shipments",
+                    value=fmt,
+                )
+    finally:
+        engine.dispose()
+    if out is None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+    else:
+        out.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {out}")
+
+
+@report_app.command("template")
+def template_cmd(
+    participant: str = typer.Option(..., help="The participant the template is for."),
+    report: str = typer.Option(..., help="Report type (see `doseflow report schema`)."),
+    period: str = typer.Option(..., help="First period (e.g. 2021W38 or 202109)."),
+    to: str | None = typer.Option(None, help="Last period (default: the first)."),
+    out: Path = typer.Option(..., help="Output file: .xlsx (Excel) or .csv."),
+    schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
+    hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
+) -> None:
+    """Write a data-entry template (one row per figure owed) for a participant."""
+    the_schema = _schema(schema)
+    first = parse_period(period, "--period")
+    last = parse_period(to, "--to") if to else first
+    if last.type is not first.type:
+        raise DoseflowError(
+            "REPORT_BAD_PERIOD",
+            "--period and --to are not the same kind of period",
+            field="--to",
+            expected=f"a {first.type.value} period",
+            value=to,
+        )
+    rows = template_rows(
+        participant, report, periods_between(first, last), the_schema, _hierarchy(hierarchy)
+    )
+    if out.suffix.lower() == ".csv":
+        out.write_text(write_csv_template(rows), encoding="utf-8")
+    elif out.suffix.lower() == ".xlsx":
+        title = f"{participant}: {the_schema.report_types[report].name}, {first.code}" + (
+            f" to {last.code}" if last != first else ""
+        )
+        write_excel_template(rows, out, the_schema, title=title)
+    else:
+        raise DoseflowError(
+            "REPORT_TEMPLATE_INVALID",
+            f"cannot write a template as '{out.suffix}'",
+            field="--out",
+            expected="a file name ending in .xlsx or .csv",
+            value=str(out),
+        )
+    console.print(f"wrote {out}: {len(rows):,} rows to fill (column 'value')")
+
+
+@report_app.command("schema")
+def schema_cmd(schema: Path | None = typer.Option(None, help=SCHEMA_HELP)) -> None:
+    """List report types and data elements."""
+    the_schema = _schema(schema)
+    t = Table(title="Data elements")
+    for col in ("report", "periods", "element", "name", "categories", "range", "role"):
+        t.add_column(col)
+    for e in sorted(the_schema.elements.values(), key=lambda x: (x.report, x.code)):
+        rt = the_schema.report_types[e.report]
+        low = "" if e.minimum is None else format_number(e.minimum)
+        high = "" if e.maximum is None else format_number(e.maximum)
+        t.add_row(
+            e.report,
+            "/".join(p.value for p in rt.period_types),
+            e.code,
+            e.name,
+            ", ".join(e.categories) or "-",
+            f"{low}..{high}",
+            e.role.value if e.role else "-",
+        )
+    console.print(t)
+
+
+@report_app.command("lock")
+def lock_cmd(
+    participant: str = typer.Option(..., help="Participant code."),
+    report: str = typer.Option(..., help="Report type."),
+    period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
+    by: str = typer.Option(..., help="Who approves and locks."),
+    note: str | None = typer.Option(None, help="A note for the audit trail."),
+    schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Lock an approved report for a period: later values are refused until it is reopened."""
+    engine = open_database(db)
+    try:
+        lock = store.lock_period(
+            engine, participant, report, period, by=by, note=note, schema=_schema(schema)
+        )
+    finally:
+        engine.dispose()
+    console.print(f"locked {lock.report} report of {lock.participant} for {lock.period}")
+
+
+@report_app.command("reopen")
+def reopen_cmd(
+    participant: str = typer.Option(..., help="Participant code."),
+    report: str = typer.Option(..., help="Report type."),
+    period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
+    by: str = typer.Option(..., help="Who reopens."),
+    reason: str = typer.Option(..., help="Why (kept in the audit trail)."),
+    schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Reopen a locked period for correction (audited, with a reason)."""
+    engine = open_database(db)
+    try:
+        event = store.reopen_period(
+            engine, participant, report, period, by=by, reason=reason, schema=_schema(schema)
+        )
+    finally:
+        engine.dispose()
+    console.print(f"reopened {event.report} report of {event.participant} for {event.period}")
+
+
+@report_app.command("locks")
+def locks_cmd(
+    participant: str | None = typer.Option(None, help="Only this participant."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Show locked periods and the audit trail of locks and reopenings."""
+    engine = open_database(db)
+    try:
+        held = store.period_locks(engine, participant)
+        history = store.lock_history(engine, participant)
+    finally:
+        engine.dispose()
+    t = Table(title=f"Locked periods ({len(held)})")
+    for col in ("participant", "report", "period", "locked by", "locked at", "note"):
+        t.add_column(col)
+    for lock in sorted(held.values(), key=lambda x: x.key):
+        t.add_row(
+            lock.participant,
+            lock.report,
+            lock.period,
+            lock.locked_by,
+            f"{lock.locked_at:%Y-%m-%d %H:%M}",
+            lock.note or "",
+        )
+    console.print(t)
+    a = Table(title="Audit trail")
+    for col in ("at", "action", "participant", "report", "period", "by", "reason"):
+        a.add_column(col)
+    for e in history:
+        a.add_row(
+            f"{e.at:%Y-%m-%d %H:%M}",
+            e.action.value,
+            e.participant,
+            e.report,
+            e.period,
+            e.actor,
+            e.reason or "",
+        )
+    console.print(a)
+
+
+@report_app.command("require")
+def require_cmd(
+    file: Path = typer.Argument(..., help="Requirements file (YAML)."),
+    schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Store reporting requirements (replacing those of the same participant and report)."""
+    reqs = load_requirements(file, _schema(schema))
+    engine = open_database(db)
+    try:
+        n = store.save_requirements(engine, reqs)
+    finally:
+        engine.dispose()
+    console.print(f"stored {n} requirement(s)")
+
+
+_STATUS_STYLE = {"on_time": "green", "late": "yellow", "missing": "bold red", "not_due": "dim"}
+
+
+@report_app.command("compliance")
+def compliance_cmd(
+    participant: str | None = typer.Option(None, help="Only this participant."),
+    as_of: str | None = typer.Option(None, help=AS_OF_HELP),
+    detail: bool = typer.Option(False, help="List every owed period, not just the totals."),
+    gate: bool = typer.Option(False, help="Apply the readiness gate and show pass/fail."),
+    lookback: int = typer.Option(4, help="Gate: owed periods looked at, per report."),
+    max_missing: int = typer.Option(0, help="Gate: missing reports allowed."),
+    max_late: int | None = typer.Option(None, help="Gate: late reports allowed (default any)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Which reports came on time, late, or not at all (and the readiness gate)."""
+    today = _date(as_of) or datetime.now().date()
+    engine = open_database(db)
+    try:
+        rows = store.compliance_view(engine, today, participant)
+        wanted = sorted({r.participant for r in store.stored_requirements(engine, participant)})
+        results = store.readiness(
+            engine,
+            wanted,
+            GatePolicy(
+                enabled=gate, lookback_periods=lookback, max_missing=max_missing, max_late=max_late
+            ),
+            today,
+        )
+    finally:
+        engine.dispose()
+    totals: dict[tuple[str, str], dict[str, int]] = {}
+    for r in rows:
+        tally = totals.setdefault((r.participant, r.report), dict.fromkeys(_STATUS_STYLE, 0))
+        tally[r.status.value] += 1
+    t = Table(title=f"Reporting compliance as of {today.isoformat()}")
+    for col in ("participant", "report", "on time", "late", "missing", "not yet due"):
+        t.add_column(col, justify="right" if col not in ("participant", "report") else "left")
+    for (p, rep), tally in sorted(totals.items()):
+        t.add_row(
+            p,
+            rep,
+            str(tally["on_time"]),
+            f"[yellow]{tally['late']}[/]" if tally["late"] else "0",
+            f"[bold red]{tally['missing']}[/]" if tally["missing"] else "0",
+            str(tally["not_due"]),
+        )
+    console.print(t)
+    if detail:
+        d = Table(title="Owed periods")
+        for col in ("participant", "report", "period", "due", "first submitted", "status"):
+            d.add_column(col)
+        for r in rows:
+            style = _STATUS_STYLE[r.status.value]
+            d.add_row(
+                r.participant,
+                r.report,
+                r.period.code,
+                r.due.isoformat(),
+                "" if r.submitted_at is None else f"{r.submitted_at:%Y-%m-%d}",
+                f"[{style}]{r.status.value}"
+                + (f" ({r.days_late} d)" if r.days_late else "")
+                + "[/]",
+            )
+        console.print(d)
+    g = Table(title="Readiness gate" + ("" if gate else " (off: use --gate)"))
+    for col in ("participant", "passes", "reasons"):
+        g.add_column(col, overflow="fold")
+    for p, res in sorted(results.items()):
+        g.add_row(p, "[green]yes[/]" if res.passed else "[bold red]no[/]", "; ".join(res.reasons))
+    console.print(g)
+
+
+@report_app.command("plausibility")
+def plausibility_cmd(
+    participant: list[str] | None = typer.Option(
+        None, help="Only these participants (repeatable)."
+    ),
+    method: list[Method] | None = typer.Option(None, help="Only these methods (repeatable)."),
+    hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
+    schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
+    alpha: float = typer.Option(0.01, help="binomial_positivity: flag when P is below this."),
+    z: float = typer.Option(3.5, help="robust_z_score: flag when |z| is above this."),
+    as_json: bool = typer.Option(False, "--json", help="Print the flags as JSON."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Plausibility flags over stored values, strongest first, each with its method."""
+    options = PlausibilityOptions(
+        binomial_alpha=alpha,
+        z_threshold=z,
+        methods=frozenset(method) if method else frozenset(Method),
+    )
+    engine = open_database(db)
+    try:
+        flags = store.plausibility(
+            engine,
+            _hierarchy(hierarchy),
+            schema=_schema(schema),
+            participants=participant or None,
+            options=options,
+        )
+    finally:
+        engine.dispose()
+    if as_json:
+        console.print_json(json.dumps([f.to_dict() for f in flags]))
+        return
+    t = Table(title=f"Plausibility flags ({len(flags)})", show_lines=True)
+    for col in ("strength", "method", "participant", "org unit", "periods", "explanation"):
+        t.add_column(col, overflow="fold", min_width=60 if col == "explanation" else None)
+    style = {"high": "bold red", "medium": "yellow", "low": "dim"}
+    for f in flags:
+        periods = (
+            f.first_period
+            if f.first_period == f.last_period
+            else (f"{f.first_period}–{f.last_period}")
+        )
+        t.add_row(
+            f"[{style[f.strength.value]}]{f.strength.value}[/]",
+            f.method.value,
+            f.participant,
+            f.org_unit,
+            periods,
+            f.explanation,
+        )
+    console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(report_app, name="report")
