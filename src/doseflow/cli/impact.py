@@ -1,0 +1,329 @@
+"""``doseflow impact ...``: a single run, a strategy comparison, a sweep, and the global
+comparison of allocation rules for an allocation scenario.
+
+Commands parse options, call :mod:`doseflow.impact` (and :mod:`doseflow.allocation` to run the
+rounds a global comparison needs), and render; the model lives in the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from doseflow.cli.console import console
+from doseflow.domain.errors import DoseflowError
+from doseflow.impact import (
+    AgeBands,
+    RateRollout,
+    Scenario,
+    Strategy,
+    averted,
+    compare_strategies,
+    country_scenario,
+    make_executor,
+    run_sweep,
+    simulate,
+)
+from doseflow.impact.scenario_file import load_scenario, load_sweep
+
+impact_app = typer.Typer(
+    help="Impact modelling: deaths averted by vaccination strategies and allocation rules.",
+    no_args_is_help=True,
+)
+
+STRATEGIES_HELP = (
+    "Comma-separated: older-first, younger-first, proportional (ordered:/weights: too)."
+)
+
+
+def _floats(text: str, name: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise DoseflowError(
+            "IMPACT_BAD_PARAMETER",
+            f"cannot read the list of numbers given to --{name}",
+            field=name,
+            expected="comma-separated numbers, e.g. 0.05,0.1,0.2",
+            value=text,
+        )
+    return values
+
+
+def _base(
+    scenario_file: Path | None,
+    country: str | None,
+    bands: str | None,
+    r0: float | None,
+    strategy: str | None,
+) -> Scenario:
+    if scenario_file is not None:
+        base = load_scenario(scenario_file)
+    elif country is not None:
+        base = country_scenario(
+            country, bands=AgeBands.parse(bands) if bands else AgeBands.uniform(5, 75)
+        )
+    else:
+        raise DoseflowError(
+            "IMPACT_NO_SCENARIO",
+            "name a country (--country) or a scenario file",
+            field="country",
+            expected="--country ISO3 or a SCENARIO file",
+        )
+    if r0 is not None:
+        base = replace(base, r0=r0)
+    if strategy is not None:
+        base = replace(base, strategy=Strategy.parse(strategy))
+    return base
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+@impact_app.command("run")
+def run_command(
+    scenario_file: Path | None = typer.Argument(
+        None, help="Scenario file (YAML/JSON); see docs/impact.md."
+    ),
+    country: str | None = typer.Option(
+        None, "--country", help="ISO3 code (bundled WPP 2019 / Prem 2017)."
+    ),
+    bands: str | None = typer.Option(
+        None, help="Age bands, e.g. 0,10,20,...,80 or 0-17,18-59,60+."
+    ),
+    r0: float | None = typer.Option(None, help="Basic reproduction number."),
+    supply: float | None = typer.Option(None, help="Doses available as a share of population."),
+    speed: float = typer.Option(
+        0.005, help="Doses a day as a share of population (with --supply)."
+    ),
+    strategy: str | None = typer.Option(None, help="older-first, younger-first, proportional, ..."),
+    out: Path | None = typer.Option(None, help="Folder for by-age and daily CSV files."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Run one scenario and its no-vaccination counterfactual."""
+    base = _base(scenario_file, country, bands, r0, strategy)
+    if supply is not None:
+        base = replace(base, rollout=RateRollout(speed, supply, base.vaccines[0].code))
+    result = simulate([base, base.without_vaccination()])
+    avert = averted(result, result, [1, 1])
+    summary = {
+        "scenario": base.name,
+        "strategy": base.strategy.name,
+        "r0": base.r0,
+        "population": base.total_population,
+        "courses": float(result.vaccinated[0]),
+        "infections": float(result.infections[0]),
+        "deaths": float(result.deaths[0]),
+        "yll": float(result.yll[0]),
+        "deaths_no_vaccine": float(result.deaths[1]),
+        "deaths_averted": float(avert.deaths[0]),
+        "deaths_averted_share": float(avert.deaths_share[0]),
+        "yll_averted": float(avert.yll[0]),
+        "infections_averted": float(avert.infections[0]),
+        "contacts": str(base.labels.get("contacts", "given")),
+    }
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        result.by_age().to_csv(out / "by_age.csv", index=False)
+        result.timeseries().to_csv(out / "daily.csv", index=False)
+    if as_json:
+        console.print_json(json.dumps(summary))
+        return
+    table = Table(title=f"{base.name}: {base.strategy.name}, R0 {base.r0:g}")
+    table.add_column("outcome")
+    table.add_column("with vaccination", justify="right")
+    table.add_column("without", justify="right")
+    table.add_column("averted", justify="right")
+    for label, j in (
+        ("infections", "infections"),
+        ("deaths", "deaths"),
+        ("years of life lost", "yll"),
+    ):
+        with_v = getattr(result, j)[0]
+        without = getattr(result, j)[1]
+        table.add_row(label, _fmt(with_v), _fmt(without), _fmt(without - with_v))
+    table.add_row("courses completed", _fmt(result.vaccinated[0]), "0", "")
+    console.print(table)
+    console.print(f"contact matrix: {summary['contacts']}")
+    ages = Table(title="By age band")
+    for col in ("band", "population", "courses", "infections", "deaths", "deaths without vaccine"):
+        ages.add_column(col, justify="left" if col == "band" else "right")
+    for a, label in enumerate(base.bands.labels):
+        ages.add_row(
+            label,
+            _fmt(base.population[a]),
+            _fmt(result.vaccinated_by_age[0, a]),
+            _fmt(result.infections_by_age[0, a]),
+            _fmt(result.deaths_by_age[0, a]),
+            _fmt(result.deaths_by_age[1, a]),
+        )
+    console.print(ages)
+
+
+@impact_app.command("compare")
+def compare_command(
+    scenario_file: Path | None = typer.Argument(None, help="Scenario file (YAML/JSON)."),
+    country: str | None = typer.Option(None, "--country", help="ISO3 code."),
+    bands: str | None = typer.Option(None, help="Age bands."),
+    r0: float | None = typer.Option(None, help="Basic reproduction number."),
+    strategies: str = typer.Option("older-first,younger-first,proportional", help=STRATEGIES_HELP),
+    supply: str = typer.Option(
+        "0.05,0.1,0.2,0.4,0.6", help="Supply levels: doses as shares of population."
+    ),
+    speed: float | None = typer.Option(None, help="Doses a day as a share of population."),
+    out: Path | None = typer.Option(None, help="Folder for comparison.csv and charts (PNG, HTML)."),
+) -> None:
+    """Compare vaccination strategies at several supply levels (deaths averted)."""
+    base = _base(scenario_file, country, bands, r0, None)
+    chosen = (
+        [Strategy.parse(s) for s in strategies.split(",") if s.strip()]
+        if not strategies.startswith(("ordered:", "weights:"))
+        else [Strategy.parse(strategies)]
+    )
+    comparison = compare_strategies(
+        base, chosen, _floats(supply, "supply"), doses_per_day_share=speed
+    )
+    table = Table(title=f"{base.name}: deaths averted by strategy (R0 {base.r0:g})")
+    table.add_column("supply", justify="right")
+    for st in chosen:
+        table.add_column(st.name, justify="right")
+    table.add_column("best")
+    best = comparison.best_by_supply().set_index("supply_share")["strategy"]
+    frame = comparison.table
+    for level in sorted(float(v) for v in frame["supply_share"].unique()):
+        values = frame[frame["supply_share"] == level].set_index("strategy")["deaths_averted"]
+        cells = (_fmt(float(values[st.name])) for st in chosen)
+        table.add_row(f"{level:.0%}", *cells, str(best[level]))
+    console.print(table)
+    if out is not None:
+        from doseflow.impact.plots import plot_strategies
+
+        out.mkdir(parents=True, exist_ok=True)
+        comparison.table.to_csv(out / "comparison.csv", index=False)
+        png, html = plot_strategies(comparison.table, out)
+        console.print(f"wrote {out / 'comparison.csv'}, {png}, {html}")
+
+
+@impact_app.command("sweep")
+def sweep_command(
+    grid_file: Path = typer.Argument(
+        ..., help="Sweep file (YAML/JSON): countries, r0, supply_shares, ..."
+    ),
+    out: Path = typer.Option(
+        Path("impact-sweep"), help="Folder for chunks, manifest and results.parquet."
+    ),
+    executor: str = typer.Option("in-process", help="in-process, pool or dask."),
+    workers: int = typer.Option(2, help="Workers for pool/dask."),
+    scheduler: str | None = typer.Option(
+        None, help="Dask scheduler address (default: a local cluster)."
+    ),
+    plot: bool = typer.Option(
+        True, help="Also write charts of deaths averted by strategy and supply."
+    ),
+) -> None:
+    """Run a grid of scenarios in chunks; a re-run skips chunks already done."""
+    grid = load_sweep(grid_file)
+    ex = make_executor(executor, workers=workers, scheduler=scheduler)
+    try:
+        with Progress(
+            TextColumn("[bold]sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("chunks"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("sweep", total=len(grid.chunks()))
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            outcome = run_sweep(grid, out, ex, progress=progress)
+    finally:
+        ex.close()
+    n_chunks = len(outcome.chunks_run) + len(outcome.chunks_skipped)
+    console.print(
+        f"{grid.size:,} scenarios in {n_chunks} chunks "
+        f"({len(outcome.chunks_run)} run, {len(outcome.chunks_skipped)} already done) "
+        f"on {outcome.executor}: {outcome.path}"
+    )
+    summary = outcome.results.groupby(["strategy", "supply_share"], as_index=False)[
+        "deaths_averted"
+    ].sum()
+    table = Table(title="Deaths averted (all countries, R0 values and speeds)")
+    for col in ("strategy", "supply", "deaths averted"):
+        table.add_column(col, justify="left" if col == "strategy" else "right")
+    for row in summary.itertuples():
+        table.add_row(
+            str(row.strategy), f"{float(row.supply_share):.0%}", _fmt(float(row.deaths_averted))
+        )
+    console.print(table)
+    if plot:
+        from doseflow.impact.plots import plot_strategies
+
+        plot_strategies(outcome.results, out)
+
+
+@impact_app.command("global")
+def global_command(
+    allocation_file: Path = typer.Argument(
+        ..., help="Allocation scenario file (see docs/allocation.md)."
+    ),
+    round_number: int | None = typer.Option(
+        None, "--round", help="Compare one round (default: all)."
+    ),
+    r0: float = typer.Option(2.5, help="Basic reproduction number in every participant."),
+    strategy: str = typer.Option("older-first", help="Prioritisation within each country."),
+    increments: int = typer.Option(40, help="Slices of supply for the impact-maximising split."),
+    out: Path | None = typer.Option(None, help="Folder for per-participant CSV and charts."),
+) -> None:
+    """Compare allocation rules for an allocation round by total deaths averted."""
+    from doseflow.allocation import load_scenario as load_allocation
+    from doseflow.allocation import run_rounds
+    from doseflow.impact.global_comparison import compare_allocations
+
+    run = run_rounds(load_allocation(allocation_file))
+    source = run if round_number is None else run.round(round_number)
+    comparison = compare_allocations(
+        source, r0=r0, strategy=Strategy.parse(strategy), increments=increments
+    )
+    render_allocation_comparison(comparison.totals(), comparison.skipped)
+    if out is not None:
+        from doseflow.impact.plots import plot_allocation_rules
+
+        out.mkdir(parents=True, exist_ok=True)
+        comparison.participants.to_csv(out / "allocation_rules.csv", index=False)
+        plot_allocation_rules(comparison.totals(), out)
+
+
+def render_allocation_comparison(
+    totals: pd.DataFrame, skipped: tuple[tuple[str, str], ...]
+) -> None:
+    """Rich table of a global comparison's totals (used by ``impact global`` and the demo)."""
+    table = Table(title="Allocation rules compared: same total supply, deaths averted")
+    for col in ("rule", "doses", "deaths", "deaths averted", "years of life lost averted"):
+        table.add_column(col, justify="left" if col == "rule" else "right")
+    for row in totals.to_dict("records"):
+        table.add_row(
+            str(row["rule"]),
+            _fmt(row["doses"]),
+            _fmt(row["deaths"]),
+            _fmt(row["deaths_averted"]),
+            _fmt(row["yll_averted"]),
+        )
+    console.print(table)
+    if skipped:
+        console.print("not modelled: " + ", ".join(f"{iso3} ({why})" for iso3, why in skipped))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(impact_app, name="impact")
