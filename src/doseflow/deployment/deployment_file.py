@@ -184,7 +184,7 @@ def _details(
         fld = ".".join(str(p) for p in loc)
         shown = names.get(fld, fld)
         kind = str(e["type"])
-        msg = str(e["msg"]).removeprefix("Value error, ")
+        msg = str(e["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
         if kind == "missing":
             code, message, expected = (
                 "DEPLOY_MISSING_FIELD",

@@ -218,6 +218,7 @@ def plan_deployment(plan_input: DeploymentInput) -> DeploymentPlan:
         share_people = cells.sum(axis=1)
         rounded = round_to_packs(share_people * kp, pack, total_packs, room)
         packs = rounded.copy()
+        late = np.zeros(len(lots), dtype=np.int64)
         while True:
             cells = share_by_levels(packs * pack // kp, remaining, arrays.weight, arrays.levels)
             people = cells.sum(axis=1)
@@ -225,6 +226,7 @@ def plan_deployment(plan_input: DeploymentInput) -> DeploymentPlan:
             by_lot, short, too_late = assign_lots(
                 packs, lot_packs, lot_days, given.used_by_day(), pack
             )
+            late = np.maximum(late, too_late)
             if not short.any():
                 break
             packs = packs - short
@@ -246,7 +248,7 @@ def plan_deployment(plan_input: DeploymentInput) -> DeploymentPlan:
                         packs_by_region=by_lot[i],
                         loose_doses=int(lot_doses[i] - lot_packs[i] * pack),
                         unused_packs=int(lot_packs[i] - by_lot[i].sum()),
-                        too_late_packs=int(too_late[i]),
+                        too_late_packs=int(min(late[i], lot_packs[i] - by_lot[i].sum())),
                     )
                     for i, lot in enumerate(lots)
                 ),
