@@ -130,6 +130,10 @@ class Explanation:
             f"{self.iso3} {self.name} received {self.doses:,} doses "
             f"({self.packs:,} packs of {self.pack_doses:,})."
         ]
+        if self.rule_doses != self.doses:
+            lines.append(
+                f"The pool's rules gave {self.rule_doses:,} doses; declines changed that (below)."
+            )
         if not self.eligible:
             lines.append("Not eligible: " + "; ".join(self.exclusion_text) + ".")
         else:

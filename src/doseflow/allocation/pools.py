@@ -56,11 +56,11 @@ def _key(
 def _pool_id(pool: Pool, expiry_needed: bool) -> str:
     parts = [pool.product]
     if pool.origin is Origin.DONATION:
-        parts.append(f"donation:{pool.donor}" if pool.donor else "donation")
+        parts.append(f"donation-{pool.donor}" if pool.donor else "donation")
     if pool.earmarked is not None:
-        parts.append("for:" + "+".join(sorted(pool.earmarked)))
+        parts.append("for-" + "+".join(sorted(pool.earmarked)))
     if expiry_needed and pool.expiry is not None:
-        parts.append(f"exp:{pool.expiry.isoformat()}")
+        parts.append(f"exp-{pool.expiry.isoformat()}")
     return "/".join(parts)
 
 
@@ -94,13 +94,15 @@ def build_pools(tranches: Iterable[Tranche], carried: Iterable[Pool] = ()) -> tu
             continue
         found = grouped.get(c.key)
         if found is None:
-            grouped[c.key] = replace(c, id="", carried_in=c.doses, tranches=(f"carried:{c.id}",))
+            grouped[c.key] = replace(
+                c, id="", carried_in=c.doses, tranches=(f"carried-from-{c.id}",)
+            )
         else:
             grouped[c.key] = replace(
                 found,
                 doses=found.doses + c.doses,
                 carried_in=found.carried_in + c.doses,
-                tranches=(*found.tranches, f"carried:{c.id}"),
+                tranches=(*found.tranches, f"carried-from-{c.id}"),
             )
     pools = list(grouped.values())
     plain_ids: dict[str, int] = {}

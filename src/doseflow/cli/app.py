@@ -45,7 +45,7 @@ def _register() -> None:
 
 
 #: Modules under ``doseflow.cli`` that define ``register(app: typer.Typer) -> None``.
-_COMMAND_MODULES: list[str] = ["service", "logistics", "reporting"]
+_COMMAND_MODULES: list[str] = ["service", "logistics", "reporting", "allocation", "demo", "impact"]
 
 _registered = False
 

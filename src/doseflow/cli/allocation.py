@@ -1,0 +1,363 @@
+"""``doseflow allocate ...`` and ``doseflow explain``: run allocation rounds from a scenario
+file, record declines (redistributed at once), publish, show, export and explain.
+
+Commands only parse options, call :mod:`doseflow.allocation` and
+:mod:`doseflow.store.allocation`, and render; the rules live there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from doseflow.allocation import AllocationRun, Decline, Redirect, load_scenario
+from doseflow.cli.console import console
+from doseflow.domain.errors import DoseflowError
+from doseflow.store.allocation import AllocationStore, LineInfo, RoundStatus
+from doseflow.store.database import open_database
+
+allocate_app = typer.Typer(
+    help="Allocation rounds: run a scenario, decline, publish, show, export.",
+    no_args_is_help=True,
+)
+
+DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
+EXPORT_FORMATS = ("csv", "json", "parquet")
+
+
+def _store(db: str | None) -> AllocationStore:
+    return AllocationStore(open_database(db))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def render_run(run: AllocationRun, *, top: int = 12) -> None:
+    """Rich tables: pools of each round, then coverage (both measures) of the participants."""
+    for result in run.rounds:
+        table = Table(title=f"Round {result.number}: {result.name} ({result.date}, {result.kind})")
+        for col in ("pool", "mode", "level", "supply", "buffer", "allocated", "held", "declines"):
+            table.add_column(col, justify="left" if col in ("pool", "mode") else "right")
+        for pr in result.pools:
+            declined = sum(rec.declined for rec in pr.declines)
+            table.add_row(
+                pr.pool.id,
+                pr.mode.value,
+                _pct(pr.level) if pr.level is not None and abs(pr.level) != float("inf") else "-",
+                f"{pr.supply:,}",
+                f"{pr.buffer:,}",
+                f"{pr.allocated:,}",
+                f"{pr.held:,}",
+                f"{declined:,}" if pr.declines else "",
+            )
+        console.print(table)
+    rows = sorted(run.coverage(), key=lambda c: -c.doses)
+    cov = Table(title=f"Coverage after round {run.rounds[-1].number} (top {min(top, len(rows))})")
+    for col in ("iso3", "participant", "population", "doses", "doses/100", "fully covered"):
+        cov.add_column(col, justify="left" if col in ("iso3", "participant") else "right")
+    for c in rows[:top]:
+        cov.add_row(
+            c.iso3,
+            c.name,
+            f"{c.population:,}",
+            f"{c.doses:,}",
+            f"{c.doses_per_100:.1f}",
+            f"{c.fully_covered:.2%}",
+        )
+    console.print(cov)
+
+
+def _lines_table(lines: Sequence[LineInfo], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("round", "pool", "iso3", "doses", "packs", "coverage after", "binding", "declines"):
+        table.add_column(col, justify="right" if col in ("doses", "packs", "round") else "left")
+    for line in lines:
+        e = line.explanation
+        notes = [f"-{d.doses:,} declined" for d in e.declined]
+        notes += [f"+{d.doses:,} from {d.from_iso3}" for d in e.received]
+        table.add_row(
+            str(line.round),
+            line.pool,
+            line.iso3,
+            f"{line.doses:,}",
+            f"{line.packs:,}",
+            _pct(e.coverage_after),
+            e.binding,
+            "; ".join(notes),
+        )
+    return table
+
+
+@allocate_app.command("validate")
+def validate(scenario: Path = typer.Argument(..., help="Scenario file (YAML or TOML).")) -> None:
+    """Check a scenario file without running or storing anything."""
+    s = load_scenario(scenario)
+    console.print(
+        f"[green]ok[/] {scenario}: scenario '{s.name}', {len(s.products)} products, "
+        f"{len(s.participants)} participants, {len(s.rounds)} rounds, {len(s.declines)} declines"
+    )
+
+
+@allocate_app.command("run")
+def run(
+    scenario: Path = typer.Argument(..., help="Scenario file (YAML or TOML)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    preview: bool = typer.Option(False, "--preview", help="Store as a preview, not of record."),
+    top: int = typer.Option(12, "--top", help="Participants shown in the coverage table."),
+) -> None:
+    """Validate, store and run every round of a scenario file."""
+    parsed = load_scenario(scenario)  # validates before anything is written
+    store = _store(db)
+    store.save_scenario(parsed)
+    result = store.run(parsed.name, status=RoundStatus.PREVIEW if preview else RoundStatus.RUN)
+    render_run(result, top=top)
+    console.print(f"stored scenario '{parsed.name}' ({'preview' if preview else 'run'})")
+
+
+@allocate_app.command("decline")
+def decline(
+    scenario: str = typer.Argument(..., help="Name of a stored scenario."),
+    round_number: int = typer.Option(..., "--round", help="Round number."),
+    product: str = typer.Option(..., "--product", help="Product code."),
+    iso3: str = typer.Option(..., "--iso3", help="The declining participant."),
+    doses: int | None = typer.Option(None, "--doses", help="Doses declined (default: all)."),
+    reason: str = typer.Option("", "--reason", help="Why, as the participant said it."),
+    to: str | None = typer.Option(None, "--to", help="Named recipients, comma-separated ISO3."),
+    most_affected: bool = typer.Option(
+        False, "--most-affected", help="Send to the most severely affected (threat weighting)."
+    ),
+    pool: str | None = typer.Option(None, "--pool", help="Pool id, when several hold it."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Record a decline; its doses are redistributed at once and the rounds re-run."""
+    recipients = frozenset(c.strip().upper() for c in (to or "").split(",") if c.strip())
+    if recipients and most_affected:
+        raise DoseflowError(
+            "ALLOC_INVALID_FIELD",
+            "choose either named recipients (--to) or --most-affected, not both",
+            field="--to",
+            expected="one redirect",
+            value=to,
+        )
+    redirect = (
+        Redirect.NAMED
+        if recipients
+        else (Redirect.MOST_AFFECTED if most_affected else Redirect.SAME_RULES)
+    )
+    d = Decline(
+        round=round_number,
+        product=product,
+        iso3=iso3.upper(),
+        doses=doses,
+        reason=reason,
+        redirect=redirect,
+        recipients=recipients,
+        pool=pool,
+    )
+    store = _store(db)
+    store.record_decline(scenario, d)
+    lines = [
+        line
+        for line in store.lines(scenario, round_number)
+        if line.product == product and (line.explanation.declined or line.explanation.received)
+    ]
+    console.print(_lines_table(lines, f"Decline by {d.iso3}: {product}, round {round_number}"))
+
+
+@allocate_app.command("publish")
+def publish(
+    scenario: str = typer.Argument(..., help="Name of a stored scenario."),
+    round_number: int = typer.Option(..., "--round", help="Round number."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Mark a round as published (communicated to participants)."""
+    info = _store(db).publish(scenario, round_number)
+    console.print(
+        f"round {info.number} of '{scenario}' is {info.status} (revision {info.revision})"
+    )
+
+
+@allocate_app.command("list")
+def list_scenarios(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """Stored scenarios and their rounds."""
+    store = _store(db)
+    table = Table(title="Scenarios")
+    for col in ("name", "rounds", "declines", "updated", "source"):
+        table.add_column(col)
+    for s in store.scenarios():
+        table.add_row(
+            s.name, str(s.rounds), str(s.declines), f"{s.updated_at:%Y-%m-%d %H:%M}", s.source or ""
+        )
+    console.print(table)
+
+
+@allocate_app.command("show")
+def show(
+    scenario: str = typer.Argument(..., help="Name of a stored scenario."),
+    round_number: int | None = typer.Option(None, "--round", help="One round only."),
+    iso3: str | None = typer.Option(None, "--iso3", help="One participant only."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Rounds and allocation lines of a stored scenario."""
+    store = _store(db)
+    rounds = Table(title=f"Rounds of '{scenario}'")
+    for col in (
+        "round",
+        "name",
+        "date",
+        "kind",
+        "status",
+        "rev",
+        "supply",
+        "allocated",
+        "buffer",
+        "held",
+    ):
+        rounds.add_column(col)
+    for r in store.rounds(scenario):
+        if round_number is None or r.number == round_number:
+            rounds.add_row(
+                str(r.number),
+                r.name,
+                str(r.date),
+                r.kind,
+                r.status,
+                str(r.revision),
+                f"{r.supply:,}",
+                f"{r.allocated:,}",
+                f"{r.buffer:,}",
+                f"{r.held:,}",
+            )
+    console.print(rounds)
+    console.print(_lines_table(store.lines(scenario, round_number, iso3), "Allocation lines"))
+
+
+def _flat(line: LineInfo) -> dict[str, Any]:
+    e = line.explanation
+    return {
+        "round": line.round,
+        "pool": line.pool,
+        "product": line.product,
+        "iso3": line.iso3,
+        "name": e.name,
+        "doses": line.doses,
+        "packs": line.packs,
+        "pack_doses": e.pack_doses,
+        "mode": e.mode,
+        "binding": e.binding,
+        "level": e.level if isinstance(e.level, float) else None,
+        "coverage_before": e.coverage_before,
+        "coverage_after": e.coverage_after,
+        "ceiling": e.ceiling,
+        "unrounded_doses": e.unrounded_doses,
+        "rounding": e.rounding,
+        "declined_doses": sum(d.doses for d in e.declined),
+        "received_from_declines": sum(d.doses for d in e.received),
+        "delivery_rank": e.delivery_rank,
+    }
+
+
+@allocate_app.command("export")
+def export(
+    scenario: str = typer.Argument(..., help="Name of a stored scenario."),
+    fmt: str = typer.Option("csv", "--format", help="csv, json or parquet."),
+    out: Path = typer.Option(..., "--out", help="File to write."),
+    round_number: int | None = typer.Option(None, "--round", help="One round only."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Export allocation lines (CSV and Parquet: one row per line; JSON: with explanations)."""
+    if fmt not in EXPORT_FORMATS:
+        raise DoseflowError(
+            "ALLOC_BAD_EXPORT_FORMAT",
+            f"cannot export as '{fmt}'",
+            field="--format",
+            expected="one of " + ", ".join(EXPORT_FORMATS),
+            value=fmt,
+        )
+    lines = _store(db).lines(scenario, round_number)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "json":
+        payload = [
+            {
+                **_flat(line),
+                "explanation": line.explanation.to_dict(),
+                "text": line.explanation.render(),
+            }
+            for line in lines
+        ]
+        out.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    else:
+        import pandas as pd
+
+        frame = pd.DataFrame([_flat(line) for line in lines], columns=list(_flat_columns()))
+        if fmt == "csv":
+            frame.to_csv(out, index=False)
+        else:
+            frame.to_parquet(out, index=False)
+    console.print(f"wrote {len(lines):,} lines to {out} ({fmt})")
+
+
+def _flat_columns() -> tuple[str, ...]:
+    return (
+        "round",
+        "pool",
+        "product",
+        "iso3",
+        "name",
+        "doses",
+        "packs",
+        "pack_doses",
+        "mode",
+        "binding",
+        "level",
+        "coverage_before",
+        "coverage_after",
+        "ceiling",
+        "unrounded_doses",
+        "rounding",
+        "declined_doses",
+        "received_from_declines",
+        "delivery_rank",
+    )
+
+
+def explain(
+    iso3: str = typer.Argument(..., help="ISO3 code of a participant."),
+    scenario: str | None = typer.Option(None, "--scenario", help="Stored scenario name."),
+    round_number: int | None = typer.Option(None, "--round", help="One round only."),
+    as_json: bool = typer.Option(False, "--json", help="Structured output."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Why a participant received what it did: pool, eligibility, coverage, floor/cap,
+    rounding, declines given and received."""
+    store = _store(db)
+    name = scenario
+    if name is None:
+        names = [s.name for s in store.scenarios()]
+        if len(names) != 1:
+            raise DoseflowError(
+                "ALLOC_SCENARIO_REQUIRED",
+                "name the scenario to explain (--scenario)",
+                field="--scenario",
+                expected="one of: " + (", ".join(names) or "(none stored yet)"),
+                value=None,
+            )
+        name = names[0]
+    found = store.explain(name, iso3, round_number)
+    if as_json:
+        console.print_json(json.dumps([e.to_dict() for e in found], default=str))
+        return
+    for e in found:
+        console.print(e.render(), highlight=False, markup=False, emoji=False)
+        console.print()
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(allocate_app, name="allocate")
+    app.command("explain")(explain)

@@ -1,0 +1,149 @@
+"""``doseflow demo``: the main job on the bundled example, into the embedded database.
+
+The demo is a list of steps (:data:`STEPS`), each a small function taking the shared
+:class:`DemoContext`: it calls engines and the store, prints a short Rich summary and may
+leave results in ``ctx.results`` for later steps. Every step must be idempotent: running
+``doseflow demo`` twice on the same database works and stores nothing twice.
+
+To add a step (ledger, logistics, deployment, impact): write ``def <area>_step(ctx:
+DemoContext) -> None`` in this module and append ``("<title>", <area>_step)`` to STEPS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.rule import Rule
+from rich.table import Table
+from sqlalchemy import Engine
+
+from doseflow.allocation import AllocationRun, load_scenario
+from doseflow.cli.console import console
+from doseflow.store.allocation import AllocationStore
+from doseflow.store.database import DEFAULT_SQLITE_FILE, open_database
+
+
+@dataclass
+class DemoContext:
+    """What every demo step shares: the database, the output folder, the console and the
+    results of earlier steps (e.g. ``results["allocation"]`` is the :class:`AllocationRun`)."""
+
+    engine: Engine
+    db: str
+    out: Path
+    console: Console
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+DemoStep = Callable[[DemoContext], None]
+
+
+def example_path(name: str) -> Path:
+    """A bundled example file (``src/doseflow/data/examples/<name>``)."""
+    return Path(str(resources.files("doseflow.data").joinpath("examples", name)))
+
+
+def allocation_step(ctx: DemoContext) -> None:
+    """Run the 2021 example rounds (with PRK's Sinovac decline redistributed), export them."""
+    scenario = load_scenario(example_path("covax_2021.yaml"))
+    store = AllocationStore(ctx.engine)
+    store.save_scenario(scenario)
+    run: AllocationRun = store.run(scenario.name)
+    ctx.results["allocation"] = run
+    ctx.results["allocation_scenario"] = scenario.name
+
+    table = Table(title=f"Scenario '{scenario.name}': {len(scenario.participants)} participants")
+    for col in ("round", "pool", "mode", "supply", "allocated", "buffer", "held", "recipients"):
+        table.add_column(col, justify="left" if col in ("pool", "mode") else "right")
+    for r in run.rounds:
+        for pr in r.pools:
+            if pr.pool.new_doses == 0:
+                continue
+            table.add_row(
+                str(r.number),
+                pr.pool.id,
+                pr.mode.value,
+                f"{pr.supply:,}",
+                f"{pr.allocated:,}",
+                f"{pr.buffer:,}",
+                f"{pr.held:,}",
+                str(int((pr.doses > 0).sum())),
+            )
+    ctx.console.print(table)
+
+    for r in run.rounds:
+        for pr in r.pools:
+            for rec in pr.declines:
+                top = sorted(rec.given, key=lambda g: -g[1])[:5]
+                names = ", ".join(f"{r.context.table.participants[i].iso3} {q:,}" for i, q in top)
+                ctx.console.print(
+                    f"Round {r.number}: {rec.decline.iso3} declined {rec.declined:,} doses of "
+                    f"{pr.product.code} ({rec.decline.reason}); redistributed at once to "
+                    f"{len(rec.given)} participants by {rec.decline.redirect_text} "
+                    f"(largest: {names}); held: {rec.held:,}.",
+                    highlight=False,
+                    markup=False,
+                    emoji=False,
+                )
+    prk = next((c for c in run.coverage() if c.iso3 == "PRK"), None)
+    nga = next((c for c in run.coverage() if c.iso3 == "NGA"), None)
+    for c in (prk, nga):
+        if c is not None:
+            ctx.console.print(
+                f"{c.iso3} {c.name}: {c.doses:,} pooled doses = {c.doses_per_100:.1f} per 100 "
+                f"people, {c.fully_covered:.1%} fully covered.",
+                highlight=False,
+            )
+    lines = run.lines()
+    ctx.out.mkdir(parents=True, exist_ok=True)
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [
+            {
+                "round": ln.round,
+                "pool": ln.pool,
+                "product": ln.product,
+                "iso3": ln.iso3,
+                "doses": ln.doses,
+                "packs": ln.packs,
+                "mode": ln.explanation.mode,
+                "binding": ln.explanation.binding,
+                "coverage_after": ln.explanation.coverage_after,
+            }
+            for ln in lines
+        ]
+    )
+    path = ctx.out / "allocation_lines.csv"
+    frame.to_csv(path, index=False)
+    ctx.console.print(
+        f"{len(lines):,} allocation lines stored in {ctx.db} and written to {path}; "
+        "try `doseflow explain PRK` or `doseflow allocate show covax-2021`."
+    )
+
+
+#: The demo's steps, in order. Other areas append theirs (one line each).
+STEPS: list[tuple[str, DemoStep]] = [
+    ("Allocation rounds", allocation_step),
+]
+
+
+def demo(
+    db: str = typer.Option(DEFAULT_SQLITE_FILE, "--db", help="SQLite file or database URL."),
+    out: Path = typer.Option(Path("doseflow-out"), "--out", help="Folder for exports/charts."),
+) -> None:
+    """Run the main job on the bundled 2021 example (idempotent)."""
+    ctx = DemoContext(engine=open_database(db), db=db, out=out, console=console)
+    for title, step in STEPS:
+        console.print(Rule(title))
+        step(ctx)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
