@@ -34,8 +34,7 @@ class StoredEvent(NamedTuple):
     reversed_by: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     """A new event with its sequence number, the moment its postings take effect, and the
     postings (none yet for a physical count: see :func:`count_entry`)."""
 

@@ -15,6 +15,7 @@ Every quantity is in doses (each view carries ``unit``). See ``docs/ledger.md``.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -95,14 +96,22 @@ class LedgerStore:
         """Append ``batch`` in one transaction: all of it, or nothing (a ``DoseflowError``
         names every refused event). Events already recorded with the same content are
         skipped; ``progress(done, total)`` is called as event rows are written."""
-        with self.engine.connect() as conn:
-            begin_write(conn)
-            try:
-                result = append_batch(conn, batch, now=now, progress=progress)
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+        # A batch creates millions of short-lived objects and no reference cycles: the
+        # cyclic collector would rescan every live object over and over (3-4x slower).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            with self.engine.connect() as conn:
+                begin_write(conn)
+                try:
+                    result = append_batch(conn, batch, now=now, progress=progress)
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+        finally:
+            if collecting:
+                gc.enable()
         return result
 
     # -- reading -------------------------------------------------------------------------

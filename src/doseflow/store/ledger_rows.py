@@ -34,129 +34,132 @@ from doseflow.domain.events import (
 from doseflow.domain.lot import Lot
 from doseflow.ledger.accounts import from_instant
 
-#: Column order of the tuples :func:`event_values` returns.
-EVENT_COLUMNS: tuple[str, ...] = (
-    "seq",
-    "event_id",
-    "kind",
-    "occurred_at",
-    "effective_at",
-    "recorded_at",
-    "recorded_by",
-    "batch_id",
-    "node",
-    "to_node",
-    "shipment_id",
-    "lot_id",
-    "vvm_stage",
-    "product",
-    "quantity",
-    "discrepancy",
-    "outcome",
-    "reason",
-    "ref",
-    "route",
-    "expected_dispatch",
-    "expected_arrival",
-    "until",
-)
+#: Columns every event row binds; the kind, batch and (usually) recording time are written
+#: as constants of the statement, since they are the same for a whole group of rows.
+COMMON_COLUMNS: tuple[str, ...] = ("seq", "event_id", "occurred_at", "effective_at", "recorded_by")
+
+#: The further columns each kind fills (the others stay NULL). Binding only these keeps a
+#: bulk insert fast: parameter binding, not SQLite, is what costs most per row.
+KIND_COLUMNS: dict[EventKind, tuple[str, ...]] = {
+    EventKind.SHIPMENT_PLANNED: (
+        "node",
+        "to_node",
+        "shipment_id",
+        "product",
+        "quantity",
+        "route",
+        "expected_dispatch",
+        "expected_arrival",
+        "ref",
+    ),
+    EventKind.DISPATCHED: (
+        "node",
+        "to_node",
+        "shipment_id",
+        "lot_id",
+        "vvm_stage",
+        "quantity",
+        "expected_arrival",
+    ),
+    EventKind.ARRIVED_AT_HUB: ("node", "shipment_id", "lot_id", "vvm_stage", "quantity"),
+    EventKind.HELD: ("node", "shipment_id", "reason", "until"),
+    EventKind.DISPATCHED_ONWARD: (
+        "node",
+        "to_node",
+        "shipment_id",
+        "lot_id",
+        "vvm_stage",
+        "quantity",
+        "expected_arrival",
+    ),
+    EventKind.RECEIVED: (
+        "node",
+        "shipment_id",
+        "lot_id",
+        "vvm_stage",
+        "quantity",
+        "discrepancy",
+        "outcome",
+        "reason",
+    ),
+    EventKind.TRANSFER: ("node", "to_node", "lot_id", "vvm_stage", "quantity"),
+    EventKind.ISSUE: ("node", "to_node", "lot_id", "vvm_stage", "quantity"),
+    EventKind.ADMINISTRATION: ("node", "lot_id", "vvm_stage", "quantity"),
+    EventKind.ADJUSTMENT: ("node", "lot_id", "vvm_stage", "quantity", "reason", "ref"),
+    EventKind.PHYSICAL_COUNT: ("node", "lot_id", "vvm_stage", "quantity"),
+    EventKind.REVERSAL: ("ref", "reason"),
+}
 
 ROUTE_SEPARATOR = ">"
 
-
-def _kind_fields(e: LedgerEvent) -> dict[str, Any]:
-    if isinstance(e, ShipmentPlanned):
-        return {
-            "node": e.origin,
-            "to_node": e.destination,
-            "shipment_id": e.shipment_id,
-            "product": e.product,
-            "quantity": e.quantity,
-            "route": ROUTE_SEPARATOR.join(e.route),
-            "expected_dispatch": e.expected_dispatch,
-            "expected_arrival": e.expected_arrival,
-            "ref": e.allocation_ref,
-        }
-    if isinstance(e, ShipmentDispatched):
-        return {
-            "node": e.origin,
-            "to_node": e.destination,
-            "shipment_id": e.shipment_id,
-            "quantity": e.quantity,
-            "expected_arrival": e.expected_arrival,
-        }
-    if isinstance(e, ArrivedAtHub):
-        return {"node": e.hub, "shipment_id": e.shipment_id, "quantity": e.quantity}
-    if isinstance(e, ShipmentHeld):
-        return {"node": e.hub, "shipment_id": e.shipment_id, "reason": e.reason, "until": e.until}
-    if isinstance(e, DispatchedOnward):
-        return {
-            "node": e.hub,
-            "to_node": e.destination,
-            "shipment_id": e.shipment_id,
-            "quantity": e.quantity,
-            "expected_arrival": e.expected_arrival,
-        }
-    if isinstance(e, ShipmentReceived):
-        return {
-            "node": e.node,
-            "shipment_id": e.shipment_id,
-            "quantity": e.quantity,
-            "discrepancy": e.discrepancy,
-            "outcome": e.outcome.value,
-            "reason": e.reason.value if e.reason else None,
-        }
-    if isinstance(e, Transfer):  # and Issue
-        return {"node": e.node, "to_node": e.to_node, "quantity": e.quantity}
-    if isinstance(e, Administration):
-        return {"node": e.node, "quantity": e.quantity}
-    if isinstance(e, Adjustment):
-        return {
-            "node": e.node,
-            "quantity": e.quantity,
-            "reason": e.reason.value,
-            "ref": e.caused_by,
-        }
-    if isinstance(e, PhysicalCount):
-        return {"node": e.node, "quantity": e.counted}
-    if isinstance(e, Reversal):
-        return {"ref": e.reverses, "reason": e.reason}
-    raise TypeError(f"not a ledger event: {e!r}")
+_D = date | None
 
 
-def event_values(
-    event: LedgerEvent,
-    *,
-    seq: int,
-    effective_at: int,
-    recorded_at: int,
-    batch_id: str,
-    lot_id: int | None,
-    dates_as_text: bool,
-) -> tuple[Any, ...]:
-    """The row of ``event``, in :data:`EVENT_COLUMNS` order."""
-    row = _kind_fields(event)
-    lot = getattr(event, "lot", None)
-    if isinstance(lot, Lot):
-        row["product"] = lot.product
-        row["vvm_stage"] = lot.vvm_stage
-    row.update(
-        seq=seq,
-        event_id=event.event_id,
-        kind=event.kind.value,
-        occurred_at=int(event.occurred_at.timestamp()),
-        effective_at=effective_at,
-        recorded_at=recorded_at,
-        recorded_by=event.recorded_by,
-        batch_id=batch_id,
-        lot_id=lot_id,
-    )
-    if dates_as_text:
-        for name in ("expected_dispatch", "expected_arrival", "until"):
-            value = row.get(name)
-            if isinstance(value, date):
-                row[name] = value.isoformat()
-    return tuple(row.get(c) for c in EVENT_COLUMNS)
+def _day(value: _D, as_text: bool) -> Any:
+    return value.isoformat() if as_text and value is not None else value
+
+
+def kind_values(event: LedgerEvent, lot_id: int | None, dates_as_text: bool) -> tuple[Any, ...]:
+    """The values of :data:`KIND_COLUMNS` for ``event``'s kind, in that order."""
+    e: Any = event
+    kind = event.kind
+    if kind is EventKind.ADMINISTRATION or kind is EventKind.PHYSICAL_COUNT:
+        q = e.quantity if kind is EventKind.ADMINISTRATION else e.counted
+        return (e.node, lot_id, e.lot.vvm_stage, q)
+    if kind is EventKind.TRANSFER or kind is EventKind.ISSUE:
+        return (e.node, e.to_node, lot_id, e.lot.vvm_stage, e.quantity)
+    if kind is EventKind.RECEIVED:
+        return (
+            e.node,
+            e.shipment_id,
+            lot_id,
+            e.lot.vvm_stage,
+            e.quantity,
+            e.discrepancy,
+            e.outcome.value,
+            e.reason.value if e.reason else None,
+        )
+    if kind is EventKind.DISPATCHED:
+        return (
+            e.origin,
+            e.destination,
+            e.shipment_id,
+            lot_id,
+            e.lot.vvm_stage,
+            e.quantity,
+            _day(e.expected_arrival, dates_as_text),
+        )
+    if kind is EventKind.DISPATCHED_ONWARD:
+        return (
+            e.hub,
+            e.destination,
+            e.shipment_id,
+            lot_id,
+            e.lot.vvm_stage,
+            e.quantity,
+            _day(e.expected_arrival, dates_as_text),
+        )
+    if kind is EventKind.ARRIVED_AT_HUB:
+        return (e.hub, e.shipment_id, lot_id, e.lot.vvm_stage, e.quantity)
+    if kind is EventKind.ADJUSTMENT:
+        return (e.node, lot_id, e.lot.vvm_stage, e.quantity, e.reason.value, e.caused_by)
+    if kind is EventKind.SHIPMENT_PLANNED:
+        return (
+            e.origin,
+            e.destination,
+            e.shipment_id,
+            e.product,
+            e.quantity,
+            ROUTE_SEPARATOR.join(e.route),
+            _day(e.expected_dispatch, dates_as_text),
+            _day(e.expected_arrival, dates_as_text),
+            e.allocation_ref,
+        )
+    if kind is EventKind.HELD:
+        return (e.hub, e.shipment_id, e.reason, _day(e.until, dates_as_text))
+    if kind is EventKind.REVERSAL:
+        return (e.reverses, e.reason)
+    raise TypeError(f"not a ledger event: {event!r}")
 
 
 def event_from_row(row: Mapping[str, Any], lot: Lot | None) -> LedgerEvent:
