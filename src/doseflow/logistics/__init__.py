@@ -3,20 +3,61 @@
 The public API (see ``docs/logistics.md``):
 
 - storage profiles: :func:`storage_profile`, :func:`storage_cm3_per_dose`,
-  :func:`transport_cm3_per_dose`, :func:`storage_litres`, :func:`profile_table`;
-- the network file: :func:`load_network`, :func:`load_network_file`;
+  :func:`transport_cm3_per_dose`, :func:`storage_litres`, :func:`profile_table`,
+  :func:`reference_product`;
+- the network file: :func:`load_network`, :func:`load_network_file`,
+  :func:`example_network_path`;
+- feasibility: :func:`check_feasibility` (a :class:`Feasibility` with a route or a
+  :class:`Reason`), :func:`feasibility_matrix`;
+- routing: :func:`plan_route` (one route, or ``LOGISTICS_INFEASIBLE``),
+  :func:`plan_shipments` (many requests within lane capacity, split as needed);
+- capacity: :func:`capacity_gaps` (stock held at nodes), :func:`plan_capacity_gaps` (peak of
+  a shipment plan), :func:`band_capacity_litres`, :func:`holding_band`.
 """
 
 from __future__ import annotations
 
-from doseflow.logistics.network_file import NetworkFile, load_network, load_network_file
+from doseflow.logistics.capacity import (
+    CapacityGap,
+    Holding,
+    band_capacity_litres,
+    capacity_gaps,
+    gaps_from_needs,
+    holding_band,
+    plan_capacity_gaps,
+    plan_storage_needs,
+)
+from doseflow.logistics.feasibility import (
+    Feasibility,
+    Reason,
+    ReasonKind,
+    check_feasibility,
+    feasibility_matrix,
+)
+from doseflow.logistics.network_file import (
+    NetworkFile,
+    example_network_path,
+    load_network,
+    load_network_file,
+)
 from doseflow.logistics.profile_file import load_profiles
+from doseflow.logistics.request_file import load_requests, parse_request_specs
+from doseflow.logistics.route_search import BandChange, Leg, Objective, Route, RoutingGraph
+from doseflow.logistics.routing import (
+    PlannedShipment,
+    ShipmentPlan,
+    ShipmentRequest,
+    Undelivered,
+    plan_route,
+    plan_shipments,
+)
 from doseflow.logistics.storage_profiles import (
     PackedVolume,
     ProfileTable,
     StorageProfile,
     bundled_profiles,
     profile_table,
+    reference_product,
     storage_cm3_per_dose,
     storage_litres,
     storage_profile,
@@ -25,15 +66,43 @@ from doseflow.logistics.storage_profiles import (
 )
 
 __all__ = [
+    "BandChange",
+    "CapacityGap",
+    "Feasibility",
+    "Holding",
+    "Leg",
     "NetworkFile",
+    "Objective",
     "PackedVolume",
+    "PlannedShipment",
     "ProfileTable",
+    "Reason",
+    "ReasonKind",
+    "Route",
+    "RoutingGraph",
+    "ShipmentPlan",
+    "ShipmentRequest",
     "StorageProfile",
+    "Undelivered",
+    "band_capacity_litres",
     "bundled_profiles",
+    "capacity_gaps",
+    "check_feasibility",
+    "example_network_path",
+    "feasibility_matrix",
+    "gaps_from_needs",
+    "holding_band",
     "load_network",
     "load_network_file",
     "load_profiles",
+    "load_requests",
+    "parse_request_specs",
+    "plan_capacity_gaps",
+    "plan_route",
+    "plan_shipments",
+    "plan_storage_needs",
     "profile_table",
+    "reference_product",
     "storage_cm3_per_dose",
     "storage_litres",
     "storage_profile",
