@@ -77,7 +77,7 @@ class _AdxReader:
         elif depth == 1 and local == "group":
             for needed in ("orgUnit", "period"):
                 if not attrs.get(needed):
-                    self.fail(f"<group> has no {needed}", f"a {needed} attribute", None, needed)
+                    self.fail(f"<group> has no {needed}", f"an {needed} attribute", None, needed)
             self.group = {**attrs, "_line": str(self.parser.CurrentLineNumber)}
         elif depth == 2 and local == "dataValue":
             self.pending = {"attrs": attrs, "line": self.parser.CurrentLineNumber}

@@ -434,8 +434,8 @@ def _ledger_checks(
                         ErrorDetail(
                             "REPORT_STOCK_DIFFERS_FROM_LEDGER",
                             f"reported stock of {dv.org_unit} at the end of {dv.period} is "
-                            f"{format_number(dv.value)} doses; the ledger holds "
-                            f"{position.closing} (difference {diff:+,.0f} doses)",
+                            f"{dv.value:,.0f} doses; the ledger holds "
+                            f"{position.closing:,} (difference {diff:+,.0f} doses)",
                             _location(values[index].origin, "value"),
                             f"{position.closing} doses, as in the ledger",
                             values[index].value,
@@ -462,7 +462,7 @@ def _ledger_checks(
         for index, key in members:
             conflicts[index] = ErrorDetail(
                 "REPORT_ADMINISTERED_EXCEEDS_AVAILABLE",
-                f"{format_number(total)} doses administered in {org_unit} in {period} "
+                f"{total:,.0f} doses administered in {org_unit} in {period} "
                 f"exceed the {position.available:,} doses available there per the ledger "
                 f"(stock {position.opening:,} at the start + {position.received:,} received; "
                 f"{excess:,.0f} too many)",

@@ -60,6 +60,7 @@ class DataValue:
 
 def format_number(value: float) -> str:
     """``5.0`` -> ``"5"``; other numbers as Python writes them (no exponent for counts)."""
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
+    number = float(value)
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
