@@ -56,6 +56,9 @@ def water_fill(
     s = slopes[active]
     lo = starts[active] + floors[active] / s
     hi = starts[active] + caps[active] / s
+    # an unlimited cap is a kink beyond any level the total can reach
+    reach = float(np.max(lo)) + total / float(s.min()) + 1.0 if s.size else 0.0
+    hi = np.where(np.isfinite(hi), hi, reach)
     points = np.concatenate((lo, hi))
     changes = np.concatenate((s, -s))
     order = np.argsort(points, kind="stable")

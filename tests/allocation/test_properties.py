@@ -1,0 +1,135 @@
+"""Invariants of allocation rounds on random scenarios (Hypothesis)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from doseflow.allocation import (
+    Binding,
+    Decline,
+    Mode,
+    Policy,
+    Redirect,
+    SevereSupply,
+    run_rounds,
+)
+from doseflow.domain.product import Financing
+from doseflow.domain.temperature import TemperatureBand
+from tests.allocation.builders import participant, product, scenario, tranche
+
+ISO = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "GGG", "HHH", "III", "JJJ"]
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Any:
+    n = draw(st.integers(2, 8))
+    parts = [
+        participant(
+            ISO[i],
+            population=draw(st.integers(10_000, 5_000_000)),
+            financing=draw(st.sampled_from(list(Financing))),
+            ceiling=draw(st.floats(0.0, 1.0)),
+            cold_chain=draw(
+                st.sampled_from(
+                    [
+                        frozenset({TemperatureBand.CHILLED}),
+                        frozenset({TemperatureBand.CHILLED, TemperatureBand.ULTRA_COLD}),
+                    ]
+                )
+            ),
+            other_sources_doses=draw(st.integers(0, 200_000)),
+        )
+        for i in range(n)
+    ]
+    prods = [
+        product("AZ", pack=draw(st.sampled_from([10, 100, 2400]))),
+        product("SII", pack=100, licence_financing=frozenset({Financing.AMC})),
+        product("PF", pack=1170, doses_per_vial=6, storage_band=TemperatureBand.ULTRA_COLD),
+    ]
+    rounds = []
+    for r in range(draw(st.integers(1, 3))):
+        ts = []
+        for k, code in enumerate(
+            draw(st.lists(st.sampled_from(["AZ", "SII", "PF"]), min_size=1, max_size=3))
+        ):
+            earmark = None
+            if draw(st.booleans()) and draw(st.booleans()):
+                earmark = frozenset(
+                    draw(st.lists(st.sampled_from(ISO[:n]), min_size=1, max_size=3))
+                )
+            ts.append(
+                tranche(code, draw(st.integers(0, 3_000_000)), tid=f"r{r}t{k}", earmarked=earmark)
+            )
+        rounds.append(ts)
+    policy = Policy(
+        floors={"PF": draw(st.sampled_from([0, 1170, 5850]))},
+        humanitarian_buffer=draw(st.sampled_from([0.0, 0.05])),
+        cap_share_of_pool=draw(st.sampled_from([None, 0.5])),
+        count_other_sources=draw(st.booleans()),
+        severe=SevereSupply(enabled=draw(st.booleans())),
+    )
+    declines = []
+    if draw(st.booleans()):
+        declines.append(
+            Decline(
+                round=1,
+                product=rounds[0][0].product,
+                iso3=draw(st.sampled_from(ISO[:n])),
+                redirect=draw(st.sampled_from(list(Redirect.__members__.values()))),
+                recipients=frozenset(
+                    draw(st.lists(st.sampled_from(ISO[:n]), min_size=1, max_size=2))
+                ),
+            )
+        )
+    return scenario(prods, parts, rounds, policy), declines
+
+
+@settings(max_examples=40, deadline=None)
+@given(scenarios())
+def test_round_invariants(case: Any) -> None:
+    sc, declines = case
+    run = run_rounds(sc, declines)
+    ceilings = {p.iso3: min(p.ceiling, sc.policy.top_rung) for p in sc.participants}
+    for result in run.rounds:
+        for pr in result.pools:
+            pack = pr.product.pack_doses
+            # supply never exceeded; nothing lost: allocated + buffer + held == supply
+            assert pr.allocated + pr.buffer + pr.held == pr.supply
+            assert pr.held >= 0
+            assert pr.allocated <= pr.supply - pr.buffer
+            # whole packs, never negative
+            assert np.all(pr.doses % pack == 0)
+            assert np.all(pr.doses >= 0)
+            # earmarks and eligibility respected
+            assert np.all(pr.rule_doses[pr.exclusions != 0] == 0)
+            if pr.pool.earmarked is not None:
+                for i, p in enumerate(sc.participants):
+                    if p.iso3 not in pr.pool.earmarked:
+                        assert pr.doses[i] == 0
+            after = pr.coverage_before + pr.rule_doses / pr.doses_per_coverage
+            for i, p in enumerate(sc.participants):
+                # nobody above its ceiling (a rule share never pushes past it)
+                if pr.rule_doses[i] > 0:
+                    assert after[i] <= ceilings[p.iso3] + 1e-9
+            if pr.mode is Mode.EQUAL_COVERAGE and pr.level is not None and np.isfinite(pr.level):
+                free = pr.binding == Binding.LEVEL
+                gap = np.abs(after[free] - pr.level) * pr.doses_per_coverage[free]
+                assert np.all(gap <= pack + 1e-6)  # equal coverage within one pack
+            for rec in pr.declines:
+                # declined doses all reallocated or held
+                assert rec.declined == sum(q for _, q in rec.given) + rec.held
+                if rec.decline.redirect is Redirect.NAMED:
+                    assert {sc.participants[i].iso3 for i, _ in rec.given} <= rec.decline.recipients
+                assert rec.decline.iso3 not in {sc.participants[i].iso3 for i, _ in rec.given}
+    # identical on re-run
+    again = run_rounds(sc, declines)
+    for a, b in zip(run.rounds, again.rounds, strict=True):
+        for pa, pb in zip(a.pools, b.pools, strict=True):
+            assert np.array_equal(pa.doses, pb.doses)
+    # what is held in one round is carried into the next (never lost between rounds)
+    for prev, nxt in zip(run.rounds, run.rounds[1:], strict=False):
+        assert sum(p.carried_in for p in (pr.pool for pr in nxt.pools)) == prev.held
