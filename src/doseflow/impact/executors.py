@@ -88,6 +88,7 @@ class DaskExecutor:
         workers: int = 2,
         processes: bool = True,
         threads_per_worker: int = 1,
+        timeout: str = "10s",
     ) -> None:
         from distributed import Client, LocalCluster
 
@@ -103,7 +104,7 @@ class DaskExecutor:
             self._client: Any = Client(self._cluster)  # type: ignore[no-untyped-call]
         else:
             try:
-                self._client = Client(address, timeout="10s")  # type: ignore[no-untyped-call]
+                self._client = Client(address, timeout=timeout)  # type: ignore[no-untyped-call]
             except OSError as exc:
                 raise DoseflowError(
                     "IMPACT_DASK_UNREACHABLE",

@@ -123,20 +123,22 @@ class Batch:
     def vaccination_hazard(self, eligible: FloatArray, total: FloatArray) -> FloatArray:
         """Per-capita vaccination rate of eligible people by band (S, A).
 
-        Group sums use ``np.bincount`` over a flat (scenario, group) index: groups are
-        disjoint, and this is several times faster than a batched matrix product."""
+        Weights are scaled to a maximum of 1 within each group, so a group's capacity is
+        ``sum(w * eligible) / REACH_DAYS`` and no band's rate exceeds ``1 / REACH_DAYS``
+        (which also keeps the fixed-step integrator stable). Group sums use ``np.bincount``
+        over a flat (group, scenario) index: groups are disjoint, and this is several times
+        faster than a batched matrix product."""
         n, g = self.size, self.n_groups + 1  # the last group row collects excluded bands
         flat = self.group_index
-        capacity = np.asarray(
-            np.bincount(flat, eligible.ravel(), minlength=n * g), dtype=np.float64
-        ).reshape(g, n)
+        weighted = np.asarray(
+            np.bincount(flat, (self.weights * eligible).ravel(), minlength=n * g), dtype=np.float64
+        )
+        capacity = (weighted * (1.0 / REACH_DAYS)).reshape(g, n)
         capacity[-1] = 0.0
-        capacity *= 1.0 / REACH_DAYS
         before = np.cumsum(capacity, axis=0)
         before -= capacity
         np.subtract(total, before, out=before)
         given = np.clip(before, 0.0, capacity, out=before)
-        weighted = np.bincount(flat, (self.weights * eligible).ravel(), minlength=n * g)
         ratio = given.ravel() / np.where(weighted > 0, weighted, 1.0)
         return np.asarray(self.weights * ratio[flat].reshape(eligible.shape))
 
@@ -225,7 +227,9 @@ def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
         band_groups, w = groups[j]
         for g, members in enumerate(band_groups):
             group_of[j, list(members)] = g
-        weights[j] = np.where(group_of[j] < n_groups, w, 0.0)
+        for members in band_groups:
+            idx = list(members)
+            weights[j, idx] = w[idx] / w[idx].max()
     gamma = np.array([[1.0 / sc.infectious_days] for sc in scenarios])
     ifr = np.stack([sc.ifr for sc in scenarios])
     return Batch(

@@ -13,7 +13,6 @@ import numpy as np
 import numpy.typing as npt
 from scipy.integrate import solve_ivp
 
-from doseflow.domain.errors import DoseflowError
 from doseflow.impact.model import compile_batch
 from doseflow.impact.scenario import Scenario
 
@@ -49,10 +48,8 @@ def reference_daily_deaths(
         atol=atol,
         max_step=1.0,
     )
-    if not sol.success:  # pragma: no cover - LSODA does not fail on these smooth equations
-        raise DoseflowError(
-            "IMPACT_REFERENCE_FAILED", f"solve_ivp failed: {sol.message}", value=scenario.name
-        )
+    if not sol.success:  # not a user error: LSODA does not fail on these smooth equations
+        raise RuntimeError(f"solve_ivp failed on {scenario.name}: {sol.message}")
     states = sol.y.T.reshape((len(days), *shape))
     return np.asarray(states[:, 4 * k].sum(axis=(1, 2)))
 

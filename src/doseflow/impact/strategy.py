@@ -9,10 +9,12 @@ recovered people are vaccinated too, since nobody knows who had an asymptomatic 
   to the next group as the first runs out.
 * ``proportional``: every band whose lower bound is at least ``min_age``, in proportion to
   its eligible people.
-* ``weights``: per-band weights; a band receives doses in proportion to weight x eligible.
+* ``weights``: per-band weights; each band's eligible people are vaccinated at a rate
+  proportional to its weight (a band receives doses in proportion to weight x eligible).
 
-A group cannot absorb more than its eligible people in ``REACH_DAYS`` (one day): that is what
-makes doses spill to the next group smoothly, without a discontinuity in the equations.
+A group cannot absorb more than its eligible people in ``REACH_DAYS`` (one day; with weights,
+the band of largest weight sets that pace): that is what makes doses spill to the next group
+smoothly, without a discontinuity in the equations.
 """
 
 from __future__ import annotations
