@@ -281,11 +281,12 @@ def parse_text(text: str, fmt: str, source: str) -> tuple[Any, _Locator]:
             return tomllib.loads(text), _Locator(None)
         except tomllib.TOMLDecodeError as err:
             m = _TOML_LINE.search(str(err))
+            at_end = "end of document" in str(err)
             raise DoseflowError(
                 "ALLOC_MALFORMED_FILE",
                 f"not valid TOML: {str(err).split(' (at')[0]}",
                 source=source,
-                line=int(m.group(1)) if m else None,
+                line=int(m.group(1)) if m else (text.count("\n") + 1 if at_end else None),
                 column=int(m.group(2)) if m and m.group(2) else None,
                 expected="TOML syntax (https://toml.io)",
             ) from err
@@ -402,7 +403,11 @@ class _Builder:
 
     def wrap(self, err: DoseflowError, path: Sequence[int | str]) -> None:
         for d in err.details:
-            field = _field([*path, d.location.field] if d.location.field else path)
+            sub = d.location.field
+            last = path[-1] if path else None
+            if sub and isinstance(last, str) and sub.startswith(last + "."):
+                sub = sub[len(last) + 1 :]
+            field = _field([*path, sub] if sub else path)
             self.problems.append(
                 ErrorDetail(
                     d.code,
