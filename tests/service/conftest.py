@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from doseflow.service import create_app
+from doseflow.store.database import open_database
 from doseflow.store.service import Role, issue_token
 
 #: Who the tests act as: a name for each token the fixture issues.
@@ -58,9 +61,25 @@ def make_service(url: str) -> Iterator[Service]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to the latest schema; tests copy it instead of migrating."""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite"
+    open_database(f"sqlite:///{path}").dispose()
+    return path
+
+
 @pytest.fixture
-def service(sqlite_url: str) -> Iterator[Service]:
-    yield from make_service(sqlite_url)
+def fresh_sqlite(migrated_sqlite: Path, tmp_path: Path) -> str:
+    """A fresh, already migrated SQLite database for one test."""
+    path = tmp_path / "service.sqlite"
+    shutil.copyfile(migrated_sqlite, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def service(fresh_sqlite: str) -> Iterator[Service]:
+    yield from make_service(fresh_sqlite)
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from doseflow.store.service_jobs import (
 )
 
 
-def test_a_job_runs_and_its_result_is_stored(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_a_job_runs_and_its_result_is_stored(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     runner = JobRunner(engine)
     job = runner.submit("impact", {"days": 3}, lambda: {"averted": 12}, submitted_by="a")
     runner.wait(job.id, timeout=10)
@@ -30,8 +30,8 @@ def test_a_job_runs_and_its_result_is_stored(sqlite_url: str) -> None:
     runner.shutdown()
 
 
-def test_a_failing_job_keeps_its_error_code(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_a_failing_job_keeps_its_error_code(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     runner = JobRunner(engine)
 
     def bad() -> None:
@@ -55,8 +55,8 @@ def test_a_failing_job_keeps_its_error_code(sqlite_url: str) -> None:
     runner.shutdown()
 
 
-def test_jobs_left_running_by_a_stopped_service_are_failed(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_jobs_left_running_by_a_stopped_service_are_failed(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     job = submit_job(engine, kind="impact", params={}, submitted_by=None)
     assert fail_abandoned_jobs(engine) == 1
     abandoned = get_job(engine, job.id)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from doseflow.domain.errors import DoseflowError
@@ -43,8 +44,8 @@ def test_a_token_is_stored_only_as_its_hash(db_url: str) -> None:
     engine.dispose()
 
 
-def test_participant_tokens_are_bound_to_their_country(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_participant_tokens_are_bound_to_their_country(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     issued = issue_token(engine, role=Role.PARTICIPANT, iso3="ken")
     principal = authenticate(engine, issued.token)
     assert principal is not None
@@ -52,8 +53,8 @@ def test_participant_tokens_are_bound_to_their_country(sqlite_url: str) -> None:
     assert principal.user == "participant-KEN"
 
 
-def test_revoked_and_expired_tokens_stop_working(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_revoked_and_expired_tokens_stop_working(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     revoked = issue_token(engine, role="viewer")
     expiring = issue_token(engine, role="viewer", expires_in_days=1)
     revoke_token(engine, revoked.token_id)
@@ -72,17 +73,23 @@ def test_revoked_and_expired_tokens_stop_working(sqlite_url: str) -> None:
     assert listed[expiring.token_id].prefix == expiring.token[:10]
 
 
-@settings(max_examples=25, deadline=None)
-@given(guess=st.text(max_size=60))
-def test_a_guess_never_authenticates(guess: str) -> None:
+@cache
+def _engine_with_one_token() -> Engine:
     engine = open_database("sqlite://")
     issue_token(engine, role="administrator")
+    return engine
+
+
+@settings(max_examples=50, deadline=None)
+@given(guess=st.text(max_size=60))
+def test_a_guess_never_authenticates(guess: str) -> None:
+    engine = _engine_with_one_token()
     assert authenticate(engine, guess) is None
     assert authenticate(engine, "dft_" + guess) is None
 
 
-def test_users_keep_one_role(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_users_keep_one_role(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     issue_token(engine, role="viewer", user="board-1")
     issue_token(engine, role="viewer", user="board-1")  # a second token for the same user
     assert ("board-1", Role.VIEWER, None) in users(engine)
@@ -102,8 +109,8 @@ def test_unknown_role() -> None:
     assert "allocation-analyst" in (caught.value.detail.expected or "")
 
 
-def test_participant_needs_an_iso3(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_participant_needs_an_iso3(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     with pytest.raises(DoseflowError) as caught:
         issue_token(engine, role="participant")
     assert caught.value.code == "SERVICE_ISO3_REQUIRED"
@@ -111,16 +118,16 @@ def test_participant_needs_an_iso3(sqlite_url: str) -> None:
     assert caught.value.detail.location.field == "iso3"
 
 
-def test_participant_iso3_must_be_known(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_participant_iso3_must_be_known(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     with pytest.raises(DoseflowError) as caught:
         issue_token(engine, role="participant", iso3="XYZ")
     assert caught.value.code == "DATA_UNKNOWN_ISO3"
     assert caught.value.detail.value == "XYZ"
 
 
-def test_only_participants_are_bound(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_only_participants_are_bound(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     with pytest.raises(DoseflowError) as caught:
         issue_token(engine, role="viewer", iso3="KEN")
     assert caught.value.code == "SERVICE_ISO3_NOT_ALLOWED"
@@ -128,8 +135,8 @@ def test_only_participants_are_bound(sqlite_url: str) -> None:
     assert caught.value.detail.value == "KEN"
 
 
-def test_user_role_mismatch(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_user_role_mismatch(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     issue_token(engine, role="viewer", user="amina")
     with pytest.raises(DoseflowError) as caught:
         issue_token(engine, role="administrator", user="amina")
@@ -138,8 +145,8 @@ def test_user_role_mismatch(sqlite_url: str) -> None:
     assert caught.value.detail.value == "administrator"
 
 
-def test_bad_user_name(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_bad_user_name(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     with pytest.raises(DoseflowError) as caught:
         issue_token(engine, role="viewer", user="<script>")
     assert caught.value.code == "SERVICE_BAD_USER_NAME"
@@ -147,8 +154,8 @@ def test_bad_user_name(sqlite_url: str) -> None:
     assert caught.value.detail.value == "<script>"
 
 
-def test_bad_expiry(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_bad_expiry(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     with pytest.raises(DoseflowError) as caught:
         issue_token(engine, role="viewer", expires_in_days=0)
     assert caught.value.code == "SERVICE_BAD_EXPIRY"
@@ -156,8 +163,8 @@ def test_bad_expiry(sqlite_url: str) -> None:
     assert caught.value.detail.value == 0
 
 
-def test_revoking_an_unknown_token(sqlite_url: str) -> None:
-    engine = open_database(sqlite_url)
+def test_revoking_an_unknown_token(fresh_sqlite: str) -> None:
+    engine = open_database(fresh_sqlite)
     with pytest.raises(DoseflowError) as caught:
         revoke_token(engine, 999)
     assert caught.value.code == "SERVICE_TOKEN_NOT_FOUND"

@@ -45,13 +45,16 @@ _ADMIN: Mapping[Role, Scope] = {_A: Scope.ALL}
 
 ACTIONS: tuple[Action, ...] = (
     Action("participants.read", "list participants and their profiles", False, _EVERYONE_ALL),
-    Action("participants.write", "add or change participants", True, _ALLOCATION_WRITE),
     Action("products.read", "list products", False, _EVERYONE_ALL),
-    Action("products.write", "add or change products", True, _ALLOCATION_WRITE),
     Action("supply.read", "see pooled supply", False, _EVERYONE_ALL),
-    Action("supply.write", "record pooled supply", True, _ALLOCATION_WRITE),
+    Action(
+        "scenarios.write",
+        "store a scenario (its participants, products, supply and rounds)",
+        True,
+        _ALLOCATION_WRITE,
+    ),
     Action("rounds.read", "see allocation rounds and their lines", False, _EVERYONE_OWN),
-    Action("rounds.preview", "preview a round without saving it", False, _ALLOCATION_WRITE),
+    Action("rounds.preview", "compute rounds for review (status preview)", True, _ALLOCATION_WRITE),
     Action("rounds.run", "run and save an allocation round", True, _ALLOCATION_WRITE),
     Action("rounds.publish", "publish a round to participants", True, _ALLOCATION_WRITE),
     Action("declines.read", "see declines and where the doses went", False, _EVERYONE_OWN),

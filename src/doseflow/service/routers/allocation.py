@@ -1,0 +1,425 @@
+"""Scenarios (participants, products, supply), allocation rounds (preview, run, publish),
+lines with their explanations, coverage, and declines with where the doses went, over
+``doseflow.store.allocation.AllocationStore``.
+
+A participant sees only rounds that have been published, and in them only its own lines,
+coverage and declines; it may decline its own allocation, whose doses are redistributed at
+once by the allocation engine (the answer lists who received them).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from doseflow.allocation import Decline, Redirect, scenario_from_document
+from doseflow.domain.errors import DoseflowError
+from doseflow.service.auth import Access, authorize
+from doseflow.service.context import engine_of
+from doseflow.service.errors import ERROR_RESPONSES
+from doseflow.store.allocation import (
+    AllocationStore,
+    CoverageInfo,
+    LineInfo,
+    PoolInfo,
+    RoundInfo,
+    RoundStatus,
+    ScenarioInfo,
+)
+
+router = APIRouter(prefix="/api/scenarios", tags=["allocation"], responses=ERROR_RESPONSES)
+
+Name = Annotated[str, Path(min_length=1, max_length=100, description="the scenario's name")]
+RoundQuery = Annotated[int | None, Query(ge=1, le=1000, description="one round (default all)")]
+Iso3Query = Annotated[str | None, Query(pattern="^[A-Za-z]{3}$", description="ISO3 code")]
+
+
+class ParticipantOut(BaseModel):
+    iso3: str
+    name: str
+    population: int
+    financing: str
+    ceiling: float
+    deployment_plan: bool
+    import_permit: bool
+    other_sources_doses: int
+
+
+class ProductOut(BaseModel):
+    code: str
+    name: str
+    manufacturer: str
+    kind: str
+    doses_per_course: int
+    doses_per_vial: int
+    pack_doses: int
+    storage_band: str
+    shelf_life_days: int
+
+
+class TrancheOut(BaseModel):
+    round: int
+    round_name: str
+    id: str
+    product: str
+    doses: int
+    available: date
+    origin: str
+    donor: str | None
+    expiry: date | None
+
+
+class LineOut(BaseModel):
+    round: int
+    pool: str
+    product: str
+    iso3: str
+    doses: int
+    packs: int
+    explanation_text: str = Field(description="why this quantity, in words")
+    explanation: dict[str, Any]
+
+
+class DeclineIn(BaseModel):
+    round: int = Field(ge=1, le=1000)
+    product: str = Field(min_length=1, max_length=64)
+    iso3: str = Field(pattern="^[A-Za-z]{3}$")
+    doses: int | None = Field(default=None, ge=1, description="default: the whole allocation")
+    reason: str = Field(default="", max_length=500)
+    redirect: Redirect = Redirect.SAME_RULES
+    recipients: list[str] = Field(default_factory=list, max_length=300)
+    pool: str | None = Field(default=None, max_length=64)
+
+
+class Recipient(BaseModel):
+    iso3: str
+    pool: str
+    doses: int
+
+
+class DeclineOut(BaseModel):
+    round: int
+    product: str
+    iso3: str
+    doses: int | None
+    declined: int = Field(description="doses actually given up")
+    reason: str
+    redirect: str
+    recipients: list[Recipient] = Field(description="where the declined doses went")
+
+
+def store_of(request: Request) -> AllocationStore:
+    return AllocationStore(engine_of(request))
+
+
+def _visible_rounds(store: AllocationStore, name: str, access: Access) -> set[int] | None:
+    """Rounds a caller may see: all for staff, published ones only for a participant."""
+    if access.own_iso3 is None:
+        return None
+    return {r.number for r in store.rounds(name) if r.status == RoundStatus.PUBLISHED.value}
+
+
+def _line(line: LineInfo) -> LineOut:
+    return LineOut(
+        round=line.round,
+        pool=line.pool,
+        product=line.product,
+        iso3=line.iso3,
+        doses=line.doses,
+        packs=line.packs,
+        explanation_text=line.explanation.render(),
+        explanation=line.explanation.to_dict(),
+    )
+
+
+def _recipients(store: AllocationStore, name: str, decline: Decline) -> tuple[int, list[Recipient]]:
+    """Who received ``decline``'s doses, read from the stored lines' explanations."""
+    declined = 0
+    out: list[Recipient] = []
+    for line in store.lines(name, decline.round):
+        if line.product != decline.product:
+            continue
+        for note in line.explanation.declined:
+            if line.iso3 == decline.iso3:
+                declined += note.doses
+        for note in line.explanation.received:
+            if note.from_iso3 == decline.iso3:
+                out.append(Recipient(iso3=line.iso3, pool=line.pool, doses=note.doses))
+    out.sort(key=lambda r: (-r.doses, r.iso3))
+    return declined, out
+
+
+def _decline_out(store: AllocationStore, name: str, decline: Decline) -> DeclineOut:
+    declined, recipients = _recipients(store, name, decline)
+    return DeclineOut(
+        round=decline.round,
+        product=decline.product,
+        iso3=decline.iso3,
+        doses=decline.doses,
+        declined=declined,
+        reason=decline.reason,
+        redirect=decline.redirect.value,
+        recipients=recipients,
+    )
+
+
+@router.get("", summary="Stored scenarios")
+def get_scenarios(
+    request: Request, _access: Annotated[Access, Depends(authorize("rounds.read"))]
+) -> list[ScenarioInfo]:
+    return store_of(request).scenarios()
+
+
+@router.post("", status_code=201, summary="Store a scenario (participants, products, supply)")
+def post_scenario(
+    request: Request,
+    access: Annotated[Access, Depends(authorize("scenarios.write"))],
+    document: Annotated[
+        dict[str, Any], Body(description="a scenario document, as in a scenario YAML file")
+    ],
+) -> ScenarioInfo:
+    scenario = scenario_from_document(document, source="request body")
+    store = store_of(request)
+    changed = store.save_scenario(scenario)
+    access.audit(f"scenario {scenario.name}", changed=changed)
+    return next(s for s in store.scenarios() if s.name == scenario.name)
+
+
+@router.get("/{name}/participants", summary="A scenario's participants")
+def get_participants(
+    request: Request,
+    name: Name,
+    _access: Annotated[Access, Depends(authorize("participants.read"))],
+) -> list[ParticipantOut]:
+    return [
+        ParticipantOut(
+            iso3=p.iso3,
+            name=p.name,
+            population=p.population,
+            financing=p.financing.value,
+            ceiling=p.ceiling,
+            deployment_plan=p.deployment_plan,
+            import_permit=p.import_permit,
+            other_sources_doses=p.other_sources_doses,
+        )
+        for p in store_of(request).scenario(name).participants
+    ]
+
+
+@router.get("/{name}/products", summary="A scenario's products")
+def get_products(
+    request: Request,
+    name: Name,
+    _access: Annotated[Access, Depends(authorize("products.read"))],
+) -> list[ProductOut]:
+    return [
+        ProductOut(
+            code=p.code,
+            name=p.name,
+            manufacturer=p.manufacturer,
+            kind=p.kind.value,
+            doses_per_course=p.doses_per_course,
+            doses_per_vial=p.doses_per_vial,
+            pack_doses=p.pack_doses,
+            storage_band=p.storage_band.value,
+            shelf_life_days=p.shelf_life_days,
+        )
+        for p in store_of(request).scenario(name).products.values()
+    ]
+
+
+@router.get("/{name}/supply", summary="Pooled supply: every tranche of every round")
+def get_supply(
+    request: Request,
+    name: Name,
+    _access: Annotated[Access, Depends(authorize("supply.read"))],
+) -> list[TrancheOut]:
+    return [
+        TrancheOut(
+            round=r.number,
+            round_name=r.name,
+            id=t.id,
+            product=t.product,
+            doses=t.doses,
+            available=t.available,
+            origin=t.origin.value,
+            donor=t.donor,
+            expiry=t.expiry,
+        )
+        for r in store_of(request).scenario(name).rounds
+        for t in r.tranches
+    ]
+
+
+@router.post("/{name}/preview", summary="Compute every round for review (status 'preview')")
+def post_preview(
+    request: Request,
+    name: Name,
+    access: Annotated[Access, Depends(authorize("rounds.preview"))],
+) -> list[RoundInfo]:
+    store = store_of(request)
+    store.run(name, status=RoundStatus.PREVIEW)
+    access.audit(f"scenario {name}")
+    return store.rounds(name)
+
+
+@router.post("/{name}/run", summary="Run every round and store them as the rounds of record")
+def post_run(
+    request: Request,
+    name: Name,
+    access: Annotated[Access, Depends(authorize("rounds.run"))],
+) -> list[RoundInfo]:
+    store = store_of(request)
+    store.run(name)
+    access.audit(f"scenario {name}")
+    return store.rounds(name)
+
+
+@router.post("/{name}/rounds/{number}/publish", summary="Publish a round to participants")
+def post_publish(
+    request: Request,
+    name: Name,
+    number: Annotated[int, Path(ge=1, le=1000)],
+    access: Annotated[Access, Depends(authorize("rounds.publish"))],
+) -> RoundInfo:
+    access.audit(f"scenario {name} round {number}")
+    return store_of(request).publish(name, number)
+
+
+@router.get("/{name}/rounds", summary="Rounds, their status and totals")
+def get_rounds(
+    request: Request,
+    name: Name,
+    access: Annotated[Access, Depends(authorize("rounds.read"))],
+) -> list[RoundInfo]:
+    store = store_of(request)
+    visible = _visible_rounds(store, name, access)
+    return [r for r in store.rounds(name) if visible is None or r.number in visible]
+
+
+@router.get("/{name}/pools", summary="How each pool was shared: mode, level, totals")
+def get_pools(
+    request: Request,
+    name: Name,
+    access: Annotated[Access, Depends(authorize("rounds.read"))],
+    round: RoundQuery = None,
+) -> list[PoolInfo]:
+    store = store_of(request)
+    visible = _visible_rounds(store, name, access)
+    return [p for p in store.pools(name, round) if visible is None or p.round in visible]
+
+
+@router.get("/{name}/lines", summary="Allocation lines, each with its explanation")
+def get_lines(
+    request: Request,
+    name: Name,
+    access: Annotated[Access, Depends(authorize("rounds.read"))],
+    round: RoundQuery = None,
+    iso3: Iso3Query = None,
+) -> list[LineOut]:
+    store = store_of(request)
+    country = access.scoped(iso3)
+    visible = _visible_rounds(store, name, access)
+    return [
+        _line(line)
+        for line in store.lines(name, round, country)
+        if visible is None or line.round in visible
+    ]
+
+
+@router.get("/{name}/coverage", summary="Coverage by participant after a round")
+def get_coverage(
+    request: Request,
+    name: Name,
+    access: Annotated[Access, Depends(authorize("rounds.read"))],
+    round: RoundQuery = None,
+) -> list[CoverageInfo]:
+    store = store_of(request)
+    visible = _visible_rounds(store, name, access)
+    if visible is not None:
+        if round is None:
+            round = max(visible, default=None)
+        if round is None or round not in visible:
+            return []
+    rows = store.coverage(name, round)
+    own = access.own_iso3
+    return [c for c in rows if own is None or c.iso3 == own]
+
+
+@router.get("/{name}/explain/{iso3}", summary="Why a participant received what it did")
+def get_explanation(
+    request: Request,
+    name: Name,
+    iso3: Annotated[str, Path(pattern="^[A-Za-z]{3}$")],
+    access: Annotated[Access, Depends(authorize("rounds.read"))],
+    round: RoundQuery = None,
+) -> list[dict[str, Any]]:
+    store = store_of(request)
+    visible = _visible_rounds(store, name, access)
+    return [
+        {**e.to_dict(), "text": e.render()}
+        for e in store.explain(name, iso3.upper(), round)
+        if visible is None or e.round in visible
+    ]
+
+
+@router.get("/{name}/declines", summary="Declines recorded, and where the doses went")
+def get_declines(
+    request: Request,
+    name: Name,
+    access: Annotated[Access, Depends(authorize("declines.read"))],
+    iso3: Iso3Query = None,
+) -> list[DeclineOut]:
+    store = store_of(request)
+    country = access.scoped(iso3)
+    visible = _visible_rounds(store, name, access)
+    return [
+        _decline_out(store, name, d)
+        for d in store.recorded_declines(name)
+        if (country is None or d.iso3 == country) and (visible is None or d.round in visible)
+    ]
+
+
+@router.post(
+    "/{name}/declines",
+    status_code=201,
+    summary="Decline an allocation; its doses are redistributed at once",
+)
+def post_decline(
+    request: Request,
+    name: Name,
+    body: DeclineIn,
+    access: Annotated[Access, Depends(authorize("declines.create"))],
+) -> DeclineOut:
+    access.check_iso3(body.iso3)
+    store = store_of(request)
+    visible = _visible_rounds(store, name, access)
+    if visible is not None and body.round not in visible:
+        raise DoseflowError(
+            "SERVICE_ROUND_NOT_PUBLISHED",
+            f"round {body.round} of {name} has not been published to participants yet",
+            field="round",
+            expected="a published round",
+            value=body.round,
+        )
+    decline = Decline(
+        round=body.round,
+        product=body.product,
+        iso3=body.iso3.upper(),
+        doses=body.doses,
+        reason=body.reason,
+        redirect=body.redirect,
+        recipients=frozenset(r.upper() for r in body.recipients),
+        pool=body.pool,
+    )
+    store.record_decline(name, decline)
+    out = _decline_out(store, name, decline)
+    access.audit(
+        f"scenario {name} round {decline.round} {decline.product} {decline.iso3}",
+        declined=out.declined,
+        recipients=len(out.recipients),
+    )
+    return out

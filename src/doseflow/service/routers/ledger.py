@@ -1,0 +1,223 @@
+"""Stock, shipments and ledger events, over ``doseflow.store.ledger.LedgerStore``.
+
+A participant's data is what sits at, or travels to, nodes in its own country (the node's
+``country``); these endpoints narrow every answer to those nodes for a participant token and
+refuse a node in another country with ``SERVICE_OUT_OF_SCOPE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from doseflow.domain.errors import DoseflowError
+from doseflow.ledger.views import (
+    ExpiringLine,
+    HubHolding,
+    ShipmentStatus,
+    StockCard,
+    StockLine,
+    TransitLine,
+)
+from doseflow.service.auth import Access, authorize
+from doseflow.service.context import engine_of
+from doseflow.service.errors import ERROR_RESPONSES
+from doseflow.store.ledger import LedgerStore
+
+router = APIRouter(prefix="/api", tags=["stock and shipments"], responses=ERROR_RESPONSES)
+
+ReadStock = Annotated[Access, Depends(authorize("stock.read"))]
+ReadShipments = Annotated[Access, Depends(authorize("shipments.read"))]
+
+Iso3Query = Annotated[
+    str | None,
+    Query(pattern="^[A-Za-z]{3}$", description="only this country's nodes (ISO3)"),
+]
+NodeQuery = Annotated[str | None, Query(min_length=1, max_length=64, description="a node code")]
+ProductQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
+
+
+class NodeOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    country: str | None
+    parent: str | None
+    region: str | None
+
+
+def ledger_of(request: Request) -> LedgerStore:
+    return LedgerStore(engine_of(request))
+
+
+def country_nodes(ledger: LedgerStore, iso3: str | None) -> list[str] | None:
+    """The node codes in ``iso3`` (``None``: no filter)."""
+    if iso3 is None:
+        return None
+    return [code for code, node in ledger.nodes().items() if node.country == iso3]
+
+
+def scoped_nodes(
+    ledger: LedgerStore, access: Access, iso3: str | None, node: str | None
+) -> list[str] | None:
+    """The nodes a query may cover: the asked-for node (checked against the caller's country)
+    and/or the nodes of the country asked for (forced to its own for a participant)."""
+    country = access.scoped(iso3)
+    nodes = country_nodes(ledger, country)
+    if node is None:
+        return nodes
+    if nodes is not None and node not in nodes:
+        known = ledger.nodes().get(node)
+        access.check_iso3(known.country if known else None)
+        if known is None or (country and known.country != country):
+            return []
+    return [node]
+
+
+@router.get("/nodes", summary="Nodes of the supply network the ledger knows")
+def get_nodes(request: Request, access: ReadStock, iso3: Iso3Query = None) -> list[NodeOut]:
+    country = access.scoped(iso3)
+    return [
+        NodeOut(
+            code=n.code,
+            name=n.name,
+            kind=n.kind.value,
+            country=n.country,
+            parent=n.parent,
+            region=n.region,
+        )
+        for n in ledger_of(request).nodes().values()
+        if country is None or n.country == country
+    ]
+
+
+@router.get("/stock", summary="Stock on hand per node, product and lot (doses)")
+def get_stock(
+    request: Request,
+    access: ReadStock,
+    iso3: Iso3Query = None,
+    node: NodeQuery = None,
+    product: ProductQuery = None,
+    lot: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    at: Annotated[datetime | None, Query(description="as at this moment (UTC)")] = None,
+    include_zero: bool = False,
+) -> list[StockLine]:
+    ledger = ledger_of(request)
+    nodes = scoped_nodes(ledger, access, iso3, node)
+    if nodes is not None and not nodes:
+        return []
+    return ledger.stock_on_hand(
+        node=nodes, product=product, lot=lot, at=at, include_zero=include_zero
+    )
+
+
+@router.get("/stock/expiring", summary="Lots in stock expiring within a number of days")
+def get_expiring(
+    request: Request,
+    access: ReadStock,
+    within_days: Annotated[int, Query(ge=0, le=3650)] = 90,
+    today: date | None = None,
+    iso3: Iso3Query = None,
+    node: NodeQuery = None,
+) -> list[ExpiringLine]:
+    ledger = ledger_of(request)
+    nodes = scoped_nodes(ledger, access, iso3, node)
+    if nodes is not None and not nodes:
+        return []
+    lines: list[ExpiringLine] = []
+    for code in nodes if nodes is not None else [None]:
+        lines.extend(ledger.expiring(within_days, today=today, node=code))
+    return sorted(lines, key=lambda x: (x.expiry, x.node, x.product, x.lot))
+
+
+@router.get("/stock/card", summary="Stock card: every movement at a node, with balances")
+def get_stock_card(
+    request: Request,
+    access: ReadStock,
+    node: Annotated[str, Query(min_length=1, max_length=64)],
+    product: Annotated[str, Query(min_length=1, max_length=64)],
+    lot: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> StockCard:
+    ledger = ledger_of(request)
+    known = ledger.nodes().get(node)
+    if known is None:
+        raise DoseflowError(
+            "LEDGER_UNKNOWN_NODE",
+            f"no node with code {node!r} in the ledger",
+            field="node",
+            expected="a node code from GET /api/nodes",
+            value=node,
+        )
+    access.check_iso3(known.country)
+    return ledger.stock_card(node, product, lot=lot, start=start, end=end)
+
+
+def _destination_countries(ledger: LedgerStore) -> dict[str, str | None]:
+    return {code: n.country for code, n in ledger.nodes().items()}
+
+
+def _own_shipments(
+    statuses: Sequence[ShipmentStatus], countries: dict[str, str | None], iso3: str | None
+) -> list[ShipmentStatus]:
+    if iso3 is None:
+        return list(statuses)
+    return [s for s in statuses if s.destination and countries.get(s.destination) == iso3]
+
+
+@router.get("/shipments", summary="Shipments and where each stands")
+def get_shipments(
+    request: Request,
+    access: ReadShipments,
+    iso3: Iso3Query = None,
+    state: Annotated[str | None, Query(max_length=32)] = None,
+) -> list[ShipmentStatus]:
+    ledger = ledger_of(request)
+    shown = _own_shipments(ledger.shipments(), _destination_countries(ledger), access.scoped(iso3))
+    return [s for s in shown if state is None or s.state == state]
+
+
+@router.get("/shipments/in-transit", summary="Doses in transit, per shipment leg and lot")
+def get_in_transit(
+    request: Request,
+    access: ReadShipments,
+    iso3: Iso3Query = None,
+    at: datetime | None = None,
+) -> list[TransitLine]:
+    ledger = ledger_of(request)
+    country = access.scoped(iso3)
+    lines = ledger.in_transit(at=at)
+    if country is None:
+        return lines
+    countries = _destination_countries(ledger)
+    mine = {s.shipment_id for s in _own_shipments(ledger.shipments(), countries, country)}
+    return [t for t in lines if t.shipment_id in mine or countries.get(t.destination) == country]
+
+
+@router.get("/shipments/held-at-hubs", summary="Stock at hubs and the shipments held there")
+def get_held_at_hubs(
+    request: Request,
+    access: ReadShipments,
+    iso3: Iso3Query = None,
+    at: datetime | None = None,
+) -> list[HubHolding]:
+    ledger = ledger_of(request)
+    country = access.scoped(iso3)
+    holdings = ledger.held_at_hubs(at)
+    if country is None:
+        return holdings
+    mine = {
+        s.shipment_id
+        for s in _own_shipments(ledger.shipments(), _destination_countries(ledger), country)
+    }
+    narrowed = []
+    for h in holdings:
+        held = tuple(x for x in h.held if x.shipment_id in mine)
+        if held:
+            narrowed.append(HubHolding(h.hub, h.product, h.lot, h.expiry, h.doses, held, h.unit))
+    return narrowed

@@ -1,0 +1,258 @@
+"""Reports (submit, dry run, import summary), reporting compliance and plausibility flags,
+over ``doseflow.store.reporting``.
+
+The org-unit hierarchy comes from the supply network the ledger knows (each country with a
+national store is a participant, its regional and district stores its org units); with no
+network recorded, every WPP country is a participant with a national unit only. A
+participant token may only submit and read values of its own country.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.domain.network import build_network
+from doseflow.reporting import (
+    ComplianceRow,
+    Flag,
+    Hierarchy,
+    SubmittedValue,
+    hierarchy_from_network,
+    national_hierarchy,
+)
+from doseflow.reporting.values import DataValue
+from doseflow.service.auth import Access, authorize
+from doseflow.service.context import engine_of
+from doseflow.service.errors import ERROR_RESPONSES
+from doseflow.store.ledger import LedgerStore
+from doseflow.store.reporting import compliance_view, load_values, plausibility, submit
+from doseflow.store.reporting_ledger import StoreLedger
+
+router = APIRouter(prefix="/api/reports", tags=["reports"], responses=ERROR_RESPONSES)
+
+Submit = Annotated[Access, Depends(authorize("reports.submit"))]
+ReadReports = Annotated[Access, Depends(authorize("reports.read"))]
+ReadCompliance = Annotated[Access, Depends(authorize("compliance.read"))]
+ReadPlausibility = Annotated[Access, Depends(authorize("plausibility.read"))]
+Iso3Query = Annotated[str | None, Query(pattern="^[A-Za-z]{3}$", description="ISO3 code")]
+
+MAX_VALUES = 200_000
+
+
+class ValueIn(BaseModel):
+    """One reported value, as in a DHIS2 data value set (``value`` may be text: it is
+    checked against the data element's type)."""
+
+    data_element: str = Field(min_length=1, max_length=64)
+    period: str = Field(min_length=1, max_length=16, description="2021W23, 202106, 2021Q2")
+    org_unit: str = Field(min_length=1, max_length=64)
+    value: str | float | int
+    category: str | None = Field(default=None, max_length=64)
+    participant: str | None = Field(default=None, max_length=3)
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class SubmissionIn(BaseModel):
+    values: list[ValueIn] = Field(max_length=MAX_VALUES)
+    atomic: bool = Field(
+        default=False, description="all or nothing: write nothing if any value conflicts"
+    )
+    as_of: date | None = Field(default=None, description="which periods are open (default today)")
+
+
+class ImportSummaryOut(BaseModel):
+    """Outcome counts, conflicts and warnings (each with its stable code and the value's
+    index in the submission), and how many values were written."""
+
+    status: str
+    dry_run: bool
+    atomic: bool
+    counts: dict[str, int]
+    written: int
+    conflicts: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    truncated: bool
+
+
+class FlagOut(BaseModel):
+    method: str
+    participant: str
+    org_unit: str
+    data_element: str
+    first_period: str
+    last_period: str
+    strength: str
+    score: float
+    explanation: str
+    figures: dict[str, float]
+
+
+class ComplianceOut(BaseModel):
+    participant: str
+    report: str
+    period: str
+    due: date
+    submitted_at: str | None
+    status: str
+    days_late: int
+
+
+def hierarchy_of(request: Request) -> Hierarchy:
+    """Org units from the ledger's network, or every country at national level."""
+    nodes = LedgerStore(engine_of(request)).nodes()
+    if any(n.country for n in nodes.values()):
+        return hierarchy_from_network(build_network(nodes.values()))
+    return national_hierarchy()
+
+
+def _submitted(body: SubmissionIn, hierarchy: Hierarchy, access: Access) -> list[SubmittedValue]:
+    """The values as the engine takes them; a participant may only send its own country's."""
+    out: list[SubmittedValue] = []
+    refused: list[ErrorDetail] = []
+    own = access.own_iso3
+    for index, v in enumerate(body.values):
+        owner = v.participant.upper() if v.participant else hierarchy.participant_of(v.org_unit)
+        if own is not None and owner is not None and owner != own:
+            refused.append(
+                ErrorDetail(
+                    "SERVICE_OUT_OF_SCOPE",
+                    f"value {index} is for {owner}; a participant token for {own} may only "
+                    f"report {own}'s values",
+                    ErrorLocation(source="request body", line=index, field="participant"),
+                    expected=own,
+                    value=owner,
+                )
+            )
+            continue
+        kwargs: dict[str, Any] = {}
+        if v.category is not None:
+            kwargs["category"] = v.category
+        out.append(
+            SubmittedValue(
+                data_element=v.data_element,
+                period=v.period,
+                org_unit=v.org_unit,
+                value=v.value,
+                participant=v.participant.upper() if v.participant else own,
+                comment=v.comment,
+                **kwargs,
+            )
+        )
+    if refused:
+        raise DoseflowError.from_details(refused)
+    return out
+
+
+def _submit(request: Request, body: SubmissionIn, access: Access, dry_run: bool) -> Any:
+    hierarchy = hierarchy_of(request)
+    values = _submitted(body, hierarchy, access)
+    engine = engine_of(request)
+    summary = submit(
+        engine,
+        values,
+        hierarchy=hierarchy,
+        as_of=body.as_of,
+        dry_run=dry_run,
+        atomic=body.atomic,
+        ledger=StoreLedger(engine),
+        stored_by=access.principal.user,
+    )
+    result = summary.to_dict(max_items=1000)
+    access.audit(
+        f"{len(values)} values",
+        dry_run=dry_run,
+        written=result["written"],
+        status=result["status"],
+    )
+    return result
+
+
+@router.post("", summary="Submit reported values; the answer is the import summary")
+def post_report(request: Request, body: SubmissionIn, access: Submit) -> ImportSummaryOut:
+    return ImportSummaryOut(**_submit(request, body, access, dry_run=False))
+
+
+@router.post("/dry-run", summary="Check values without storing them (the same summary)")
+def post_dry_run(request: Request, body: SubmissionIn, access: Submit) -> ImportSummaryOut:
+    return ImportSummaryOut(**_submit(request, body, access, dry_run=True))
+
+
+@router.get("/values", summary="Stored report values")
+def get_values(
+    request: Request,
+    access: ReadReports,
+    iso3: Iso3Query = None,
+    period: Annotated[str | None, Query(max_length=16)] = None,
+    data_element: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> list[DataValue]:
+    country = access.scoped(iso3)
+    values = load_values(
+        engine_of(request),
+        participants=[country] if country else None,
+        periods=[period] if period else None,
+        data_elements=[data_element] if data_element else None,
+    )
+    return values[:limit]
+
+
+@router.get("/compliance", summary="Reporting compliance: on time, late, missing, not yet due")
+def get_compliance(
+    request: Request,
+    access: ReadCompliance,
+    iso3: Iso3Query = None,
+    as_of: date | None = None,
+) -> list[ComplianceOut]:
+    rows: list[ComplianceRow] = compliance_view(
+        engine_of(request), as_of=as_of, participant=access.scoped(iso3)
+    )
+    return [
+        ComplianceOut(
+            participant=r.participant,
+            report=r.report,
+            period=r.period.code,
+            due=r.due,
+            submitted_at=r.submitted_at.isoformat() if r.submitted_at else None,
+            status=r.status.value,
+            days_late=r.days_late,
+        )
+        for r in rows
+    ]
+
+
+@router.get("/plausibility", summary="Plausibility flags over stored values, with reasons")
+def get_plausibility(
+    request: Request,
+    access: ReadPlausibility,
+    iso3: Iso3Query = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[FlagOut]:
+    country = access.scoped(iso3)
+    flags: list[Flag] = plausibility(
+        engine_of(request),
+        hierarchy_of(request),
+        participants=[country] if country else None,
+        start=start,
+        end=end,
+    )
+    return [
+        FlagOut(
+            method=f.method.value,
+            participant=f.participant,
+            org_unit=f.org_unit,
+            data_element=f.data_element,
+            first_period=f.first_period,
+            last_period=f.last_period,
+            strength=f.strength.value,
+            score=f.score,
+            explanation=f.explanation,
+            figures=dict(f.figures),
+        )
+        for f in flags
+    ]

@@ -1,0 +1,133 @@
+"""A small ledger for the service tests: a supplier, a hub, stores in Kenya and Nigeria.
+
+Kenya received 24,000 doses (lot K1, expiring soon) and has a shipment held at the Dubai
+hub; Nigeria has 12,000 doses in transit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine
+
+from doseflow.domain.events import (
+    ArrivedAtHub,
+    ShipmentDispatched,
+    ShipmentHeld,
+    ShipmentPlanned,
+    ShipmentReceived,
+)
+from doseflow.domain.lot import Lot
+from doseflow.domain.network import Node, NodeKind
+from doseflow.store.ledger import LedgerStore
+
+T0 = datetime(2021, 5, 3, 8, 0, tzinfo=UTC)
+NODES = (
+    Node("SII", "Serum Institute of India", NodeKind.SUPPLIER),
+    Node("DXB", "Dubai humanitarian hub", NodeKind.HUB),
+    Node("KEN-NS", "Kenya national store", NodeKind.NATIONAL_STORE, country="KEN"),
+    Node("NGA-NS", "Nigeria national store", NodeKind.NATIONAL_STORE, country="NGA"),
+)
+K1 = Lot("AZ-SII", "K1", expiry=date(2021, 7, 31))
+K2 = Lot("AZ-SII", "K2", expiry=date(2021, 9, 30))
+N1 = Lot("AZ-SII", "N1", expiry=date(2021, 10, 31))
+
+
+def seed_ledger(engine: Engine) -> LedgerStore:
+    ledger = LedgerStore(engine)
+    ledger.register_nodes(NODES)
+    by = "seed"
+    ledger.append_events(
+        [
+            ShipmentPlanned(
+                event_id="p-ken-1",
+                occurred_at=T0,
+                recorded_by=by,
+                shipment_id="S-KEN-1",
+                origin="SII",
+                destination="KEN-NS",
+                product="AZ-SII",
+                quantity=24_000,
+            ),
+            ShipmentDispatched(
+                event_id="d-ken-1",
+                occurred_at=T0.replace(day=4),
+                recorded_by=by,
+                shipment_id="S-KEN-1",
+                origin="SII",
+                destination="KEN-NS",
+                lot=K1,
+                quantity=24_000,
+                expected_arrival=date(2021, 5, 6),
+            ),
+            ShipmentReceived(
+                event_id="r-ken-1",
+                occurred_at=T0.replace(day=6),
+                recorded_by=by,
+                shipment_id="S-KEN-1",
+                node="KEN-NS",
+                lot=K1,
+                quantity=24_000,
+            ),
+            ShipmentPlanned(
+                event_id="p-ken-2",
+                occurred_at=T0,
+                recorded_by=by,
+                shipment_id="S-KEN-2",
+                origin="SII",
+                destination="KEN-NS",
+                product="AZ-SII",
+                quantity=4_800,
+                route=("SII", "DXB", "KEN-NS"),
+            ),
+            ShipmentDispatched(
+                event_id="d-ken-2",
+                occurred_at=T0.replace(day=7),
+                recorded_by=by,
+                shipment_id="S-KEN-2",
+                origin="SII",
+                destination="DXB",
+                lot=K2,
+                quantity=4_800,
+            ),
+            ArrivedAtHub(
+                event_id="a-ken-2",
+                occurred_at=T0.replace(day=8),
+                recorded_by=by,
+                shipment_id="S-KEN-2",
+                hub="DXB",
+                lot=K2,
+                quantity=4_800,
+            ),
+            ShipmentHeld(
+                event_id="h-ken-2",
+                occurred_at=T0.replace(day=8),
+                recorded_by=by,
+                shipment_id="S-KEN-2",
+                hub="DXB",
+                reason="awaiting import permit",
+            ),
+            ShipmentPlanned(
+                event_id="p-nga-1",
+                occurred_at=T0,
+                recorded_by=by,
+                shipment_id="S-NGA-1",
+                origin="SII",
+                destination="NGA-NS",
+                product="AZ-SII",
+                quantity=12_000,
+            ),
+            ShipmentDispatched(
+                event_id="d-nga-1",
+                occurred_at=T0.replace(day=9),
+                recorded_by=by,
+                shipment_id="S-NGA-1",
+                origin="SII",
+                destination="NGA-NS",
+                lot=N1,
+                quantity=12_000,
+                expected_arrival=date(2021, 5, 12),
+            ),
+        ]
+    )
+    return ledger

@@ -1,0 +1,74 @@
+"""Stock and shipments over the API, scoped to a participant's own country."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.service.conftest import Service, make_service
+from tests.service.seed import seed_ledger
+
+
+@pytest.fixture
+def seeded(db_url: str) -> Iterator[Service]:
+    for service in make_service(db_url):
+        seed_ledger(service.engine)
+        yield service
+
+
+def test_stock_on_hand_for_staff_and_for_a_participant(seeded: Service) -> None:
+    everything = seeded.get("/api/stock", "viewer").json()
+    assert {(s["node"], s["lot"], s["doses"]) for s in everything} == {
+        ("KEN-NS", "K1", 24_000),
+        ("DXB", "K2", 4_800),
+    }
+    assert all(s["unit"] == "dose" for s in everything)
+    kenya = seeded.get("/api/stock", "participant-KEN").json()
+    assert [(s["node"], s["doses"]) for s in kenya] == [("KEN-NS", 24_000)]
+    assert seeded.get("/api/stock", "participant-NGA").json() == []
+
+
+def test_a_participant_cannot_read_another_countrys_stock(seeded: Service) -> None:
+    for path in (
+        "/api/stock?iso3=KEN",
+        "/api/stock?node=KEN-NS",
+        "/api/stock/card?node=KEN-NS&product=AZ-SII",
+        "/api/stock/expiring?node=KEN-NS",
+        "/api/shipments?iso3=KEN",
+        "/api/shipments/in-transit?iso3=KEN",
+    ):
+        response = seeded.get(path, "participant-NGA")
+        assert response.status_code == 403, path
+        assert response.json()["code"] == "SERVICE_OUT_OF_SCOPE", path
+
+
+def test_expiry_and_stock_card(seeded: Service) -> None:
+    expiring = seeded.get(
+        "/api/stock/expiring", "participant-KEN", params={"today": "2021-06-01", "within_days": 90}
+    ).json()
+    assert [(e["lot"], e["days_left"]) for e in expiring] == [("K1", 60)]
+    card = seeded.get(
+        "/api/stock/card", "participant-KEN", params={"node": "KEN-NS", "product": "AZ-SII"}
+    ).json()
+    assert card["lines"][0]["doses_in"] == 24_000
+    unknown = seeded.get(
+        "/api/stock/card", "viewer", params={"node": "NOWHERE", "product": "AZ-SII"}
+    )
+    assert unknown.json()["code"] == "LEDGER_UNKNOWN_NODE"
+    assert unknown.json()["errors"][0]["value"] == "NOWHERE"
+
+
+def test_shipments_in_transit_and_held_at_hubs(seeded: Service) -> None:
+    states = {s["shipment_id"]: s["state"] for s in seeded.get("/api/shipments", "viewer").json()}
+    assert states == {"S-KEN-1": "received", "S-KEN-2": "held", "S-NGA-1": "in transit"}
+    kenya = {s["shipment_id"] for s in seeded.get("/api/shipments", "participant-KEN").json()}
+    assert kenya == {"S-KEN-1", "S-KEN-2"}
+    transit = seeded.get("/api/shipments/in-transit", "participant-NGA").json()
+    assert [(t["shipment_id"], t["doses"]) for t in transit] == [("S-NGA-1", 12_000)]
+    assert seeded.get("/api/shipments/in-transit", "participant-KEN").json() == []
+    held = seeded.get("/api/shipments/held-at-hubs", "participant-KEN").json()
+    assert held[0]["held"][0]["reason"] == "awaiting import permit"
+    assert seeded.get("/api/shipments/held-at-hubs", "participant-NGA").json() == []
+    nodes = seeded.get("/api/nodes", "participant-NGA").json()
+    assert [n["code"] for n in nodes] == ["NGA-NS"]

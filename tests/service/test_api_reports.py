@@ -1,0 +1,65 @@
+"""Reports: submit, dry run and import summary; compliance and plausibility; own country only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from doseflow.store.service import audit_log
+from tests.service.conftest import Service
+
+
+def _values(org_unit: str, value: Any = 1200) -> dict[str, Any]:
+    return {
+        "values": [
+            {
+                "data_element": "doses_received",
+                "period": "202106",
+                "org_unit": org_unit,
+                "value": value,
+            }
+        ],
+        "as_of": "2021-07-10",
+    }
+
+
+def test_a_dry_run_writes_nothing_and_a_submission_does(service: Service) -> None:
+    dry = service.post("/api/reports/dry-run", "participant-KEN", json=_values("KEN"))
+    assert dry.status_code == 200
+    assert dry.json()["dry_run"] is True
+    assert dry.json()["counts"]["accepted"] == 1
+    assert service.get("/api/reports/values", "participant-KEN").json() == []
+    done = service.post("/api/reports", "participant-KEN", json=_values("KEN"))
+    assert done.json()["written"] == 1
+    stored = service.get("/api/reports/values", "viewer", params={"iso3": "KEN"}).json()
+    assert [(v["org_unit"], v["value"]) for v in stored] == [("KEN", 1200.0)]
+    entry = audit_log(service.engine, limit=1)[0]
+    assert entry.action == "reports.submit"
+    assert entry.detail is not None
+    assert entry.detail["written"] == 1
+
+
+def test_a_conflicting_value_comes_back_in_the_import_summary(service: Service) -> None:
+    summary = service.post("/api/reports", "participant-KEN", json=_values("KEN", "many")).json()
+    assert summary["status"] == "ERROR"
+    assert summary["written"] == 0
+    assert summary["conflicts"][0]["index"] == 0
+    assert summary["conflicts"][0]["code"].startswith("REPORT_")
+
+
+def test_a_participant_cannot_report_or_read_for_another(service: Service) -> None:
+    refused = service.post("/api/reports", "participant-NGA", json=_values("KEN"))
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "SERVICE_OUT_OF_SCOPE"
+    assert refused.json()["errors"][0]["value"] == "KEN"
+    assert service.get("/api/reports/values", "participant-NGA").json() == []
+    for path in ("/api/reports/values", "/api/reports/compliance", "/api/reports/plausibility"):
+        response = service.get(path, "participant-NGA", params={"iso3": "KEN"})
+        assert response.status_code == 403, path
+        assert response.json()["code"] == "SERVICE_OUT_OF_SCOPE"
+
+
+def test_staff_cannot_submit_reports_but_may_read_compliance(service: Service) -> None:
+    assert service.post("/api/reports", "viewer", json=_values("KEN")).status_code == 403
+    assert service.post("/api/reports", "logistics-officer", json=_values("KEN")).status_code == 403
+    assert service.get("/api/reports/compliance", "viewer").status_code == 200
+    assert service.get("/api/reports/plausibility", "allocation-analyst").status_code == 200
