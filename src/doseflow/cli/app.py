@@ -45,7 +45,15 @@ def _register() -> None:
 
 
 #: Modules under ``doseflow.cli`` that define ``register(app: typer.Typer) -> None``.
-_COMMAND_MODULES: list[str] = ["service", "logistics", "reporting", "allocation", "demo", "impact"]
+_COMMAND_MODULES: list[str] = [
+    "service",
+    "logistics",
+    "reporting",
+    "allocation",
+    "demo",
+    "impact",
+    "deployment",
+]
 
 _registered = False
 

@@ -128,9 +128,29 @@ def allocation_step(ctx: DemoContext) -> None:
     )
 
 
+def logistics_step(ctx: DemoContext) -> None:
+    """Cold-chain feasibility (Pfizer cannot reach Pyongyang), routes via Dalian, capacity."""
+    from doseflow.cli.logistics import demo_coldchain
+
+    products = load_scenario(example_path("covax_2021.yaml")).products
+    ctx.results["routes"] = demo_coldchain(
+        ctx.out, ctx.console, ctx.results.get("allocation"), products
+    )
+
+
+def deployment_step(ctx: DemoContext) -> None:
+    """Deploy PRK's AstraZeneca doses from the demo round across its provinces."""
+    from doseflow.cli.deployment import demo_deployment
+
+    plan = demo_deployment(ctx.engine, ctx.db, ctx.out, ctx.console, ctx.results.get("allocation"))
+    ctx.results["deployment"] = plan
+
+
 #: The demo's steps, in order. Other areas append theirs (one line each).
 STEPS: list[tuple[str, DemoStep]] = [
     ("Allocation rounds", allocation_step),
+    ("Cold chain and routes", logistics_step),
+    ("Deployment in PRK", deployment_step),
 ]
 
 

@@ -307,8 +307,8 @@ class DeploymentPlan:
         parts = [
             f"{reg.name} ({reg.code}) gets {pack_q} = {int(plan.doses[r]):,} doses of "
             f"{prod.name} ({course}).",
-            f"Still to vaccinate there before {prod.code}: {int(plan.need_people[r]):,} people "
-            f"({self._need_by_group(plan, r)}).",
+            f"Still to vaccinate there before {prod.code}: {int(plan.need_people[r]):,} people; "
+            f"it starts {self._started_by_group(plan, r)}.",
             f"Room: cold chain {pol.store_band.label} holds {int(plan.cold_room_doses[r]):,} "
             f"doses at {pol.cm3_per_dose:g} cm³ per dose; administration "
             f"{reg.doses_per_day:,} doses/day over {self.input.horizon_days} days leaves "
@@ -344,14 +344,11 @@ class DeploymentPlan:
         )
         return " ".join(parts)
 
-    def _need_by_group(self, plan: ProductPlan, r: int) -> str:
-        before = plan.need_people[r]
-        if before == 0:
-            return "none"
+    def _started_by_group(self, plan: ProductPlan, r: int) -> str:
         shares = []
         after = plan.people[r]
         for g, group in enumerate(self.input.groups):
             got = int(after[g])
             if got:
                 shares.append(f"{group.name} {got:,}")
-        return "this product starts " + (", ".join(shares) if shares else "nobody")
+        return ", ".join(shares) if shares else "nobody"

@@ -50,9 +50,10 @@ def stock_from_allocation(
     iso3: str,
     products: Mapping[str, Product],
     received: date,
+    expiry_by_pool: Mapping[str, date | None] | None = None,
 ) -> tuple[StockLot, ...]:
-    """One lot per pool allocated to ``iso3``; with no lot data yet, each expires
-    ``shelf_life_days`` after ``received``."""
+    """One lot per pool allocated to ``iso3``, expiring when its pool does
+    (``expiry_by_pool``) or, if that is not known, ``shelf_life_days`` after ``received``."""
     lots: dict[tuple[str, str], int] = {}
     for line in lines:
         if line.iso3 == iso3 and line.doses > 0:
@@ -61,7 +62,9 @@ def stock_from_allocation(
     out = []
     for (code, pool), doses in sorted(lots.items()):
         product = products.get(code)
-        expiry = None if product is None else received + timedelta(days=product.shelf_life_days)
+        expiry = (expiry_by_pool or {}).get(pool)
+        if expiry is None and product is not None:
+            expiry = received + timedelta(days=product.shelf_life_days)
         out.append(StockLot(product=code, lot=f"{pool}", doses=doses, expiry=expiry))
     return tuple(out)
 
