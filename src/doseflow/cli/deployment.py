@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from doseflow.cli.console import console
 from doseflow.deployment import (
     DeploymentPlan,
+    StockLot,
     Strategy,
     load_deployment,
     plan_deployment,
@@ -29,6 +30,7 @@ from doseflow.deployment import (
 )
 from doseflow.deployment.charts import coverage_html, coverage_png
 from doseflow.domain.network import Node, NodeKind
+from doseflow.domain.product import Product
 from doseflow.domain.units import Unit, express
 from doseflow.store.database import DEFAULT_SQLITE_FILE, open_database
 
@@ -306,8 +308,8 @@ def demo_deployment(
     from doseflow.deployment import stock_from_allocation
 
     path = Path(str(resources.files("doseflow.data").joinpath("examples", "deployment_prk.yaml")))
-    products = {}
-    stock = ()
+    products: dict[str, Product] = {}
+    stock: tuple[StockLot, ...] = ()
     if allocation is not None:
         from doseflow.allocation import AllocationRun
 
