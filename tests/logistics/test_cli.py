@@ -69,3 +69,25 @@ def test_requests_file_and_its_errors(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_no_shipments_is_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["routes"]) == 2
     assert "LOGISTICS_BAD_REQUEST" in capsys.readouterr().err
+
+
+def test_demo_step_is_repeatable_and_shows_the_infeasible_product(tmp_path: Path) -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from doseflow.cli.logistics import demo_coldchain
+    from doseflow.logistics import reference_product
+
+    products = {code: reference_product(code) for code in ("AZ", "PFIZER-BNT", "SINOVAC")}
+    products["PFIZER"] = products.pop("PFIZER-BNT")
+    products["AZ-SII"] = products.pop("AZ")
+    texts = []
+    for _ in range(2):
+        sink = StringIO()
+        plan = demo_coldchain(tmp_path, Console(file=sink, width=200), None, products)
+        texts.append(sink.getvalue())
+    assert texts[0] == texts[1]
+    assert "Pfizer cannot reach Pyongyang: no ultra-cold storage beyond Dalian" in texts[0]
+    assert plan.delivered(0) == 1_992_000  # DPR Korea's AstraZeneca, via Dalian
+    assert {p.name for p in tmp_path.iterdir()} >= {"routes.png", "capacity.html"}

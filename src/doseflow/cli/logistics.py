@@ -8,14 +8,20 @@ bundled example (``doseflow/data/examples/network.yaml``); the logic lives in
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
+from doseflow.allocation import AllocationRun
 from doseflow.cli.console import console
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.network import NodeKind
+from doseflow.domain.product import Product
 from doseflow.logistics import charts
+from doseflow.logistics.allocation_requests import requests_for_allocations
 from doseflow.logistics.capacity import CapacityGap, plan_capacity_gaps
 from doseflow.logistics.feasibility import feasibility_matrix
 from doseflow.logistics.network_file import NetworkFile, example_network_path, load_network_file
@@ -194,6 +200,41 @@ def print_plan(plan: ShipmentPlan) -> None:
     )
 
 
+def print_plan_summary(plan: ShipmentPlan, con: Console = console) -> None:
+    """One row per request: doses planned, shipments, arrival window, doses not delivered."""
+    nodes = plan.network.nodes
+    table = Table(title=f"Shipments by request ({plan.objective.value} routes)")
+    for col in ("#", "product", "to", "asked", "planned", "shipments", "arrive", "via"):
+        table.add_column(
+            col, justify="right" if col in {"#", "asked", "planned", "shipments"} else "left"
+        )
+    for index, request in enumerate(plan.requests):
+        mine = [s for s in plan.shipments if s.request_index == index]
+        arrive = "-"
+        via = "-"
+        if mine:
+            first = min(s.route.arrival_day for s in mine)
+            last = max(s.route.arrival_day for s in mine)
+            arrive = f"day {first:g}" + ("" if first == last else f"-{last:g}")
+            hubs = dict.fromkeys(n for s in mine for n in s.route.nodes[1:-1])
+            via = ", ".join(nodes[h].name for h in hubs) or "direct"
+        table.add_row(
+            str(index + 1),
+            request.product.code,
+            nodes[request.destination].name,
+            f"{request.doses:,}",
+            f"{plan.delivered(index):,}",
+            str(len(mine)),
+            arrive,
+            via,
+        )
+    con.print(table)
+    for u in plan.undelivered:
+        con.print(
+            f"[red]✗[/] {u.doses:,} doses not delivered: {u.reason.render()}", highlight=False
+        )
+
+
 def routes(
     network: Path = typer.Option(None, "--network", "-n", help=NETWORK_HELP),
     ship: list[str] = typer.Option(None, "--ship", "-s", help=SHIP_HELP),
@@ -267,3 +308,74 @@ def register(app: typer.Typer) -> None:
     app.add_typer(coldchain_app, name="coldchain")
     app.command("routes")(routes)
     app.command("capacity")(capacity)
+
+
+#: Illustrative requests shown in the demo besides the allocation's own lines: DPR Korea's
+#: 1,992,000 AstraZeneca/SII doses of COVAX's first forecast (February 2021), and Pfizer
+#: doses that cannot reach Pyongyang within the cold chain.
+DEMO_EXTRA = (("AZ-SII", "PRK", 1_992_000), ("PFIZER", "PRK", 117_000))
+
+
+def demo_coldchain(
+    out: Path, con: Console, allocation: AllocationRun | None, products: Mapping[str, Product]
+) -> ShipmentPlan:
+    """The demo step: feasibility of every scenario product for the example network's stores,
+    routes for the allocated doses (plus DEMO_EXTRA) and capacity gaps, with charts in
+    ``out``. Writes no database rows, so running it again changes nothing."""
+    net = load_network_file(example_network_path())
+    table = net.profile_table()
+    profiles = list(
+        {table.for_product(p).product: table.for_product(p) for p in products.values()}.values()
+    )
+    results = feasibility_matrix(
+        net,
+        [p.product for p in profiles],
+        [c for c, n in net.network.nodes.items() if n.kind is NodeKind.NATIONAL_STORE],
+    )
+    nodes = net.network.nodes
+    grid = Table(title="Cold-chain feasibility to national stores (✓ / ✗)")
+    grid.add_column("product")
+    dests = list(dict.fromkeys(v.destination for _, v in results))
+    for d in dests:
+        grid.add_column(nodes[d].name, justify="center")
+    for profile in profiles:
+        marks = {v.destination: v.feasible for p, v in results if p.product == profile.product}
+        grid.add_row(profile.short, *("[green]✓[/]" if marks[d] else "[red]✗[/]" for d in dests))
+    con.print(grid)
+    for _, verdict in results:
+        if verdict.reason is not None:
+            con.print(f"[red]✗[/] {verdict.reason.render()}", highlight=False)
+    lines: list[tuple[Product, str, int]] = []
+    for ln in allocation.lines() if allocation is not None else []:
+        if ln.product in products:
+            lines.append((products[ln.product], ln.iso3, ln.doses))
+    lines += [(products[c], iso3, d) for c, iso3, d in DEMO_EXTRA if c in products]
+    requests, unplaced = requests_for_allocations(net, lines)
+    plan = plan_shipments(
+        net.network,
+        requests,
+        profiles=table,
+        planned_use_days=net.planned_use_days,
+    )
+    print_plan_summary(plan, con)
+    if unplaced:
+        countries = sorted({u.iso3 for u in unplaced})
+        con.print(
+            f"{sum(u.doses for u in unplaced):,} allocated doses for {len(countries)} countries "
+            "outside the example network are not routed."
+        )
+    gaps = plan_capacity_gaps(plan, profiles=table)
+    print_gaps(gaps)
+    out.mkdir(parents=True, exist_ok=True)
+    verdicts = [v for _, v in results]
+    charts.feasibility_png(verdicts, net.network, out / "coldchain_feasibility.png")
+    charts.feasibility_html(verdicts, net.network, out / "coldchain_feasibility.html")
+    charts.routes_png(plan, out / "routes.png")
+    charts.routes_html(plan, out / "routes.html")
+    charts.capacity_png(gaps, out / "capacity.png")
+    charts.capacity_html(gaps, out / "capacity.html")
+    con.print(
+        f"Charts in {out}: coldchain_feasibility, routes, capacity (.png and .html); try "
+        "`doseflow coldchain feasibility` or `doseflow routes -s AZ=PRK-NS:1992000`."
+    )
+    return plan

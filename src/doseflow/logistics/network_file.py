@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.network import Lane, LaneMode, Network, Node, NodeKind, build_network
+from doseflow.domain.product import Product
 from doseflow.domain.temperature import TemperatureBand
 from doseflow.logistics.csv_rows import csv_records
 from doseflow.logistics.file_errors import (
@@ -106,6 +107,15 @@ class NetworkFile:
     def profile_table(self) -> ProfileTable:
         """The bundled storage profiles with this file's own added or overriding."""
         return profile_table(self.profiles)
+
+    def origins_for(self, product: Product) -> tuple[str, ...]:
+        """Suppliers listing this exact product code, else any listing its profile."""
+        exact = tuple(
+            code
+            for code, products in self.supplies.items()
+            if normalise_name(product.code) in {normalise_name(p) for p in products}
+        )
+        return exact or self.suppliers_of(self.profile_table().for_product(product))
 
     def suppliers_of(self, profile: StorageProfile) -> tuple[str, ...]:
         """Codes of the nodes whose ``products`` list names this product (code or alias)."""
