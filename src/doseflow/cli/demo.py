@@ -138,10 +138,19 @@ def logistics_step(ctx: DemoContext) -> None:
     )
 
 
+def deployment_step(ctx: DemoContext) -> None:
+    """Deploy PRK's AstraZeneca doses from the demo round across its provinces."""
+    from doseflow.cli.deployment import demo_deployment
+
+    plan = demo_deployment(ctx.engine, ctx.db, ctx.out, ctx.console, ctx.results.get("allocation"))
+    ctx.results["deployment"] = plan
+
+
 #: The demo's steps, in order. Other areas append theirs (one line each).
 STEPS: list[tuple[str, DemoStep]] = [
     ("Allocation rounds", allocation_step),
     ("Cold chain and routes", logistics_step),
+    ("Deployment in PRK", deployment_step),
 ]
 
 
