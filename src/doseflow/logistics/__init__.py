@@ -11,12 +11,19 @@ The public API (see ``docs/logistics.md``):
   :class:`Reason`), :func:`feasibility_matrix`;
 - routing: :func:`plan_route` (one route, or ``LOGISTICS_INFEASIBLE``),
   :func:`plan_shipments` (many requests within lane capacity, split as needed);
+- allocations to requests: :func:`requests_for_allocations` (each country's doses to its
+  national store, from the product's suppliers);
 - capacity: :func:`capacity_gaps` (stock held at nodes), :func:`plan_capacity_gaps` (peak of
   a shipment plan), :func:`band_capacity_litres`, :func:`holding_band`.
 """
 
 from __future__ import annotations
 
+from doseflow.logistics.allocation_requests import (
+    Unplaced,
+    national_store,
+    requests_for_allocations,
+)
 from doseflow.logistics.capacity import (
     CapacityGap,
     Holding,
@@ -84,6 +91,7 @@ __all__ = [
     "ShipmentRequest",
     "StorageProfile",
     "Undelivered",
+    "Unplaced",
     "band_capacity_litres",
     "bundled_profiles",
     "capacity_gaps",
@@ -96,6 +104,7 @@ __all__ = [
     "load_network_file",
     "load_profiles",
     "load_requests",
+    "national_store",
     "parse_request_specs",
     "plan_capacity_gaps",
     "plan_route",
@@ -103,6 +112,7 @@ __all__ = [
     "plan_storage_needs",
     "profile_table",
     "reference_product",
+    "requests_for_allocations",
     "storage_cm3_per_dose",
     "storage_litres",
     "storage_profile",
