@@ -1,0 +1,157 @@
+"""``doseflow allocate ...``, ``doseflow explain`` and ``doseflow demo``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from doseflow.cli.app import run
+
+SCENARIO = """\
+name: cli
+products:
+  - {code: AZ, pack_doses: 100}
+  - {code: SV, pack_doses: 100}
+participants:
+  - {iso3: PRK, financing: amc}
+  - {iso3: NPL, financing: amc}
+  - {iso3: MNG, financing: amc}
+rounds:
+  - date: 2021-02-03
+    tranches: [{product: AZ, doses: 1000000}]
+  - date: 2021-09-01
+    tranches: [{product: SV, doses: 600000}]
+"""
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path) -> Path:
+    path = tmp_path / "cli.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    return path
+
+
+def test_run_decline_show_explain_export(
+    tmp_path: Path, scenario_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "a.sqlite")
+    assert run(["allocate", "run", str(scenario_file), "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "Round 1" in out
+    assert "stored scenario 'cli'" in out
+    code = run(
+        [
+            "allocate",
+            "decline",
+            "cli",
+            "--round",
+            "2",
+            "--product",
+            "SV",
+            "--iso3",
+            "PRK",
+            "--reason",
+            "for others",
+            "--to",
+            "MNG",
+            "--db",
+            db,
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "MNG" in out
+    assert "declined" in out
+    assert run(["explain", "PRK", "--round", "2", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "Declined" in out
+    assert "named recipients (MNG)" in out
+    assert run(["allocate", "show", "cli", "--round", "2", "--db", db]) == 0
+    assert "Allocation lines" in capsys.readouterr().out
+    for fmt in ("csv", "json", "parquet"):
+        target = tmp_path / f"lines.{fmt}"
+        assert (
+            run(["allocate", "export", "cli", "--format", fmt, "--out", str(target), "--db", db])
+            == 0
+        )
+        assert target.exists()
+    frame = pd.read_csv(tmp_path / "lines.csv")
+    assert set(frame["iso3"]) == {"PRK", "NPL", "MNG"}
+    assert (frame["doses"] % 100 == 0).all()
+    assert pd.read_parquet(tmp_path / "lines.parquet")["doses"].sum() == frame["doses"].sum()
+    data = json.loads((tmp_path / "lines.json").read_text())
+    assert data[0]["explanation"]["pool"] == data[0]["pool"]
+    assert run(["allocate", "publish", "cli", "--round", "1", "--db", db]) == 0
+    assert "published" in capsys.readouterr().out
+
+
+def test_bad_file_exits_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SCENARIO.replace("iso3: MNG", "iso3: QQQ"), encoding="utf-8")
+    db = tmp_path / "b.sqlite"
+    assert run(["allocate", "run", str(bad), "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "ALLOC_UNKNOWN_ISO3" in err
+    assert "QQQ" in err
+    assert "participants[2].iso3" in err
+    assert not db.exists()
+
+
+def test_bad_export_format(
+    tmp_path: Path, scenario_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "a.sqlite")
+    run(["allocate", "run", str(scenario_file), "--db", db])
+    code = run(
+        ["allocate", "export", "cli", "--format", "xlsx", "--out", str(tmp_path / "x"), "--db", db]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "ALLOC_BAD_EXPORT_FORMAT" in err
+    assert "'xlsx'" in err
+
+
+def test_explain_needs_a_scenario_when_several_are_stored(
+    tmp_path: Path, scenario_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "a.sqlite")
+    other = tmp_path / "other.yaml"
+    other.write_text(SCENARIO.replace("name: cli", "name: other"), encoding="utf-8")
+    run(["allocate", "run", str(scenario_file), "--db", db])
+    run(["allocate", "run", str(other), "--db", db])
+    capsys.readouterr()
+    assert run(["explain", "PRK", "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert "ALLOC_SCENARIO_REQUIRED" in err
+    assert "cli, other" in err
+    assert run(["explain", "PRK", "--scenario", "other", "--json", "--db", db]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["iso3"] == "PRK"
+
+
+def test_validate(scenario_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["allocate", "validate", str(scenario_file)]) == 0
+    assert "3 participants" in capsys.readouterr().out
+
+
+def test_demo_twice_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "demo.sqlite")
+    out = tmp_path / "out"
+    assert run(["demo", "--db", db, "--out", str(out)]) == 0
+    first = capsys.readouterr().out
+    assert "PRK declined 2,972,800 doses of SINOVAC" in first
+    assert (out / "allocation_lines.csv").exists()
+    assert run(["demo", "--db", db, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert run(["allocate", "list", "--db", db]) == 0
+    listing = capsys.readouterr().out
+    assert "covax-2021" in listing
+    from doseflow.store.allocation import AllocationStore
+    from doseflow.store.database import open_database
+
+    store = AllocationStore(open_database(db))
+    assert [r.revision for r in store.rounds("covax-2021")] == [1, 1, 1, 1]
