@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from doseflow.deployment.model import DeploymentInput, Strategy
 from doseflow.deployment.result import DeploymentPlan, LotPlan, ProductPlan
-from doseflow.deployment.schedule import administer
+from doseflow.deployment.schedule import Administration, administer
 from doseflow.deployment.shares import share, share_by_levels, share_with_room
 from doseflow.domain.errors import DoseflowError
 
@@ -141,17 +141,18 @@ def round_to_packs(want: I64, pack: int, packs: int, room: I64) -> I64:
 
 
 def assign_lots(
-    want: I64, lot_packs: I64, lot_days: I64, used_by_day: I64, pack: int
+    want: I64, lot_packs: I64, lot_days: I64, used: Administration, pack: int
 ) -> tuple[I64, I64, I64]:
     """Hand lots (earliest expiry first) to regions wanting ``want`` packs.
 
-    A region takes packs of a lot only as far as its schedule (``used_by_day``, cumulative
-    doses given by each day) uses them by the lot's last day, after the earlier lots it
-    took. Returns (packs per lot and region, packs still wanted per region, packs of each
-    lot that no region could use in time while some region still wanted packs).
+    A region takes packs of a lot only as far as its schedule (``used``: doses given each
+    day) uses them by the lot's last day, after the earlier lots it took. Returns (packs
+    per lot and region, packs still wanted per region, packs of each lot that no region
+    could use in time while some region still wanted packs).
     """
     n_lots = len(lot_packs)
-    regions, days = used_by_day.shape
+    regions, days = used.capacity_left.shape
+    cum = np.cumsum(used.total, axis=1) if len(used.rows) else None
     need = want.copy()
     before = np.zeros(regions, dtype=np.int64)
     out = np.zeros((n_lots, regions), dtype=np.int64)
@@ -165,7 +166,10 @@ def assign_lots(
         elif day < 0:
             slot = np.zeros(regions, dtype=np.int64)
         else:
-            slot = np.maximum((used_by_day[:, day] - before) // pack, 0)
+            by_day = np.zeros(regions, dtype=np.int64)
+            if cum is not None:
+                by_day[used.rows] = cum[:, day]
+            slot = np.maximum((by_day - before) // pack, 0)
         cap = np.minimum(need, slot)
         got = share(int(lot_packs[lot]), cap, need)
         out[lot] = got
@@ -223,9 +227,7 @@ def plan_deployment(plan_input: DeploymentInput) -> DeploymentPlan:
             cells = share_by_levels(packs * pack // kp, remaining, arrays.weight, arrays.levels)
             people = cells.sum(axis=1)
             given = administer(people, kp, policy.interval_days, capacity, arrays.arrival)
-            by_lot, short, too_late = assign_lots(
-                packs, lot_packs, lot_days, given.used_by_day(), pack
-            )
+            by_lot, short, too_late = assign_lots(packs, lot_packs, lot_days, given, pack)
             late = np.maximum(late, too_late)
             if not short.any():
                 break

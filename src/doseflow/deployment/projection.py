@@ -93,9 +93,9 @@ def project_coverage(plan: DeploymentPlan) -> CoverageProjection:
         people = pp.people.sum(axis=1)
         given = administer(people, kp, pp.policy.interval_days, capacity, arrival)
         capacity = given.capacity_left
-        first = np.cumsum(given.by_dose[0], axis=1).astype(np.float64)
+        first = np.cumsum(given.full(0), axis=1).astype(np.float64)
         full = (
-            np.cumsum(given.by_dose[-1], axis=1).astype(np.float64)
+            np.cumsum(given.full(kp - 1), axis=1).astype(np.float64)
             if kp == pp.policy.doses_per_course
             else np.zeros_like(first)
         )

@@ -22,12 +22,13 @@ I64 = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class Administration:
-    """Doses of one product given per region (rows) and day (columns).
+    """Doses of one product given per day, for the regions ``rows`` that give any.
 
-    ``by_dose[j]`` holds dose ``j + 1`` of the course; ``capacity_left`` is the daily
-    capacity still free for later products.
+    ``by_dose[j]`` holds dose ``j + 1`` of the course, one row per entry of ``rows``;
+    ``capacity_left`` (every region) is the daily capacity still free for later products.
     """
 
+    rows: I64
     by_dose: tuple[I64, ...]
     capacity_left: I64
 
@@ -38,9 +39,17 @@ class Administration:
             out += later
         return out
 
+    def full(self, dose: int) -> I64:
+        """Dose ``dose`` (0 = first) given per region (all regions) and day."""
+        out = np.zeros(self.capacity_left.shape, dtype=np.int64)
+        out[self.rows] = self.by_dose[dose]
+        return out
+
     def used_by_day(self) -> I64:
-        """Cumulative doses given up to and including each day."""
-        return np.cumsum(self.total, axis=1)
+        """Cumulative doses given up to and including each day, every region."""
+        out = np.zeros(self.capacity_left.shape, dtype=np.int64)
+        out[self.rows] = np.cumsum(self.total, axis=1)
+        return out
 
 
 def _served(backlog: I64, arrivals: I64, avail: I64) -> tuple[I64, I64]:
@@ -64,21 +73,28 @@ def administer(
 
     ``capacity`` is the free daily capacity, ``(regions, days)``; nothing is given before
     ``arrival[r]`` (a day index). Doses that do not fit in the days simulated stay ungiven.
+    Only regions with people to vaccinate are simulated.
     """
-    regions, days = capacity.shape
+    rows = np.flatnonzero(np.asarray(people) > 0)
+    days = capacity.shape[1]
+    n = len(rows)
     day_index = np.arange(days)
-    avail_all = np.where(day_index[None, :] >= arrival[:, None], capacity, 0).astype(np.int64)
-    given = [np.zeros((regions, days), dtype=np.int64) for _ in range(doses_per_person)]
-    waiting = np.asarray(people, dtype=np.int64).copy()
-    backlog = [np.zeros(regions, dtype=np.int64) for _ in range(doses_per_person)]
+    opened = day_index[None, :] >= arrival[rows][:, None]
+    cap_rows = capacity[rows]
+    avail_all = np.where(opened, cap_rows, 0)
+    given = [np.zeros((n, days), dtype=np.int64) for _ in range(doses_per_person)]
+    waiting = np.asarray(people, dtype=np.int64)[rows]
+    backlog = [np.zeros(n, dtype=np.int64) for _ in range(doses_per_person)]
     block = interval_days if doses_per_person > 1 else days
     block = max(1, block)
     for start in range(0, days, block):
+        if n == 0:
+            break
         stop = min(days, start + block)
         avail = avail_all[:, start:stop]
         for j in range(doses_per_person - 1, 0, -1):
             lo, hi = start - interval_days, stop - interval_days
-            arrivals = np.zeros((regions, stop - start), dtype=np.int64)
+            arrivals = np.zeros((n, stop - start), dtype=np.int64)
             if hi > 0:
                 src = given[j - 1][:, max(lo, 0) : hi]
                 arrivals[:, arrivals.shape[1] - src.shape[1] :] = src
@@ -90,5 +106,6 @@ def administer(
         given[0][:, start:stop] = first
         waiting = waiting - first.sum(axis=1)
         avail_all[:, start:stop] = avail - first
-    left = np.where(day_index[None, :] >= arrival[:, None], avail_all, capacity)
-    return Administration(by_dose=tuple(given), capacity_left=left.astype(np.int64))
+    left = capacity.copy()
+    left[rows] = np.where(opened, avail_all, cap_rows)
+    return Administration(rows=rows, by_dose=tuple(given), capacity_left=left)
