@@ -146,11 +146,19 @@ def deployment_step(ctx: DemoContext) -> None:
     ctx.results["deployment"] = plan
 
 
+def impact_step(ctx: DemoContext) -> None:
+    """Deaths averted: the example rounds against other allocation rules; strategies in PRK."""
+    from doseflow.cli.impact import demo_impact
+
+    demo_impact(ctx.results.get("allocation"), ctx.out)
+
+
 #: The demo's steps, in order. Other areas append theirs (one line each).
 STEPS: list[tuple[str, DemoStep]] = [
     ("Allocation rounds", allocation_step),
     ("Cold chain and routes", logistics_step),
     ("Deployment in PRK", deployment_step),
+    ("Impact: deaths averted", impact_step),
 ]
 
 

@@ -283,7 +283,7 @@ def global_command(
     ),
     r0: float = typer.Option(2.5, help="Basic reproduction number in every participant."),
     strategy: str = typer.Option("older-first", help="Prioritisation within each country."),
-    increments: int = typer.Option(40, help="Slices of supply for the impact-maximising split."),
+    levels: int = typer.Option(16, help="Points on each curve for the impact-maximising split."),
     out: Path | None = typer.Option(None, help="Folder for per-participant CSV and charts."),
 ) -> None:
     """Compare allocation rules for an allocation round by total deaths averted."""
@@ -294,7 +294,7 @@ def global_command(
     run = run_rounds(load_allocation(allocation_file))
     source = run if round_number is None else run.round(round_number)
     comparison = compare_allocations(
-        source, r0=r0, strategy=Strategy.parse(strategy), increments=increments
+        source, r0=r0, strategy=Strategy.parse(strategy), levels=levels
     )
     render_allocation_comparison(comparison.totals(), comparison.skipped)
     if out is not None:
@@ -327,3 +327,39 @@ def render_allocation_comparison(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(impact_app, name="impact")
+
+
+def demo_impact(run: object, out: Path, *, levels: int = 12) -> None:
+    """The demo's impact step: compare allocation rules for the example rounds, and strategies
+    in PRK; tables on the console, CSV and charts (PNG, HTML) in ``out/impact``. Writes files
+    only (overwritten on each run), so running the demo twice is harmless."""
+    from doseflow.allocation import AllocationRun
+    from doseflow.impact.global_comparison import compare_allocations
+    from doseflow.impact.plots import plot_allocation_rules, plot_strategies
+
+    if not isinstance(run, AllocationRun):
+        console.print("no allocation run to model: skipped")
+        return
+    folder = out / "impact"
+    folder.mkdir(parents=True, exist_ok=True)
+    comparison = compare_allocations(run, levels=levels)
+    totals = comparison.totals()
+    render_allocation_comparison(totals, comparison.skipped)
+    comparison.participants.to_csv(folder / "allocation_rules.csv", index=False)
+    plot_allocation_rules(totals, folder)
+    prk = country_scenario("PRK")
+    strategies = compare_strategies(
+        prk,
+        [Strategy.parse(s) for s in ("older-first", "younger-first", "proportional")],
+        [0.05, 0.2, 0.4],
+    )
+    best = strategies.best_by_supply()
+    for row in best.to_dict("records"):
+        console.print(
+            f"PRK, supply {float(row['supply_share']):.0%} of population: {row['strategy']} "
+            f"averts most deaths ({_fmt(row['deaths_averted'])}, R0 {prk.r0:g}).",
+            highlight=False,
+        )
+    strategies.table.to_csv(folder / "strategies_prk.csv", index=False)
+    plot_strategies(strategies.table, folder, stem="strategies_prk")
+    console.print(f"impact tables and charts in {folder}", highlight=False)

@@ -99,7 +99,8 @@ class DaskExecutor:
                 threads_per_worker=threads_per_worker,
                 processes=processes,
                 dashboard_address=None,
-                host="127.0.0.1",
+                # worker processes listen on loopback only; threads talk in-process
+                **({"host": "127.0.0.1"} if processes else {}),
             )
             self._client: Any = Client(self._cluster)  # type: ignore[no-untyped-call]
         else:

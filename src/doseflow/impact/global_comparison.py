@@ -9,11 +9,12 @@ allocation rules share the *same pooled deliveries* (same products, same dates, 
 * ``population``: every delivery shared in proportion to population;
 * ``threat-vulnerability``: in proportion to population x (base + threat-and-vulnerability
   score), the allocation engine's own score and weights for the round's policy;
-* ``impact-maximising``: a greedy split: the pooled deliveries are cut into ``increments``
-  equal slices and each slice goes to the participant where it averts most deaths next
-  (marginal deaths averted per slice, from each participant's modelled curve of deaths
-  against its share of supply). Greedy is optimal when every curve has diminishing returns,
-  which these curves have in practice; it is a heuristic otherwise.
+* ``impact-maximising``: a greedy split by marginal deaths averted per dose. Each
+  participant's curve of deaths against doses is modelled at ``levels`` points from no doses
+  to a full course for every willing person; the pooled doses then go, segment by segment,
+  to the participant whose next segment averts most deaths per dose (the last segment taken
+  in part), and the resulting split is modelled again to report its deaths. Greedy is optimal
+  when every curve has diminishing returns (the usual case); it is a heuristic otherwise.
 
 Under the three alternative rules a participant receives a fraction of every pooled delivery
 (fractional doses are fine in a model), so only *who* gets supply changes, never *when*.
@@ -23,6 +24,7 @@ listed in ``skipped`` and keep no supply under any rule.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -53,7 +55,7 @@ from doseflow.impact.vaccine import VaccineProfile
 
 FloatArray = npt.NDArray[np.float64]
 
-DEFAULT_INCREMENTS = 40
+DEFAULT_LEVELS = 16
 
 
 class AllocationRule(StrEnum):
@@ -103,21 +105,26 @@ def _pooled(deliveries: Mapping[str, list[tuple[date, str, int]]]) -> list[tuple
     return [(d, p, n) for (d, p), n in sorted(total.items())]
 
 
-def _greedy(curves: list[FloatArray], increments: int) -> npt.NDArray[np.int64]:
-    """Slices per participant, each slice to the largest next drop in deaths."""
-    taken = np.zeros(len(curves), dtype=np.int64)
-    for _ in range(increments):
-        gains = np.array(
-            [
-                c[k] - c[k + 1] if k + 1 < c.size else -np.inf
-                for c, k in zip(curves, taken, strict=True)
-            ]
-        )
-        best = int(np.argmax(gains))
-        if not np.isfinite(gains[best]):
-            break
-        taken[best] += 1
-    return taken
+def greedy_split(curves: Sequence[FloatArray], steps: Sequence[float], budget: float) -> FloatArray:
+    """Doses per participant maximising deaths averted, greedily by marginal gain per dose.
+
+    ``curves[j][k]`` are participant ``j``'s deaths with ``k * steps[j]`` doses; segments are
+    taken in order for each participant, best next segment first; the last one in part."""
+    heap: list[tuple[float, int, int]] = []
+    for j, (curve, step) in enumerate(zip(curves, steps, strict=True)):
+        if curve.size > 1 and step > 0:
+            heapq.heappush(heap, (-(curve[0] - curve[1]) / step, j, 0))
+    doses = np.zeros(len(curves))
+    left = budget
+    while heap and left > 0:
+        _, j, k = heapq.heappop(heap)
+        take = min(steps[j], left)
+        doses[j] += take
+        left -= take
+        curve = curves[j]
+        if take == steps[j] and k + 2 < curve.size:
+            heapq.heappush(heap, (-(curve[k + 1] - curve[k + 2]) / steps[j], j, k + 1))
+    return doses
 
 
 def compare_allocations(
@@ -130,7 +137,7 @@ def compare_allocations(
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     capacity_share: float | None = DEFAULT_CAPACITY_SHARE,
     vaccines: Mapping[str, VaccineProfile] | None = None,
-    increments: int = DEFAULT_INCREMENTS,
+    levels: int = DEFAULT_LEVELS,
     contact_proxies: Mapping[str, str] | None = None,
     rules: Sequence[AllocationRule] = tuple(AllocationRule),
     **params: object,
@@ -211,19 +218,19 @@ def compare_allocations(
             runs.append(replace(b, rollout=pooled_schedule.scaled(float(s[j]))))
             labels.append((rule, j, float(s[j]) * pooled_total))
     curve_index: list[list[int]] = []
+    steps: list[float] = []
     if AllocationRule.IMPACT in rules:
         for j, b in enumerate(bases):
-            # a participant cannot use more than a full course for every willing person
-            need = (
-                max(v.doses_per_course for v in vaccine_tuple)
-                * (1 - b.refusal)
-                * b.total_population
-            )
-            levels = min(increments, int(np.ceil(need / pooled_total * increments)))
+            # the most a participant can use: a full course for every willing person
+            per_course = max(v.doses_per_course for v in vaccine_tuple)
+            need = min(per_course * (1 - b.refusal) * b.total_population, pooled_total)
+            steps.append(need / levels)
             idx = [j]  # level 0 is the no-vaccination run
             for k in range(1, levels + 1):
                 idx.append(len(runs))
-                runs.append(replace(b, rollout=pooled_schedule.scaled(k / increments)))
+                runs.append(
+                    replace(b, rollout=pooled_schedule.scaled(k * need / levels / pooled_total))
+                )
             curve_index.append(idx)
     result = simulate(runs, by_age=False)
     rows: list[dict[str, object]] = []
@@ -246,13 +253,24 @@ def compare_allocations(
     for position, (rule, j, doses) in enumerate(labels, start=len(bases)):
         add(rule, j, position, doses)
     if curve_index:
-        curves = [result.deaths[idx] for idx in curve_index]
-        taken = _greedy(curves, increments)
-        for j, k in enumerate(taken):
-            add(
-                AllocationRule.IMPACT,
-                j,
-                curve_index[j][int(k)],
-                float(k) / increments * pooled_total,
+        split = greedy_split([result.deaths[idx] for idx in curve_index], steps, pooled_total)
+        chosen = [
+            replace(b, rollout=pooled_schedule.scaled(split[j] / pooled_total))
+            for j, b in enumerate(bases)
+        ]
+        final = simulate([*runs[: len(bases)], *chosen], by_age=False)
+        for j in range(len(bases)):
+            b = bases[j]
+            rows.append(
+                {
+                    "rule": AllocationRule.IMPACT.value,
+                    "iso3": iso3s[j],
+                    "population": b.total_population,
+                    "doses": float(split[j]),
+                    "deaths": float(final.deaths[len(bases) + j]),
+                    "deaths_no_vaccine": float(final.deaths[j]),
+                    "deaths_averted": float(final.deaths[j] - final.deaths[len(bases) + j]),
+                    "yll_averted": float(final.yll[j] - final.yll[len(bases) + j]),
+                }
             )
     return AllocationComparison(pd.DataFrame(rows), tuple(skipped), day0)

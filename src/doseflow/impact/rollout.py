@@ -145,27 +145,23 @@ class DeliverySchedule:
         for d in self.deliveries:
             if d.day < horizon:
                 arrivals[col[d.product], max(d.day, 0)] += d.doses * factor
-        out = np.zeros_like(arrivals)
         if self.capacity_share is None:
-            out = arrivals
-        else:
-            capacity = self.capacity_share * population
-            # FIFO across products: older stock first, ties in product order.
-            queue: list[list[float]] = []  # [product index, doses left]
-            for day in range(horizon):
-                queue.extend(
-                    [i, float(arrivals[i, day])]
-                    for i in range(len(products))
-                    if arrivals[i, day] > 0
-                )
-                room = capacity
-                while queue and room > 0:
-                    take = min(room, queue[0][1])
-                    out[int(queue[0][0]), day] += take
-                    queue[0][1] -= take
-                    room -= take
-                    if queue[0][1] <= 0:
-                        queue.pop(0)
+            return {p: arrivals[i] for p, i in col.items()}
+        # A first-in first-out queue served at a constant capacity c (Lindley's recursion in
+        # closed form): backlog B(t) = S(t) - min(0, min_{u<=t} S(u)), S(t) = sum(arrivals - c).
+        capacity = self.capacity_share * population
+        total = arrivals.sum(axis=0)
+        surplus = np.cumsum(total - capacity)
+        backlog = surplus - np.minimum(0.0, np.minimum.accumulate(surplus))
+        given = np.cumsum(total) - backlog  # doses administered by the end of each day
+        # which doses those were: arrivals in order (day, then product order), first in first out
+        blocks = arrivals.T.ravel()  # day-major
+        ends = np.concatenate([[0.0], np.cumsum(blocks)])
+        out = np.empty_like(arrivals)
+        for k in range(len(products)):
+            own = np.where(np.arange(blocks.size) % len(products) == k, blocks, 0.0)
+            own_ends = np.concatenate([[0.0], np.cumsum(own)])
+            out[k] = np.diff(np.interp(given, ends, own_ends), prepend=0.0)
         return {p: out[i] for p, i in col.items()}
 
 
