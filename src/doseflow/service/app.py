@@ -24,7 +24,7 @@ from doseflow.service.jobs import JobRunner
 from doseflow.store.database import default_url, open_database
 
 #: Routers under ``doseflow.service.routers``, in the order they appear in the API docs.
-ROUTER_MODULES: tuple[str, ...] = ("meta", "allocation", "ledger", "reports", "admin")
+ROUTER_MODULES: tuple[str, ...] = ("meta", "allocation", "ledger", "reports", "impact", "admin")
 
 DESCRIPTION = """\
 The doseflow REST API: participants, products and supply, allocation rounds, declines,

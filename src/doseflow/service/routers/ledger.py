@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.events import event_nodes
+from doseflow.ledger.event_file import events_from_rows, row_of
 from doseflow.ledger.views import (
     ExpiringLine,
     HubHolding,
@@ -32,6 +34,9 @@ router = APIRouter(prefix="/api", tags=["stock and shipments"], responses=ERROR_
 
 ReadStock = Annotated[Access, Depends(authorize("stock.read"))]
 ReadShipments = Annotated[Access, Depends(authorize("shipments.read"))]
+WriteShipments = Annotated[Access, Depends(authorize("shipments.write"))]
+
+MAX_EVENTS = 50_000
 
 Iso3Query = Annotated[
     str | None,
@@ -39,6 +44,20 @@ Iso3Query = Annotated[
 ]
 NodeQuery = Annotated[str | None, Query(min_length=1, max_length=64, description="a node code")]
 ProductQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
+
+
+class EventBatch(BaseModel):
+    """Ledger events as rows of a ledger event file (``docs/ledger.md`` lists the columns:
+    ``id``, ``type``, ``occurred_at``, ``shipment``, ``node``, ``product``, ``lot``, ...).
+    ``recorded_by`` defaults to the token's user."""
+
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_EVENTS)
+
+
+class AppendOut(BaseModel):
+    appended: list[str] = Field(description="event ids written by this batch")
+    skipped: list[str] = Field(description="ids already recorded with the same content")
+    derived: list[str] = Field(description="count corrections produced by physical counts")
 
 
 class NodeOut(BaseModel):
@@ -221,3 +240,46 @@ def get_held_at_hubs(
         if held:
             narrowed.append(HubHolding(h.hub, h.product, h.lot, h.expiry, h.doses, held, h.unit))
     return narrowed
+
+
+@router.post(
+    "/ledger/events",
+    summary="Append a batch of ledger events: all or nothing; re-sent events are no-ops",
+)
+def post_events(request: Request, body: EventBatch, access: WriteShipments) -> AppendOut:
+    rows = [
+        (index, {"recorded_by": access.principal.user, **row})
+        for index, row in enumerate(body.events, start=1)
+    ]
+    events = events_from_rows(rows, "request body")
+    result = ledger_of(request).append_events(events)
+    access.audit(
+        f"{len(events)} events",
+        appended=len(result.appended),
+        skipped=len(result.skipped),
+    )
+    return AppendOut(
+        appended=list(result.appended),
+        skipped=list(result.skipped),
+        derived=list(result.derived),
+    )
+
+
+@router.get("/ledger/events", summary="Ledger events in recording order, as file rows")
+def get_events(
+    request: Request,
+    access: ReadShipments,
+    iso3: Iso3Query = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+) -> list[dict[str, Any]]:
+    ledger = ledger_of(request)
+    country = access.scoped(iso3)
+    own = set(country_nodes(ledger, country) or []) if country else None
+    out: list[dict[str, Any]] = []
+    for event in ledger.events():
+        if own is not None and not own.intersection(event_nodes(event)):
+            continue
+        out.append(row_of(event))
+        if len(out) >= limit:
+            break
+    return out

@@ -25,7 +25,6 @@ from doseflow.reporting import (
     hierarchy_from_network,
     national_hierarchy,
 )
-from doseflow.reporting.values import DataValue
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
@@ -77,6 +76,16 @@ class ImportSummaryOut(BaseModel):
     conflicts: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
     truncated: bool
+
+
+class ValueOut(BaseModel):
+    participant: str
+    org_unit: str
+    period: str
+    data_element: str
+    category: str
+    value: float
+    comment: str | None
 
 
 class FlagOut(BaseModel):
@@ -190,7 +199,7 @@ def get_values(
     period: Annotated[str | None, Query(max_length=16)] = None,
     data_element: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
-) -> list[DataValue]:
+) -> list[ValueOut]:
     country = access.scoped(iso3)
     values = load_values(
         engine_of(request),
@@ -198,7 +207,18 @@ def get_values(
         periods=[period] if period else None,
         data_elements=[data_element] if data_element else None,
     )
-    return values[:limit]
+    return [
+        ValueOut(
+            participant=v.participant,
+            org_unit=v.org_unit,
+            period=v.period,
+            data_element=v.data_element,
+            category=v.category,
+            value=v.value,
+            comment=v.comment,
+        )
+        for v in values[:limit]
+    ]
 
 
 @router.get("/compliance", summary="Reporting compliance: on time, late, missing, not yet due")
