@@ -53,6 +53,7 @@ _COMMAND_MODULES: list[str] = [
     "demo",
     "impact",
     "deployment",
+    "ledger",
 ]
 
 _registered = False

@@ -168,7 +168,10 @@ def event_of(row: EventRow) -> LedgerEvent:
         )
     if k is EventKind.ARRIVED_AT_HUB:
         return ArrivedAtHub(
-            **common, shipment_id=_need(row, "shipment"), hub=_need(row, "node"), lot=lot,
+            **common,
+            shipment_id=_need(row, "shipment"),
+            hub=_need(row, "node"),
+            lot=lot,
             quantity=quantity,
         )
     if k is EventKind.DISPATCHED_ONWARD:
@@ -194,14 +197,24 @@ def event_of(row: EventRow) -> LedgerEvent:
         )
     if k in (EventKind.TRANSFER, EventKind.ISSUE):
         cls = Issue if k is EventKind.ISSUE else Transfer
-        return cls(**common, node=_need(row, "node"), to_node=_need(row, "to_node"), lot=lot, quantity=quantity)
+        return cls(
+            **common,
+            node=_need(row, "node"),
+            to_node=_need(row, "to_node"),
+            lot=lot,
+            quantity=quantity,
+        )
     if k is EventKind.ADMINISTRATION:
         return Administration(**common, node=_need(row, "node"), lot=lot, quantity=quantity)
     if k is EventKind.ADJUSTMENT:
         reason = _enum(AdjustmentReason, _need(row, "reason"), "reason")
         assert reason is not None
         return Adjustment(
-            **common, node=_need(row, "node"), lot=lot, quantity=quantity, reason=reason,
+            **common,
+            node=_need(row, "node"),
+            lot=lot,
+            quantity=quantity,
+            reason=reason,
             caused_by=row.caused_by,
         )
     return PhysicalCount(**common, node=_need(row, "node"), lot=lot, counted=quantity)
@@ -269,7 +282,9 @@ def row_of(event: LedgerEvent) -> dict[str, Any]:
     return row
 
 
-def _detail(source: str, line: int, field: str | None, message: str, expected: str | None, value: Any) -> ErrorDetail:
+def _detail(
+    source: str, line: int, field: str | None, message: str, expected: str | None, value: Any
+) -> ErrorDetail:
     return ErrorDetail(
         "LEDGER_ROW_INVALID",
         message,
@@ -291,7 +306,11 @@ def events_from_rows(rows: Iterable[tuple[int, dict[str, Any]]], source: str) ->
                 field = ".".join(str(p) for p in err["loc"]) or None
                 problems.append(
                     _detail(
-                        source, line, field, err["msg"], _expected(err["type"], field),
+                        source,
+                        line,
+                        field,
+                        err["msg"],
+                        _expected(err["type"], field),
                         raw.get(field) if field else None,
                     )
                 )
@@ -311,9 +330,11 @@ def events_from_rows(rows: Iterable[tuple[int, dict[str, Any]]], source: str) ->
         except DoseflowError as err:
             problems.extend(
                 ErrorDetail(
-                    d.code, d.message,
+                    d.code,
+                    d.message,
                     ErrorLocation(source=source, line=line, field=d.location.field),
-                    d.expected, d.value,
+                    d.expected,
+                    d.value,
                 )
                 for d in err.details
             )
@@ -340,7 +361,9 @@ def _expected(kind: str, field: str | None) -> str | None:
 
 def read_csv_text(text: str, source: str) -> list[LedgerEvent]:
     reader = csv.DictReader(io.StringIO(text))
-    numbered = ((reader.line_num, {k: v for k, v in raw.items() if k is not None}) for raw in reader)
+    numbered = (
+        (reader.line_num, {k: v for k, v in raw.items() if k is not None}) for raw in reader
+    )
     return events_from_rows(list(numbered), source)
 
 
@@ -354,7 +377,7 @@ def read_json_text(text: str, source: str) -> list[LedgerEvent]:
             source=source,
             line=exc.lineno,
             column=exc.colno,
-            expected="a JSON list of event objects, or {\"events\": [...]}",
+            expected='a JSON list of event objects, or {"events": [...]}',
         ) from None
     if isinstance(data, dict):
         data = data.get("events")
@@ -363,7 +386,7 @@ def read_json_text(text: str, source: str) -> list[LedgerEvent]:
             "LEDGER_BAD_FILE",
             "the JSON file does not hold a list of event objects",
             source=source,
-            expected="a JSON list of event objects, or {\"events\": [...]}",
+            expected='a JSON list of event objects, or {"events": [...]}',
         )
     return events_from_rows(list(enumerate(data, start=1)), source)
 

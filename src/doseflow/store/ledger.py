@@ -190,6 +190,13 @@ class LedgerStore:
         with self.engine.connect() as conn:
             return q.shipments(conn, shipment_ids)
 
+    def shipment_events(self, shipment_id: str) -> list[LedgerEvent]:
+        """Every event of one shipment, in recording order (reversed ones left out)."""
+        with self.engine.connect() as conn:
+            events = q.shipment_events(conn, [shipment_id]).get(shipment_id, [])
+            gone = q.reversed_ids(conn, [e.event_id for e in events])
+        return [e for e in events if e.event_id not in gone]
+
     def events(self, *, since_seq: int = 0) -> Iterator[LedgerEvent]:
         """Every event in recording order (streamed)."""
         with self.engine.connect() as conn:

@@ -238,7 +238,9 @@ def stock_card(
     return StockCard(node, product, lot, opening, tuple(lines))
 
 
-def _shipment_events(conn: Connection, shipment_ids: Sequence[str] | None) -> dict[str, list[Any]]:
+def shipment_events(
+    conn: Connection, shipment_ids: Sequence[str] | None
+) -> dict[str, list[LedgerEvent]]:
     e = t.events
     rows: list[Any] = []
     if shipment_ids is None:
@@ -254,7 +256,7 @@ def _shipment_events(conn: Connection, shipment_ids: Sequence[str] | None) -> di
     return grouped
 
 
-def _reversed_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+def reversed_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     e = t.events
     out: set[str] = set()
     ordered = sorted(set(ids))
@@ -267,8 +269,8 @@ def _reversed_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
 
 
 def shipments(conn: Connection, shipment_ids: Sequence[str] | None = None) -> list[ShipmentStatus]:
-    grouped = _shipment_events(conn, shipment_ids)
-    gone = _reversed_ids(conn, [ev.event_id for evs in grouped.values() for ev in evs])
+    grouped = shipment_events(conn, shipment_ids)
+    gone = reversed_ids(conn, [ev.event_id for evs in grouped.values() for ev in evs])
     return [shipment_status(sid, evs, gone) for sid, evs in sorted(grouped.items())]
 
 
@@ -280,7 +282,7 @@ def in_transit(
         for r in conn.execute(_accounts_query(AccountState.TRANSIT, at, destination, None, None))
         if r.doses > 0
     ]
-    grouped = _shipment_events(conn, [r.ref for r in rows])
+    grouped = shipment_events(conn, [r.ref for r in rows])
     out: list[TransitLine] = []
     for r in rows:
         legs = [
@@ -314,7 +316,7 @@ def held_at_hubs(
         return []
     stock = stock_on_hand(conn, node=list(hub_codes), at=at)
     statuses = shipments(conn, None)
-    grouped = _shipment_events(
+    grouped = shipment_events(
         conn, [s.shipment_id for s in statuses if s.state == ShipmentState.HELD]
     )
     held: dict[tuple[str, str], list[HeldShipment]] = defaultdict(list)

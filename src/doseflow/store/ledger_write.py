@@ -305,7 +305,8 @@ def existing_ids(conn: Connection, ids: Collection[str]) -> set[str]:
     found: set[str] = set()
     ordered = list(ids)
     for chunk in _chunks(ordered, 500):
-        sql = f"SELECT event_id FROM ledger_events WHERE event_id IN ({', '.join([mark] * len(chunk))})"
+        marks = ", ".join([mark] * len(chunk))
+        sql = f"SELECT event_id FROM ledger_events WHERE event_id IN ({marks})"
         found.update(r[0] for r in conn.exec_driver_sql(sql, tuple(chunk)))
     return found
 

@@ -1,0 +1,524 @@
+"""``doseflow ledger ...`` and ``doseflow ship ...``: the stock ledger from the command line.
+
+Commands parse options, call :mod:`doseflow.ledger` and :mod:`doseflow.store.ledger` (and,
+for ``ship plan``, the allocation store and the logistics network loader), and render.
+Every table says its unit (doses, or packs where asked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from doseflow.cli.console import console
+from doseflow.data.deliveries import delivery_rows
+from doseflow.data.population import countries
+from doseflow.domain.errors import DoseflowError
+from doseflow.domain.events import DiscrepancyReason, LedgerEvent
+from doseflow.domain.lot import Lot
+from doseflow.domain.product import Product
+from doseflow.ledger.event_file import read_events, write_events
+from doseflow.ledger.shipments import (
+    arrive,
+    dispatch,
+    hold,
+    onward,
+    packs_text,
+    plan_shipment,
+    receive,
+    shipment_id_for,
+)
+from doseflow.ledger.unicef import UnicefImport, plan_import
+from doseflow.store.database import open_database
+from doseflow.store.ledger import LedgerStore
+
+ledger_app = typer.Typer(
+    help="The stock ledger: import, stock, cards, transit, checks.", no_args_is_help=True
+)
+ship_app = typer.Typer(
+    help="Shipments: plan from an allocation round, record their progress.", no_args_is_help=True
+)
+
+DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
+DB = typer.Option(None, "--db", help=DB_HELP)
+BY = typer.Option("cli", "--by", help="Who records the events (audit).")
+
+
+def _store(db: str | None) -> LedgerStore:
+    return LedgerStore(open_database(db))
+
+
+def _moment(text: str | None, name: str = "--at") -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        if "T" in text or " " in text:
+            moment = datetime.fromisoformat(text)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return datetime.combine(date.fromisoformat(text), time(12, 0), tzinfo=UTC)
+    except ValueError:
+        raise DoseflowError(
+            "LEDGER_BAD_DATE",
+            "not a date or date-time",
+            field=name,
+            expected="YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+zone]",
+            value=text,
+        ) from None
+
+
+def _day(text: str | None, name: str) -> date | None:
+    return None if text is None else _moment(text, name).date()
+
+
+# -- ledger ----------------------------------------------------------------------------------
+
+
+@ledger_app.command("nodes")
+def nodes(
+    network: Path = typer.Argument(..., help="Network file (YAML or CSV) whose nodes to register."),
+    db: str | None = DB,
+) -> None:
+    """Register (or update) the nodes of a network file in the ledger."""
+    from doseflow.logistics.network_file import load_network
+
+    net = load_network(network)
+    added = _store(db).register_nodes(net.nodes.values())
+    console.print(f"{len(net.nodes)} nodes registered ({added} new).")
+
+
+@ledger_app.command("import")
+def import_events(
+    file: Path = typer.Argument(..., help="Events as .csv or .json (see docs/ledger.md)."),
+    db: str | None = DB,
+) -> None:
+    """Append the events of a file, all or nothing; events already recorded are skipped."""
+    events = read_events(file)
+    result = _store(db).append_events(events)
+    console.print(
+        f"{len(result.appended):,} events recorded, {len(result.skipped):,} already recorded "
+        f"(skipped), {len(result.derived):,} count adjustments produced."
+    )
+
+
+@ledger_app.command("export")
+def export_events(
+    file: Path = typer.Argument(..., help="Output .csv or .json."),
+    db: str | None = DB,
+) -> None:
+    """Write every event, in recording order."""
+    events = list(_store(db).events())
+    write_events(file, events)
+    console.print(f"{len(events):,} events written to {file}.")
+
+
+@ledger_app.command("stock")
+def stock(
+    node: list[str] = typer.Option(None, "--node", help="Node code (repeatable)."),
+    product: str | None = typer.Option(None, "--product"),
+    lot: str | None = typer.Option(None, "--lot"),
+    at: str | None = typer.Option(None, "--at", help="As of this date (end of day, UTC)."),
+    db: str | None = DB,
+) -> None:
+    """Stock on hand by node, product and lot, now or at a date (doses)."""
+    lines = _store(db).stock_on_hand(
+        node=node or None, product=product, lot=lot, at=_day(at, "--at")
+    )
+    when = f" on {at}" if at else ""
+    table = Table(title=f"Stock on hand{when} (doses)")
+    for col in ("node", "product", "lot", "expiry", "VVM", "doses"):
+        table.add_column(col, justify="right" if col in ("doses", "VVM") else "left")
+    for s in lines:
+        table.add_row(
+            s.node, s.product, s.lot, str(s.expiry or "-"), str(s.vvm_stage), f"{s.doses:,}"
+        )
+    console.print(table)
+    console.print(f"Total: {sum(s.doses for s in lines):,} doses", highlight=False)
+
+
+@ledger_app.command("card")
+def card(
+    node: str = typer.Argument(...),
+    product: str = typer.Argument(...),
+    lot: str | None = typer.Option(None, "--lot"),
+    start: str | None = typer.Option(None, "--from"),
+    end: str | None = typer.Option(None, "--to"),
+    db: str | None = DB,
+) -> None:
+    """A stock card: every movement with running balances (doses)."""
+    c = _store(db).stock_card(
+        node, product, lot=lot, start=_day(start, "--from"), end=_day(end, "--to")
+    )
+    table = Table(title=f"Stock card {node} {product}{' lot ' + lot if lot else ''} (doses)")
+    for col in (
+        "date",
+        "event",
+        "type",
+        "lot",
+        "from/to/reason",
+        "in",
+        "out",
+        "lot balance",
+        "balance",
+        "by",
+    ):
+        table.add_column(
+            col, justify="right" if col in ("in", "out", "lot balance", "balance") else "left"
+        )
+    table.add_row("", "opening", "", "", "", "", "", "", f"{c.opening:,}", "")
+    for x in c.lines:
+        table.add_row(
+            x.at.strftime("%Y-%m-%d %H:%M"),
+            x.event_id,
+            x.kind.value,
+            x.lot,
+            x.counterpart or "",
+            f"{x.doses_in:,}" if x.doses_in else "",
+            f"{x.doses_out:,}" if x.doses_out else "",
+            f"{x.lot_balance:,}",
+            f"{x.balance:,}",
+            x.recorded_by,
+        )
+    console.print(table)
+
+
+@ledger_app.command("transit")
+def transit(
+    at: str | None = typer.Option(None, "--at"),
+    destination: str | None = typer.Option(None, "--to"),
+    db: str | None = DB,
+) -> None:
+    """Doses in transit per shipment leg, with the expected arrival."""
+    lines = _store(db).in_transit(at=_day(at, "--at"), destination=destination)
+    table = Table(title="In transit (doses)")
+    for col in ("shipment", "from", "to", "product", "lot", "doses", "dispatched", "expected"):
+        table.add_column(col, justify="right" if col == "doses" else "left")
+    for t in lines:
+        table.add_row(
+            t.shipment_id,
+            t.origin,
+            t.destination,
+            t.product,
+            t.lot,
+            f"{t.doses:,}",
+            t.dispatched_at.date().isoformat() if t.dispatched_at else "-",
+            str(t.expected_arrival or "-"),
+        )
+    console.print(table)
+
+
+@ledger_app.command("hubs")
+def hubs(at: str | None = typer.Option(None, "--at"), db: str | None = DB) -> None:
+    """Stock held at hubs and the shipments held there."""
+    table = Table(title="Held at hubs (doses)")
+    for col in ("hub", "product", "lot", "expiry", "doses", "held shipments"):
+        table.add_column(col, justify="right" if col == "doses" else "left")
+    for h in _store(db).held_at_hubs(_day(at, "--at")):
+        held = "; ".join(
+            f"{s.shipment_id} ({s.reason}{', until ' + str(s.until) if s.until else ''})"
+            for s in h.held
+        )
+        table.add_row(h.hub, h.product, h.lot, str(h.expiry or "-"), f"{h.doses:,}", held)
+    console.print(table)
+
+
+@ledger_app.command("expiring")
+def expiring(
+    days: int = typer.Option(30, "--days", help="Expiring within this many days."),
+    today: str | None = typer.Option(None, "--today"),
+    node: str | None = typer.Option(None, "--node"),
+    db: str | None = DB,
+) -> None:
+    """Lots expiring within N days, with a first-expiry-first-out suggestion per node."""
+    store = _store(db)
+    day = _day(today, "--today") or datetime.now(UTC).date()
+    lines = store.expiring(days, today=day, node=node)
+    table = Table(title=f"Expiring within {days} days of {day} (doses)")
+    for col in ("node", "product", "lot", "expiry", "days left", "doses", "FEFO: issue first"):
+        table.add_column(col, justify="right" if col in ("doses", "days left") else "left")
+    for x in lines:
+        suggestion = store.fefo(x.node, x.product, x.doses, today=day)
+        first = ", ".join(f"{p.lot} {p.doses:,}" for p in suggestion.picks[:3])
+        table.add_row(
+            x.node, x.product, x.lot, str(x.expiry), str(x.days_left), f"{x.doses:,}", first
+        )
+    console.print(table)
+
+
+@ledger_app.command("check")
+def check(
+    repair: bool = typer.Option(False, "--repair", help="Rebuild the balances from the events."),
+    db: str | None = DB,
+) -> None:
+    """Replay every event: conservation, never-negative, stored balances; exit 1 if wrong."""
+    store = _store(db)
+    report = store.rebuild_projections() if repair else store.self_check()
+    console.print(
+        f"{report.events:,} events; doses entered {report.entered:,} = in stock, in transit, "
+        f"administered or written off {report.accounted:,}.",
+        highlight=False,
+    )
+    for state, amount in report.totals.items():
+        console.print(f"  {state.value}: {amount:,}", highlight=False)
+    if report.ok:
+        console.print("[green]The ledger is consistent.[/]")
+        return
+    for line in report.repairs:
+        console.print(line, highlight=False, markup=False)
+    raise typer.Exit(1)
+
+
+def render_unicef(result: UnicefImport) -> None:
+    console.print(
+        f"UNICEF deliveries: {result.rows_read:,} rows, {result.rows_imported:,} imported as "
+        f"{len(result.events) // 2:,} received shipments ({result.doses_imported:,} doses), "
+        f"{result.rows_empty:,} rows without doses.",
+        highlight=False,
+    )
+    if result.unmapped:
+        table = Table(
+            title=f"Not imported: names that could not be mapped ({result.doses_skipped:,} doses)"
+        )
+        for col in ("kind", "name", "why", "rows", "doses", "lines"):
+            table.add_column(col, justify="right" if col in ("rows", "doses") else "left")
+        for u in result.unmapped:
+            lines = ", ".join(str(x) for x in u.lines[:8]) + (" ..." if len(u.lines) > 8 else "")
+            table.add_row(u.kind, u.name, u.reason, f"{len(u.lines):,}", f"{u.doses:,}", lines)
+        console.print(table)
+
+
+def import_unicef(store: LedgerStore) -> tuple[UnicefImport, int]:
+    """Map the bundled UNICEF file and record it; returns the plan and events recorded."""
+    result = plan_import(delivery_rows(), countries())
+    store.register_nodes(result.nodes)
+    appended = store.append_events(list(result.events))
+    return result, len(appended.appended)
+
+
+@ledger_app.command("unicef")
+def unicef(db: str | None = DB) -> None:
+    """Import the bundled UNICEF COVID-19 vaccine deliveries as received shipments."""
+    result, appended = import_unicef(_store(db))
+    render_unicef(result)
+    console.print(f"{appended:,} events recorded (re-running records nothing new).")
+
+
+# -- ship ------------------------------------------------------------------------------------
+
+
+def _status_table(
+    store: LedgerStore, ids: Sequence[str] | None, products: dict[str, Product]
+) -> None:
+    table = Table(title="Shipments (quantities in packs where the product is known, else doses)")
+    for col in ("shipment", "product", "route", "planned", "state", "at / to", "expected"):
+        table.add_column(col)
+    for s in store.shipments(ids):
+        product = products.get(s.product or "")
+        table.add_row(
+            s.shipment_id,
+            s.product or "-",
+            " > ".join(s.route) if s.route else f"{s.origin} > {s.destination}",
+            packs_text(product, s.planned_doses or s.dispatched_doses),
+            s.state,
+            s.location or "-",
+            str(s.expected_arrival or "-"),
+        )
+    console.print(table)
+
+
+@ship_app.command("plan")
+def ship_plan(
+    scenario: str = typer.Argument(..., help="Allocation scenario name (as stored)."),
+    round_number: int = typer.Argument(..., metavar="ROUND"),
+    network: Path | None = typer.Option(
+        None, "--network", help="Network file (default: the bundled example)."
+    ),
+    country: list[str] = typer.Option(
+        None, "--country", help="Only these ISO3 codes (repeatable)."
+    ),
+    by: str = BY,
+    db: str | None = DB,
+) -> None:
+    """Plan shipments (whole packs) for an allocation round along routes from the network."""
+    from doseflow.logistics.network_file import example_network_path, load_network_file
+    from doseflow.logistics.routing import plan_route
+    from doseflow.store.allocation import AllocationStore
+
+    engine = open_database(db)
+    alloc = AllocationStore(engine)
+    spec = alloc.scenario(scenario)
+    rnd = spec.round(round_number)
+    nf = load_network_file(network or example_network_path())
+    net = nf.network
+    store = LedgerStore(engine)
+    store.register_nodes(net.nodes.values())
+    stores = {
+        n.country: n.code for n in net.nodes.values() if n.kind.value == "national" and n.country
+    }
+    wanted = {c.upper() for c in country} if country else None
+    events: list[LedgerEvent] = []
+    skipped: list[str] = []
+    no_store: list[str] = []
+    for line in alloc.lines(scenario, round_number):
+        if line.doses <= 0 or (wanted is not None and line.iso3 not in wanted):
+            continue
+        product = spec.products[line.product]
+        destination = stores.get(line.iso3)
+        if destination is None:
+            no_store.append(line.iso3)
+            continue
+        try:
+            route = plan_route(
+                net, product, nf.origins_for(product), destination, profiles=nf.profile_table()
+            )
+        except DoseflowError as err:
+            skipped.append(f"{line.iso3} {line.product}: {err.detail.message}")
+            continue
+        planned = plan_shipment(
+            shipment_id=shipment_id_for(scenario, round_number, line.pool, line.iso3),
+            product=product,
+            doses=line.doses,
+            route=route.nodes,
+            dispatch=rnd.date,
+            transit_days=route.transit_days,
+            allocation_ref=f"{scenario} round {round_number} pool {line.pool}",
+            recorded_by=by,
+        )
+        if planned is not None:
+            events.append(planned)
+    result = store.append_events(events)
+    console.print(
+        f"{len(result.appended)} shipments planned, {len(result.skipped)} already planned.",
+        highlight=False,
+    )
+    _status_table(
+        store, [e.shipment_id for e in events if hasattr(e, "shipment_id")], dict(spec.products)
+    )
+    for text in skipped:
+        console.print(f"not planned: {text}", highlight=False, markup=False)
+    if no_store:
+        codes = ", ".join(sorted(set(no_store)))
+        console.print(
+            f"not planned ({len(no_store)} lines): no national store in the network for {codes}",
+            highlight=False,
+        )
+
+
+@ship_app.command("list")
+def ship_list(db: str | None = DB) -> None:
+    """Every shipment and where it stands."""
+    _status_table(_store(db), None, {})
+
+
+def _record(store: LedgerStore, events: Sequence[LedgerEvent]) -> None:
+    result = store.append_events(list(events))
+    console.print(
+        f"{len(result.appended)} events recorded, {len(result.skipped)} already recorded.",
+        highlight=False,
+    )
+    ids = sorted({getattr(e, "shipment_id", "") for e in events} - {""})
+    _status_table(store, ids, {})
+
+
+@ship_app.command("dispatch")
+def ship_dispatch(
+    shipment: str = typer.Argument(...),
+    lot: str = typer.Option(..., "--lot", help="Lot number shipped."),
+    expiry: str | None = typer.Option(None, "--expiry", help="Lot expiry (YYYY-MM-DD)."),
+    doses: int | None = typer.Option(None, "--doses", help="Doses shipped (default: as planned)."),
+    at: str | None = typer.Option(None, "--at"),
+    by: str = BY,
+    db: str | None = DB,
+) -> None:
+    """The planned shipment leaves its origin (now in transit to the next node)."""
+    store = _store(db)
+    events = store.shipment_events(shipment)
+    product = next(
+        (getattr(e, "product", None) for e in events if e.kind.value == "shipment-planned"), None
+    )
+    the_lot = Lot(product or "?", lot, _day(expiry, "--expiry"))
+    _record(store, [dispatch(events, shipment, the_lot, doses, _moment(at), by)])
+
+
+@ship_app.command("arrive")
+def ship_arrive(
+    shipment: str = typer.Argument(...),
+    at: str | None = typer.Option(None, "--at"),
+    by: str = BY,
+    db: str | None = DB,
+) -> None:
+    """The shipment arrived at the hub it was travelling to."""
+    store = _store(db)
+    _record(store, arrive(store.shipment_events(shipment), shipment, _moment(at), by))
+
+
+@ship_app.command("hold")
+def ship_hold(
+    shipment: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason"),
+    until: str | None = typer.Option(None, "--until"),
+    at: str | None = typer.Option(None, "--at"),
+    by: str = BY,
+    db: str | None = DB,
+) -> None:
+    """The shipment is held (stockpiled) at the hub."""
+    store = _store(db)
+    _record(
+        store,
+        [
+            hold(
+                store.shipment_events(shipment),
+                shipment,
+                reason,
+                _day(until, "--until"),
+                _moment(at),
+                by,
+            )
+        ],
+    )
+
+
+@ship_app.command("onward")
+def ship_onward(
+    shipment: str = typer.Argument(...),
+    at: str | None = typer.Option(None, "--at"),
+    by: str = BY,
+    db: str | None = DB,
+) -> None:
+    """The shipment leaves the hub for the next node on its route."""
+    store = _store(db)
+    _record(store, onward(store.shipment_events(shipment), shipment, _moment(at), by))
+
+
+@ship_app.command("receive")
+def ship_receive(
+    shipment: str = typer.Argument(...),
+    missing: int = typer.Option(0, "--missing", help="Doses not accepted (damaged, short, ...)."),
+    reason: DiscrepancyReason | None = typer.Option(None, "--reason"),
+    reject: bool = typer.Option(False, "--reject", help="Reject the whole delivery."),
+    at: str | None = typer.Option(None, "--at"),
+    by: str = BY,
+    db: str | None = DB,
+) -> None:
+    """The shipment reached its destination: confirmed, with a discrepancy, or rejected."""
+    if (missing or reject) and reason is None:
+        raise DoseflowError(
+            "LEDGER_BAD_RECEIPT",
+            "a discrepancy or rejection needs a reason",
+            field="--reason",
+            expected=", ".join(r.value for r in DiscrepancyReason),
+        )
+    store = _store(db)
+    events = store.shipment_events(shipment)
+    _record(
+        store,
+        receive(events, shipment, _moment(at), by, missing=missing, reason=reason, reject=reject),
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ledger_app, name="ledger")
+    app.add_typer(ship_app, name="ship")
