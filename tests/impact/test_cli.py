@@ -1,0 +1,124 @@
+"""``doseflow impact ...`` through the real command line entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from doseflow.cli.app import run
+
+
+def test_run_prints_outcomes_and_writes_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(
+        [
+            "impact",
+            "run",
+            "--country",
+            "PRK",
+            "--bands",
+            "0,20,40,60",
+            "--supply",
+            "0.2",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "deaths" in out
+    assert "income-group mean" in out  # PRK has no Prem matrix: the fallback is named
+    by_age = pd.read_csv(tmp_path / "by_age.csv")
+    assert list(by_age["band"][:4]) == ["0-19", "20-39", "40-59", "60+"]
+
+
+def test_run_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        run(
+            [
+                "impact",
+                "run",
+                "--country",
+                "NGA",
+                "--bands",
+                "0,20,40,60",
+                "--supply",
+                "0.1",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert '"deaths_averted"' in out
+
+
+def test_compare_writes_table_and_charts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run(
+        [
+            "impact",
+            "compare",
+            "--country",
+            "NGA",
+            "--bands",
+            "0,20,40,60",
+            "--supply",
+            "0.1,0.3",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    assert "best" in capsys.readouterr().out
+    assert len(pd.read_csv(tmp_path / "comparison.csv")) == 6
+    assert (tmp_path / "deaths_averted.png").exists()
+    assert (tmp_path / "deaths_averted.html").exists()
+
+
+def test_sweep_runs_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        "countries: [PRK]\nr0: [2.0]\nsupply_shares: [0.1, 0.3]\ndoses_per_day_shares: [0.01]\n"
+        "strategies: [older-first, proportional]\nbands: 0,20,40,60\n"
+        "horizon_days: 90\nchunk_size: 2\n"
+    )
+    out = tmp_path / "sweep"
+    assert run(["impact", "sweep", str(grid), "--out", str(out)]) == 0
+    assert "(2 run, 0 already done)" in capsys.readouterr().out
+    assert run(["impact", "sweep", str(grid), "--out", str(out), "--no-plot"]) == 0
+    assert "(0 run, 2 already done)" in capsys.readouterr().out
+    assert len(pd.read_parquet(out / "results.parquet")) == 4
+
+
+def test_global_compares_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = tmp_path / "alloc.yaml"
+    scenario.write_text(
+        "name: t\nproducts:\n  - {code: AZ, pack_doses: 2400, doses_per_vial: 10}\n"
+        "participants:\n  - {iso3: NGA, financing: amc}\n  - {iso3: PRK, financing: amc}\n"
+        "rounds:\n  - date: 2021-03-01\n    tranches:\n      - {product: AZ, doses: 4800000}\n"
+    )
+    assert (
+        run(["impact", "global", str(scenario), "--levels", "4", "--out", str(tmp_path / "g")]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "impact-maximis" in out
+    assert (tmp_path / "g" / "allocation_rules.csv").exists()
+
+
+def test_no_scenario_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["impact", "run"]) == 2
+    err = capsys.readouterr().err
+    assert "IMPACT_NO_SCENARIO" in err
+    assert "--country" in err
+
+
+def test_bad_number_list_is_a_bad_parameter(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["impact", "compare", "--country", "NGA", "--supply", "lots"]) == 2
+    err = capsys.readouterr().err
+    assert "IMPACT_BAD_PARAMETER" in err
+    assert "'lots'" in err

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from doseflow.domain.errors import DoseflowError
+from doseflow.impact import DeliverySchedule, EfficacyMode, RateRollout
+from doseflow.impact.scenario_file import load_scenario, parse_scenario, parse_sweep
+
+
+def test_country_scenario_file(tmp_path: Path) -> None:
+    path = tmp_path / "prk.yaml"
+    path.write_text(
+        "country: PRK\nbands: 0,10,20,30,40,50,60,70,80\nr0: 2.0\nrefusal: 0.2\n"
+        "vaccines:\n  - {code: AZ, efficacy_infection: 0.7, efficacy_death: 0.95,"
+        " mode: all-or-nothing}\n"
+        "rollout:\n  start: 2021-03-01\n  capacity_share: 0.004\n  deliveries:\n"
+        "    - {date: 2021-03-10, doses: 1000000}\n    - {day: 40, doses: 500000}\n"
+        "strategy: ordered:60+,40-59\n"
+    )
+    sc = load_scenario(path)
+    assert sc.r0 == 2.0
+    assert len(sc.bands) == 9
+    assert sc.vaccines[0].mode is EfficacyMode.ALL_OR_NOTHING
+    assert isinstance(sc.rollout, DeliverySchedule)
+    assert [d.day for d in sc.rollout.deliveries] == [9, 40]
+    assert sc.strategy.groups == ("60+", "40-59")
+
+
+def test_custom_scenario_file() -> None:
+    sc = parse_scenario(
+        "custom:\n  population: [600000, 300000, 100000]\n"
+        "  contacts: [[8, 3, 1], [3, 6, 2], [1, 2, 3]]\n"
+        "bands: 0-19,20-59,60+\nrollout: {doses_per_day_share: 0.01, supply_share: 0.3}\n"
+    )
+    assert sc.bands.labels == ("0-19", "20-59", "60+")
+    assert isinstance(sc.rollout, RateRollout)
+
+
+def test_sweep_file() -> None:
+    grid = parse_sweep(
+        "countries: [NGA, PRK]\nr0: [1.5, 2.5]\nsupply_shares: [0.1]\n"
+        "doses_per_day_shares: [0.005]\nstrategies: [older-first, proportional]\n"
+    )
+    assert grid.size == 8
+
+
+def test_bad_file_error_names_line_field_and_value() -> None:
+    with pytest.raises(DoseflowError) as err:
+        parse_scenario(
+            "country: NGA\nr0: 2\nvaccines:\n  - {code: AZ, efficacy_infection: 2}\n", "s.yaml"
+        )
+    detail = err.value.detail
+    assert err.value.code == "IMPACT_BAD_FILE"
+    assert detail.location.source == "s.yaml"
+    assert detail.location.line == 4
+    assert detail.location.field == "vaccines[0].efficacy_infection"
+    assert detail.value == 2
+    assert "less than or equal to 1" in str(err.value)
+
+
+def test_country_or_custom_is_required() -> None:
+    with pytest.raises(DoseflowError) as err:
+        parse_scenario("r0: 2\n", "s.yaml")
+    assert err.value.code == "IMPACT_BAD_FILE"
+    assert "either 'country'" in str(err.value)
