@@ -17,7 +17,7 @@ the next round. Coverage carries from pool to pool and round to round.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -58,16 +58,19 @@ def _packs_floor(doses: FloatArray, pack: int) -> IntArray:
     return np.floor(np.maximum(doses, 0.0) / pack + _EPS).astype(np.int64)
 
 
+_NO_CAP = np.iinfo(np.int64).max // 4
+
+
 def _cap_packs(product: Product, policy: Policy, available: int, n: int) -> IntArray:
+    """The policy's cap per participant, in packs (a 0-d array broadcasting to everyone)."""
     cap = np.inf
     if product.code in policy.caps:
         cap = float(policy.caps[product.code])
     if policy.cap_share_of_pool is not None:
         cap = min(cap, policy.cap_share_of_pool * available)
-    big = np.iinfo(np.int64).max // 4
     if not np.isfinite(cap):
-        return np.full(n, big, dtype=np.int64)
-    return np.full(n, int(cap // product.pack_doses), dtype=np.int64)
+        return np.asarray(_NO_CAP, dtype=np.int64)
+    return np.asarray(int(cap // product.pack_doses), dtype=np.int64)
 
 
 def _finish(
@@ -82,7 +85,7 @@ def _finish(
     ceiling: FloatArray | None,
     shares: FloatArray,
     cap_packs: IntArray,
-    binding: npt.NDArray[np.int8],
+    classify: Callable[[], npt.NDArray[np.int8]],
     *,
     threat: FloatArray | None = None,
     weights: FloatArray | None = None,
@@ -104,7 +107,7 @@ def _finish(
         unrounded=shares,
         rule_doses=rounded.doses,
         doses=rounded.doses,
-        binding=binding.astype(np.int8),
+        classify=classify,
         rounding=rounded.direction,
         threat=threat,
         weights=weights,
@@ -162,12 +165,15 @@ def _supply(
     eligible = flags == 0
     ceiling = np.minimum(table.ceiling, policy.top_rung)
     ceiling_packs = _packs_floor((ceiling - before) * per_cov, pack)
-    hp = np.minimum(ceiling_packs, cap_packs)
+    capped = int(cap_packs) < _NO_CAP
+    hp = np.minimum(ceiling_packs, cap_packs) if capped else ceiling_packs.copy()
     hp[~eligible] = 0
     caps = hp.astype(np.float64) * pack
     floor_packs = -(-policy.floors.get(product.code, 0) // pack)
-    floors = np.minimum(hp, floor_packs).astype(np.float64) * pack
-    fill = water_fill(float(available), per_cov, before, floors, caps)
+    floors: FloatArray = (
+        np.minimum(hp, floor_packs) * float(pack) if floor_packs else np.zeros_like(caps)
+    )
+    fill = water_fill(float(available), per_cov, before, floors, caps, checked=True)
     severe = policy.severe
     constrained = not fill.floors_met or fill.level < severe.threshold
     if severe.enabled and eligible.any() and available >= pack and constrained:
@@ -186,29 +192,27 @@ def _supply(
             ceiling,
         )
     x = fill.quantities
-    tol = 1e-6 * pack
-    binding = np.zeros(table.population.size, dtype=np.int8)
-    if not fill.floors_met:
-        mode = Mode.FLOOR_SHORTFALL
-        binding[eligible] = Binding.FLOOR
-    else:
-        mode = Mode.EQUAL_COVERAGE
-        binding[eligible] = Binding.LEVEL
-        on_floor = (
-            eligible
-            & (floors > 0)
-            & (x <= floors + tol)
-            & (per_cov * (fill.level - before) < floors)
-        )
-        binding[on_floor] = Binding.FLOOR
-        above = eligible & (x <= tol) & (before >= fill.level)
-        binding[above] = Binding.ABOVE_LEVEL
-    at_cap = eligible & (x >= caps - tol)
-    binding[at_cap & (hp >= ceiling_packs)] = Binding.CEILING
-    binding[at_cap & (hp < ceiling_packs)] = Binding.CAP
+    mode = Mode.EQUAL_COVERAGE if fill.floors_met else Mode.FLOOR_SHORTFALL
+
+    def classify() -> npt.NDArray[np.int8]:
+        tol = 1e-6 * pack
+        binding = np.zeros(x.size, dtype=np.int8)
+        if not fill.floors_met:
+            binding[eligible] = Binding.FLOOR
+        else:
+            binding[eligible] = Binding.LEVEL
+            gain = per_cov * (fill.level - before)
+            on_floor = eligible & (floors > 0) & (x <= floors + tol) & (gain < floors)
+            binding[on_floor] = Binding.FLOOR
+            binding[eligible & (x <= tol) & (before >= fill.level)] = Binding.ABOVE_LEVEL
+        at_cap = eligible & (x >= caps - tol)
+        binding[at_cap & (hp >= ceiling_packs)] = Binding.CEILING
+        binding[at_cap & (hp < ceiling_packs)] = Binding.CAP
+        return binding
+
     level = fill.level if fill.floors_met else None
     return _finish(
-        pool, product, mode, level, buffer, flags, before, per_cov, ceiling, x, hp, binding
+        pool, product, mode, level, buffer, flags, before, per_cov, ceiling, x, hp, classify
     )
 
 
@@ -270,7 +274,7 @@ def _weighted(
         ceiling,
         x,
         hp,
-        binding,
+        lambda: binding,
         threat=score,
         weights=weights,
         ranks=ranks,
@@ -332,7 +336,7 @@ def _demand(
         ceiling,
         x,
         hp,
-        binding,
+        lambda: binding,
         threat=threat,
         weights=slopes,
     )
@@ -373,7 +377,18 @@ def _top_up(
     binding[eligible] = Binding.WEIGHTED_SHARE
     binding[eligible & (x >= caps - 1e-6 * pack)] = Binding.DEMAND_MET
     return _finish(
-        pool, product, Mode.TOP_UP, None, buffer, flags, before, per_cov, None, x, hp, binding
+        pool,
+        product,
+        Mode.TOP_UP,
+        None,
+        buffer,
+        flags,
+        before,
+        per_cov,
+        None,
+        x,
+        hp,
+        lambda: binding,
     )
 
 

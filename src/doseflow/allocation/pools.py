@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from doseflow.domain.supply import Origin, Tranche
 
@@ -66,51 +67,53 @@ def _pool_id(pool: Pool, expiry_needed: bool) -> str:
 
 def build_pools(tranches: Iterable[Tranche], carried: Iterable[Pool] = ()) -> tuple[Pool, ...]:
     """Pools of a round, in delivery order (date available, then product, then id)."""
-    grouped: dict[tuple[str, str, str, tuple[str, ...], str], Pool] = {}
+    grouped: dict[tuple[str, str, str, tuple[str, ...], str], list[Any]] = {}
     for t in tranches:
         k = _key(t.product, t.origin, t.donor, t.earmarked, t.expiry)
         found = grouped.get(k)
         if found is None:
-            grouped[k] = Pool(
-                id="",
-                product=t.product,
-                doses=t.doses,
-                available=t.available,
-                origin=t.origin,
-                donor=t.donor,
-                earmarked=t.earmarked,
-                expiry=t.expiry,
-                tranches=(t.id,),
-            )
+            grouped[k] = [t, t.doses, t.available, [t.id], 0]
         else:
-            grouped[k] = replace(
-                found,
-                doses=found.doses + t.doses,
-                available=max(found.available, t.available),
-                tranches=(*found.tranches, t.id),
-            )
+            found[1] += t.doses
+            found[2] = max(found[2], t.available)
+            found[3].append(t.id)
     for c in carried:
         if c.doses <= 0:
             continue
         found = grouped.get(c.key)
         if found is None:
-            grouped[c.key] = replace(
-                c, id="", carried_in=c.doses, tranches=(f"carried-from-{c.id}",)
-            )
+            grouped[c.key] = [c, c.doses, c.available, [f"carried-from-{c.id}"], c.doses]
         else:
-            grouped[c.key] = replace(
-                found,
-                doses=found.doses + c.doses,
-                carried_in=found.carried_in + c.doses,
-                tranches=(*found.tranches, f"carried-from-{c.id}"),
-            )
-    pools = list(grouped.values())
-    plain_ids: dict[str, int] = {}
-    for p in pools:
-        plain = _pool_id(p, expiry_needed=False)
-        plain_ids[plain] = plain_ids.get(plain, 0) + 1
-    named = [
-        replace(p, id=_pool_id(p, expiry_needed=plain_ids[_pool_id(p, False)] > 1)) for p in pools
+            found[1] += c.doses
+            found[3].append(f"carried-from-{c.id}")
+            found[4] += c.doses
+    pools = [
+        Pool(
+            id="",
+            product=first.product,
+            doses=doses,
+            available=available,
+            origin=first.origin,
+            donor=first.donor,
+            earmarked=first.earmarked,
+            expiry=first.expiry,
+            tranches=tuple(ids),
+            carried_in=carried_in,
+        )
+        for first, doses, available, ids, carried_in in grouped.values()
     ]
+    if len(pools) == len({p.product for p in pools}) and not any(
+        p.origin is Origin.DONATION or p.earmarked is not None for p in pools
+    ):
+        named = [replace(p, id=p.product) for p in pools]
+    else:
+        plain_ids: dict[str, int] = {}
+        for p in pools:
+            plain = _pool_id(p, expiry_needed=False)
+            plain_ids[plain] = plain_ids.get(plain, 0) + 1
+        named = [
+            replace(p, id=_pool_id(p, expiry_needed=plain_ids[_pool_id(p, False)] > 1))
+            for p in pools
+        ]
     named.sort(key=lambda p: (p.available, p.product, p.id))
     return tuple(named)

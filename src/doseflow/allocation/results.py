@@ -7,7 +7,7 @@ A :class:`PoolResult` keeps its numbers as NumPy arrays indexed like the partici
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -37,7 +37,24 @@ class RunContext:
     order: tuple[str, ...]
 
     def column(self, product: str) -> int:
-        return self.order.index(product)
+        return self._columns[product]
+
+    @cached_property
+    def _columns(self) -> dict[str, int]:
+        return {code: j for j, code in enumerate(self.order)}
+
+    @cached_property
+    def courses_per_dose(self) -> FloatArray:
+        """Per product column: courses one dose makes (0 for non-vaccine supplies)."""
+        return np.array(
+            [
+                1.0 / self.products[c].doses_per_course
+                if self.products[c].kind is ProductKind.VACCINE
+                else 0.0
+                for c in self.order
+            ],
+            dtype=np.float64,
+        )
 
 
 @dataclass(frozen=True)
@@ -71,13 +88,9 @@ def coverage_share(
     if product.kind is ProductKind.SUPPLY:
         col = ctx.column(product.code)
         return state.doses[:, col] / (pop * per_person(product, policy))
-    courses = np.zeros(len(ctx.table), dtype=np.float64)
-    for j, code in enumerate(ctx.order):
-        p = ctx.products[code]
-        if p.kind is ProductKind.VACCINE:
-            courses += state.doses[:, j] / p.doses_per_course
+    courses = state.doses @ ctx.courses_per_dose
     if policy.count_other_sources:
-        courses += ctx.table.other_sources / policy.other_sources_doses_per_course
+        courses = courses + ctx.table.other_sources / policy.other_sources_doses_per_course
     return np.asarray(courses / pop, dtype=np.float64)
 
 
@@ -108,12 +121,18 @@ class PoolResult:
     unrounded: FloatArray
     rule_doses: IntArray
     doses: IntArray
-    binding: SmallArray
+    classify: Callable[[], SmallArray]
     rounding: SmallArray
     threat: FloatArray | None = None
     weights: FloatArray | None = None
     ranks: IntArray | None = None
     declines: tuple[DeclineRecord, ...] = ()
+
+    @cached_property
+    def binding(self) -> SmallArray:
+        """What limited each participant (:class:`Binding` codes), worked out on first use
+        so a run of many rounds pays for it only where someone looks."""
+        return self.classify()
 
     @property
     def supply(self) -> int:

@@ -34,17 +34,17 @@ def round_to_packs(
     """Whole-pack doses from continuous ``shares`` (doses), at most ``budget_packs`` packs in
     all and ``cap_packs`` each."""
     in_packs = shares / pack
-    base = np.minimum(np.floor(in_packs + _EPS).astype(np.int64), cap_packs)
-    base = np.maximum(base, 0)
+    base = np.maximum(np.minimum(np.floor(in_packs + _EPS).astype(np.int64), cap_packs), 0)
     remainder = in_packs - base
+    fractional = remainder > _EPS
+    direction = np.negative(fractional, dtype=np.int8)
     spare = budget_packs - int(base.sum())
-    direction = np.where(remainder > _EPS, np.int8(-1), np.int8(0)).astype(np.int8)
     if spare > 0:
-        candidates = np.flatnonzero((remainder > _EPS) & (base < cap_packs))
-        if candidates.size:
-            ranked = candidates[np.argsort(-remainder[candidates], kind="stable")][:spare]
-            base[ranked] += 1
-            direction[ranked] = 1
+        eligible = np.where(fractional & (base < cap_packs), remainder, 0.0)
+        ranked = np.argsort(-eligible, kind="stable")[:spare]
+        ranked = ranked[eligible[ranked] > 0.0]
+        base[ranked] += 1
+        direction[ranked] = 1
     elif spare < 0:  # cannot happen when shares sum to at most the budget; guard anyway
         order = np.argsort(remainder, kind="stable")
         taken = 0

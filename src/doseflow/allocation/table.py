@@ -42,6 +42,7 @@ class ParticipantTable:
         self._static: dict[str, IntArray] = {}
         self._delays: dict[str, IntArray | None] = {}
         self._cache: dict[tuple[str, str], FloatArray] = {}
+        self._lead: dict[int, IntArray] = {}
 
     def __len__(self) -> int:
         return len(self.participants)
@@ -103,18 +104,17 @@ class ParticipantTable:
         return result
 
     def lead_time_days(self, default: int) -> IntArray:
-        key = ("lead", str(default))
-        found = self._cache.get(key)
+        found = self._lead.get(default)
         if found is None:
             found = np.array(
                 [
                     default if p.lead_time_days is None else p.lead_time_days
                     for p in self.participants
                 ],
-                dtype=np.float64,
+                dtype=np.int64,
             )
-            self._cache[key] = found
-        return found.astype(np.int64)
+            self._lead[default] = found
+        return found
 
     def share_older(self, min_age: int) -> FloatArray:
         """Share of people aged ``min_age``+ (override, else WPP 2019; NaN if unknown)."""

@@ -36,15 +36,19 @@ def water_fill(
     starts: FloatArray,
     floors: FloatArray,
     caps: FloatArray,
+    *,
+    checked: bool = False,
 ) -> Fill:
     """Share ``total`` so every participant is at the same level, within floors and caps.
 
     ``floors`` are clipped to ``caps``; a participant with ``slope`` 0 receives its floor
-    only. When ``total`` cannot cover every floor, the result gives equal quantities up to
+    only. ``checked`` skips clipping when the caller guarantees ``0 <= floors <= caps``.
+    When ``total`` cannot cover every floor, the result gives equal quantities up to
     each floor (``floors_met`` False, level ``-inf``); when it exceeds every cap, every cap.
     """
-    caps = np.maximum(caps, 0.0)
-    floors = np.minimum(np.maximum(floors, 0.0), caps)
+    if not checked:
+        caps = np.maximum(caps, 0.0)
+        floors = np.minimum(np.maximum(floors, 0.0), caps)
     floor_sum = float(floors.sum())
     if total >= float(caps.sum()):
         return Fill(caps.copy(), float("inf"), True)
@@ -52,10 +56,11 @@ def water_fill(
         ones = np.ones_like(floors)
         share = water_fill(total, ones, np.zeros_like(floors), np.zeros_like(floors), floors)
         return Fill(share.quantities, float("-inf"), False)
-    active = (slopes > 0) & (caps > floors)
+    active = np.flatnonzero((slopes > 0) & (caps > floors))
     s = slopes[active]
-    lo = starts[active] + floors[active] / s
-    hi = starts[active] + caps[active] / s
+    start = starts[active]
+    lo = start + floors[active] / s if floor_sum else start
+    hi = start + caps[active] / s
     # an unlimited cap is a kink beyond any level the total can reach
     reach = float(np.max(lo)) + total / float(s.min()) + 1.0 if s.size else 0.0
     hi = np.where(np.isfinite(hi), hi, reach)
@@ -74,7 +79,6 @@ def water_fill(
         rate = float(slope_after[k])
         level = float(points[k]) + ((total - float(at_points[k])) / rate if rate > 0 else 0.0)
     quantities = floors.copy()
-    quantities[active] = np.minimum(
-        caps[active], np.maximum(floors[active], s * (level - starts[active]))
-    )
+    quantities[active] = np.minimum(caps[active], np.maximum(floors[active], s * (level - start)))
+
     return Fill(quantities, level, True)
