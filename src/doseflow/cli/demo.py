@@ -138,6 +138,13 @@ def logistics_step(ctx: DemoContext) -> None:
     )
 
 
+def ledger_step(ctx: DemoContext) -> None:
+    """Round 1's shipments via the Dalian hub and the UNICEF deliveries, in the ledger."""
+    from doseflow.cli.ledger import demo_ledger
+
+    demo_ledger(ctx.engine, ctx.console, ctx.results.get("allocation_scenario"))
+
+
 def deployment_step(ctx: DemoContext) -> None:
     """Deploy PRK's AstraZeneca doses from the demo round across its provinces."""
     from doseflow.cli.deployment import demo_deployment
@@ -157,6 +164,7 @@ def impact_step(ctx: DemoContext) -> None:
 STEPS: list[tuple[str, DemoStep]] = [
     ("Allocation rounds", allocation_step),
     ("Cold chain and routes", logistics_step),
+    ("Shipments and stock ledger", ledger_step),
     ("Deployment in PRK", deployment_step),
     ("Impact: deaths averted", impact_step),
 ]

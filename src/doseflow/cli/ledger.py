@@ -522,3 +522,132 @@ def ship_receive(
 def register(app: typer.Typer) -> None:
     app.add_typer(ledger_app, name="ledger")
     app.add_typer(ship_app, name="ship")
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+def demo_ledger(engine: object, out_console: object, scenario: str | None) -> None:
+    """The demo's ledger step: round 1's shipments via the Dalian hub (one held there, one
+    received with damaged doses), then the UNICEF deliveries import. Idempotent: every
+    event id is derived from the shipment and step, so a re-run records nothing new."""
+    from datetime import timedelta
+
+    from rich.console import Console
+
+    from doseflow.ledger import shipments as steps
+    from doseflow.logistics.network_file import example_network_path, load_network_file
+    from doseflow.logistics.routing import plan_route
+    from doseflow.store.allocation import AllocationStore
+
+    con = out_console if isinstance(out_console, Console) else console
+    store = LedgerStore(engine)  # type: ignore[arg-type]
+    nf = load_network_file(example_network_path())
+    store.register_nodes(nf.network.nodes.values())
+    name = scenario or "covax-2021"
+    alloc = AllocationStore(engine)  # type: ignore[arg-type]
+    spec = alloc.scenario(name)
+    first = spec.rounds[0]
+    stores = {
+        n.country: n.code
+        for n in nf.network.nodes.values()
+        if n.kind.value == "national" and n.country
+    }
+    events: list[LedgerEvent] = []
+    via_dalian: list[str] = []
+    for line in alloc.lines(name, first.number):
+        destination = stores.get(line.iso3)
+        if destination is None or line.doses <= 0:
+            continue
+        product = spec.products[line.product]
+        try:
+            route = plan_route(
+                nf.network,
+                product,
+                nf.origins_for(product),
+                destination,
+                profiles=nf.profile_table(),
+            )
+        except DoseflowError:
+            continue
+        sid = shipment_id_for(name, first.number, line.pool, line.iso3)
+        planned = plan_shipment(
+            shipment_id=sid,
+            product=product,
+            doses=line.doses,
+            route=route.nodes,
+            dispatch=first.date,
+            transit_days=route.transit_days,
+            allocation_ref=f"{name} round {first.number} pool {line.pool}",
+            recorded_by="demo",
+        )
+        if planned is None:
+            continue
+        history: list[LedgerEvent] = [planned]
+        if "DALIAN" in route.nodes[1:-1]:
+            via_dalian.append(sid)
+            start = datetime.combine(first.date, time(8, 0), tzinfo=UTC)
+            lot = Lot(
+                product.code,
+                f"{product.code}-{first.date:%y%m}",
+                first.date + timedelta(days=product.shelf_life_days),
+            )
+            history.append(steps.dispatch(history, sid, lot, None, start, "demo"))
+            history.extend(steps.arrive(history, sid, start + timedelta(days=4), "demo"))
+            if product.code == "PFIZER":  # stockpiled at Dalian, the last ultra-cold store
+                history.append(
+                    steps.hold(
+                        history,
+                        sid,
+                        "awaiting ultra-cold capacity at destination",
+                        None,
+                        start + timedelta(days=5),
+                        "demo",
+                    )
+                )
+            else:
+                history.extend(steps.onward(history, sid, start + timedelta(days=6), "demo"))
+                damaged = product.pack_doses if line.iso3 == "NPL" else 0
+                history.extend(
+                    steps.receive(
+                        history,
+                        sid,
+                        start + timedelta(days=12),
+                        "demo",
+                        missing=damaged,
+                        reason=DiscrepancyReason.DAMAGED if damaged else None,
+                    )
+                )
+        events.extend(history)
+    result = store.append_events(events)
+    con.print(
+        f"Round {first.number}: {sum(1 for e in events if e.kind.value == 'shipment-planned')} "
+        f"shipments planned for the network's national stores, {len(via_dalian)} via the Dalian "
+        f"hub; {len(result.appended)} events recorded, {len(result.skipped)} already recorded.",
+        highlight=False,
+    )
+    table = Table(title="Shipments via Dalian (doses)")
+    for col in ("shipment", "route", "state", "dispatched", "received", "written off"):
+        table.add_column(
+            col, justify="right" if col in ("dispatched", "received", "written off") else "left"
+        )
+    for s in store.shipments(via_dalian):
+        table.add_row(
+            s.shipment_id,
+            " > ".join(s.route),
+            s.state,
+            f"{s.dispatched_doses:,}",
+            f"{s.received_doses:,}",
+            f"{s.written_off_doses:,}",
+        )
+    con.print(table)
+    unicef_result, _appended = import_unicef(store)
+    render_unicef(unicef_result)
+    report = store.self_check()
+    con.print(
+        f"Ledger check: {report.events:,} events; {report.entered:,} doses entered = "
+        f"{report.accounted:,} in stock, in transit, administered or written off "
+        f"({'consistent' if report.ok else 'INCONSISTENT'}). Try `doseflow ledger hubs`, "
+        "`doseflow ledger card NPL-NS AZ-SKB`, `doseflow ship list`.",
+        highlight=False,
+    )
