@@ -68,3 +68,34 @@ def test_planned_events_match_the_shipments_and_have_stable_ids() -> None:
         e.event_id for e in events
     ]
     assert np.all([e.origin == inp.origin for e in events])
+
+
+def test_regions_from_the_network_keep_their_cold_chain() -> None:
+    import pytest
+
+    from doseflow.deployment import regions_from_network
+    from doseflow.domain.errors import DoseflowError
+    from doseflow.domain.network import Node, NodeKind, build_network
+    from doseflow.domain.temperature import TemperatureBand
+
+    net = build_network(
+        [
+            Node("PRK-NS", "National store", NodeKind.NATIONAL_STORE, country="PRK"),
+            Node(
+                "RG",
+                "Hyesan store",
+                NodeKind.REGIONAL_STORE,
+                country="PRK",
+                parent="PRK-NS",
+                capacity_litres={TemperatureBand.CHILLED: 150.0},
+                region="Ryanggang",
+            ),
+        ]
+    )
+    (rg,) = regions_from_network(net, {"RG": 719_269}, {"RG": 1_200}, lead_days={"RG": 5})
+    assert (rg.name, rg.population, rg.lead_days) == ("Ryanggang", 719_269, 5)
+    assert rg.capacity_litres[TemperatureBand.CHILLED] == 150.0
+    with pytest.raises(DoseflowError) as info:
+        regions_from_network(net, {}, {"RG": 1})
+    assert info.value.code == "DEPLOY_UNKNOWN_REGION"
+    assert info.value.detail.value == "RG"
