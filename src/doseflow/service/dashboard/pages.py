@@ -34,7 +34,12 @@ STATIC_DIR = Path(__file__).parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 #: Area page modules under ``doseflow.service.dashboard``, each with ``router`` and ``NAV``.
-PAGE_MODULES: tuple[str, ...] = ()
+PAGE_MODULES: tuple[str, ...] = (
+    "allocation_pages",
+    "ledger_pages",
+    "reporting_pages",
+    "impact_pages",
+)
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 

@@ -142,3 +142,17 @@ def render(
 
 def sign_in_redirect_target(next_path: str) -> str:
     return "/dashboard/sign-in?next=" + quote(next_path, safe="/")
+
+
+def form_int(text: str | None, field: str) -> int:
+    """A whole number from a form field, or ``SERVICE_BAD_FORM`` naming the field."""
+    try:
+        return int(text or "")
+    except ValueError:
+        raise DoseflowError(
+            "SERVICE_BAD_FORM",
+            f"{field} must be a whole number",
+            field=field,
+            expected="a whole number",
+            value=text,
+        ) from None

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from doseflow.allocation import Decline, Redirect, scenario_from_document
 from doseflow.domain.errors import DoseflowError
+from doseflow.service.allocation_views import decline_view
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
@@ -135,34 +136,17 @@ def _line(line: LineInfo) -> LineOut:
     )
 
 
-def _recipients(store: AllocationStore, name: str, decline: Decline) -> tuple[int, list[Recipient]]:
-    """Who received ``decline``'s doses, read from the stored lines' explanations."""
-    declined = 0
-    out: list[Recipient] = []
-    for line in store.lines(name, decline.round):
-        if line.product != decline.product:
-            continue
-        for note in line.explanation.declined:
-            if line.iso3 == decline.iso3:
-                declined += note.doses
-        for note in line.explanation.received:
-            if note.from_iso3 == decline.iso3:
-                out.append(Recipient(iso3=line.iso3, pool=line.pool, doses=note.doses))
-    out.sort(key=lambda r: (-r.doses, r.iso3))
-    return declined, out
-
-
 def _decline_out(store: AllocationStore, name: str, decline: Decline) -> DeclineOut:
-    declined, recipients = _recipients(store, name, decline)
+    view = decline_view(store, name, decline)
     return DeclineOut(
         round=decline.round,
         product=decline.product,
         iso3=decline.iso3,
         doses=decline.doses,
-        declined=declined,
+        declined=view.declined,
         reason=decline.reason,
         redirect=decline.redirect.value,
-        recipients=recipients,
+        recipients=[Recipient(iso3=r.iso3, pool=r.pool, doses=r.doses) for r in view.recipients],
     )
 
 

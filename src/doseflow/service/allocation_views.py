@@ -1,0 +1,48 @@
+"""Reading a decline back from the stored lines: how much was given up and who received it.
+
+Shared by the API and the dashboard so both show the same figures. It only reads the
+explanations the allocation engine stored with each line (their ``declined`` and ``received``
+notes); it computes nothing of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from doseflow.allocation import Decline
+from doseflow.store.allocation import AllocationStore
+
+
+@dataclass(frozen=True)
+class Received:
+    iso3: str
+    pool: str
+    doses: int
+
+
+@dataclass(frozen=True)
+class DeclineView:
+    decline: Decline
+    declined: int
+    recipients: tuple[Received, ...]
+
+    @property
+    def given(self) -> int:
+        return sum(r.doses for r in self.recipients)
+
+
+def decline_view(store: AllocationStore, name: str, decline: Decline) -> DeclineView:
+    declined = 0
+    recipients: list[Received] = []
+    for line in store.lines(name, decline.round):
+        if line.product != decline.product:
+            continue
+        if line.iso3 == decline.iso3:
+            declined += sum(note.doses for note in line.explanation.declined)
+        recipients.extend(
+            Received(line.iso3, line.pool, note.doses)
+            for note in line.explanation.received
+            if note.from_iso3 == decline.iso3
+        )
+    recipients.sort(key=lambda r: (-r.doses, r.iso3))
+    return DeclineView(decline, declined, tuple(recipients))

@@ -1,0 +1,206 @@
+"""Dashboard pages for allocation: coverage after a round (ranked bars), the allocation table
+with each line's explanation, declines and where the doses went; forms to run and publish a
+round (analysts) and to decline an allocation (participants). Same store calls as the API."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from doseflow.allocation import Decline, Redirect
+from doseflow.domain.errors import DoseflowError
+from doseflow.service.allocation_views import DeclineView, decline_view
+from doseflow.service.context import engine_of
+from doseflow.service.dashboard.render import (
+    NavItem,
+    add_nav,
+    form_int,
+    page_access,
+    read_form,
+    render,
+)
+from doseflow.service.permissions import PERMISSIONS
+from doseflow.store.allocation import AllocationStore, RoundStatus
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+add_nav(NavItem("/dashboard/allocation", "Allocation", "rounds.read"))
+add_nav(NavItem("/dashboard/declines", "Declines", "declines.read"))
+
+
+def _scenario(store: AllocationStore, requested: str | None) -> str | None:
+    names = [s.name for s in store.scenarios()]
+    if requested and requested in names:
+        return requested
+    return names[0] if names else None
+
+
+def _may(request: Request, action: str) -> bool:
+    principal = page_access(request, "participants.read").principal
+    return principal.role in PERMISSIONS[action].roles
+
+
+def coverage_chart(rows: list[Any], round_name: str) -> dict[str, Any]:
+    """Ranked horizontal bars of doses per 100 people (highest first)."""
+    ranked = sorted(rows, key=lambda c: c.doses_per_100, reverse=True)
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": [round(c.doses_per_100, 2) for c in ranked],
+                "y": [c.iso3 for c in ranked],
+                "marker": {"color": "#0b4f6c"},
+                "hovertemplate": "%{y}: %{x:.2f} doses per 100<extra></extra>",
+            }
+        ],
+        "layout": {
+            "title": {"text": f"Doses per 100 people after {round_name}"},
+            "height": max(320, 18 * len(ranked) + 120),
+            "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+            "yaxis": {"autorange": "reversed", "automargin": True},
+            "xaxis": {"title": {"text": "doses per 100 people"}},
+        },
+    }
+
+
+@router.get("/allocation")
+def allocation_page(
+    request: Request,
+    scenario: str | None = None,
+    round: int | None = None,
+    done: str | None = None,
+) -> Response:
+    access = page_access(request, "rounds.read")
+    store = AllocationStore(engine_of(request))
+    name = _scenario(store, scenario)
+    context: dict[str, Any] = {
+        "scenarios": [s.name for s in store.scenarios()],
+        "scenario": name,
+        "done": done,
+        "may_run": _may(request, "rounds.run"),
+        "may_publish": _may(request, "rounds.publish"),
+        "may_decline": _may(request, "declines.create"),
+        "own_iso3": access.own_iso3,
+        "rounds": [],
+        "round": None,
+        "lines": [],
+        "coverage": [],
+        "chart": None,
+    }
+    if name is not None:
+        rounds = store.rounds(name)
+        if access.own_iso3 is not None:
+            rounds = [r for r in rounds if r.status == RoundStatus.PUBLISHED.value]
+        context["rounds"] = rounds
+        chosen = next((r for r in rounds if r.number == round), rounds[-1] if rounds else None)
+        if chosen is not None:
+            context["round"] = chosen
+            lines = store.lines(name, chosen.number, access.own_iso3)
+            coverage = store.coverage(name, chosen.number)
+            if access.own_iso3 is not None:
+                coverage = [c for c in coverage if c.iso3 == access.own_iso3]
+            context["lines"] = sorted(lines, key=lambda x: (x.pool, -x.doses, x.iso3))
+            context["coverage"] = sorted(coverage, key=lambda c: c.doses_per_100, reverse=True)
+            context["chart"] = coverage_chart(coverage, f"round {chosen.number}")
+    return render(request, "allocation.html", title="Allocation rounds", **context)
+
+
+def _back(path: str, **params: Any) -> RedirectResponse:
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return RedirectResponse(f"{path}?{query}", status_code=303)
+
+
+@router.post("/allocation/run")
+async def run_form(request: Request) -> Response:
+    access = page_access(request, "rounds.run")
+    form = await read_form(request)
+    name = form.get("scenario", "")
+    store = AllocationStore(engine_of(request))
+    store.run(name)
+    access.audit(f"scenario {name}")
+    return _back("/dashboard/allocation", scenario=name, done=f"Ran every round of {name}.")
+
+
+@router.post("/allocation/publish")
+async def publish_form(request: Request) -> Response:
+    access = page_access(request, "rounds.publish")
+    form = await read_form(request)
+    name = form.get("scenario", "")
+    number = form_int(form.get("round"), "round")
+    AllocationStore(engine_of(request)).publish(name, number)
+    access.audit(f"scenario {name} round {number}")
+    return _back(
+        "/dashboard/allocation",
+        scenario=name,
+        round=number,
+        done=f"Round {number} is published to participants.",
+    )
+
+
+@router.post("/allocation/decline")
+async def decline_form(request: Request) -> Response:
+    access = page_access(request, "declines.create")
+    form = await read_form(request)
+    name = form.get("scenario", "")
+    iso3 = form.get("iso3", "").upper()
+    access.check_iso3(iso3)
+    number = form_int(form.get("round"), "round")
+    store = AllocationStore(engine_of(request))
+    if access.own_iso3 is not None and number not in {
+        r.number for r in store.rounds(name) if r.status == RoundStatus.PUBLISHED.value
+    }:
+        raise DoseflowError(
+            "SERVICE_ROUND_NOT_PUBLISHED",
+            f"round {number} of {name} has not been published to participants yet",
+            field="round",
+            expected="a published round",
+            value=number,
+        )
+    decline = Decline(
+        round=number,
+        product=form.get("product", ""),
+        iso3=iso3,
+        reason=form.get("reason", "")[:500],
+        redirect=Redirect.SAME_RULES,
+        pool=form.get("pool") or None,
+    )
+    store.record_decline(name, decline)
+    access.audit(f"scenario {name} round {number} {decline.product} {iso3}")
+    return _back(
+        "/dashboard/declines",
+        scenario=name,
+        done=f"{iso3} declined its {decline.product} allocation in round {number}; "
+        "the doses were redistributed.",
+    )
+
+
+@router.get("/declines")
+def declines_page(
+    request: Request, scenario: str | None = None, done: str | None = None
+) -> Response:
+    access = page_access(request, "declines.read")
+    store = AllocationStore(engine_of(request))
+    name = _scenario(store, scenario)
+    declines: list[DeclineView] = []
+    if name is not None:
+        published = {
+            r.number for r in store.rounds(name) if r.status == RoundStatus.PUBLISHED.value
+        }
+        for d in store.recorded_declines(name):
+            if access.own_iso3 is not None and (
+                d.iso3 != access.own_iso3 or d.round not in published
+            ):
+                continue
+            declines.append(decline_view(store, name, d))
+    return render(
+        request,
+        "declines.html",
+        title="Declines and where the doses went",
+        scenarios=[s.name for s in store.scenarios()],
+        scenario=name,
+        declines=declines,
+        done=done,
+    )

@@ -1,0 +1,137 @@
+"""Dashboard pages: what each role sees, forms that write (CSRF-checked and audited)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from doseflow.service.dashboard.render import NAV
+from doseflow.service.permissions import PERMISSIONS
+from doseflow.store.service import audit_log
+from tests.service.conftest import ACTORS, Service, make_service
+from tests.service.scenario import NAME, scenario_document
+from tests.service.seed import seed_ledger
+
+
+@pytest.fixture
+def full(fresh_sqlite: str) -> Iterator[Service]:
+    for service in make_service(fresh_sqlite):
+        seed_ledger(service.engine)
+        service.post("/api/scenarios", "allocation-analyst", json=scenario_document())
+        service.post(f"/api/scenarios/{NAME}/run", "allocation-analyst")
+        service.post(f"/api/scenarios/{NAME}/rounds/1/publish", "allocation-analyst")
+        yield service
+
+
+def browser_for(service: Service, actor: str) -> TestClient:
+    client = TestClient(service.app)
+    signed = client.post(
+        "/dashboard/sign-in", data={"token": service.tokens[actor]}, follow_redirects=False
+    )
+    assert signed.status_code == 303
+    return client
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_each_role_sees_the_pages_its_role_may_read(full: Service, actor: str) -> None:
+    client = browser_for(full, actor)
+    role = ACTORS[actor][0]
+    overview = client.get("/dashboard/").text
+    for item in NAV:
+        allowed = role in PERMISSIONS[item.action].roles
+        assert (f'href="{item.path}"' in overview) == allowed, item.path
+        page = client.get(item.path)
+        assert page.status_code == (200 if allowed else 403), f"{actor} {item.path}"
+        if not allowed:
+            assert "SERVICE_FORBIDDEN" in page.text
+
+
+def test_allocation_page_shows_chart_data_table_and_explanations(full: Service) -> None:
+    page = browser_for(full, "viewer").get("/dashboard/allocation", params={"round": 1}).text
+    assert 'id="coverage-chart"' in page
+    assert 'src="/static/vendor/plotly.min.js"' in page
+    assert "doses per 100 people" in page
+    assert "Kenya received" in page  # a line's full explanation
+    assert 'id="run-round"' not in page  # viewers cannot run rounds
+    assert "allocation/decline" not in page
+
+
+def test_a_participant_sees_and_declines_only_its_own_lines(full: Service) -> None:
+    client = browser_for(full, "participant-KEN")
+    page = client.get("/dashboard/allocation").text
+    rows = re.findall(r'<th scope="row">(\w{3}) <span class="explanation">', page)
+    assert rows
+    assert set(rows) == {"KEN"}
+    token = csrf_of(page)
+    forged = client.post(
+        "/dashboard/allocation/decline",
+        data={"csrf": token, "scenario": NAME, "round": "1", "product": "AZ-SII", "iso3": "NGA"},
+    )
+    assert forged.status_code == 403
+    assert "SERVICE_OUT_OF_SCOPE" in forged.text
+    done = client.post(
+        "/dashboard/allocation/decline",
+        data={
+            "csrf": token,
+            "scenario": NAME,
+            "round": "1",
+            "product": "AZ-SII",
+            "pool": "AZ-SII",
+            "iso3": "KEN",
+            "reason": "cold chain full",
+        },
+    )
+    assert done.status_code == 200
+    assert "KEN declined AZ-SII in round 1" in done.text
+    assert "Where the AZ-SII doses declined by KEN went" in done.text
+    entry = audit_log(full.engine, limit=1)[0]
+    assert (entry.action, entry.actor, entry.outcome) == (
+        "declines.create",
+        "participant-KEN",
+        "ok",
+    )
+
+
+def test_forms_refuse_a_missing_csrf_token(full: Service) -> None:
+    client = browser_for(full, "allocation-analyst")
+    refused = client.post("/dashboard/allocation/run", data={"scenario": NAME})
+    assert refused.status_code == 422
+    assert "SERVICE_BAD_FORM" in refused.text
+    bad_round = client.post(
+        "/dashboard/allocation/publish",
+        data={"csrf": csrf_of(client.get("/dashboard/").text), "scenario": NAME, "round": "x"},
+    )
+    assert bad_round.status_code == 422
+    assert "round must be a whole number" in bad_round.text
+
+
+def test_shipments_and_stock_pages(full: Service) -> None:
+    kenya = browser_for(full, "participant-KEN")
+    shipments = kenya.get("/dashboard/shipments").text
+    assert "awaiting import permit" in shipments
+    assert "S-NGA-1" not in shipments
+    stock = kenya.get("/dashboard/stock", params={"within_days": 3650}).text
+    assert "K1" in stock
+    assert "DXB" not in stock
+    staff = browser_for(full, "logistics-officer").get("/dashboard/shipments").text
+    assert "S-NGA-1" in staff
+
+
+def test_reporting_and_impact_pages(full: Service) -> None:
+    assert "Reporting compliance" in browser_for(full, "viewer").get("/dashboard/reporting").text
+    analyst = browser_for(full, "allocation-analyst")
+    page = analyst.get("/dashboard/impact").text
+    assert "No impact run yet." in page
+    started = analyst.post(
+        "/dashboard/impact/run", data={"csrf": csrf_of(page), "scenario": NAME, "round": "zz"}
+    )
+    assert started.status_code == 422
