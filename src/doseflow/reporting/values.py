@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NamedTuple
 
 from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY
 
@@ -41,9 +42,10 @@ class SubmittedValue:
     origin: Origin | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DataValue:
-    """A validated value (a number), as stored."""
+class DataValue(NamedTuple):
+    """A validated value (a number), as stored. Immutable; a named tuple rather than a
+    dataclass because bulk imports create a million of them and tuples are built ~5x faster.
+    The first five fields are the key."""
 
     participant: str
     org_unit: str

@@ -15,7 +15,9 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from doseflow.domain.errors import DoseflowError
 from doseflow.reporting.compliance import (
@@ -45,6 +47,8 @@ from doseflow.store.reporting_ledger import LedgerSource, ledger_figures
 
 #: Rows per executemany call of the batch path.
 BATCH_ROWS = 20_000
+#: SQLite page cache (KiB) on a connection that runs the batch path.
+SQLITE_CACHE_KIB = 131_072
 #: Items per IN (...) list when reading.
 LOOKUP_CHUNK = 500
 DEFAULT_GATE_POLICY = GatePolicy()
@@ -98,6 +102,8 @@ def upsert_values(
         return 0
     stamp = _epoch(now or _utcnow())
     sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     starts: dict[str, Any] = {}
     rows: list[tuple[Any, ...]] = []
     sql = _upsert_sql(conn)
@@ -135,24 +141,30 @@ def _chunks(items: Sequence[str], size: int = LOOKUP_CHUNK) -> Iterable[Sequence
 
 
 def stored_values_for(
-    conn: Connection, values: Sequence[SubmittedValue]
+    conn: Connection, values: Sequence[SubmittedValue], hierarchy: Hierarchy
 ) -> dict[ValueKey, tuple[float, str | None]]:
-    """Stored values a submission may touch: every value of its org units and periods."""
+    """Stored values a submission may touch: every stored value of its participants in its
+    periods (read by key prefix), kept when the org unit is one of the submission's."""
+    found: dict[ValueKey, tuple[float, str | None]] = {}
+    dv = t.data_values
+    if conn.execute(select(dv.c.participant).limit(1)).first() is None:
+        return found  # an empty table: nothing to compare with
     periods: set[str] = set()
     for text in {v.period for v in values}:
         try:
             periods.add(parse_period(text).code)
         except DoseflowError:
             continue
-    org_units = sorted({v.org_unit for v in values})
-    found: dict[ValueKey, tuple[float, str | None]] = {}
-    if not periods or not org_units:
+    org_units = {v.org_unit for v in values}
+    participants = {v.participant for v in values if v.participant is not None}
+    for org_unit in org_units:
+        owner = hierarchy.participant_of(org_unit)
+        if owner is not None:
+            participants.add(owner)
+    if not periods or not participants:
         return found
-    dv = t.data_values
-    if conn.execute(select(func.count()).select_from(dv)).scalar_one() == 0:
-        return found
-    for pchunk in _chunks(sorted(periods)):
-        for ochunk in _chunks(org_units):
+    for pchunk in _chunks(sorted(participants)):
+        for perchunk in _chunks(sorted(periods)):
             q = select(
                 dv.c.participant,
                 dv.c.org_unit,
@@ -161,9 +173,10 @@ def stored_values_for(
                 dv.c.category,
                 dv.c.value,
                 dv.c.comment,
-            ).where(dv.c.period.in_(pchunk), dv.c.org_unit.in_(ochunk))
+            ).where(dv.c.participant.in_(pchunk), dv.c.period.in_(perchunk))
             for p, o, per, de, cat, value, comment in conn.execute(q):
-                found[(p, o, per, de, cat)] = (float(value), comment)
+                if o in org_units:
+                    found[(p, o, per, de, cat)] = (float(value), comment)
     return found
 
 
@@ -180,37 +193,32 @@ def _lock_rows(conn: Connection, participant: str | None = None) -> dict[LockKey
 
 
 def _record_submissions(conn: Connection, reports: Iterable[LockKey], now: datetime) -> None:
-    s = t.submissions
-    wanted = sorted(set(reports))
-    if not wanted:
+    """First and last submission time per participant, report and period: one multi-row
+    upsert (the first time is kept, the count goes up)."""
+    rows = [
+        {
+            "participant": p,
+            "report": r,
+            "period": per,
+            "first_submitted_at": now,
+            "last_submitted_at": now,
+            "submission_count": 1,
+        }
+        for p, r, per in sorted(set(reports))
+    ]
+    if not rows:
         return
-    existing: set[LockKey] = set()
-    for participant in sorted({p for p, _, _ in wanted}):
-        q = select(s.c.participant, s.c.report, s.c.period).where(s.c.participant == participant)
-        existing.update((a, b, c) for a, b, c in conn.execute(q))
-    new = [k for k in wanted if k not in existing]
-    old = [k for k in wanted if k in existing]
-    if new:
-        conn.execute(
-            insert(s),
-            [
-                {
-                    "participant": p,
-                    "report": r,
-                    "period": per,
-                    "first_submitted_at": now,
-                    "last_submitted_at": now,
-                    "submission_count": 1,
-                }
-                for p, r, per in new
-            ],
-        )
-    for p, r, per in old:
-        conn.execute(
-            update(s)
-            .where(s.c.participant == p, s.c.report == r, s.c.period == per)
-            .values(last_submitted_at=now, submission_count=s.c.submission_count + 1)
-        )
+    s = t.submissions
+    dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    stmt = dialect_insert(s)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[s.c.participant, s.c.report, s.c.period],
+        set_={
+            "last_submitted_at": stmt.excluded.last_submitted_at,
+            "submission_count": s.c.submission_count + 1,
+        },
+    )
+    conn.execute(stmt, rows)
 
 
 def submit(
@@ -235,7 +243,7 @@ def submit(
     moment = now or _utcnow()
     today = as_of or moment.date()
     with engine.connect() as conn:
-        stored: StoredValues = stored_values_for(conn, values)
+        stored: StoredValues = stored_values_for(conn, values, hierarchy)
         locks = _lock_rows(conn)
     figures = None
     if ledger is not None:

@@ -49,7 +49,7 @@ data_values = Table(
         "category",
         name="pk_report_data_values",
     ),
-    Index("ix_report_data_values_participant_start", "participant", "period_start"),
+    sqlite_with_rowid=False,
 )
 
 submissions = Table(

@@ -38,11 +38,7 @@ def upgrade() -> None:
             "category",
             name="pk_report_data_values",
         ),
-    )
-    op.create_index(
-        "ix_report_data_values_participant_start",
-        "report_data_values",
-        ["participant", "period_start"],
+        sqlite_with_rowid=False,  # rows live in the key's b-tree: one b-tree per insert
     )
     op.create_table(
         "report_submissions",
@@ -100,5 +96,4 @@ def downgrade() -> None:
     op.drop_table("report_lock_audit")
     op.drop_table("report_period_locks")
     op.drop_table("report_submissions")
-    op.drop_index("ix_report_data_values_participant_start", table_name="report_data_values")
     op.drop_table("report_data_values")

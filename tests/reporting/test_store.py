@@ -1,0 +1,198 @@
+"""The reporting store on both backends: idempotent upsert, locks and audit, compliance,
+plausibility, the ledger adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import Engine
+
+from doseflow.domain.errors import DoseflowError
+from doseflow.reporting import (
+    ComplianceStatus,
+    GatePolicy,
+    LedgerPosition,
+    LockAction,
+    Method,
+    Outcome,
+    Requirement,
+    SubmittedValue,
+    parse_period,
+)
+from doseflow.reporting.periods import PeriodType
+from doseflow.store import reporting as store
+from doseflow.store.database import open_database
+from doseflow.store.reporting_ledger import ledger_figures
+
+from .conftest import AS_OF, make_hierarchy, north_korea_case, sv
+
+H = make_hierarchy()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = open_database(db_url)
+    yield eng
+    eng.dispose()
+
+
+WEEK = [
+    sv("people_tested", "2021W38", "PRK", "667"),
+    sv("positives", "2021W38", "PRK", 0),
+    sv("ili_cases", "2021W38", "PRK", 94, comment="ILI/SARI patients"),
+    sv("health_workers_tested", "2021W38", "PRK", 573),
+    sv("doses_administered", "202109", "PRK-SPY", 12, category="dose=dose1,group=hcw"),
+]
+
+
+def test_resubmission_is_idempotent(engine: Engine) -> None:
+    first = store.submit(engine, WEEK, hierarchy=H, as_of=AS_OF, now=datetime(2021, 9, 27, 8))
+    assert first.counts["accepted"] == 5
+    again = store.submit(engine, WEEK, hierarchy=H, as_of=AS_OF, now=datetime(2021, 9, 27, 9))
+    assert again.counts == {"accepted": 0, "updated": 0, "ignored": 5, "conflict": 0}
+    assert store.count_values(engine) == 5
+    changed = [*WEEK[:3], sv("health_workers_tested", "2021W38", "PRK", 575)]
+    third = store.submit(engine, changed, hierarchy=H, as_of=AS_OF)
+    assert third.outcomes[-1] is Outcome.UPDATED
+    stored = {v.data_element: v for v in store.load_values(engine, participants=["PRK"])}
+    assert stored["health_workers_tested"].value == 575
+    assert stored["ili_cases"].comment == "ILI/SARI patients"
+    assert store.count_values(engine) == 5
+    subs = store.stored_submissions(engine)
+    assert subs[("PRK", "surveillance", "2021W38")] == datetime(2021, 9, 27, 8)
+
+
+def test_dry_run_writes_nothing(engine: Engine) -> None:
+    summary = store.submit(engine, WEEK, hierarchy=H, as_of=AS_OF, dry_run=True)
+    assert summary.counts["accepted"] == 5
+    assert store.count_values(engine) == 0
+    assert store.stored_submissions(engine) == {}
+
+
+def test_atomic_submission_with_a_conflict_writes_nothing(engine: Engine) -> None:
+    bad = [*WEEK, sv("deaths", "2021W38", "PRK", -1)]
+    summary = store.submit(engine, bad, hierarchy=H, as_of=AS_OF, atomic=True)
+    assert summary.conflicts[0].error.code == "REPORT_VALUE_OUT_OF_RANGE"
+    assert store.count_values(engine) == 0
+
+
+def test_lock_blocks_and_reopening_is_audited(engine: Engine) -> None:
+    store.submit(engine, WEEK, hierarchy=H, as_of=AS_OF)
+    store.lock_period(engine, "PRK", "surveillance", "2021W38", by="who-searo", note="approved")
+    blocked = store.submit(
+        engine, [sv("people_tested", "2021W38", "PRK", 700)], hierarchy=H, as_of=AS_OF
+    )
+    assert blocked.conflicts[0].error.code == "REPORT_PERIOD_LOCKED"
+    assert store.load_values(engine, data_elements=["people_tested"])[0].value == 667
+    # the administration report of the same participant is not locked
+    other = store.submit(engine, WEEK[-1:], hierarchy=H, as_of=AS_OF)
+    assert other.outcomes == (Outcome.IGNORED,)
+    store.reopen_period(
+        engine, "PRK", "surveillance", "2021W38", by="moph", reason="late laboratory results"
+    )
+    fixed = store.submit(
+        engine, [sv("people_tested", "2021W38", "PRK", 700)], hierarchy=H, as_of=AS_OF
+    )
+    assert fixed.outcomes == (Outcome.UPDATED,)
+    history = store.lock_history(engine, "PRK")
+    assert [(e.action, e.actor, e.reason) for e in history] == [
+        (LockAction.LOCK, "who-searo", "approved"),
+        (LockAction.REOPEN, "moph", "late laboratory results"),
+    ]
+    assert store.period_locks(engine) == {}
+
+
+def test_lock_errors(engine: Engine) -> None:
+    store.lock_period(engine, "PRK", "surveillance", "2021W38", by="who")
+    with pytest.raises(DoseflowError) as exc:
+        store.lock_period(engine, "PRK", "surveillance", "2021W38", by="who")
+    d = exc.value.detail
+    assert d.code == "REPORT_PERIOD_ALREADY_LOCKED"
+    assert "is already locked (by who on" in d.message
+    assert d.value == "2021W38"
+    with pytest.raises(DoseflowError) as exc:
+        store.reopen_period(engine, "PRK", "surveillance", "2021W38", by="moph", reason=" ")
+    d = exc.value.detail
+    assert d.code == "REPORT_REOPEN_NEEDS_REASON"
+    assert "needs a reason" in d.message
+    assert d.value == " "
+    with pytest.raises(DoseflowError) as exc:
+        store.reopen_period(engine, "PRK", "surveillance", "2021W37", by="moph", reason="x")
+    d = exc.value.detail
+    assert d.code == "REPORT_PERIOD_NOT_LOCKED"
+    assert "for 2021W37 is not locked" in d.message
+    assert d.value == "2021W37"
+    with pytest.raises(DoseflowError) as exc:
+        store.lock_period(engine, "PRK", "vaccination", "2021W38", by="who")
+    assert exc.value.code == "REPORT_UNKNOWN_REPORT_TYPE"
+    assert exc.value.detail.value == "vaccination"
+    with pytest.raises(DoseflowError) as exc:
+        store.lock_period(engine, "PRK", "surveillance", "202109", by="who")
+    assert exc.value.code == "REPORT_WRONG_PERIOD_TYPE"
+    assert [e.action for e in store.lock_history(engine)] == [LockAction.LOCK]
+
+
+def test_compliance_and_readiness_from_the_store(engine: Engine) -> None:
+    req = Requirement("PRK", "surveillance", PeriodType.WEEKLY, 3, parse_period("2021W37"))
+    store.save_requirements(engine, [req])
+    store.save_requirements(engine, [req])  # replacing, not duplicating
+    assert store.stored_requirements(engine) == [req]
+    store.submit(engine, WEEK[:2], hierarchy=H, as_of=AS_OF, now=datetime(2021, 9, 28, 12))
+    rows = store.compliance_view(engine, date(2021, 10, 6))
+    assert [(r.period.code, r.status) for r in rows] == [
+        ("2021W37", ComplianceStatus.MISSING),
+        ("2021W38", ComplianceStatus.ON_TIME),
+        ("2021W39", ComplianceStatus.NOT_DUE),  # due 6 Oct: still on time that day
+    ]
+    gate = store.readiness(engine, ["PRK"], GatePolicy(enabled=True), date(2021, 10, 6))
+    assert not gate["PRK"].passed
+    assert store.readiness(engine, ["PRK"], as_of=date(2021, 10, 6))["PRK"].passed
+
+
+def test_plausibility_over_stored_values(engine: Engine) -> None:
+    values = [
+        SubmittedValue(v.data_element, v.period, v.org_unit, v.value) for v in north_korea_case()
+    ]
+    summary = store.submit(engine, values, hierarchy=H, as_of=AS_OF)
+    assert summary.counts["conflict"] == 0
+    flags = store.plausibility(engine, H, participants=["PRK"])
+    binomial = [f for f in flags if f.method is Method.BINOMIAL_POSITIVITY]
+    assert len(binomial) == 1
+    assert binomial[0].figures["tests"] == 40_700
+    assert all(f.participant == "PRK" for f in flags)
+
+
+class FakeLedger:
+    def __init__(self) -> None:
+        self.asked: list[tuple[tuple[str, ...], date, date]] = []
+
+    def position(self, nodes: Sequence[str], start: date, end: date) -> LedgerPosition | None:
+        self.asked.append((tuple(nodes), start, end))
+        return (
+            LedgerPosition(opening=100, received=900, closing=400) if "PRK-SPY" in nodes else None
+        )
+
+
+def test_ledger_cross_check_through_the_adapter(engine: Engine) -> None:
+    ledger = FakeLedger()
+    values = [
+        sv("doses_administered", "202109", "PRK-SPY", 600, category="dose=dose1,group=hcw"),
+        sv("doses_administered", "202109", "PRK-SPY", 500, category="dose=dose2,group=hcw"),
+        sv("stock_on_hand", "202109", "PRK-SPY", 350),
+        sv("doses_administered", "202109", "PRK-RYG", 10**6, category="dose=dose1,group=hcw"),
+    ]
+    summary = store.submit(engine, values, hierarchy=H, as_of=date(2021, 10, 5), ledger=ledger)
+    assert [c.error.code for c in summary.conflicts] == [
+        "REPORT_ADMINISTERED_EXCEEDS_AVAILABLE"
+    ] * 2
+    assert summary.warnings[0].error.code == "REPORT_STOCK_DIFFERS_FROM_LEDGER"
+    assert "difference -50 doses" in summary.warnings[0].error.message
+    assert summary.outcomes[2:] == (Outcome.ACCEPTED, Outcome.ACCEPTED)  # RYG: no ledger data
+    assert (("PRK-SPY",), date(2021, 9, 1), date(2021, 9, 30)) in ledger.asked
+    # the national unit answers for its own store and every region's
+    assert ledger_figures(ledger, H, [("PRK", "202109")]) == {
+        ("PRK", "202109"): LedgerPosition(100, 900, 400)
+    }
+    assert set(ledger.asked[-1][0]) == {"PRK-NS", "PRK-RYG", "PRK-SPY"}
