@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from doseflow.domain.errors import DoseflowError
 from doseflow.reporting import (
     ComplianceStatus,
+    DataValue,
     GatePolicy,
     LedgerPosition,
     LockAction,
@@ -196,3 +197,23 @@ def test_ledger_cross_check_through_the_adapter(engine: Engine) -> None:
         ("PRK", "202109"): LedgerPosition(100, 900, 400)
     }
     assert set(ledger.asked[-1][0]) == {"PRK-NS", "PRK-RYG", "PRK-SPY"}
+
+
+def test_batch_path_chunks_and_upserts(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "BATCH_ROWS", 15)
+    monkeypatch.setattr(store, "PG_ROWS_PER_STATEMENT", 7)
+    values = [
+        DataValue("PRK", "PRK", f"2021W{w}", e, "default", float(w))
+        for w in range(1, 21)
+        for e in ("people_tested", "deaths")
+    ]
+    with engine.begin() as conn:
+        assert store.upsert_values(conn, values) == 40
+    changed = [v._replace(value=v.value + 1, comment="revised") for v in values[:23]]
+    with engine.begin() as conn:
+        store.upsert_values(conn, changed)
+    stored = {v.key: v for v in store.load_values(engine)}
+    assert len(stored) == 40
+    assert stored[values[0].key].value == 2.0
+    assert stored[values[0].key].comment == "revised"
+    assert stored[values[30].key].value == values[30].value
