@@ -12,7 +12,7 @@ def test_an_impact_run_is_a_background_job(service: Service) -> None:
     started = service.post(
         f"/api/scenarios/{NAME}/impact-runs",
         "allocation-analyst",
-        json={"round": 2, "horizon_days": 60, "increments": 2},
+        json={"round": 2, "horizon_days": 60, "levels": 2},
     )
     assert started.status_code == 202
     job = started.json()

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from doseflow.impact.global_comparison import compare_allocations
+from doseflow.impact.global_comparison import DEFAULT_LEVELS, compare_allocations
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of, jobs_of
 from doseflow.service.errors import ERROR_RESPONSES
@@ -31,8 +31,12 @@ class ImpactRunIn(BaseModel):
     round: int | None = Field(default=None, ge=1, le=1000, description="default: every round")
     r0: float = Field(default=2.5, gt=0.5, le=10.0, description="basic reproduction number")
     horizon_days: int = Field(default=365, ge=30, le=1095)
-    increments: int = Field(
-        default=20, ge=2, le=200, description="slices of supply for the impact-maximising rule"
+    levels: int = Field(
+        default=DEFAULT_LEVELS,
+        ge=2,
+        le=100,
+        description="points on each participant's curve of deaths against doses "
+        "(the impact-maximising rule's resolution)",
     )
 
 
@@ -69,7 +73,7 @@ def comparison_job(engine: Engine, scenario: str, body: ImpactRunIn) -> dict[str
     run = AllocationStore(engine).compute(scenario)
     source = run.round(body.round) if body.round is not None else run
     comparison = compare_allocations(
-        source, r0=body.r0, horizon_days=body.horizon_days, increments=body.increments
+        source, r0=body.r0, horizon_days=body.horizon_days, levels=body.levels
     )
     return {
         "scenario": scenario,

@@ -1,0 +1,167 @@
+"""End to end in headless Chromium (Debian's package, driven by Playwright; no download):
+sign in, run a round, see the chart, decline an allocation as a participant, see the doses
+redistributed. Set DOSEFLOW_SCREENSHOTS=docs/screenshots to refresh the docs' screenshots."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from doseflow.service.routers.impact import KIND, ImpactRunIn, comparison_job
+from tests.service.conftest import Service, make_service
+from tests.service.live import live_server
+from tests.service.scenario import NAME, scenario_document
+from tests.service.seed import seed_ledger
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def site(fresh_sqlite: str) -> Iterator[tuple[Service, str]]:
+    for service in make_service(fresh_sqlite):
+        seed_ledger(service.engine)
+        assert service.post("/api/scenarios", "administrator", json=scenario_document()).is_success
+        body = ImpactRunIn(round=2, horizon_days=90, levels=4)
+        job = service.app.state.jobs.submit(
+            KIND,
+            {"scenario": NAME, **body.model_dump()},
+            lambda: comparison_job(service.engine, NAME, body),
+            submitted_by="administrator",
+        )
+        with live_server(service.app) as url:
+            service.app.state.jobs.wait(job.id, timeout=120)
+            yield service, url
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("DOSEFLOW_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _number(text: str) -> int:
+    return int(text.strip().replace(",", ""))
+
+
+def _doses(page: Page, pool: str, iso3: str) -> int:
+    """Doses of ``iso3`` in ``pool`` read from the allocation table (0 if no line)."""
+    total = 0
+    for row in page.locator("#allocation-table tbody tr").all():
+        cells = row.locator("td").all()
+        head = row.locator("th")
+        if cells and cells[0].inner_text() == pool and head.inner_text().startswith(iso3):
+            total += _number(row.locator("td.num").first.inner_text())
+    return total
+
+
+def sign_in(page: Page, url: str, token: str) -> None:
+    page.goto(f"{url}/dashboard/")
+    expect(page).to_have_url(f"{url}/dashboard/sign-in?next=/dashboard/")
+    page.get_by_label("API token").fill(token)
+    page.keyboard.press("Enter")  # submit from the keyboard
+    expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
+
+
+def test_run_a_round_see_the_chart_decline_and_see_the_doses_redistributed(
+    browser: Browser, site: tuple[Service, str], shots: Path
+) -> None:
+    service, url = site
+    analyst = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    analyst.on("dialog", lambda dialog: dialog.accept())
+
+    analyst.goto(f"{url}/dashboard/sign-in")
+    analyst.screenshot(path=str(shots / "sign-in.png"))
+    sign_in(analyst, url, service.tokens["allocation-analyst"])
+
+    analyst.get_by_role("navigation", name="Main").get_by_role("link", name="Allocation").click()
+    analyst.get_by_role("button", name=f"Run the rounds of {NAME}").click()
+    expect(analyst.get_by_role("status")).to_contain_text(f"Ran every round of {NAME}")
+    analyst.get_by_label("Round", exact=True).select_option("1")
+    analyst.get_by_role("button", name="Show").click()
+    chart = analyst.locator("#coverage-chart")
+    expect(chart).to_have_attribute("data-drawn", "true", timeout=20_000)
+    expect(chart.locator(".main-svg").first).to_be_visible()
+    expect(chart).to_contain_text("Doses per 100 people after round 1")
+    analyst.get_by_role("button", name="Publish round 1 to participants").click()
+    expect(analyst.get_by_role("status")).to_contain_text("Round 1 is published")
+    nga_before = _doses(analyst, "AZ-SII", "NGA")
+    chart.scroll_into_view_if_needed()
+    analyst.screenshot(path=str(shots / "allocation.png"), full_page=False)
+
+    kenya = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    kenya.on("dialog", lambda dialog: dialog.accept())
+    sign_in(kenya, url, service.tokens["participant-KEN"])
+    kenya.get_by_role("link", name="Allocation").click()
+    rows = kenya.locator("#allocation-table tbody tr")
+    expect(rows.first).to_contain_text("KEN")
+    assert "NGA" not in kenya.locator("#allocation-table").inner_text()
+    kenya.get_by_label("Reason for declining AZ-SII").fill("cold chain full until June")
+    kenya.get_by_role("button", name="Decline AZ-SII").click()
+    expect(kenya.get_by_role("status")).to_contain_text("the doses were redistributed")
+    recipients = kenya.get_by_role("table", name="Where the AZ-SII doses declined by KEN went")
+    expect(recipients).to_be_visible()
+    expect(recipients.locator("tbody tr").first).to_be_visible()
+    given = sum(
+        _number(row.locator("td.num").inner_text())
+        for row in recipients.locator("tbody tr").all()
+        if row.locator("th").inner_text() == "NGA"
+    )
+    assert given > 0
+    kenya.screenshot(path=str(shots / "declines.png"), full_page=False)
+
+    analyst.get_by_role("button", name="Show").click()
+    assert _doses(analyst, "AZ-SII", "NGA") == nga_before + given
+    assert _doses(analyst, "AZ-SII", "KEN") == 0
+
+    analyst.get_by_role("link", name="Impact").click()
+    impact = analyst.locator("#impact-chart")
+    expect(impact).to_have_attribute("data-drawn", "true", timeout=20_000)
+    analyst.screenshot(path=str(shots / "impact.png"), full_page=False)
+    analyst.get_by_role("link", name="Shipments").click()
+    expect(
+        analyst.get_by_role("table", name="Shipments held at hubs, with the reason")
+    ).to_contain_text("awaiting import permit")
+    analyst.screenshot(path=str(shots / "shipments.png"), full_page=False)
+
+
+def test_keyboard_users_can_skip_to_the_content(
+    browser: Browser, site: tuple[Service, str]
+) -> None:
+    service, url = site
+    page = browser.new_page()
+    sign_in(page, url, service.tokens["viewer"])
+    page.goto(f"{url}/dashboard/stock")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    expect(skip).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Days ahead")).to_be_focused()  # the first control in the content
