@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def site(fresh_sqlite: str) -> Iterator[tuple[Service, str]]:
         job = service.app.state.jobs.submit(
             KIND,
             {"scenario": NAME, **body.model_dump()},
-            lambda: comparison_job(service.engine, NAME, body),
+            partial(comparison_job, service.engine, NAME, body),
             submitted_by="administrator",
         )
         with live_server(service.app) as url:
