@@ -67,7 +67,7 @@ def test_population_is_conserved_in_every_run(
     runs = [sc, sc.without_vaccination()]
     result = simulate(runs)
     _conserved(result.final_state, runs)
-    assert result.vaccinated[0] <= supply * sc.total_population / 2 * (1 + 1e-9)
+    assert result.vaccinated[0] <= supply * sc.total_population / 2 * (1 + 1e-9) + 1e-6
 
 
 def test_no_vaccination_reproduces_the_unvaccinated_epidemic(nga: Scenario) -> None:
