@@ -9,7 +9,7 @@ once by the allocation engine (the answer lists who received them).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
@@ -36,6 +36,29 @@ router = APIRouter(prefix="/api/scenarios", tags=["allocation"], responses=ERROR
 Name = Annotated[str, Path(min_length=1, max_length=100, description="the scenario's name")]
 RoundQuery = Annotated[int | None, Query(ge=1, le=1000, description="one round (default all)")]
 Iso3Query = Annotated[str | None, Query(pattern="^[A-Za-z]{3}$", description="ISO3 code")]
+
+
+class ScenarioOut(BaseModel):
+    name: str
+    description: str
+    source: str | None
+    rounds: int
+    declines: int
+    updated_at: datetime
+
+
+def _scenario_out(info: ScenarioInfo) -> ScenarioOut:
+    moment = info.updated_at
+    if moment.tzinfo is None:  # SQLite hands back naive datetimes; the store writes UTC
+        moment = moment.replace(tzinfo=UTC)
+    return ScenarioOut(
+        name=info.name,
+        description=info.description,
+        source=info.source,
+        rounds=info.rounds,
+        declines=info.declines,
+        updated_at=moment,
+    )
 
 
 class ParticipantOut(BaseModel):
@@ -153,8 +176,8 @@ def _decline_out(store: AllocationStore, name: str, decline: Decline) -> Decline
 @router.get("", summary="Stored scenarios")
 def get_scenarios(
     request: Request, _access: Annotated[Access, Depends(authorize("rounds.read"))]
-) -> list[ScenarioInfo]:
-    return store_of(request).scenarios()
+) -> list[ScenarioOut]:
+    return [_scenario_out(s) for s in store_of(request).scenarios()]
 
 
 @router.post("", status_code=201, summary="Store a scenario (participants, products, supply)")
@@ -164,12 +187,12 @@ def post_scenario(
     document: Annotated[
         dict[str, Any], Body(description="a scenario document, as in a scenario YAML file")
     ],
-) -> ScenarioInfo:
+) -> ScenarioOut:
     scenario = scenario_from_document(document, source="request body")
     store = store_of(request)
     changed = store.save_scenario(scenario)
     access.audit(f"scenario {scenario.name}", changed=changed)
-    return next(s for s in store.scenarios() if s.name == scenario.name)
+    return _scenario_out(next(s for s in store.scenarios() if s.name == scenario.name))
 
 
 @router.get("/{name}/participants", summary="A scenario's participants")
