@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from doseflow.cli.app import run
+from doseflow.cli.console import console, err_console
 
 from .test_files import example
 
@@ -17,7 +18,9 @@ HIERARCHY = str(example("reporting_hierarchy.yaml"))
 
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "250")
+    """Tables fold cells at 80 columns; wide consoles keep each message on one line."""
+    for con in (console, err_console):
+        monkeypatch.setattr(con, "width", 250)
 
 
 @pytest.fixture

@@ -18,8 +18,10 @@ values to write go out in :attr:`ImportSummary.writes`.
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -345,6 +347,20 @@ class _Validator:
         )
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while millions of acyclic tuples are made:
+    it would otherwise walk every live object again and again (~40% of a large import).
+    Reference counting still frees everything; the collector resumes afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def validate_submission(
     values: Sequence[SubmittedValue],
     ctx: SubmissionContext,
@@ -353,6 +369,17 @@ def validate_submission(
     atomic: bool = False,
 ) -> ImportSummary:
     """Check every value of ``values`` and decide its outcome (see the module docstring)."""
+    with paused_gc():
+        return _validate(values, ctx, dry_run=dry_run, atomic=atomic)
+
+
+def _validate(
+    values: Sequence[SubmittedValue],
+    ctx: SubmissionContext,
+    *,
+    dry_run: bool,
+    atomic: bool,
+) -> ImportSummary:
     checker = _Validator(ctx)
     outcomes: list[Outcome] = [Outcome.CONFLICT] * len(values)
     conflicts: dict[int, ErrorDetail] = {}

@@ -39,6 +39,7 @@ from doseflow.reporting.submission import (
     ImportSummary,
     StoredValues,
     SubmissionContext,
+    paused_gc,
     validate_submission,
 )
 from doseflow.reporting.values import DataValue, SubmittedValue, ValueKey
@@ -132,6 +133,20 @@ def upsert_values(
         conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     starts: dict[str, Any] = {}
     rows: list[tuple[Any, ...]] = []
+    with paused_gc():
+        _upsert_rows(conn, values, rows, starts, stored_by, stamp, sqlite)
+    return len(values)
+
+
+def _upsert_rows(
+    conn: Connection,
+    values: Sequence[DataValue],
+    rows: list[tuple[Any, ...]],
+    starts: dict[str, Any],
+    stored_by: str | None,
+    stamp: int,
+    sqlite: bool,
+) -> None:
     for v in values:
         start = starts.get(v.period)
         if start is None:
@@ -157,7 +172,6 @@ def upsert_values(
             rows = []
     if rows:
         _send(conn, rows)
-    return len(values)
 
 
 def _chunks(items: Sequence[str], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[str]]:
@@ -267,7 +281,7 @@ def submit(
     """
     moment = now or _utcnow()
     today = as_of or moment.date()
-    with engine.connect() as conn:
+    with engine.connect() as conn, paused_gc():
         stored: StoredValues = stored_values_for(conn, values, hierarchy)
         locks = _lock_rows(conn)
     figures = None
