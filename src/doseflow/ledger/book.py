@@ -167,6 +167,11 @@ class Book:
         """Every event in recording order (including derived adjustments)."""
         return [p.event for p in sorted(self._events.values(), key=lambda p: p.seq)]
 
+    def effective_at(self, event_id: str) -> int | None:
+        """The moment (seconds since 1970 UTC) an event's postings take effect."""
+        found = self._events.get(event_id)
+        return found.effective_at if found else None
+
     def postings(self, event_id: str) -> tuple[Posting, ...]:
         found = self._events.get(event_id)
         return found.postings if found else ()
