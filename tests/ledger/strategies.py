@@ -109,7 +109,7 @@ def to_events(a: Action, n: int, names: Namer, accepted: list[LedgerEvent]) -> l
                 node=node,
                 to_node=names.node(a.other),
                 lot=lot,
-                quantity=a.quantity,
+                quantity=take,
             )
         ]
     if a.kind in ("admin", "issue"):
@@ -120,11 +120,10 @@ def to_events(a: Action, n: int, names: Namer, accepted: list[LedgerEvent]) -> l
                 recorded_by=by,
                 node=node,
                 lot=lot,
-                quantity=a.quantity,
+                quantity=take,
             )
         ]
     if a.kind in ("lost", "found"):
-        sign = -1 if a.kind == "lost" else 1
         return [
             Adjustment(
                 event_id=eid,
@@ -132,7 +131,7 @@ def to_events(a: Action, n: int, names: Namer, accepted: list[LedgerEvent]) -> l
                 recorded_by=by,
                 node=node,
                 lot=lot,
-                quantity=sign * a.quantity,
+                quantity=-take if a.kind == "lost" else a.quantity,
                 reason=AdjustmentReason(a.kind),
             )
         ]
