@@ -1,4 +1,4 @@
-"""Adapter between reporting and the stock ledger (issue 3's ``doseflow.store.ledger_*``).
+"""Adapter between reporting and the stock ledger (issue 3's ``doseflow.store.ledger``).
 
 Reporting needs two things from the ledger: for a set of nodes and a period, the stock at
 the start, the doses that came in and the stock at the end (:class:`LedgerPosition`, for the
@@ -6,9 +6,9 @@ cross-checks), and the shipments (for the FHIR SupplyDelivery export). Both go t
 module only, so a change in the ledger's API touches one file.
 
 :class:`LedgerSource` is the interface the cross-checks are written against; tests and other
-callers may pass any object with a ``position`` method. :class:`StoreLedger` implements it on
-the ledger tables, through ``doseflow.store.ledger_query`` (``stock_on_hand``,
-``stock_card``, ``shipments``).
+callers may pass any object with a ``position`` method. :class:`StoreLedger` implements it
+through the ledger's repository, :class:`doseflow.store.ledger.LedgerStore`
+(``stock_on_hand``, ``stock_card``, ``shipments``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from doseflow.reporting.crosscheck import LedgerPosition
 from doseflow.reporting.fhir_export import ShipmentRecord
 from doseflow.reporting.hierarchy import Hierarchy
 from doseflow.reporting.periods import parse_period
+from doseflow.store.ledger import LedgerStore
 
 
 class LedgerSource(Protocol):
@@ -57,25 +58,20 @@ class StoreLedger:
     """
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self.ledger = LedgerStore(engine)
 
     def position(self, nodes: Sequence[str], start: date, end: date) -> LedgerPosition | None:
-        from doseflow.store import ledger_query
-
         inside = set(nodes)
-        with self.engine.connect() as conn:
-            lines = ledger_query.stock_on_hand(conn, node=list(nodes), include_zero=True)
-            pairs = sorted({(s.node, s.product) for s in lines})
-            if not pairs:
-                return None
-            opening = received = closing = 0
-            for node, product in pairs:
-                card = ledger_query.stock_card(conn, node, product, start=start, end=end)
-                opening += card.opening
-                closing += card.closing
-                received += sum(
-                    line.doses_in for line in card.lines if line.counterpart not in inside
-                )
+        lines = self.ledger.stock_on_hand(node=list(nodes), include_zero=True)
+        pairs = sorted({(s.node, s.product) for s in lines})
+        if not pairs:
+            return None
+        opening = received = closing = 0
+        for node, product in pairs:
+            card = self.ledger.stock_card(node, product, start=start, end=end)
+            opening += card.opening
+            closing += card.closing
+            received += sum(line.doses_in for line in card.lines if line.counterpart not in inside)
         return LedgerPosition(opening=opening, received=received, closing=closing)
 
 
@@ -84,10 +80,7 @@ _FHIR_STATUS = {"received": "completed", "cancelled": "abandoned"}
 
 def shipment_records(engine: Engine) -> list[ShipmentRecord]:
     """Every ledger shipment as a :class:`ShipmentRecord` for the FHIR export."""
-    from doseflow.store import ledger_query
-
-    with engine.connect() as conn:
-        statuses = ledger_query.shipments(conn)
+    statuses = LedgerStore(engine).shipments()
     records: list[ShipmentRecord] = []
     for s in statuses:
         received = s.state == "received"
