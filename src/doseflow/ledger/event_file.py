@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.events import (
@@ -100,10 +100,9 @@ class EventRow(BaseModel):
     until: date | None = None
     allocation_ref: str | None = None
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_missing(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and not value.strip()
 
 
 class _Missing(Exception):
@@ -298,7 +297,8 @@ def events_from_rows(rows: Iterable[tuple[int, dict[str, Any]]], source: str) ->
     """Validate numbered raw rows; every problem is reported together."""
     problems: list[ErrorDetail] = []
     events: list[LedgerEvent] = []
-    for line, raw in rows:
+    for line, given in rows:
+        raw = {k: v for k, v in given.items() if v is not None and not _blank(v)}
         try:
             row = EventRow.model_validate(raw)
         except ValidationError as exc:

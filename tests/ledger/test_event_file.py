@@ -1,0 +1,75 @@
+"""Event files: every kind round-trips through CSV and JSON; bad rows are all reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from doseflow.domain.errors import DoseflowError
+from doseflow.domain.events import AdjustmentReason, LedgerEvent
+from doseflow.ledger.event_file import read_csv_text, read_events, write_events
+from tests.ledger.factory import (
+    adjusted,
+    administered,
+    arrived,
+    counted,
+    dispatched,
+    held,
+    issue,
+    onward,
+    planned,
+    received,
+    reversal,
+    transfer,
+)
+
+ALL_KINDS: list[LedgerEvent] = [
+    planned("p1", 1, 1000),
+    dispatched("d1", 2, 1000),
+    arrived("a1", 10, 1000),
+    held("h1", 11),
+    onward("o1", 20, 1000),
+    received("r1", 25, 990, damaged=10),
+    issue("i1", 26, 100),
+    transfer("t1", 27, 10),
+    administered("x1", 28, 5),
+    adjusted("w1", 29, -3, AdjustmentReason.OPEN_VIAL_WASTAGE),
+    counted("c1", 30, 870),
+    reversal("v1", 31, "x1"),
+]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_every_kind_round_trips(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"events{suffix}"
+    write_events(path, ALL_KINDS)
+    back = read_events(path)
+    assert [e.kind for e in back] == [e.kind for e in ALL_KINDS]
+    for original, read in zip(ALL_KINDS, back, strict=True):
+        assert read.same_content(original), read.differences(original)
+
+
+def test_every_bad_row_is_reported_together() -> None:
+    text = (
+        "id,type,occurred_at,recorded_by,node,to_node,product,lot,quantity\n"
+        "x1,issue,2021-01-05,me,A,B,P,L,10\n"
+        "x2,teleport,2021-01-05,me,A,B,P,L,10\n"
+        "x3,issue,yesterday,me,A,B,P,L,10\n"
+    )
+    with pytest.raises(DoseflowError) as exc:
+        read_csv_text(text, "events.csv")
+    where = [(d.location.line, d.location.field) for d in exc.value.details]
+    assert where == [(3, "type"), (4, "occurred_at")]
+    assert "administration" in (exc.value.details[0].expected or "")
+
+
+def test_unknown_column_is_refused() -> None:
+    text = (
+        "id,type,occurred_at,recorded_by,node,product,lot,quantity,colour\n"
+        "x,administration,2021-01-05,me,A,P,L,1,red\n"
+    )
+    with pytest.raises(DoseflowError) as exc:
+        read_csv_text(text, "e.csv")
+    assert exc.value.detail.location.field == "colour"
+    assert exc.value.code == "LEDGER_ROW_INVALID"
