@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from doseflow.domain.errors import DoseflowError
@@ -28,6 +29,7 @@ from doseflow.ledger.views import (
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
+from doseflow.service.responses import json_response
 from doseflow.store.ledger import LedgerStore
 
 router = APIRouter(prefix="/api", tags=["stock and shipments"], responses=ERROR_RESPONSES)
@@ -114,7 +116,11 @@ def get_nodes(request: Request, access: ReadStock, iso3: Iso3Query = None) -> li
     ]
 
 
-@router.get("/stock", summary="Stock on hand per node, product and lot (doses)")
+@router.get(
+    "/stock",
+    summary="Stock on hand per node, product and lot (doses)",
+    response_model=list[StockLine],
+)
 def get_stock(
     request: Request,
     access: ReadStock,
@@ -124,14 +130,17 @@ def get_stock(
     lot: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     at: Annotated[datetime | None, Query(description="as at this moment (UTC)")] = None,
     include_zero: bool = False,
-) -> list[StockLine]:
+) -> Response:
     ledger = ledger_of(request)
     nodes = scoped_nodes(ledger, access, iso3, node)
-    if nodes is not None and not nodes:
-        return []
-    return ledger.stock_on_hand(
-        node=nodes, product=product, lot=lot, at=at, include_zero=include_zero
+    lines = (
+        []
+        if nodes is not None and not nodes
+        else ledger.stock_on_hand(
+            node=nodes, product=product, lot=lot, at=at, include_zero=include_zero
+        )
     )
+    return json_response(list[StockLine], lines)
 
 
 @router.get("/stock/expiring", summary="Lots in stock expiring within a number of days")
