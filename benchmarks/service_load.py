@@ -261,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--rates",
         type=str,
-        default="25,50,100,150,200,300,400,600,800",
+        default="20,30,40,50,60,80,100,130,160,200,300",
         help="the steps of the ramp (req/s)",
     )
     args = parser.parse_args(argv)
