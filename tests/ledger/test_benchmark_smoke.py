@@ -1,0 +1,26 @@
+"""The ingest benchmark's core runs on a small size, so it cannot rot."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "ledger_ingest.py"
+
+
+def test_ledger_ingest_benchmark_runs_small(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("ledger_ingest", BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ledger_ingest"] = module
+    spec.loader.exec_module(module)
+    figures = module.run(
+        events=3000, facilities=20, products=5, baseline_events=500, workdir=tmp_path
+    )
+    assert figures.events == 3000
+    assert figures.doseflow["pairs"] == 100
+    assert figures.baseline_sample == 500
+    assert figures.rate > 0
+    assert figures.baseline["summary"] > 0

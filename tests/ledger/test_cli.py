@@ -1,0 +1,134 @@
+"""The ledger and ship commands, end to end through ``doseflow.cli.app.run``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from doseflow.cli.app import run
+from doseflow.ledger.event_file import write_events
+from doseflow.store.database import open_database
+from doseflow.store.ledger import LedgerStore
+from tests.ledger.factory import NODES, dispatched, issue, received
+
+
+def _ok(argv: list[str]) -> None:
+    assert run(argv) == 0, argv
+
+
+def test_import_export_stock_card_check(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    LedgerStore(open_database(db_url)).register_nodes(NODES)
+    path = tmp_path / "events.csv"
+    write_events(
+        path, [dispatched("d1", 2, 500, to="PRK-NS"), received("r1", 3, 500), issue("i1", 4, 120)]
+    )
+    _ok(["ledger", "import", str(path), "--db", db_url])
+    _ok(["ledger", "import", str(path), "--db", db_url])
+    out = capsys.readouterr().out
+    assert "3 events recorded" in out
+    assert "3 already recorded (skipped)" in out
+    _ok(["ledger", "stock", "--node", "PRK-NS", "--db", db_url])
+    assert "380" in capsys.readouterr().out
+    _ok(["ledger", "stock", "--node", "PRK-NS", "--at", "2021-01-03", "--db", db_url])
+    assert "500" in capsys.readouterr().out
+    _ok(["ledger", "card", "PRK-NS", "AZ-SII", "--db", db_url])
+    card = capsys.readouterr().out
+    assert "PRK-R1" in card
+    assert "(doses)" in card
+    _ok(["ledger", "check", "--db", db_url])
+    assert "consistent" in capsys.readouterr().out
+    exported = tmp_path / "out.json"
+    _ok(["ledger", "export", str(exported), "--db", db_url])
+    data = json.loads(exported.read_text())
+    assert data["unit"] == "dose"
+    assert [e["id"] for e in data["events"]] == ["d1", "r1", "i1"]
+
+
+def test_refused_import_writes_nothing(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    LedgerStore(open_database(db_url)).register_nodes(NODES)
+    path = tmp_path / "events.json"
+    write_events(
+        path, [dispatched("d1", 2, 50, to="PRK-NS"), received("r1", 3, 50), issue("i1", 4, 80)]
+    )
+    assert run(["ledger", "import", str(path), "--db", db_url]) == 2
+    assert "LEDGER_NEGATIVE_BALANCE" in capsys.readouterr().err
+    assert LedgerStore(open_database(db_url)).event_count() == 0
+
+
+def test_ship_a_round_through_dalian(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "ship.sqlite")
+    from doseflow.allocation import load_scenario
+    from doseflow.cli.demo import example_path
+    from doseflow.store.allocation import AllocationStore
+
+    alloc = AllocationStore(open_database(db))
+    alloc.save_scenario(load_scenario(example_path("covax_2021.yaml")))
+    alloc.run("covax-2021")
+    _ok(["ship", "plan", "covax-2021", "1", "--country", "NPL", "--db", db])
+    assert "2 shipments planned" in capsys.readouterr().out
+    sid = "covax-2021/r1/AZ-SKB/NPL"
+    plans = LedgerStore(open_database(db)).shipments()
+    assert [s.shipment_id for s in plans] == ["covax-2021/r1/AZ-SII/NPL", sid]
+    assert all(s.planned_doses % 2400 == 0 for s in plans)  # whole packs
+    assert plans[1].route == ("SKBIO-ANDONG", "DALIAN", "NPL-NS")
+    _ok(
+        [
+            "ship",
+            "dispatch",
+            sid,
+            "--lot",
+            "K1",
+            "--expiry",
+            "2021-09-30",
+            "--at",
+            "2021-02-03",
+            "--db",
+            db,
+        ]
+    )
+    _ok(["ship", "arrive", sid, "--at", "2021-02-06", "--db", db])
+    _ok(["ship", "hold", sid, "--reason", "import permit", "--at", "2021-02-07", "--db", db])
+    capsys.readouterr()
+    _ok(["ledger", "hubs", "--db", db])
+    assert "import permit" in capsys.readouterr().out
+    _ok(["ship", "onward", sid, "--at", "2021-02-20", "--db", db])
+    _ok(
+        [
+            "ship",
+            "receive",
+            sid,
+            "--missing",
+            "240",
+            "--reason",
+            "damaged",
+            "--at",
+            "2021-02-25",
+            "--db",
+            db,
+        ]
+    )
+    store = LedgerStore(open_database(db))
+    planned = store.shipments([sid])[0].planned_doses
+    assert store.stock_total("NPL-NS", "AZ-SKB") == planned - 240
+    assert store.self_check().ok
+    assert run(["ship", "arrive", sid, "--db", db]) == 2
+    assert "LEDGER_SHIPMENT_STEP" in capsys.readouterr().err
+
+
+def test_unicef_import_reports_unmapped_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "u.sqlite")
+    _ok(["ledger", "unicef", "--db", db])
+    out = capsys.readouterr().out
+    assert "Humanitarian" in out
+    assert "not a country" in out.replace("\n", " ") or "reserve" in out
+    assert "Unknown" in out
+    _ok(["ledger", "unicef", "--db", db])
+    assert "0 events recorded" in capsys.readouterr().out
