@@ -117,3 +117,11 @@ def test_only_administrators_manage_tokens(service: Service) -> None:
     assert gone.status_code == 401
     refused = service.post("/api/tokens", "allocation-analyst", json={"role": "administrator"})
     assert refused.status_code == 403
+
+
+def test_every_endpoint_is_documented(service: Service) -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "service.md").read_text()
+    for ep in endpoints(service.app):
+        assert f"`{ep.method} {ep.path}`" in doc, f"{ep.method} {ep.path} missing in docs"
