@@ -23,7 +23,7 @@ from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.events import EventKind, LedgerEvent, PhysicalCount, Reversal, event_nodes
 from doseflow.domain.lot import Lot
 from doseflow.domain.network import NodeKind
-from doseflow.ledger.accounts import CHECKED_STATES, AccountKey, AccountState, to_instant
+from doseflow.ledger.accounts import CHECKED_STATES, AccountKey, to_instant
 from doseflow.ledger.batch import (
     Prepared,
     StoredEvent,
@@ -348,33 +348,39 @@ def stored_lookup(
 def load_accounts(
     conn: Connection, keys: Collection[AccountKey], lot_ids: Mapping[tuple[str, str], int]
 ) -> dict[AccountKey, _Account]:
-    """The accounts among ``keys`` that exist, with their balances."""
+    """The accounts among ``keys`` that exist, with their balances (a driver-level query
+    narrowed by lot, state and, for small batches, node; rows compared as raw tuples)."""
     if not keys:
         return {}
-    a = t.accounts
-    by_lot_id = {v: k for k, v in lot_ids.items()}
-    wanted_lots = sorted({lot_ids[(k.product, k.lot)] for k in keys})
-    wanted_nodes = sorted({k.node for k in keys})
-    q = select(
-        a.c.id,
-        a.c.state,
-        a.c.node,
-        a.c.lot_id,
-        a.c.ref,
-        a.c.balance,
-        a.c.last_at,
-        a.c.last_ord,
-        a.c.last_seq,
-    ).where(a.c.lot_id.in_(wanted_lots))
-    if len(wanted_nodes) <= 500:
-        q = q.where(a.c.node.in_(wanted_nodes))
-    keyset = set(keys)
+    wanted = {(k.state.value, k.node, lot_ids[(k.product, k.lot)], k.ref): k for k in keys}
+    lots = sorted({w[2] for w in wanted})
+    states = sorted({w[0] for w in wanted})
+    nodes = sorted({w[1] for w in wanted})
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+    def marks(n: int) -> str:
+        return ", ".join([mark] * n)
+
+    sql = (
+        "SELECT id, state, node, lot_id, ref, balance, last_at, last_ord, last_seq "
+        f"FROM ledger_accounts WHERE lot_id IN ({marks(len(lots))}) "
+        f"AND state IN ({marks(len(states))})"
+    )
+    params: list[Any] = [*lots, *states]
+    if len(nodes) <= 500:
+        sql += f" AND node IN ({marks(len(nodes))})"
+        params.extend(nodes)
     out: dict[AccountKey, _Account] = {}
-    for row in conn.execute(q):
-        product, lot = by_lot_id[row.lot_id]
-        key = AccountKey(AccountState(row.state), row.node, product, lot, row.ref)
-        if key in keyset:
-            out[key] = _Account(row.id, row.balance, (row.last_at, row.last_ord, row.last_seq))
+    cursor = conn.connection.cursor()  # plain DBAPI rows: this can be 10^5-10^6 of them
+    try:
+        cursor.execute(sql, tuple(params))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    for row in rows:
+        key = wanted.get((row[1], row[2], row[3], row[4]))
+        if key is not None:
+            out[key] = _Account(row[0], row[5], (row[6], row[7], row[8]))
     return out
 
 
