@@ -40,3 +40,11 @@ def test_a_wrong_method(service: Service) -> None:
     assert response.status_code == 405
     assert response.json()["code"] == "SERVICE_METHOD_NOT_ALLOWED"
     assert "does not accept this method" in response.json()["message"]
+
+
+def test_ids_too_large_for_the_database_are_refused_not_crashed(service: Service) -> None:
+    """Found by Schemathesis: a 22-digit id overflowed SQLite's INTEGER (a 500)."""
+    response = service.request("DELETE", "/api/tokens/2849780476320779075584", "administrator")
+    assert response.status_code == 422
+    assert response.json()["code"] == "SERVICE_BAD_REQUEST"
+    assert response.json()["errors"][0]["field"] == "token_id"

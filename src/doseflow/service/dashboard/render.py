@@ -145,14 +145,17 @@ def sign_in_redirect_target(next_path: str) -> str:
 
 
 def form_int(text: str | None, field: str) -> int:
-    """A whole number from a form field, or ``SERVICE_BAD_FORM`` naming the field."""
+    """A whole number from a form field (1 to 1,000,000), or ``SERVICE_BAD_FORM``."""
     try:
-        return int(text or "")
+        number = int(text or "")
+        if not 1 <= number <= 1_000_000:
+            raise ValueError(number)
+        return number
     except ValueError:
         raise DoseflowError(
             "SERVICE_BAD_FORM",
             f"{field} must be a whole number",
             field=field,
-            expected="a whole number",
+            expected="a whole number from 1 to 1,000,000",
             value=text,
         ) from None

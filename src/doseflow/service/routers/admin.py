@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as FastPath
 from pydantic import BaseModel, Field
 
 from doseflow.service.auth import Access, authorize
@@ -19,6 +20,9 @@ from doseflow.store.service import (
 )
 
 router = APIRouter(prefix="/api", tags=["administration"], responses=ERROR_RESPONSES)
+
+#: Database ids are 32-bit on every backend; larger numbers cannot name anything.
+MAX_ID = 2**31 - 1
 
 Manage = Annotated[Access, Depends(authorize("tokens.manage"))]
 ReadAudit = Annotated[Access, Depends(authorize("audit.read"))]
@@ -115,7 +119,9 @@ def get_tokens(request: Request, _access: Manage) -> list[TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token at once")
-def delete_token(token_id: int, request: Request, access: Manage) -> None:
+def delete_token(
+    token_id: Annotated[int, FastPath(ge=1, le=MAX_ID)], request: Request, access: Manage
+) -> None:
     access.audit(f"token {token_id}")
     revoke_token(engine_of(request), token_id)
 
@@ -125,7 +131,7 @@ def get_audit(
     request: Request,
     _access: ReadAudit,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     actor: Annotated[str | None, Query(max_length=100)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[AuditOut]:
