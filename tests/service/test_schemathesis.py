@@ -3,6 +3,8 @@ that match the documented statuses and shapes. Bounded: a few examples per opera
 
 from __future__ import annotations
 
+import os
+
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -15,7 +17,7 @@ from schemathesis.checks import (
 from tests.service.conftest import Service
 from tests.service.scenario import scenario_document
 
-EXAMPLES_PER_OPERATION = 4
+EXAMPLES_PER_OPERATION = int(os.environ.get("DOSEFLOW_SCHEMATHESIS_EXAMPLES", "4"))
 
 
 def test_no_operation_gives_a_server_error(service: Service) -> None:
