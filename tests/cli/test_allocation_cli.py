@@ -143,7 +143,7 @@ def test_demo_twice_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = tmp_path / "out"
     assert run(["demo", "--db", db, "--out", str(out)]) == 0
     first = capsys.readouterr().out
-    assert "PRK declined 2,972,800 doses of SINOVAC" in first
+    assert "PRK declined 2,969,600 doses of SINOVAC" in first
     assert (out / "allocation_lines.csv").exists()
     assert run(["demo", "--db", db, "--out", str(out)]) == 0
     capsys.readouterr()
