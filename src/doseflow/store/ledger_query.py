@@ -126,13 +126,19 @@ def stock_total(conn: Connection, node: str, product: str, at: Moment | None = N
 def stock_summary(conn: Connection, at: Moment | None = None) -> dict[tuple[str, str], int]:
     """Doses in stock per (node, product), every node and product with stock."""
     a = t.accounts
-    if at is None:
-        q = (
-            select(a.c.node, a.c.product, func.sum(a.c.balance))
-            .where(a.c.state == AccountState.STOCK.value)
-            .group_by(a.c.node, a.c.product)
-        )
-        return {(n, p): int(s) for n, p, s in conn.execute(q) if s}
+    if at is None:  # one grouped scan; plain DBAPI rows (165,000 of them for 3,300 x 50)
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT node, product, SUM(balance) FROM ledger_accounts "
+                f"WHERE state = {mark} GROUP BY node, product",
+                (AccountState.STOCK.value,),
+            )
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        return {(n, p): int(s) for n, p, s in rows if s}
     sub = (
         select(a.c.node, a.c.product, _balance_column(at).label("b"))
         .where(a.c.state == AccountState.STOCK.value)
