@@ -30,30 +30,31 @@ def _root() -> None:
     """Follow every dose from pooled supply to arm."""
 
 
-@app.command()
-def version() -> None:
-    """Print the doseflow version."""
-    console.print(f"doseflow {__version__}")
-
-
 def _register() -> None:
     """Attach every area's commands. Imported here, not at module top, to keep start-up lean."""
     import importlib
 
     for module in _COMMAND_MODULES:
         importlib.import_module(f"doseflow.cli.{module}").register(app)
+    app.command()(version)
+
+
+def version() -> None:
+    """Print the doseflow version."""
+    console.print(f"doseflow {__version__}")
 
 
 #: Modules under ``doseflow.cli`` that define ``register(app: typer.Typer) -> None``.
+#: Listed in the order a dose travels, which is the order ``doseflow --help`` shows them.
 _COMMAND_MODULES: list[str] = [
-    "service",
-    "logistics",
-    "reporting",
-    "allocation",
     "demo",
-    "impact",
-    "deployment",
+    "allocation",
     "ledger",
+    "logistics",
+    "deployment",
+    "reporting",
+    "impact",
+    "service",
 ]
 
 _registered = False
