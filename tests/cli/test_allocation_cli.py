@@ -133,6 +133,27 @@ def test_explain_needs_a_scenario_when_several_are_stored(
     assert json.loads(capsys.readouterr().out)[0]["iso3"] == "PRK"
 
 
+def test_run_with_the_compliance_gate(
+    tmp_path: Path, scenario_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from doseflow.reporting import Requirement, parse_period
+    from doseflow.reporting.periods import PeriodType
+    from doseflow.store.database import open_database
+    from doseflow.store.reporting import save_requirements
+
+    db = str(tmp_path / "g.sqlite")
+    owed = Requirement("NPL", "administration", PeriodType.MONTHLY, 15, parse_period("202012"))
+    save_requirements(open_database(db), [owed])
+    assert run(["allocate", "run", str(scenario_file), "--db", db]) == 0
+    assert "excluded" not in capsys.readouterr().out
+    assert run(["allocate", "run", str(scenario_file), "--db", db, "--compliance-gate"]) == 0
+    out = capsys.readouterr().out
+    assert "Round 1: NPL excluded: reporting compliance: administration: 1 of the last 1" in out
+    assert "Round 2: NPL excluded: reporting compliance: administration: 4 of the last 4" in out
+    assert run(["explain", "NPL", "--round", "1", "--scenario", "cli", "--db", db]) == 0
+    assert "Not eligible: reporting compliance: administration" in capsys.readouterr().out
+
+
 def test_validate(scenario_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["allocate", "validate", str(scenario_file)]) == 0
     assert "3 participants" in capsys.readouterr().out

@@ -8,6 +8,8 @@ The public API other areas call (ledger, deployment, impact, the REST service):
   to take population and name from the bundled WPP data);
 * run: :func:`run_rounds` (every round, declines applied) or :func:`run_round` (one round
   from a given state); :func:`apply_decline` records a decline and redistributes at once;
+  readiness gates decided elsewhere (reporting compliance) come in as :class:`ExtraGate`
+  per round (``run_rounds(..., gates={round: (gate,)})``);
 * read: :class:`AllocationRun` / :class:`RoundResult` / :class:`PoolResult` with
   ``lines()`` (:class:`AllocationLine`), ``explain(iso3)`` (:class:`Explanation`, with
   ``render()`` and ``to_dict()``) and ``coverage()`` (:class:`CoverageRow`: doses per 100
@@ -20,8 +22,21 @@ from doseflow.allocation.eligibility import EXCLUSION_TEXT, Exclusion
 from doseflow.allocation.engine import make_context, run_round, run_rounds
 from doseflow.allocation.explanation import Binding, DeclineNote, Explanation, Mode
 from doseflow.allocation.participants import make_participant
-from doseflow.allocation.policy import Phase, Policy, SevereSupply, SharingWeight, ThreatWeights
+from doseflow.allocation.policy import (
+    ComplianceGate,
+    Phase,
+    Policy,
+    SevereSupply,
+    SharingWeight,
+    ThreatWeights,
+)
 from doseflow.allocation.pools import Pool, build_pools
+from doseflow.allocation.readiness import (
+    COMPLIANCE_GATE,
+    ExtraGate,
+    GateOutcome,
+    RoundGates,
+)
 from doseflow.allocation.redistribution import apply_decline
 from doseflow.allocation.results import (
     AllocationLine,
@@ -34,26 +49,36 @@ from doseflow.allocation.results import (
     RunContext,
 )
 from doseflow.allocation.scenario import Decline, Redirect, RoundKind, RoundSpec, Scenario
-from doseflow.allocation.scenario_file import load_scenario, parse_scenario, scenario_from_document
+from doseflow.allocation.scenario_file import (
+    load_scenario,
+    parse_scenario,
+    scenario_from_document,
+    with_compliance_gate,
+)
 
 __all__ = [
+    "COMPLIANCE_GATE",
     "EXCLUSION_TEXT",
     "AllocationLine",
     "AllocationRun",
     "AllocationState",
     "Binding",
+    "ComplianceGate",
     "CoverageRow",
     "Decline",
     "DeclineNote",
     "DeclineRecord",
     "Exclusion",
     "Explanation",
+    "ExtraGate",
+    "GateOutcome",
     "Mode",
     "Phase",
     "Policy",
     "Pool",
     "PoolResult",
     "Redirect",
+    "RoundGates",
     "RoundKind",
     "RoundResult",
     "RoundSpec",
@@ -71,4 +96,5 @@ __all__ = [
     "run_round",
     "run_rounds",
     "scenario_from_document",
+    "with_compliance_gate",
 ]

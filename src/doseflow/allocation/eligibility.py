@@ -34,6 +34,7 @@ class Exclusion(IntFlag):
     NOT_NAMED = 2048
     NO_STARTED_COURSES = 4096
     NO_REQUEST = 8192
+    FAILED_GATE = 16384
 
 
 EXCLUSION_TEXT: dict[Exclusion, str] = {
@@ -51,6 +52,7 @@ EXCLUSION_TEXT: dict[Exclusion, str] = {
     Exclusion.NOT_NAMED: "not among the recipients the decliner named",
     Exclusion.NO_STARTED_COURSES: "no started courses waiting for a second dose",
     Exclusion.NO_REQUEST: "requested none of the product",
+    Exclusion.FAILED_GATE: "did not pass a readiness gate (e.g. reporting compliance)",
 }
 
 
@@ -59,8 +61,15 @@ def reasons(flags: int) -> tuple[Exclusion, ...]:
     return tuple(e for e in Exclusion if flags & e)
 
 
-def describe(flags: int) -> list[str]:
-    return [EXCLUSION_TEXT[e] for e in reasons(flags)]
+def describe(flags: int, gate_notes: tuple[str, ...] = ()) -> list[str]:
+    """Plain-language reasons; a failed extra gate is told by the gate's own reasons."""
+    out: list[str] = []
+    for e in reasons(flags):
+        if e is Exclusion.FAILED_GATE and gate_notes:
+            out.extend(gate_notes)
+        else:
+            out.append(EXCLUSION_TEXT[e])
+    return out
 
 
 def pool_exclusions(
@@ -70,9 +79,13 @@ def pool_exclusions(
     *,
     lead_time_days: int,
     min_days_before_expiry: int,
+    gate_failed: npt.NDArray[np.bool_] | None = None,
 ) -> npt.NDArray[np.int64]:
-    """Reason flags per participant for ``pool`` (0 means eligible)."""
+    """Reason flags per participant for ``pool`` (0 means eligible). ``gate_failed`` marks
+    the participants that failed an extra readiness gate this round."""
     flags = table.static_exclusions(product).copy()
+    if gate_failed is not None:
+        flags[gate_failed] |= int(Exclusion.FAILED_GATE)
     if pool.earmarked is not None:
         named = np.isin(table.iso3, np.array(sorted(pool.earmarked), dtype=object))
         flags[~named] |= int(Exclusion.NOT_EARMARKED)

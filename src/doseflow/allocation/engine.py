@@ -18,6 +18,7 @@ the next round. Coverage carries from pool to pool and round to round.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,13 @@ from doseflow.allocation.eligibility import Exclusion, pool_exclusions
 from doseflow.allocation.explanation import Binding, Mode
 from doseflow.allocation.policy import Phase, Policy
 from doseflow.allocation.pools import Pool, build_pools
+from doseflow.allocation.readiness import (
+    COMPLIANCE_GATE,
+    ExtraGate,
+    GateFailures,
+    RoundGates,
+    gate_failures,
+)
 from doseflow.allocation.results import (
     AllocationRun,
     AllocationState,
@@ -42,6 +50,7 @@ from doseflow.allocation.scenario import Decline, RoundKind, RoundSpec, Scenario
 from doseflow.allocation.table import ParticipantTable
 from doseflow.allocation.threat import delivery_ranks, threat_scores
 from doseflow.allocation.waterfill import water_fill
+from doseflow.domain.errors import DoseflowError
 from doseflow.domain.participant import Participant
 from doseflow.domain.product import Product
 
@@ -122,6 +131,7 @@ def allocate_pool(
     phase: Phase,
     spec: RoundSpec,
     state: AllocationState,
+    gates: GateFailures | None = None,
 ) -> PoolResult:
     """Share one pool among the run's participants given the state before it."""
     table = ctx.table
@@ -136,6 +146,7 @@ def allocate_pool(
         pool,
         lead_time_days=policy.lead_time_days,
         min_days_before_expiry=policy.min_days_before_expiry,
+        gate_failed=gates.failed if gates is not None and gates.any else None,
     )
     before = coverage_share(ctx, state, product, policy)
     per_cov = table.population * per_person(product, policy)
@@ -392,22 +403,43 @@ def _top_up(
     )
 
 
+def _check_gates(spec: RoundSpec, policy: Policy, gates: Sequence[ExtraGate]) -> None:
+    if policy.compliance_gate.enabled and not any(g.name == COMPLIANCE_GATE for g in gates):
+        raise DoseflowError(
+            "ALLOC_GATE_RESULTS_MISSING",
+            f"round {spec.number} uses reporting compliance as a readiness gate, but no "
+            "compliance results were given to the run",
+            field="policy.compliance_gate",
+            expected="the run's gates to include the 'reporting compliance' gate (the store "
+            "and `doseflow allocate run` fetch it from the reporting data), or the gate off",
+            value=spec.number,
+        )
+
+
 def run_round(
     ctx: RunContext,
     spec: RoundSpec,
     policy: Policy,
     state: AllocationState | None = None,
     carried: Iterable[Pool] = (),
+    gates: Sequence[ExtraGate] = (),
 ) -> RoundResult:
     """One round: every pool of ``spec`` (plus doses ``carried`` from the previous round)
-    shared in delivery order, coverage carrying from pool to pool."""
+    shared in delivery order, coverage carrying from pool to pool.
+
+    ``gates`` are readiness gates decided outside allocation (see
+    :mod:`doseflow.allocation.readiness`); a participant failing any is excluded from
+    every pool of the round (``FAILED_GATE``), with the gate's reasons in its explanation.
+    """
     pol = spec.policy or policy
     phase = spec.phase or pol.phase
+    _check_gates(spec, pol, gates)
+    failures = gate_failures(ctx.table, gates) if gates else None
     start = state or AllocationState.empty(len(ctx.table), len(ctx.order))
     current = start
     results: list[PoolResult] = []
     for pool in build_pools(spec.tranches, carried):
-        pr = allocate_pool(ctx, pool, pol, phase, spec, current)
+        pr = allocate_pool(ctx, pool, pol, phase, spec, current, failures)
         results.append(pr)
         doses = current.doses.copy()
         col = ctx.column(pr.product.code)
@@ -427,6 +459,7 @@ def run_round(
         context=ctx,
         pools=tuple(results),
         state_before=start,
+        gate_notes=failures.notes if failures is not None else MappingProxyType({}),
     )
 
 
@@ -435,9 +468,13 @@ def run_rounds(
     declines: Sequence[Decline] | None = None,
     *,
     context: RunContext | None = None,
+    gates: RoundGates | None = None,
 ) -> AllocationRun:
     """Every round of ``scenario`` in order, each decline applied (and its doses
-    redistributed) in its round before coverage carries to the next."""
+    redistributed) in its round before coverage carries to the next.
+
+    ``gates`` maps a round number to the extra readiness gates of that round (e.g. the
+    reporting compliance gate as of the round's date)."""
     from doseflow.allocation.redistribution import apply_decline
 
     ctx = context or make_context(scenario.participants, scenario.products.values())
@@ -450,7 +487,8 @@ def run_rounds(
     carried: tuple[Pool, ...] = ()
     results: list[RoundResult] = []
     for spec in sorted(scenario.rounds, key=lambda r: r.number):
-        result = run_round(ctx, spec, scenario.policy, state, carried)
+        round_gates = tuple(gates.get(spec.number, ())) if gates else ()
+        result = run_round(ctx, spec, scenario.policy, state, carried, round_gates)
         for d in chosen:
             if d.round == spec.number:
                 result = apply_decline(result, d)

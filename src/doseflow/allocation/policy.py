@@ -65,6 +65,25 @@ class SevereSupply:
 
 
 @dataclass(frozen=True)
+class ComplianceGate:
+    """Reporting compliance as a readiness gate (off by default).
+
+    When ``enabled``, a participant takes part in a round only if its reports are up to
+    date as of the round's date: over the last ``lookback_periods`` owed periods of each
+    report it owes, at most ``max_missing`` missing and (if set) at most ``max_late`` late.
+    The allocation engine does not judge this itself: the verdicts come in as an
+    :class:`~doseflow.allocation.readiness.ExtraGate` named "reporting compliance"
+    (``doseflow.store.allocation`` fetches them from the reporting store), and a run with
+    the gate enabled but no verdicts is refused (``ALLOC_GATE_RESULTS_MISSING``).
+    """
+
+    enabled: bool = False
+    lookback_periods: int = 4
+    max_missing: int = 0
+    max_late: int | None = None
+
+
+@dataclass(frozen=True)
 class Policy:
     """The rules of a round. Shares are fractions (0.2 is 20%); quantities are doses.
 
@@ -89,6 +108,7 @@ class Policy:
     lead_time_days: int = 14
     threat: ThreatWeights = field(default_factory=ThreatWeights)
     severe: SevereSupply = field(default_factory=SevereSupply)
+    compliance_gate: ComplianceGate = field(default_factory=ComplianceGate)
 
     def __post_init__(self) -> None:
         if not self.ladder or any(not 0.0 < r <= 1.0 for r in self.ladder):

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -196,6 +197,8 @@ class RoundResult:
     context: RunContext
     pools: tuple[PoolResult, ...]
     state_before: AllocationState
+    #: participant index -> reasons it failed an extra readiness gate this round
+    gate_notes: Mapping[int, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     @cached_property
     def state_after(self) -> AllocationState:
@@ -271,7 +274,7 @@ class RoundResult:
             name=participant.name,
             eligible=flags == 0,
             exclusions=tuple(e.name or "" for e in reasons(flags)),
-            exclusion_text=tuple(describe(flags)),
+            exclusion_text=tuple(describe(flags, self.gate_notes.get(i, ()))),
             mode=pool.mode.value,
             level=level,
             coverage_before=before,

@@ -7,6 +7,8 @@ found. Nothing is returned (and so nothing written) unless the whole file is val
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -18,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from doseflow.allocation.policy import (
+    ComplianceGate,
     Phase,
     Policy,
     SevereSupply,
@@ -104,6 +107,13 @@ class SevereDoc(_Doc):
     min_packs: int = Field(1, ge=0)
 
 
+class ComplianceGateDoc(_Doc):
+    enabled: bool = False
+    lookback_periods: int = Field(4, ge=1)
+    max_missing: int = Field(0, ge=0)
+    max_late: int | None = Field(None, ge=0)
+
+
 class PolicyDoc(_Doc):
     ladder: list[float] = Field(default_factory=lambda: [0.03, 0.20], min_length=1)
     floors: dict[str, int] = Field(default_factory=dict)
@@ -120,6 +130,7 @@ class PolicyDoc(_Doc):
     lead_time_days: int = Field(14, ge=0)
     threat: ThreatWeightsDoc = Field(default_factory=ThreatWeightsDoc)
     severe: SevereDoc = Field(default_factory=SevereDoc)
+    compliance_gate: ComplianceGateDoc = Field(default_factory=ComplianceGateDoc)
 
 
 class TrancheDoc(_Doc):
@@ -591,6 +602,7 @@ class _Builder:
                 lead_time_days=pd.lead_time_days,
                 threat=ThreatWeights(**pd.threat.model_dump()),
                 severe=SevereSupply(**pd.severe.model_dump()),
+                compliance_gate=ComplianceGate(**pd.compliance_gate.model_dump()),
             )
         except DoseflowError as err:
             self.wrap(err, path)
@@ -708,3 +720,30 @@ class _Builder:
                 )
             )
         return out
+
+
+def with_compliance_gate(scenario: Scenario, enabled: bool = True) -> Scenario:
+    """``scenario`` with reporting compliance as a readiness gate switched on (or off) in
+    its policy, as if its file said ``policy: {compliance_gate: {enabled: true}}``; the
+    gate's other settings (look-back, missing and late allowed) are kept. Rounds with
+    their own ``compliance_gate`` setting keep it."""
+    if not scenario.document:  # built in Python, not read from a file
+        gate_setting = dataclasses.replace(scenario.policy.compliance_gate, enabled=enabled)
+        policy_obj = dataclasses.replace(scenario.policy, compliance_gate=gate_setting)
+        return dataclasses.replace(scenario, policy=policy_obj)
+    document: dict[str, Any] = copy.deepcopy(dict(scenario.document))
+    policy: dict[str, Any] = dict(document.get("policy") or {})
+    gate: dict[str, Any] = dict(policy.get("compliance_gate") or {})
+    if enabled:
+        gate["enabled"] = True
+    else:
+        gate.pop("enabled", None)
+    if gate:
+        policy["compliance_gate"] = gate
+    else:
+        policy.pop("compliance_gate", None)
+    if policy:
+        document["policy"] = policy
+    else:
+        document.pop("policy", None)
+    return scenario_from_document(document, source=scenario.source)

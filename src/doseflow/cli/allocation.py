@@ -15,7 +15,13 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from doseflow.allocation import AllocationRun, Decline, Redirect, load_scenario
+from doseflow.allocation import (
+    AllocationRun,
+    Decline,
+    Redirect,
+    load_scenario,
+    with_compliance_gate,
+)
 from doseflow.cli.console import console
 from doseflow.domain.errors import DoseflowError
 from doseflow.store.allocation import AllocationStore, LineInfo, RoundStatus
@@ -110,14 +116,36 @@ def run(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     preview: bool = typer.Option(False, "--preview", help="Store as a preview, not of record."),
     top: int = typer.Option(12, "--top", help="Participants shown in the coverage table."),
+    compliance_gate: bool = typer.Option(
+        False,
+        "--compliance-gate",
+        help="Use reporting compliance (reports owed, as of each round's date) as a readiness "
+        "gate, as if the file set policy.compliance_gate.enabled; stored with the scenario.",
+    ),
 ) -> None:
     """Validate, store and run every round of a scenario file."""
     parsed = load_scenario(scenario)  # validates before anything is written
+    if compliance_gate:
+        parsed = with_compliance_gate(parsed)
     store = _store(db)
     store.save_scenario(parsed)
     result = store.run(parsed.name, status=RoundStatus.PREVIEW if preview else RoundStatus.RUN)
     render_run(result, top=top)
+    render_gate_exclusions(result)
     console.print(f"stored scenario '{parsed.name}' ({'preview' if preview else 'run'})")
+
+
+def render_gate_exclusions(run: AllocationRun) -> None:
+    """Who an extra readiness gate (reporting compliance) kept out of each round, and why."""
+    for result in run.rounds:
+        participants = result.context.table.participants
+        for i, notes in sorted(result.gate_notes.items()):
+            console.print(
+                f"Round {result.number}: {participants[i].iso3} excluded: " + "; ".join(notes),
+                highlight=False,
+                markup=False,
+                emoji=False,
+            )
 
 
 @allocate_app.command("decline")

@@ -35,6 +35,7 @@ from doseflow.allocation import (
     scenario_from_document,
 )
 from doseflow.domain.errors import DoseflowError
+from doseflow.store.allocation_gates import compliance_gates
 from doseflow.store.allocation_tables import (
     CoverageRowDB,
     DeclineRow,
@@ -241,10 +242,16 @@ class AllocationStore:
             ]
 
     def compute(self, name: str, extra: Sequence[Decline] = ()) -> AllocationRun:
-        """Run the stored scenario with its file's and recorded declines (writes nothing)."""
+        """Run the stored scenario with its file's and recorded declines (writes nothing).
+
+        When the scenario's policy enables the reporting compliance gate, each round's
+        verdicts are read from the reporting data as of the round's date."""
         scenario = self.scenario(name)
         declines = [*scenario.declines, *self.recorded_declines(name), *extra]
-        return run_rounds(scenario, declines)
+        return self._run_rounds(scenario, declines)
+
+    def _run_rounds(self, scenario: Scenario, declines: Sequence[Decline]) -> AllocationRun:
+        return run_rounds(scenario, declines, gates=compliance_gates(self.engine, scenario))
 
     def run(self, name: str, *, status: RoundStatus = RoundStatus.RUN) -> AllocationRun:
         """Run every round of the stored scenario and store the results.
@@ -269,7 +276,7 @@ class AllocationStore:
             != (decline.round, decline.product, decline.iso3, decline.pool)
         ]
         scenario = self.scenario(name)
-        result = run_rounds(scenario, [*scenario.declines, *others, decline])  # validates
+        result = self._run_rounds(scenario, [*scenario.declines, *others, decline])  # validates
         with Session(self.engine) as session, session.begin():
             sid = self._scenario_id(session, name)
             row = session.scalar(
