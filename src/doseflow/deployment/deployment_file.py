@@ -14,15 +14,15 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from doseflow.data.user_files import LineMap, UserFiles, line_for
 from doseflow.deployment.groups import GroupSpec, size_group
 from doseflow.deployment.model import (
     DeploymentInput,
@@ -38,7 +38,7 @@ from doseflow.domain.product import Product
 from doseflow.domain.temperature import TemperatureBand
 
 M = TypeVar("M", bound=BaseModel)
-LineMap = dict[tuple[str | int, ...], int]
+FILES = UserFiles("DEPLOY")
 
 _BAND_COLUMNS: dict[str, TemperatureBand] = {
     "litres_ultra_cold": TemperatureBand.ULTRA_COLD,
@@ -120,100 +120,12 @@ def load_deployment(
     """Read a deployment file; ``products`` supplies definitions a file may refer to by code
     (e.g. the products of an allocation round)."""
     source = str(path)
-    text = _read(source)
+    text = FILES.read_text(source)
     return parse_deployment_yaml(text, source, Path(source).parent, products)
 
 
-def _read(path: str, *, source: str | None = None) -> str:
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise DoseflowError(
-            "DEPLOY_FILE_NOT_FOUND",
-            f"cannot open {path}: {exc.strerror or exc}",
-            source=source or path,
-            expected="an existing, readable file",
-            value=path,
-        ) from exc
-
-
-def _yaml(text: str, source: str) -> tuple[Any, LineMap]:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise DoseflowError(
-            "DEPLOY_BAD_YAML",
-            f"not valid YAML: {exc.problem or exc}",
-            source=source,
-            line=None if mark is None else mark.line + 1,
-            expected="well-formed YAML",
-        ) from exc
-    lines: LineMap = {}
-
-    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
-        lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                lines[(*path, str(key.value))] = key.start_mark.line + 1
-                walk(value, (*path, str(key.value)))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, (*path, i))
-
-    if root is not None:
-        walk(root, ())
-    return data, lines
-
-
-def _line(lines: LineMap, path: Sequence[str | int]) -> int | None:
-    key = tuple(path)
-    while key not in lines and key:
-        key = key[:-1]
-    return lines.get(key)
-
-
-def _details(
-    err: ValidationError, source: str, what: str, line_of: Any, names: Mapping[str, str]
-) -> list[ErrorDetail]:
-    out: list[ErrorDetail] = []
-    for e in err.errors(include_url=False):
-        loc = tuple(e["loc"])
-        fld = ".".join(str(p) for p in loc)
-        shown = names.get(fld, fld)
-        kind = str(e["type"])
-        msg = str(e["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
-        if kind == "missing":
-            code, message, expected = (
-                "DEPLOY_MISSING_FIELD",
-                f"{what}: '{shown}' is missing",
-                "a value",
-            )
-        elif kind == "extra_forbidden":
-            code, message, expected = (
-                "DEPLOY_UNKNOWN_FIELD",
-                f"{what}: unknown field '{shown}'",
-                "only the fields listed in docs/deployment.md",
-            )
-        else:
-            code, message, expected = "DEPLOY_BAD_FIELD", f"{what}: bad '{shown}'", msg
-        value = None if kind == "missing" or isinstance(e.get("input"), dict) else e.get("input")
-        out.append(
-            ErrorDetail(
-                code,
-                message,
-                ErrorLocation(source=source, line=line_of(loc), field=shown),
-                expected=expected,
-                value=value,
-            )
-        )
-    return out
-
-
 def _csv_rows(path: Path, source: str) -> list[tuple[int, dict[str, Any]]]:
-    text = _read(str(path), source=source)
+    text = FILES.read_text(str(path), source=source)
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
         raise DoseflowError(
@@ -260,19 +172,23 @@ def _items(
             (str(path), ln, _csv_record(kind, c)) for ln, c in _csv_rows(path, source)
         ]
     else:
-        entries = [(source, _line(lines, (kind, i)), item) for i, item in enumerate(raw)]
+        entries = [(source, line_for(lines, (kind, i)), item) for i, item in enumerate(raw)]
     out: list[tuple[str, int | None, M]] = []
     for i, (src, line, item) in enumerate(entries):
         try:
             out.append((src, line, model.model_validate(item)))
         except ValidationError as err:
-
-            def line_of(
-                loc: tuple[Any, ...], i: int = i, line: int | None = line, src: str = src
-            ) -> int | None:
-                return line if src != source else _line(lines, (kind, i, *loc))
-
-            problems.extend(_details(err, src, f"{kind} entry {i + 1}", line_of, {}))
+            problems.extend(
+                FILES.validation_details(
+                    err,
+                    model=model,
+                    source=src,
+                    what=f"{kind} entry {i + 1}",
+                    within=(kind, i),
+                    lines=lines if src == source else None,
+                    line=line,
+                )
+            )
     return out
 
 
@@ -283,7 +199,7 @@ def parse_deployment_yaml(
     products: Mapping[str, Product] | None = None,
 ) -> DeploymentInput:
     """A :class:`DeploymentInput` from the text of a deployment file (see module docs)."""
-    data, lines = _yaml(text, source)
+    data, lines = FILES.yaml_with_lines(text, source)
     if not isinstance(data, dict):
         raise DoseflowError(
             "DEPLOY_BAD_FIELD",
@@ -296,7 +212,9 @@ def parse_deployment_yaml(
         top = DeploymentRecord.model_validate(data)
     except ValidationError as err:
         raise DoseflowError.from_details(
-            _details(err, source, "deployment", lambda loc: _line(lines, loc), {})
+            FILES.validation_details(
+                err, model=DeploymentRecord, source=source, what="deployment", lines=lines
+            )
         ) from None
     base = Path(base_dir)
     problems: list[ErrorDetail] = []
@@ -306,7 +224,7 @@ def parse_deployment_yaml(
     known = dict(products or {})
     policies: list[ProductPolicy] = []
     for i, prec in enumerate(top.products):
-        where = ErrorLocation(source=source, line=_line(lines, ("products", i)), field="code")
+        where = ErrorLocation(source=source, line=line_for(lines, ("products", i)), field="code")
         try:
             policies.append(_policy(prec, known, top.reserve_later_doses))
         except DoseflowError as err:

@@ -1,172 +1,20 @@
-"""Turning bad logistics files into :class:`DoseflowError`\\ s that name file, line and field.
-
-YAML is composed once to learn the line of every key and list item, so a pydantic error at
-``("lanes", 3, "trips_per_week")`` can be reported at the line the user wrote it on. CSV rows
-carry their own line numbers. Every problem found in one pass is reported together.
-"""
+"""Logistics files' errors: the shared user-file reader bound to the ``LOGISTICS_`` codes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from doseflow.data.user_files import LineMap, UserFiles, line_for, raise_all
 
-import yaml
-from pydantic import BaseModel, ValidationError
+FILES = UserFiles("LOGISTICS")
+read_text = FILES.read_text
+yaml_with_lines = FILES.yaml_with_lines
+validation_details = FILES.validation_details
 
-from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
-
-#: Path inside a parsed document (mapping keys and list indexes) -> 1-based line number.
-LineMap = dict[tuple[str | int, ...], int]
-
-
-def read_text(path: str, source: str) -> str:
-    """The file's text, or ``LOGISTICS_FILE_NOT_FOUND``."""
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            return handle.read()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
-        raise DoseflowError(
-            "LOGISTICS_FILE_NOT_FOUND",
-            f"cannot open {source}: {exc.strerror or exc}",
-            source=source,
-            expected="an existing, readable file",
-            value=path,
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise DoseflowError(
-            "LOGISTICS_BAD_FORMAT",
-            "the file is not UTF-8 text",
-            source=source,
-            expected="a UTF-8 encoded YAML or CSV file",
-        ) from exc
-
-
-def yaml_with_lines(text: str, source: str) -> tuple[Any, LineMap]:
-    """Parse YAML and remember the line of every mapping key and list item."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise DoseflowError(
-            "LOGISTICS_BAD_YAML",
-            f"not valid YAML: {exc.problem or exc}",
-            source=source,
-            line=None if mark is None else mark.line + 1,
-            column=None if mark is None else mark.column + 1,
-            expected="well-formed YAML",
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise DoseflowError("LOGISTICS_BAD_YAML", f"not valid YAML: {exc}", source=source) from exc
-    lines: LineMap = {}
-    if root is not None:
-        _walk(root, (), lines)
-    return data, lines
-
-
-def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: LineMap) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            sub = (*path, str(key.value))
-            lines[sub] = key.start_mark.line + 1
-            _walk(value, sub, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines)
-
-
-def line_for(lines: Mapping[tuple[str | int, ...], int], path: Sequence[str | int]) -> int | None:
-    """The line of ``path`` or of its closest enclosing element."""
-    key = tuple(path)
-    while True:
-        if key in lines:
-            return lines[key]
-        if not key:
-            return None
-        key = key[:-1]
-
-
-def _expected(error: Mapping[str, Any], model: type[BaseModel]) -> str:
-    kind = str(error["type"])
-    ctx = error.get("ctx") or {}
-    if kind == "missing":
-        return "a value"
-    if kind == "extra_forbidden":
-        names = sorted((f.alias or name) for name, f in model.model_fields.items())
-        return "one of the fields " + ", ".join(names)
-    if kind == "enum" and "expected" in ctx:
-        return f"one of {ctx['expected']}"
-    if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
-        op = {
-            "greater_than_equal": ">=",
-            "greater_than": ">",
-            "less_than_equal": "<=",
-            "less_than": "<",
-        }[kind]
-        bound = next(iter(ctx.values()), "")
-        return f"a number {op} {bound}"
-    if kind in {"float_parsing", "float_type", "finite_number"}:
-        return "a number"
-    if kind in {"int_parsing", "int_type", "int_from_float"}:
-        return "a whole number"
-    if kind in {"string_type", "string_too_short"}:
-        return "non-empty text"
-    if kind == "string_pattern_mismatch":
-        return f"text matching {ctx.get('pattern', '')}"
-    if kind in {"list_type", "too_short"}:
-        return "a non-empty list"
-    if kind == "dict_type":
-        return "a mapping of names to values"
-    return str(error["msg"]).removeprefix("Value error, ")
-
-
-def validation_details(
-    err: ValidationError,
-    *,
-    model: type[BaseModel],
-    source: str,
-    what: str,
-    prefix: tuple[str | int, ...] = (),
-    lines: Mapping[tuple[str | int, ...], int] | None = None,
-    line: int | None = None,
-    field_names: Mapping[str, str] | None = None,
-) -> list[ErrorDetail]:
-    """One :class:`ErrorDetail` per pydantic error, located by ``lines`` or a fixed ``line``.
-
-    ``what`` names the record ("node 3", "lane PUN -> DLC"); ``field_names`` maps a model
-    field path to the name the user wrote (e.g. a CSV column).
-    """
-    details: list[ErrorDetail] = []
-    for error in err.errors(include_url=False):
-        loc = tuple(error["loc"])
-        path = ".".join(str(part) for part in loc)
-        shown = (field_names or {}).get(path, path) or None
-        kind = str(error["type"])
-        if kind == "missing":
-            code, message = "LOGISTICS_MISSING_FIELD", f"{what}: field '{shown}' is missing"
-        elif kind == "extra_forbidden":
-            code, message = "LOGISTICS_UNKNOWN_FIELD", f"{what}: unknown field '{shown}'"
-        else:
-            code, message = "LOGISTICS_BAD_FIELD", f"{what}: bad value for '{shown}'"
-        at = line if lines is None else line_for(lines, (*prefix, *loc))
-        value = error.get("input") if kind not in {"missing"} else None
-        if isinstance(value, Mapping):
-            value = None
-        details.append(
-            ErrorDetail(
-                code,
-                message,
-                ErrorLocation(source=source, line=at, field=shown),
-                expected=_expected(error, model),
-                value=value,
-            )
-        )
-    return details
-
-
-def raise_all(details: Iterable[ErrorDetail]) -> None:
-    """Raise every collected problem at once, sorted by line; do nothing if there is none."""
-    found = sorted(details, key=lambda d: (d.location.line or 0, d.code))
-    if found:
-        raise DoseflowError.from_details(found)
+__all__ = [
+    "FILES",
+    "LineMap",
+    "line_for",
+    "raise_all",
+    "read_text",
+    "validation_details",
+    "yaml_with_lines",
+]

@@ -296,7 +296,7 @@ def _records(
             out.append((line_for(lines, at), model.model_validate(item)))
         except ValidationError as err:
             problems += validation_details(
-                err, model=model, source=source, what=label, prefix=at, lines=lines
+                err, model=model, source=source, what=label, within=at, lines=lines
             )
     return out
 

@@ -206,7 +206,7 @@ def parse_profile_records(
                 model=ProfileRecord,
                 source=source,
                 what=f"storage profile {index + 1}",
-                prefix=at,
+                within=at,
                 lines=lines,
             )
             continue
