@@ -64,6 +64,8 @@ def expected_for(error: Mapping[str, Any], model: type[BaseModel] | None) -> str
         return f"one of {ctx['expected']}"
     if kind in _BOUNDS:
         bound = next(iter(ctx.values()), "")
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)  # "a number >= 0", not ">= 0.0"
         return f"a number {_BOUNDS[kind]} {bound}"
     if kind in {"float_parsing", "float_type", "finite_number"}:
         return "a number"
