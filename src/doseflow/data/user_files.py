@@ -84,6 +84,20 @@ def expected_for(error: Mapping[str, Any], model: type[BaseModel] | None) -> str
     return str(error["msg"]).removeprefix("Value error, ")
 
 
+def parse_yaml_with_lines(text: str) -> tuple[Any, LineMap]:
+    """The YAML document and the line of every key and list item.
+
+    Raises ``yaml.YAMLError`` as PyYAML does; :meth:`UserFiles.yaml_with_lines` turns it
+    into a located :class:`DoseflowError`.
+    """
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    data = yaml.safe_load(text)
+    lines: LineMap = {}
+    if root is not None:
+        _walk(root, (), lines)
+    return data, lines
+
+
 def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: LineMap) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -136,8 +150,7 @@ class UserFiles:
     def yaml_with_lines(self, text: str, source: str) -> tuple[Any, LineMap]:
         """Parse YAML and remember the line of every mapping key and list item."""
         try:
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+            return parse_yaml_with_lines(text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             raise DoseflowError(
@@ -152,10 +165,6 @@ class UserFiles:
             raise DoseflowError(
                 self.code("BAD_YAML"), f"not valid YAML: {exc}", source=source
             ) from exc
-        lines: LineMap = {}
-        if root is not None:
-            _walk(root, (), lines)
-        return data, lines
 
     def validation_details(
         self,

@@ -13,33 +13,10 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from doseflow.data.user_files import expected_for, line_for, parse_yaml_with_lines
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def _node_line(root: yaml.Node | None, path: tuple[int | str, ...]) -> int | None:
-    """The 1-based line of the deepest node reachable along ``path``."""
-    node = root
-    line = None if node is None else node.start_mark.line + 1
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            nxt = None
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                    nxt = value
-                    line = key.start_mark.line + 1
-                    break
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            node = node.value[part] if part < len(node.value) else None
-            if node is not None:
-                line = node.start_mark.line + 1
-        else:
-            break
-        if node is None:
-            break
-    return line
 
 
 def field_path(path: tuple[int | str, ...]) -> str:
@@ -60,8 +37,7 @@ class YamlDocument:
         self.source = source
         self.code = code
         try:
-            self.root = yaml.compose(text)
-            self.data: Any = yaml.safe_load(text)
+            self.data, self.lines = parse_yaml_with_lines(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             raise DoseflowError(
@@ -88,7 +64,7 @@ class YamlDocument:
         return cls(str(p), text, code)
 
     def line(self, path: tuple[int | str, ...]) -> int | None:
-        return _node_line(self.root, path)
+        return line_for(self.lines, path)
 
     def detail(
         self,
@@ -119,25 +95,8 @@ class YamlDocument:
                     self.detail(
                         loc,
                         err["msg"],
-                        expected=_expected(err["type"]),
+                        expected=expected_for(err, model),
                         value=err.get("input") if not isinstance(err.get("input"), dict) else None,
                     )
                 )
             raise DoseflowError.from_details(details) from None
-
-
-def _expected(error_type: str) -> str:
-    return {
-        "missing": "this field to be present",
-        "extra_forbidden": "only the documented fields",
-        "int_parsing": "a whole number",
-        "int_type": "a whole number",
-        "float_parsing": "a number",
-        "float_type": "a number",
-        "string_type": "text",
-        "list_type": "a list",
-        "dict_type": "a mapping",
-        "model_type": "a mapping",
-        "literal_error": "one of the documented values",
-        "enum": "one of the documented values",
-    }.get(error_type, "a valid value (see docs/reporting.md)")
