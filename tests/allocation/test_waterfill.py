@@ -77,3 +77,27 @@ def test_rounding_whole_packs_within_budget_and_caps(shares: list[float], pack: 
     assert int(r.doses.sum()) <= budget * pack
     assert np.all(r.doses // pack <= caps)
     assert np.all(np.abs(r.doses - x) < pack + 1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(1, 1e6), st.floats(0, 0.5), st.floats(0, 1e5)), min_size=1),
+    st.floats(0, 1e6),
+)
+def test_no_floors_is_the_same_fill_as_zero_floors(
+    rows: list[tuple[float, float, float]], total: float
+) -> None:
+    slopes, starts, caps = (np.array(c) for c in zip(*rows, strict=True))
+    without = water_fill(total, slopes, starts, None, caps)
+    zeros = water_fill(total, slopes, starts, np.zeros_like(caps), caps)
+    assert without.level == zeros.level
+    assert without.quantities.tolist() == zeros.quantities.tolist()
+
+
+def test_spare_packs_go_to_the_largest_remainders_ties_in_participant_order() -> None:
+    shares = np.array([150.0, 170.0, 130.0, 170.0, 100.0])  # remainders .5 .7 .3 .7 0 packs
+    r = round_to_packs(shares, 100, np.full(5, 10, dtype=np.int64), budget_packs=7)
+    assert r.doses.tolist() == [100, 200, 100, 200, 100]  # two spare packs: the two .7s
+    assert r.direction.tolist() == [-1, 1, -1, 1, 0]
+    capped = round_to_packs(shares, 100, np.array([2, 1, 2, 2, 1]), budget_packs=7)
+    assert capped.doses.tolist() == [200, 100, 100, 200, 100]  # BBB at its cap: next is AAA

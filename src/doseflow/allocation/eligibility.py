@@ -82,14 +82,21 @@ def pool_exclusions(
     gate_failed: npt.NDArray[np.bool_] | None = None,
 ) -> npt.NDArray[np.int64]:
     """Reason flags per participant for ``pool`` (0 means eligible). ``gate_failed`` marks
-    the participants that failed an extra readiness gate this round."""
-    flags = table.static_exclusions(product).copy()
+    the participants that failed an extra readiness gate this round.
+
+    The flags that depend on the product only are computed once per run; a pool without an
+    earmark, delays, expiry or failed gate gets that cached array itself (read-only), so a
+    year of weekly tranches pays for its eligibility once per product."""
+    static = table.static_exclusions(product)
+    delays = table.delay_ordinals(product.code)
+    if gate_failed is None and pool.earmarked is None and delays is None and pool.expiry is None:
+        return static
+    flags = static.copy()
     if gate_failed is not None:
         flags[gate_failed] |= int(Exclusion.FAILED_GATE)
     if pool.earmarked is not None:
         named = np.isin(table.iso3, np.array(sorted(pool.earmarked), dtype=object))
         flags[~named] |= int(Exclusion.NOT_EARMARKED)
-    delays = table.delay_ordinals(product.code)
     if delays is not None:
         flags[delays > pool.available.toordinal()] |= int(Exclusion.DELAYED)
     if pool.expiry is not None:

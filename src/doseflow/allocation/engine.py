@@ -17,6 +17,7 @@ the next round. Coverage carries from pool to pool and round to round.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from types import MappingProxyType
 
@@ -63,22 +64,28 @@ def make_context(participants: Sequence[Participant], products: Iterable[Product
     return RunContext(ParticipantTable(participants), by_code, tuple(by_code))
 
 
-def _packs_floor(doses: FloatArray, pack: int) -> IntArray:
-    return np.floor(np.maximum(doses, 0.0) / pack + _EPS).astype(np.int64)
+def _packs_floor(doses: FloatArray, pack: int, *, scratch: bool = False) -> IntArray:
+    """Whole packs in ``doses`` (none below zero); ``scratch`` lets it reuse ``doses``."""
+    out = np.maximum(doses, 0.0, out=doses if scratch else None)
+    out /= pack
+    out += _EPS
+    np.floor(out, out=out)
+    return out.astype(np.int64)
 
 
 _NO_CAP = np.iinfo(np.int64).max // 4
+_NO_CAP_PACKS = np.asarray(_NO_CAP, dtype=np.int64)
 
 
 def _cap_packs(product: Product, policy: Policy, available: int, n: int) -> IntArray:
     """The policy's cap per participant, in packs (a 0-d array broadcasting to everyone)."""
-    cap = np.inf
+    cap = math.inf
     if product.code in policy.caps:
         cap = float(policy.caps[product.code])
     if policy.cap_share_of_pool is not None:
         cap = min(cap, policy.cap_share_of_pool * available)
-    if not np.isfinite(cap):
-        return np.asarray(_NO_CAP, dtype=np.int64)
+    if not math.isfinite(cap):
+        return _NO_CAP_PACKS
     return np.asarray(int(cap // product.pack_doses), dtype=np.int64)
 
 
@@ -101,7 +108,9 @@ def _finish(
     ranks: IntArray | None = None,
 ) -> PoolResult:
     pack = product.pack_doses
-    budget = min(int(np.floor(shares.sum() / pack + _EPS)), (pool.doses - buffer) // pack)
+    budget = min(
+        math.floor(float(np.add.reduce(shares)) / pack + _EPS), (pool.doses - buffer) // pack
+    )
     rounded = round_to_packs(shares, pack, cap_packs, budget)
     return PoolResult(
         pool=pool,
@@ -146,10 +155,10 @@ def allocate_pool(
         pool,
         lead_time_days=policy.lead_time_days,
         min_days_before_expiry=policy.min_days_before_expiry,
-        gate_failed=gates.failed if gates is not None and gates.any else None,
+        gate_failed=gates.failed if gates is not None and gates.notes else None,
     )
     before = coverage_share(ctx, state, product, policy)
-    per_cov = table.population * per_person(product, policy)
+    per_cov = table.scaled_population(per_person(product, policy))
     cap_packs = _cap_packs(product, policy, available, n)
     common = (pool, product, buffer, flags, before, per_cov)
     if spec.kind is RoundKind.TOP_UP:
@@ -174,16 +183,15 @@ def _supply(
     table = ctx.table
     pack = product.pack_doses
     eligible = flags == 0
-    ceiling = np.minimum(table.ceiling, policy.top_rung)
-    ceiling_packs = _packs_floor((ceiling - before) * per_cov, pack)
+    ceiling = table.capped_ceiling(policy.top_rung)
+    headroom = ceiling - before
+    headroom *= per_cov
+    ceiling_packs = _packs_floor(headroom, pack, scratch=True)
     capped = int(cap_packs) < _NO_CAP
-    hp = np.minimum(ceiling_packs, cap_packs) if capped else ceiling_packs.copy()
-    hp[~eligible] = 0
-    caps = hp.astype(np.float64) * pack
+    hp = np.where(eligible, np.minimum(ceiling_packs, cap_packs) if capped else ceiling_packs, 0)
+    caps = hp * float(pack)
     floor_packs = -(-policy.floors.get(product.code, 0) // pack)
-    floors: FloatArray = (
-        np.minimum(hp, floor_packs) * float(pack) if floor_packs else np.zeros_like(caps)
-    )
+    floors = np.minimum(hp, floor_packs) * float(pack) if floor_packs else None
     fill = water_fill(float(available), per_cov, before, floors, caps, checked=True)
     severe = policy.severe
     constrained = not fill.floors_met or fill.level < severe.threshold
@@ -212,9 +220,10 @@ def _supply(
             binding[eligible] = Binding.FLOOR
         else:
             binding[eligible] = Binding.LEVEL
-            gain = per_cov * (fill.level - before)
-            on_floor = eligible & (floors > 0) & (x <= floors + tol) & (gain < floors)
-            binding[on_floor] = Binding.FLOOR
+            if floors is not None:
+                gain = per_cov * (fill.level - before)
+                on_floor = eligible & (floors > 0) & (x <= floors + tol) & (gain < floors)
+                binding[on_floor] = Binding.FLOOR
             binding[eligible & (x <= tol) & (before >= fill.level)] = Binding.ABOVE_LEVEL
         at_cap = eligible & (x >= caps - tol)
         binding[at_cap & (hp >= ceiling_packs)] = Binding.CEILING
@@ -329,7 +338,7 @@ def _demand(
     else:
         slopes = caps.copy()
     zeros = np.zeros_like(before)
-    fill = water_fill(float(available), slopes, zeros, zeros, caps)
+    fill = water_fill(float(available), slopes, zeros, None, caps)
     x = fill.quantities
     binding = np.zeros(table.population.size, dtype=np.int8)
     binding[eligible] = Binding.WEIGHTED_SHARE
@@ -382,7 +391,7 @@ def _top_up(
     hp[~eligible] = 0
     caps = hp.astype(np.float64) * pack
     zeros = np.zeros_like(before)
-    fill = water_fill(float(available), np.maximum(need, 0.0), zeros, zeros, caps)
+    fill = water_fill(float(available), np.maximum(need, 0.0), zeros, None, caps)
     x = fill.quantities
     binding = np.zeros(table.population.size, dtype=np.int8)
     binding[eligible] = Binding.WEIGHTED_SHARE
@@ -436,20 +445,18 @@ def run_round(
     _check_gates(spec, pol, gates)
     failures = gate_failures(ctx.table, gates) if gates else None
     start = state or AllocationState.empty(len(ctx.table), len(ctx.order))
-    current = start
+    # one working copy per round, updated in place pool after pool (a pool reads the state
+    # only while it is shared; results keep none of it)
+    current = AllocationState(start.doses.copy(), start.topped_up.copy())
     results: list[PoolResult] = []
     for pool in build_pools(spec.tranches, carried):
         pr = allocate_pool(ctx, pool, pol, phase, spec, current, failures)
         results.append(pr)
-        doses = current.doses.copy()
         col = ctx.column(pr.product.code)
-        doses[:, col] += pr.doses
-        topped = current.topped_up
+        current.doses[:, col] += pr.doses
         if pr.mode is Mode.TOP_UP:
-            topped = topped.copy()
-            topped[:, col] += pr.doses
-        current = AllocationState(doses, topped)
-    return RoundResult(
+            current.topped_up[:, col] += pr.doses
+    result = RoundResult(
         number=spec.number,
         name=spec.name,
         date=spec.date,
@@ -461,6 +468,10 @@ def run_round(
         state_before=start,
         gate_notes=failures.notes if failures is not None else MappingProxyType({}),
     )
+    # the working state is the state after the round: keep it rather than add the pools up
+    # again (a cached property, so a result re-made by a decline works it out afresh)
+    result.__dict__["state_after"] = current
+    return result
 
 
 def run_rounds(

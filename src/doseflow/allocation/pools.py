@@ -7,7 +7,7 @@ carried into the next round's matching pool, so supply is never lost.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -54,14 +54,22 @@ def _key(
     )
 
 
-def _pool_id(pool: Pool, expiry_needed: bool) -> str:
-    parts = [pool.product]
-    if pool.origin is Origin.DONATION:
-        parts.append(f"donation-{pool.donor}" if pool.donor else "donation")
-    if pool.earmarked is not None:
-        parts.append("for-" + "+".join(sorted(pool.earmarked)))
-    if expiry_needed and pool.expiry is not None:
-        parts.append(f"exp-{pool.expiry.isoformat()}")
+def _pool_id(
+    product: str,
+    origin: Origin,
+    donor: str | None,
+    earmarked: frozenset[str] | None,
+    expiry: date | None,
+) -> str:
+    """A readable pool id: the product, then what tells its pools apart (``expiry`` only
+    when given, i.e. when two pools differ by nothing else)."""
+    parts = [product]
+    if origin is Origin.DONATION:
+        parts.append(f"donation-{donor}" if donor else "donation")
+    if earmarked is not None:
+        parts.append("for-" + "+".join(sorted(earmarked)))
+    if expiry is not None:
+        parts.append(f"exp-{expiry.isoformat()}")
     return "/".join(parts)
 
 
@@ -87,33 +95,36 @@ def build_pools(tranches: Iterable[Tranche], carried: Iterable[Pool] = ()) -> tu
             found[1] += c.doses
             found[3].append(f"carried-from-{c.id}")
             found[4] += c.doses
-    pools = [
-        Pool(
-            id="",
-            product=first.product,
-            doses=doses,
-            available=available,
-            origin=first.origin,
-            donor=first.donor,
-            earmarked=first.earmarked,
-            expiry=first.expiry,
-            tranches=tuple(ids),
-            carried_in=carried_in,
-        )
-        for first, doses, available, ids, carried_in in grouped.values()
-    ]
-    if len(pools) == len({p.product for p in pools}) and not any(
-        p.origin is Origin.DONATION or p.earmarked is not None for p in pools
-    ):
-        named = [replace(p, id=p.product) for p in pools]
-    else:
-        plain_ids: dict[str, int] = {}
-        for p in pools:
-            plain = _pool_id(p, expiry_needed=False)
+    firsts = list(grouped.values())
+    single = len(firsts) == len({f[0].product for f in firsts}) and not any(
+        f[0].origin is Origin.DONATION or f[0].earmarked is not None for f in firsts
+    )
+    plain_ids: dict[str, int] = {}
+    if not single:
+        for f in firsts:
+            plain = _pool_id(f[0].product, f[0].origin, f[0].donor, f[0].earmarked, None)
             plain_ids[plain] = plain_ids.get(plain, 0) + 1
-        named = [
-            replace(p, id=_pool_id(p, expiry_needed=plain_ids[_pool_id(p, False)] > 1))
-            for p in pools
-        ]
+    named: list[Pool] = []
+    for first, doses, available, ids, carried_in in firsts:
+        if single:
+            pool_id = first.product
+        else:
+            plain = _pool_id(first.product, first.origin, first.donor, first.earmarked, None)
+            expiry = first.expiry if plain_ids[plain] > 1 else None
+            pool_id = _pool_id(first.product, first.origin, first.donor, first.earmarked, expiry)
+        named.append(
+            Pool(
+                id=pool_id,
+                product=first.product,
+                doses=doses,
+                available=available,
+                origin=first.origin,
+                donor=first.donor,
+                earmarked=first.earmarked,
+                expiry=first.expiry,
+                tranches=tuple(ids),
+                carried_in=carried_in,
+            )
+        )
     named.sort(key=lambda p: (p.available, p.product, p.id))
     return tuple(named)

@@ -137,9 +137,9 @@ def _redistribute(
     zeros = np.zeros_like(before)
     if decline.redirect is Redirect.MOST_AFFECTED:
         weights = policy.threat.base + threat_scores(table, policy.threat, eligible)
-        fill = water_fill(float(taken), weights * per_cov, zeros, zeros, caps)
+        fill = water_fill(float(taken), weights * per_cov, zeros, None, caps)
     else:
-        fill = water_fill(float(taken), per_cov, before, zeros, caps)
+        fill = water_fill(float(taken), per_cov, before, None, caps)
     budget = min(int(np.floor(fill.quantities.sum() / pack + _EPS)), taken // pack)
     rounded = round_to_packs(fill.quantities, pack, hp, budget)
     given = [(int(j), int(rounded.doses[j])) for j in np.flatnonzero(rounded.doses)]

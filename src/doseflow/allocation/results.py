@@ -91,7 +91,7 @@ def coverage_share(
         return state.doses[:, col] / (pop * per_person(product, policy))
     courses = state.doses @ ctx.courses_per_dose
     if policy.count_other_sources:
-        courses = courses + ctx.table.other_sources / policy.other_sources_doses_per_course
+        courses = courses + ctx.table.other_courses(policy.other_sources_doses_per_course)
     return np.asarray(courses / pop, dtype=np.float64)
 
 
@@ -139,9 +139,9 @@ class PoolResult:
     def supply(self) -> int:
         return self.pool.doses
 
-    @property
+    @cached_property
     def allocated(self) -> int:
-        return int(self.doses.sum())
+        return int(np.add.reduce(self.doses))
 
     @property
     def held(self) -> int:
@@ -213,13 +213,17 @@ class RoundResult:
 
     def carry_out(self) -> tuple[Pool, ...]:
         """What this round could not place, to be carried into the next round."""
-        from dataclasses import replace
-
-        return tuple(
-            replace(pr.pool, doses=pr.held, carried_in=0, tranches=())
-            for pr in self.pools
-            if pr.held > 0
-        )
+        out: list[Pool] = []
+        for pr in self.pools:
+            held = pr.held
+            if held > 0:
+                p = pr.pool
+                out.append(
+                    Pool(
+                        p.id, p.product, held, p.available, p.origin, p.donor, p.earmarked, p.expiry
+                    )
+                )
+        return tuple(out)
 
     @property
     def supply(self) -> int:

@@ -38,13 +38,15 @@ def round_to_packs(
     remainder = in_packs - base
     fractional = remainder > _EPS
     direction = np.negative(fractional, dtype=np.int8)
-    spare = budget_packs - int(base.sum())
+    spare = budget_packs - int(np.add.reduce(base))
     if spare > 0:
-        eligible = np.where(fractional & (base < cap_packs), remainder, 0.0)
-        ranked = np.argsort(-eligible, kind="stable")[:spare]
-        ranked = ranked[eligible[ranked] > 0.0]
-        base[ranked] += 1
-        direction[ranked] = 1
+        # the participants that may take one more pack, in participant order
+        candidates = (fractional & (base < cap_packs)).nonzero()[0]
+        if candidates.size > spare:
+            order = (-remainder[candidates]).argsort(kind="stable")[:spare]
+            candidates = candidates[order]
+        base[candidates] += 1
+        direction[candidates] = 1
     elif spare < 0:  # cannot happen when shares sum to at most the budget; guard anyway
         order = np.argsort(remainder, kind="stable")
         taken = 0
@@ -55,4 +57,5 @@ def round_to_packs(
                 base[i] -= 1
                 direction[i] = -1
                 taken += 1
-    return Rounded(base * pack, direction)
+    base *= pack
+    return Rounded(base, direction)

@@ -43,6 +43,9 @@ class ParticipantTable:
         self._delays: dict[str, IntArray | None] = {}
         self._cache: dict[tuple[str, str], FloatArray] = {}
         self._lead: dict[int, IntArray] = {}
+        self._scaled: dict[float, FloatArray] = {}
+        self._capped: dict[float, FloatArray] = {}
+        self._other: dict[int, FloatArray] = {}
 
     def __len__(self) -> int:
         return len(self.participants)
@@ -86,8 +89,37 @@ class ParticipantTable:
         flags[~permit] |= int(Exclusion.NO_IMPORT_PERMIT)
         opted = np.array([product.code in p.opt_outs for p in parts], dtype=bool)
         flags[opted] |= int(Exclusion.OPTED_OUT)
+        flags.setflags(write=False)  # shared by every pool of the product
         self._static[product.code] = flags
         return flags
+
+    def scaled_population(self, factor: float) -> FloatArray:
+        """``population * factor`` (e.g. doses one unit of coverage costs), cached per factor
+        so the pools of a run share it (read-only)."""
+        found = self._scaled.get(factor)
+        if found is None:
+            found = self.population * factor
+            found.setflags(write=False)
+            self._scaled[factor] = found
+        return found
+
+    def capped_ceiling(self, top: float) -> FloatArray:
+        """Each ceiling, at most ``top`` (the ladder's top rung); cached (read-only)."""
+        found = self._capped.get(top)
+        if found is None:
+            found = np.minimum(self.ceiling, top)
+            found.setflags(write=False)
+            self._capped[top] = found
+        return found
+
+    def other_courses(self, doses_per_course: int) -> FloatArray:
+        """Courses the doses from other sources make; cached (read-only)."""
+        found = self._other.get(doses_per_course)
+        if found is None:
+            found = self.other_sources / doses_per_course
+            found.setflags(write=False)
+            self._other[doses_per_course] = found
+        return found
 
     def delay_ordinals(self, product_code: str) -> IntArray | None:
         """Per participant, the first day (ordinal) it wants ``product_code``; None if nobody

@@ -34,51 +34,74 @@ def water_fill(
     total: float,
     slopes: FloatArray,
     starts: FloatArray,
-    floors: FloatArray,
+    floors: FloatArray | None,
     caps: FloatArray,
     *,
     checked: bool = False,
 ) -> Fill:
     """Share ``total`` so every participant is at the same level, within floors and caps.
 
-    ``floors`` are clipped to ``caps``; a participant with ``slope`` 0 receives its floor
-    only. ``checked`` skips clipping when the caller guarantees ``0 <= floors <= caps``.
-    When ``total`` cannot cover every floor, the result gives equal quantities up to
-    each floor (``floors_met`` False, level ``-inf``); when it exceeds every cap, every cap.
+    ``floors`` are clipped to ``caps`` (``None``: no floors); a participant with ``slope`` 0
+    receives its floor only. ``checked`` skips clipping when the caller guarantees
+    ``0 <= floors <= caps`` and that every cap is finite. When ``total`` cannot cover every
+    floor, the result gives equal quantities up to each floor (``floors_met`` False, level
+    ``-inf``); when it exceeds every cap, every cap.
+
+    Written for many small pools (a year of weekly tranches): every step is one NumPy
+    call on whole arrays, and no call is made twice.
     """
     if not checked:
         caps = np.maximum(caps, 0.0)
-        floors = np.minimum(np.maximum(floors, 0.0), caps)
-    floor_sum = float(floors.sum())
-    if total >= float(caps.sum()):
+        if floors is not None:
+            floors = np.minimum(np.maximum(floors, 0.0), caps)
+    floor_sum = float(_sum(floors)) if floors is not None else 0.0
+    if total >= float(_sum(caps)):
         return Fill(caps.copy(), float("inf"), True)
-    if total < floor_sum:
+    if floors is not None and total < floor_sum:
         ones = np.ones_like(floors)
-        share = water_fill(total, ones, np.zeros_like(floors), np.zeros_like(floors), floors)
+        share = water_fill(total, ones, np.zeros_like(floors), None, floors)
         return Fill(share.quantities, float("-inf"), False)
-    active = np.flatnonzero((slopes > 0) & (caps > floors))
+    if not floor_sum:
+        floors = None
+    movable = (slopes > 0) & (caps > floors if floors is not None else caps > 0.0)
+    active = movable.nonzero()[0]
     s = slopes[active]
     start = starts[active]
-    lo = start + floors[active] / s if floor_sum else start
-    hi = start + caps[active] / s
-    # an unlimited cap is a kink beyond any level the total can reach
-    reach = float(np.max(lo)) + total / float(s.min()) + 1.0 if s.size else 0.0
-    hi = np.where(np.isfinite(hi), hi, reach)
+    cap = caps[active]
+    floor = floors[active] if floors is not None else None
+    lo = start + floor / s if floor is not None else start
+    hi = start + cap / s
+    if not checked and not np.isfinite(hi).all():
+        # an unlimited cap is a kink beyond any level the total can reach
+        reach = float(np.max(lo)) + total / float(s.min()) + 1.0
+        hi = np.where(np.isfinite(hi), hi, reach)
+    m = s.size
     points = np.concatenate((lo, hi))
     changes = np.concatenate((s, -s))
-    order = np.argsort(points, kind="stable")
+    order = points.argsort(kind="stable")
     points = points[order]
-    slope_after = np.cumsum(changes[order])
+    slope_after = changes[order].cumsum()
     # total allocated at each kink: floors plus the area under the slope so far
-    gaps = np.diff(points)
-    at_points = floor_sum + np.concatenate(([0.0], np.cumsum(slope_after[:-1] * gaps)))
-    k = int(np.searchsorted(at_points, total, side="right")) - 1
+    at_points = np.empty(2 * m, dtype=np.float64)
+    at_points[0] = 0.0
+    if m:
+        (slope_after[:-1] * (points[1:] - points[:-1])).cumsum(out=at_points[1:])
+    if floor_sum:
+        at_points += floor_sum
+    k = int(at_points.searchsorted(total, side="right")) - 1
     if k < 0:
         level = float(points[0])
     else:
         rate = float(slope_after[k])
         level = float(points[k]) + ((total - float(at_points[k])) / rate if rate > 0 else 0.0)
-    quantities = floors.copy()
-    quantities[active] = np.minimum(caps[active], np.maximum(floors[active], s * (level - start)))
-
+    if floor is None:
+        quantities = np.zeros(caps.size, dtype=np.float64)
+        quantities[active] = np.minimum(cap, np.maximum(0.0, s * (level - start)))
+    else:
+        assert floors is not None
+        quantities = floors.copy()
+        quantities[active] = np.minimum(cap, np.maximum(floor, s * (level - start)))
     return Fill(quantities, level, True)
+
+
+_sum = np.add.reduce
