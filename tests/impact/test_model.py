@@ -14,6 +14,8 @@ from scipy.optimize import brentq
 from doseflow.domain.errors import DoseflowError
 from doseflow.impact import (
     AgeBands,
+    Delivery,
+    DeliverySchedule,
     EfficacyMode,
     RateRollout,
     Scenario,
@@ -24,6 +26,7 @@ from doseflow.impact import (
     simulate,
 )
 from doseflow.impact.model import compile_batch, integrate
+from doseflow.impact.reference import reference_solution
 
 STRATEGIES = ["older-first", "younger-first", "proportional", "weights:0,1,1,1,1,2,2,3,3"]
 
@@ -176,6 +179,56 @@ def test_agrees_with_solve_ivp_lsoda(
     )
     fast = simulate([sc]).deaths[0]
     assert fast == pytest.approx(reference_deaths(sc), rel=1e-3)
+
+
+def test_kernel_agrees_with_the_independent_reference_with_every_feature_on(
+    nga: Scenario,
+) -> None:
+    """Two products (all-or-nothing and leaky), refusal, deliveries of both, an ordered
+    strategy whose first group runs out (spill-over): the compiled kernel against the NumPy
+    equations of the reference solved by LSODA, by day and by age."""
+    population = nga.total_population
+    aon = VaccineProfile("AZ", 0.7, 0.95, EfficacyMode.ALL_OR_NOTHING, doses_per_course=2)
+    leaky = VaccineProfile("J1", 0.5, 0.85, EfficacyMode.LEAKY, doses_per_course=1)
+    schedule = DeliverySchedule(
+        (
+            Delivery(5, "AZ", int(0.06 * population)),
+            Delivery(20, "J1", int(0.05 * population)),
+            Delivery(45, "AZ", int(0.08 * population)),
+        ),
+        capacity_share=0.004,
+    )
+    sc = replace(
+        nga,
+        r0=2.8,
+        refusal=0.25,
+        vaccines=(aon, leaky),
+        rollout=schedule,
+        strategy=Strategy.parse("ordered:60+,40-59,20-39"),
+    )
+    result = simulate([sc, replace(sc, strategy=Strategy.parse("proportional"))], threads=2)
+    ref = reference_solution(sc)
+    vaccinated = result.vaccinated_by_age[0]
+    oldest = sc.population[6:].sum() * (1 - sc.refusal)
+    assert vaccinated[6:].sum() > 0.5 * oldest  # the first group was served...
+    assert vaccinated[4:6].sum() > 0.05 * vaccinated.sum()  # ...and doses spilled over
+    assert result.final_state[0, :, :].shape[0] == 4 * (2 + 2 * 2) + 2  # two strata each
+    deaths, ref_deaths = result.daily_deaths[0].sum(axis=1), ref.daily_deaths.sum(axis=1)
+    np.testing.assert_allclose(deaths[1:], ref_deaths[1:], rtol=1e-3)
+    np.testing.assert_allclose(result.deaths_by_age[0], ref.daily_deaths[-1], rtol=1e-3)
+    np.testing.assert_allclose(
+        result.daily_vaccinated[0], ref.daily_vaccinated, rtol=1e-3, atol=1e-3 * oldest
+    )
+    np.testing.assert_allclose(result.infections_by_age[0], ref.daily_infections[-1], rtol=1e-3)
+    assert abs(result.deaths[1] - result.deaths[0]) > 1e-3 * result.deaths[0]  # strategy matters
+
+
+def test_threads_do_not_change_results(nga: Scenario) -> None:
+    runs = [replace(nga, r0=1.5 + 0.1 * j) for j in range(20)]
+    one = simulate(runs, threads=1)
+    two = simulate(runs, threads=2)
+    np.testing.assert_array_equal(one.final_state, two.final_state)
+    np.testing.assert_array_equal(one.daily_deaths, two.daily_deaths)
 
 
 def test_a_scenario_gives_the_same_result_alone_or_in_a_batch(nga: Scenario, prk: Scenario) -> None:
