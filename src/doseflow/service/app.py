@@ -24,12 +24,22 @@ from doseflow.service.jobs import JobRunner
 from doseflow.store.database import default_url, open_database
 
 #: Routers under ``doseflow.service.routers``, in the order they appear in the API docs.
-ROUTER_MODULES: tuple[str, ...] = ("meta", "allocation", "ledger", "reports", "impact", "admin")
+ROUTER_MODULES: tuple[str, ...] = (
+    "meta",
+    "allocation",
+    "ledger",
+    "coldchain",
+    "deployment",
+    "reports",
+    "impact",
+    "admin",
+)
 
 DESCRIPTION = """\
 The doseflow REST API: participants, products and supply, allocation rounds, declines,
-shipments and ledger events, stock, reports, compliance and plausibility flags, and impact
-runs. Every request but `/api/health` and `/api/permissions` needs an API token
+shipments and ledger events, stock, cold-chain feasibility, routes and capacity gaps,
+in-country deployment plans, reports, compliance and plausibility flags, and impact runs.
+Every request but `/api/health` and `/api/permissions` needs an API token
 (`Authorization: Bearer dft_...`, issued with `doseflow token create`). Refusals carry the
 same stable error codes as the command line (see docs/errors.md) in the body
 `{"code", "message", "errors": [...]}`.

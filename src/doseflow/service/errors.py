@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.service.text_checks import printable
 
 
 class ErrorItem(BaseModel):
@@ -86,11 +87,12 @@ def status_for(code: str) -> int:
 
 
 def error_body(details: Sequence[ErrorDetail]) -> dict[str, Any]:
+    """The body of a refusal; echoed text that is not valid Unicode is replaced."""
     first = details[0]
     return {
         "code": first.code,
-        "message": first.message,
-        "errors": [d.to_dict() for d in details],
+        "message": printable(first.message),
+        "errors": [{k: printable(v) for k, v in d.to_dict().items()} for d in details],
     }
 
 

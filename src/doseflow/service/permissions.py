@@ -76,6 +76,28 @@ ACTIONS: tuple[Action, ...] = (
     ),
     Action("compliance.read", "see reporting compliance", False, _EVERYONE_OWN),
     Action("plausibility.read", "see plausibility flags", False, _EVERYONE_OWN),
+    Action(
+        "coldchain.read",
+        "see cold-chain feasibility, routes and capacity gaps on the bundled network",
+        False,
+        _EVERYONE_OWN,
+    ),
+    Action(
+        "coldchain.plan",
+        "check feasibility, plan routes and capacity gaps for a network or requests sent",
+        False,
+        _LOGISTICS_WRITE,
+    ),
+    Action("deployment.read", "see in-country deployment plans", False, _EVERYONE_OWN),
+    Action(
+        "deployment.plan", "plan an in-country deployment from a document", False, _LOGISTICS_WRITE
+    ),
+    Action(
+        "deployment.record",
+        "record a deployment plan's shipments in the ledger as planned events",
+        True,
+        _LOGISTICS_WRITE,
+    ),
     Action("impact.read", "see impact runs and their results", False, _STAFF_READ),
     Action("impact.run", "start an impact run", True, _ALLOCATION_WRITE),
     Action("tokens.manage", "issue, list and revoke API tokens", True, _ADMIN),
