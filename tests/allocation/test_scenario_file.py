@@ -234,3 +234,114 @@ def test_bundled_example_models_the_2021_rollout() -> None:
     assert round(rec.declined / 1e6, 2) == 2.97
     assert rec.held + sum(q for _, q in rec.given) == rec.declined
     assert sinovac.doses[[p.iso3 for p in sc.participants].index("PRK")] == 0
+
+
+def test_type_range_and_cross_reference_problems_come_in_one_pass() -> None:
+    text = """\
+name: t
+products:
+  - {code: AZ, pack_doses: 100}
+  - {code: PF, pack_doses: -6}
+participants:
+  - {iso3: PRK, financing: amc, ceiling: 3}
+  - {iso3: XYZ, financing: amc}
+  - {iso3: NPL, financing: amc, opt_out: [QQ, PF]}
+rounds:
+  - date: 2021-02-03
+    tranches:
+      - {product: AZ, doses: -1}
+      - {product: SV, doses: -2}
+declines:
+  - {round: 1, product: AZ, iso3: KEN, doses: -100}
+"""
+    with pytest.raises(DoseflowError) as exc:
+        parse_scenario(text, "yaml", "upload.yaml")
+    found = [(d.code, d.location.field, d.location.line, d.value) for d in exc.value.details]
+    assert found == [
+        ("ALLOC_NEGATIVE_QUANTITY", "products[1].pack_doses", 4, -6),
+        ("ALLOC_CEILING_ABOVE_100", "participants[0].ceiling", 6, 3),
+        ("ALLOC_UNKNOWN_ISO3", "participants[1].iso3", 7, "XYZ"),
+        # PF is listed (with a problem of its own): only QQ is unknown
+        ("ALLOC_UNKNOWN_PRODUCT", "participants[2].opt_out[0]", 8, "QQ"),
+        ("ALLOC_NEGATIVE_QUANTITY", "rounds[0].tranches[0].doses", 12, -1),
+        # items with problems of their own are cross-checked too
+        ("ALLOC_NEGATIVE_QUANTITY", "rounds[0].tranches[1].doses", 13, -2),
+        ("ALLOC_UNKNOWN_PRODUCT", "rounds[0].tranches[1].product", 13, "SV"),
+        ("ALLOC_NEGATIVE_QUANTITY", "declines[0].doses", 15, -100),
+        ("ALLOC_UNKNOWN_PARTICIPANT", "declines[0].iso3", 15, "KEN"),
+    ]
+    assert all(d.location.source == "upload.yaml" for d in exc.value.details)
+    assert "upload.yaml" in str(exc.value)
+
+
+TOML = """\
+name = "t"
+
+[policy]
+ladder = [0.03, 0.2]
+severe.threshold = 2.5
+
+[[products]]
+code = "AZ"
+pack_doses = 100
+
+[[participants]]
+iso3 = "PRK"
+financing = "amc"
+ceiling = 3
+
+[[participants]]
+iso3 = "NGA"
+financing = "gift"
+opt_out = [
+  "AZ",
+  "PFZ",
+]
+
+[[rounds]]
+date = 2021-02-03
+tranches = [
+  {product = "AZ", doses = -1},
+  {product = "SV", doses = 100},
+]
+
+[[rounds]]
+date = 2021-03-01
+
+[[rounds.tranches]]
+product = "AZ"
+doses = 100
+colour = "red"
+"""
+
+
+def test_toml_field_errors_name_their_line() -> None:
+    with pytest.raises(DoseflowError) as exc:
+        parse_scenario(TOML, "toml", "s.toml")
+    found = [(d.code, d.location.field, d.location.line) for d in exc.value.details]
+    assert found == [
+        ("ALLOC_INVALID_FIELD", "policy.severe.threshold", 5),
+        ("ALLOC_CEILING_ABOVE_100", "participants[0].ceiling", 14),
+        ("ALLOC_INVALID_FIELD", "participants[1].financing", 18),
+        ("ALLOC_UNKNOWN_PRODUCT", "participants[1].opt_out[1]", 21),
+        ("ALLOC_NEGATIVE_QUANTITY", "rounds[0].tranches[0].doses", 27),
+        ("ALLOC_UNKNOWN_PRODUCT", "rounds[0].tranches[1].product", 28),
+        ("ALLOC_UNKNOWN_FIELD", "rounds[1].tranches[0].colour", 37),
+    ]
+
+
+def test_toml_locator_finds_tables_keys_and_elements() -> None:
+    from doseflow.allocation.scenario_locate import TomlLocator
+
+    loc = TomlLocator(TOML)
+    assert loc.line(["policy"]) == 3
+    assert loc.line(["products", 0, "pack_doses"]) == 9
+    assert loc.line(["participants", 1]) == 16
+    assert loc.line(["participants", 1, "missing_key"]) == 16  # nearest parent
+    assert loc.line(["rounds", 0, "tranches", 1, "doses"]) == 28
+    assert loc.line(["rounds", 1, "date"]) == 32
+    assert loc.line(["rounds", 1, "tranches", 0]) == 34
+    assert loc.line(["nowhere"]) == 1
+    # text it cannot follow keeps what was found before, and never raises
+    partial = TomlLocator('name = "t"\n[[products]]\ncode = "AZ"\n= broken\n')
+    assert partial.line(["products", 0, "code"]) == 3

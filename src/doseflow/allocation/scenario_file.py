@@ -1,8 +1,10 @@
 """Reading a scenario from YAML or TOML, validated with pydantic.
 
-Every problem is reported at once with a stable code, the file, the line (YAML; TOML syntax
-errors too), the field path (``participants[3].ceiling``), what was expected and what was
-found. Nothing is returned (and so nothing written) unless the whole file is valid.
+Every problem is reported at once with a stable code, the file, the line (YAML and TOML,
+see :mod:`doseflow.allocation.scenario_locate`), the field path
+(``participants[3].ceiling``), what was expected and what was found: each item is
+validated on its own and the cross-reference checks run on every part in the same pass.
+Nothing is returned (and so nothing written) unless the whole file is valid.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,6 +30,7 @@ from doseflow.allocation.policy import (
     ThreatWeights,
 )
 from doseflow.allocation.scenario import Decline, Redirect, RoundKind, RoundSpec, Scenario
+from doseflow.allocation.scenario_locate import Locator, NoLocator, TomlLocator, YamlLocator
 from doseflow.data.population import countries
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.participant import Demand, Participant, ThreatInputs
@@ -178,38 +181,8 @@ class ScenarioDoc(_Doc):
 
 
 # ---------------------------------------------------------------------------------------
-# Locating a field in the file (YAML node marks)
+# Naming a field and its problem
 # ---------------------------------------------------------------------------------------
-
-
-class _Locator:
-    """Finds the line of a field path in a YAML document (1-based); None when unknown."""
-
-    def __init__(self, root: yaml.Node | None) -> None:
-        self.root = root
-
-    def line(self, path: Sequence[int | str]) -> int | None:
-        node = self.root
-        best: int | None = None if node is None else node.start_mark.line + 1
-        for part in path:
-            if isinstance(node, yaml.MappingNode):
-                found = None
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                        found = (key, value)
-                        break
-                if found is None:
-                    return best
-                best = found[0].start_mark.line + 1
-                node = found[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                if part >= len(node.value):
-                    return best
-                node = node.value[part]
-                best = node.start_mark.line + 1
-            else:
-                return best
-        return best
 
 
 def _field(path: Sequence[int | str]) -> str:
@@ -254,7 +227,7 @@ def _code_for(error: Mapping[str, Any]) -> tuple[str, str]:
 _TOML_LINE = re.compile(r"line (\d+)(?:, column (\d+))?")
 
 
-def _read(path: Path) -> tuple[Any, _Locator]:
+def _read(path: Path) -> tuple[Any, Locator]:
     source = str(path)
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".toml"):
@@ -285,11 +258,11 @@ def _read(path: Path) -> tuple[Any, _Locator]:
     return parse_text(text, "toml" if suffix == ".toml" else "yaml", source)
 
 
-def parse_text(text: str, fmt: str, source: str) -> tuple[Any, _Locator]:
-    """The data of a YAML or TOML text, and a locator for its fields (YAML only)."""
+def parse_text(text: str, fmt: str, source: str) -> tuple[Any, Locator]:
+    """The data of a YAML or TOML text, and a locator for the lines of its fields."""
     if fmt == "toml":
         try:
-            return tomllib.loads(text), _Locator(None)
+            return tomllib.loads(text), TomlLocator(text)
         except tomllib.TOMLDecodeError as err:
             m = _TOML_LINE.search(str(err))
             at_end = "end of document" in str(err)
@@ -315,7 +288,7 @@ def parse_text(text: str, fmt: str, source: str) -> tuple[Any, _Locator]:
             column=mark.column + 1 if mark is not None else None,
             expected="YAML syntax",
         ) from err
-    return data, _Locator(node)
+    return data, YamlLocator(node)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -332,52 +305,175 @@ def parse_scenario(text: str, fmt: str = "yaml", source: str = "<scenario>") -> 
 
 
 def scenario_from_document(
-    data: Any, *, source: str | None = None, locator: _Locator | None = None
+    data: Any, *, source: str | None = None, locator: Locator | None = None
 ) -> Scenario:
-    """A scenario from already-parsed data (e.g. the document kept in the store)."""
-    loc = locator or _Locator(None)
+    """A scenario from already-parsed data (e.g. the document kept in the store).
+
+    Every problem is reported in one :class:`DoseflowError`: type and range problems of
+    each product, participant, round, tranche and decline, and the cross-reference checks
+    (unknown ISO3, unknown product, duplicates, ...) on every part that did parse."""
+    loc = locator or NoLocator()
     if not isinstance(data, Mapping):
         raise DoseflowError(
             "ALLOC_MALFORMED_FILE",
             "a scenario must be a mapping of sections (name, products, participants, ...)",
             source=source,
-            line=1 if locator and locator.root is not None else None,
+            line=1 if loc.known else None,
             expected="a mapping at the top level",
             value=type(data).__name__,
         )
-    try:
-        doc = ScenarioDoc.model_validate(dict(data))
-    except ValidationError as err:
-        details = []
-        for e in err.errors():
-            code, expected = _code_for(e)
-            path = [p for p in e["loc"] if isinstance(p, str | int)]
-            # pydantic adds the union member tried ("list[str]", "literal['all']"): drop it
-            path = [p for p in path if not (isinstance(p, str) and ("[" in p or "'" in p))]
-            value = e.get("input")
-            details.append(
-                ErrorDetail(
-                    code,
-                    str(e["msg"]),
-                    ErrorLocation(source=source, line=loc.line(path), field=_field(path)),
-                    expected=expected,
-                    value=value if isinstance(value, str | int | float) else None,
-                )
+    parts = _Parts(dict(data), source, loc)
+    builder = _Builder(parts, source, loc)
+    scenario = builder.build()
+    problems = sorted(
+        [*parts.problems, *builder.problems],
+        key=lambda d: (d.location.line is None, d.location.line or 0),
+    )
+    if problems or scenario is None:
+        raise DoseflowError.from_details(problems)
+    return scenario
+
+
+def _details(
+    err: ValidationError, prefix: Sequence[int | str], source: str | None, loc: Locator
+) -> list[ErrorDetail]:
+    """Our error details for a pydantic error, located under ``prefix``."""
+    details = []
+    for e in err.errors():
+        code, expected = _code_for(e)
+        path = [*prefix, *[p for p in e["loc"] if isinstance(p, str | int)]]
+        # pydantic adds the union member tried ("list[str]", "literal['all']"): drop it
+        path = [p for p in path if not (isinstance(p, str) and ("[" in p or "'" in p))]
+        value = e.get("input")
+        details.append(
+            ErrorDetail(
+                code,
+                str(e["msg"]),
+                ErrorLocation(source=source, line=loc.line(path), field=_field(path)),
+                expected=expected,
+                value=value if isinstance(value, str | int | float) else None,
             )
-        raise DoseflowError.from_details(details) from err
-    return _Builder(doc, source, loc).build()
+        )
+    return details
+
+
+class _Shell(_Doc):
+    """The top level only: sections are checked one item at a time by :class:`_Parts`."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    products: list[Any] = Field(min_length=1)
+    participants: list[Any] = Field(min_length=1)
+    policy: dict[str, Any] | None = None
+    rounds: list[Any] = Field(min_length=1)
+    declines: list[Any] = Field(default_factory=list)
+
+
+_ItemDoc = TypeVar("_ItemDoc", bound=_Doc)
+
+
+class _Parts:
+    """The document validated section by section and item by item, so one bad item does
+    not hide the others: each section keeps the items that parsed, with their index in
+    the file, and the codes every product and participant entry names (parsed or not)."""
+
+    def __init__(self, data: dict[str, Any], source: str | None, loc: Locator) -> None:
+        self.data = data
+        self.source = source
+        self.loc = loc
+        self.problems: list[ErrorDetail] = []
+        #: items that did not parse, kept as written so their references are checked too
+        self.failed: list[tuple[type[_Doc], list[int | str], dict[str, Any]]] = []
+        try:
+            _Shell.model_validate(data)
+        except ValidationError as err:
+            self.problems.extend(_details(err, [], source, loc))
+        self.name = data.get("name") if isinstance(data.get("name"), str) else None
+        self.products = self._items("products", ProductDoc)
+        self.participants = self._items("participants", ParticipantDoc)
+        self.policy = self._one(data.get("policy") or {}, ["policy"], PolicyDoc)
+        self.rounds = self._rounds()
+        self.declines = self._items("declines", DeclineDoc)
+        self.product_codes = self._codes("products", "code", upper=False)
+        self.iso3_codes = self._codes("participants", "iso3", upper=True)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def _one(self, raw: Any, path: list[int | str], model: type[_ItemDoc]) -> _ItemDoc | None:
+        try:
+            return model.model_validate(raw)
+        except ValidationError as err:
+            self.problems.extend(_details(err, path, self.source, self.loc))
+            if isinstance(raw, dict):
+                self.failed.append((model, path, raw))
+            return None
+
+    def _items(self, section: str, model: type[_ItemDoc]) -> list[tuple[int, _ItemDoc]]:
+        raw = self.data.get(section)
+        if not isinstance(raw, list):
+            return []
+        out = []
+        for i, item in enumerate(raw):
+            doc = self._one(item, [section, i], model)
+            if doc is not None:
+                out.append((i, doc))
+        return out
+
+    def _rounds(self) -> list[tuple[int, RoundDoc, list[tuple[int, TrancheDoc]]]]:
+        """Rounds, each with the tranches that parsed (a bad tranche leaves its round and
+        the other tranches checked)."""
+        raw = self.data.get("rounds")
+        if not isinstance(raw, list):
+            return []
+        out = []
+        for i, item in enumerate(raw):
+            tranches_raw = item.get("tranches") if isinstance(item, dict) else None
+            if isinstance(item, dict) and isinstance(tranches_raw, list):
+                doc = self._one({**item, "tranches": []}, ["rounds", i], RoundDoc)
+                tranches = []
+                for k, t in enumerate(tranches_raw):
+                    tranche = self._one(t, ["rounds", i, "tranches", k], TrancheDoc)
+                    if tranche is not None:
+                        tranches.append((k, tranche))
+            else:
+                doc = self._one(item, ["rounds", i], RoundDoc)
+                tranches = [] if doc is None else list(enumerate(doc.tranches))
+            if doc is not None:
+                out.append((i, doc, tranches))
+        return out
+
+    def _codes(self, section: str, key: str, *, upper: bool) -> set[str]:
+        raw = self.data.get(section)
+        codes: set[str] = set()
+        for item in raw if isinstance(raw, list) else []:
+            if isinstance(item, dict) and isinstance(item.get(key), str):
+                codes.add(item[key].upper() if upper else item[key])
+        return codes
+
+
+def _strings(value: Any) -> list[tuple[int, str]]:
+    """The strings of a list with their positions (nothing when it is not a list)."""
+    return (
+        [(j, v) for j, v in enumerate(value) if isinstance(v, str)]
+        if isinstance(value, list)
+        else []
+    )
 
 
 class _Builder:
     """Cross-checks the validated document and builds the domain objects."""
 
-    def __init__(self, doc: ScenarioDoc, source: str | None, locator: _Locator) -> None:
-        self.doc = doc
+    def __init__(self, parts: _Parts, source: str | None, locator: Locator) -> None:
+        self.parts = parts
         self.source = source
         self.locator = locator
         self.problems: list[ErrorDetail] = []
-        self.products: set[str] = {p.code for p in doc.products}
-        self.iso3: set[str] = {p.iso3.upper() for p in doc.participants}
+        # every code the file lists, even in an entry with other problems, so a reference
+        # to it is not reported as unknown as well
+        self.products: set[str] = parts.product_codes
+        self.iso3: set[str] = parts.iso3_codes
 
     def problem(
         self, code: str, message: str, path: Sequence[int | str], expected: str, value: Any
@@ -429,21 +525,28 @@ class _Builder:
                 )
             )
 
-    def build(self) -> Scenario:
-        doc = self.doc
-        self._check_unique([p.code for p in doc.products], "products", "code", "product code")
+    def build(self) -> Scenario | None:
+        """The scenario, or None when the parts or the cross-checks found any problem
+        (then ``self.problems`` and ``parts.problems`` say what)."""
+        parts = self.parts
         self._check_unique(
-            [p.iso3.upper() for p in doc.participants], "participants", "iso3", "participant"
+            [(i, p.code) for i, p in parts.products], "products", "code", "product code"
+        )
+        self._check_unique(
+            [(i, p.iso3.upper()) for i, p in parts.participants],
+            "participants",
+            "iso3",
+            "participant",
         )
         products = self._products()
         participants = self._participants()
-        policy_doc = doc.policy
-        policy = self._policy(policy_doc.model_dump(), ["policy"])
-        rounds = self._rounds(policy_doc)
-        declines = self._declines(rounds)
-        if self.problems:
-            raise DoseflowError.from_details(self.problems)
-        assert policy is not None
+        policy_doc = parts.policy
+        policy = None if policy_doc is None else self._policy(policy_doc.model_dump(), ["policy"])
+        rounds = self._rounds(policy_doc or PolicyDoc())
+        declines = self._declines()
+        if self.problems or not parts.valid or policy is None:
+            return None
+        doc = ScenarioDoc.model_validate(parts.data)
         return Scenario(
             name=doc.name,
             products={p.code: p for p in products},
@@ -456,9 +559,11 @@ class _Builder:
             document=doc.model_dump(mode="json", exclude_defaults=True),
         )
 
-    def _check_unique(self, values: list[str], section: str, key: str, what: str) -> None:
+    def _check_unique(
+        self, values: list[tuple[int, str]], section: str, key: str, what: str
+    ) -> None:
         seen: set[str] = set()
-        for i, v in enumerate(values):
+        for i, v in values:
             if v in seen:
                 self.problem(
                     "ALLOC_DUPLICATE",
@@ -469,9 +574,82 @@ class _Builder:
                 )
             seen.add(v)
 
+    # -- references, for parsed items and for items with problems of their own ------------
+
+    def _participant_refs(self, base: list[int | str], code: str, raw: Mapping[str, Any]) -> None:
+        for j, c in _strings(raw.get("opt_out")):
+            self.product_ref(c, [*base, "opt_out", j], f"the opt-out of {code}")
+        for key in ("authorised", "indemnified"):
+            for j, c in _strings(raw.get(key)):
+                self.product_ref(c, [*base, key, j], f"'{key}' of {code}")
+        for key in ("delays", "requests", "awaiting_second_dose"):
+            mapping = raw.get(key)
+            for c, v in mapping.items() if isinstance(mapping, Mapping) else ():
+                if not isinstance(c, str):
+                    continue
+                self.product_ref(c, [*base, key, c], f"'{key}' of {code}")
+                if isinstance(v, int) and v < 0:
+                    self.problem(
+                        "ALLOC_NEGATIVE_QUANTITY",
+                        f"{key} of {code} cannot be negative",
+                        [*base, key, c],
+                        "a whole number >= 0",
+                        v,
+                    )
+
+    def _tranche_refs(self, tpath: list[int | str], raw: Mapping[str, Any], what: str) -> None:
+        if isinstance(raw.get("product"), str):
+            self.product_ref(raw["product"], [*tpath, "product"], what)
+        for m, c in _strings(raw.get("earmarked")):
+            self.iso3_ref(c, [*tpath, "earmarked", m], "an earmark")
+
+    def _decline_refs(
+        self, path: list[int | str], raw: Mapping[str, Any], numbers: set[int]
+    ) -> None:
+        number = raw.get("round")
+        if isinstance(number, int) and number not in numbers:
+            self.problem(
+                "ALLOC_UNKNOWN_ROUND",
+                f"the decline names round {number}, which is not defined",
+                [*path, "round"],
+                "one of " + ", ".join(str(n) for n in sorted(numbers)),
+                number,
+            )
+        if isinstance(raw.get("product"), str):
+            self.product_ref(raw["product"], [*path, "product"], "a decline")
+        if isinstance(raw.get("iso3"), str):
+            self.iso3_ref(raw["iso3"], [*path, "iso3"], "a decline")
+        for j, c in _strings(raw.get("recipients")):
+            self.iso3_ref(c, [*path, "recipients", j], "a decline's recipients")
+
+    def _failed_refs(self, numbers: set[int]) -> None:
+        """The reference checks of the items that did not parse (as far as they go)."""
+        known = countries()
+        for model, path, raw in self.parts.failed:
+            if model is ParticipantDoc:
+                iso3 = raw.get("iso3")
+                code = iso3.upper() if isinstance(iso3, str) else "?"
+                if isinstance(iso3, str) and code not in known:
+                    self.problem(
+                        "ALLOC_UNKNOWN_ISO3",
+                        f"'{iso3}' is not a known ISO 3166-1 alpha-3 code",
+                        [*path, "iso3"],
+                        "an ISO3 code from the bundled WPP 2019 data (e.g. PRK, NGA, XKX)",
+                        iso3,
+                    )
+                self._participant_refs(path, code, raw)
+            elif model is TrancheDoc:
+                what = f"tranche {int(path[3]) + 1} of round {int(path[1]) + 1}"
+                self._tranche_refs(path, raw, what)
+            elif model is RoundDoc:
+                for j, c in _strings(raw.get("completes")):
+                    self.product_ref(c, [*path, "completes", j], "a round's 'completes'")
+            elif model is DeclineDoc:
+                self._decline_refs(path, raw, numbers)
+
     def _products(self) -> list[Product]:
         out: list[Product] = []
-        for i, p in enumerate(self.doc.products):
+        for i, p in self.parts.products:
             lic = p.licence
             try:
                 out.append(
@@ -502,7 +680,7 @@ class _Builder:
     def _participants(self) -> list[Participant]:
         known = countries()
         out: list[Participant] = []
-        for i, p in enumerate(self.doc.participants):
+        for i, p in self.parts.participants:
             base: list[int | str] = ["participants", i]
             code = p.iso3.upper()
             data = known.get(code)
@@ -515,25 +693,7 @@ class _Builder:
                     p.iso3,
                 )
                 continue
-            for j, c in enumerate(p.opt_out):
-                self.product_ref(c, [*base, "opt_out", j], f"the opt-out of {code}")
-            for key in ("authorised", "indemnified"):
-                listed = getattr(p, key)
-                if listed != "all":
-                    for j, c in enumerate(listed):
-                        self.product_ref(c, [*base, key, j], f"'{key}' of {code}")
-            for key in ("delays", "requests", "awaiting_second_dose"):
-                mapping: dict[str, Any] = getattr(p, key)
-                for c, v in mapping.items():
-                    self.product_ref(c, [*base, key, c], f"'{key}' of {code}")
-                    if isinstance(v, int) and v < 0:
-                        self.problem(
-                            "ALLOC_NEGATIVE_QUANTITY",
-                            f"{key} of {code} cannot be negative",
-                            [*base, key, c],
-                            "a whole number >= 0",
-                            v,
-                        )
+            self._participant_refs(base, code, p.model_dump())
             try:
                 out.append(
                     Participant(
@@ -612,7 +772,7 @@ class _Builder:
         out: list[RoundSpec] = []
         numbers: set[int] = set()
         tranche_ids: set[str] = set()
-        for i, r in enumerate(self.doc.rounds):
+        for i, r, parsed in self.parts.rounds:
             path: list[int | str] = ["rounds", i]
             number = r.number or i + 1
             if number in numbers:
@@ -632,13 +792,9 @@ class _Builder:
                 merged.update(r.policy)
                 policy = self._policy(merged, [*path, "policy"])
             tranches: list[Tranche] = []
-            for k, t in enumerate(r.tranches):
+            for k, t in parsed:
                 tpath: list[int | str] = [*path, "tranches", k]
-                self.product_ref(
-                    t.product, [*tpath, "product"], f"tranche {k + 1} of round {number}"
-                )
-                for m, c in enumerate(t.earmarked or []):
-                    self.iso3_ref(c, [*tpath, "earmarked", m], "an earmark")
+                self._tranche_refs(tpath, t.model_dump(), f"tranche {k + 1} of round {number}")
                 tid = t.id or f"R{number}-{t.product}-{k + 1}"
                 if tid in tranche_ids:
                     self.problem(
@@ -681,23 +837,17 @@ class _Builder:
             )
         return out
 
-    def _declines(self, rounds: list[RoundSpec]) -> list[Decline]:
-        numbers = {r.number for r in rounds}
+    def _declines(self) -> list[Decline]:
+        raw = self.parts.data.get("rounds")
+        numbers = {
+            r["number"] if isinstance(r, dict) and isinstance(r.get("number"), int) else i + 1
+            for i, r in enumerate(raw if isinstance(raw, list) else [])
+        }
+        self._failed_refs(numbers)
         out: list[Decline] = []
-        for i, d in enumerate(self.doc.declines):
+        for i, d in self.parts.declines:
             path: list[int | str] = ["declines", i]
-            if d.round not in numbers:
-                self.problem(
-                    "ALLOC_UNKNOWN_ROUND",
-                    f"the decline names round {d.round}, which is not defined",
-                    [*path, "round"],
-                    "one of " + ", ".join(str(n) for n in sorted(numbers)),
-                    d.round,
-                )
-            self.product_ref(d.product, [*path, "product"], "a decline")
-            self.iso3_ref(d.iso3, [*path, "iso3"], "a decline")
-            for j, c in enumerate(d.recipients):
-                self.iso3_ref(c, [*path, "recipients", j], "a decline's recipients")
+            self._decline_refs(path, d.model_dump(), numbers)
             redirect = d.redirect or (Redirect.NAMED if d.recipients else Redirect.SAME_RULES)
             if redirect is Redirect.NAMED and not d.recipients:
                 self.problem(
