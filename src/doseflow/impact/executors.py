@@ -9,6 +9,7 @@ the caller, which alone writes files: a remote Dask cluster needs no shared file
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol, TypeVar
@@ -31,6 +32,22 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+def prepare_worker() -> None:
+    """Make a worker process ready: load the model's compiled kernel (from numba's disk cache,
+    or compile it) and the bundled population and contact data, so the first chunk does not
+    pay for them."""
+    from doseflow.impact.model import simulate
+    from doseflow.impact.scenario import country_scenario
+
+    simulate([country_scenario("NGA", horizon_days=1)], threads=1)
+
+
+def _prepare_pool_worker() -> None:
+    # Pool workers run batches side by side, so each batch stays on its worker's one thread.
+    os.environ["DOSEFLOW_THREADS"] = "1"
+    prepare_worker()
+
+
 class InProcessExecutor:
     """Runs tasks one after another here (no parallelism; the reference for the others)."""
 
@@ -46,7 +63,8 @@ class InProcessExecutor:
 
 class PoolExecutor:
     """A local pool of worker processes (``concurrent.futures``). Uses the ``forkserver``
-    start method where available (safe with threads, cheap to start) and preloads the model."""
+    start method where available (safe with threads, cheap to start), preloads the model and
+    its compiled kernel, and runs each batch on its worker's one thread."""
 
     name = "pool"
 
@@ -62,9 +80,14 @@ class PoolExecutor:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         if "forkserver" in methods:
-            context.set_forkserver_preload(["doseflow.impact.sweep"])
+            context.set_forkserver_preload(["doseflow.impact.sweep", "doseflow.impact.kernel"])
         self.workers = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_prepare_pool_worker
+        )
+        # start every worker now (each prepares itself), as Dask's workers are at start-up
+        for started in [self._pool.submit(os.getpid) for _ in range(workers)]:
+            started.result()
 
     def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[int, R]]:
         futures = {self._pool.submit(fn, task): i for i, task in enumerate(tasks)}
@@ -77,7 +100,9 @@ class PoolExecutor:
 
 class DaskExecutor:
     """Dask distributed: a scheduler ``address`` (``tcp://host:8786``) for a real cluster, or
-    a ``LocalCluster`` of ``workers`` started here (threads when ``processes=False``)."""
+    a ``LocalCluster`` of ``workers`` started here (threads when ``processes=False``). Every
+    worker loads the compiled kernel when the executor starts; tasks run in Dask's worker
+    threads, where each batch uses one thread (Dask runs the tasks side by side)."""
 
     name = "dask"
 
@@ -114,6 +139,7 @@ class DaskExecutor:
                     expected="the address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786",
                     value=address,
                 ) from None
+        self._client.run(prepare_worker)
 
     def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[int, R]]:
         from distributed import as_completed as dask_completed

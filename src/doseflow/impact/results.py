@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,7 +24,8 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, eq=False)
 class SimulationResult:
-    """Outcomes of a batch of scenarios, in the order they were given."""
+    """Outcomes of a batch of scenarios, in the order they were given. Totals and years of
+    life lost are worked out on first use and kept (tables read them once per row)."""
 
     scenarios: tuple[Scenario, ...]
     infections_by_age: FloatArray  # (S, A) at the horizon
@@ -38,28 +40,28 @@ class SimulationResult:
     def __len__(self) -> int:
         return len(self.scenarios)
 
-    @property
+    @cached_property
     def life_expectancy(self) -> FloatArray:
         return np.stack([sc.life_expectancy for sc in self.scenarios])
 
-    @property
+    @cached_property
     def yll_by_age(self) -> FloatArray:
         """Years of life lost: deaths x remaining life expectancy of the band (GBD 2019)."""
         return np.asarray(self.deaths_by_age * self.life_expectancy)
 
-    @property
+    @cached_property
     def deaths(self) -> FloatArray:
         return np.asarray(self.deaths_by_age.sum(axis=1))
 
-    @property
+    @cached_property
     def infections(self) -> FloatArray:
         return np.asarray(self.infections_by_age.sum(axis=1))
 
-    @property
+    @cached_property
     def yll(self) -> FloatArray:
         return np.asarray(self.yll_by_age.sum(axis=1))
 
-    @property
+    @cached_property
     def vaccinated(self) -> FloatArray:
         return np.asarray(self.vaccinated_by_age.sum(axis=1))
 

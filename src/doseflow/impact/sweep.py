@@ -195,6 +195,8 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
             )
         )
     result = simulate(scenarios, by_age=False)
+    deaths, infections, yll = result.deaths, result.infections, result.yll  # computed once
+    courses = result.vaccinated
     baseline = {r0: j for j, r0 in enumerate(r0s)}
     rows = []
     for j, (country, r0, supply, speed, strategy) in enumerate(chunk.points, start=len(r0s)):
@@ -207,16 +209,16 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
                 "doses_per_day_share": speed,
                 "strategy": strategy,
                 "population": base.total_population,
-                "infections": result.infections[j],
-                "deaths": result.deaths[j],
-                "yll": result.yll[j],
-                "courses": result.vaccinated[j],
-                "deaths_no_vaccine": result.deaths[b],
-                "infections_no_vaccine": result.infections[b],
-                "yll_no_vaccine": result.yll[b],
-                "deaths_averted": result.deaths[b] - result.deaths[j],
-                "infections_averted": result.infections[b] - result.infections[j],
-                "yll_averted": result.yll[b] - result.yll[j],
+                "infections": infections[j],
+                "deaths": deaths[j],
+                "yll": yll[j],
+                "courses": courses[j],
+                "deaths_no_vaccine": deaths[b],
+                "infections_no_vaccine": infections[b],
+                "yll_no_vaccine": yll[b],
+                "deaths_averted": deaths[b] - deaths[j],
+                "infections_averted": infections[b] - infections[j],
+                "yll_averted": yll[b] - yll[j],
                 "chunk": chunk.index,
             }
         )
