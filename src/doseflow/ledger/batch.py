@@ -15,12 +15,13 @@ from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.events import (
     Adjustment,
     AdjustmentReason,
+    EventKind,
     LedgerEvent,
     PhysicalCount,
     Reversal,
 )
-from doseflow.ledger.accounts import AccountKey, AccountState, Posting, to_instant
-from doseflow.ledger.postings import postings_of, reversed_postings
+from doseflow.ledger.accounts import AccountKey, AccountState, to_instant
+from doseflow.ledger.postings import RawPosting, raw_postings, reversed_postings
 from doseflow.ledger.timeline import Entry, timeline_key
 
 
@@ -30,7 +31,7 @@ class StoredEvent(NamedTuple):
     event: LedgerEvent
     effective_at: int
     order: int
-    postings: tuple[Posting, ...]
+    postings: tuple[RawPosting, ...]
     reversed_by: str | None
 
 
@@ -42,7 +43,7 @@ class Prepared(NamedTuple):
     order: int  # the timeline order: ``seq``, or the reversed event's order
     event: LedgerEvent
     effective_at: int
-    postings: tuple[Posting, ...]
+    postings: tuple[RawPosting, ...]
 
 
 @dataclass(frozen=True)
@@ -90,33 +91,46 @@ def prepare_batch(
     adjustment it may produce.
     """
     problems: list[ErrorDetail] = []
-    unique: dict[str, LedgerEvent] = {}
-    for event in batch:
-        seen = unique.get(event.event_id)
-        if seen is None:
-            unique[event.event_id] = event
-        elif not seen.same_content(event):
-            problems.append(_conflict(event, seen, "appears twice in the batch"))
+    unique = dict(zip([e.event_id for e in batch], batch, strict=True))
+    if len(unique) != len(batch):  # an id sent twice: the first counts, and must agree
+        unique = {}
+        for event in batch:
+            seen = unique.get(event.event_id)
+            if seen is None:
+                unique[event.event_id] = event
+            elif not seen.same_content(event):
+                problems.append(_conflict(event, seen, "appears twice in the batch"))
     targets = {e.reverses for e in unique.values() if isinstance(e, Reversal)}
-    known = stored(set(unique) | targets)
+    known = stored(unique.keys() | targets)
     skipped: list[str] = []
-    new_events: list[LedgerEvent] = []
-    for event in unique.values():
-        old = known.get(event.event_id)
-        if old is None:
-            new_events.append(event)
-        elif old.event.same_content(event):
-            skipped.append(event.event_id)
-        else:
-            problems.append(_conflict(event, old.event, "is already recorded"))
+    new_events: list[LedgerEvent] = list(unique.values())
+    if known:
+        new_events = []
+        for event in unique.values():
+            old = known.get(event.event_id)
+            if old is None:
+                new_events.append(event)
+            elif old.event.same_content(event):
+                skipped.append(event.event_id)
+            else:
+                problems.append(_conflict(event, old.event, "is already recorded"))
     prepared: list[Prepared] = []
-    in_batch: dict[str, Prepared] = {}
+    in_batch: dict[str, Prepared] = {}  # only needed when the batch reverses something
     reversed_now: set[str] = set()
     seq = first_seq
     for event in new_events:
         at = to_instant(event.occurred_at)
+        kind = event.kind
+        if kind is not EventKind.REVERSAL and kind is not EventKind.PHYSICAL_COUNT:
+            # the usual case, kept lean: bulk imports are almost all plain movements
+            item = Prepared(seq, seq, event, at, raw_postings(event, sources))
+            prepared.append(item)
+            if targets:
+                in_batch[event.event_id] = item
+            seq += 1
+            continue
         order = seq
-        postings: tuple[Posting, ...] = ()
+        postings: tuple[RawPosting, ...] = ()
         if isinstance(event, Reversal):
             target = in_batch.get(event.reverses)
             found = known.get(event.reverses)
@@ -163,8 +177,6 @@ def prepare_batch(
                 assert found is not None
                 at, order, original = found.effective_at, found.order, found.postings
             postings = reversed_postings(original)
-        elif not isinstance(event, PhysicalCount):
-            postings = postings_of(event, sources)
         item = Prepared(seq, order, event, at, postings)
         prepared.append(item)
         in_batch[event.event_id] = item
@@ -208,7 +220,7 @@ def discrepancy_adjustment(item: Prepared, delta: int, sources: Container[str]) 
         caused_by=count.event_id,
     )
     return Prepared(
-        item.seq + 1, item.seq + 1, adjustment, item.effective_at, postings_of(adjustment, sources)
+        item.seq + 1, item.seq + 1, adjustment, item.effective_at, raw_postings(adjustment, sources)
     )
 
 
@@ -219,16 +231,9 @@ def new_entries(batch: PreparedBatch) -> dict[AccountKey, list[Entry]]:
         if isinstance(item.event, PhysicalCount):
             out.setdefault(count_account(item.event), []).append(count_entry(item))
             continue
-        for posting in item.postings:
-            out.setdefault(posting.account, []).append(
-                Entry(
-                    item.effective_at,
-                    item.order,
-                    item.seq,
-                    posting.delta,
-                    item.event.event_id,
-                    True,
-                )
+        for state, node, product, lot, ref, delta in item.postings:
+            out.setdefault(AccountKey(state, node, product, lot, ref), []).append(
+                Entry(item.effective_at, item.order, item.seq, delta, item.event.event_id, True)
             )
     for entries in out.values():
         entries.sort(key=timeline_key)

@@ -21,6 +21,7 @@ from doseflow.ledger.batch import (
     new_entries,
     prepare_batch,
 )
+from doseflow.ledger.postings import named
 from doseflow.ledger.timeline import (
     Entry,
     Violation,
@@ -103,7 +104,7 @@ class Book:
                     continue
                 adjustment = discrepancy_adjustment(item, delta, self.sources)
                 derived.append(adjustment)
-                for posting in adjustment.postings:
+                for posting in named(adjustment.postings):
                     if posting.account != stock:
                         entry = Entry(
                             item.effective_at,
@@ -144,7 +145,7 @@ class Book:
                 self._events[item.event.event_id] = item
                 if isinstance(item.event, Reversal):
                     self._reversed_by[item.event.reverses] = item.event.event_id
-                for p in item.postings:
+                for p in named(item.postings):
                     self._timelines.setdefault(p.account, []).append(
                         Entry(item.effective_at, item.order, item.seq, p.delta, item.event.event_id)
                     )
@@ -174,7 +175,7 @@ class Book:
 
     def postings(self, event_id: str) -> tuple[Posting, ...]:
         found = self._events.get(event_id)
-        return found.postings if found else ()
+        return named(found.postings) if found else ()
 
     def balance(self, account: AccountKey, at: int | None = None) -> int:
         """Balance of ``account`` at the end of second ``at`` (default: now)."""

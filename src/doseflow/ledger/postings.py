@@ -33,96 +33,86 @@ from doseflow.domain.events import (
 )
 from doseflow.ledger.accounts import AccountKey, AccountState, Posting
 
+#: A posting as a plain tuple ``(state, node, product, lot, ref, delta)``: what the rules
+#: produce. Its first five items compare and hash equal to the :class:`AccountKey`, so bulk
+#: paths can use them as keys without building a named tuple per posting.
+RawPosting = tuple[AccountState, str, str, str, str, int]
+
 _STOCK = AccountState.STOCK
 _TRANSIT = AccountState.TRANSIT
 _ENTERED = AccountState.ENTERED
 _WRITTEN_OFF = AccountState.WRITTEN_OFF
+_ADMINISTERED = AccountState.ADMINISTERED
 
 
-def _dispatched(e: ShipmentDispatched, sources: Container[str]) -> tuple[Posting, ...]:
+def _dispatched(e: ShipmentDispatched, sources: Container[str]) -> tuple[RawPosting, ...]:
     lot = e.lot
     src = _ENTERED if e.origin in sources else _STOCK
     return (
-        Posting(AccountKey(src, e.origin, lot.product, lot.number), -e.quantity),
-        Posting(
-            AccountKey(_TRANSIT, e.destination, lot.product, lot.number, e.shipment_id),
-            e.quantity,
-        ),
+        (src, e.origin, lot.product, lot.number, "", -e.quantity),
+        (_TRANSIT, e.destination, lot.product, lot.number, e.shipment_id, e.quantity),
     )
 
 
-def _arrived(e: ArrivedAtHub, _s: Container[str]) -> tuple[Posting, ...]:
+def _arrived(e: ArrivedAtHub, _s: Container[str]) -> tuple[RawPosting, ...]:
     lot = e.lot
     return (
-        Posting(AccountKey(_TRANSIT, e.hub, lot.product, lot.number, e.shipment_id), -e.quantity),
-        Posting(AccountKey(_STOCK, e.hub, lot.product, lot.number), e.quantity),
+        (_TRANSIT, e.hub, lot.product, lot.number, e.shipment_id, -e.quantity),
+        (_STOCK, e.hub, lot.product, lot.number, "", e.quantity),
     )
 
 
-def _onward(e: DispatchedOnward, _s: Container[str]) -> tuple[Posting, ...]:
+def _onward(e: DispatchedOnward, _s: Container[str]) -> tuple[RawPosting, ...]:
     lot = e.lot
     return (
-        Posting(AccountKey(_STOCK, e.hub, lot.product, lot.number), -e.quantity),
-        Posting(
-            AccountKey(_TRANSIT, e.destination, lot.product, lot.number, e.shipment_id),
-            e.quantity,
-        ),
+        (_STOCK, e.hub, lot.product, lot.number, "", -e.quantity),
+        (_TRANSIT, e.destination, lot.product, lot.number, e.shipment_id, e.quantity),
     )
 
 
-def _received(e: ShipmentReceived, _s: Container[str]) -> tuple[Posting, ...]:
+def _received(e: ShipmentReceived, _s: Container[str]) -> tuple[RawPosting, ...]:
     lot = e.lot
-    out = [
-        Posting(
-            AccountKey(_TRANSIT, e.node, lot.product, lot.number, e.shipment_id),
-            -(e.quantity + e.discrepancy),
-        )
+    out: list[RawPosting] = [
+        (_TRANSIT, e.node, lot.product, lot.number, e.shipment_id, -(e.quantity + e.discrepancy))
     ]
     if e.quantity:
-        out.append(Posting(AccountKey(_STOCK, e.node, lot.product, lot.number), e.quantity))
+        out.append((_STOCK, e.node, lot.product, lot.number, "", e.quantity))
     if e.discrepancy:
         reason = e.reason.value if e.reason is not None else "unexplained"
-        out.append(
-            Posting(
-                AccountKey(_WRITTEN_OFF, e.node, lot.product, lot.number, reason), e.discrepancy
-            )
-        )
+        out.append((_WRITTEN_OFF, e.node, lot.product, lot.number, reason, e.discrepancy))
     return tuple(out)
 
 
-def _transfer(e: Transfer, _s: Container[str]) -> tuple[Posting, ...]:
+def _transfer(e: Transfer, _s: Container[str]) -> tuple[RawPosting, ...]:
     lot = e.lot
     return (
-        Posting(AccountKey(_STOCK, e.node, lot.product, lot.number), -e.quantity),
-        Posting(AccountKey(_STOCK, e.to_node, lot.product, lot.number), e.quantity),
+        (_STOCK, e.node, lot.product, lot.number, "", -e.quantity),
+        (_STOCK, e.to_node, lot.product, lot.number, "", e.quantity),
     )
 
 
-def _administration(e: Administration, _s: Container[str]) -> tuple[Posting, ...]:
+def _administration(e: Administration, _s: Container[str]) -> tuple[RawPosting, ...]:
     lot = e.lot
     return (
-        Posting(AccountKey(_STOCK, e.node, lot.product, lot.number), -e.quantity),
-        Posting(AccountKey(AccountState.ADMINISTERED, e.node, lot.product, lot.number), e.quantity),
+        (_STOCK, e.node, lot.product, lot.number, "", -e.quantity),
+        (_ADMINISTERED, e.node, lot.product, lot.number, "", e.quantity),
     )
 
 
-def _adjustment(e: Adjustment, _s: Container[str]) -> tuple[Posting, ...]:
+def _adjustment(e: Adjustment, _s: Container[str]) -> tuple[RawPosting, ...]:
     lot = e.lot
-    stock = AccountKey(_STOCK, e.node, lot.product, lot.number)
     if e.quantity > 0:
         return (
-            Posting(AccountKey(_ENTERED, e.node, lot.product, lot.number), -e.quantity),
-            Posting(stock, e.quantity),
+            (_ENTERED, e.node, lot.product, lot.number, "", -e.quantity),
+            (_STOCK, e.node, lot.product, lot.number, "", e.quantity),
         )
     return (
-        Posting(stock, e.quantity),
-        Posting(
-            AccountKey(_WRITTEN_OFF, e.node, lot.product, lot.number, e.reason.value), -e.quantity
-        ),
+        (_STOCK, e.node, lot.product, lot.number, "", e.quantity),
+        (_WRITTEN_OFF, e.node, lot.product, lot.number, e.reason.value, -e.quantity),
     )
 
 
-_RULES: dict[EventKind, Callable[[LedgerEvent, Container[str]], tuple[Posting, ...]]] = {
+_RULES: dict[EventKind, Callable[[LedgerEvent, Container[str]], tuple[RawPosting, ...]]] = {
     EventKind.DISPATCHED: _dispatched,  # type: ignore[dict-item]
     EventKind.ARRIVED_AT_HUB: _arrived,  # type: ignore[dict-item]
     EventKind.DISPATCHED_ONWARD: _onward,  # type: ignore[dict-item]
@@ -134,17 +124,28 @@ _RULES: dict[EventKind, Callable[[LedgerEvent, Container[str]], tuple[Posting, .
 }
 
 
-def postings_of(event: LedgerEvent, sources: Container[str]) -> tuple[Posting, ...]:
-    """The postings of ``event`` (empty for planned, held, counts and reversals: a reversal's
-    postings depend on the event it reverses, see :func:`reversed_postings`).
-    ``sources`` holds the codes of supplier nodes, whose dispatches bring doses in."""
+def raw_postings(event: LedgerEvent, sources: Container[str]) -> tuple[RawPosting, ...]:
+    """The postings of ``event`` as plain tuples (empty for planned, held, counts and
+    reversals: a reversal's postings depend on the event it reverses, see
+    :func:`reversed_postings`). ``sources`` holds the codes of supplier nodes, whose
+    dispatches bring doses in."""
     rule = _RULES.get(event.kind)
     return rule(event, sources) if rule is not None else ()
 
 
-def reversed_postings(original: tuple[Posting, ...]) -> tuple[Posting, ...]:
+def named(raw: tuple[RawPosting, ...]) -> tuple[Posting, ...]:
+    """Raw postings as :class:`Posting` values with their :class:`AccountKey`."""
+    return tuple(Posting(AccountKey(s, n, p, lot, ref), d) for s, n, p, lot, ref, d in raw)
+
+
+def postings_of(event: LedgerEvent, sources: Container[str]) -> tuple[Posting, ...]:
+    """The postings of ``event`` (see :func:`raw_postings`)."""
+    return named(raw_postings(event, sources))
+
+
+def reversed_postings(original: tuple[RawPosting, ...]) -> tuple[RawPosting, ...]:
     """The postings that undo ``original``."""
-    return tuple(Posting(p.account, -p.delta) for p in original)
+    return tuple((s, n, p, lot, ref, -d) for s, n, p, lot, ref, d in original)
 
 
 def moves_stock(kind: EventKind) -> bool:

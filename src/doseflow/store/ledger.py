@@ -41,14 +41,10 @@ from doseflow.ledger.views import (
 )
 from doseflow.store import ledger_query as q
 from doseflow.store import ledger_tables as t
-from doseflow.store.ledger_write import (
-    ACCOUNT_COLUMNS,
-    STEP_COLUMNS,
-    Progress,
-    append_batch,
-    begin_write,
-    insert_many,
-)
+from doseflow.store.ledger_cache import account_cache
+from doseflow.store.ledger_projection import ACCOUNT_COLUMNS, STEP_COLUMNS
+from doseflow.store.ledger_sql import begin_write, insert_many
+from doseflow.store.ledger_write import Progress, append_batch, bump_version
 
 __all__ = ["AppendResult", "LedgerStore", "Moment"]
 
@@ -98,17 +94,25 @@ class LedgerStore:
         skipped; ``progress(done, total)`` is called as event rows are written."""
         # A batch creates millions of short-lived objects and no reference cycles: the
         # cyclic collector would rescan every live object over and over (3-4x slower).
+        cache = account_cache(self.engine)
         collecting = gc.isenabled()
         gc.disable()
         try:
-            with self.engine.connect() as conn:
+            with cache.lock, self.engine.connect() as conn:
                 begin_write(conn)
                 try:
-                    result = append_batch(conn, batch, now=now, progress=progress)
+                    result, remember = append_batch(
+                        conn, batch, cache=cache, now=now, progress=progress
+                    )
                 except BaseException:
                     conn.rollback()
                     raise
-                conn.commit()
+                try:
+                    conn.commit()
+                except BaseException:
+                    cache.invalidate()
+                    raise
+                remember()
         finally:
             if collecting:
                 gc.enable()
@@ -228,13 +232,16 @@ class LedgerStore:
     def rebuild_projections(self) -> ConservationReport:
         """Recompute every balance and running balance from the events (the repair for
         projection differences; events are never touched). Returns the check after."""
-        with self.engine.connect() as conn:
+        cache = account_cache(self.engine)
+        with cache.lock, self.engine.connect() as conn:
             begin_write(conn)
             try:
                 _rebuild(conn)
+                bump_version(conn)
             except BaseException:
                 conn.rollback()
                 raise
+            cache.invalidate()
             conn.commit()
         return self.self_check()
 

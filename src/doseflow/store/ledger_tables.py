@@ -127,3 +127,13 @@ steps = Table(
     PrimaryKeyConstraint("account_id", "at", "ord", "seq", name="pk_ledger_steps"),
     sqlite_with_rowid=False,
 )
+
+#: One row (id 1): bumped by every transaction that writes events or projections, so a
+#: process knows whether what it keeps in memory of the accounts is still current.
+version = Table(
+    "ledger_version",
+    metadata,
+    Column("id", SmallInteger, nullable=False, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_ledger_version"),
+)

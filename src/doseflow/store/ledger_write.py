@@ -1,146 +1,73 @@
 """Appending a batch of events: one transaction, one writer at a time, nothing half-written.
 
-The batch is prepared by the engine's rules (``doseflow.ledger.batch``), then every affected
-account's timeline is checked: an account whose new postings all come after its last one is
-checked from its current balance alone; a back-dated posting reads only that account's
-steps from the posting's moment on. Any negative balance refuses the whole batch before a
-row is written. Writers are serialised (SQLite ``BEGIN IMMEDIATE``; PostgreSQL a
-transaction-scoped advisory lock), so two writers issuing from the same stock cannot both
-pass the check; readers are never blocked.
+The batch is prepared by the engine's rules (``doseflow.ledger.batch``: idempotency by
+client id, reversals, sequence numbers), then every affected account's timeline is checked
+in one vectorised pass (``doseflow.store.ledger_projection``). Any negative balance refuses
+the whole batch before a row is written. Writers are serialised (SQLite ``BEGIN
+IMMEDIATE``; PostgreSQL a transaction-scoped advisory lock), so two writers issuing from the
+same stock cannot both pass the check; readers are never blocked. Every write bumps the
+ledger's write version, which tells each process whether the accounts it keeps in memory
+are still current (``doseflow.store.ledger_cache``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from operator import attrgetter
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, text
+from sqlalchemy import Connection, bindparam, func, select
 
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
-from doseflow.domain.events import EventKind, LedgerEvent, PhysicalCount, Reversal, event_nodes
+from doseflow.domain.events import (
+    EventKind,
+    LedgerEvent,
+    PhysicalCount,
+    Reversal,
+    ShipmentPlanned,
+    event_nodes,
+)
 from doseflow.domain.lot import Lot
 from doseflow.domain.network import NodeKind
-from doseflow.ledger.accounts import CHECKED_STATES, AccountKey, to_instant
-from doseflow.ledger.batch import (
-    Prepared,
-    StoredEvent,
-    count_account,
-    discrepancy_adjustment,
-    new_entries,
-    prepare_batch,
-)
+from doseflow.ledger.accounts import AccountState, to_instant
+from doseflow.ledger.batch import Prepared, StoredEvent, discrepancy_adjustment, prepare_batch
 from doseflow.ledger.book import AppendResult
-from doseflow.ledger.postings import postings_of
-from doseflow.ledger.timeline import (
-    Entry,
-    Violation,
-    merge,
-    raise_violations,
-    timeline_key,
-    walk,
-)
+from doseflow.ledger.postings import raw_postings
+from doseflow.ledger.timeline import raise_violations
 from doseflow.store import ledger_tables as t
-from doseflow.store.ledger_rows import COMMON_COLUMNS, KIND_COLUMNS, event_from_row, kind_values
-
-#: Key of the PostgreSQL advisory lock that serialises ledger writers.
-PG_LOCK_KEY = 0x1ED6E7
-#: Rows per INSERT round trip, and ids per IN (...) lookup.
-CHUNK = 20_000
-LOOKUP_CHUNK = 5_000
-
-ACCOUNT_COLUMNS = (
-    "id",
-    "state",
-    "node",
-    "product",
-    "lot_id",
-    "ref",
-    "balance",
-    "last_at",
-    "last_ord",
-    "last_seq",
+from doseflow.store.ledger_cache import AccountCache
+from doseflow.store.ledger_projection import (
+    ACCOUNT_COLUMNS,
+    STEP_COLUMNS,
+    BatchProjection,
+    Entries,
 )
-STEP_COLUMNS = ("account_id", "at", "ord", "seq", "delta", "balance_after")
+from doseflow.store.ledger_rows import COMMON_COLUMNS, KIND_COLUMNS, event_from_row, kind_values
+from doseflow.store.ledger_sql import begin_write, chunks, insert_many, mark
+
+__all__ = [
+    "ACCOUNT_COLUMNS",
+    "CHUNK",
+    "LOOKUP_CHUNK",
+    "STEP_COLUMNS",
+    "Progress",
+    "append_batch",
+    "begin_write",
+    "insert_many",
+    "load_events",
+]
+
+#: Event rows per INSERT round trip (progress is reported after each).
+CHUNK = 20_000
+#: Ids per IN (...) lookup of stored rows.
+LOOKUP_CHUNK = 5_000
+#: Client ids per existence check (SQLite allows 32,766 parameters per statement).
+ID_CHUNK = 30_000
 
 Progress = Callable[[int, int], None]
-_T = TypeVar("_T")
-
-
-def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def begin_write(conn: Connection) -> None:
-    """Start the write transaction holding the ledger's writer lock."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def insert_many(
-    conn: Connection,
-    table: str,
-    columns: Sequence[str],
-    rows: Sequence[Any],
-    constants: Mapping[str, Any] | None = None,
-) -> None:
-    """A plain driver-level executemany (the fastest path on both backends); ``constants``
-    are the same for every row and written into the statement instead of bound per row."""
-    if not rows:
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    fixed = dict(constants or {})
-    names = [*columns, *fixed]
-    values = [mark] * len(columns) + [_literal(v) for v in fixed.values()]
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})"
-    conn.exec_driver_sql(sql, list(rows))
-
-
-def _execute_many(conn: Connection, sql: str, rows: Sequence[Any]) -> None:
-    if not rows:
-        return
-    if conn.dialect.paramstyle != "qmark":
-        sql = sql.replace("?", "%s")
-    conn.exec_driver_sql(sql, list(rows))
-
-
-@dataclass
-class _Account:
-    """An account's projection row while a batch is applied."""
-
-    id: int
-    balance: int
-    last: tuple[int, int, int]  # timeline key of its last posting
-    new: bool = False
-    dirty: bool = False
-
-    def row(self, key: AccountKey, lot_id: int) -> tuple[Any, ...]:
-        return (
-            self.id,
-            key.state.value,
-            key.node,
-            key.product,
-            lot_id,
-            key.ref,
-            self.balance,
-            *self.last,
-        )
-
-    def touch(self, entry: Entry) -> None:
-        self.dirty = True
-        if timeline_key(entry) > self.last:
-            self.last = timeline_key(entry)
 
 
 # -- master data ---------------------------------------------------------------------------
@@ -150,7 +77,25 @@ def node_kinds(conn: Connection) -> dict[str, str]:
     return {r.code: r.kind for r in conn.execute(select(t.nodes.c.code, t.nodes.c.kind))}
 
 
+_NODE_FIELDS = ("origin", "destination", "hub", "node", "to_node")
+
+
 def check_nodes(batch: Sequence[LedgerEvent], kinds: Mapping[str, str]) -> None:
+    """Every node the batch names must be registered (collected per event class with one
+    attribute getter per field, then checked as a set)."""
+    by_class: dict[type, list[LedgerEvent]] = {}
+    for event in batch:
+        by_class.setdefault(type(event), []).append(event)
+    named: set[str] = set()
+    for cls, events in by_class.items():
+        for name in _NODE_FIELDS:
+            if hasattr(cls, name):
+                named.update(map(attrgetter(name), events))
+        if cls is ShipmentPlanned:
+            for event in events:
+                named.update(event.route)  # type: ignore[attr-defined]
+    if named.issubset(kinds.keys()):
+        return
     unknown: dict[str, str] = {}
     for event in batch:
         for code in event_nodes(event):
@@ -203,7 +148,7 @@ def store_lots(
     ever progresses)."""
     out: dict[tuple[str, str], tuple[int, Lot]] = {}
     products = sorted({p for p, _ in wanted})
-    for chunk in _chunks(products, LOOKUP_CHUNK):
+    for chunk in chunks(products, LOOKUP_CHUNK):
         rows = conn.execute(select(t.lots).where(t.lots.c.product.in_(chunk)))
         for row in rows:
             key = (row.product, row.number)
@@ -285,7 +230,7 @@ def load_events(conn: Connection, rows: Iterable[Any]) -> list[tuple[Any, Ledger
     rows = list(rows)
     lot_ids = sorted({r.lot_id for r in rows if r.lot_id is not None})
     lots: dict[int, Any] = {}
-    for chunk in _chunks(lot_ids, LOOKUP_CHUNK):
+    for chunk in chunks(lot_ids, LOOKUP_CHUNK):
         for row in conn.execute(select(t.lots).where(t.lots.c.id.in_(chunk))):
             lots[row.id] = row
     out: list[tuple[Any, LedgerEvent]] = []
@@ -299,15 +244,26 @@ def load_events(conn: Connection, rows: Iterable[Any]) -> list[tuple[Any, Ledger
 
 
 def existing_ids(conn: Connection, ids: Collection[str]) -> set[str]:
-    """Which of ``ids`` are recorded (a driver-level query per 500 ids: cheap when, as
-    usual, none are)."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    found: set[str] = set()
+    """Which of ``ids`` are recorded: one driver-level query per 30,000 ids (SQLite) or one
+    ``= ANY(array)`` query (PostgreSQL); cheap when, as usual, none are."""
     ordered = list(ids)
-    for chunk in _chunks(ordered, 500):
-        marks = ", ".join([mark] * len(chunk))
-        sql = f"SELECT event_id FROM ledger_events WHERE event_id IN ({marks})"
-        found.update(r[0] for r in conn.exec_driver_sql(sql, tuple(chunk)))
+    if not ordered:
+        return set()
+    cursor: Any = conn.connection.cursor()
+    found: set[str] = set()
+    try:
+        if conn.dialect.name == "postgresql":
+            cursor.execute(
+                "SELECT event_id FROM ledger_events WHERE event_id = ANY(%s)", (ordered,)
+            )
+            found.update(r[0] for r in cursor.fetchall())
+            return found
+        for chunk in chunks(ordered, ID_CHUNK):
+            marks = ", ".join([mark(conn)] * len(chunk))
+            cursor.execute(f"SELECT event_id FROM ledger_events WHERE event_id IN ({marks})", chunk)
+            found.update(r[0] for r in cursor.fetchall())
+    finally:
+        cursor.close()
     return found
 
 
@@ -317,13 +273,13 @@ def stored_lookup(
     def lookup(ids: Collection[str]) -> Mapping[str, StoredEvent]:
         present = existing_ids(conn, ids)
         rows: list[Any] = []
-        for chunk in _chunks(sorted(present), LOOKUP_CHUNK):
+        for chunk in chunks(sorted(present), LOOKUP_CHUNK):
             rows.extend(conn.execute(select(t.events).where(t.events.c.event_id.in_(chunk))))
         if not rows:
             return {}
         found = load_events(conn, rows)
         reversed_by: dict[str, str] = {}
-        for chunk in _chunks(sorted(r.event_id for r, _ in found), LOOKUP_CHUNK):
+        for chunk in chunks(sorted(r.event_id for r, _ in found), LOOKUP_CHUNK):
             q = select(t.events.c.ref, t.events.c.event_id).where(
                 t.events.c.kind == "reversal", t.events.c.ref.in_(chunk)
             )
@@ -333,7 +289,7 @@ def stored_lookup(
                 e,
                 r.effective_at,
                 r.seq,
-                () if isinstance(e, Reversal) else postings_of(e, sources),
+                () if isinstance(e, Reversal) else raw_postings(e, sources),
                 reversed_by.get(e.event_id),
             )
             for r, e in found
@@ -342,212 +298,33 @@ def stored_lookup(
     return lookup
 
 
-# -- accounts --------------------------------------------------------------------------------
-
-
-def load_accounts(
-    conn: Connection, keys: Collection[AccountKey], lot_ids: Mapping[tuple[str, str], int]
-) -> dict[AccountKey, _Account]:
-    """The accounts among ``keys`` that exist, with their balances (a driver-level query
-    narrowed by lot, state and, for small batches, node; rows compared as raw tuples)."""
-    if not keys:
-        return {}
-    wanted = {(k.state.value, k.node, lot_ids[(k.product, k.lot)], k.ref): k for k in keys}
-    lots = sorted({w[2] for w in wanted})
-    states = sorted({w[0] for w in wanted})
-    nodes = sorted({w[1] for w in wanted})
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-    def marks(n: int) -> str:
-        return ", ".join([mark] * n)
-
-    sql = (
-        "SELECT id, state, node, lot_id, ref, balance, last_at, last_ord, last_seq "
-        f"FROM ledger_accounts WHERE lot_id IN ({marks(len(lots))}) "
-        f"AND state IN ({marks(len(states))})"
-    )
-    params: list[Any] = [*lots, *states]
-    if len(nodes) <= 500:
-        sql += f" AND node IN ({marks(len(nodes))})"
-        params.extend(nodes)
-    out: dict[AccountKey, _Account] = {}
-    cursor = conn.connection.cursor()  # plain DBAPI rows: this can be 10^5-10^6 of them
-    try:
-        cursor.execute(sql, tuple(params))
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    for row in rows:
-        key = wanted.get((row[1], row[2], row[3], row[4]))
-        if key is not None:
-            out[key] = _Account(row[0], row[5], (row[6], row[7], row[8]))
-    return out
-
-
-def _window(conn: Connection, account_id: int, since: int) -> tuple[int, list[Entry]]:
-    """Balance just before second ``since`` and the account's steps from ``since`` on."""
-    s = t.steps
-    before = conn.execute(
-        select(s.c.balance_after)
-        .where(s.c.account_id == account_id, s.c.at < since)
-        .order_by(s.c.at.desc(), s.c.ord.desc(), s.c.seq.desc())
-        .limit(1)
-    ).scalar()
-    rows = conn.execute(
-        select(s.c.at, s.c.ord, s.c.seq, s.c.delta)
-        .where(s.c.account_id == account_id, s.c.at >= since)
-        .order_by(s.c.at, s.c.ord, s.c.seq)
-    )
-    return int(before or 0), [Entry(r.at, r.ord, r.seq, r.delta, "") for r in rows]
-
-
-class _Projection:
-    """The account and step changes a batch makes, computed before anything is written."""
-
-    def __init__(self, conn: Connection, lot_ids: Mapping[tuple[str, str], int]) -> None:
-        self.conn = conn
-        self.lot_ids = lot_ids
-        self.accounts: dict[AccountKey, _Account] = {}
-        self.next_id = (conn.execute(select(func.max(t.accounts.c.id))).scalar() or 0) + 1
-        self.step_rows: list[tuple[int, int, int, int, int, int]] = []
-        self.step_updates: list[tuple[int, int, int, int, int]] = []
-        self.count_deltas: dict[str, int] = {}
-        self.violations: list[Violation] = []
-
-    def load(self, keys: Collection[AccountKey]) -> None:
-        missing = [k for k in keys if k not in self.accounts]
-        self.accounts.update(load_accounts(self.conn, missing, self.lot_ids))
-
-    def account(self, key: AccountKey, first: Entry) -> _Account:
-        acc = self.accounts.get(key)
-        if acc is None:
-            acc = self.accounts[key] = _Account(self.next_id, 0, (first.at, 0, 0), new=True)
-            self.next_id += 1
-        return acc
-
-    def apply(self, key: AccountKey, new: list[Entry]) -> None:
-        """Check and apply one account's new entries (in timeline order)."""
-        acc = self.account(key, new[0])
-        if key.state not in CHECKED_STATES:
-            acc.balance += sum(e.delta for e in new)
-        else:
-            if acc.new or timeline_key(new[0]) > acc.last:
-                start, merged = acc.balance, new
-            else:  # back-dated: this account, from that moment on
-                start, existing = _window(self.conn, acc.id, new[0].at)
-                merged = merge(existing, new)
-            result = walk(key, start, merged)
-            if result.violation is not None:
-                self.violations.append(result.violation)
-                return
-            self.count_deltas.update(result.count_deltas)
-            for entry, balance in zip(merged, result.balances, strict=True):
-                if not entry.new:
-                    if merged is not new:
-                        self.step_updates.append((balance, acc.id, *timeline_key(entry)))
-                    continue
-                delta = entry.delta
-                if entry.is_count:
-                    delta = result.count_deltas[entry.event_id]
-                    if delta == 0:
-                        continue
-                self.step_rows.append((acc.id, *timeline_key(entry), delta, balance))
-            if result.balances:
-                acc.balance = result.balances[-1]
-        for entry in new:
-            acc.touch(entry)
-
-    def write(self) -> None:
-        conn = self.conn
-        accounts = self.accounts.items()
-        new_rows = [
-            a.row(k, self.lot_ids[(k.product, k.lot)]) for k, a in accounts if a.new and a.dirty
-        ]
-        for chunk in _chunks(new_rows, CHUNK):
-            insert_many(conn, "ledger_accounts", ACCOUNT_COLUMNS, chunk)
-        changed = [(a.balance, *a.last, a.id) for _k, a in accounts if a.dirty and not a.new]
-        for chunk in _chunks(changed, CHUNK):
-            _execute_many(
-                conn,
-                "UPDATE ledger_accounts SET balance = ?, last_at = ?, last_ord = ?, last_seq = ? "
-                "WHERE id = ?",
-                chunk,
-            )
-        for chunk in _chunks(self.step_updates, CHUNK):
-            _execute_many(
-                conn,
-                "UPDATE ledger_steps SET balance_after = ? "
-                "WHERE account_id = ? AND at = ? AND ord = ? AND seq = ?",
-                chunk,
-            )
-        for chunk in _chunks(self.step_rows, CHUNK):
-            insert_many(conn, "ledger_steps", STEP_COLUMNS, chunk)
-
-
 # -- the append ------------------------------------------------------------------------------
 
 
-def append_batch(
-    conn: Connection,
-    batch: Sequence[LedgerEvent],
-    *,
-    now: datetime | None = None,
-    progress: Progress | None = None,
-) -> AppendResult:
-    """Append ``batch`` inside the caller's (just begun, locked) transaction. Raises a
-    ``DoseflowError`` before writing anything if any event is refused."""
-    sqlite = conn.dialect.name == "sqlite"
-    kinds = node_kinds(conn)
-    check_nodes(batch, kinds)
-    sources = frozenset(code for code, kind in kinds.items() if kind == NodeKind.SUPPLIER.value)
-    lots = store_lots(conn, batch_lots(batch))
-    batch = [_with_registered_expiry(e, lots) for e in batch]
-    lot_ids = {k: v[0] for k, v in lots.items()}
-    first_seq = (conn.execute(select(func.max(t.events.c.seq))).scalar() or 0) + 1
-    prepared = prepare_batch(
-        batch, stored=stored_lookup(conn, sources), sources=sources, first_seq=first_seq
+def _undated(batch: Sequence[LedgerEvent]) -> bool:
+    """Whether some event names a lot without its expiry."""
+    return any(
+        isinstance(lot := getattr(e, "lot", None), Lot) and lot.expiry is None for e in batch
     )
-    entries = new_entries(prepared)
-    missing = {(k.product, k.lot) for k in entries} - lot_ids.keys()
-    if missing:  # lots named only by reversed events
-        for key, (lot_id, _lot) in store_lots(conn, _known_lots(conn, missing)).items():
-            lot_ids[key] = lot_id
-    projection = _Projection(conn, lot_ids)
-    projection.load(list(entries))
-    for account, new in entries.items():
-        projection.apply(account, new)
-    raise_violations(projection.violations)
-    # physical counts become count-correction adjustments (or nothing, if they agree)
-    derived: list[Prepared] = []
-    extra: dict[AccountKey, list[Entry]] = {}
-    for item in prepared.new:
-        if not isinstance(item.event, PhysicalCount):
-            continue
-        delta = projection.count_deltas[item.event.event_id]
-        if delta == 0:
-            continue
-        adjustment = discrepancy_adjustment(item, delta, sources)
-        derived.append(adjustment)
-        for posting in adjustment.postings:
-            if posting.account != count_account(item.event):
-                extra.setdefault(posting.account, []).append(
-                    Entry(
-                        adjustment.effective_at,
-                        adjustment.order,
-                        adjustment.seq,
-                        posting.delta,
-                        adjustment.event.event_id,
-                        True,
-                    )
-                )
-    projection.load(list(extra))
-    for account, new in extra.items():
-        projection.apply(account, new)
-    # write: events, then the projections
-    recorded = to_instant(now or datetime.now(UTC))
-    batch_id = str(uuid.uuid4())
+
+
+def _entries(prepared: Sequence[Prepared]) -> Entries:
+    entries = Entries()
+    entries.add_items([item for item in prepared if item.postings])
+    for item in prepared:
+        if isinstance(item.event, PhysicalCount):
+            entries.add_count(item)
+    return entries
+
+
+def _event_rows(
+    items: Iterable[Prepared],
+    lot_ids: Mapping[tuple[str, str], int],
+    dates_as_text: bool,
+) -> dict[tuple[EventKind, bool], list[tuple[Any, ...]]]:
+    """Event rows grouped by (kind, whether the client gave the recording time)."""
     groups: dict[tuple[EventKind, bool], list[tuple[Any, ...]]] = {}
-    for item in (*prepared.new, *derived):
+    for item in items:
         ev = item.event
         lot = getattr(ev, "lot", None)
         own = ev.recorded_at is not None
@@ -560,23 +337,97 @@ def append_batch(
         )
         if own:
             common += (to_instant(ev.recorded_at),)  # type: ignore[arg-type]
-        event_lot_id = lot_ids[lot.key] if isinstance(lot, Lot) else None
-        groups.setdefault((ev.kind, own), []).append(common + kind_values(ev, event_lot_id, sqlite))
+        lot_id = lot_ids[lot.key] if isinstance(lot, Lot) else None
+        rows = groups.get((ev.kind, own))
+        if rows is None:
+            rows = groups[(ev.kind, own)] = []
+        rows.append(common + kind_values(ev, lot_id, dates_as_text))
+    return groups
+
+
+def append_batch(
+    conn: Connection,
+    batch: Sequence[LedgerEvent],
+    *,
+    cache: AccountCache,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> tuple[AppendResult, Callable[[], None]]:
+    """Append ``batch`` inside the caller's (just begun, locked) transaction. Raises a
+    ``DoseflowError`` before writing anything if any event is refused. Returns the result
+    and what to run once the transaction has committed (it brings ``cache`` up to date)."""
+    sqlite = conn.dialect.name == "sqlite"
+    version = cache.sync(conn)
+    kinds = node_kinds(conn)
+    check_nodes(batch, kinds)
+    sources = frozenset(code for code, kind in kinds.items() if kind == NodeKind.SUPPLIER.value)
+    lots = store_lots(conn, batch_lots(batch))
+    if _undated(batch):
+        batch = [_with_registered_expiry(e, lots) for e in batch]
+    lot_ids = {k: v[0] for k, v in lots.items()}
+    first_seq = (conn.execute(select(func.max(t.events.c.seq))).scalar() or 0) + 1
+    prepared = prepare_batch(
+        batch, stored=stored_lookup(conn, sources), sources=sources, first_seq=first_seq
+    )
+    if not prepared.new:
+        return AppendResult((), prepared.skipped, ()), lambda: None
+    entries = _entries(prepared.new)
+    missing = {(k[2], k[3]) for k in entries.keys} - lot_ids.keys()
+    if missing:  # lots named only by reversed events
+        for key, (lot_id, _lot) in store_lots(conn, _known_lots(conn, missing)).items():
+            lot_ids[key] = lot_id
+    projection = BatchProjection(conn, cache, lot_ids)
+    raise_violations(projection.apply(entries))
+    # physical counts become count-correction adjustments (or nothing, if they agree)
+    derived: list[Prepared] = []
+    extra = Entries()
+    for item in prepared.new:
+        if not isinstance(item.event, PhysicalCount):
+            continue
+        delta = projection.count_deltas[item.event.event_id]
+        if delta == 0:
+            continue
+        adjustment = discrepancy_adjustment(item, delta, sources)
+        derived.append(adjustment)
+        stock = item.event.lot.product, item.event.lot.number
+        others = [
+            p
+            for p in adjustment.postings
+            if not (p[0] is AccountState.STOCK and p[1] == item.event.node and p[2:4] == stock)
+        ]
+        extra.add_postings(
+            others,
+            adjustment.effective_at,
+            adjustment.order,
+            adjustment.seq,
+            adjustment.event.event_id,
+        )
+    raise_violations(projection.apply(extra))
+    # write: events, then the projections, then the write version
+    recorded = to_instant(now or datetime.now(UTC))
+    batch_id = str(uuid.uuid4())
     total = len(prepared.new) + len(derived)
     done = 0
-    for (kind, own), rows in groups.items():
+    for (kind, own), rows in _event_rows((*prepared.new, *derived), lot_ids, sqlite).items():
         columns = COMMON_COLUMNS + (("recorded_at",) if own else ()) + KIND_COLUMNS[kind]
         constants: dict[str, Any] = {"kind": kind.value, "batch_id": batch_id}
         if not own:
             constants["recorded_at"] = recorded
-        for chunk in _chunks(rows, CHUNK):
+        for chunk in chunks(rows, CHUNK):
             insert_many(conn, "ledger_events", columns, chunk, constants)
             done += len(chunk)
             if progress is not None:
                 progress(done, total)
     projection.write()
-    return AppendResult(
+    bump_version(conn)
+    result = AppendResult(
         tuple(p.event.event_id for p in prepared.new),
         prepared.skipped,
         tuple(p.event.event_id for p in derived),
     )
+    return result, projection.committer(version + 1)
+
+
+def bump_version(conn: Connection) -> None:
+    """Every transaction that writes the ledger's events or projections calls this."""
+    conn.exec_driver_sql("UPDATE ledger_version SET version = version + 1 WHERE id = 1")
