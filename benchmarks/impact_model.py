@@ -153,6 +153,16 @@ def measure(
     with tempfile.TemporaryDirectory() as tmp:
         timing, local = timed(lambda: run_sweep(grid, Path(tmp) / "in", InProcessExecutor()))
         sweeps[f"in-process (kernel on {default_threads()} threads)"] = timing
+        if parallel:
+            before = os.environ.get("DOSEFLOW_THREADS")
+            os.environ["DOSEFLOW_THREADS"] = "1"
+            try:
+                timing, _ = timed(lambda: run_sweep(grid, Path(tmp) / "in1", InProcessExecutor()))
+            finally:
+                os.environ.pop("DOSEFLOW_THREADS")
+                if before is not None:
+                    os.environ["DOSEFLOW_THREADS"] = before
+            sweeps["in-process (kernel on 1 thread)"] = timing
         executors: list[tuple[str, Callable[[], Executor]]] = [
             ("Dask LocalCluster, 2 worker processes", lambda: DaskExecutor(workers=2)),
             ("Dask LocalCluster, 2 worker threads", lambda: DaskExecutor(processes=False)),
