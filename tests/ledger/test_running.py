@@ -57,7 +57,8 @@ def test_run_balances_agrees_with_walk(raws: list[Raw], starts: list[int]) -> No
         entries.append((r.account, Entry(r.at, r.order, seq, delta, event_id, r.new, count)))
     start = np.array(starts, dtype=np.int64)
     checked = np.array([a.state is not AccountState.ADMINISTERED for a in ACCOUNTS])
-    cols = list(zip(*[(a, e.at, e.order, e.seq, e.delta, e.is_count, e.new) for a, e in entries]))
+    rows = [(a, e.at, e.order, e.seq, e.delta, e.is_count, e.new) for a, e in entries]
+    cols = list(zip(*rows, strict=True))
     if not cols:
         cols = [()] * 7
     runs = run_balances(
@@ -71,8 +72,10 @@ def test_run_balances_agrees_with_walk(raws: list[Raw], starts: list[int]) -> No
         start,
         checked,
     )
-    violations = dict(zip(runs.account[runs.violations].tolist(), runs.violations.tolist()))
-    culprits = dict(zip(runs.violations.tolist(), runs.culprits.tolist()))
+    violations = dict(
+        zip(runs.account[runs.violations].tolist(), runs.violations.tolist(), strict=True)
+    )
+    culprits = dict(zip(runs.violations.tolist(), runs.culprits.tolist(), strict=True))
     order = runs.order.tolist()
     seen_accounts = []
     for account, key in enumerate(ACCOUNTS):
