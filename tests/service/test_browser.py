@@ -1,6 +1,8 @@
 """End to end in headless Chromium (Debian's package, driven by Playwright; no download):
 sign in, run a round, see the chart, decline an allocation as a participant, see the doses
-redistributed. Set DOSEFLOW_SCREENSHOTS=docs/screenshots to refresh the docs' screenshots."""
+redistributed; follow the cold chain's ✗ to its reason, see the capacity and deployment
+charts drawn, record a deployment plan twice. Set DOSEFLOW_SCREENSHOTS=docs/screenshots to
+refresh the docs' screenshots."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from doseflow.deployment import plan_deployment
+from doseflow.service.deployment_views import example_input
 from doseflow.service.routers.impact import KIND, ImpactRunIn, comparison_job
 from tests.service.conftest import Service, make_service
 from tests.service.live import live_server
@@ -172,3 +176,49 @@ def test_keyboard_users_can_skip_to_the_content(
     expect(page.locator("main")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_label("Days ahead")).to_be_focused()  # the first control in the content
+
+
+def test_the_cold_chain_explains_and_the_deployment_plan_is_drawn_and_recorded(
+    browser: Browser, site: tuple[Service, str], shots: Path
+) -> None:
+    service, url = site
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    sign_in(page, url, service.tokens["logistics-officer"])
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Cold chain").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cold chain")
+    matrix = page.get_by_role("table", name="Cold-chain feasibility")
+    expect(matrix).to_be_visible()
+    # The ✗ for Pfizer to Pyongyang is a link a keyboard user can follow to the reason.
+    cross = matrix.get_by_role("link", name="Pfizer cannot reach Pyongyang: see why")
+    cross.focus()
+    page.keyboard.press("Enter")
+    reason = page.locator("#why-PFIZER-BNT-PRK-NS")
+    expect(reason).to_contain_text(
+        "Pfizer cannot reach Pyongyang: no ultra-cold storage beyond Dalian and 31 days at "
+        "2-8 °C do not cover 12 days of transport plus 25 days of use"
+    )
+    expect(page).to_have_url(f"{url}/dashboard/coldchain#why-PFIZER-BNT-PRK-NS")
+    expect(page.locator("#undelivered")).to_contain_text("117,000 doses not delivered")
+    capacity = page.locator("#capacity-chart")
+    expect(capacity).to_have_attribute("data-drawn", "true", timeout=20_000)
+    expect(page.get_by_role("table", name="Capacity gaps")).to_contain_text("Pyongyang")
+    page.locator("#matrix-heading").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "coldchain.png"), full_page=False)
+    capacity.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "capacity.png"), full_page=False)
+
+    page.get_by_role("link", name="Deployment").click()
+    chart = page.locator("#deployment-chart")
+    expect(chart).to_have_attribute("data-drawn", "true", timeout=20_000)
+    regions = page.get_by_role("table", name="Doses per region and product")
+    expect(regions).to_contain_text("Ryanggang")
+    expect(regions).to_contain_text("Decided by: cold-chain")
+    shipments = len(plan_deployment(example_input("PRK")).shipments())
+    page.get_by_role("button", name="Record planned shipments in the ledger").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Recorded {shipments} planned shipments")
+    page.get_by_role("button", name="Record planned shipments in the ledger").click()
+    expect(page.get_by_role("status")).to_contain_text(f"({shipments} were already recorded)")
+    page.locator("#coverage-heading").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "deployment.png"), full_page=False)

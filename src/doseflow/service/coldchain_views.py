@@ -28,16 +28,21 @@ from doseflow.logistics import (
     CapacityGap,
     Feasibility,
     NetworkFile,
+    Objective,
     Route,
     ShipmentPlan,
     ShipmentRequest,
     StorageProfile,
     example_network_path,
+    feasibility_matrix,
     load_network_file,
     load_requests,
     parse_request_specs,
+    plan_capacity_gaps,
+    plan_shipments,
 )
 from doseflow.logistics.network_file import parse_network_yaml
+from doseflow.logistics.routing import DEFAULT_HORIZON_DAYS
 from doseflow.logistics.storage_profiles import band_words
 from doseflow.service.auth import Access
 
@@ -474,3 +479,53 @@ def network_out(net: NetworkFile, source: str) -> NetworkOut:
             for lane in net.network.lanes
         ],
     )
+
+
+# --- the engine's answers, narrowed to what the caller may see -----------------------------
+
+
+def feasibility_rows(
+    access: Access,
+    net: NetworkFile,
+    products: Sequence[str] = (),
+    destinations: Sequence[str] = (),
+    origins: Sequence[str] = (),
+    use_days: float | None = None,
+    objective: Objective = Objective.FASTEST,
+) -> list[FeasibilityOut]:
+    """``feasibility_matrix`` over the stores the caller may see (a participant: its own)."""
+    check_destinations(access, net, destinations)
+    own = access.own_iso3
+    wanted = list(destinations) or ([] if own is None else store_codes(net.network, own))
+    if own is not None and not wanted:
+        return []  # no store of its own country in this network
+    results = feasibility_matrix(
+        net, products, wanted, origins=origins, use_days=use_days, objective=objective
+    )
+    return [feasibility_out(profile, verdict, net.network) for profile, verdict in results]
+
+
+def shipment_plan(
+    net: NetworkFile,
+    requests: Sequence[ShipmentRequest],
+    objective: Objective = Objective.FASTEST,
+    horizon: float = DEFAULT_HORIZON_DAYS,
+) -> ShipmentPlan:
+    """``plan_shipments`` with the network file's storage profiles and planned use days."""
+    return plan_shipments(
+        net.network,
+        requests,
+        objective=objective,
+        profiles=net.profile_table(),
+        horizon_days=horizon,
+        planned_use_days=net.planned_use_days,
+    )
+
+
+def gap_rows(
+    access: Access, net: NetworkFile, plan: ShipmentPlan, include_idle: bool = False
+) -> list[CapacityGapOut]:
+    """``plan_capacity_gaps``; a participant sees its own country's nodes only."""
+    gaps = plan_capacity_gaps(plan, profiles=net.profile_table(), include_idle=include_idle)
+    own = access.own_iso3
+    return [gap_out(g) for g in gaps if own is None or g.country == own]

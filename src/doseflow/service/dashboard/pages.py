@@ -1,7 +1,7 @@
 """The dashboard frame: bundled assets, sign-in and sign-out, the overview, error pages.
 
-Area pages (allocation, declines, shipments, stock, reporting, impact) live in their own
-modules next to this one and are attached by :func:`install`.
+Area pages (allocation, declines, shipments, stock, cold chain, deployment, reporting,
+impact) live in their own modules next to this one and are attached by :func:`install`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 PAGE_MODULES: tuple[str, ...] = (
     "allocation_pages",
     "ledger_pages",
+    "coldchain_pages",
+    "deployment_pages",
     "reporting_pages",
     "impact_pages",
 )

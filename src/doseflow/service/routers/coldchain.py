@@ -15,15 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, model_validator
 
-from doseflow.logistics import (
-    NetworkFile,
-    Objective,
-    ShipmentPlan,
-    ShipmentRequest,
-    feasibility_matrix,
-    plan_capacity_gaps,
-    plan_shipments,
-)
+from doseflow.logistics import NetworkFile, Objective
 from doseflow.logistics.routing import DEFAULT_HORIZON_DAYS
 from doseflow.service.auth import Access, authorize
 from doseflow.service.coldchain_views import (
@@ -34,14 +26,14 @@ from doseflow.service.coldchain_views import (
     ShipmentPlanOut,
     bundled_network,
     check_destinations,
-    feasibility_out,
-    gap_out,
+    feasibility_rows,
+    gap_rows,
     network_from_body,
     network_out,
     plan_out,
     requests_from_rows,
     requests_from_specs,
-    store_codes,
+    shipment_plan,
 )
 from doseflow.service.errors import ERROR_RESPONSES
 from doseflow.service.text_checks import require_unicode
@@ -125,51 +117,6 @@ class CapacityIn(RoutesIn):
     include_idle: bool = Field(default=False, description="show stores with nothing planned")
 
 
-def _matrix(
-    access: Access,
-    net: NetworkFile,
-    products: list[str],
-    destinations: list[str],
-    origins: list[str],
-    use_days: float | None,
-    objective: Objective,
-) -> list[FeasibilityOut]:
-    check_destinations(access, net, destinations)
-    own = access.own_iso3
-    wanted = destinations or ([] if own is None else store_codes(net.network, own))
-    if own is not None and not wanted:
-        return []  # no store of its own country in this network
-    results = feasibility_matrix(
-        net, products, wanted, origins=origins, use_days=use_days, objective=objective
-    )
-    return [feasibility_out(profile, verdict, net.network) for profile, verdict in results]
-
-
-def _plan(
-    net: NetworkFile, requests: list[ShipmentRequest], objective: Objective, horizon: float
-) -> ShipmentPlan:
-    return plan_shipments(
-        net.network,
-        requests,
-        objective=objective,
-        profiles=net.profile_table(),
-        horizon_days=horizon,
-        planned_use_days=net.planned_use_days,
-    )
-
-
-def _checked(access: Access, net: NetworkFile, requests: list[ShipmentRequest]) -> None:
-    check_destinations(access, net, [r.destination for r in requests])
-
-
-def _gaps(
-    access: Access, net: NetworkFile, plan: ShipmentPlan, include_idle: bool
-) -> list[CapacityGapOut]:
-    gaps = plan_capacity_gaps(plan, profiles=net.profile_table(), include_idle=include_idle)
-    own = access.own_iso3
-    return [gap_out(g) for g in gaps if own is None or g.country == own]
-
-
 @router.get("/network", summary="Nodes and lanes of the bundled example network")
 def get_network(_access: Read) -> NetworkOut:
     return network_out(bundled_network(), BUNDLED)
@@ -187,7 +134,9 @@ def get_feasibility(
     use_days: UseDays = None,
     objective: Objective = Objective.FASTEST,
 ) -> list[FeasibilityOut]:
-    return _matrix(access, bundled_network(), product, destination, origin, use_days, objective)
+    return feasibility_rows(
+        access, bundled_network(), product, destination, origin, use_days, objective
+    )
 
 
 @router.post(
@@ -196,7 +145,7 @@ def get_feasibility(
 )
 def post_feasibility(access: Plan, body: FeasibilityIn) -> list[FeasibilityOut]:
     net, _ = body.load()
-    return _matrix(
+    return feasibility_rows(
         access,
         net,
         body.products,
@@ -219,8 +168,8 @@ def get_routes(
 ) -> ShipmentPlanOut:
     net = bundled_network()
     requests = requests_from_specs(ship, net)
-    _checked(access, net, requests)
-    return plan_out(_plan(net, requests, objective, horizon_days), BUNDLED)
+    check_destinations(access, net, [r.destination for r in requests])
+    return plan_out(shipment_plan(net, requests, objective, horizon_days), BUNDLED)
 
 
 @router.post(
@@ -230,7 +179,7 @@ def get_routes(
 def post_routes(access: Plan, body: RoutesIn) -> ShipmentPlanOut:
     net, source = body.load()
     requests = requests_from_rows(body.requests, net)
-    return plan_out(_plan(net, requests, body.objective, body.horizon_days), source)
+    return plan_out(shipment_plan(net, requests, body.objective, body.horizon_days), source)
 
 
 @router.get(
@@ -246,9 +195,9 @@ def get_capacity_gaps(
 ) -> list[CapacityGapOut]:
     net = bundled_network()
     requests = requests_from_specs(ship, net)
-    _checked(access, net, requests)
-    plan = _plan(net, requests, objective, horizon_days)
-    return _gaps(access, net, plan, include_idle)
+    check_destinations(access, net, [r.destination for r in requests])
+    plan = shipment_plan(net, requests, objective, horizon_days)
+    return gap_rows(access, net, plan, include_idle)
 
 
 @router.post(
@@ -258,5 +207,5 @@ def get_capacity_gaps(
 def post_capacity_gaps(access: Plan, body: CapacityIn) -> list[CapacityGapOut]:
     net, _ = body.load()
     requests = requests_from_rows(body.requests, net)
-    plan = _plan(net, requests, body.objective, body.horizon_days)
-    return _gaps(access, net, plan, body.include_idle)
+    plan = shipment_plan(net, requests, body.objective, body.horizon_days)
+    return gap_rows(access, net, plan, body.include_idle)

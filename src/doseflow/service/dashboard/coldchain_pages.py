@@ -1,0 +1,130 @@
+"""Dashboard page for the cold chain: can each product reach each store (✓/✗, with the
+reason in words for every pair that cannot), and the storage a set of shipments needs at each
+node and band against what is there (table and chart). On the bundled example network; a
+participant sees its own country's stores only (same rule as the API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from doseflow.domain.errors import DoseflowError, ErrorDetail
+from doseflow.logistics import Objective
+from doseflow.service.coldchain_views import (
+    CapacityGapOut,
+    FeasibilityOut,
+    ShipmentPlanOut,
+    bundled_network,
+    check_destinations,
+    destination_country,
+    feasibility_rows,
+    gap_rows,
+    plan_out,
+    requests_from_specs,
+    shipment_plan,
+)
+from doseflow.service.dashboard.render import NavItem, add_nav, page_access, render
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+add_nav(NavItem("/dashboard/coldchain", "Cold chain", "coldchain.read"))
+
+#: Shipments the page plans when none are entered: DPR Korea's first AstraZeneca/SII
+#: forecast (COVAX, February 2021) and Pfizer doses that cannot keep their cold chain there.
+DEFAULT_SHIPMENTS = ("AZ-SII=PRK-NS:1992000", "PFIZER-BNT=PRK-NS:117000")
+
+
+def _specs(text: str) -> list[str]:
+    """One shipment per line (doses may be written with thousands separators)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def matrix_grid(
+    rows: list[FeasibilityOut],
+) -> tuple[list[str], list[tuple[str, str]], dict[Any, FeasibilityOut]]:
+    """Products (rows), destinations (columns, code and name) and the verdict of each pair."""
+    products = list(dict.fromkeys(r.product_name for r in rows))
+    destinations = list(dict.fromkeys((r.destination, r.destination_name) for r in rows))
+    cells = {(r.product_name, r.destination): r for r in rows}
+    return products, destinations, cells
+
+
+def capacity_chart(gaps: list[CapacityGapOut]) -> dict[str, Any]:
+    labels = [f"{g.name} · {g.band_words}" for g in gaps]
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "name": "available",
+                "x": labels,
+                "y": [g.available_litres for g in gaps],
+                "marker": {"color": "#9aa5b1"},
+                "hovertemplate": "%{x}: %{y:,.0f} L available<extra></extra>",
+            },
+            {
+                "type": "bar",
+                "name": "needed (peak)",
+                "x": labels,
+                "y": [g.needed_litres for g in gaps],
+                "marker": {"color": ["#a4161a" if g.short else "#0b4f6c" for g in gaps]},
+                "hovertemplate": "%{x}: %{y:,.0f} L needed<extra></extra>",
+            },
+        ],
+        "layout": {
+            "title": {"text": "Storage needed vs available, litres (red: short)"},
+            "barmode": "group",
+            "height": 420,
+            "margin": {"l": 80, "r": 20, "t": 50, "b": 110},
+            "yaxis": {"title": {"text": "litres"}, "rangemode": "tozero"},
+        },
+    }
+
+
+@router.get("/coldchain")
+def coldchain_page(
+    request: Request, ship: str | None = None, objective: Objective = Objective.FASTEST
+) -> Response:
+    access = page_access(request, "coldchain.read")
+    net = bundled_network()
+    rows = feasibility_rows(access, net)
+    products, destinations, cells = matrix_grid(rows)
+    if ship is None:
+        wanted = [
+            spec
+            for spec in DEFAULT_SHIPMENTS
+            if access.may_see(destination_country(net, spec.split("=")[1].split(":")[0]))
+        ]
+    else:
+        wanted = _specs(ship)
+    plan: ShipmentPlanOut | None = None
+    gaps: list[CapacityGapOut] = []
+    problems: tuple[ErrorDetail, ...] = ()
+    if wanted:
+        try:
+            requests = requests_from_specs(wanted, net)
+            check_destinations(access, net, [r.destination for r in requests])
+            planned = shipment_plan(net, requests, objective)
+            plan = plan_out(planned, "bundled example network")
+            gaps = gap_rows(access, net, planned)
+        except DoseflowError as err:
+            problems = err.details
+    return render(
+        request,
+        "coldchain.html",
+        title="Cold chain",
+        rows=rows,
+        products=products,
+        destinations=destinations,
+        cells=cells,
+        infeasible=[r for r in rows if not r.feasible],
+        feasible=[r for r in rows if r.feasible],
+        ship_text="\n".join(wanted),
+        objective=objective.value,
+        objectives=[o.value for o in Objective],
+        plan=plan,
+        gaps=gaps,
+        chart=capacity_chart(gaps) if gaps else None,
+        problems=problems,
+        source=net.source,
+    )

@@ -1,0 +1,154 @@
+"""Dashboard page for in-country deployment: the plan of a bundled example (PRK) with the
+reason for every region's amount, the priority groups, the stock held back, the shipments in
+packs and projected coverage over time (chart and table). Logistics officers and
+administrators record its shipments in the ledger as planned events (idempotent). A
+participant sees its own country's plan only."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from doseflow.deployment import Strategy
+from doseflow.domain.errors import DoseflowError
+from doseflow.service.context import engine_of
+from doseflow.service.dashboard.render import NavItem, add_nav, page_access, read_form, render
+from doseflow.service.deployment_views import (
+    CoverageOut,
+    example,
+    example_input,
+    examples,
+    plan_for,
+    plan_out,
+    record_plan,
+    with_overrides,
+)
+from doseflow.service.permissions import PERMISSIONS
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+add_nav(NavItem("/dashboard/deployment", "Deployment", "deployment.read"))
+
+COVERAGE_STEP_DAYS = 7
+TABLE_STEP = 2  # the coverage table shows every other chart point (fortnightly)
+_COLOURS = ("#0b4f6c", "#1d6b35", "#a4161a", "#8a4b00", "#5b3f8c", "#2a7f9e", "#6b6b00")
+
+
+def coverage_chart(coverage: CoverageOut, title: str) -> dict[str, Any]:
+    """Lines of each group's coverage over time: first dose solid, full course dashed."""
+    dates = [d.isoformat() for d in coverage.dates]
+    data: list[dict[str, Any]] = []
+    for i, series in enumerate(coverage.by_group):
+        colour = _COLOURS[i % len(_COLOURS)]
+        for kind, values, dash in (
+            ("first dose", series.first_dose, "solid"),
+            ("full course", series.full_course, "dash"),
+        ):
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": f"{series.name}: {kind}",
+                    "x": dates,
+                    "y": [round(v * 100, 1) for v in values],
+                    "line": {"color": colour, "dash": dash},
+                    "hovertemplate": f"{series.name}, {kind}: %{{y}}%<extra>%{{x}}</extra>",
+                }
+            )
+    return {
+        "data": data,
+        "layout": {
+            "title": {"text": title},
+            "height": 460,
+            "margin": {"l": 70, "r": 20, "t": 50, "b": 50},
+            "yaxis": {"title": {"text": "% of the group's target population"}, "range": [0, 100]},
+            "legend": {"orientation": "h", "y": -0.2},
+        },
+    }
+
+
+def _strategy(text: str | None) -> Strategy | None:
+    """A strategy from a form field ("" or absent: the file's own)."""
+    if not text:
+        return None
+    if text not in {s.value for s in Strategy}:
+        raise DoseflowError(
+            "SERVICE_BAD_FORM",
+            "unknown deployment strategy",
+            field="strategy",
+            expected="one of " + ", ".join(s.value for s in Strategy),
+            value=text,
+        )
+    return Strategy(text)
+
+
+@router.get("/deployment")
+def deployment_page(
+    request: Request,
+    iso3: str | None = None,
+    strategy: str | None = None,
+    done: str | None = None,
+) -> Response:
+    access = page_access(request, "deployment.read")
+    chosen_strategy = _strategy(strategy)
+    visible = [e for e in examples().values() if access.may_see(e.iso3)]
+    chosen = iso3.upper() if iso3 else (visible[0].iso3 if visible else None)
+    context: dict[str, Any] = {"plan": None, "chart": None}
+    if chosen is not None:
+        access.check_iso3(chosen)
+        found = example(chosen)
+        inp = with_overrides(example_input(found.iso3), chosen_strategy, None)
+        plan = plan_out(plan_for(inp), f"bundled example {found.path.name}", COVERAGE_STEP_DAYS)
+        title = f"Projected coverage by priority group, {plan.country}, from {plan.start}"
+        context = {
+            "plan": plan,
+            "chart": coverage_chart(plan.coverage, title),
+            "reference": found.reference
+            + (
+                ""
+                if inp.strategy is example_input(found.iso3).strategy
+                else f"-{inp.strategy.value}"
+            ),
+            "names": {r.region: r.region_name for r in plan.regions},
+        }
+    return render(
+        request,
+        "deployment.html",
+        title="Deployment",
+        examples=visible,
+        chosen=chosen,
+        strategies=[s.value for s in Strategy],
+        strategy=chosen_strategy.value if chosen_strategy else None,
+        may_record=access.principal.role in PERMISSIONS["deployment.record"].roles,
+        table_step=TABLE_STEP,
+        done=done,
+        **context,
+    )
+
+
+@router.post("/deployment/record")
+async def deployment_record_form(request: Request) -> Response:
+    access = page_access(request, "deployment.record")
+    form = await read_form(request)
+    found = example(form.get("iso3", ""))
+    access.check_iso3(found.iso3)
+    base = example_input(found.iso3)
+    inp = with_overrides(base, _strategy(form.get("strategy")), None)
+    reference = found.reference
+    if inp.strategy is not base.strategy:  # another plan than the file's: its own reference
+        reference += f"-{inp.strategy.value}"
+    ledger = record_plan(engine_of(request), plan_for(inp), reference)
+    access.audit(
+        f"deployment {ledger.reference}",
+        country=found.iso3,
+        appended=ledger.appended,
+        already_recorded=ledger.already_recorded,
+    )
+    message = (
+        f"Recorded {ledger.appended} planned shipments in the ledger under {ledger.reference}"
+        f" ({ledger.already_recorded} were already recorded)."
+    )
+    query = urlencode({"iso3": found.iso3, "strategy": inp.strategy.value, "done": message})
+    return RedirectResponse(f"/dashboard/deployment?{query}", status_code=303)
