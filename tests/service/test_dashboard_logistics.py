@@ -128,3 +128,13 @@ def test_logistics_officers_record_the_plan_once(service: Service) -> None:
         "logistics-officer",
         "ok",
     )
+
+
+def test_the_new_pages_use_only_local_assets(service: Service) -> None:
+    sign_in(service, "administrator")
+    for path in ("/dashboard/coldchain", "/dashboard/deployment"):
+        page = service.client.get(path).text
+        assert re.findall(r'(?:src|href)="(https?://[^"]+)"', page) == []
+        assert '<script src="/static/vendor/plotly.min.js" defer></script>' in page
+        assert '<a class="skip-link" href="#main">' in page
+        assert page.count("<h1>") == 1
