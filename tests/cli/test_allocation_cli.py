@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -34,10 +35,28 @@ def scenario_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite database, made once per module (migrations are the slow
+    part of a fresh database); tests get a copy."""
+    from doseflow.store.database import open_database
+
+    path = tmp_path_factory.mktemp("template") / "template.sqlite"
+    open_database(str(path)).dispose()
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path, migrated_template: Path) -> str:
+    """A fresh copy of the migrated template: an empty database of this test's own."""
+    path = tmp_path / "a.sqlite"
+    shutil.copyfile(migrated_template, path)
+    return str(path)
+
+
 def test_run_decline_show_explain_export(
-    tmp_path: Path, scenario_file: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, scenario_file: Path, db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(tmp_path / "a.sqlite")
     assert run(["allocate", "run", str(scenario_file), "--db", db]) == 0
     out = capsys.readouterr().out
     assert "Round 1" in out
@@ -103,9 +122,8 @@ def test_bad_file_exits_2_and_writes_nothing(
 
 
 def test_bad_export_format(
-    tmp_path: Path, scenario_file: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, scenario_file: Path, db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(tmp_path / "a.sqlite")
     run(["allocate", "run", str(scenario_file), "--db", db])
     code = run(
         ["allocate", "export", "cli", "--format", "xlsx", "--out", str(tmp_path / "x"), "--db", db]
@@ -117,9 +135,8 @@ def test_bad_export_format(
 
 
 def test_explain_needs_a_scenario_when_several_are_stored(
-    tmp_path: Path, scenario_file: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, scenario_file: Path, db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(tmp_path / "a.sqlite")
     other = tmp_path / "other.yaml"
     other.write_text(SCENARIO.replace("name: cli", "name: other"), encoding="utf-8")
     run(["allocate", "run", str(scenario_file), "--db", db])
@@ -134,14 +151,13 @@ def test_explain_needs_a_scenario_when_several_are_stored(
 
 
 def test_run_with_the_compliance_gate(
-    tmp_path: Path, scenario_file: Path, capsys: pytest.CaptureFixture[str]
+    scenario_file: Path, db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from doseflow.reporting import Requirement, parse_period
     from doseflow.reporting.periods import PeriodType
     from doseflow.store.database import open_database
     from doseflow.store.reporting import save_requirements
 
-    db = str(tmp_path / "g.sqlite")
     owed = Requirement("NPL", "administration", PeriodType.MONTHLY, 15, parse_period("202012"))
     save_requirements(open_database(db), [owed])
     assert run(["allocate", "run", str(scenario_file), "--db", db]) == 0
@@ -159,8 +175,10 @@ def test_validate(scenario_file: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "3 participants" in capsys.readouterr().out
 
 
-def test_demo_twice_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = str(tmp_path / "demo.sqlite")
+@pytest.mark.slow  # the whole demo (every area's step) twice: ~10 s of CPU a run
+def test_demo_twice_is_idempotent(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     assert run(["demo", "--db", db, "--out", str(out)]) == 0
     first = capsys.readouterr().out

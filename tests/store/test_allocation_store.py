@@ -2,14 +2,69 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime
 
-from doseflow.allocation import Decline, Redirect, parse_scenario
+import pytest
+from sqlalchemy import Engine, MetaData, create_engine, func, select, text
+
+from doseflow.allocation import Decline, Redirect, parse_scenario, with_compliance_gate
 from doseflow.domain.errors import DoseflowError
+from doseflow.reporting import OrgUnit, Requirement, SubmittedValue, build_hierarchy, parse_period
+from doseflow.reporting.periods import PeriodType
+from doseflow.store import reporting
 from doseflow.store.allocation import AllocationStore, RoundStatus
+from doseflow.store.allocation_gates import compliance_gates
 from doseflow.store.allocation_tables import DeclineRow, LineRow
 from doseflow.store.database import open_database
+from tests.conftest import PG_URL
+
+# One migrated database per backend for the module (migrations are the slow part), emptied
+# before each test, so every test still starts from an empty, fully migrated database.
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def migrated(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Engine, MetaData]]:
+    if request.param == "sqlite":
+        engine = open_database(f"sqlite:///{tmp_path_factory.mktemp('alloc') / 'db.sqlite'}")
+        yield engine, _tables(engine)
+        engine.dispose()
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        engine = open_database(f"{PG_URL}?options=-csearch_path%3D{schema}")
+        yield engine, _tables(engine)
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _tables(engine: Engine) -> MetaData:
+    meta = MetaData()
+    meta.reflect(engine)
+    return meta
+
+
+@pytest.fixture
+def engine(migrated: tuple[Engine, MetaData]) -> Engine:
+    """The module's migrated database, with every table emptied (schema kept)."""
+    eng, meta = migrated
+    with eng.begin() as conn:
+        for table in reversed(meta.sorted_tables):
+            if table.name != "alembic_version":
+                conn.execute(table.delete())
+    return eng
+
 
 SCENARIO = """\
 name: small
@@ -29,8 +84,8 @@ rounds:
 
 
 @pytest.fixture
-def store(db_url: str) -> AllocationStore:
-    s = AllocationStore(open_database(db_url))
+def store(engine: Engine) -> AllocationStore:
+    s = AllocationStore(engine)
     s.save_scenario(parse_scenario(SCENARIO))
     return s
 
@@ -125,3 +180,52 @@ def test_explain_unknown_participant_and_round(store: AllocationStore) -> None:
         store.lines("small", 7)
     assert exc.value.code == "ALLOC_UNKNOWN_ROUND"
     assert exc.value.detail.value == 7
+
+
+# -- the reporting compliance gate, read from the reporting store ------------------------
+
+GATED = """\
+name: gated
+products: [{code: AZ, pack_doses: 100}]
+participants: [{iso3: PRK, financing: amc}, {iso3: NPL, financing: amc}]
+rounds:
+  - {date: 2021-08-02, tranches: [{product: AZ, doses: 1000000}]}
+  - {date: 2021-09-06, tranches: [{product: AZ, doses: 1000000}]}
+"""
+
+HIERARCHY = build_hierarchy([OrgUnit("PRK", "DPR Korea", "PRK"), OrgUnit("NPL", "Nepal", "NPL")])
+
+
+def test_missing_reports_exclude_a_participant_only_when_the_gate_is_on(engine: Engine) -> None:
+    store = AllocationStore(engine)
+    # PRK owes a weekly surveillance report from 2021W27, due 3 days after each week
+    owed = Requirement("PRK", "surveillance", PeriodType.WEEKLY, 3, parse_period("2021W27"))
+    reporting.save_requirements(engine, [owed])
+    plain = parse_scenario(GATED)
+
+    store.save_scenario(plain)  # gate off (the default): PRK is in
+    off = store.run("gated")
+    assert off.round(1).pools[0].doses[0] > 0
+    assert compliance_gates(engine, plain) == {}
+
+    store.save_scenario(with_compliance_gate(plain))
+    on = store.run("gated")
+    assert on.round(1).pools[0].doses.tolist() == [0, 1_000_000]
+    why = store.explain("gated", "PRK", 1)[0]
+    assert not why.eligible
+    assert why.exclusion_text == (
+        "reporting compliance: surveillance: 3 of the last 3 reports missing "
+        "(2021W27, 2021W28, 2021W29); at most 0 allowed",  # W30 is due only on 4 August
+    )
+    assert on.round(2).pools[0].doses[0] == 0  # still nothing sent by 6 September
+
+    # reports for W27..W34 arrive on 1 September: round 2 (6 September) lets PRK in; round
+    # 1 keeps the verdict it had on its own date (2 August)
+    values = [SubmittedValue("people_tested", f"2021W{w}", "PRK", 100) for w in range(27, 35)]
+    reporting.submit(
+        engine, values, hierarchy=HIERARCHY, as_of=date(2021, 9, 1), now=datetime(2021, 9, 1, 12)
+    )
+    later = store.run("gated")
+    assert later.round(1).pools[0].doses.tolist() == [0, 1_000_000]
+    assert later.round(2).pools[0].doses[0] > 0
+    assert later.round(2).gate_notes == {}

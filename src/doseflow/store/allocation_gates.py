@@ -13,15 +13,20 @@ not one improved by reports that arrived later.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Engine
 
 from doseflow.allocation import COMPLIANCE_GATE, ExtraGate, Scenario
 from doseflow.allocation.policy import ComplianceGate
-from doseflow.reporting import GatePolicy, compliance, readiness_gate
-from doseflow.store.reporting import stored_requirements, stored_submissions
+
+if TYPE_CHECKING:
+    from doseflow.reporting import GatePolicy
 
 
 def _gate_policy(setting: ComplianceGate) -> GatePolicy:
+    from doseflow.reporting import GatePolicy
+
     return GatePolicy(
         enabled=True,
         lookback_periods=setting.lookback_periods,
@@ -40,6 +45,11 @@ def compliance_gates(engine: Engine, scenario: Scenario) -> dict[int, tuple[Extr
     ]
     if not chosen:
         return {}
+    # imported here: reporting (and its exchange formats) loads in seconds, and a run with
+    # the gate off, the default, should not pay for it
+    from doseflow.reporting import compliance, readiness_gate
+    from doseflow.store.reporting import stored_requirements, stored_submissions
+
     iso3 = [p.iso3 for p in scenario.participants]
     wanted = set(iso3)
     requirements = [r for r in stored_requirements(engine) if r.participant in wanted]
