@@ -130,6 +130,10 @@ def test_routes_need_shipments(service: Service) -> None:
     assert response.status_code == 422
     assert response.json()["code"] == "LOGISTICS_BAD_REQUEST"
     assert response.json()["errors"][0]["field"] == "ship"
+    unreadable = service.get("/api/coldchain/routes", "viewer", params={"ship": "AZ to PRK"})
+    assert unreadable.json()["code"] == "LOGISTICS_BAD_REQUEST"
+    assert unreadable.json()["errors"][0]["source"] == "query parameter ship"
+    assert unreadable.json()["errors"][0]["value"] == "AZ to PRK"
 
 
 def test_capacity_gaps_are_the_engines(service: Service) -> None:

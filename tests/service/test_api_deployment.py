@@ -197,3 +197,16 @@ def test_recording_a_plan_is_idempotent_and_audited(service_any_db: Service) -> 
     shipments = service.get("/api/shipments", "viewer", params={"iso3": "PRK"}).json()
     assert len(shipments) == len(plan.shipments())
     assert service.post("/api/deployment/record", "allocation-analyst", json={}).status_code == 403
+
+
+def test_a_plan_too_large_to_simulate_is_refused(service: Service) -> None:
+    document = _document()
+    document["products"][0]["interval_days"] = 10_000_000
+    response = service.post("/api/deployment/plan", "administrator", json={"document": document})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "SERVICE_PLAN_TOO_LARGE"
+    inp = load_deployment(str(EXAMPLE))
+    days = inp.horizon_days + max(r.lead_days for r in inp.regions) + 10_000_000 + 1
+    assert body["errors"][0]["value"] == str(len(inp.regions) * len(inp.groups) * days)
+    assert "split it, or shorten the horizon or the dose interval" in body["message"]

@@ -49,6 +49,7 @@ from doseflow.service.auth import Access
 #: Where a network sent in a request body is said to come from in error messages.
 BODY_NETWORK = "request body (network)"
 BODY_REQUESTS = "request body (requests)"
+SHIP_PARAMETER = "query parameter ship"
 
 
 @cache
@@ -181,7 +182,15 @@ def requests_from_specs(specs: Sequence[str], net: NetworkFile) -> list[Shipment
             field="ship",
             expected="ship=PRODUCT=DESTINATION:DOSES, e.g. AZ=PRK-NS:480000",
         )
-    return parse_request_specs(list(specs), net)
+    try:
+        return parse_request_specs(list(specs), net)
+    except DoseflowError as err:  # the engine names the command line's option
+        raise DoseflowError.from_details(
+            replace(d, location=replace(d.location, source=SHIP_PARAMETER))
+            if d.location.source == "--ship"
+            else d
+            for d in err.details
+        ) from None
 
 
 # --- answers --------------------------------------------------------------------------------

@@ -359,7 +359,28 @@ def plan_out(plan: DeploymentPlan, source: str, step: int = 7) -> DeploymentPlan
     )
 
 
+#: The most (region, group, day) cells one request may ask the planner and the coverage
+#: projection to simulate: about 400 MB of arrays at the limit. A national plan of 1,000
+#: regions, 10 groups and 400 days is 4 million.
+MAX_SIMULATED_CELLS = 25_000_000
+
+
 def plan_for(inp: DeploymentInput) -> DeploymentPlan:
+    """The engine's plan, refused (``SERVICE_PLAN_TOO_LARGE``) when simulating it day by day
+    would take more memory than one request may use on a shared server."""
+    longest = max(((p.doses_per_person - 1) * p.interval_days for p in inp.products), default=0)
+    lead = max((r.lead_days for r in inp.regions), default=0)
+    days = inp.horizon_days + lead + longest + 1
+    cells = max(len(inp.regions), 1) * max(len(inp.groups), 1) * days
+    if cells > MAX_SIMULATED_CELLS:
+        raise DoseflowError(
+            "SERVICE_PLAN_TOO_LARGE",
+            f"the plan would simulate {len(inp.regions):,} regions x {len(inp.groups):,} "
+            f"groups x {days:,} days; split it, or shorten the horizon or the dose interval",
+            field="regions",
+            expected=f"at most {MAX_SIMULATED_CELLS:,} region-group-days",
+            value=cells,
+        )
     return plan_deployment(inp)
 
 
