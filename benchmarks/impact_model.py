@@ -213,7 +213,11 @@ def main() -> None:
     parser.add_argument("--scenarios", type=int, default=1000)
     parser.add_argument("--sample", type=int, default=20)
     args = parser.parse_args()
-    logging.getLogger("distributed").setLevel(logging.WARNING)  # no cluster start/stop chatter
+    import distributed  # noqa: F401  (its loggers exist once imported)
+
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("distributed"):  # no cluster start/stop chatter in the table
+            logging.getLogger(name).setLevel(logging.WARNING)
     load = os.getloadavg()[0]
     f = measure(args.scenarios, args.sample)
     ref = f.reference_extrapolated_s
