@@ -18,6 +18,12 @@ from sqlalchemy import create_engine, text
 PG_URL = os.environ.get("DOSEFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start ``slow``-marked tests first so that, spread over xdist workers, the longest
+    ones do not run alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'doseflow-test.sqlite'}"

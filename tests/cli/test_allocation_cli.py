@@ -194,3 +194,11 @@ def test_demo_twice_is_idempotent(
 
     store = AllocationStore(open_database(db))
     assert [r.revision for r in store.rounds("covax-2021")] == [1, 1, 1, 1]
+    # rounds 1-3 published for participants, the demand-driven round awaiting publication,
+    # and a second demo run keeps them so
+    assert [str(r.status) for r in store.rounds("covax-2021")] == [
+        "published",
+        "published",
+        "published",
+        "run",
+    ]

@@ -55,6 +55,10 @@ def allocation_step(ctx: DemoContext) -> None:
     store = AllocationStore(ctx.engine)
     store.save_scenario(scenario)
     run: AllocationRun = store.run(scenario.name)
+    # Rounds 1-3 were communicated to participants; the demand-driven round stays "run"
+    # (awaiting publication), so participants signing in to the dashboard see both states.
+    for info in store.rounds(scenario.name)[:-1]:
+        store.publish(scenario.name, info.number)
     ctx.results["allocation"] = run
     ctx.results["allocation_scenario"] = scenario.name
 
