@@ -23,6 +23,7 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.events import (
+    EVENT_CLASSES,
     EventKind,
     LedgerEvent,
     PhysicalCount,
@@ -80,14 +81,15 @@ def node_kinds(conn: Connection) -> dict[str, str]:
 _NODE_FIELDS = ("origin", "destination", "hub", "node", "to_node")
 
 
-def check_nodes(batch: Sequence[LedgerEvent], kinds: Mapping[str, str]) -> None:
+def check_nodes(
+    batch: Sequence[LedgerEvent],
+    kinds: Mapping[str, str],
+    by_class: Mapping[type, list[LedgerEvent]] | None = None,
+) -> None:
     """Every node the batch names must be registered (collected per event class with one
     attribute getter per field, then checked as a set)."""
-    by_class: dict[type, list[LedgerEvent]] = {}
-    for event in batch:
-        by_class.setdefault(type(event), []).append(event)
     named: set[str] = set()
-    for cls, events in by_class.items():
+    for cls, events in (by_class or _by_class(batch)).items():
         for name in _NODE_FIELDS:
             if hasattr(cls, name):
                 named.update(map(attrgetter(name), events))
@@ -114,9 +116,41 @@ def check_nodes(batch: Sequence[LedgerEvent], kinds: Mapping[str, str]) -> None:
         )
 
 
-def batch_lots(batch: Sequence[LedgerEvent]) -> dict[tuple[str, str], Lot]:
-    """Every lot a batch names, by key (the one with an expiry if several); the expiries
-    given for one lot must agree."""
+def _by_class(batch: Sequence[LedgerEvent]) -> dict[type, list[LedgerEvent]]:
+    by_class: dict[type, list[LedgerEvent]] = {}
+    for event in batch:
+        by_class.setdefault(type(event), []).append(event)
+    return by_class
+
+
+def distinct_lots(by_class: Mapping[type, list[LedgerEvent]]) -> list[Lot]:
+    """The distinct lot values of a batch's events, grouped by class (a bulk import names a
+    few lots many times)."""
+    seen: dict[int, Lot] = {}
+    for cls, events in by_class.items():
+        if hasattr(cls, "lot"):
+            lots = list(map(attrgetter("lot"), events))
+            seen.update(zip(map(id, lots), lots, strict=True))
+    return list(dict.fromkeys(seen.values()))
+
+
+def batch_lots(
+    batch: Sequence[LedgerEvent], named: Sequence[Lot] | None = None
+) -> dict[tuple[str, str], Lot]:
+    """Every lot a batch names (``named``: its distinct lots, if known), by key (the one
+    with an expiry if several); the expiries given for one lot must agree."""
+    wanted: dict[tuple[str, str], Lot] = {}
+    for lot in named if named is not None else distinct_lots(_by_class(batch)):
+        prev = wanted.get(lot.key)
+        if prev is None or (prev.expiry is None and lot.expiry is not None):
+            wanted[lot.key] = lot
+        elif lot.expiry is not None and prev.expiry != lot.expiry:
+            _first_lot_conflict(batch)
+    return wanted
+
+
+def _first_lot_conflict(batch: Sequence[LedgerEvent]) -> None:
+    """Refuse the first event (in batch order) whose lot expiry disagrees with an earlier one."""
     wanted: dict[tuple[str, str], Lot] = {}
     for event in batch:
         lot = getattr(event, "lot", None)
@@ -126,7 +160,6 @@ def batch_lots(batch: Sequence[LedgerEvent]) -> dict[tuple[str, str], Lot]:
                 wanted[lot.key] = lot
             elif lot.expiry is not None and prev.expiry != lot.expiry:
                 _lot_conflict(lot, prev.expiry, event.event_id)
-    return wanted
 
 
 def _lot_conflict(lot: Lot, known: object, event_id: str) -> None:
@@ -301,13 +334,6 @@ def stored_lookup(
 # -- the append ------------------------------------------------------------------------------
 
 
-def _undated(batch: Sequence[LedgerEvent]) -> bool:
-    """Whether some event names a lot without its expiry."""
-    return any(
-        isinstance(lot := getattr(e, "lot", None), Lot) and lot.expiry is None for e in batch
-    )
-
-
 def _entries(prepared: Sequence[Prepared]) -> Entries:
     entries = Entries()
     entries.add_items([item for item in prepared if item.postings])
@@ -315,6 +341,11 @@ def _entries(prepared: Sequence[Prepared]) -> Entries:
         if isinstance(item.event, PhysicalCount):
             entries.add_count(item)
     return entries
+
+
+_REVERSAL = EventKind.REVERSAL
+#: Kinds whose events name a lot.
+_LOT_KINDS = frozenset(k for k, cls in EVENT_CLASSES.items() if hasattr(cls, "lot"))
 
 
 def _event_rows(
@@ -326,21 +357,24 @@ def _event_rows(
     groups: dict[tuple[EventKind, bool], list[tuple[Any, ...]]] = {}
     for item in items:
         ev = item.event
-        lot = getattr(ev, "lot", None)
+        kind = ev.kind
+        lot = getattr(ev, "lot", None) if kind in _LOT_KINDS else None
         own = ev.recorded_at is not None
+        # a reversal takes effect when the reversed event did; any other event when it occurred
+        occurred = item.effective_at if kind is not _REVERSAL else to_instant(ev.occurred_at)
         common: tuple[Any, ...] = (
             item.seq,
             ev.event_id,
-            int(ev.occurred_at.timestamp()),
+            occurred,
             item.effective_at,
             ev.recorded_by,
         )
         if own:
             common += (to_instant(ev.recorded_at),)  # type: ignore[arg-type]
-        lot_id = lot_ids[lot.key] if isinstance(lot, Lot) else None
-        rows = groups.get((ev.kind, own))
+        lot_id = lot_ids[(lot.product, lot.number)] if lot is not None else None
+        rows = groups.get((kind, own))
         if rows is None:
-            rows = groups[(ev.kind, own)] = []
+            rows = groups[(kind, own)] = []
         rows.append(common + kind_values(ev, lot_id, dates_as_text))
     return groups
 
@@ -359,10 +393,12 @@ def append_batch(
     sqlite = conn.dialect.name == "sqlite"
     version = cache.sync(conn)
     kinds = node_kinds(conn)
-    check_nodes(batch, kinds)
+    by_class = _by_class(batch)
+    check_nodes(batch, kinds, by_class)
     sources = frozenset(code for code, kind in kinds.items() if kind == NodeKind.SUPPLIER.value)
-    lots = store_lots(conn, batch_lots(batch))
-    if _undated(batch):
+    named_lots = distinct_lots(by_class)
+    lots = store_lots(conn, batch_lots(batch, named_lots))
+    if any(lot.expiry is None for lot in named_lots):  # take the registered expiry
         batch = [_with_registered_expiry(e, lots) for e in batch]
     lot_ids = {k: v[0] for k, v in lots.items()}
     first_seq = (conn.execute(select(func.max(t.events.c.seq))).scalar() or 0) + 1
@@ -372,7 +408,10 @@ def append_batch(
     if not prepared.new:
         return AppendResult((), prepared.skipped, ()), lambda: None
     entries = _entries(prepared.new)
-    missing = {(k[2], k[3]) for k in entries.keys} - lot_ids.keys()
+    reversed_lots = {
+        (p[2], p[3]) for item in prepared.new if item.event.kind is _REVERSAL for p in item.postings
+    }
+    missing = reversed_lots - lot_ids.keys()
     if missing:  # lots named only by reversed events
         for key, (lot_id, _lot) in store_lots(conn, _known_lots(conn, missing)).items():
             lot_ids[key] = lot_id
