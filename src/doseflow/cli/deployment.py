@@ -25,11 +25,9 @@ from doseflow.deployment import (
     Strategy,
     load_deployment,
     plan_deployment,
-    planned_events,
     project_coverage,
 )
 from doseflow.deployment.charts import coverage_html, coverage_png
-from doseflow.domain.network import Node, NodeKind
 from doseflow.domain.product import Product
 from doseflow.domain.units import Unit, express
 from doseflow.store.database import DEFAULT_SQLITE_FILE, open_database
@@ -223,34 +221,11 @@ def print_coverage(plan: DeploymentPlan, out: Console, step: int = 14) -> None:
 
 
 def record_plan(plan: DeploymentPlan, engine: Engine, reference: str) -> tuple[int, int]:
-    """Store the plan's shipments as planned events (nodes added if the ledger lacks them);
-    returns (events appended, events already there)."""
-    from doseflow.store.ledger import LedgerStore
+    """Store the plan's shipments as planned events; (events appended, already there)."""
+    from doseflow.store.deployment import record_deployment_plan
 
-    store = LedgerStore(engine)
-    known = store.nodes()
-    inp = plan.input
-    missing = []
-    if inp.origin not in known:
-        missing.append(Node(inp.origin, inp.origin, NodeKind.NATIONAL_STORE, country=inp.country))
-    for region in inp.regions:
-        if region.destination not in known:
-            missing.append(
-                Node(
-                    region.destination,
-                    region.name,
-                    NodeKind.REGIONAL_STORE,
-                    country=inp.country,
-                    parent=inp.origin,
-                    capacity_litres=region.capacity_litres,
-                    region=region.name,
-                )
-            )
-    events = planned_events(plan, reference=reference)
-    if missing:
-        store.register_nodes(missing)
-    result = store.append_events(events)
-    return len(result.appended), len(result.skipped)
+    done = record_deployment_plan(engine, plan, reference=reference, recorded_by="doseflow deploy")
+    return done.appended, done.already_recorded
 
 
 @deploy_app.command("plan")

@@ -17,7 +17,7 @@ See ``docs/deployment.md`` for the method and the file format.
 """
 
 from doseflow.deployment.deployment_file import load_deployment, parse_deployment_yaml
-from doseflow.deployment.events import planned_events
+from doseflow.deployment.events import plan_nodes, planned_events
 from doseflow.deployment.groups import GroupSpec, age_share, apportion, size_group
 from doseflow.deployment.model import (
     DeploymentInput,
@@ -69,6 +69,7 @@ __all__ = [
     "load_deployment",
     "parse_deployment_yaml",
     "plan_deployment",
+    "plan_nodes",
     "planned_events",
     "product_policy",
     "project_coverage",

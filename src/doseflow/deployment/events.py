@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time
 
 from doseflow.deployment.result import DeploymentPlan
 from doseflow.domain.events import ShipmentPlanned
+from doseflow.domain.network import Node, NodeKind
 
 
 def planned_events(
@@ -39,3 +40,27 @@ def planned_events(
             )
         )
     return events
+
+
+def plan_nodes(plan: DeploymentPlan) -> tuple[Node, ...]:
+    """The nodes a plan's shipments run between: its national origin and each region's
+    store, described from the deployment input (used to register those a ledger lacks)."""
+    inp = plan.input
+    nodes = [Node(inp.origin, inp.origin, NodeKind.NATIONAL_STORE, country=inp.country)]
+    seen = {inp.origin}
+    for region in inp.regions:
+        if region.destination in seen:
+            continue
+        seen.add(region.destination)
+        nodes.append(
+            Node(
+                region.destination,
+                region.name,
+                NodeKind.REGIONAL_STORE,
+                country=inp.country,
+                parent=inp.origin,
+                capacity_litres=region.capacity_litres,
+                region=region.name,
+            )
+        )
+    return tuple(nodes)

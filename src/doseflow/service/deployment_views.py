@@ -32,13 +32,11 @@ from doseflow.deployment import (
     load_deployment,
     parse_deployment_yaml,
     plan_deployment,
-    planned_events,
     project_coverage,
 )
 from doseflow.domain.errors import DoseflowError
-from doseflow.domain.network import Node, NodeKind
 from doseflow.domain.product import Product
-from doseflow.store.ledger import LedgerStore
+from doseflow.store.deployment import record_deployment_plan
 
 BODY_DOCUMENT = "request body (document)"
 #: Who the ledger says recorded a plan's events: the same as ``doseflow deploy plan
@@ -385,36 +383,12 @@ def plan_for(inp: DeploymentInput) -> DeploymentPlan:
 
 
 def record_plan(engine: Engine, plan: DeploymentPlan, reference: str) -> LedgerOut:
-    """Store the plan's shipments as planned events; nodes the ledger lacks (the origin and
-    the regional stores) are registered first, as ``doseflow deploy plan --record`` does.
-    Recording the same plan again appends nothing."""
-    store = LedgerStore(engine)
-    known = store.nodes()
-    inp = plan.input
-    missing: list[Node] = []
-    if inp.origin not in known:
-        missing.append(Node(inp.origin, inp.origin, NodeKind.NATIONAL_STORE, country=inp.country))
-    for region in inp.regions:
-        taken = {n.code for n in missing}
-        if region.destination not in known and region.destination not in taken:
-            missing.append(
-                Node(
-                    region.destination,
-                    region.name,
-                    NodeKind.REGIONAL_STORE,
-                    country=inp.country,
-                    parent=inp.origin,
-                    capacity_litres=region.capacity_litres,
-                    region=region.name,
-                )
-            )
-    events = planned_events(plan, reference=reference, recorded_by=RECORDED_BY)
-    if missing:
-        store.register_nodes(missing)
-    result = store.append_events(events)
+    """Store the plan's shipments as planned events (as ``doseflow deploy plan --record``
+    does); recording the same plan again appends nothing."""
+    done = record_deployment_plan(engine, plan, reference=reference, recorded_by=RECORDED_BY)
     return LedgerOut(
-        reference=reference,
-        appended=len(result.appended),
-        already_recorded=len(result.skipped),
-        nodes_added=[n.code for n in missing],
+        reference=done.reference,
+        appended=done.appended,
+        already_recorded=done.already_recorded,
+        nodes_added=list(done.nodes_added),
     )
