@@ -116,6 +116,9 @@ class LedgerStore:
         finally:
             if collecting:
                 gc.enable()
+                # the batch's surviving objects (accounts kept in memory) are examined now,
+                # once, rather than by whatever the caller runs next
+                gc.collect(0)
         return result
 
     # -- reading -------------------------------------------------------------------------

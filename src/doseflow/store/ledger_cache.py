@@ -29,16 +29,28 @@ from doseflow.ledger.accounts import AccountState
 from doseflow.ledger.running import Ints
 
 #: (state, node, product, lot number, ref): equal (and hashing equal) to an ``AccountKey``.
-Key = tuple[AccountState, str, str, str, str]
+Key = tuple[str, str, str, str, str]
 
-_STATES = {s.value: s for s in AccountState}
+#: Kept keys hold the state's text, not the enum member: a tuple of plain strings is one
+#: the garbage collector stops tracking, so 10^5-10^6 kept keys cost it nothing (a member is
+#: a tracked object, and would keep every key tuple tracked and traversed by every full
+#: collection). Both hash and compare equal, so lookups with either work.
+_STATE_TEXT: dict[str, str] = {s: s.value for s in AccountState}
 #: Keys per row-value lookup (4 parameters each).
 KEY_CHUNK = 5_000
 
 
 def _intern(key: Key) -> Key:
+    """The key with its strings shared with every other key naming them (each event or row
+    read brings its own string objects)."""
     s, n, p, lot, ref = key
-    return (s, sys.intern(n), sys.intern(p), sys.intern(lot), sys.intern(ref))
+    return (
+        _STATE_TEXT[s],
+        sys.intern(n),
+        sys.intern(p),
+        sys.intern(lot),
+        sys.intern(ref) if ref else "",
+    )
 
 
 class AccountCache:
@@ -85,7 +97,7 @@ class AccountCache:
         values = np.array([r[6:10] for r in rows], dtype=np.int64).T
         self.state[:, ids] = values
         for r in rows:
-            self.ids[_intern((_STATES[r[1]], r[2], r[3], r[4], r[5]))] = r[0]
+            self.ids[_intern((r[1], r[2], r[3], r[4], r[5]))] = r[0]
 
     def load_all(self, conn: Connection) -> None:
         """Every stored account (when a batch touches a large part of them)."""
@@ -103,7 +115,7 @@ class AccountCache:
             values = ", ".join([f"({mark}, {mark}, {mark}, {mark})"] * len(chunk))
             params: list[Any] = []
             for s, n, p, lot, ref in chunk:
-                params.extend((s.value, n, lot_ids[(p, lot)], ref))
+                params.extend((_STATE_TEXT[s], n, lot_ids[(p, lot)], ref))
             sql = f"{_SELECT} WHERE (a.state, a.node, a.lot_id, a.ref) IN (VALUES {values})"
             self.remember(_fetch(conn, sql, params))
 

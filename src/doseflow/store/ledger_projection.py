@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from doseflow.domain.events import PhysicalCount
-from doseflow.ledger.accounts import CHECKED_STATES, AccountKey
+from doseflow.ledger.accounts import CHECKED_STATES, AccountKey, AccountState
 from doseflow.ledger.batch import Prepared, count_account
 from doseflow.ledger.postings import RawPosting
 from doseflow.ledger.running import Bools, Ints, Runs, run_balances
@@ -46,6 +46,7 @@ STEP_COLUMNS = ("account_id", "at", "ord", "seq", "delta", "balance_after")
 #: Rows per executemany / COPY round trip.
 WRITE_CHUNK = 50_000
 
+_STATE_TEXT: dict[str, str] = {s: s.value for s in AccountState}
 _BALANCE = 0
 _LAST = slice(1, 4)  # last_at, last_ord, last_seq
 
@@ -293,9 +294,14 @@ class BatchProjection:
                     "last_seq = ? WHERE id = ?",
                     chunk,
                 )
+        keys = list(self.new_keys)  # in id order: ids were given out in this order
+        new_ids = np.fromiter(self.new_keys.values(), dtype=np.int64, count=len(keys))
+        lot_ids = self.lot_ids
         new_rows = [
-            (i, s.value, n, p, self.lot_ids[(p, lot)], ref, *work[:, i].tolist())
-            for (s, n, p, lot, ref), i in sorted(self.new_keys.items(), key=lambda kv: kv[1])
+            (i, _STATE_TEXT[s], n, p, lot_ids[(p, lot)], ref, *values)
+            for (s, n, p, lot, ref), i, values in zip(
+                keys, new_ids.tolist(), work[:, new_ids].T.tolist(), strict=True
+            )
         ]
         for chunk in chunks(new_rows, WRITE_CHUNK):
             insert_many(conn, "ledger_accounts", ACCOUNT_COLUMNS, chunk)
@@ -334,5 +340,6 @@ def _violations(runs: Runs, entries: Entries) -> list[Violation]:
         some_new = lo + int(np.argmax(runs.is_new[lo:hi]))  # every account here has one
         key = entries.keys[int(runs.order[some_new])]
         event_id = entries.event[int(runs.order[culprit])] if culprit >= 0 else ""
-        out.append(Violation(AccountKey(*key), int(runs.at[pos]), int(runs.balance[pos]), event_id))
+        account = AccountKey(AccountState(key[0]), *key[1:])
+        out.append(Violation(account, int(runs.at[pos]), int(runs.balance[pos]), event_id))
     return out
