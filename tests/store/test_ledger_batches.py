@@ -19,7 +19,7 @@ from doseflow.ledger.accounts import AccountKey, AccountState
 from doseflow.ledger.book import Book
 from doseflow.store.database import open_database
 from doseflow.store.ledger import LedgerStore
-from tests.ledger.factory import day
+from tests.ledger.factory import NODES, counted, day, dispatched, issue, received, reversal
 from tests.ledger.strategies import LOTS, STORES, Action, Namer, actions, to_events
 
 _example = itertools.count()
@@ -69,4 +69,39 @@ def test_multi_event_batches_match_the_book(db_url: str, plan: list[list[Action]
         for d in (5, 12, 20, 31):
             lines = store.stock_on_hand(node=names.node(node), lot=lot, at=day(d, 23))
             assert sum(s.doses for s in lines) == book.balance(key, int(day(d, 23).timestamp()))
+    assert store.self_check().ok
+
+
+def test_one_batch_with_a_reversal_a_count_and_a_backdated_issue(db_url: str) -> None:
+    """An event and its reversal in the same batch net out at the reversed event's place;
+    a count and a back-dated issue in that batch see each other; same answers as the Book."""
+    store = LedgerStore(open_database(db_url))
+    store.register_nodes(NODES)
+    book = Book(sources=frozenset({"SII"}))
+    first = [dispatched("d1", 2, 100, to="PRK-NS"), received("r1", 3, 100), issue("i1", 20, 30)]
+    second = [
+        issue("i2", 10, 80),  # back-dated before i1: 100 -> 20 on day 10, 20 - 30 < 0 on day 20
+        reversal("v1", 21, "i2"),  # ... unless i2 is reversed in the same batch
+        counted("c1", 25, 60),  # 100 - 5 - 30 = 65 on day 25: a 5-dose discrepancy
+        issue("i3", 15, 5, to="PRK-R2"),  # back-dated, fine
+    ]
+    store.append_events(first)
+    book.append(first)
+    with pytest.raises(DoseflowError) as refused:
+        store.append_events([second[0], second[3]])  # i2 without its reversal
+    assert refused.value.code == "LEDGER_NEGATIVE_BALANCE"
+    assert "short by 15 doses" in str(refused.value)
+    expected = book.append(second)
+    got = store.append_events(second)
+    assert (got.appended, got.skipped, got.derived) == (
+        expected.appended,
+        expected.skipped,
+        expected.derived,
+    )
+    assert got.derived == ("c1/discrepancy",)
+    for d in (9, 10, 15, 20, 25, 30):
+        key = AccountKey(AccountState.STOCK, "PRK-NS", "AZ-SII", "A1")
+        want = book.balance(key, int(day(d, 23).timestamp()))
+        assert store.stock_total("PRK-NS", "AZ-SII", at=day(d, 23)) == want
+    assert store.stock_total("PRK-NS", "AZ-SII") == 60
     assert store.self_check().ok
