@@ -43,7 +43,7 @@ from doseflow.store import ledger_query as q
 from doseflow.store import ledger_tables as t
 from doseflow.store.ledger_cache import account_cache
 from doseflow.store.ledger_projection import ACCOUNT_COLUMNS, STEP_COLUMNS
-from doseflow.store.ledger_sql import begin_write, insert_many
+from doseflow.store.ledger_sql import begin_write, end_write, insert_many
 from doseflow.store.ledger_write import Progress, append_batch, bump_version
 
 __all__ = ["AppendResult", "LedgerStore", "Moment"]
@@ -101,17 +101,20 @@ class LedgerStore:
             with cache.lock, self.engine.connect() as conn:
                 begin_write(conn)
                 try:
-                    result, remember = append_batch(
-                        conn, batch, cache=cache, now=now, progress=progress
-                    )
-                except BaseException:
-                    conn.rollback()
-                    raise
-                try:
-                    conn.commit()
-                except BaseException:
-                    cache.invalidate()
-                    raise
+                    try:
+                        result, remember = append_batch(
+                            conn, batch, cache=cache, now=now, progress=progress
+                        )
+                    except BaseException:
+                        conn.rollback()
+                        raise
+                    try:
+                        conn.commit()
+                    except BaseException:
+                        cache.invalidate()
+                        raise
+                finally:
+                    end_write(conn)
                 remember()
         finally:
             if collecting:
@@ -239,13 +242,16 @@ class LedgerStore:
         with cache.lock, self.engine.connect() as conn:
             begin_write(conn)
             try:
-                _rebuild(conn)
-                bump_version(conn)
-            except BaseException:
-                conn.rollback()
-                raise
-            cache.invalidate()
-            conn.commit()
+                try:
+                    _rebuild(conn)
+                    bump_version(conn)
+                except BaseException:
+                    conn.rollback()
+                    raise
+                cache.invalidate()
+                conn.commit()
+            finally:
+                end_write(conn)
         return self.self_check()
 
 

@@ -18,6 +18,8 @@ PG_LOCK_KEY = 0x1ED6E7
 #: batch dirties pages all over the account and step indexes; with the default 2 MiB they
 #: are evicted and read again many times within one batch.
 SQLITE_WRITE_CACHE_KIB = 262_144
+#: SQLite's own default page cache setting (-2000: 2,000 KiB).
+SQLITE_DEFAULT_CACHE = -2000
 
 _T = TypeVar("_T")
 
@@ -28,12 +30,20 @@ def chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
 
 
 def begin_write(conn: Connection) -> None:
-    """Start the write transaction holding the ledger's writer lock."""
+    """Start the write transaction holding the ledger's writer lock (SQLite: with the larger
+    page cache, until :func:`end_write`)."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_WRITE_CACHE_KIB}")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
+
+
+def end_write(conn: Connection) -> None:
+    """After the write transaction ended: give the pooled connection its usual page cache
+    back (the memory of a 256 MiB cache is not kept by connections that next only read)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_DEFAULT_CACHE}")
 
 
 def mark(conn: Connection) -> str:
