@@ -75,3 +75,16 @@ def test_gate_fails_on_missing_and_late_reports() -> None:
     )
     assert lenient["PRK"].passed
     assert lenient["PRK"].reasons == ("reports up to date",)
+
+
+def test_reports_submitted_after_as_of_do_not_count_yet() -> None:
+    submissions = {
+        ("PRK", "surveillance", "2021W35"): datetime(2021, 9, 7, 9),  # due 2021-09-08
+        ("PRK", "surveillance", "2021W36"): datetime(2021, 10, 20, 9),  # sent much later
+    }
+    then = {r.period.code: r for r in compliance([REQ], submissions, as_of=date(2021, 9, 20))}
+    assert then["2021W35"].status is ComplianceStatus.ON_TIME
+    assert then["2021W36"].status is ComplianceStatus.MISSING  # as things stood on 20 Sep
+    assert then["2021W36"].submitted_at is None
+    now = {r.period.code: r for r in compliance([REQ], submissions, as_of=date(2021, 10, 30))}
+    assert now["2021W36"].status is ComplianceStatus.LATE

@@ -71,7 +71,10 @@ def due_date(period: Period, due_days: int) -> date:
 def compliance(
     requirements: Iterable[Requirement], submissions: Submissions, as_of: date
 ) -> list[ComplianceRow]:
-    """One row per owed period that has ended by ``as_of``, per requirement, oldest first."""
+    """One row per owed period that has ended by ``as_of``, per requirement, oldest first.
+
+    Judged as things stood on ``as_of``: a report submitted after that day counts as not yet
+    submitted, so re-running a past allocation round's gate gives the answer it gave then."""
     rows: list[ComplianceRow] = []
     for req in requirements:
         current = period_of(as_of, req.frequency)
@@ -83,6 +86,8 @@ def compliance(
         for period in periods_between(req.first_period, last):
             due = due_date(period, req.due_days)
             at = submissions.get((req.participant, req.report, period.code))
+            if at is not None and at.date() > as_of:
+                at = None  # not yet submitted on as_of
             if at is not None:
                 status = ComplianceStatus.ON_TIME if at.date() <= due else ComplianceStatus.LATE
             elif as_of > due:

@@ -56,8 +56,7 @@ def compliance_gates(engine: Engine, scenario: Scenario) -> dict[int, tuple[Extr
     submissions = {k: at for k, at in stored_submissions(engine).items() if k[0] in wanted}
     gates: dict[int, tuple[ExtraGate, ...]] = {}
     for spec, setting in chosen:
-        known = {k: at for k, at in submissions.items() if at.date() <= spec.date}
-        rows = compliance(requirements, known, spec.date)
+        rows = compliance(requirements, submissions, spec.date)  # as things stood that day
         verdicts = readiness_gate(rows, iso3, _gate_policy(setting))
         gates[spec.number] = (ExtraGate.from_results(COMPLIANCE_GATE, verdicts),)
     return gates
