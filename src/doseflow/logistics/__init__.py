@@ -46,9 +46,14 @@ from doseflow.logistics.network_file import (
     example_network_path,
     load_network,
     load_network_file,
+    parse_network_yaml,
 )
 from doseflow.logistics.profile_file import load_profiles
-from doseflow.logistics.request_file import load_requests, parse_request_specs
+from doseflow.logistics.request_file import (
+    load_requests,
+    parse_request_specs,
+    requests_from_records,
+)
 from doseflow.logistics.route_search import BandChange, Leg, Objective, Route, RoutingGraph
 from doseflow.logistics.routing import (
     PlannedShipment,
@@ -105,6 +110,7 @@ __all__ = [
     "load_profiles",
     "load_requests",
     "national_store",
+    "parse_network_yaml",
     "parse_request_specs",
     "plan_capacity_gaps",
     "plan_route",
@@ -113,6 +119,7 @@ __all__ = [
     "profile_table",
     "reference_product",
     "requests_for_allocations",
+    "requests_from_records",
     "storage_cm3_per_dose",
     "storage_litres",
     "storage_profile",

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.logistics.csv_rows import csv_records
-from doseflow.logistics.file_errors import raise_all, read_text
+from doseflow.logistics.file_errors import raise_all, read_text, validation_details
 from doseflow.logistics.file_fields import Code
 from doseflow.logistics.network_file import NetworkFile
 from doseflow.logistics.routing import ShipmentRequest
@@ -112,6 +112,29 @@ def load_requests(path: str | os.PathLike[str], net: NetworkFile) -> list[Shipme
     requests: list[ShipmentRequest] = []
     for line, row in csv_records(text, name, RequestRow, problems, what="request"):
         request, found = _request(row, net, name, line)
+        problems += found
+        if request is not None:
+            requests.append(request)
+    raise_all(problems)
+    return requests
+
+
+def requests_from_records(
+    records: Sequence[Mapping[str, object]], net: NetworkFile, source: str
+) -> list[ShipmentRequest]:
+    """Requests given as records with the CSV file's columns (e.g. a JSON body), checked as
+    a file's rows are; each problem names ``source`` and the record's number as its line."""
+    problems: list[ErrorDetail] = []
+    requests: list[ShipmentRequest] = []
+    for number, record in enumerate(records, start=1):
+        try:
+            row = RequestRow.model_validate(record)
+        except ValidationError as err:
+            problems += validation_details(
+                err, model=RequestRow, source=source, what=f"request {number}", line=number
+            )
+            continue
+        request, found = _request(row, net, source, number)
         problems += found
         if request is not None:
             requests.append(request)

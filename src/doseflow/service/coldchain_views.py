@@ -11,18 +11,15 @@ dashboard's *Cold chain* page so both show the same things.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import cache
-from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.domain.errors import DoseflowError
 from doseflow.domain.network import Network, NodeKind
 from doseflow.logistics import (
     CapacityGap,
@@ -36,12 +33,12 @@ from doseflow.logistics import (
     example_network_path,
     feasibility_matrix,
     load_network_file,
-    load_requests,
+    parse_network_yaml,
     parse_request_specs,
     plan_capacity_gaps,
     plan_shipments,
+    requests_from_records,
 )
-from doseflow.logistics.network_file import parse_network_yaml
 from doseflow.logistics.routing import DEFAULT_HORIZON_DAYS
 from doseflow.logistics.storage_profiles import band_words
 from doseflow.service.auth import Access
@@ -98,17 +95,6 @@ def store_codes(network: Network, iso3: str | None = None) -> list[str]:
 
 # --- request rows -> the engine's shipment requests ----------------------------------------
 
-REQUEST_COLUMNS = (
-    "product",
-    "destination",
-    "doses",
-    "origin",
-    "ready_day",
-    "use_days",
-    "doses_per_vial",
-    "reference",
-)
-
 
 class RequestIn(BaseModel):
     """One shipment to plan (the columns of a logistics request file, docs/logistics.md)."""
@@ -127,49 +113,25 @@ class RequestIn(BaseModel):
     reference: str = Field(default="", max_length=200)
 
 
-def _cell(value: object) -> str:
-    return "" if value is None else str(value)
-
-
 def requests_from_rows(rows: Sequence[RequestIn], net: NetworkFile) -> list[ShipmentRequest]:
-    """The engine's requests for ``rows``, read by ``load_requests`` from a request file
-    written for the purpose, so every check and message is the engine's own; errors name
-    the request body and the request's number (``line``) instead of the file."""
-    with tempfile.TemporaryDirectory(prefix="doseflow-requests-") as folder:
-        path = Path(folder) / "requests.csv"
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(REQUEST_COLUMNS)
-            for number, row in enumerate(rows, start=1):
-                writer.writerow(
-                    [
-                        row.product,
-                        row.destination,
-                        row.doses,
-                        ";".join(row.origin),
-                        row.ready_day,
-                        _cell(row.use_days),
-                        _cell(row.doses_per_vial),
-                        row.reference or f"request {number}",
-                    ]
-                )
-        try:
-            return load_requests(path, net)
-        except DoseflowError as err:
-            raise DoseflowError.from_details(
-                _from_file(d, str(path)) for d in err.details
-            ) from None
-
-
-def _from_file(detail: ErrorDetail, path: str) -> ErrorDetail:
-    where = detail.location
-    if where.source != path:
-        return detail
-    number = where.line - 1 if where.line is not None else None  # line 1 is the header
-    return replace(
-        detail,
-        message=detail.message.replace(path, BODY_REQUESTS),
-        location=ErrorLocation(source=BODY_REQUESTS, line=number, field=where.field),
+    """The engine's requests for ``rows``, checked by the engine as a request file's rows
+    are; errors name the request body and the request's number (``line``)."""
+    return requests_from_records(
+        [
+            {
+                "product": row.product,
+                "destination": row.destination,
+                "doses": row.doses,
+                "origin": ";".join(row.origin),
+                "ready_day": row.ready_day,
+                "use_days": row.use_days,
+                "doses_per_vial": row.doses_per_vial,
+                "reference": row.reference or f"request {number}",
+            }
+            for number, row in enumerate(rows, start=1)
+        ],
+        net,
+        BODY_REQUESTS,
     )
 
 
