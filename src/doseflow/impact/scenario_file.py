@@ -9,13 +9,13 @@ was found; nothing runs unless the whole file is valid. Examples are in ``docs/i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from doseflow.data.user_files import LineMap, expected_for, line_for, parse_yaml_with_lines
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.impact.bands import AgeBands
 from doseflow.impact.rollout import (
@@ -125,31 +125,6 @@ class SweepDoc(_Doc):
     chunk_size: int = Field(DEFAULT_CHUNK_SIZE, ge=1)
 
 
-def _line_of(root: yaml.Node | None, path: Sequence[int | str]) -> int | None:
-    node, best = root, None if root is None else root.start_mark.line + 1
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            match = next(
-                (
-                    kv
-                    for kv in node.value
-                    if isinstance(kv[0], yaml.ScalarNode) and kv[0].value == str(part)
-                ),
-                None,
-            )
-            if match is None:
-                return best
-            best, node = match[0].start_mark.line + 1, match[1]
-        elif (
-            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
-        ):
-            node = node.value[part]
-            best = node.start_mark.line + 1
-        else:
-            return best
-    return best
-
-
 def _bad_file(
     source: str,
     message: str,
@@ -169,10 +144,9 @@ def _bad_file(
     )
 
 
-def _load(text: str, source: str) -> tuple[Any, yaml.Node | None]:
+def _load(text: str, source: str) -> tuple[Any, LineMap]:
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        data, lines = parse_yaml_with_lines(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise _bad_file(
@@ -189,11 +163,11 @@ def _load(text: str, source: str) -> tuple[Any, yaml.Node | None]:
             expected="a mapping (key: value)",
             value=type(data).__name__,
         )
-    return data, root
+    return data, lines
 
 
 def _validate(model: type[M], text: str, source: str) -> M:
-    data, root = _load(text, source)
+    data, lines = _load(text, source)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -207,8 +181,8 @@ def _validate(model: type[M], text: str, source: str) -> M:
                 ErrorDetail(
                     "IMPACT_BAD_FILE",
                     err["msg"],
-                    ErrorLocation(source=source, line=_line_of(root, path), field=field or None),
-                    expected=None,
+                    ErrorLocation(source=source, line=line_for(lines, path), field=field or None),
+                    expected=expected_for(err, model),
                     value=err.get("input") if not isinstance(err.get("input"), dict) else None,
                 )
             )
