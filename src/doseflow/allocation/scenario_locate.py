@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Sequence
 from typing import Protocol
 
-import yaml
+from doseflow.data.user_files import LineMap, line_for
 
 Path = Sequence[int | str]
 
@@ -41,37 +41,17 @@ class NoLocator:
 
 
 class YamlLocator:
-    """Lines from the YAML node tree (``yaml.compose``)."""
+    """Lines from the YAML document's line map (``doseflow.data.user_files``)."""
 
-    def __init__(self, root: yaml.Node | None) -> None:
-        self.root = root
+    def __init__(self, lines: LineMap) -> None:
+        self.lines = lines
 
     @property
     def known(self) -> bool:
-        return self.root is not None
+        return bool(self.lines)
 
     def line(self, path: Path) -> int | None:
-        node = self.root
-        best: int | None = None if node is None else node.start_mark.line + 1
-        for part in path:
-            if isinstance(node, yaml.MappingNode):
-                found = None
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                        found = (key, value)
-                        break
-                if found is None:
-                    return best
-                best = found[0].start_mark.line + 1
-                node = found[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                if part >= len(node.value):
-                    return best
-                node = node.value[part]
-                best = node.start_mark.line + 1
-            else:
-                return best
-        return best
+        return line_for(self.lines, path)
 
 
 class _Stop(Exception):
