@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from doseflow.data.user_files import UserFiles, line_for, raise_all
+from doseflow.data.user_files import UserFiles, field_path, line_for, raise_all
 from doseflow.domain.errors import DoseflowError
 
 FILES = UserFiles("TEST")
@@ -83,3 +83,9 @@ def test_csv_rows_use_a_fixed_line_and_column_names() -> None:
     assert missing.location.field == "from"
     assert missing.value is None
     raise_all([])  # nothing to raise
+
+
+def test_field_path_reads_like_the_document() -> None:
+    assert field_path(("data_elements", 2, "minimum")) == "data_elements[2].minimum"
+    assert field_path((0, "x")) == "[0].x"
+    assert field_path(()) == ""

@@ -44,6 +44,17 @@ def line_for(lines: Mapping[tuple[str | int, ...], int], path: Sequence[str | in
         key = key[:-1]
 
 
+def field_path(path: Sequence[str | int]) -> str:
+    """``("data_elements", 2, "minimum")`` -> ``data_elements[2].minimum``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
 def raise_all(details: Iterable[ErrorDetail]) -> None:
     """Raise every collected problem at once, sorted by line; do nothing if there is none."""
     found = sorted(details, key=lambda d: (d.location.line or 0, d.code))

@@ -15,7 +15,13 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from doseflow.data.user_files import LineMap, expected_for, line_for, parse_yaml_with_lines
+from doseflow.data.user_files import (
+    LineMap,
+    expected_for,
+    field_path,
+    line_for,
+    parse_yaml_with_lines,
+)
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.impact.bands import AgeBands
 from doseflow.impact.rollout import (
@@ -174,9 +180,7 @@ def _validate(model: type[M], text: str, source: str) -> M:
         details = []
         for err in exc.errors():
             path = [p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper())]
-            field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(
-                ".[", "["
-            )
+            field = field_path(path)
             details.append(
                 ErrorDetail(
                     "IMPACT_BAD_FILE",

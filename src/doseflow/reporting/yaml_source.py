@@ -13,21 +13,10 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from doseflow.data.user_files import expected_for, line_for, parse_yaml_with_lines
+from doseflow.data.user_files import expected_for, field_path, line_for, parse_yaml_with_lines
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def field_path(path: tuple[int | str, ...]) -> str:
-    """``("data_elements", 2, "minimum")`` -> ``data_elements[2].minimum``."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + str(part)
-    return text
 
 
 class YamlDocument:
