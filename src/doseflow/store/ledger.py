@@ -267,13 +267,13 @@ def _rebuild(conn: Connection) -> None:
     conn.execute(delete(t.accounts))
     account_rows = []
     step_rows = []
-    for number, (key, _bal) in enumerate(sorted(book.balances().items()), start=1):
+    projected = sorted(k for k in book.balances() if k.state in CHECKED_STATES)
+    for number, key in enumerate(projected, start=1):
         timeline = book.timeline(key)
         balance = 0
         for entry in timeline:
             balance += entry.delta
-            if key.state in CHECKED_STATES:
-                step_rows.append((number, entry.at, entry.order, entry.seq, entry.delta, balance))
+            step_rows.append((number, entry.at, entry.order, entry.seq, entry.delta, balance))
         last = timeline[-1] if timeline else None
         account_rows.append(
             (

@@ -1,6 +1,10 @@
 """The account and running-balance changes of one batch, checked before anything is written.
 
-Every posting of the batch becomes one entry in a few parallel arrays (account as an
+Only stock and transit accounts are projected: they are the ones that may never go below
+zero, and the ones queries read balances of. Doses administered, written off or entered are
+totals of the events themselves (the self-check replays them; see
+:mod:`doseflow.ledger.conservation`), so their postings cost nothing here. Every stock or
+transit posting of the batch becomes one entry in a few parallel arrays (account as an
 integer id, moment, order, sequence, delta); :func:`doseflow.ledger.running.run_balances`
 then runs every touched account's balance in one pass and finds any stock or transit
 balance that would go below zero. An account whose new postings all come after its last
@@ -47,6 +51,8 @@ STEP_COLUMNS = ("account_id", "at", "ord", "seq", "delta", "balance_after")
 WRITE_CHUNK = 50_000
 
 _STATE_TEXT: dict[str, str] = {s: s.value for s in AccountState}
+_STOCK = AccountState.STOCK
+_TRANSIT = AccountState.TRANSIT
 _BALANCE = 0
 _LAST = slice(1, 4)  # last_at, last_ord, last_seq
 
@@ -69,7 +75,10 @@ class Entries:
     def add_postings(
         self, postings: Sequence[RawPosting], at: int, order: int, seq: int, event_id: str
     ) -> None:
+        """The projected (stock and transit) ones of ``postings``."""
         for state, node, product, lot, ref, delta in postings:
+            if state not in CHECKED_STATES:
+                continue
             self.keys.append((state, node, product, lot, ref))
             self.at.append(at)
             self.order.append(order)
@@ -79,16 +88,18 @@ class Entries:
             self.event.append(event_id)
 
     def add_items(self, items: Sequence[Prepared]) -> None:
-        """The postings of many prepared events (flattened by comprehensions: this runs
-        once per posting of a bulk import)."""
-        flat = [p for item in items for p in item.postings]
-        self.keys.extend([p[:5] for p in flat])
-        self.delta.extend([p[5] for p in flat])
-        self.at.extend([item.effective_at for item in items for _ in item.postings])
-        self.order.extend([item.order for item in items for _ in item.postings])
-        self.seq.extend([item.seq for item in items for _ in item.postings])
-        self.event.extend([item.event.event_id for item in items for _ in item.postings])
-        self.count.extend([False] * len(flat))
+        """The projected postings of many prepared events (flattened by comprehensions:
+        this runs once per posting of a bulk import)."""
+        pairs = [
+            (item, p) for item in items for p in item.postings if p[0] is _STOCK or p[0] is _TRANSIT
+        ]
+        self.keys.extend([p[:5] for _, p in pairs])
+        self.delta.extend([p[5] for _, p in pairs])
+        self.at.extend([item.effective_at for item, _ in pairs])
+        self.order.extend([item.order for item, _ in pairs])
+        self.seq.extend([item.seq for item, _ in pairs])
+        self.event.extend([item.event.event_id for item, _ in pairs])
+        self.count.extend([False] * len(pairs))
 
     def add_count(self, item: Prepared) -> None:
         """A count sets the balance, at the sequence of the adjustment it may produce."""
@@ -194,15 +205,11 @@ class BatchProjection:
         at, order, seq = _ints(entries.at), _ints(entries.order), _ints(entries.seq)
         delta = _ints(entries.delta)
         is_count = np.fromiter(entries.count, dtype=np.bool_, count=n_new)
-        is_checked = np.fromiter(
-            (k[0] in CHECKED_STATES for k in entries.keys), dtype=np.bool_, count=n_new
-        )
-        checked = np.zeros(self.next_id, dtype=np.bool_)
-        checked[acc[is_checked]] = True
+        checked = np.ones(self.next_id, dtype=np.bool_)  # every projected account is
         start = self.work[_BALANCE].copy()
-        # back-dated: a stored, checked account getting an entry at or before its last one
+        # back-dated: a stored account getting an entry at or before its last one
         early = ~_later(np.stack([at, order, seq]), self.work[_LAST][:, acc])
-        early &= is_checked & (acc < self.first_new_id)
+        early &= acc < self.first_new_id
         is_new = np.ones(n_new, dtype=np.bool_)
         if early.any():
             w = self._windows(acc[early], at[early], start)
@@ -215,7 +222,7 @@ class BatchProjection:
         runs = run_balances(acc, at, order, seq, delta, is_count, is_new, start, checked)
         if len(runs.violations):
             return _violations(runs, entries)
-        self._record(runs, checked, entries)
+        self._record(runs, entries)
         return []
 
     def _windows(self, accounts: Ints, at: Ints, start: Ints) -> list[Ints]:
@@ -245,13 +252,13 @@ class BatchProjection:
         cols = np.array(rows, dtype=np.int64).reshape(-1, 5).T
         return [cols[i] for i in range(5)]
 
-    def _record(self, runs: Runs, checked: Bools, entries: Entries) -> None:
+    def _record(self, runs: Runs, entries: Entries) -> None:
         """Step rows, step updates, count discrepancies, and the touched accounts' balances
         and last keys, from the runs."""
         acc = runs.account
         effect = runs.effect
         new = runs.is_new
-        keep = new & checked[acc] & ~(runs.is_count & (effect == 0))
+        keep = new & ~(runs.is_count & (effect == 0))
         cols = (acc, runs.at, runs.place, runs.seq)
         self.step_rows.extend(
             zip(
