@@ -36,7 +36,7 @@ Key = tuple[str, str, str, str, str]
 #: a tracked object, and would keep every key tuple tracked and traversed by every full
 #: collection). Both hash and compare equal, so lookups with either work.
 _STATE_TEXT: dict[str, str] = {s: s.value for s in AccountState}
-#: Keys per row-value lookup (4 parameters each).
+#: Keys per row-value lookup (5 parameters each).
 KEY_CHUNK = 5_000
 
 
@@ -112,11 +112,14 @@ class AccountCache:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         for start in range(0, len(keys), KEY_CHUNK):
             chunk = keys[start : start + KEY_CHUNK]
-            values = ", ".join([f"({mark}, {mark}, {mark}, {mark})"] * len(chunk))
+            values = ", ".join([f"({mark}, {mark}, {mark}, {mark}, {mark})"] * len(chunk))
             params: list[Any] = []
             for s, n, p, lot, ref in chunk:
-                params.extend((_STATE_TEXT[s], n, lot_ids[(p, lot)], ref))
-            sql = f"{_SELECT} WHERE (a.state, a.node, a.lot_id, a.ref) IN (VALUES {values})"
+                params.extend((n, p, _STATE_TEXT[s], lot_ids[(p, lot)], ref))
+            sql = (
+                f"{_SELECT} WHERE (a.node, a.product, a.state, a.lot_id, a.ref) "
+                f"IN (VALUES {values})"
+            )
             self.remember(_fetch(conn, sql, params))
 
     def commit(self, version: int, new_keys: Mapping[Key, int], ids: Ints, values: Ints) -> None:

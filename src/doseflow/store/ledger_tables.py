@@ -1,11 +1,12 @@
 """Tables of the stock ledger.
 
 ``ledger_events`` is the ledger itself: append-only, never updated or deleted (a mistake is
-corrected by a reversal event). Moments are whole seconds since 1970 UTC (integers sort and
-compare fast on both backends). The other tables are master data (nodes, lots) and
-*projections* derived from the events inside the same transaction: per-account balances
-(``ledger_accounts``) and, for stock and transit accounts, every posting with the running
-balance after it (``ledger_steps``), which is what makes stock-on-hand at any date a single
+corrected by a reversal event); ``ledger_batches`` says which append wrote each event.
+Moments are whole seconds since 1970 UTC (integers sort and compare fast on both backends).
+The other tables are master data (nodes, lots) and *projections* derived from the events
+inside the same transaction: the balance of every stock and transit account
+(``ledger_accounts``) and every posting to one with the running balance after it
+(``ledger_steps``), which is what makes stock-on-hand at any date a single
 index seek and the never-negative check of a back-dated event look only at that account
 from that moment on. Projections can be rebuilt from the events at any time.
 """
@@ -55,17 +56,32 @@ lots = Table(
     UniqueConstraint("product", "number", name="uq_ledger_lots_product"),
 )
 
+#: Event sequence numbers: on SQLite declared ``INTEGER``, which makes the primary key the
+#: table's rowid (rows stored in sequence order, no separate key index to maintain).
+SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+batches = Table(
+    "ledger_batches",
+    metadata,
+    Column("id", Integer, nullable=False, autoincrement=False),
+    Column("uuid", String(36), nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+    Column("events", Integer, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_ledger_batches"),
+    UniqueConstraint("uuid", name="uq_ledger_batches_uuid"),
+)
+
 events = Table(
     "ledger_events",
     metadata,
-    Column("seq", BigInteger, nullable=False, autoincrement=False),
+    Column("seq", SEQ, nullable=False, autoincrement=False),
     Column("event_id", String(200), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("occurred_at", BigInteger, nullable=False),
     Column("effective_at", BigInteger, nullable=False),
     Column("recorded_at", BigInteger, nullable=False),
     Column("recorded_by", String(100), nullable=False),
-    Column("batch_id", String(36), nullable=False),
+    Column("batch", Integer, nullable=False),  # ledger_batches.id
     Column("node", String(64), nullable=True),
     Column("to_node", String(64), nullable=True),
     Column("shipment_id", String(100), nullable=True),
@@ -111,8 +127,8 @@ accounts = Table(
     Column("last_ord", BigInteger, nullable=False),
     Column("last_seq", BigInteger, nullable=False),
     PrimaryKeyConstraint("id", name="pk_ledger_accounts"),
-    UniqueConstraint("state", "node", "lot_id", "ref", name="uq_ledger_accounts_state"),
-    Index("ix_ledger_accounts_node_product", "node", "product"),
+    # one index for uniqueness and for lookups by node and product (a lot has one product)
+    UniqueConstraint("node", "product", "state", "lot_id", "ref", name="uq_ledger_accounts_key"),
 )
 
 steps = Table(

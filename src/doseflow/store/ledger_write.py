@@ -444,12 +444,12 @@ def append_batch(
     raise_violations(projection.apply(extra))
     # write: events, then the projections, then the write version
     recorded = to_instant(now or datetime.now(UTC))
-    batch_id = str(uuid.uuid4())
     total = len(prepared.new) + len(derived)
+    batch_number = record_batch(conn, recorded, total)
     done = 0
     for (kind, own), rows in _event_rows((*prepared.new, *derived), lot_ids, sqlite).items():
         columns = COMMON_COLUMNS + (("recorded_at",) if own else ()) + KIND_COLUMNS[kind]
-        constants: dict[str, Any] = {"kind": kind.value, "batch_id": batch_id}
+        constants: dict[str, Any] = {"kind": kind.value, "batch": batch_number}
         if not own:
             constants["recorded_at"] = recorded
         for chunk in chunks(rows, CHUNK):
@@ -465,6 +465,18 @@ def append_batch(
         tuple(p.event.event_id for p in derived),
     )
     return result, projection.committer(version + 1)
+
+
+def record_batch(conn: Connection, recorded_at: int, events: int) -> int:
+    """Register one append in ``ledger_batches`` (under the writers' lock); returns its
+    number, which every event row of the append carries."""
+    number = int(conn.execute(select(func.coalesce(func.max(t.batches.c.id), 0))).scalar_one()) + 1
+    conn.execute(
+        t.batches.insert().values(
+            id=number, uuid=str(uuid.uuid4()), recorded_at=recorded_at, events=events
+        )
+    )
+    return number
 
 
 def bump_version(conn: Connection) -> None:
