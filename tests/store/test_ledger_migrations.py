@@ -123,7 +123,9 @@ def test_upgrade_from_0002_keeps_events_and_projections_consistent(db_url: str) 
         ).all()
         assert [(b.id, b.events) for b in batches] == [(1, 2), (2, 1)]
         assert batches[0].recorded_at == 1_700_000_001
-        by_event = dict(conn.execute(text("SELECT event_id, batch FROM ledger_events")).all())
+        by_event: dict[str, int] = {
+            r[0]: r[1] for r in conn.execute(text("SELECT event_id, batch FROM ledger_events"))
+        }
         assert by_event == {"d1": 1, "r1": 1, "a1": 2}
         states = {r[0] for r in conn.execute(text("SELECT state FROM ledger_accounts"))}
         assert states == {"stock", "transit"}
