@@ -12,6 +12,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
 
+from doseflow.store.wal_checkpoint import (
+    DEFAULT_AUTOCHECKPOINT,
+    WAL_LIMIT_BYTES,
+    checkpointer_for,
+    wal_bytes,
+)
+
 #: Key of the PostgreSQL advisory lock that serialises ledger writers.
 PG_LOCK_KEY = 0x1ED6E7
 #: Page cache of a SQLite ledger writer, in KiB (negative: a size, not a page count). A
@@ -31,19 +38,31 @@ def chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
 
 def begin_write(conn: Connection) -> None:
     """Start the write transaction holding the ledger's writer lock (SQLite: with the larger
-    page cache, until :func:`end_write`)."""
+    page cache and no automatic checkpoint, until :func:`end_write`)."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_WRITE_CACHE_KIB}")
+        conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
 
 
 def end_write(conn: Connection) -> None:
-    """After the write transaction ended: give the pooled connection its usual page cache
-    back (the memory of a 256 MiB cache is not kept by connections that next only read)."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_DEFAULT_CACHE}")
+    """After the write transaction ended: give the pooled connection its usual page cache and
+    checkpoint setting back (the memory of a 256 MiB cache is not kept by connections that
+    next only read), and have the log copied into the database on the checkpointer's thread
+    (or at once, if it has grown past its limit): see :mod:`doseflow.store.wal_checkpoint`."""
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_DEFAULT_CACHE}")
+    conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {DEFAULT_AUTOCHECKPOINT}")
+    path = conn.engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    if wal_bytes(path) > WAL_LIMIT_BYTES:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    else:
+        checkpointer_for(path).request()
 
 
 def mark(conn: Connection) -> str:
