@@ -19,7 +19,16 @@ from doseflow.ledger.accounts import AccountKey, AccountState
 from doseflow.ledger.book import Book
 from doseflow.store.database import open_database
 from doseflow.store.ledger import LedgerStore
-from tests.ledger.factory import NODES, counted, day, dispatched, issue, received, reversal
+from tests.ledger.factory import (
+    NODES,
+    administered,
+    counted,
+    day,
+    dispatched,
+    issue,
+    received,
+    reversal,
+)
 from tests.ledger.strategies import LOTS, STORES, Action, Namer, actions, to_events
 
 _example = itertools.count()
@@ -105,3 +114,34 @@ def test_one_batch_with_a_reversal_a_count_and_a_backdated_issue(db_url: str) ->
         assert store.stock_total("PRK-NS", "AZ-SII", at=day(d, 23)) == want
     assert store.stock_total("PRK-NS", "AZ-SII") == 60
     assert store.self_check().ok
+
+
+@pytest.mark.parametrize("same_content", [True, False])
+def test_a_resent_id_the_sample_misses_is_caught_by_the_unique_key(
+    db_url: str, same_content: bool
+) -> None:
+    store = LedgerStore(open_database(db_url))
+    store.register_nodes(NODES)
+    store.append_events(
+        [dispatched("xd", 1, 10_000, to="PRK-NS"), received("xr", 2, 10_000)]
+        + [administered(f"xa{i}", 3, 1, node="PRK-NS") for i in range(5_000)]
+    )
+    before = store.event_count()
+    # 4,001 events (the id sample takes every 4th) with one old id at position 1
+    fresh = [administered(f"y{i}", 4, 1, node="PRK-NS") for i in range(4_000)]
+    resent = administered("xa3", 3, 1 if same_content else 2, node="PRK-NS")
+    batch = [fresh[0], resent, *fresh[1:]]
+    if same_content:
+        result = store.append_events(batch)
+        assert result.skipped == ("xa3",)
+        assert len(result.appended) == 4_000
+        assert store.event_count() == before + 4_000
+        assert store.stock_total("PRK-NS", "AZ-SII") == 1_000
+    else:
+        with pytest.raises(DoseflowError) as err:
+            store.append_events(batch)
+        assert err.value.code == "LEDGER_IDEMPOTENCY_CONFLICT"
+        assert store.event_count() == before  # nothing of the batch was written
+        assert store.stock_total("PRK-NS", "AZ-SII") == 5_000
+    assert store.self_check().ok
+    store.engine.dispose()

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy.exc import IntegrityError
 
 from doseflow.domain.events import LedgerEvent
 from doseflow.domain.network import Node, NodeKind
@@ -41,7 +42,7 @@ from doseflow.ledger.views import (
 )
 from doseflow.store import ledger_query as q
 from doseflow.store import ledger_tables as t
-from doseflow.store.ledger_cache import account_cache
+from doseflow.store.ledger_cache import AccountCache, account_cache
 from doseflow.store.ledger_projection import ACCOUNT_COLUMNS, STEP_COLUMNS
 from doseflow.store.ledger_sql import begin_write, end_write, insert_many
 from doseflow.store.ledger_write import Progress, append_batch, bump_version
@@ -91,37 +92,59 @@ class LedgerStore:
     ) -> AppendResult:
         """Append ``batch`` in one transaction: all of it, or nothing (a ``DoseflowError``
         names every refused event). Events already recorded with the same content are
-        skipped; ``progress(done, total)`` is called as event rows are written."""
+        skipped; ``progress(done, total)`` is called as event rows are written.
+
+        Ids are not all looked up first: a sample is, and the unique key on event ids
+        catches any other re-sent one as its row is written, whereupon the batch is rolled
+        back and appended again with every id looked up (``progress`` then starts over)."""
         # A batch creates millions of short-lived objects and no reference cycles: the
         # cyclic collector would rescan every live object over and over (3-4x slower).
         cache = account_cache(self.engine)
         collecting = gc.isenabled()
         gc.disable()
+        # the driver's own error too: bulk inserts go through its cursors (COPY)
+        duplicate = (IntegrityError, self.engine.dialect.loaded_dbapi.IntegrityError)
         try:
-            with cache.lock, self.engine.connect() as conn:
-                begin_write(conn)
-                try:
-                    try:
-                        result, remember = append_batch(
-                            conn, batch, cache=cache, now=now, progress=progress
-                        )
-                    except BaseException:
-                        conn.rollback()
-                        raise
-                    try:
-                        conn.commit()
-                    except BaseException:
-                        cache.invalidate()
-                        raise
-                finally:
-                    end_write(conn)
-                remember()
+            try:
+                result = self._append(batch, cache, now, progress, assume_new=True)
+            except duplicate:  # an id of the batch was recorded after all: check them all
+                result = self._append(batch, cache, now, progress, assume_new=False)
         finally:
             if collecting:
                 gc.enable()
                 # the batch's surviving objects (accounts kept in memory) are examined now,
                 # once, rather than by whatever the caller runs next
                 gc.collect(0)
+        return result
+
+    def _append(
+        self,
+        batch: Sequence[LedgerEvent],
+        cache: AccountCache,
+        now: datetime | None,
+        progress: Progress | None,
+        *,
+        assume_new: bool,
+    ) -> AppendResult:
+        """One attempt at appending ``batch`` in its own locked transaction."""
+        with cache.lock, self.engine.connect() as conn:
+            begin_write(conn)
+            try:
+                try:
+                    result, remember = append_batch(
+                        conn, batch, cache=cache, now=now, progress=progress, assume_new=assume_new
+                    )
+                except BaseException:
+                    conn.rollback()
+                    raise
+                try:
+                    conn.commit()
+                except BaseException:
+                    cache.invalidate()
+                    raise
+            finally:
+                end_write(conn)
+            remember()
         return result
 
     # -- reading -------------------------------------------------------------------------
