@@ -21,6 +21,7 @@ from doseflow.impact import (
     Scenario,
     Strategy,
     VaccineProfile,
+    country_scenario,
     custom_scenario,
     reference_deaths,
     simulate,
@@ -179,6 +180,55 @@ def test_agrees_with_solve_ivp_lsoda(
     )
     fast = simulate([sc]).deaths[0]
     assert fast == pytest.approx(reference_deaths(sc), rel=1e-3)
+
+
+def test_agrees_with_solve_ivp_lsoda_when_bands_are_not_a_multiple_of_eight() -> None:
+    """The kernel sums the transmission matrix eight columns at a time, then column by column:
+    14 bands take both paths (the other tests use 9 and 16 bands)."""
+    bands = AgeBands((0, 5, 10, 15, 20, 25, 30, 40, 50, 55, 60, 65, 70, 75))
+    sc = country_scenario(
+        "IND",
+        bands=bands,
+        horizon_days=200,
+        r0=2.4,
+        rollout=RateRollout(0.008, 0.5),
+        strategy=Strategy.parse("older-first"),
+    )
+    result = simulate([sc])
+    assert result.deaths[0] == pytest.approx(reference_deaths(sc), rel=1e-3)
+    _conserved(result.final_state, [sc])
+
+
+def test_batch_parameters_are_each_scenarios_own(nga: Scenario, prk: Scenario) -> None:
+    """compile_batch works out shared parts once and gathers them: every scenario's arrays in
+    a mixed batch equal those of the scenario compiled alone (equal parts built separately
+    are merged by value, shared ones by identity)."""
+    rebuilt = replace(
+        nga,
+        vaccines=(VaccineProfile("vaccine", 0.6, 0.9),),  # equal to nga's, another object
+        strategy=Strategy.parse("older-first"),
+        rollout=RateRollout(0.01, 0.4),
+    )
+    batch = [
+        nga,
+        replace(prk, strategy=Strategy.parse("proportional"), r0=3.1),
+        replace(nga, rollout=None),
+        rebuilt,
+        replace(nga, strategy=Strategy.parse("ordered:60+,20-59"), rollout=RateRollout(0.004, 0.2)),
+        prk,
+    ]
+    together = compile_batch(batch)
+    for j, sc in enumerate(batch):
+        alone = compile_batch([sc])
+        groups = int(alone.n_groups[0])
+        assert together.n_groups[j] == groups
+        for name in ("population", "transmission", "kappa", "gamma", "sigma", "death_rate",
+                     "courses", "split", "weights", "refusal", "seeds", "group_bands"):  # fmt: skip
+            np.testing.assert_array_equal(getattr(together, name)[j], getattr(alone, name)[0])
+        np.testing.assert_array_equal(
+            together.group_start[j, : groups + 1], alone.group_start[0, : groups + 1]
+        )
+    assert together.courses[2].sum() == 0.0 < together.courses[0].sum()
 
 
 def test_kernel_agrees_with_the_independent_reference_with_every_feature_on(

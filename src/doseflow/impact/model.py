@@ -21,19 +21,18 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.impact.bands import AgeBands
 from doseflow.impact.results import SimulationResult
 from doseflow.impact.scenario import Scenario
-from doseflow.impact.strategy import REACH_DAYS, Strategy
-from doseflow.impact.vaccine import VaccineProfile
+from doseflow.impact.strategy import REACH_DAYS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -77,7 +76,7 @@ class Batch:
     responders_per_product: int
     horizon: int
     population: FloatArray  # (S, A)
-    transmission: FloatArray  # (S, A, A): [j, b, a] = beta * u_a * C_ab
+    transmission: FloatArray  # (S, A, A): [j, b, a] = beta * u_a * C_ab / N_b
     kappa: FloatArray  # (S,): 1 / latent days
     gamma: FloatArray  # (S,): 1 / infectious days
     sigma: FloatArray  # (S, K): susceptibility multiplier of each stratum
@@ -126,8 +125,49 @@ class Batch:
         return y
 
 
+def _distinct(values: Sequence[Hashable]) -> tuple[list[Any], IntArray]:
+    """The distinct values (in order of first appearance) and each value's index among them.
+
+    Variants of one scenario made with :func:`dataclasses.replace` share their parts (vaccines,
+    strategy, rollout, arrays) by identity, so a part seen before is recognised by ``id``
+    without hashing it again (every value stays alive in ``values`` meanwhile, so ids are not
+    reused); equal parts built separately are merged by value."""
+    by_id: dict[int, int] = {}
+    by_value: dict[Hashable, int] = {}
+    distinct: list[Any] = []
+    index = np.empty(len(values), dtype=np.int64)
+    for j, value in enumerate(values):
+        i = by_id.get(id(value))
+        if i is None:
+            i = by_value.setdefault(value, len(distinct))
+            if i == len(distinct):
+                distinct.append(value)
+            by_id[id(value)] = i
+        index[j] = i
+    return distinct, index
+
+
+def _distinct_arrays(arrays: Sequence[FloatArray]) -> tuple[list[FloatArray], IntArray]:
+    """:func:`_distinct` for arrays, compared by identity only (a scenario's arrays are
+    read-only, and variants share them)."""
+    by_id: dict[int, int] = {}
+    distinct: list[FloatArray] = []
+    index = np.empty(len(arrays), dtype=np.int64)
+    for j, arr in enumerate(arrays):
+        i = by_id.setdefault(id(arr), len(distinct))
+        if i == len(distinct):
+            distinct.append(arr)
+        index[j] = i
+    return distinct, index
+
+
 def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
-    """Stack scenarios (same number of bands and horizon) into arrays."""
+    """Stack scenarios (same number of bands and horizon) into arrays.
+
+    Variants of one scenario (sweeps, comparisons) share contacts, vaccines, strategy and often
+    the rollout: each distinct one is worked out once per batch, and per-scenario arrays are
+    gathered from those tables (a Python loop per scenario costs more than the kernel's work
+    for it would allow)."""
     if not scenarios:
         raise DoseflowError(
             "IMPACT_EMPTY_BATCH",
@@ -149,76 +189,91 @@ def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
                 value=sc.name,
             )
     n = len(scenarios)
-    n_products = max(len(sc.vaccines) for sc in scenarios)
-    any_aon = any(v.strata()[1].share > 0 for sc in scenarios for v in sc.vaccines)
+    vaccine_sets, vaccines_of = _distinct([sc.vaccines for sc in scenarios])
+    n_products = max(len(vs) for vs in vaccine_sets)
+    any_aon = any(v.strata()[1].share > 0 for vs in vaccine_sets for v in vs)
     per_product = 2 if any_aon else 1
     k = 2 + n_products * per_product
-    # Variants of one scenario (sweeps, comparisons) share contacts, vaccines, strategy and
-    # often the rollout: each distinct one is worked out once per batch.
+
+    # strata of each distinct vaccine set: susceptibility and fatality multipliers, shares
+    set_sigma = np.ones((len(vaccine_sets), k))
+    set_phi = np.ones((len(vaccine_sets), k))
+    set_split = np.zeros((len(vaccine_sets), n_products * per_product))
+    for u, vs in enumerate(vaccine_sets):
+        rows = [st for v in vs for st in v.strata()[:per_product]]
+        set_sigma[u, 2 : 2 + len(rows)] = [st.susceptibility for st in rows]
+        set_phi[u, 2 : 2 + len(rows)] = [st.fatality for st in rows]
+        set_split[u, : len(rows)] = [st.share for st in rows]
+    sigma, phi, split = set_sigma[vaccines_of], set_phi[vaccines_of], set_split[vaccines_of]
+
+    # beta from R0: the spectral radius once per distinct contacts and susceptibility
+    contact_sets, contacts_of = _distinct_arrays([sc.contacts for sc in scenarios])
+    susceptibility_sets, susceptibility_of = _distinct_arrays(
+        [sc.susceptibility for sc in scenarios]
+    )
     per_r0: dict[tuple[int, int], float] = {}  # beta for R0 = 1 and one day infectious
-    strata: dict[tuple[VaccineProfile, ...], tuple[FloatArray, FloatArray, FloatArray]] = {}
-    groups: dict[tuple[Strategy, AgeBands], tuple[list[tuple[int, ...]], FloatArray]] = {}
-    daily: dict[tuple[object, ...], FloatArray] = {}
-    beta = np.empty(n)
-    sigma = np.ones((n, k))
-    phi = np.ones((n, k))
-    split = np.zeros((n, n_products * per_product))
-    courses = np.zeros((n, n_products, horizon))
-    for j, sc in enumerate(scenarios):
-        key = (id(sc.contacts), id(sc.susceptibility))
+    unit_beta = np.empty(n)
+    for j, key in enumerate(zip(contacts_of.tolist(), susceptibility_of.tolist(), strict=True)):
         if key not in per_r0:
-            per_r0[key] = next_generation_beta(sc.contacts, sc.susceptibility, 1.0, 1.0)
-        beta[j] = per_r0[key] * sc.r0 / sc.infectious_days
-        if sc.vaccines not in strata:
-            rows = [st for v in sc.vaccines for st in v.strata()[:per_product]]
-            strata[sc.vaccines] = (
-                np.array([st.susceptibility for st in rows]),
-                np.array([st.fatality for st in rows]),
-                np.array([st.share for st in rows]),
-            )
-        sus, fat, share = strata[sc.vaccines]
-        sigma[j, 2 : 2 + len(sus)] = sus
-        phi[j, 2 : 2 + len(fat)] = fat
-        split[j, : len(share)] = share
-        if (sc.strategy, sc.bands) not in groups:
-            groups[(sc.strategy, sc.bands)] = sc.strategy.allocation(sc.bands)
-        if sc.rollout is not None:
-            plan = (sc.rollout, sc.vaccines, sc.total_population, horizon)
-            if plan not in daily:
-                daily[plan] = sc.daily_courses()
-            courses[j, : len(sc.vaccines)] = daily[plan]
-    most_groups = max(len(g) for g, _ in groups.values())
-    group_start = np.zeros((n, most_groups + 1), dtype=np.int64)
-    group_bands = np.zeros((n, n_bands), dtype=np.int64)
-    n_groups = np.zeros(n, dtype=np.int64)
-    weights = np.zeros((n, n_bands))
-    packed: dict[tuple[Strategy, AgeBands], tuple[IntArray, IntArray, FloatArray]] = {}
-    for (strategy, bands), (band_groups, w) in groups.items():
-        starts = np.zeros(most_groups + 1, dtype=np.int64)
-        order = np.zeros(n_bands, dtype=np.int64)
-        scaled = np.zeros(n_bands)
+            c, u = key
+            per_r0[key] = next_generation_beta(contact_sets[c], susceptibility_sets[u], 1.0, 1.0)
+        unit_beta[j] = per_r0[key]
+    r0 = np.array([sc.r0 for sc in scenarios])
+    infectious_days = np.array([sc.infectious_days for sc in scenarios])
+    beta = unit_beta * r0 / infectious_days
+
+    # daily courses once per distinct rollout, vaccine set and population
+    population_sets, population_of = _distinct_arrays([sc.population for sc in scenarios])
+    totals = [float(p.sum()) for p in population_sets]
+    rollouts, rollout_of = _distinct([sc.rollout for sc in scenarios])
+    plans: dict[tuple[int, int, float], int] = {}
+    plan_of = np.empty(n, dtype=np.int64)
+    plan_courses: list[FloatArray] = []
+    for j, (r, v, p) in enumerate(
+        zip(rollout_of.tolist(), vaccines_of.tolist(), population_of.tolist(), strict=True)
+    ):
+        plan = (r, v, totals[p])
+        if plan not in plans:
+            plans[plan] = len(plan_courses)
+            daily = np.zeros((n_products, horizon))
+            if rollouts[r] is not None:
+                made = scenarios[j].daily_courses()
+                daily[: made.shape[0]] = made
+            plan_courses.append(daily)
+        plan_of[j] = plans[plan]
+    courses = np.stack(plan_courses)[plan_of]
+
+    # priority groups once per distinct strategy and bands
+    strategies, strategy_of = _distinct([(sc.strategy, sc.bands) for sc in scenarios])
+    allocations = [strategy.allocation(bands) for strategy, bands in strategies]
+    most_groups = max(len(groups) for groups, _ in allocations)
+    set_starts = np.zeros((len(strategies), most_groups + 1), dtype=np.int64)
+    set_order = np.zeros((len(strategies), n_bands), dtype=np.int64)
+    set_weights = np.zeros((len(strategies), n_bands))
+    set_groups = np.zeros(len(strategies), dtype=np.int64)
+    for u, (band_groups, w) in enumerate(allocations):
         end = 0
         for g, members in enumerate(band_groups):
             idx = list(members)
-            order[end : end + len(idx)] = idx
+            set_order[u, end : end + len(idx)] = idx
             end += len(idx)
-            starts[g + 1 :] = end
+            set_starts[u, g + 1 :] = end
             if idx:
-                scaled[idx] = w[idx] / w[idx].max()
-        packed[(strategy, bands)] = (starts, order, scaled)
-    for j, sc in enumerate(scenarios):
-        starts, order, scaled = packed[(sc.strategy, sc.bands)]
-        group_start[j], group_bands[j], weights[j] = starts, order, scaled
-        n_groups[j] = len(groups[(sc.strategy, sc.bands)][0])
-    contacts = np.stack([sc.contacts for sc in scenarios])
-    susceptibility = np.stack([sc.susceptibility for sc in scenarios])
-    # transmission[j, b, a] = beta_j * u_a * C_ab (transposed so the kernel sums columns)
+                set_weights[u, idx] = w[idx] / w[idx].max()
+        set_groups[u] = len(band_groups)
+
+    population = np.stack(population_sets)[population_of]
+    susceptibility = np.stack(susceptibility_sets)[susceptibility_of]
+    contacts = np.stack(contact_sets)[contacts_of]
+    # transmission[j, b, a] = beta_j * u_a * C_ab / N_b: transposed so the kernel sums columns,
+    # and divided by the band's population here rather than at every step
     transmission = np.ascontiguousarray(
         (beta[:, None, None] * susceptibility[:, :, None] * contacts).transpose(0, 2, 1)
+        / population[:, :, None]
     )
-    gamma = np.array([1.0 / sc.infectious_days for sc in scenarios])
+    gamma = 1.0 / infectious_days
     ifr = np.stack([sc.ifr for sc in scenarios])
-    population = np.stack([sc.population for sc in scenarios])
+    initial_infected = np.array([sc.initial_infected for sc in scenarios])
     return Batch(
         scenarios=tuple(scenarios),
         n_strata=k,
@@ -226,18 +281,18 @@ def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
         horizon=horizon,
         population=population,
         transmission=transmission,
-        kappa=np.array([1.0 / sc.latent_days for sc in scenarios]),
+        kappa=1.0 / np.array([sc.latent_days for sc in scenarios]),
         gamma=gamma,
         sigma=sigma,
         death_rate=gamma[:, None, None] * phi[:, :, None] * ifr[:, None, :],
         courses=courses,
         split=split,
-        group_start=group_start,
-        group_bands=group_bands,
-        n_groups=n_groups,
-        weights=weights,
+        group_start=set_starts[strategy_of],
+        group_bands=set_order[strategy_of],
+        n_groups=set_groups[strategy_of],
+        weights=set_weights[strategy_of],
         refusal=np.array([sc.refusal for sc in scenarios]),
-        seeds=np.stack([sc.initial_infected * sc.population for sc in scenarios]),
+        seeds=initial_infected[:, None] * population,
     )
 
 
@@ -282,8 +337,7 @@ def integrate(
             batch.n_strata,
             batch.responders_per_product,
             REACH_DAYS,
-            batch.population,
-            batch.transmission.reshape(n, -1),
+            batch.transmission,
             batch.kappa,
             batch.gamma,
             batch.sigma,
