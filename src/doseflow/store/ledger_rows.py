@@ -8,8 +8,8 @@ reversed event (reversal), the producing count (adjustment) or the allocation re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from doseflow.domain.events import (
@@ -92,74 +92,106 @@ KIND_COLUMNS: dict[EventKind, tuple[str, ...]] = {
 
 ROUTE_SEPARATOR = ">"
 
-_D = date | None
+
+def _attribute(name: str) -> Callable[[Sequence[Any]], list[Any]]:
+    get = attrgetter(name)
+    return lambda events: list(map(get, events))
 
 
-def _day(value: _D, as_text: bool) -> Any:
-    return value.isoformat() if as_text and value is not None else value
+def _day_column(name: str, as_text: bool) -> Callable[[Sequence[Any]], list[Any]]:
+    get = attrgetter(name)
+    if not as_text:
+        return lambda events: list(map(get, events))
+    return lambda events: [d.isoformat() if d is not None else None for d in map(get, events)]
 
 
-def kind_values(event: LedgerEvent, lot_id: int | None, dates_as_text: bool) -> tuple[Any, ...]:
-    """The values of :data:`KIND_COLUMNS` for ``event``'s kind, in that order."""
-    e: Any = event
-    kind = event.kind
-    if kind is EventKind.ADMINISTRATION or kind is EventKind.PHYSICAL_COUNT:
-        q = e.quantity if kind is EventKind.ADMINISTRATION else e.counted
-        return (e.node, lot_id, e.lot.vvm_stage, q)
-    if kind is EventKind.TRANSFER or kind is EventKind.ISSUE:
-        return (e.node, e.to_node, lot_id, e.lot.vvm_stage, e.quantity)
-    if kind is EventKind.RECEIVED:
-        return (
-            e.node,
-            e.shipment_id,
-            lot_id,
-            e.lot.vvm_stage,
-            e.quantity,
-            e.discrepancy,
-            e.outcome.value,
-            e.reason.value if e.reason else None,
-        )
-    if kind is EventKind.DISPATCHED:
-        return (
-            e.origin,
-            e.destination,
-            e.shipment_id,
-            lot_id,
-            e.lot.vvm_stage,
-            e.quantity,
-            _day(e.expected_arrival, dates_as_text),
-        )
-    if kind is EventKind.DISPATCHED_ONWARD:
-        return (
-            e.hub,
-            e.destination,
-            e.shipment_id,
-            lot_id,
-            e.lot.vvm_stage,
-            e.quantity,
-            _day(e.expected_arrival, dates_as_text),
-        )
-    if kind is EventKind.ARRIVED_AT_HUB:
-        return (e.hub, e.shipment_id, lot_id, e.lot.vvm_stage, e.quantity)
-    if kind is EventKind.ADJUSTMENT:
-        return (e.node, lot_id, e.lot.vvm_stage, e.quantity, e.reason.value, e.caused_by)
-    if kind is EventKind.SHIPMENT_PLANNED:
-        return (
-            e.origin,
-            e.destination,
-            e.shipment_id,
-            e.product,
-            e.quantity,
-            ROUTE_SEPARATOR.join(e.route),
-            _day(e.expected_dispatch, dates_as_text),
-            _day(e.expected_arrival, dates_as_text),
-            e.allocation_ref,
-        )
-    if kind is EventKind.HELD:
-        return (e.hub, e.shipment_id, e.reason, _day(e.until, dates_as_text))
-    if kind is EventKind.REVERSAL:
-        return (e.reverses, e.reason)
-    raise TypeError(f"not a ledger event: {event!r}")
+def _value_column(name: str) -> Callable[[Sequence[Any]], list[Any]]:
+    """An enum field's value (None stays None)."""
+    get = attrgetter(name)
+    return lambda events: [v.value if v is not None else None for v in map(get, events)]
+
+
+def _route(events: Sequence[Any]) -> list[str]:
+    return [ROUTE_SEPARATOR.join(e.route) for e in events]
+
+
+#: Where each column of :data:`KIND_COLUMNS` comes from, per kind: an event attribute, or
+#: ``lot_id`` (given by the caller), ``vvm``, a date (``day:``), an enum value (``value:``),
+#: or the route.
+_SOURCES: dict[EventKind, tuple[str, ...]] = {
+    EventKind.SHIPMENT_PLANNED: (
+        "origin",
+        "destination",
+        "shipment_id",
+        "product",
+        "quantity",
+        "route",
+        "day:expected_dispatch",
+        "day:expected_arrival",
+        "allocation_ref",
+    ),
+    EventKind.DISPATCHED: (
+        "origin",
+        "destination",
+        "shipment_id",
+        "lot_id",
+        "vvm",
+        "quantity",
+        "day:expected_arrival",
+    ),
+    EventKind.ARRIVED_AT_HUB: ("hub", "shipment_id", "lot_id", "vvm", "quantity"),
+    EventKind.HELD: ("hub", "shipment_id", "reason", "day:until"),
+    EventKind.DISPATCHED_ONWARD: (
+        "hub",
+        "destination",
+        "shipment_id",
+        "lot_id",
+        "vvm",
+        "quantity",
+        "day:expected_arrival",
+    ),
+    EventKind.RECEIVED: (
+        "node",
+        "shipment_id",
+        "lot_id",
+        "vvm",
+        "quantity",
+        "discrepancy",
+        "value:outcome",
+        "value:reason",
+    ),
+    EventKind.TRANSFER: ("node", "to_node", "lot_id", "vvm", "quantity"),
+    EventKind.ISSUE: ("node", "to_node", "lot_id", "vvm", "quantity"),
+    EventKind.ADMINISTRATION: ("node", "lot_id", "vvm", "quantity"),
+    EventKind.ADJUSTMENT: ("node", "lot_id", "vvm", "quantity", "value:reason", "caused_by"),
+    EventKind.PHYSICAL_COUNT: ("node", "lot_id", "vvm", "counted"),
+    EventKind.REVERSAL: ("reverses", "reason"),
+}
+
+
+def kind_columns(
+    kind: EventKind,
+    events: Sequence[LedgerEvent],
+    lot_ids: Sequence[int | None],
+    dates_as_text: bool,
+) -> list[list[Any]]:
+    """The values of :data:`KIND_COLUMNS` for many events of ``kind``, column by column
+    (``lot_ids``: each event's lot id, aligned with ``events``)."""
+    out: list[list[Any]] = []
+    for source in _SOURCES[kind]:
+        if source == "lot_id":
+            out.append(list(lot_ids))
+        elif source == "vvm":
+            out.append(_attribute("lot.vvm_stage")(events))
+        elif source == "route":
+            out.append(_route(events))
+        elif source.startswith("day:"):
+            out.append(_day_column(source[4:], dates_as_text)(events))
+        elif source.startswith("value:"):
+            out.append(_value_column(source[6:])(events))
+        else:
+            out.append(_attribute(source)(events))
+    return out
 
 
 def event_from_row(row: Mapping[str, Any], lot: Lot | None) -> LedgerEvent:

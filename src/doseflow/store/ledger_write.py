@@ -46,7 +46,7 @@ from doseflow.store.ledger_projection import (
     BatchProjection,
     Entries,
 )
-from doseflow.store.ledger_rows import COMMON_COLUMNS, KIND_COLUMNS, event_from_row, kind_values
+from doseflow.store.ledger_rows import COMMON_COLUMNS, KIND_COLUMNS, event_from_row, kind_columns
 from doseflow.store.ledger_sql import begin_write, chunks, insert_many, mark
 
 __all__ = [
@@ -349,34 +349,73 @@ _LOT_KINDS = frozenset(k for k, cls in EVENT_CLASSES.items() if hasattr(cls, "lo
 
 
 def _event_rows(
-    items: Iterable[Prepared],
+    items: Sequence[Prepared],
     lot_ids: Mapping[tuple[str, str], int],
     dates_as_text: bool,
 ) -> dict[tuple[EventKind, bool], list[tuple[Any, ...]]]:
     """Event rows grouped by (kind, whether the client gave the recording time)."""
-    groups: dict[tuple[EventKind, bool], list[tuple[Any, ...]]] = {}
+    groups: dict[tuple[EventKind, bool], list[Prepared]] = {}
     for item in items:
-        ev = item.event
-        kind = ev.kind
-        lot = getattr(ev, "lot", None) if kind in _LOT_KINDS else None
-        own = ev.recorded_at is not None
-        # a reversal takes effect when the reversed event did; any other event when it occurred
-        occurred = item.effective_at if kind is not _REVERSAL else to_instant(ev.occurred_at)
-        common: tuple[Any, ...] = (
-            item.seq,
-            ev.event_id,
-            occurred,
-            item.effective_at,
-            ev.recorded_by,
+        key = (item.event.kind, item.event.recorded_at is not None)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = []
+        group.append(item)
+    return {
+        (kind, own): event_rows(
+            kind,
+            own,
+            [item.event for item in group],
+            [item.seq for item in group],
+            [item.effective_at for item in group],
+            lot_ids,
+            dates_as_text,
         )
-        if own:
-            common += (to_instant(ev.recorded_at),)  # type: ignore[arg-type]
-        lot_id = lot_ids[(lot.product, lot.number)] if lot is not None else None
-        rows = groups.get((kind, own))
-        if rows is None:
-            rows = groups[(kind, own)] = []
-        rows.append(common + kind_values(ev, lot_id, dates_as_text))
-    return groups
+        for (kind, own), group in groups.items()
+    }
+
+
+def event_rows(
+    kind: EventKind,
+    own: bool,
+    events: Sequence[LedgerEvent],
+    seqs: Sequence[int],
+    effective: Sequence[int],
+    lot_ids: Mapping[tuple[str, str], int],
+    dates_as_text: bool,
+) -> list[tuple[Any, ...]]:
+    """The rows of many events of one kind (``own``: each carries its recording time), in
+    the column order ``COMMON_COLUMNS [+ recorded_at] + KIND_COLUMNS[kind]``, built column
+    by column."""
+    e: Any = events
+    ids = list(map(attrgetter("event_id"), e))
+    # a reversal takes effect when the reversed event did; any other event when it occurred
+    occurred = (
+        [to_instant(moment) for moment in map(attrgetter("occurred_at"), e)]
+        if kind is _REVERSAL
+        else effective
+    )
+    common: list[Sequence[Any]] = [seqs, ids, occurred, effective, [ev.recorded_by for ev in e]]
+    if own:
+        common.append([to_instant(ev.recorded_at) for ev in e])
+    column_lots: list[int | None] = (
+        _lot_id_column(list(map(attrgetter("lot"), e)), lot_ids)
+        if kind in _LOT_KINDS
+        else [None] * len(events)
+    )
+    return list(zip(*common, *kind_columns(kind, events, column_lots, dates_as_text), strict=True))
+
+
+def _lot_id_column(lots: Sequence[Lot], lot_ids: Mapping[tuple[str, str], int]) -> list[int | None]:
+    """Each lot's id (a bulk batch names a few lot objects many times: one lookup each)."""
+    memo: dict[int, int] = {}
+    out: list[int | None] = []
+    for lot in lots:
+        found = memo.get(id(lot))
+        if found is None:
+            found = memo[id(lot)] = lot_ids[(lot.product, lot.number)]
+        out.append(found)
+    return out
 
 
 def append_batch(
@@ -462,7 +501,7 @@ def append_batch(
     total = len(prepared.new) + len(derived)
     batch_number = record_batch(conn, recorded, total)
     done = 0
-    for (kind, own), rows in _event_rows((*prepared.new, *derived), lot_ids, sqlite).items():
+    for (kind, own), rows in _event_rows([*prepared.new, *derived], lot_ids, sqlite).items():
         columns = COMMON_COLUMNS + (("recorded_at",) if own else ()) + KIND_COLUMNS[kind]
         constants: dict[str, Any] = {"kind": kind.value, "batch": batch_number}
         if not own:
