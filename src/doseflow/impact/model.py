@@ -46,6 +46,9 @@ STATE_COMPARTMENTS = ("S", "E", "I", "R")
 #: Fewest scenarios worth a thread of their own (below, thread start-up costs more than it saves).
 MIN_SCENARIOS_PER_THREAD = 8
 
+#: Slices of a batch per thread (threads take the next slice when done with one).
+SLICES_PER_THREAD = 4
+
 
 def next_generation_beta(
     contacts: FloatArray, susceptibility: FloatArray, r0: float, infectious_days: float
@@ -356,12 +359,15 @@ def integrate(
         )
 
     wanted = default_threads() if threads is None else threads
-    slices = max(1, min(wanted, n // MIN_SCENARIOS_PER_THREAD))
-    if slices == 1:
+    workers = max(1, min(wanted, n // MIN_SCENARIOS_PER_THREAD))
+    if workers == 1:
         run(0, n)
     else:
+        # a few slices per thread, taken in turn by whichever thread is free: on a shared
+        # machine one thread may get less of its core, and the others then take more slices
+        slices = min(SLICES_PER_THREAD * workers, n // MIN_SCENARIOS_PER_THREAD)
         bounds = np.linspace(0, n, slices + 1).round().astype(int)
-        with ThreadPoolExecutor(max_workers=slices) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             for done in [
                 pool.submit(run, int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds)
             ]:
