@@ -8,8 +8,10 @@ which is the conservation law the self-check verifies.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import NamedTuple
 
 
@@ -59,6 +61,19 @@ def to_instant(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
+
+
+def instants(moments: Iterable[datetime]) -> list[int]:
+    """:func:`to_instant` of many moments, for bulk appends. Events hold aware moments
+    (``LedgerEvent`` makes them UTC), so this maps ``timestamp`` without a Python-level
+    loop; a naive moment among them is refused rather than read as local time."""
+    listed = list(moments)
+    if None in map(_TZINFO, listed):
+        raise ValueError("instants() needs timezone-aware moments")
+    return list(map(int, map(datetime.timestamp, listed)))
+
+
+_TZINFO = attrgetter("tzinfo")
 
 
 def from_instant(instant: int) -> datetime:

@@ -21,6 +21,7 @@ Rows are written in key order, so each index page is visited once per batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from itertools import repeat
 
 import numpy as np
 from sqlalchemy import Connection
@@ -28,7 +29,7 @@ from sqlalchemy import Connection
 from doseflow.domain.events import PhysicalCount
 from doseflow.ledger.accounts import CHECKED_STATES, AccountKey, AccountState
 from doseflow.ledger.batch import Prepared, count_account
-from doseflow.ledger.postings import RawPosting
+from doseflow.ledger.postings import Leg, RawPosting
 from doseflow.ledger.running import Bools, Ints, Runs, run_balances
 from doseflow.ledger.timeline import Violation
 from doseflow.store.ledger_cache import AccountCache, Key
@@ -101,6 +102,22 @@ class Entries:
         self.event.extend([item.event.event_id for item, _ in pairs])
         self.count.extend([False] * len(pairs))
 
+    def add_leg(self, leg: Leg, at: Sequence[int], seq: Sequence[int], ids: Sequence[str]) -> None:
+        """One posting of many events of a kind (``at``, ``seq``, ``ids``: per event of the
+        list the leg was made from; the leg's rows pick from them). Timeline order is the
+        sequence: these are plain movements."""
+        rows = leg.rows
+        picked_seq = [seq[i] for i in rows]
+        self.keys.extend(
+            zip(repeat(leg.state), leg.node, leg.product, leg.lot, leg.ref, strict=False)
+        )
+        self.delta.extend(leg.delta)
+        self.at.extend([at[i] for i in rows])
+        self.order.extend(picked_seq)
+        self.seq.extend(picked_seq)
+        self.event.extend([ids[i] for i in rows])
+        self.count.extend([False] * len(rows))
+
     def add_count(self, item: Prepared) -> None:
         """A count sets the balance, at the sequence of the adjustment it may produce."""
         count = item.event
@@ -155,7 +172,7 @@ class BatchProjection:
         new accounts the next free ids."""
         cache = self.cache
         known = cache.ids
-        ids = [known.get(k) for k in keys]
+        ids = list(map(known.get, keys))
         missing = [i for i, v in enumerate(ids) if v is None]
         if missing:
             wanted = [k for k in dict.fromkeys(keys[i] for i in missing) if k not in self.new_keys]

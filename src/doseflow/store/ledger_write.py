@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
@@ -33,10 +33,10 @@ from doseflow.domain.events import (
 )
 from doseflow.domain.lot import Lot
 from doseflow.domain.network import NodeKind
-from doseflow.ledger.accounts import AccountState, to_instant
+from doseflow.ledger.accounts import AccountState, instants, to_instant
 from doseflow.ledger.batch import Prepared, StoredEvent, discrepancy_adjustment, prepare_batch
 from doseflow.ledger.book import AppendResult
-from doseflow.ledger.postings import raw_postings
+from doseflow.ledger.postings import raw_postings, stock_and_transit_legs
 from doseflow.ledger.timeline import raise_violations
 from doseflow.store import ledger_tables as t
 from doseflow.store.ledger_cache import AccountCache
@@ -117,6 +117,9 @@ def check_nodes(
 
 
 def _by_class(batch: Sequence[LedgerEvent]) -> dict[type, list[LedgerEvent]]:
+    classes = set(map(type, batch))
+    if len(classes) == 1:  # a bulk import is often of one kind of event
+        return {classes.pop(): list(batch)}
     by_class: dict[type, list[LedgerEvent]] = {}
     for event in batch:
         by_class.setdefault(type(event), []).append(event)
@@ -407,15 +410,11 @@ def event_rows(
 
 
 def _lot_id_column(lots: Sequence[Lot], lot_ids: Mapping[tuple[str, str], int]) -> list[int | None]:
-    """Each lot's id (a bulk batch names a few lot objects many times: one lookup each)."""
-    memo: dict[int, int] = {}
-    out: list[int | None] = []
-    for lot in lots:
-        found = memo.get(id(lot))
-        if found is None:
-            found = memo[id(lot)] = lot_ids[(lot.product, lot.number)]
-        out.append(found)
-    return out
+    """Each lot's id. A bulk batch names a few lot objects many times: their ids are looked
+    up once, then mapped by object identity (no Python-level loop per event)."""
+    distinct = dict(zip(map(id, lots), lots, strict=True))
+    by_object = {key: lot_ids[(lot.product, lot.number)] for key, lot in distinct.items()}
+    return list(map(by_object.__getitem__, map(id, lots)))
 
 
 def append_batch(
@@ -448,19 +447,123 @@ def append_batch(
     lot_ids = {k: v[0] for k, v in lots.items()}
     first_seq = (conn.execute(select(func.max(t.events.c.seq))).scalar() or 0) + 1
     lookup = stored_lookup(conn, sources)
-    if assume_new and not existing_ids(conn, _sample_ids(batch)):
-        # optimistic: only reversal targets are looked up; were any id of the batch stored
-        # after all, its insert violates the event id's unique key (the caller then runs
-        # the batch again with assume_new=False)
+    optimistic = assume_new and not existing_ids(conn, _sample_ids(batch))
+    if optimistic:
+        # only reversal targets are looked up; were any id of the batch stored after all,
+        # its insert violates the event id's unique key (the caller then runs the batch
+        # again with assume_new=False)
         targets = {e.reverses for e in by_class.get(Reversal, ())}  # type: ignore[attr-defined]
         full = lookup
 
         def lookup(ids: Collection[str]) -> Mapping[str, StoredEvent]:
             return full([i for i in ids if i in targets]) if targets else {}
 
+    ids = [e.event_id for e in batch]
+    plan: _Plan | AppendResult
+    if optimistic and _plain(batch, by_class, ids):
+        plan = _plan_plain(conn, cache, batch, by_class, ids, sources, first_seq, lot_ids, sqlite)
+    else:
+        plan = _plan_general(conn, cache, batch, lookup, sources, first_seq, lot_ids, sqlite)
+    if isinstance(plan, AppendResult):  # nothing new
+        return plan, lambda: None
+    # write: events, then the projections, then the write version
+    recorded = to_instant(now or datetime.now(UTC))
+    total = sum(map(len, plan.rows.values()))
+    batch_number = record_batch(conn, recorded, total)
+    done = 0
+    for (kind, own), rows in plan.rows.items():
+        columns = COMMON_COLUMNS + (("recorded_at",) if own else ()) + KIND_COLUMNS[kind]
+        constants: dict[str, Any] = {"kind": kind.value, "batch": batch_number}
+        if not own:
+            constants["recorded_at"] = recorded
+        for chunk in chunks(rows, CHUNK):
+            insert_many(conn, "ledger_events", columns, chunk, constants)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+    plan.projection.write()
+    bump_version(conn)
+    return plan.result, plan.projection.committer(version + 1)
+
+
+Rows = dict[tuple[EventKind, bool], list[tuple[Any, ...]]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A checked batch, ready to be written: its event rows by (kind, own recording time),
+    the projection changes, and what to report."""
+
+    rows: Rows
+    projection: BatchProjection
+    result: AppendResult
+
+
+def _plain(
+    batch: Sequence[LedgerEvent], by_class: Mapping[type, list[LedgerEvent]], ids: list[str]
+) -> bool:
+    """Whether the bulk path applies: only movements, plans and holds (no reversal or count,
+    whose effect depends on other events), no recording times given, no id twice."""
+    return (
+        Reversal not in by_class
+        and PhysicalCount not in by_class
+        and all(e.recorded_at is None for e in batch)
+        and len(set(ids)) == len(ids)
+    )
+
+
+def _plan_plain(
+    conn: Connection,
+    cache: AccountCache,
+    batch: Sequence[LedgerEvent],
+    by_class: Mapping[type, list[LedgerEvent]],
+    ids: list[str],
+    sources: frozenset[str],
+    first_seq: int,
+    lot_ids: Mapping[tuple[str, str], int],
+    sqlite: bool,
+) -> _Plan:
+    """The bulk path (see :func:`_plain`): the same sequence numbers, postings and rows as
+    :func:`_plan_general` would give a batch of new events, computed kind by kind over
+    columns instead of event by event. Event ``i`` of the batch gets ``first_seq + i``."""
+    positions: dict[type, Sequence[int]]
+    if len(by_class) == 1:
+        positions = {next(iter(by_class)): range(len(batch))}
+    else:
+        found: dict[type, list[int]] = {cls: [] for cls in by_class}
+        for i, event in enumerate(batch):
+            found[type(event)].append(i)
+        positions = dict(found)
+    entries = Entries()
+    rows: Rows = {}
+    for cls, events in by_class.items():
+        kind: EventKind = cls.kind  # type: ignore[attr-defined]
+        seqs = [first_seq + i for i in positions[cls]]
+        at = instants(map(attrgetter("occurred_at"), events))
+        class_ids = [ids[i] for i in positions[cls]]
+        for leg in stock_and_transit_legs(kind, events, sources):
+            entries.add_leg(leg, at, seqs, class_ids)
+        rows[(kind, False)] = event_rows(kind, False, events, seqs, at, lot_ids, sqlite)
+    projection = BatchProjection(conn, cache, lot_ids)
+    raise_violations(projection.apply(entries))
+    return _Plan(rows, projection, AppendResult(tuple(ids), (), ()))
+
+
+def _plan_general(
+    conn: Connection,
+    cache: AccountCache,
+    batch: Sequence[LedgerEvent],
+    lookup: Callable[[Collection[str]], Mapping[str, StoredEvent]],
+    sources: frozenset[str],
+    first_seq: int,
+    lot_ids: dict[tuple[str, str], int],
+    sqlite: bool,
+) -> _Plan | AppendResult:
+    """Any batch, event by event by the engine's rules (:func:`prepare_batch`): re-sends,
+    reversals and physical counts included. Returns only the result if nothing is new."""
     prepared = prepare_batch(batch, stored=lookup, sources=sources, first_seq=first_seq)
     if not prepared.new:
-        return AppendResult((), prepared.skipped, ()), lambda: None
+        return AppendResult((), prepared.skipped, ())
     entries = _entries(prepared.new)
     reversed_lots = {
         (p[2], p[3]) for item in prepared.new if item.event.kind is _REVERSAL for p in item.postings
@@ -496,29 +599,12 @@ def append_batch(
             adjustment.event.event_id,
         )
     raise_violations(projection.apply(extra))
-    # write: events, then the projections, then the write version
-    recorded = to_instant(now or datetime.now(UTC))
-    total = len(prepared.new) + len(derived)
-    batch_number = record_batch(conn, recorded, total)
-    done = 0
-    for (kind, own), rows in _event_rows([*prepared.new, *derived], lot_ids, sqlite).items():
-        columns = COMMON_COLUMNS + (("recorded_at",) if own else ()) + KIND_COLUMNS[kind]
-        constants: dict[str, Any] = {"kind": kind.value, "batch": batch_number}
-        if not own:
-            constants["recorded_at"] = recorded
-        for chunk in chunks(rows, CHUNK):
-            insert_many(conn, "ledger_events", columns, chunk, constants)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-    projection.write()
-    bump_version(conn)
     result = AppendResult(
         tuple(p.event.event_id for p in prepared.new),
         prepared.skipped,
         tuple(p.event.event_id for p in derived),
     )
-    return result, projection.committer(version + 1)
+    return _Plan(_event_rows([*prepared.new, *derived], lot_ids, sqlite), projection, result)
 
 
 def record_batch(conn: Connection, recorded_at: int, events: int) -> int:
