@@ -8,6 +8,7 @@ many accounts at once, back-dated windows included.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.events import LedgerEvent
 from doseflow.ledger.accounts import AccountKey, AccountState
-from doseflow.ledger.book import Book
+from doseflow.ledger.book import AppendResult, Book
 from doseflow.store.database import open_database
 from doseflow.store.ledger import LedgerStore
 from tests.ledger.factory import (
@@ -145,3 +146,81 @@ def test_a_resent_id_the_sample_misses_is_caught_by_the_unique_key(
         assert store.stock_total("PRK-NS", "AZ-SII") == 5_000
     assert store.self_check().ok
     store.engine.dispose()
+
+
+plain_actions = actions.filter(lambda a: a.kind not in ("count", "reverse", "resend"))
+
+
+def _stored(store: LedgerStore) -> tuple[list[tuple[Any, ...]], dict[Any, Any]]:
+    """Every event row (without its batch) and, per account key, its balance, last timeline
+    key and running-balance steps."""
+    from sqlalchemy import select
+
+    from doseflow.store import ledger_tables as t
+
+    with store.engine.connect() as conn:
+        columns = [c for c in t.events.c if c.name != "batch"]
+        events = [tuple(r) for r in conn.execute(select(*columns).order_by(t.events.c.seq))]
+        a, s = t.accounts, t.steps
+        steps: dict[int, list[tuple[object, ...]]] = {}
+        for r in conn.execute(select(s).order_by(s.c.account_id, s.c.at, s.c.ord, s.c.seq)):
+            steps.setdefault(r.account_id, []).append(tuple(r)[1:])
+        accounts = {
+            (r.state, r.node, r.product, r.lot_id, r.ref): (
+                r.balance,
+                r.last_at,
+                r.last_ord,
+                r.last_seq,
+                steps.get(r.id, []),
+            )
+            for r in conn.execute(select(a))
+        }
+    return events, accounts
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(plan=st.lists(st.lists(plain_actions, min_size=1, max_size=10), min_size=1, max_size=5))
+def test_bulk_path_stores_what_the_event_by_event_path_stores(
+    tmp_path_factory: pytest.TempPathFactory, plan: list[list[Action]]
+) -> None:
+    """Batches of movements only (bulk path) against the same batches forced through the
+    general path: same refusals, same rows, same balances and running balances."""
+    from datetime import UTC, datetime
+
+    from doseflow.store import ledger_write
+
+    folder = tmp_path_factory.mktemp("paths")
+    bulk = LedgerStore(open_database(str(folder / "bulk.sqlite")))
+    general = LedgerStore(open_database(str(folder / "general.sqlite")))
+    names = Namer("p-")
+    for store in (bulk, general):
+        store.register_nodes(names.nodes())
+    now = datetime(2021, 6, 1, tzinfo=UTC)
+    accepted: list[LedgerEvent] = []
+    n = 0
+    for group in plan:
+        batch: list[LedgerEvent] = []
+        for action in group:
+            batch += to_events(action, n, names, accepted)
+            n += 1
+        outcomes: list[AppendResult | tuple[str, str]] = []
+        for store, forced in ((bulk, False), (general, True)):
+            original = ledger_write._plain
+            if forced:
+                ledger_write._plain = lambda *_: False
+            try:
+                outcomes.append(store.append_events(batch, now=now))
+            except DoseflowError as err:
+                outcomes.append((err.code, str(err)))
+            finally:
+                ledger_write._plain = original
+        assert outcomes[0] == outcomes[1]
+        if isinstance(outcomes[0], AppendResult):
+            accepted.extend(batch)
+    assert _stored(bulk) == _stored(general)
+    for store in (bulk, general):
+        store.engine.dispose()

@@ -225,7 +225,11 @@ def stock_and_transit_legs(
     shipments: list[str] = list(map(attrgetter("shipment_id"), e))
     if kind is EventKind.DISPATCHED or kind is EventKind.DISPATCHED_ONWARD:
         origin = list(map(attrgetter("origin" if kind is EventKind.DISPATCHED else "hub"), e))
-        tracked = [i for i in every if origin[i] not in sources]  # supplier stock is not
+        tracked = (  # supplier stock is not tracked (onward: always a hub's)
+            [i for i in every if origin[i] not in sources]
+            if kind is EventKind.DISPATCHED
+            else every
+        )
         return [
             _leg(
                 _STOCK,
