@@ -34,12 +34,9 @@ from doseflow.domain.events import (
 from doseflow.domain.lot import Lot
 from doseflow.ledger.accounts import from_instant
 
-#: Columns every event row binds; the kind, batch and (usually) recording time are written
-#: as constants of the statement, since they are the same for a whole group of rows.
-COMMON_COLUMNS: tuple[str, ...] = ("seq", "event_id", "occurred_at", "effective_at", "recorded_by")
-
-#: The further columns each kind fills (the others stay NULL). Binding only these keeps a
-#: bulk insert fast: parameter binding, not SQLite, is what costs most per row.
+#: The columns each kind fills besides the common ones (seq, event id, moments, recorder:
+#: see ``doseflow.store.ledger_write.event_rows``); the others stay NULL. Binding only these
+#: keeps a bulk insert fast: parameter binding, not SQLite, is what costs most per row.
 KIND_COLUMNS: dict[EventKind, tuple[str, ...]] = {
     EventKind.SHIPMENT_PLANNED: (
         "node",

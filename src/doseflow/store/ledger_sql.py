@@ -82,19 +82,28 @@ def insert_many(
     columns: Sequence[str],
     rows: Sequence[Any],
     constants: Mapping[str, Any] | None = None,
+    *,
+    repeats: Mapping[str, str] | None = None,
 ) -> None:
-    """Insert ``rows`` (tuples in ``columns`` order); ``constants`` are the same for every row
-    and written into the statement (SQLite) or appended to each row (PostgreSQL COPY)."""
+    """Insert ``rows`` (tuples in ``columns`` order). ``constants`` are the same for every
+    row and ``repeats`` maps a column to the bound column whose value it repeats: SQLite
+    writes both into the statement (numbered parameters), so neither is bound per row;
+    PostgreSQL's COPY takes them appended to each row."""
     if not rows:
         return
     fixed = dict(constants or {})
-    names = [*columns, *fixed]
+    again = dict(repeats or {})
+    names = [*columns, *again, *fixed]
     if conn.dialect.name == "postgresql":
         extra = tuple(fixed.values())
+        positions = [columns.index(source) for source in again.values()]
         cursor: Any = conn.connection.cursor()
         try:
             with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-                if extra:
+                if positions:
+                    for row in rows:
+                        copy.write_row((*row, *(row[i] for i in positions), *extra))
+                elif extra:
                     for row in rows:
                         copy.write_row((*row, *extra))
                 else:
@@ -103,7 +112,9 @@ def insert_many(
         finally:
             cursor.close()
         return
-    values = [mark(conn)] * len(columns) + [_literal(v) for v in fixed.values()]
+    values = [f"?{i}" for i in range(1, len(columns) + 1)]
+    values += [f"?{columns.index(source) + 1}" for source in again.values()]
+    values += [_literal(v) for v in fixed.values()]
     sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})"
     conn.exec_driver_sql(sql, list(rows))
 

@@ -46,7 +46,7 @@ from doseflow.store.ledger_projection import (
     BatchProjection,
     Entries,
 )
-from doseflow.store.ledger_rows import COMMON_COLUMNS, KIND_COLUMNS, event_from_row, kind_columns
+from doseflow.store.ledger_rows import KIND_COLUMNS, event_from_row, kind_columns
 from doseflow.store.ledger_sql import begin_write, chunks, insert_many, mark
 
 __all__ = [
@@ -355,7 +355,7 @@ def _event_rows(
     items: Sequence[Prepared],
     lot_ids: Mapping[tuple[str, str], int],
     dates_as_text: bool,
-) -> dict[tuple[EventKind, bool], list[tuple[Any, ...]]]:
+) -> list[EventRows]:
     """Event rows grouped by (kind, whether the client gave the recording time)."""
     groups: dict[tuple[EventKind, bool], list[Prepared]] = {}
     for item in items:
@@ -364,8 +364,8 @@ def _event_rows(
         if group is None:
             group = groups[key] = []
         group.append(item)
-    return {
-        (kind, own): event_rows(
+    return [
+        event_rows(
             kind,
             own,
             [item.event for item in group],
@@ -375,7 +375,19 @@ def _event_rows(
             dates_as_text,
         )
         for (kind, own), group in groups.items()
-    }
+    ]
+
+
+@dataclass(frozen=True)
+class EventRows:
+    """Rows of events of one kind, ready for :func:`insert_many`: bound ``columns``, values
+    the same for every row (``constants``: kind, and the recorder when there is one), and
+    columns repeating another one (``repeats``: a plain event takes effect when it occurred)."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    constants: dict[str, Any]
+    repeats: dict[str, str]
 
 
 def event_rows(
@@ -386,27 +398,39 @@ def event_rows(
     effective: Sequence[int],
     lot_ids: Mapping[tuple[str, str], int],
     dates_as_text: bool,
-) -> list[tuple[Any, ...]]:
-    """The rows of many events of one kind (``own``: each carries its recording time), in
-    the column order ``COMMON_COLUMNS [+ recorded_at] + KIND_COLUMNS[kind]``, built column
-    by column."""
+) -> EventRows:
+    """The rows of many events of one kind (``own``: each carries its recording time),
+    built column by column. Columns that would repeat a value on every row, or repeat
+    another column, are not bound per row (binding is most of a bulk insert's cost)."""
     e: Any = events
-    ids = list(map(attrgetter("event_id"), e))
-    # a reversal takes effect when the reversed event did; any other event when it occurred
-    occurred = (
-        [to_instant(moment) for moment in map(attrgetter("occurred_at"), e)]
-        if kind is _REVERSAL
-        else effective
-    )
-    common: list[Sequence[Any]] = [seqs, ids, occurred, effective, [ev.recorded_by for ev in e]]
+    columns: list[str] = ["seq", "event_id", "occurred_at"]
+    values: list[Sequence[Any]] = [seqs, list(map(attrgetter("event_id"), e))]
+    constants: dict[str, Any] = {"kind": kind.value}
+    repeats: dict[str, str] = {}
+    if kind is _REVERSAL:  # takes effect when the reversed event did, not when recorded
+        values.append([to_instant(moment) for moment in map(attrgetter("occurred_at"), e)])
+        columns.append("effective_at")
+        values.append(effective)
+    else:
+        values.append(effective)
+        repeats["effective_at"] = "occurred_at"
+    recorders = list(map(attrgetter("recorded_by"), e))
+    if len(set(recorders)) == 1 and "\x00" not in recorders[0]:  # a literal of the statement
+        constants["recorded_by"] = recorders[0]
+    else:
+        columns.append("recorded_by")
+        values.append(recorders)
     if own:
-        common.append([to_instant(ev.recorded_at) for ev in e])
+        columns.append("recorded_at")
+        values.append([to_instant(ev.recorded_at) for ev in e])
     column_lots: list[int | None] = (
         _lot_id_column(list(map(attrgetter("lot"), e)), lot_ids)
         if kind in _LOT_KINDS
         else [None] * len(events)
     )
-    return list(zip(*common, *kind_columns(kind, events, column_lots, dates_as_text), strict=True))
+    columns += KIND_COLUMNS[kind]
+    values += kind_columns(kind, events, column_lots, dates_as_text)
+    return EventRows(tuple(columns), list(zip(*values, strict=True)), constants, repeats)
 
 
 def _lot_id_column(lots: Sequence[Lot], lot_ids: Mapping[tuple[str, str], int]) -> list[int | None]:
@@ -468,16 +492,17 @@ def append_batch(
         return plan, lambda: None
     # write: events, then the projections, then the write version
     recorded = to_instant(now or datetime.now(UTC))
-    total = sum(map(len, plan.rows.values()))
+    total = sum(len(group.rows) for group in plan.rows)
     batch_number = record_batch(conn, recorded, total)
     done = 0
-    for (kind, own), rows in plan.rows.items():
-        columns = COMMON_COLUMNS + (("recorded_at",) if own else ()) + KIND_COLUMNS[kind]
-        constants: dict[str, Any] = {"kind": kind.value, "batch": batch_number}
-        if not own:
+    for group in plan.rows:
+        constants = {**group.constants, "batch": batch_number}
+        if "recorded_at" not in group.columns:
             constants["recorded_at"] = recorded
-        for chunk in chunks(rows, CHUNK):
-            insert_many(conn, "ledger_events", columns, chunk, constants)
+        for chunk in chunks(group.rows, CHUNK):
+            insert_many(
+                conn, "ledger_events", group.columns, chunk, constants, repeats=group.repeats
+            )
             done += len(chunk)
             if progress is not None:
                 progress(done, total)
@@ -486,15 +511,12 @@ def append_batch(
     return plan.result, plan.projection.committer(version + 1)
 
 
-Rows = dict[tuple[EventKind, bool], list[tuple[Any, ...]]]
-
-
 @dataclass(frozen=True)
 class _Plan:
-    """A checked batch, ready to be written: its event rows by (kind, own recording time),
-    the projection changes, and what to report."""
+    """A checked batch, ready to be written: its event rows (per kind, and whether the
+    client gave recording times), the projection changes, and what to report."""
 
-    rows: Rows
+    rows: list[EventRows]
     projection: BatchProjection
     result: AppendResult
 
@@ -535,7 +557,7 @@ def _plan_plain(
             found[type(event)].append(i)
         positions = dict(found)
     entries = Entries()
-    rows: Rows = {}
+    rows: list[EventRows] = []
     for cls, events in by_class.items():
         kind: EventKind = cls.kind  # type: ignore[attr-defined]
         seqs = [first_seq + i for i in positions[cls]]
@@ -543,7 +565,7 @@ def _plan_plain(
         class_ids = [ids[i] for i in positions[cls]]
         for leg in stock_and_transit_legs(kind, events, sources):
             entries.add_leg(leg, at, seqs, class_ids)
-        rows[(kind, False)] = event_rows(kind, False, events, seqs, at, lot_ids, sqlite)
+        rows.append(event_rows(kind, False, events, seqs, at, lot_ids, sqlite))
     projection = BatchProjection(conn, cache, lot_ids)
     raise_violations(projection.apply(entries))
     return _Plan(rows, projection, AppendResult(tuple(ids), (), ()))
