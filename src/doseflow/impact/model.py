@@ -229,22 +229,18 @@ def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
     population_sets, population_of = _distinct_arrays([sc.population for sc in scenarios])
     totals = [float(p.sum()) for p in population_sets]
     rollouts, rollout_of = _distinct([sc.rollout for sc in scenarios])
-    plans: dict[tuple[int, int, float], int] = {}
-    plan_of = np.empty(n, dtype=np.int64)
-    plan_courses: list[FloatArray] = []
+    plans: dict[tuple[int, int, float], FloatArray] = {}
+    courses = np.zeros((n, n_products, horizon))
     for j, (r, v, p) in enumerate(
         zip(rollout_of.tolist(), vaccines_of.tolist(), population_of.tolist(), strict=True)
     ):
+        if rollouts[r] is None:
+            continue
         plan = (r, v, totals[p])
-        if plan not in plans:
-            plans[plan] = len(plan_courses)
-            daily = np.zeros((n_products, horizon))
-            if rollouts[r] is not None:
-                made = scenarios[j].daily_courses()
-                daily[: made.shape[0]] = made
-            plan_courses.append(daily)
-        plan_of[j] = plans[plan]
-    courses = np.stack(plan_courses)[plan_of]
+        daily = plans.get(plan)
+        if daily is None:
+            daily = plans[plan] = scenarios[j].daily_courses()
+        courses[j, : daily.shape[0]] = daily
 
     # priority groups once per distinct strategy and bands
     strategies, strategy_of = _distinct([(sc.strategy, sc.bands) for sc in scenarios])
