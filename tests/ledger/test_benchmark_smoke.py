@@ -17,10 +17,11 @@ def test_ledger_ingest_benchmark_runs_small(tmp_path: Path) -> None:
     sys.modules["ledger_ingest"] = module
     spec.loader.exec_module(module)
     figures = module.run(
-        events=3000, facilities=20, products=5, baseline_events=500, workdir=tmp_path
+        events=3000, facilities=20, products=5, baseline_events=500, workdir=tmp_path, batch=1000
     )
     assert figures.events == 3000
     assert figures.doseflow["pairs"] == 100
     assert figures.baseline_sample == 500
     assert figures.rate > 0
+    assert figures.batched_rate > 0
     assert figures.baseline["summary"] > 0
