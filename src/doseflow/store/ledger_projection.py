@@ -173,24 +173,24 @@ class BatchProjection:
         cache = self.cache
         known = cache.ids
         ids = list(map(known.get, keys))
-        missing = [i for i, v in enumerate(ids) if v is None]
-        if missing:
-            wanted = [k for k in dict.fromkeys(keys[i] for i in missing) if k not in self.new_keys]
+        if None in ids:
+            # the distinct keys not in memory, in order of first appearance
+            missing = dict.fromkeys([k for k, v in zip(keys, ids, strict=True) if v is None])
+            wanted = [k for k in missing if k not in self.new_keys]
             if wanted and not cache.complete:
                 if 4 * len(wanted) > self.first_new_id - 1:
                     cache.load_all(self.conn)
                 else:
                     cache.load(self.conn, wanted, self.lot_ids)
                 known = cache.ids
-            for i in missing:
-                key = keys[i]
-                found = known.get(key)
-                if found is None:
-                    found = self.new_keys.get(key)
-                    if found is None:
-                        found = self.new_keys[key] = self.next_id
-                        self.next_id += 1
-                ids[i] = found
+            fresh = [k for k in wanted if k not in known]  # new to the ledger: next ids
+            first = self.next_id
+            self.new_keys.update(zip(fresh, range(first, first + len(fresh)), strict=True))
+            self.next_id += len(fresh)
+            new = self.new_keys
+            for key in missing:  # ids start at 1: "or" falls through only when not stored
+                missing[key] = known.get(key) or new[key]
+            ids = [v if v is not None else missing[k] for k, v in zip(keys, ids, strict=True)]
         return np.fromiter(ids, dtype=np.int64, count=len(ids))
 
     def _load_state(self, acc: Ints) -> None:

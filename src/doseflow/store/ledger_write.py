@@ -16,7 +16,9 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from operator import attrgetter
+from functools import partial
+from itertools import compress
+from operator import attrgetter, is_
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -117,13 +119,21 @@ def check_nodes(
 
 
 def _by_class(batch: Sequence[LedgerEvent]) -> dict[type, list[LedgerEvent]]:
-    classes = set(map(type, batch))
-    if len(classes) == 1:  # a bulk import is often of one kind of event
-        return {classes.pop(): list(batch)}
-    by_class: dict[type, list[LedgerEvent]] = {}
-    for event in batch:
-        by_class.setdefault(type(event), []).append(event)
-    return by_class
+    """The batch's events grouped by class, in batch order (grouped by C-level passes)."""
+    positions = _class_positions(batch)
+    if len(positions) == 1:  # a bulk import is often of one kind of event
+        return {cls: list(batch) for cls in positions}
+    return {cls: list(map(batch.__getitem__, rows)) for cls, rows in positions.items()}
+
+
+def _class_positions(batch: Sequence[LedgerEvent]) -> dict[type, Sequence[int]]:
+    """Where the events of each class are in the batch."""
+    types = list(map(type, batch))
+    classes = dict.fromkeys(types)
+    if len(classes) == 1:
+        return {cls: range(len(batch)) for cls in classes}
+    every = range(len(batch))
+    return {cls: list(compress(every, map(partial(is_, cls), types))) for cls in classes}
 
 
 def distinct_lots(by_class: Mapping[type, list[LedgerEvent]]) -> list[Lot]:
@@ -468,6 +478,7 @@ def append_batch(
     lots = store_lots(conn, batch_lots(batch, named_lots))
     if any(lot.expiry is None for lot in named_lots):  # take the registered expiry
         batch = [_with_registered_expiry(e, lots) for e in batch]
+        by_class = _by_class(batch)
     lot_ids = {k: v[0] for k, v in lots.items()}
     first_seq = (conn.execute(select(func.max(t.events.c.seq))).scalar() or 0) + 1
     lookup = stored_lookup(conn, sources)
@@ -548,14 +559,7 @@ def _plan_plain(
     """The bulk path (see :func:`_plain`): the same sequence numbers, postings and rows as
     :func:`_plan_general` would give a batch of new events, computed kind by kind over
     columns instead of event by event. Event ``i`` of the batch gets ``first_seq + i``."""
-    positions: dict[type, Sequence[int]]
-    if len(by_class) == 1:
-        positions = {next(iter(by_class)): range(len(batch))}
-    else:
-        found: dict[type, list[int]] = {cls: [] for cls in by_class}
-        for i, event in enumerate(batch):
-            found[type(event)].append(i)
-        positions = dict(found)
+    positions = _class_positions(batch)
     entries = Entries()
     rows: list[EventRows] = []
     for cls, events in by_class.items():
