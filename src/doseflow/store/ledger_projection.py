@@ -48,6 +48,7 @@ ACCOUNT_COLUMNS = (
     "last_seq",
 )
 STEP_COLUMNS = ("account_id", "at", "ord", "seq", "delta", "balance_after")
+_STEP_COLUMNS_BUT_ORD = ("account_id", "at", "seq", "delta", "balance_after")
 #: Rows per executemany / COPY round trip.
 WRITE_CHUNK = 50_000
 
@@ -162,6 +163,9 @@ class BatchProjection:
         self.work: Ints = np.zeros((4, self.next_id), dtype=np.int64)
         self.touched: Bools = np.zeros(self.next_id, dtype=np.bool_)
         self.step_rows: list[tuple[int, ...]] = []
+        #: While every new step's order is its sequence number (no reversal), step rows
+        #: leave ``ord`` out and the insert repeats ``seq`` into it.
+        self.ord_is_seq = True
         self.step_updates: list[tuple[int, ...]] = []
         self.count_deltas: dict[str, int] = {}
 
@@ -277,9 +281,13 @@ class BatchProjection:
         new = runs.is_new
         keep = new & ~(runs.is_count & (effect == 0))
         cols = (acc, runs.at, runs.place, runs.seq)
+        if self.ord_is_seq and not np.array_equal(runs.place[keep], runs.seq[keep]):
+            self.ord_is_seq = False  # a reversal's steps take the order of what they reverse
+            self.step_rows = [(a, t, q, q, d, b) for a, t, q, d, b in self.step_rows]
+        written = (acc, runs.at, runs.seq) if self.ord_is_seq else cols
         self.step_rows.extend(
             zip(
-                *(c[keep].tolist() for c in cols),
+                *(c[keep].tolist() for c in written),
                 effect[keep].tolist(),
                 runs.balance[keep].tolist(),
                 strict=True,
@@ -337,8 +345,10 @@ class BatchProjection:
                 chunk,
             )
         self.step_rows.sort()
+        columns = STEP_COLUMNS if not self.ord_is_seq else _STEP_COLUMNS_BUT_ORD
+        repeats = {"ord": "seq"} if self.ord_is_seq else None
         for chunk in chunks(self.step_rows, WRITE_CHUNK):
-            insert_many(conn, "ledger_steps", STEP_COLUMNS, chunk)
+            insert_many(conn, "ledger_steps", columns, chunk, repeats=repeats)
 
     def committer(self, version: int) -> Callable[[], None]:
         """What to tell the cache once the batch's transaction (which set the write version

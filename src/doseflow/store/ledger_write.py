@@ -438,9 +438,20 @@ def event_rows(
         if kind in _LOT_KINDS
         else [None] * len(events)
     )
-    columns += KIND_COLUMNS[kind]
-    values += kind_columns(kind, events, column_lots, dates_as_text)
+    for name, column in zip(
+        KIND_COLUMNS[kind], kind_columns(kind, events, column_lots, dates_as_text), strict=True
+    ):
+        if name in _OFTEN_UNIFORM and len(set(column)) == 1 and isinstance(column[0], int):
+            constants[name] = column[0]  # e.g. every dose of an import at VVM stage 1
+        else:
+            columns.append(name)
+            values.append(column)
     return EventRows(tuple(columns), list(zip(*values, strict=True)), constants, repeats)
+
+
+#: Columns whose value is often the same for a whole batch of one kind (then written into
+#: the statement instead of bound per row).
+_OFTEN_UNIFORM = frozenset({"vvm_stage", "lot_id"})
 
 
 def _lot_id_column(lots: Sequence[Lot], lot_ids: Mapping[tuple[str, str], int]) -> list[int | None]:
