@@ -125,7 +125,13 @@ class AccountCache:
     def commit(self, version: int, new_keys: Mapping[Key, int], ids: Ints, values: Ints) -> None:
         """After a batch's transaction committed (setting the write version to ``version``):
         its new accounts, and the state (4 x len(ids)) of the accounts it touched."""
-        self.ids.update((_intern(k), i) for k, i in new_keys.items())
+        state, intern = _STATE_TEXT, sys.intern  # _intern, inlined: this runs once per new
+        self.ids.update(  # account of a bulk import
+            {
+                (state[s], intern(n), intern(p), intern(lot), intern(ref) if ref else ""): i
+                for (s, n, p, lot, ref), i in new_keys.items()
+            }
+        )
         if len(ids):
             self.grow(int(ids.max()) + 1)
             self.state[:, ids] = values

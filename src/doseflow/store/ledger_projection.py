@@ -108,15 +108,18 @@ class Entries:
         list the leg was made from; the leg's rows pick from them). Timeline order is the
         sequence: these are plain movements."""
         rows = leg.rows
-        picked_seq = [seq[i] for i in rows]
+        if len(rows) != len(seq):  # the leg is not every event's (rows ascend)
+            at = [at[i] for i in rows]
+            seq = [seq[i] for i in rows]
+            ids = [ids[i] for i in rows]
         self.keys.extend(
             zip(repeat(leg.state), leg.node, leg.product, leg.lot, leg.ref, strict=False)
         )
         self.delta.extend(leg.delta)
-        self.at.extend([at[i] for i in rows])
-        self.order.extend(picked_seq)
-        self.seq.extend(picked_seq)
-        self.event.extend([ids[i] for i in rows])
+        self.at.extend(at)
+        self.order.extend(seq)
+        self.seq.extend(seq)
+        self.event.extend(ids)
         self.count.extend([False] * len(rows))
 
     def add_count(self, item: Prepared) -> None:

@@ -543,6 +543,9 @@ class _Plan:
     result: AppendResult
 
 
+_RECORDED_AT = attrgetter("recorded_at")
+
+
 def _plain(
     batch: Sequence[LedgerEvent], by_class: Mapping[type, list[LedgerEvent]], ids: list[str]
 ) -> bool:
@@ -551,7 +554,7 @@ def _plain(
     return (
         Reversal not in by_class
         and PhysicalCount not in by_class
-        and all(e.recorded_at is None for e in batch)
+        and set(map(_RECORDED_AT, batch)) == {None}
         and len(set(ids)) == len(ids)
     )
 
