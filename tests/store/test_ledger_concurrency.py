@@ -106,6 +106,9 @@ _IMPORTER = textwrap.dedent(
 
     url, marker = sys.argv[1], Path(sys.argv[2])
     ledger_write.CHUNK = 500  # several INSERT round trips inside the one transaction
+    if sys.argv[3] == "writer":  # SQLite: the batch's rows go to a writer process
+        from doseflow.store import ledger
+        ledger.WRITER_PROCESS_EVENTS = 0
     store = LedgerStore(open_database(url))
     events = []
     for n in range(3000):
@@ -123,12 +126,24 @@ _IMPORTER = textwrap.dedent(
 
 
 def test_killed_import_leaves_nothing_half_written(db_url: str, tmp_path: Path) -> None:
+    _killed_import(db_url, tmp_path, "connection")
+
+
+def test_killed_import_through_a_writer_process_leaves_nothing(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The importer dies; its SQLite writer process reads the end of its input and rolls
+    back what it had been sent."""
+    _killed_import(sqlite_url, tmp_path, "writer")
+
+
+def _killed_import(db_url: str, tmp_path: Path, how: str) -> None:
     store = LedgerStore(open_database(db_url))
     store.register_nodes(NODES)
     marker = tmp_path / "mid-batch"
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-c", _IMPORTER, db_url, str(marker)],
+        [sys.executable, "-c", _IMPORTER, db_url, str(marker), how],
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(root)},
     )

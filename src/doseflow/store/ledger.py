@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, delete, select
@@ -44,12 +45,26 @@ from doseflow.store import ledger_query as q
 from doseflow.store import ledger_tables as t
 from doseflow.store.ledger_cache import AccountCache, account_cache
 from doseflow.store.ledger_projection import ACCOUNT_COLUMNS, STEP_COLUMNS
-from doseflow.store.ledger_sql import begin_write, end_write, insert_many
+from doseflow.store.ledger_sql import (
+    ConnectionSink,
+    ProcessSink,
+    after_write,
+    begin_write,
+    end_write,
+    insert_many,
+    sqlite_file,
+)
 from doseflow.store.ledger_write import Progress, append_batch, bump_version
+from doseflow.store.sqlite_writer import WriterGone, writer_for
 
 __all__ = ["AppendResult", "LedgerStore", "Moment"]
 
 Moment = q.Moment
+
+#: Batches of at least this many events into a SQLite file are written by the database's
+#: writer process, on another core (smaller ones: the process's start and the hand-over
+#: cost more than they save).
+WRITER_PROCESS_EVENTS = 20_000
 
 
 class LedgerStore:
@@ -127,6 +142,11 @@ class LedgerStore:
         assume_new: bool,
     ) -> AppendResult:
         """One attempt at appending ``batch`` in its own locked transaction."""
+        path = sqlite_file(self.engine)
+        if path is not None and len(batch) >= WRITER_PROCESS_EVENTS:
+            return self._append_through_writer(
+                path, batch, cache, now, progress, assume_new=assume_new
+            )
         with cache.lock, self.engine.connect() as conn:
             begin_write(conn)
             try:
@@ -144,6 +164,49 @@ class LedgerStore:
                     raise
             finally:
                 end_write(conn)
+            remember()
+        return result
+
+    def _append_through_writer(
+        self,
+        path: str,
+        batch: Sequence[LedgerEvent],
+        cache: AccountCache,
+        now: datetime | None,
+        progress: Progress | None,
+        *,
+        assume_new: bool,
+    ) -> AppendResult:
+        """One attempt, its SQLite work done by the database's writer process
+        (``doseflow.store.sqlite_writer``) while this process prepares and checks: the writer
+        takes the writers' lock first, so what this process reads is what the writer's
+        transaction starts from."""
+        writer = writer_for(path)
+        with cache.lock, writer.lock, self.engine.connect() as conn:
+            writer.call("begin")
+            try:
+                try:
+                    result, remember = append_batch(
+                        conn,
+                        batch,
+                        cache=cache,
+                        now=now,
+                        progress=progress,
+                        assume_new=assume_new,
+                        sink=ProcessSink(writer),
+                    )
+                except BaseException:
+                    with suppress(WriterGone):
+                        writer.call("rollback")
+                    raise
+                try:
+                    writer.call("commit")
+                except BaseException:
+                    cache.invalidate()
+                    raise
+            finally:
+                conn.rollback()  # this process only read
+            after_write(conn, path)
             remember()
         return result
 
@@ -267,7 +330,7 @@ class LedgerStore:
             try:
                 try:
                     _rebuild(conn)
-                    bump_version(conn)
+                    bump_version(ConnectionSink(conn))
                 except BaseException:
                     conn.rollback()
                     raise

@@ -33,7 +33,7 @@ from doseflow.ledger.postings import Leg, RawPosting
 from doseflow.ledger.running import Bools, Ints, Runs, run_balances
 from doseflow.ledger.timeline import Violation
 from doseflow.store.ledger_cache import AccountCache, Key
-from doseflow.store.ledger_sql import chunks, execute_many, insert_many, mark
+from doseflow.store.ledger_sql import Sink, chunks, mark
 
 ACCOUNT_COLUMNS = (
     "id",
@@ -313,9 +313,8 @@ class BatchProjection:
 
     # -- writing -------------------------------------------------------------------------
 
-    def write(self) -> None:
+    def write(self, writes: Sink) -> None:
         """Write the account rows and steps (inside the batch's transaction)."""
-        conn = self.conn
         ids = np.flatnonzero(self.touched)
         work = self.work
         stored = ids[ids < self.first_new_id]
@@ -323,8 +322,7 @@ class BatchProjection:
             values = (work[r, stored].tolist() for r in range(4))
             changed = list(zip(*values, stored.tolist(), strict=True))
             for chunk in chunks(changed, WRITE_CHUNK):
-                execute_many(
-                    conn,
+                writes.execute_many(
                     "UPDATE ledger_accounts SET balance = ?, last_at = ?, last_ord = ?, "
                     "last_seq = ? WHERE id = ?",
                     chunk,
@@ -339,10 +337,9 @@ class BatchProjection:
             )
         ]
         for chunk in chunks(new_rows, WRITE_CHUNK):
-            insert_many(conn, "ledger_accounts", ACCOUNT_COLUMNS, chunk)
+            writes.insert_many("ledger_accounts", ACCOUNT_COLUMNS, chunk)
         for chunk in chunks(self.step_updates, WRITE_CHUNK):
-            execute_many(
-                conn,
+            writes.execute_many(
                 "UPDATE ledger_steps SET balance_after = ? "
                 "WHERE account_id = ? AND at = ? AND ord = ? AND seq = ?",
                 chunk,
@@ -351,7 +348,7 @@ class BatchProjection:
         columns = STEP_COLUMNS if not self.ord_is_seq else _STEP_COLUMNS_BUT_ORD
         repeats = {"ord": "seq"} if self.ord_is_seq else None
         for chunk in chunks(self.step_rows, WRITE_CHUNK):
-            insert_many(conn, "ledger_steps", columns, chunk, repeats=repeats)
+            writes.insert_many("ledger_steps", columns, chunk, repeats=repeats)
 
     def committer(self, version: int) -> Callable[[], None]:
         """What to tell the cache once the batch's transaction (which set the write version

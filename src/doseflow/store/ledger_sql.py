@@ -8,10 +8,11 @@ Rows are plain tuples handed to the DBAPI driver (no ORM or Core objects per row
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
+from doseflow.store.sqlite_writer import WriterProcess
 from doseflow.store.wal_checkpoint import (
     DEFAULT_AUTOCHECKPOINT,
     WAL_LIMIT_BYTES,
@@ -56,13 +57,28 @@ def end_write(conn: Connection) -> None:
         return
     conn.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_DEFAULT_CACHE}")
     conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {DEFAULT_AUTOCHECKPOINT}")
-    path = conn.engine.url.database
-    if not path or path == ":memory:" or path.startswith("file:"):
-        return
+    path = sqlite_file(conn.engine)
+    if path is not None:
+        after_write(conn, path)
+
+
+def after_write(conn: Connection, path: str) -> None:
+    """Once a ledger write has ended: have the SQLite log copied into the database file,
+    on the checkpointer's thread, or at once (on ``conn``) if the log is past its limit."""
     if wal_bytes(path) > WAL_LIMIT_BYTES:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
     else:
         checkpointer_for(path).request()
+
+
+def sqlite_file(engine: Engine) -> str | None:
+    """The database file of a SQLite engine (None for PostgreSQL or an in-memory one)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return path
 
 
 def mark(conn: Connection) -> str:
@@ -112,11 +128,24 @@ def insert_many(
         finally:
             cursor.close()
         return
+    conn.exec_driver_sql(sqlite_insert(table, columns, fixed, again), list(rows))
+
+
+def sqlite_insert(
+    table: str,
+    columns: Sequence[str],
+    constants: Mapping[str, Any] | None = None,
+    repeats: Mapping[str, str] | None = None,
+) -> str:
+    """SQLite's ``INSERT`` binding ``columns`` (numbered), with ``repeats`` reusing a bound
+    column's parameter and ``constants`` written in (see :func:`insert_many`)."""
+    fixed = dict(constants or {})
+    again = dict(repeats or {})
+    names = [*columns, *again, *fixed]
     values = [f"?{i}" for i in range(1, len(columns) + 1)]
-    values += [f"?{columns.index(source) + 1}" for source in again.values()]
+    values += [f"?{list(columns).index(source) + 1}" for source in again.values()]
     values += [_literal(v) for v in fixed.values()]
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})"
-    conn.exec_driver_sql(sql, list(rows))
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})"
 
 
 def execute_many(conn: Connection, sql: str, rows: Sequence[Any]) -> None:
@@ -126,3 +155,75 @@ def execute_many(conn: Connection, sql: str, rows: Sequence[Any]) -> None:
     if conn.dialect.paramstyle != "qmark":
         sql = sql.replace("?", "%s")
     conn.exec_driver_sql(sql, list(rows))
+
+
+class Sink(Protocol):
+    """Where a ledger write transaction's statements go: its own connection, or a SQLite
+    writer process (``doseflow.store.sqlite_writer``). Statements use ``?`` placeholders."""
+
+    def insert_many(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Any],
+        constants: Mapping[str, Any] | None = None,
+        *,
+        repeats: Mapping[str, str] | None = None,
+    ) -> None: ...
+
+    def execute_many(self, sql: str, rows: Sequence[Any]) -> None: ...
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+
+class ConnectionSink:
+    """Statements run at once on the transaction's connection (either backend)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def insert_many(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Any],
+        constants: Mapping[str, Any] | None = None,
+        *,
+        repeats: Mapping[str, str] | None = None,
+    ) -> None:
+        insert_many(self.conn, table, columns, rows, constants, repeats=repeats)
+
+    def execute_many(self, sql: str, rows: Sequence[Any]) -> None:
+        execute_many(self.conn, sql, rows)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if self.conn.dialect.paramstyle != "qmark":
+            sql = sql.replace("?", "%s")
+        self.conn.exec_driver_sql(sql, tuple(params))
+
+
+class ProcessSink:
+    """Statements sent to a SQLite writer process, which runs them while this process goes
+    on (failures come back when the transaction is committed)."""
+
+    def __init__(self, writer: WriterProcess) -> None:
+        self.writer = writer
+
+    def insert_many(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Any],
+        constants: Mapping[str, Any] | None = None,
+        *,
+        repeats: Mapping[str, str] | None = None,
+    ) -> None:
+        if rows:
+            self.writer.execute_many(sqlite_insert(table, columns, constants, repeats), rows)
+
+    def execute_many(self, sql: str, rows: Sequence[Any]) -> None:
+        if rows:
+            self.writer.execute_many(sql, rows)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.writer.execute(sql, params)

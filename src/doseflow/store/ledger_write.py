@@ -15,13 +15,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from itertools import compress
 from operator import attrgetter, is_
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, func, select
 
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.events import (
@@ -49,7 +49,7 @@ from doseflow.store.ledger_projection import (
     Entries,
 )
 from doseflow.store.ledger_rows import KIND_COLUMNS, event_from_row, kind_columns
-from doseflow.store.ledger_sql import begin_write, chunks, insert_many, mark
+from doseflow.store.ledger_sql import ConnectionSink, Sink, begin_write, chunks, insert_many, mark
 
 __all__ = [
     "ACCOUNT_COLUMNS",
@@ -187,11 +187,11 @@ def _lot_conflict(lot: Lot, known: object, event_id: str) -> None:
 
 
 def store_lots(
-    conn: Connection, wanted: Mapping[tuple[str, str], Lot]
+    conn: Connection, wanted: Mapping[tuple[str, str], Lot], sink: Sink | None = None
 ) -> dict[tuple[str, str], tuple[int, Lot]]:
-    """Ids of the lots of a batch (registering new ones) and the registered lot values.
-    Expiry must agree with the registered one; a higher VVM stage is recorded (a VVM only
-    ever progresses)."""
+    """Ids of the lots of a batch (registering new ones through ``sink``, by default the
+    connection) and the registered lot values. Expiry must agree with the registered one; a
+    higher VVM stage is recorded (a VVM only ever progresses)."""
     out: dict[tuple[str, str], tuple[int, Lot]] = {}
     products = sorted({p for p, _ in wanted})
     for chunk in chunks(products, LOOKUP_CHUNK):
@@ -201,21 +201,18 @@ def store_lots(
             if key in wanted:
                 out[key] = (row.id, Lot(row.product, row.number, row.expiry, row.vvm_stage))
     next_id = (conn.execute(select(func.max(t.lots.c.id))).scalar() or 0) + 1
-    new_rows: list[dict[str, Any]] = []
-    vvm_updates: list[dict[str, Any]] = []
-    expiry_updates: list[dict[str, Any]] = []
+    as_text = conn.dialect.name == "sqlite"
+
+    def day(value: date | None) -> Any:
+        return value.isoformat() if as_text and value is not None else value
+
+    new_rows: list[tuple[Any, ...]] = []
+    vvm_updates: list[tuple[int, int]] = []
+    expiry_updates: list[tuple[Any, int]] = []
     for key, lot in wanted.items():
         known = out.get(key)
         if known is None:
-            new_rows.append(
-                {
-                    "id": next_id,
-                    "product": lot.product,
-                    "number": lot.number,
-                    "expiry": lot.expiry,
-                    "vvm_stage": lot.vvm_stage,
-                }
-            )
+            new_rows.append((next_id, lot.product, lot.number, day(lot.expiry), lot.vvm_stage))
             out[key] = (next_id, lot)
             next_id += 1
             continue
@@ -223,24 +220,16 @@ def store_lots(
         if lot.expiry is not None and stored.expiry is not None and lot.expiry != stored.expiry:
             _lot_conflict(lot, stored.expiry, "in this batch")
         if stored.expiry is None and lot.expiry is not None:
-            expiry_updates.append({"i": lot_id, "e": lot.expiry})
+            expiry_updates.append((day(lot.expiry), lot_id))
             stored = replace(stored, expiry=lot.expiry)
         if lot.vvm_stage > stored.vvm_stage:
-            vvm_updates.append({"i": lot_id, "v": lot.vvm_stage})
+            vvm_updates.append((lot.vvm_stage, lot_id))
             stored = replace(stored, vvm_stage=lot.vvm_stage)
         out[key] = (lot_id, stored)
-    if new_rows:
-        conn.execute(t.lots.insert(), new_rows)
-    if vvm_updates:
-        conn.execute(
-            t.lots.update().where(t.lots.c.id == bindparam("i")).values(vvm_stage=bindparam("v")),
-            vvm_updates,
-        )
-    if expiry_updates:
-        conn.execute(
-            t.lots.update().where(t.lots.c.id == bindparam("i")).values(expiry=bindparam("e")),
-            expiry_updates,
-        )
+    writes = sink or ConnectionSink(conn)
+    writes.insert_many("ledger_lots", ("id", "product", "number", "expiry", "vvm_stage"), new_rows)
+    writes.execute_many("UPDATE ledger_lots SET vvm_stage = ? WHERE id = ?", vvm_updates)
+    writes.execute_many("UPDATE ledger_lots SET expiry = ? WHERE id = ?", expiry_updates)
     return out
 
 
@@ -470,6 +459,7 @@ def append_batch(
     now: datetime | None = None,
     progress: Progress | None = None,
     assume_new: bool = False,
+    sink: Sink | None = None,
 ) -> tuple[AppendResult, Callable[[], None]]:
     """Append ``batch`` inside the caller's (just begun, locked) transaction. Raises a
     ``DoseflowError`` before writing anything if any event is refused. Returns the result
@@ -478,15 +468,20 @@ def append_batch(
     ``assume_new``: unless a sample of the batch's ids is already recorded, skip looking up
     every id (a million index probes for a million events) and let the unique key on event
     ids catch a re-send: the insert then raises ``IntegrityError`` and the caller must roll
-    back and append again with ``assume_new=False``."""
+    back and append again with ``assume_new=False``.
+
+    ``sink``: where the writes go (default: ``conn`` itself). With a SQLite writer process
+    (:class:`~doseflow.store.ledger_sql.ProcessSink`), ``conn`` only reads: the writer holds
+    the lock, so what it reads is what the writer's transaction started from."""
     sqlite = conn.dialect.name == "sqlite"
+    writes = sink or ConnectionSink(conn)
     version = cache.sync(conn)
     kinds = node_kinds(conn)
     by_class = _by_class(batch)
     check_nodes(batch, kinds, by_class)
     sources = frozenset(code for code, kind in kinds.items() if kind == NodeKind.SUPPLIER.value)
     named_lots = distinct_lots(by_class)
-    lots = store_lots(conn, batch_lots(batch, named_lots))
+    lots = store_lots(conn, batch_lots(batch, named_lots), writes)
     if any(lot.expiry is None for lot in named_lots):  # take the registered expiry
         batch = [_with_registered_expiry(e, lots) for e in batch]
         by_class = _by_class(batch)
@@ -505,40 +500,71 @@ def append_batch(
             return full([i for i in ids if i in targets]) if targets else {}
 
     ids = [e.event_id for e in batch]
+    # event rows are handed to ``writes`` as soon as they are built: a writer process
+    # inserts them while this process still checks the batch (a refusal rolls back)
+    out = _EventOutput(
+        writes, next_batch_number(conn), to_instant(now or datetime.now(UTC)), progress
+    )
     plan: _Plan | AppendResult
     if optimistic and _plain(batch, by_class, ids):
-        plan = _plan_plain(conn, cache, batch, by_class, ids, sources, first_seq, lot_ids, sqlite)
+        plan = _plan_plain(
+            conn, cache, batch, by_class, ids, sources, first_seq, lot_ids, sqlite, out
+        )
     else:
-        plan = _plan_general(conn, cache, batch, lookup, sources, first_seq, lot_ids, sqlite)
+        plan = _plan_general(
+            conn, cache, batch, lookup, sources, first_seq, lot_ids, sqlite, writes, out
+        )
     if isinstance(plan, AppendResult):  # nothing new
         return plan, lambda: None
-    # write: events, then the projections, then the write version
-    recorded = to_instant(now or datetime.now(UTC))
-    total = sum(len(group.rows) for group in plan.rows)
-    batch_number = record_batch(conn, recorded, total)
-    done = 0
-    for group in plan.rows:
-        constants = {**group.constants, "batch": batch_number}
-        if "recorded_at" not in group.columns:
-            constants["recorded_at"] = recorded
-        for chunk in chunks(group.rows, CHUNK):
-            insert_many(
-                conn, "ledger_events", group.columns, chunk, constants, repeats=group.repeats
-            )
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-    plan.projection.write()
-    bump_version(conn)
+    out.finish()
+    # then the batch, the projections and the write version
+    writes.execute(
+        "INSERT INTO ledger_batches (id, uuid, recorded_at, events) VALUES (?, ?, ?, ?)",
+        (out.batch, str(uuid.uuid4()), out.recorded, out.done),
+    )
+    plan.projection.write(writes)
+    bump_version(writes)
     return plan.result, plan.projection.committer(version + 1)
+
+
+class _EventOutput:
+    """Writes event rows for one append (its batch number and recording time), counting
+    them for ``progress``."""
+
+    def __init__(self, writes: Sink, batch: int, recorded: int, progress: Progress | None):
+        self.writes = writes
+        self.batch = batch
+        self.recorded = recorded
+        self.progress = progress
+        self.done = 0
+        self.total = 0
+
+    def emit(self, group: EventRows, total: int) -> None:
+        """Write ``group`` (``total``: the events the append will write in all)."""
+        constants = {**group.constants, "batch": self.batch}
+        if "recorded_at" not in group.columns:
+            constants["recorded_at"] = self.recorded
+        for chunk in chunks(group.rows, CHUNK):
+            self.writes.insert_many(
+                "ledger_events", group.columns, chunk, constants, repeats=group.repeats
+            )
+            self.done += len(chunk)
+            self.total = total
+            if self.progress is not None:
+                self.progress(self.done, total)
+
+    def finish(self) -> None:
+        """The last progress report says everything was written (the total announced may
+        have counted adjustments that agreeing physical counts did not produce)."""
+        if self.progress is not None and self.done and self.total != self.done:
+            self.progress(self.done, self.done)
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """A checked batch, ready to be written: its event rows (per kind, and whether the
-    client gave recording times), the projection changes, and what to report."""
+    """A checked batch whose event rows are written: the projection changes, and what to
+    report."""
 
-    rows: list[EventRows]
     projection: BatchProjection
     result: AppendResult
 
@@ -569,24 +595,24 @@ def _plan_plain(
     first_seq: int,
     lot_ids: Mapping[tuple[str, str], int],
     sqlite: bool,
+    out: _EventOutput,
 ) -> _Plan:
     """The bulk path (see :func:`_plain`): the same sequence numbers, postings and rows as
     :func:`_plan_general` would give a batch of new events, computed kind by kind over
     columns instead of event by event. Event ``i`` of the batch gets ``first_seq + i``."""
     positions = _class_positions(batch)
     entries = Entries()
-    rows: list[EventRows] = []
     for cls, events in by_class.items():
         kind: EventKind = cls.kind  # type: ignore[attr-defined]
         seqs = [first_seq + i for i in positions[cls]]
         at = instants(map(attrgetter("occurred_at"), events))
+        out.emit(event_rows(kind, False, events, seqs, at, lot_ids, sqlite), len(batch))
         class_ids = [ids[i] for i in positions[cls]]
         for leg in stock_and_transit_legs(kind, events, sources):
             entries.add_leg(leg, at, seqs, class_ids)
-        rows.append(event_rows(kind, False, events, seqs, at, lot_ids, sqlite))
     projection = BatchProjection(conn, cache, lot_ids)
     raise_violations(projection.apply(entries))
-    return _Plan(rows, projection, AppendResult(tuple(ids), (), ()))
+    return _Plan(projection, AppendResult(tuple(ids), (), ()))
 
 
 def _plan_general(
@@ -598,19 +624,25 @@ def _plan_general(
     first_seq: int,
     lot_ids: dict[tuple[str, str], int],
     sqlite: bool,
+    writes: Sink,
+    out: _EventOutput,
 ) -> _Plan | AppendResult:
     """Any batch, event by event by the engine's rules (:func:`prepare_batch`): re-sends,
     reversals and physical counts included. Returns only the result if nothing is new."""
     prepared = prepare_batch(batch, stored=lookup, sources=sources, first_seq=first_seq)
     if not prepared.new:
         return AppendResult((), prepared.skipped, ())
+    counts = sum(isinstance(item.event, PhysicalCount) for item in prepared.new)
+    expected = len(prepared.new) + counts  # at most: a count may produce an adjustment
+    for group in _event_rows(prepared.new, lot_ids, sqlite):
+        out.emit(group, expected)
     entries = _entries(prepared.new)
     reversed_lots = {
         (p[2], p[3]) for item in prepared.new if item.event.kind is _REVERSAL for p in item.postings
     }
     missing = reversed_lots - lot_ids.keys()
     if missing:  # lots named only by reversed events
-        for key, (lot_id, _lot) in store_lots(conn, _known_lots(conn, missing)).items():
+        for key, (lot_id, _lot) in store_lots(conn, _known_lots(conn, missing), writes).items():
             lot_ids[key] = lot_id
     projection = BatchProjection(conn, cache, lot_ids)
     raise_violations(projection.apply(entries))
@@ -644,19 +676,15 @@ def _plan_general(
         prepared.skipped,
         tuple(p.event.event_id for p in derived),
     )
-    return _Plan(_event_rows([*prepared.new, *derived], lot_ids, sqlite), projection, result)
+    for group in _event_rows(derived, lot_ids, sqlite):
+        out.emit(group, len(prepared.new) + len(derived))
+    return _Plan(projection, result)
 
 
-def record_batch(conn: Connection, recorded_at: int, events: int) -> int:
-    """Register one append in ``ledger_batches`` (under the writers' lock); returns its
-    number, which every event row of the append carries."""
-    number = int(conn.execute(select(func.coalesce(func.max(t.batches.c.id), 0))).scalar_one()) + 1
-    conn.execute(
-        t.batches.insert().values(
-            id=number, uuid=str(uuid.uuid4()), recorded_at=recorded_at, events=events
-        )
-    )
-    return number
+def next_batch_number(conn: Connection) -> int:
+    """The number the next append takes in ``ledger_batches`` (read under the writers'
+    lock); every event row of the append carries it."""
+    return int(conn.execute(select(func.coalesce(func.max(t.batches.c.id), 0))).scalar_one()) + 1
 
 
 #: Ids of a batch probed before it is appended on the optimistic path.
@@ -670,6 +698,6 @@ def _sample_ids(batch: Sequence[LedgerEvent]) -> list[str]:
     return [e.event_id for e in batch[::step]]
 
 
-def bump_version(conn: Connection) -> None:
+def bump_version(writes: Sink) -> None:
     """Every transaction that writes the ledger's events or projections calls this."""
-    conn.exec_driver_sql("UPDATE ledger_version SET version = version + 1 WHERE id = 1")
+    writes.execute("UPDATE ledger_version SET version = version + 1 WHERE id = 1")
