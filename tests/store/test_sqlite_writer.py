@@ -18,7 +18,7 @@ from doseflow.store import ledger as ledger_module
 from doseflow.store import ledger_tables as t
 from doseflow.store.database import open_database
 from doseflow.store.ledger import LedgerStore
-from doseflow.store.sqlite_writer import WriterGone, serve, writer_for
+from doseflow.store.sqlite_writer import WriterGone, existing_writer, serve, writer_for
 from tests.ledger.factory import NODES, administered, dispatched, received, reversal
 from tests.store.test_ledger_batches import _stored
 
@@ -63,6 +63,10 @@ def test_writer_process_stores_what_the_connection_stores(
     assert events_a == events_b
     assert process.self_check().ok
     assert process.stock_total("PRK-NS", "AZ-SII") == 3000 - 1400 - 150 + 7 - 5
+    writer = existing_writer(str(tmp_path / "process.sqlite"))
+    assert writer is not None  # the appends went through it
+    assert writer.cpu_seconds() > 0
+    assert existing_writer(str(tmp_path / "inline.sqlite")) is None
 
 
 def test_refused_batch_through_the_writer_writes_nothing(

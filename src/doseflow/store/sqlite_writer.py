@@ -39,6 +39,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO, Any
 
 #: SQLite settings of the writer's connection (as ``doseflow.store.database`` sets for every
@@ -175,6 +176,14 @@ class WriterProcess:
             return
         raise _ERRORS.get(reply[1], sqlite3.DatabaseError)(reply[2])
 
+    def cpu_seconds(self) -> float:
+        """CPU time the writer process has used so far (Linux; 0.0 where not known)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
         self._outgoing.put(None)
         self._sender.join(5)
@@ -202,6 +211,12 @@ def writer_for(path: str) -> WriterProcess:
                 found.close()
             found = _writers[key] = WriterProcess(key)
         return found
+
+
+def existing_writer(path: str) -> WriterProcess | None:
+    """This process's writer for ``path`` if one has been started."""
+    with _writers_lock:
+        return _writers.get(os.path.realpath(path))
 
 
 @atexit.register
