@@ -116,8 +116,9 @@ def test_a_writer_that_dies_leaves_nothing_and_is_replaced(
         original(op)
 
     monkeypatch.setattr(writer, "call", die_at_commit)
-    with pytest.raises(WriterGone):
+    with pytest.raises(WriterGone) as gone:
         store.append_events(_history()[1])
+    assert gone.value.code == "STORE_WRITER_GONE"
     assert store.event_count() == 60
     monkeypatch.undo()
     monkeypatch.setattr(ledger_module, "WRITER_PROCESS_EVENTS", 0)

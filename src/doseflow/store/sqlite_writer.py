@@ -24,7 +24,7 @@ the same ``sqlite3`` exception, so an ``IntegrityError`` (a re-sent event id) is
 it would be in-process. If this process dies, the child reads the end of its input, rolls
 back what it had not committed and exits: a batch stays all or nothing. The child runs
 ``python -m doseflow.store.sqlite_writer <database path>`` and imports nothing of doseflow
-beyond this module.
+beyond this module and its errors.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
+
+from doseflow.domain.errors import DoseflowError
 
 #: SQLite settings of the writer's connection (as ``doseflow.store.database`` sets for every
 #: connection, with the ledger writer's page cache and no automatic checkpoint).
@@ -59,8 +61,17 @@ _ERRORS: dict[str, type[Exception]] = {
 }
 
 
-class WriterGone(RuntimeError):
+class WriterGone(DoseflowError):
     """The writer process ended before answering (nothing it had not committed is kept)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            "STORE_WRITER_GONE",
+            f"the SQLite writer process for {path} ended before the batch was committed; "
+            "nothing of the batch was written",
+            source=path,
+            expected="the batch appended again (a new writer process starts)",
+        )
 
 
 # -- the child -------------------------------------------------------------------------------
@@ -171,7 +182,7 @@ class WriterProcess:
         try:
             reply = pickle.load(self._stdout)
         except (EOFError, pickle.UnpicklingError, OSError) as exc:
-            raise WriterGone(f"the SQLite writer process for {self.path} ended") from exc
+            raise WriterGone(self.path) from exc
         if reply[0] == "ok":
             return
         raise _ERRORS.get(reply[1], sqlite3.DatabaseError)(reply[2])
