@@ -30,9 +30,12 @@ import numpy as np
 import numpy.typing as npt
 
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.units import course_equivalents
 from doseflow.impact.results import SimulationResult
+from doseflow.impact.rollout import RateRollout, rate_daily_doses
 from doseflow.impact.scenario import Scenario
 from doseflow.impact.strategy import REACH_DAYS
+from doseflow.impact.vaccine import VaccineProfile
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -164,6 +167,76 @@ def _distinct_arrays(arrays: Sequence[FloatArray]) -> tuple[list[FloatArray], In
     return distinct, index
 
 
+def _daily_courses(
+    scenarios: Sequence[Scenario],
+    vaccine_sets: Sequence[tuple[VaccineProfile, ...]],
+    vaccines_of: IntArray,
+    population_sets: Sequence[FloatArray],
+    population_of: IntArray,
+    n_products: int,
+) -> FloatArray:
+    """(S, P, H): each scenario's :meth:`Scenario.daily_courses`, padded to ``n_products``.
+
+    Steady rollouts (most batches: sweeps, comparisons) are worked out together
+    (:func:`rate_daily_doses`), then scaled to courses per group of scenarios sharing a
+    vaccine set and product: one ``daily_courses`` call per scenario took about a tenth of
+    a 1,000-scenario ``simulate`` on two threads. Other rollouts (delivery schedules) are
+    worked out once per distinct rollout, vaccine set and population. Tests hold the result
+    equal to ``daily_courses`` scenario by scenario."""
+    horizon = scenarios[0].horizon_days
+    totals = np.array([float(p.sum()) for p in population_sets])
+    courses = np.zeros((len(scenarios), n_products, horizon))
+    steady: list[int] = []
+    rates: list[float] = []
+    supplies: list[float] = []
+    starts: list[int] = []
+    # positions in ``steady`` of the scenarios of each (vaccine set, product)
+    groups: dict[tuple[int, str], list[int]] = {}
+    others: list[int] = []
+    for j, (sc, v) in enumerate(zip(scenarios, vaccines_of.tolist(), strict=True)):
+        rollout = sc.rollout
+        if type(rollout) is RateRollout:
+            groups.setdefault((v, rollout.product), []).append(len(steady))
+            steady.append(j)
+            rates.append(rollout.doses_per_day_share)
+            supplies.append(rollout.supply_share)
+            starts.append(rollout.start_day)
+        elif rollout is not None:
+            others.append(j)
+    if steady:
+        rows = np.array(steady, dtype=np.int64)
+        population = totals[population_of[rows]]
+        doses = rate_daily_doses(
+            np.array(rates) * population,
+            np.array(supplies) * population,
+            np.array(starts, dtype=np.int64),
+            horizon,
+        )
+        for (v, product), members in groups.items():
+            # the whole batch in one group (sweeps, the benchmark): no gathered copies
+            everyone = len(members) == len(scenarios)
+            at = np.array(members, dtype=np.int64)
+            for i, vaccine in enumerate(vaccine_sets[v]):
+                if vaccine.code != product:
+                    continue
+                factor = course_equivalents(1.0, vaccine.doses_per_course)
+                if everyone:
+                    np.multiply(doses, factor, out=courses[:, i])
+                else:
+                    courses[rows[at], i] = doses[at] * factor
+    if others:
+        subset = [scenarios[j] for j in others]
+        _, rollout_of = _distinct([sc.rollout for sc in subset])
+        plans: dict[tuple[int, int, float], FloatArray] = {}
+        for j, sc, r in zip(others, subset, rollout_of.tolist(), strict=True):
+            plan = (r, int(vaccines_of[j]), float(totals[population_of[j]]))
+            daily = plans.get(plan)
+            if daily is None:
+                daily = plans[plan] = sc.daily_courses()
+            courses[j, : daily.shape[0]] = daily
+    return courses
+
+
 def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
     """Stack scenarios (same number of bands and horizon) into arrays.
 
@@ -225,22 +298,11 @@ def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
     infectious_days = np.array([sc.infectious_days for sc in scenarios])
     beta = unit_beta * r0 / infectious_days
 
-    # daily courses once per distinct rollout, vaccine set and population
+    # daily courses: steady rollouts all together, others once per distinct plan
     population_sets, population_of = _distinct_arrays([sc.population for sc in scenarios])
-    totals = [float(p.sum()) for p in population_sets]
-    rollouts, rollout_of = _distinct([sc.rollout for sc in scenarios])
-    plans: dict[tuple[int, int, float], FloatArray] = {}
-    courses = np.zeros((n, n_products, horizon))
-    for j, (r, v, p) in enumerate(
-        zip(rollout_of.tolist(), vaccines_of.tolist(), population_of.tolist(), strict=True)
-    ):
-        if rollouts[r] is None:
-            continue
-        plan = (r, v, totals[p])
-        daily = plans.get(plan)
-        if daily is None:
-            daily = plans[plan] = scenarios[j].daily_courses()
-        courses[j, : daily.shape[0]] = daily
+    courses = _daily_courses(
+        scenarios, vaccine_sets, vaccines_of, population_sets, population_of, n_products
+    )
 
     # priority groups once per distinct strategy and bands
     strategies, strategy_of = _distinct([(sc.strategy, sc.bands) for sc in scenarios])
