@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -152,3 +153,17 @@ def to_events(a: Action, n: int, names: Namer, accepted: list[LedgerEvent]) -> l
             event_id=eid, occurred_at=at, recorded_by=by, reverses=target.event_id, reason="test"
         )
     ]
+
+
+def batches(
+    plan: list[list[Action]], names: Namer, accepted: list[LedgerEvent]
+) -> Iterator[list[LedgerEvent]]:
+    """The batch of each group of actions, made when asked for: a reversal or re-send picks
+    from ``accepted``, which the caller extends with what the ledger took."""
+    n = 0
+    for group in plan:
+        batch: list[LedgerEvent] = []
+        for action in group:
+            batch += to_events(action, n, names, accepted)
+            n += 1
+        yield batch

@@ -30,7 +30,7 @@ from tests.ledger.factory import (
     received,
     reversal,
 )
-from tests.ledger.strategies import LOTS, STORES, Action, Namer, actions, to_events
+from tests.ledger.strategies import LOTS, STORES, Action, Namer, actions, batches
 
 _example = itertools.count()
 _stores: dict[str, LedgerStore] = {}
@@ -48,12 +48,7 @@ def test_multi_event_batches_match_the_book(db_url: str, plan: list[list[Action]
     store.register_nodes(names.nodes())
     book = Book(sources=frozenset({names.node("SUP")}))
     accepted: list[LedgerEvent] = []
-    n = 0
-    for group in plan:
-        batch: list[LedgerEvent] = []
-        for action in group:
-            batch += to_events(action, n, names, accepted)
-            n += 1
+    for batch in batches(plan, names, accepted):
         if not batch:
             continue
         code = ""
@@ -201,12 +196,7 @@ def test_bulk_path_stores_what_the_event_by_event_path_stores(
         store.register_nodes(names.nodes())
     now = datetime(2021, 6, 1, tzinfo=UTC)
     accepted: list[LedgerEvent] = []
-    n = 0
-    for group in plan:
-        batch: list[LedgerEvent] = []
-        for action in group:
-            batch += to_events(action, n, names, accepted)
-            n += 1
+    for batch in batches(plan, names, accepted):
         outcomes: list[AppendResult | tuple[str, str]] = []
         for store, forced in ((bulk, False), (general, True)):
             original = ledger_write._plain

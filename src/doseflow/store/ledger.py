@@ -18,7 +18,6 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import suppress
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, delete, select
@@ -46,16 +45,11 @@ from doseflow.store import ledger_tables as t
 from doseflow.store.ledger_cache import AccountCache, account_cache
 from doseflow.store.ledger_projection import ACCOUNT_COLUMNS, STEP_COLUMNS
 from doseflow.store.ledger_sql import (
-    ConnectionSink,
-    ProcessSink,
-    after_write,
-    begin_write,
-    end_write,
     insert_many,
     sqlite_file,
+    write_transaction,
 )
 from doseflow.store.ledger_write import Progress, append_batch, bump_version
-from doseflow.store.sqlite_writer import WriterGone, writer_for
 
 __all__ = ["AppendResult", "LedgerStore", "Moment"]
 
@@ -141,50 +135,14 @@ class LedgerStore:
         *,
         assume_new: bool,
     ) -> AppendResult:
-        """One attempt at appending ``batch`` in its own locked transaction."""
+        """One attempt at appending ``batch`` in its own locked transaction: on the batch's
+        connection, or for a large batch into a SQLite file in the database's writer process
+        (``doseflow.store.sqlite_writer``), which then does the SQLite work while this
+        process prepares and checks."""
         path = sqlite_file(self.engine)
-        if path is not None and len(batch) >= WRITER_PROCESS_EVENTS:
-            return self._append_through_writer(
-                path, batch, cache, now, progress, assume_new=assume_new
-            )
+        use_writer = path is not None and len(batch) >= WRITER_PROCESS_EVENTS
         with cache.lock, self.engine.connect() as conn:
-            begin_write(conn)
-            try:
-                try:
-                    result, remember = append_batch(
-                        conn, batch, cache=cache, now=now, progress=progress, assume_new=assume_new
-                    )
-                except BaseException:
-                    conn.rollback()
-                    raise
-                try:
-                    conn.commit()
-                except BaseException:
-                    cache.invalidate()
-                    raise
-            finally:
-                end_write(conn)
-            remember()
-        return result
-
-    def _append_through_writer(
-        self,
-        path: str,
-        batch: Sequence[LedgerEvent],
-        cache: AccountCache,
-        now: datetime | None,
-        progress: Progress | None,
-        *,
-        assume_new: bool,
-    ) -> AppendResult:
-        """One attempt, its SQLite work done by the database's writer process
-        (``doseflow.store.sqlite_writer``) while this process prepares and checks: the writer
-        takes the writers' lock first, so what this process reads is what the writer's
-        transaction starts from."""
-        writer = writer_for(path)
-        with cache.lock, writer.lock, self.engine.connect() as conn:
-            writer.call("begin")
-            try:
+            with write_transaction(conn, writer_path=path if use_writer else None) as tx:
                 try:
                     result, remember = append_batch(
                         conn,
@@ -193,20 +151,16 @@ class LedgerStore:
                         now=now,
                         progress=progress,
                         assume_new=assume_new,
-                        sink=ProcessSink(writer),
+                        sink=tx.sink,
                     )
                 except BaseException:
-                    with suppress(WriterGone):
-                        writer.call("rollback")
+                    tx.rollback()
                     raise
                 try:
-                    writer.call("commit")
+                    tx.commit()
                 except BaseException:
                     cache.invalidate()
                     raise
-            finally:
-                conn.rollback()  # this process only read
-            after_write(conn, path)
             remember()
         return result
 
@@ -325,19 +279,15 @@ class LedgerStore:
         """Recompute every balance and running balance from the events (the repair for
         projection differences; events are never touched). Returns the check after."""
         cache = account_cache(self.engine)
-        with cache.lock, self.engine.connect() as conn:
-            begin_write(conn)
+        with cache.lock, self.engine.connect() as conn, write_transaction(conn) as tx:
             try:
-                try:
-                    _rebuild(conn)
-                    bump_version(ConnectionSink(conn))
-                except BaseException:
-                    conn.rollback()
-                    raise
-                cache.invalidate()
-                conn.commit()
-            finally:
-                end_write(conn)
+                _rebuild(conn)
+                bump_version(tx.sink)
+            except BaseException:
+                tx.rollback()
+                raise
+            cache.invalidate()
+            tx.commit()
         return self.self_check()
 
 

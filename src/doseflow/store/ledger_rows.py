@@ -35,56 +35,103 @@ from doseflow.domain.lot import Lot
 from doseflow.ledger.accounts import from_instant
 
 #: The columns each kind fills besides the common ones (seq, event id, moments, recorder:
-#: see ``doseflow.store.ledger_write.event_rows``); the others stay NULL. Binding only these
+#: see ``doseflow.store.ledger_write.event_rows``), each with where its value comes from:
+#: an event attribute, or ``lot_id`` (given by the caller), ``vvm``, a date (``day:``), an
+#: enum value (``value:``), or the route. The other columns stay NULL. Binding only these
 #: keeps a bulk insert fast: parameter binding, not SQLite, is what costs most per row.
-KIND_COLUMNS: dict[EventKind, tuple[str, ...]] = {
+KIND_FIELDS: dict[EventKind, tuple[tuple[str, str], ...]] = {
     EventKind.SHIPMENT_PLANNED: (
-        "node",
-        "to_node",
-        "shipment_id",
-        "product",
-        "quantity",
-        "route",
-        "expected_dispatch",
-        "expected_arrival",
-        "ref",
+        ("node", "origin"),
+        ("to_node", "destination"),
+        ("shipment_id", "shipment_id"),
+        ("product", "product"),
+        ("quantity", "quantity"),
+        ("route", "route"),
+        ("expected_dispatch", "day:expected_dispatch"),
+        ("expected_arrival", "day:expected_arrival"),
+        ("ref", "allocation_ref"),
     ),
     EventKind.DISPATCHED: (
-        "node",
-        "to_node",
-        "shipment_id",
-        "lot_id",
-        "vvm_stage",
-        "quantity",
-        "expected_arrival",
+        ("node", "origin"),
+        ("to_node", "destination"),
+        ("shipment_id", "shipment_id"),
+        ("lot_id", "lot_id"),
+        ("vvm_stage", "vvm"),
+        ("quantity", "quantity"),
+        ("expected_arrival", "day:expected_arrival"),
     ),
-    EventKind.ARRIVED_AT_HUB: ("node", "shipment_id", "lot_id", "vvm_stage", "quantity"),
-    EventKind.HELD: ("node", "shipment_id", "reason", "until"),
+    EventKind.ARRIVED_AT_HUB: (
+        ("node", "hub"),
+        ("shipment_id", "shipment_id"),
+        ("lot_id", "lot_id"),
+        ("vvm_stage", "vvm"),
+        ("quantity", "quantity"),
+    ),
+    EventKind.HELD: (
+        ("node", "hub"),
+        ("shipment_id", "shipment_id"),
+        ("reason", "reason"),
+        ("until", "day:until"),
+    ),
     EventKind.DISPATCHED_ONWARD: (
-        "node",
-        "to_node",
-        "shipment_id",
-        "lot_id",
-        "vvm_stage",
-        "quantity",
-        "expected_arrival",
+        ("node", "hub"),
+        ("to_node", "destination"),
+        ("shipment_id", "shipment_id"),
+        ("lot_id", "lot_id"),
+        ("vvm_stage", "vvm"),
+        ("quantity", "quantity"),
+        ("expected_arrival", "day:expected_arrival"),
     ),
     EventKind.RECEIVED: (
-        "node",
-        "shipment_id",
-        "lot_id",
-        "vvm_stage",
-        "quantity",
-        "discrepancy",
-        "outcome",
-        "reason",
+        ("node", "node"),
+        ("shipment_id", "shipment_id"),
+        ("lot_id", "lot_id"),
+        ("vvm_stage", "vvm"),
+        ("quantity", "quantity"),
+        ("discrepancy", "discrepancy"),
+        ("outcome", "value:outcome"),
+        ("reason", "value:reason"),
     ),
-    EventKind.TRANSFER: ("node", "to_node", "lot_id", "vvm_stage", "quantity"),
-    EventKind.ISSUE: ("node", "to_node", "lot_id", "vvm_stage", "quantity"),
-    EventKind.ADMINISTRATION: ("node", "lot_id", "vvm_stage", "quantity"),
-    EventKind.ADJUSTMENT: ("node", "lot_id", "vvm_stage", "quantity", "reason", "ref"),
-    EventKind.PHYSICAL_COUNT: ("node", "lot_id", "vvm_stage", "quantity"),
-    EventKind.REVERSAL: ("ref", "reason"),
+    EventKind.TRANSFER: (
+        ("node", "node"),
+        ("to_node", "to_node"),
+        ("lot_id", "lot_id"),
+        ("vvm_stage", "vvm"),
+        ("quantity", "quantity"),
+    ),
+    EventKind.ISSUE: (
+        ("node", "node"),
+        ("to_node", "to_node"),
+        ("lot_id", "lot_id"),
+        ("vvm_stage", "vvm"),
+        ("quantity", "quantity"),
+    ),
+    EventKind.ADMINISTRATION: (
+        ("node", "node"),
+        ("lot_id", "lot_id"),
+        ("vvm_stage", "vvm"),
+        ("quantity", "quantity"),
+    ),
+    EventKind.ADJUSTMENT: (
+        ("node", "node"),
+        ("lot_id", "lot_id"),
+        ("vvm_stage", "vvm"),
+        ("quantity", "quantity"),
+        ("reason", "value:reason"),
+        ("ref", "caused_by"),
+    ),
+    EventKind.PHYSICAL_COUNT: (
+        ("node", "node"),
+        ("lot_id", "lot_id"),
+        ("vvm_stage", "vvm"),
+        ("quantity", "counted"),
+    ),
+    EventKind.REVERSAL: (("ref", "reverses"), ("reason", "reason")),
+}
+
+#: The columns alone, per kind.
+KIND_COLUMNS: dict[EventKind, tuple[str, ...]] = {
+    kind: tuple(column for column, _ in fields) for kind, fields in KIND_FIELDS.items()
 }
 
 ROUTE_SEPARATOR = ">"
@@ -112,60 +159,6 @@ def _route(events: Sequence[Any]) -> list[str]:
     return [ROUTE_SEPARATOR.join(e.route) for e in events]
 
 
-#: Where each column of :data:`KIND_COLUMNS` comes from, per kind: an event attribute, or
-#: ``lot_id`` (given by the caller), ``vvm``, a date (``day:``), an enum value (``value:``),
-#: or the route.
-_SOURCES: dict[EventKind, tuple[str, ...]] = {
-    EventKind.SHIPMENT_PLANNED: (
-        "origin",
-        "destination",
-        "shipment_id",
-        "product",
-        "quantity",
-        "route",
-        "day:expected_dispatch",
-        "day:expected_arrival",
-        "allocation_ref",
-    ),
-    EventKind.DISPATCHED: (
-        "origin",
-        "destination",
-        "shipment_id",
-        "lot_id",
-        "vvm",
-        "quantity",
-        "day:expected_arrival",
-    ),
-    EventKind.ARRIVED_AT_HUB: ("hub", "shipment_id", "lot_id", "vvm", "quantity"),
-    EventKind.HELD: ("hub", "shipment_id", "reason", "day:until"),
-    EventKind.DISPATCHED_ONWARD: (
-        "hub",
-        "destination",
-        "shipment_id",
-        "lot_id",
-        "vvm",
-        "quantity",
-        "day:expected_arrival",
-    ),
-    EventKind.RECEIVED: (
-        "node",
-        "shipment_id",
-        "lot_id",
-        "vvm",
-        "quantity",
-        "discrepancy",
-        "value:outcome",
-        "value:reason",
-    ),
-    EventKind.TRANSFER: ("node", "to_node", "lot_id", "vvm", "quantity"),
-    EventKind.ISSUE: ("node", "to_node", "lot_id", "vvm", "quantity"),
-    EventKind.ADMINISTRATION: ("node", "lot_id", "vvm", "quantity"),
-    EventKind.ADJUSTMENT: ("node", "lot_id", "vvm", "quantity", "value:reason", "caused_by"),
-    EventKind.PHYSICAL_COUNT: ("node", "lot_id", "vvm", "counted"),
-    EventKind.REVERSAL: ("reverses", "reason"),
-}
-
-
 def kind_columns(
     kind: EventKind,
     events: Sequence[LedgerEvent],
@@ -175,7 +168,7 @@ def kind_columns(
     """The values of :data:`KIND_COLUMNS` for many events of ``kind``, column by column
     (``lot_ids``: each event's lot id, aligned with ``events``)."""
     out: list[list[Any]] = []
-    for source in _SOURCES[kind]:
+    for _column, source in KIND_FIELDS[kind]:
         if source == "lot_id":
             out.append(list(lot_ids))
         elif source == "vvm":

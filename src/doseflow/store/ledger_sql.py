@@ -8,11 +8,12 @@ Rows are plain tuples handed to the DBAPI driver (no ORM or Core objects per row
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 
-from doseflow.store.sqlite_writer import WriterProcess
+from doseflow.store.sqlite_writer import WriterGone, WriterProcess, writer_for
 from doseflow.store.wal_checkpoint import (
     DEFAULT_AUTOCHECKPOINT,
     WAL_LIMIT_BYTES,
@@ -227,3 +228,64 @@ class ProcessSink:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.writer.execute(sql, params)
+
+
+class WriteTransaction(Protocol):
+    """A ledger write transaction, holding the writers' lock: statements go to ``sink``."""
+
+    @property
+    def sink(self) -> Sink: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class _OnConnection:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.sink: Sink = ConnectionSink(conn)
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+
+class _InWriterProcess:
+    def __init__(self, writer: WriterProcess) -> None:
+        self.writer = writer
+        self.sink: Sink = ProcessSink(writer)
+
+    def commit(self) -> None:
+        self.writer.call("commit")
+
+    def rollback(self) -> None:
+        with suppress(WriterGone):  # a writer that is gone has rolled back already
+            self.writer.call("rollback")
+
+
+@contextmanager
+def write_transaction(
+    conn: Connection, *, writer_path: str | None = None
+) -> Iterator[WriteTransaction]:
+    """A ledger write transaction on ``conn`` (:func:`begin_write` ... :func:`end_write`),
+    or, with ``writer_path``, in that SQLite database's writer process, ``conn`` then only
+    reading what the writer's transaction starts from (it takes the lock first). The caller
+    commits or rolls back."""
+    if writer_path is None:
+        begin_write(conn)
+        try:
+            yield _OnConnection(conn)
+        finally:
+            end_write(conn)
+        return
+    writer = writer_for(writer_path)
+    with writer.lock:
+        writer.call("begin")
+        try:
+            yield _InWriterProcess(writer)
+        finally:
+            conn.rollback()  # this connection only read
+        after_write(conn, writer_path)
