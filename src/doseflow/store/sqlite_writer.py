@@ -183,6 +183,9 @@ class WriterProcess:
             reply = pickle.load(self._stdout)
         except (EOFError, pickle.UnpicklingError, OSError) as exc:
             raise WriterGone(self.path) from exc
+        except BaseException:  # interrupted mid-answer: the stream can no longer be trusted
+            self.process.kill()  # (its transaction is rolled back; a new writer starts)
+            raise
         if reply[0] == "ok":
             return
         raise _ERRORS.get(reply[1], sqlite3.DatabaseError)(reply[2])
