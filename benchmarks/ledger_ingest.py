@@ -142,9 +142,10 @@ def _probes(facilities: int, products: int, n: int) -> Iterator[tuple[str, str]]
 
 
 def ingest(url: str, events: list[LedgerEvent], facilities: int, batch: int) -> dict[str, float]:
-    """Ingest through ``LedgerStore.append_events`` in batches of ``batch``; wall and CPU
-    seconds (this process's and its SQLite writer process's), the log copied into the
-    database file included (the checkpointer's work, waited for at the end)."""
+    """Ingest through ``LedgerStore.append_events`` in batches of ``batch``. Wall seconds
+    until the last append returned (everything committed: in the database's log) and until
+    the checkpointer thread has also copied the log into the database file; CPU seconds of
+    this process (checkpointer included) and of its SQLite writer process."""
     store = LedgerStore(open_database(url))
     store.register_nodes(network(facilities))
     database = store.engine.url.database
@@ -152,9 +153,11 @@ def ingest(url: str, events: list[LedgerEvent], facilities: int, batch: int) -> 
     wall, cpu, child = time.perf_counter(), time.process_time(), _writer_cpu(database)
     for i in range(0, len(events), batch):
         store.append_events(events[i : i + batch])
+    committed = time.perf_counter() - wall
     checkpointer_for(database).wait_idle()
     out = {
-        "ingest": time.perf_counter() - wall,
+        "ingest": committed,
+        "settled": time.perf_counter() - wall,
         "ingest_cpu": time.process_time() - cpu + _writer_cpu(database) - child,
     }
     store.engine.dispose()
@@ -299,23 +302,36 @@ def main() -> None:
         f"Ledger: {f.events:,} events, {args.facilities:,} facilities x {args.products} "
         f"products ({int(d['pairs']):,} node x product pairs with stock), SQLite"
     )
-    print(f"{'measure':<50}{'doseflow':>14}{'baseline':>14}{'ratio':>9}")
+    print(f"{'measure':<56}{'doseflow':>14}{'baseline':>14}{'ratio':>9}")
+    one, parts = f"one batch of {f.events:,}", f"batches of {f.batch:,}"
     rows = [
-        ("ingest one batch, events/s (wall)", f.rate, f.baseline_rate, f.rate / f.baseline_rate),
+        (f"{one}, events/s (committed)", f.rate, f.baseline_rate, f.rate / f.baseline_rate),
         (
-            "ingest one batch, events/s (CPU)",
+            f"{one}, events/s (and checkpointed)",
+            f.events / d["settled"],
+            f.baseline_rate,
+            f.events / d["settled"] / f.baseline_rate,
+        ),
+        (
+            f"{one}, events/s of CPU",
             f.rate_cpu,
             f.baseline_rate_cpu,
             f.rate_cpu / f.baseline_rate_cpu,
         ),
         (
-            f"ingest batches of {f.batch:,}, events/s (wall)",
+            f"{parts}, events/s (committed)",
             f.batched_rate,
             f.baseline_rate,
             f.batched_rate / f.baseline_rate,
         ),
         (
-            f"ingest batches of {f.batch:,}, events/s (CPU)",
+            f"{parts}, events/s (and checkpointed)",
+            f.events / f.batched["settled"],
+            f.baseline_rate,
+            f.events / f.batched["settled"] / f.baseline_rate,
+        ),
+        (
+            f"{parts}, events/s of CPU",
             f.batched_rate_cpu,
             f.baseline_rate_cpu,
             f.batched_rate_cpu / f.baseline_rate_cpu,
@@ -340,15 +356,16 @@ def main() -> None:
         ),
     ]
     for name, ours, theirs, ratio in rows:
-        print(f"{name:<50}{ours:>14,.3f}{theirs:>14,.3f}{ratio:>8.1f}x")
+        print(f"{name:<56}{ours:>14,.3f}{theirs:>14,.3f}{ratio:>8.1f}x")
     note = (
         ""
         if f.baseline_sample == f.events
         else (f"; baseline ingest timed on {f.baseline_sample:,} events, rate extrapolated")
     )
     print(
-        f"doseflow ingest {d['ingest']:.1f} s wall, {d['ingest_cpu']:.1f} s CPU (one batch), "
-        f"{f.batched['ingest']:.1f} s wall, {f.batched['ingest_cpu']:.1f} s CPU (batches); "
+        f"doseflow ingest {d['ingest']:.1f} s to commit, {d['settled']:.1f} s with the "
+        f"checkpoint, {d['ingest_cpu']:.1f} s CPU (one batch); {f.batched['ingest']:.1f} s, "
+        f"{f.batched['settled']:.1f} s, {f.batched['ingest_cpu']:.1f} s CPU (batches); "
         f"ratios > 1 favour doseflow (ingest: doseflow also checks, projects and indexes){note}"
     )
 
