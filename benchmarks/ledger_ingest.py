@@ -15,7 +15,7 @@ Baseline, in the same run: one ``INSERT`` per event into a plain movements table
 is smaller than ``events`` the baseline ingest rate is measured on that sample and the
 figures say so.
 
-    python benchmarks/ledger_ingest.py [--events 1000000] [--batch 100000]
+    python benchmarks/ledger_ingest.py [--events 1000000] [--batch 100000] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -27,10 +27,14 @@ import sqlite3
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
 
 from doseflow.domain.events import (
     Administration,
@@ -42,6 +46,7 @@ from doseflow.domain.lot import Lot
 from doseflow.domain.network import Node, NodeKind
 from doseflow.store.database import open_database
 from doseflow.store.ledger import LedgerStore
+from doseflow.store.ledger_sql import sqlite_file
 from doseflow.store.sqlite_writer import existing_writer
 from doseflow.store.wal_checkpoint import checkpointer_for
 
@@ -148,13 +153,13 @@ def ingest(url: str, events: list[LedgerEvent], facilities: int, batch: int) -> 
     this process (checkpointer included) and of its SQLite writer process."""
     store = LedgerStore(open_database(url))
     store.register_nodes(network(facilities))
-    database = store.engine.url.database
-    assert database is not None
+    database = sqlite_file(store.engine)  # None on PostgreSQL: no writer, no checkpointer
     wall, cpu, child = time.perf_counter(), time.process_time(), _writer_cpu(database)
     for i in range(0, len(events), batch):
         store.append_events(events[i : i + batch])
     committed = time.perf_counter() - wall
-    checkpointer_for(database).wait_idle()
+    if database is not None:
+        checkpointer_for(database).wait_idle()
     out = {
         "ingest": committed,
         "settled": time.perf_counter() - wall,
@@ -164,9 +169,29 @@ def ingest(url: str, events: list[LedgerEvent], facilities: int, batch: int) -> 
     return out
 
 
-def _writer_cpu(database: str) -> float:
-    """CPU seconds of the database's writer process so far (it writes large batches)."""
-    writer = existing_writer(database)
+@contextmanager
+def fresh_database(path: Path, postgres: str | None) -> Iterator[str]:
+    """The URL of a new SQLite file at ``path``, or of a new schema in the PostgreSQL
+    database ``postgres`` (dropped afterwards)."""
+    if postgres is None:
+        yield f"sqlite:///{path}"
+        return
+    schema = f"ledger_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        joiner = "&" if "?" in postgres else "?"
+        yield f"{postgres}{joiner}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _writer_cpu(database: str | None) -> float:
+    """CPU seconds of the SQLite database's writer process so far (it writes large batches)."""
+    writer = existing_writer(database) if database is not None else None
     return writer.cpu_seconds() if writer is not None else 0.0
 
 
@@ -270,14 +295,16 @@ def run(
     baseline_events: int | None = None,
     workdir: Path | None = None,
     batch: int = 100_000,
+    postgres: str | None = None,
 ) -> Figures:
-    """Both sides of the benchmark (the smoke test runs this on a small size)."""
+    """Both sides of the benchmark (the smoke test runs this on a small size). doseflow
+    writes to fresh SQLite files, or with ``postgres`` (a URL) to fresh schemas there."""
     work = workdir or Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     evs = list(generate(events, facilities, products))
-    ours = run_doseflow(
-        f"sqlite:///{work / 'doseflow.sqlite'}", evs, facilities, products, batch=len(evs)
-    )
-    batched = ingest(f"sqlite:///{work / 'batched.sqlite'}", evs, facilities, batch)
+    with fresh_database(work / "doseflow.sqlite", postgres) as url:
+        ours = run_doseflow(url, evs, facilities, products, batch=len(evs))
+    with fresh_database(work / "batched.sqlite", postgres) as url:
+        batched = ingest(url, evs, facilities, batch)
     sample = len(evs) if baseline_events is None else min(baseline_events, len(evs))
     theirs = run_baseline(work / "baseline.sqlite", evs, sample, facilities, products)
     return Figures(len(evs), ours, batched, batch, theirs, sample)
@@ -295,12 +322,26 @@ def main() -> None:
         help="time the baseline ingest on this many events only (rate extrapolated)",
     )
     parser.add_argument("--batch", type=int, default=100_000, help="size of the batches")
+    parser.add_argument(
+        "--postgres",
+        default=None,
+        help="doseflow writes to new schemas of this PostgreSQL database instead of SQLite "
+        "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test); the baseline stays SQLite",
+    )
     args = parser.parse_args()
-    f = run(args.events, args.facilities, args.products, args.baseline_events, batch=args.batch)
+    f = run(
+        args.events,
+        args.facilities,
+        args.products,
+        args.baseline_events,
+        batch=args.batch,
+        postgres=args.postgres,
+    )
     d, b = f.doseflow, f.baseline
     print(
         f"Ledger: {f.events:,} events, {args.facilities:,} facilities x {args.products} "
-        f"products ({int(d['pairs']):,} node x product pairs with stock), SQLite"
+        f"products ({int(d['pairs']):,} node x product pairs with stock), "
+        f"{'PostgreSQL' if args.postgres else 'SQLite'} (baseline: SQLite)"
     )
     print(f"{'measure':<56}{'doseflow':>14}{'baseline':>14}{'ratio':>9}")
     one, parts = f"one batch of {f.events:,}", f"batches of {f.batch:,}"

@@ -6,6 +6,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "ledger_ingest.py"
 
 
@@ -25,3 +27,23 @@ def test_ledger_ingest_benchmark_runs_small(tmp_path: Path) -> None:
     assert figures.rate > 0
     assert figures.batched_rate > 0
     assert figures.baseline["summary"] > 0
+
+
+@pytest.mark.postgres
+def test_ledger_ingest_benchmark_runs_small_on_postgres(tmp_path: Path) -> None:
+    from tests.conftest import PG_URL
+
+    spec = importlib.util.spec_from_file_location("ledger_ingest", BENCH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ledger_ingest"] = module
+    spec.loader.exec_module(module)
+    figures = module.run(
+        events=2000, facilities=10, products=5, baseline_events=200, workdir=tmp_path,
+        batch=500, postgres=PG_URL,
+    )  # fmt: skip
+    assert figures.events == 2000
+    assert figures.doseflow["pairs"] == 50
+    assert figures.batched_rate > 0
+    assert not list(tmp_path.glob("doseflow.sqlite*"))  # doseflow wrote to PostgreSQL
