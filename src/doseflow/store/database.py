@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from doseflow.domain.errors import DoseflowError
+from doseflow.store.sqlite_settings import CONNECTION_PRAGMAS
 
 DEFAULT_SQLITE_FILE = "doseflow.sqlite"
 ENV_VAR = "DOSEFLOW_DB"
@@ -47,10 +48,8 @@ def normalise_url(url_or_path: str) -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    for pragma in CONNECTION_PRAGMAS:
+        cursor.execute(pragma)
     cursor.close()
 
 

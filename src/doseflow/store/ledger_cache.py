@@ -40,17 +40,15 @@ _STATE_TEXT: dict[str, str] = {s: s.value for s in AccountState}
 KEY_CHUNK = 5_000
 
 
-def _intern(key: Key) -> Key:
-    """The key with its strings shared with every other key naming them (each event or row
-    read brings its own string objects)."""
-    s, n, p, lot, ref = key
-    return (
-        _STATE_TEXT[s],
-        sys.intern(n),
-        sys.intern(p),
-        sys.intern(lot),
-        sys.intern(ref) if ref else "",
-    )
+def _interned(pairs: Iterable[tuple[Sequence[str], int]]) -> dict[Key, int]:
+    """Keys -> ids, each key with its strings shared with every other key naming them (each
+    event or row read brings its own string objects). One comprehension, no call per key:
+    this runs once per new account of a bulk import."""
+    state, intern = _STATE_TEXT, sys.intern
+    return {
+        (state[s], intern(n), intern(p), intern(lot), intern(ref) if ref else ""): i
+        for (s, n, p, lot, ref), i in pairs
+    }
 
 
 class AccountCache:
@@ -96,8 +94,7 @@ class AccountCache:
         self.grow(int(ids.max()) + 1)
         values = np.array([r[6:10] for r in rows], dtype=np.int64).T
         self.state[:, ids] = values
-        for r in rows:
-            self.ids[_intern((r[1], r[2], r[3], r[4], r[5]))] = r[0]
+        self.ids.update(_interned((r[1:6], r[0]) for r in rows))
 
     def load_all(self, conn: Connection) -> None:
         """Every stored account (when a batch touches a large part of them)."""
@@ -125,13 +122,7 @@ class AccountCache:
     def commit(self, version: int, new_keys: Mapping[Key, int], ids: Ints, values: Ints) -> None:
         """After a batch's transaction committed (setting the write version to ``version``):
         its new accounts, and the state (4 x len(ids)) of the accounts it touched."""
-        state, intern = _STATE_TEXT, sys.intern  # _intern, inlined: this runs once per new
-        self.ids.update(  # account of a bulk import
-            {
-                (state[s], intern(n), intern(p), intern(lot), intern(ref) if ref else ""): i
-                for (s, n, p, lot, ref), i in new_keys.items()
-            }
-        )
+        self.ids.update(_interned(new_keys.items()))
         if len(ids):
             self.grow(int(ids.max()) + 1)
             self.state[:, ids] = values

@@ -13,9 +13,9 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 
+from doseflow.store.sqlite_settings import RESTORE_PRAGMAS, WRITER_PRAGMAS
 from doseflow.store.sqlite_writer import WriterGone, WriterProcess, writer_for
 from doseflow.store.wal_checkpoint import (
-    DEFAULT_AUTOCHECKPOINT,
     WAL_LIMIT_BYTES,
     checkpointer_for,
     wal_bytes,
@@ -23,12 +23,6 @@ from doseflow.store.wal_checkpoint import (
 
 #: Key of the PostgreSQL advisory lock that serialises ledger writers.
 PG_LOCK_KEY = 0x1ED6E7
-#: Page cache of a SQLite ledger writer, in KiB (negative: a size, not a page count). A
-#: batch dirties pages all over the account and step indexes; with the default 2 MiB they
-#: are evicted and read again many times within one batch.
-SQLITE_WRITE_CACHE_KIB = 262_144
-#: SQLite's own default page cache setting (-2000: 2,000 KiB).
-SQLITE_DEFAULT_CACHE = -2000
 
 _T = TypeVar("_T")
 
@@ -42,8 +36,8 @@ def begin_write(conn: Connection) -> None:
     """Start the write transaction holding the ledger's writer lock (SQLite: with the larger
     page cache and no automatic checkpoint, until :func:`end_write`)."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_WRITE_CACHE_KIB}")
-        conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
+        for pragma in WRITER_PRAGMAS:
+            conn.exec_driver_sql(pragma)
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_LOCK_KEY})
@@ -56,8 +50,8 @@ def end_write(conn: Connection) -> None:
     (or at once, if it has grown past its limit): see :mod:`doseflow.store.wal_checkpoint`."""
     if conn.dialect.name != "sqlite":
         return
-    conn.exec_driver_sql(f"PRAGMA cache_size = {SQLITE_DEFAULT_CACHE}")
-    conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {DEFAULT_AUTOCHECKPOINT}")
+    for pragma in RESTORE_PRAGMAS:
+        conn.exec_driver_sql(pragma)
     path = sqlite_file(conn.engine)
     if path is not None:
         after_write(conn, path)

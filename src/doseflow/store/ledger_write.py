@@ -49,7 +49,7 @@ from doseflow.store.ledger_projection import (
     Entries,
 )
 from doseflow.store.ledger_rows import KIND_COLUMNS, event_from_row, kind_columns
-from doseflow.store.ledger_sql import ConnectionSink, Sink, begin_write, chunks, insert_many, mark
+from doseflow.store.ledger_sql import ConnectionSink, Sink, chunks, mark
 
 __all__ = [
     "ACCOUNT_COLUMNS",
@@ -58,8 +58,6 @@ __all__ = [
     "STEP_COLUMNS",
     "Progress",
     "append_batch",
-    "begin_write",
-    "insert_many",
     "load_events",
 ]
 

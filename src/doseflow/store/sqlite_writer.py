@@ -24,7 +24,7 @@ the same ``sqlite3`` exception, so an ``IntegrityError`` (a re-sent event id) is
 it would be in-process. If this process dies, the child reads the end of its input, rolls
 back what it had not committed and exits: a batch stays all or nothing. The child runs
 ``python -m doseflow.store.sqlite_writer <database path>`` and imports nothing of doseflow
-beyond this module and its errors.
+beyond this module, its errors and ``doseflow.store.sqlite_settings``.
 """
 
 from __future__ import annotations
@@ -43,17 +43,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from doseflow.domain.errors import DoseflowError
+from doseflow.store.sqlite_settings import CONNECTION_PRAGMAS, WRITER_PRAGMAS
 
-#: SQLite settings of the writer's connection (as ``doseflow.store.database`` sets for every
-#: connection, with the ledger writer's page cache and no automatic checkpoint).
-PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=30000",
-    "PRAGMA cache_size=-262144",
-    "PRAGMA wal_autocheckpoint=0",
-)
+#: SQLite settings of the writer's connection: every connection's, with a ledger writer's.
+PRAGMAS = CONNECTION_PRAGMAS + WRITER_PRAGMAS
 _ERRORS: dict[str, type[Exception]] = {
     "IntegrityError": sqlite3.IntegrityError,
     "OperationalError": sqlite3.OperationalError,

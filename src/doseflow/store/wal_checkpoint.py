@@ -23,13 +23,12 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 
 #: Log size past which a writer checkpoints synchronously after its commit.
 WAL_LIMIT_BYTES = 512 * 1024 * 1024
 #: A checkpointer thread with nothing to do for this long ends (a new one starts on demand).
 IDLE_SECONDS = 30.0
-#: SQLite's own automatic checkpoint threshold (pages), restored after a ledger write.
-DEFAULT_AUTOCHECKPOINT = 1000
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +57,11 @@ class Checkpointer:
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until no checkpoint is wanted or running; False if that took too long."""
-        waited = 0.0
+        deadline = time.monotonic() + timeout
         while self._wanted.is_set() or self._running:
-            if waited >= timeout:
+            if time.monotonic() >= deadline:
                 return False
-            threading.Event().wait(0.01)
-            waited += 0.01
+            time.sleep(0.01)
         return True
 
     def _run(self) -> None:
