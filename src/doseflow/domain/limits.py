@@ -1,0 +1,48 @@
+"""Bounds on what a user may send, in one place, so every reader and both backends agree.
+
+Every string a user gives doseflow is stored somewhere (a ledger row, a report value, an
+audit entry), and the ledger is append-only: an unbounded field is a permanent cost for
+every later reader. These are the documented maxima (docs/security.md lists them); the
+readers of users' files and the service refuse anything beyond them with a coded error
+before anything is written, on SQLite exactly as on PostgreSQL (whose column widths below
+are the same numbers).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Final
+
+#: Largest document (YAML or JSON text: a scenario, network, deployment, report or impact
+#: file) read from a request or a file, in bytes.
+MAX_DOCUMENT_BYTES: Final = 2_000_000
+
+#: Deepest nesting of mappings and lists in a document. Real files nest 4-6 deep.
+MAX_DOCUMENT_DEPTH: Final = 32
+
+#: Largest request body the service reads, in bytes (a ledger batch of 50,000 events fits).
+MAX_REQUEST_BYTES: Final = 32 * 1024 * 1024
+
+#: Identifiers a user chooses: event ids, shipment ids, plan references.
+MAX_ID_LENGTH: Final = 200
+
+#: Codes of nodes, products, data elements and org units.
+MAX_CODE_LENGTH: Final = 64
+
+#: Lot (batch) numbers as printed on the pack.
+MAX_LOT_LENGTH: Final = 100
+
+#: People's and things' names (users, scenarios, rounds, regions, donors).
+MAX_NAME_LENGTH: Final = 200
+
+#: Free text: reasons, notes, comments.
+MAX_TEXT_LENGTH: Final = 500
+
+#: Largest quantity of doses (or vials, packs, people) in one value: a trillion, far above
+#: any real figure (the world's population is about 8 billion) and far below 2**63, so no
+#: sum of a few values can wrap in a 64-bit column.
+MAX_QUANTITY: Final = 10**12
+
+#: Dates a user may give for events, periods and plans: the programme era, with room.
+EARLIEST_DATE: Final = date(2000, 1, 1)
+LATEST_DATE: Final = date(2099, 12, 31)
