@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from hypothesis import strategies as st
@@ -145,8 +145,9 @@ def to_events(a: Action, n: int, names: Namer, accepted: list[LedgerEvent]) -> l
     movable = [e for e in accepted if not isinstance(e, Reversal | PhysicalCount)]
     if not movable:
         return []
-    if a.kind == "resend":
-        return [accepted[a.pick % len(accepted)]]
+    if a.kind == "resend":  # by another user, now and then: still a re-send
+        again = accepted[a.pick % len(accepted)]
+        return [replace(again, recorded_by="someone-else") if a.pick % 2 else again]
     target = movable[a.pick % len(movable)]
     return [
         Reversal(

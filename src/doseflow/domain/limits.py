@@ -10,7 +10,7 @@ are the same numbers).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Final
 
 #: Largest document (YAML or JSON text: a scenario, network, deployment, report or impact
@@ -46,3 +46,7 @@ MAX_QUANTITY: Final = 10**12
 #: Dates a user may give for events, periods and plans: the programme era, with room.
 EARLIEST_DATE: Final = date(2000, 1, 1)
 LATEST_DATE: Final = date(2099, 12, 31)
+
+#: How far after the server's clock a client may say an event occurred: clocks of phones and
+#: laptops in the field run a little ahead. Anything later is refused as in the future.
+MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
