@@ -3,13 +3,15 @@
 Nothing in the ledger is ever edited or deleted; a mistake is corrected by a
 :class:`Reversal` of the earlier event. Every event says when it happened (``occurred_at``),
 who recorded it (``recorded_by``) and, once stored, when it was recorded (``recorded_at``,
-filled in by the store unless the client supplies it). Quantities are always doses.
+filled in by the store; the service never takes either from a client). Quantities are
+always doses.
 
 The ``event_id`` is chosen by the client, so sending the same event twice (a retry after a
-lost connection, a re-run import) is a no-op, while the same id with different content is
-refused. Shipment events name a leg: ``origin``/``hub`` is where the doses leave from and
-``destination`` the next node on the route, where the next event (arrival at a hub or
-receipt) must happen.
+lost connection, a re-run import, the same event sent by a colleague) is a no-op, while the
+same id with different content is refused. Who recorded an event and when are not its
+content: the first recording's stand. Shipment events name a leg: ``origin``/``hub`` is
+where the doses leave from and ``destination`` the next node on the route, where the next
+event (arrival at a hub or receipt) must happen.
 """
 
 from __future__ import annotations
@@ -77,6 +79,12 @@ REMOVING_REASONS: frozenset[AdjustmentReason] = frozenset(
 )
 
 
+#: Fields that say who recorded an event and when: set by whoever stores it (the service
+#: from the caller's token and its own clock), and not part of the event's content.
+RECORDING_FIELDS: tuple[str, ...] = ("recorded_by", "recorded_at")
+_RECORDING = frozenset(RECORDING_FIELDS)
+
+
 def as_utc(moment: datetime) -> datetime:
     """``moment`` in UTC; a naive datetime is taken to be UTC already."""
     if moment.tzinfo is None:
@@ -135,8 +143,10 @@ class LedgerEvent:
         """Kind-specific validation (overridden)."""
 
     def content(self) -> dict[str, Any]:
-        """Every field except ``recorded_at``: what must match for a re-send to be a no-op."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "recorded_at"}
+        """What must match for a re-send to be a no-op: every field except who recorded the
+        event and when (:data:`RECORDING_FIELDS`). Those describe one recording, not the
+        event: the same event sent again by another user, or later, is the same fact."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _RECORDING}
 
     def same_content(self, other: LedgerEvent) -> bool:
         return self.kind is other.kind and self.content() == other.content()
