@@ -8,7 +8,7 @@ refuse a node in another country with ``SERVICE_OUT_OF_SCOPE``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.events import event_nodes
-from doseflow.ledger.event_file import events_from_rows, row_of
+from doseflow.ledger.attribution import recorded_events
+from doseflow.ledger.event_file import row_of
 from doseflow.ledger.views import (
     ExpiringLine,
     HubHolding,
@@ -51,7 +52,9 @@ ProductQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 class EventBatch(BaseModel):
     """Ledger events as rows of a ledger event file (``docs/ledger.md`` lists the columns:
     ``id``, ``type``, ``occurred_at``, ``shipment``, ``node``, ``product``, ``lot``, ...).
-    ``recorded_by`` defaults to the token's user."""
+    Who recorded them and when are the token's user and the server's clock: a row with
+    ``recorded_by`` or ``recorded_at`` is refused (``LEDGER_SERVER_SET_FIELD``);
+    ``occurred_at`` may not be after the server's clock plus a few minutes."""
 
     events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_EVENTS)
 
@@ -256,12 +259,14 @@ def get_held_at_hubs(
     summary="Append a batch of ledger events: all or nothing; re-sent events are no-ops",
 )
 def post_events(request: Request, body: EventBatch, access: WriteShipments) -> AppendOut:
-    rows = [
-        (index, {"recorded_by": access.principal.user, **row})
-        for index, row in enumerate(body.events, start=1)
-    ]
-    events = events_from_rows(rows, "request body")
-    result = ledger_of(request).append_events(events)
+    now = datetime.now(UTC)  # the recording time: the server's clock, never the client's
+    events = recorded_events(
+        list(enumerate(body.events, start=1)),
+        "request body",
+        recorded_by=access.principal.user,
+        now=now,
+    )
+    result = ledger_of(request).append_events(events, now=now)
     access.audit(
         f"{len(events)} events",
         appended=len(result.appended),
