@@ -79,12 +79,6 @@ REMOVING_REASONS: frozenset[AdjustmentReason] = frozenset(
 )
 
 
-#: Fields that say who recorded an event and when: set by whoever stores it (the service
-#: from the caller's token and its own clock), and not part of the event's content.
-RECORDING_FIELDS: tuple[str, ...] = ("recorded_by", "recorded_at")
-_RECORDING = frozenset(RECORDING_FIELDS)
-
-
 def as_utc(moment: datetime) -> datetime:
     """``moment`` in UTC; a naive datetime is taken to be UTC already."""
     if moment.tzinfo is None:
@@ -118,6 +112,12 @@ def _required(event: LedgerEvent, name: str, value: object) -> None:
             expected=f"a value for {name}",
             value=value,
         )
+
+
+#: Fields that say who recorded an event and when: set by whoever stores it (the service
+#: from the caller's token and its own clock), and not part of the event's content.
+RECORDING_FIELDS: tuple[str, ...] = ("recorded_by", "recorded_at")
+_RECORDING = frozenset(RECORDING_FIELDS)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
