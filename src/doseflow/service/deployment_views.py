@@ -39,10 +39,6 @@ from doseflow.domain.product import Product
 from doseflow.store.deployment import record_deployment_plan
 
 BODY_DOCUMENT = "request body (document)"
-#: Who the ledger says recorded a plan's events: the same as ``doseflow deploy plan
-#: --record``, so a plan recorded from the command line and from the service with the same
-#: reference is recorded once (the audit log keeps which user asked).
-RECORDED_BY = "doseflow deploy"
 #: Parts of a deployment file that may name a CSV file beside it; a document sent to the
 #: service must write them out (the server's files are not the caller's to read).
 LIST_PARTS = ("stock", "regions", "groups")
@@ -382,10 +378,12 @@ def plan_for(inp: DeploymentInput) -> DeploymentPlan:
     return plan_deployment(inp)
 
 
-def record_plan(engine: Engine, plan: DeploymentPlan, reference: str) -> LedgerOut:
-    """Store the plan's shipments as planned events (as ``doseflow deploy plan --record``
-    does); recording the same plan again appends nothing."""
-    done = record_deployment_plan(engine, plan, reference=reference, recorded_by=RECORDED_BY)
+def record_plan(engine: Engine, plan: DeploymentPlan, reference: str, user: str) -> LedgerOut:
+    """Store the plan's shipments as planned events recorded by ``user`` (the token's) at
+    the server's clock, as ``doseflow deploy plan --record`` does; recording the same plan
+    again, by anyone or from the command line, appends nothing (who recorded an event is
+    not its content)."""
+    done = record_deployment_plan(engine, plan, reference=reference, recorded_by=user)
     return LedgerOut(
         reference=done.reference,
         appended=done.appended,

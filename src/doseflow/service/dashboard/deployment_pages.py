@@ -139,7 +139,7 @@ async def deployment_record_form(request: Request) -> Response:
     reference = found.reference
     if inp.strategy is not base.strategy:  # another plan than the file's: its own reference
         reference += f"-{inp.strategy.value}"
-    ledger = record_plan(engine_of(request), plan_for(inp), reference)
+    ledger = record_plan(engine_of(request), plan_for(inp), reference, access.principal.user)
     access.audit(
         f"deployment {ledger.reference}",
         country=found.iso3,

@@ -10,6 +10,7 @@ from fastapi import Path as FastPath
 from pydantic import BaseModel, Field
 
 from doseflow.service.auth import Access, authorize
+from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
 from doseflow.store.service import (
@@ -28,7 +29,7 @@ Manage = Annotated[Access, Depends(authorize("tokens.manage"))]
 ReadAudit = Annotated[Access, Depends(authorize("audit.read"))]
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(WriteBody):
     role: str = Field(
         description="administrator, allocation-analyst, logistics-officer, participant or viewer"
     )

@@ -19,6 +19,7 @@ from doseflow.allocation import Decline, Redirect, scenario_from_document
 from doseflow.domain.errors import DoseflowError
 from doseflow.service.allocation_views import decline_view
 from doseflow.service.auth import Access, authorize
+from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
 from doseflow.store.allocation import (
@@ -107,7 +108,7 @@ class LineOut(BaseModel):
     explanation: dict[str, Any]
 
 
-class DeclineIn(BaseModel):
+class DeclineIn(WriteBody):
     round: int = Field(ge=1, le=1000)
     product: str = Field(min_length=1, max_length=64)
     iso3: str = Field(pattern="^[A-Za-z]{3}$")

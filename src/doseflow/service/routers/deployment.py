@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, model_validator
 from doseflow.deployment import DeploymentInput, Strategy
 from doseflow.domain.product import Product
 from doseflow.service.auth import Access, authorize
+from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
 from doseflow.service.deployment_views import (
     DeploymentPlanOut,
@@ -81,7 +82,7 @@ class DeploymentIn(BaseModel):
         return self
 
 
-class RecordIn(DeploymentIn):
+class RecordIn(DeploymentIn, WriteBody):
     reference: str | None = Field(
         default=None,
         min_length=1,
@@ -152,7 +153,7 @@ def post_record(request: Request, access: Record, body: RecordIn) -> DeploymentP
     access.check_iso3(inp.country)
     reference = body.reference or default_reference
     plan = plan_for(inp)
-    ledger = record_plan(engine_of(request), plan, reference)
+    ledger = record_plan(engine_of(request), plan, reference, access.principal.user)
     access.audit(
         f"deployment {reference}",
         country=inp.country,

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from doseflow.impact.global_comparison import DEFAULT_LEVELS, compare_allocations
 from doseflow.service.auth import Access, authorize
+from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of, jobs_of
 from doseflow.service.errors import ERROR_RESPONSES
 from doseflow.store.allocation import AllocationStore
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/api", tags=["impact"], responses=ERROR_RESPONSES)
 KIND = "impact-comparison"
 
 
-class ImpactRunIn(BaseModel):
+class ImpactRunIn(WriteBody):
     round: int | None = Field(default=None, ge=1, le=1000, description="default: every round")
     r0: float = Field(default=2.5, gt=0.5, le=10.0, description="basic reproduction number")
     horizon_days: int = Field(default=365, ge=30, le=1095)

@@ -28,6 +28,7 @@ from doseflow.ledger.views import (
     TransitLine,
 )
 from doseflow.service.auth import Access, authorize
+from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
 from doseflow.service.responses import json_response
@@ -49,7 +50,7 @@ NodeQuery = Annotated[str | None, Query(min_length=1, max_length=64, description
 ProductQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
-class EventBatch(BaseModel):
+class EventBatch(WriteBody):
     """Ledger events as rows of a ledger event file (``docs/ledger.md`` lists the columns:
     ``id``, ``type``, ``occurred_at``, ``shipment``, ``node``, ``product``, ``lot``, ...).
     Who recorded them and when are the token's user and the server's clock: a row with

@@ -9,7 +9,7 @@ participant token may only submit and read values of its own country.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,7 +25,9 @@ from doseflow.reporting import (
     hierarchy_from_network,
     national_hierarchy,
 )
+from doseflow.reporting.as_of import checked_as_of
 from doseflow.service.auth import Access, authorize
+from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
 from doseflow.store.ledger import LedgerStore
@@ -43,7 +45,7 @@ Iso3Query = Annotated[str | None, Query(pattern="^[A-Za-z]{3}$", description="IS
 MAX_VALUES = 200_000
 
 
-class ValueIn(BaseModel):
+class ValueIn(WriteBody):
     """One reported value, as in a DHIS2 data value set (``value`` may be text: it is
     checked against the data element's type)."""
 
@@ -56,12 +58,16 @@ class ValueIn(BaseModel):
     comment: str | None = Field(default=None, max_length=500)
 
 
-class SubmissionIn(BaseModel):
+class SubmissionIn(WriteBody):
     values: list[ValueIn] = Field(max_length=MAX_VALUES)
     atomic: bool = Field(
         default=False, description="all or nothing: write nothing if any value conflicts"
     )
-    as_of: date | None = Field(default=None, description="which periods are open (default today)")
+    as_of: date | None = Field(
+        default=None,
+        description="which periods are open (default: the server's today; an earlier day "
+        "checks more strictly, a later one is refused)",
+    )
 
 
 class ImportSummaryOut(BaseModel):
@@ -165,7 +171,7 @@ def _submit(request: Request, body: SubmissionIn, access: Access, dry_run: bool)
         engine,
         values,
         hierarchy=hierarchy,
-        as_of=body.as_of,
+        as_of=checked_as_of(body.as_of, datetime.now(UTC)),
         dry_run=dry_run,
         atomic=body.atomic,
         ledger=StoreLedger(engine),
