@@ -91,6 +91,16 @@ def test_every_forged_row_is_named_and_nothing_of_the_batch_is_written(
     assert "r-nga-1" not in _events(seeded)
 
 
+def test_a_forged_row_and_an_invalid_row_are_reported_together(seeded: Service) -> None:
+    rows = [_receipt(recorded_by="moh-npl-minister"), _receipt("x-2", quantity="many")]
+    response = _post(seeded, "logistics-officer", *rows)
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert [(e["line"], e["field"]) for e in errors] == [(1, "recorded_by"), (2, "quantity")]
+    assert errors[0]["code"] == "LEDGER_SERVER_SET_FIELD"
+    assert errors[1]["code"].startswith("LEDGER_")  # the row reader's own code
+
+
 def test_the_server_records_the_tokens_user_and_its_own_clock(seeded: Service) -> None:
     before = datetime.now(UTC).replace(microsecond=0)
     response = _post(seeded, "logistics-officer", _receipt())

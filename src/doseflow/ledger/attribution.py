@@ -40,19 +40,32 @@ def recorded_events(
     which the store also records as ``recorded_at``). Refuses, naming every row and field
     and before anything is written: a row stating who recorded it or when
     (``LEDGER_SERVER_SET_FIELD``), any invalid row (as :func:`events_from_rows`), and an
-    event said to occur outside the accepted range (``LEDGER_OCCURRED_OUT_OF_RANGE``)."""
-    refuse_recording_fields(rows, source)
-    events = events_from_rows(
-        [(line, {**row, "recorded_by": recorded_by}) for line, row in rows], source
-    )
+    event said to occur outside the accepted range (``LEDGER_OCCURRED_OUT_OF_RANGE``).
+    The first two kinds are reported together, row by row."""
+    refused = recording_field_problems(rows, source)
+    attributed = [
+        (line, {**_without_recording(row), "recorded_by": recorded_by}) for line, row in rows
+    ]
+    try:
+        events = events_from_rows(attributed, source)
+    except DoseflowError as invalid:
+        raise DoseflowError.from_details([*refused, *invalid.details]) from None
+    if refused:
+        raise DoseflowError.from_details(refused)
     check_occurred_at(events, [line for line, _ in rows], source, now)
     return events
 
 
-def refuse_recording_fields(rows: Sequence[tuple[int, Mapping[str, Any]]], source: str) -> None:
-    """Raise ``LEDGER_SERVER_SET_FIELD`` for every row that has a recording column, even an
-    empty one (the column is not the client's to fill)."""
-    problems = [
+def _without_recording(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in RECORDING_FIELDS}
+
+
+def recording_field_problems(
+    rows: Sequence[tuple[int, Mapping[str, Any]]], source: str
+) -> list[ErrorDetail]:
+    """A ``LEDGER_SERVER_SET_FIELD`` problem for every row that has a recording column,
+    even an empty one (the column is not the client's to fill)."""
+    return [
         ErrorDetail(
             "LEDGER_SERVER_SET_FIELD",
             f"'{name}' is set by the server (the signed-in user and the server's clock), "
@@ -65,8 +78,6 @@ def refuse_recording_fields(rows: Sequence[tuple[int, Mapping[str, Any]]], sourc
         for name in RECORDING_FIELDS
         if name in row
     ]
-    if problems:
-        raise DoseflowError.from_details(problems)
 
 
 def check_occurred_at(
