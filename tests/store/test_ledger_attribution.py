@@ -17,6 +17,8 @@ from doseflow.ledger.book import Book
 from doseflow.store import ledger_tables as t
 from doseflow.store.database import open_database
 from doseflow.store.ledger import WRITER_PROCESS_EVENTS, LedgerStore
+from doseflow.store.ledger_sql import sqlite_file
+from doseflow.store.sqlite_writer import existing_writer
 from tests.ledger.factory import NODES, administered, dispatched, issue, received
 
 FIRST = datetime(2021, 6, 1, 9, tzinfo=UTC)
@@ -126,6 +128,8 @@ def test_a_batch_for_the_writer_process_re_sent_by_another_user(ledger: LedgerSt
     first = by("alice", [administered(f"w{i}", 3, 1, node="PRK-NS") for i in range(n)])
     ledger.append_events(first, now=FIRST)
     before = _who_and_when(ledger)
+    path = sqlite_file(ledger.engine)
+    assert path is None or existing_writer(path) is not None  # the writer process wrote it
     whole = ledger.append_events(by("bob", first), now=LATER)
     assert (whole.appended, len(whole.skipped)) == ((), n)
     # one old id where the id sample does not look: caught by the unique key (the writer
