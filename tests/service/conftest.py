@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from doseflow.service import create_app
+from doseflow.service.settings import SecuritySettings
 from doseflow.store.database import open_database
 from doseflow.store.service import Role, issue_token
 
@@ -49,8 +50,9 @@ class Service:
         return self.client.request(method, path, headers=self.headers(actor), **kwargs)
 
 
-def make_service(url: str) -> Iterator[Service]:
-    app = create_app(url)
+def make_service(url: str, security: SecuritySettings | None = None) -> Iterator[Service]:
+    """A service on ``url``; rate limits relaxed (explicitly) unless ``security`` is given."""
+    app = create_app(url, security=security or SecuritySettings.relaxed())
     engine: Engine = app.state.engine
     tokens = {
         name: issue_token(engine, role=role, iso3=iso3, user=name).token
