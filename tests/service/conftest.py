@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,6 +49,21 @@ class Service:
 
     def request(self, method: str, path: str, actor: str | None, **kwargs: Any) -> httpx.Response:
         return self.client.request(method, path, headers=self.headers(actor), **kwargs)
+
+
+def dashboard_sign_in(
+    client: TestClient, token: str, next_path: str = "/dashboard/"
+) -> httpx.Response:
+    """Sign ``client`` in as a browser does: open the sign-in page (which sets the
+    pre-session cookie and the form token), then send the form. Returns the answer (303)."""
+    page = client.get("/dashboard/sign-in").text
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert found is not None, "the sign-in form has no form token"
+    return client.post(
+        "/dashboard/sign-in",
+        data={"csrf": found.group(1), "token": token, "next": next_path},
+        follow_redirects=False,
+    )
 
 
 def make_service(url: str, security: SecuritySettings | None = None) -> Iterator[Service]:

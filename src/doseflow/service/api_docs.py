@@ -10,15 +10,25 @@ it has no inline script, so the Content-Security-Policy can allow only same-orig
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
-import swagger_ui
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from doseflow.domain.errors import DoseflowError
 
-SWAGGER_UI_DIR = Path(swagger_ui.__file__).parent / "static"
+
+def _package_static() -> Path:
+    """The ``static`` folder of the installed ``swagger_ui`` package, found without running
+    any of its code (only its files are used)."""
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("swagger-ui-py is not installed (a core dependency of doseflow)")
+    return Path(spec.origin).parent / "static"
+
+
+SWAGGER_UI_DIR = _package_static()
 
 #: The only files served from the package, with their media types.
 ASSETS: dict[str, str] = {

@@ -18,13 +18,16 @@ from sqlalchemy import Engine
 
 from doseflow import __version__
 from doseflow.service import api_docs
+from doseflow.service.audit_summary import RefusalSummary
 from doseflow.service.auth import RequestMiddleware
 from doseflow.service.dashboard import pages
 from doseflow.service.errors import install_error_handlers
 from doseflow.service.jobs import JobRunner
+from doseflow.service.rate_limits import RateLimits
 from doseflow.service.security_headers import SecurityHeadersMiddleware
 from doseflow.service.settings import SecuritySettings
 from doseflow.store.database import default_url, open_database
+from doseflow.store.service_audit import install_audit_hook
 
 #: Routers under ``doseflow.service.routers``, in the order they appear in the API docs.
 ROUTER_MODULES: tuple[str, ...] = (
@@ -60,11 +63,14 @@ def create_app(
     session lifetimes and rate limits of ``security`` (default: the documented ones)."""
     settings = security if security is not None else SecuritySettings()
     the_engine = engine if engine is not None else open_database(database_url or default_url())
+    install_audit_hook(the_engine)
+    summary = RefusalSummary(the_engine, settings.audit_summary_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.jobs.shutdown()
+        summary.flush()
 
     app = FastAPI(
         title="doseflow",
@@ -79,7 +85,8 @@ def create_app(
     app.state.jobs = JobRunner(the_engine)
     install_error_handlers(app, html=pages.render_error)
     app.state.security = settings
-    app.add_middleware(RequestMiddleware, engine=the_engine)
+    app.state.rate_limits = RateLimits(settings)
+    app.add_middleware(RequestMiddleware, engine=the_engine, security=settings, summary=summary)
     app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
     for name in ROUTER_MODULES:
         module = importlib.import_module(f"doseflow.service.routers.{name}")
