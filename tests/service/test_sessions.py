@@ -217,3 +217,16 @@ def test_the_api_keeps_bearer_tokens_and_ignores_session_cookies(service: Servic
     assert service.client.get("/api/whoami").status_code == 401
     whoami = service.get("/api/whoami", "administrator")
     assert whoami.status_code == 200
+
+
+def test_a_cookie_holding_an_api_token_opens_nothing_and_is_cleared(service: Service) -> None:
+    """Earlier versions kept the raw token in ``doseflow_token``: it no longer signs anyone
+    in, and signing in clears it from the browser."""
+    old = TestClient(service.app, cookies={"doseflow_token": service.tokens["administrator"]})
+    assert old.get("/dashboard/", follow_redirects=False).status_code == 303
+    as_session = TestClient(service.app, cookies={COOKIE_NAME: service.tokens["administrator"]})
+    assert as_session.get("/dashboard/", follow_redirects=False).status_code == 303
+    signed = dashboard_sign_in(old, service.tokens["viewer"])
+    cleared = [c for c in signed.headers.get_list("set-cookie") if c.startswith("doseflow_token=")]
+    assert cleared
+    assert "Max-Age=0" in cleared[0]

@@ -51,6 +51,10 @@ PAGE_MODULES: tuple[str, ...] = (
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
+#: The cookie earlier versions kept the raw API token in: cleared at sign-in and sign-out so
+#: no browser keeps a long-lived token after upgrading.
+LEGACY_TOKEN_COOKIE = "doseflow_token"
+
 
 def _safe_next(target: str | None) -> str:
     """Only ever send a signed-in user on to a dashboard page of this site."""
@@ -143,6 +147,7 @@ async def sign_in(request: Request) -> Response:
         max_age=int(settings.session_lifetime.total_seconds()),
     )
     response.delete_cookie(PRE_SESSION_COOKIE, path="/dashboard/sign-in")
+    response.delete_cookie(LEGACY_TOKEN_COOKIE, path="/dashboard")
     return response
 
 
@@ -157,6 +162,7 @@ async def sign_out(request: Request) -> Response:
         await to_thread.run_sync(end_session, engine_of(request), session_id)
     response = RedirectResponse("/dashboard/sign-in", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/dashboard")
+    response.delete_cookie(LEGACY_TOKEN_COOKIE, path="/dashboard")
     return response
 
 
