@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from doseflow.service.auth import COOKIE_NAME
+from doseflow.service.auth import COOKIE_NAME, foreign_origin
 from doseflow.service.dashboard.render import PRE_SESSION_COOKIE
 from doseflow.service.settings import SecuritySettings
 from doseflow.store.service import authenticate, issue_token
@@ -196,6 +196,25 @@ def test_forms_from_this_origin_are_accepted(service: Service) -> None:
         "/dashboard/sign-in", data=form, headers=same, follow_redirects=False
     )
     assert signed.status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "scheme", "foreign"),
+    [
+        ("https://doseflow.example.org", "doseflow.example.org", "https", False),
+        ("https://doseflow.example.org", "doseflow.example.org:443", "https", False),
+        ("HTTPS://DoseFlow.example.org:443", "doseflow.example.org", "https", False),
+        ("http://doseflow.example.org", "doseflow.example.org", "https", True),
+        ("https://doseflow.example.org:8443", "doseflow.example.org", "https", True),
+        ("https://doseflow.example.org.evil.example", "doseflow.example.org", "https", True),
+    ],
+)
+def test_origins_are_compared_by_scheme_host_and_port(
+    origin: str, host: str, scheme: str, foreign: bool
+) -> None:
+    scope = {"scheme": scheme}
+    headers = {"origin": origin, "host": host}
+    assert (foreign_origin(scope, headers) is not None) is foreign
 
 
 def test_over_https_the_cookies_are_secure(fresh_sqlite: str) -> None:

@@ -180,6 +180,7 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 
 def cookie_value(headers: dict[str, str], name: str) -> str | None:
+    """The value of cookie ``name`` in a request's ``Cookie`` header, if it is there."""
     for part in headers.get("cookie", "").split(";"):
         key, _, value = part.strip().partition("=")
         if key == name and value:
@@ -210,7 +211,16 @@ def foreign_origin(scope: Scope, headers: dict[str, str]) -> str | None:
         parts = urlsplit(referer)
         origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "null"
     own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
-    return None if origin.strip().lower() == own.lower() else origin
+    return None if _normal_origin(origin) == _normal_origin(own) else origin
+
+
+def _normal_origin(origin: str) -> str:
+    """``scheme://host[:port]`` in lower case, without the scheme's default port."""
+    text = origin.strip().lower()
+    for scheme, port in (("https://", ":443"), ("http://", ":80")):
+        if text.startswith(scheme) and text.endswith(port):
+            return text[: -len(port)]
+    return text
 
 
 def _cross_origin_refusal(origin: str) -> list[ErrorDetail]:
