@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.service.conftest import Service
+from tests.service.live import live_server
 
 PATHS = ["/api/health", "/api/docs", "/dashboard/sign-in", "/static/dashboard.css", "/nowhere"]
 
@@ -78,3 +80,15 @@ def test_api_docs_reference_no_external_host_and_their_assets_are_served(
     assert "Apache License" in licence.text
     assert service.client.get("/static/vendor/swagger-ui/../../app.py").status_code == 404
     assert service.client.get("/static/vendor/swagger-ui/index.css").status_code == 404
+
+
+def test_hsts_follows_the_scheme_a_trusted_proxy_reports(service: Service) -> None:
+    """Behind a TLS proxy on this host, uvicorn (as ``doseflow serve`` runs it) takes the
+    scheme from ``X-Forwarded-Proto``: HSTS and Secure cookies follow it."""
+    with live_server(service.app) as url:
+        plain = httpx.get(f"{url}/dashboard/sign-in")
+        proxied = httpx.get(f"{url}/dashboard/sign-in", headers={"X-Forwarded-Proto": "https"})
+    assert "strict-transport-security" not in plain.headers
+    assert "Secure" not in plain.headers["set-cookie"]
+    assert proxied.headers["strict-transport-security"].startswith("max-age=")
+    assert "Secure" in proxied.headers["set-cookie"]
