@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from doseflow.service import create_app
+from doseflow.service.settings import SecuritySettings
 from doseflow.store.database import open_database
 from doseflow.store.service import Role, issue_token
 
@@ -49,8 +51,24 @@ class Service:
         return self.client.request(method, path, headers=self.headers(actor), **kwargs)
 
 
-def make_service(url: str) -> Iterator[Service]:
-    app = create_app(url)
+def dashboard_sign_in(
+    client: TestClient, token: str, next_path: str = "/dashboard/"
+) -> httpx.Response:
+    """Sign ``client`` in as a browser does: open the sign-in page (which sets the
+    pre-session cookie and the form token), then send the form. Returns the answer (303)."""
+    page = client.get("/dashboard/sign-in").text
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert found is not None, "the sign-in form has no form token"
+    return client.post(
+        "/dashboard/sign-in",
+        data={"csrf": found.group(1), "token": token, "next": next_path},
+        follow_redirects=False,
+    )
+
+
+def make_service(url: str, security: SecuritySettings | None = None) -> Iterator[Service]:
+    """A service on ``url``; rate limits relaxed (explicitly) unless ``security`` is given."""
+    app = create_app(url, security=security or SecuritySettings.relaxed())
     engine: Engine = app.state.engine
     tokens = {
         name: issue_token(engine, role=role, iso3=iso3, user=name).token

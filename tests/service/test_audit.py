@@ -47,9 +47,12 @@ def test_refused_writes_are_audited_as_denied(service: Service) -> None:
     assert entry.iso3 == "KEN"
     anonymous = service.post("/api/tokens", None, json={})
     assert anonymous.status_code == 401
-    entry = audit_log(service.engine, limit=1)[0]
+    entry = audit_log(service.engine, limit=1)[0]  # counted in the window's summary row
     assert entry.actor is None
-    assert entry.outcome == "denied"
+    assert (entry.action, entry.outcome) == ("refused.summary", "summary")
+    assert entry.detail is not None
+    assert entry.detail["status"] == {"401": 1}
+    assert entry.detail["user"] == {"(anonymous)": 1}
 
 
 def test_reads_are_not_audited(service: Service) -> None:

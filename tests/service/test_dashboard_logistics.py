@@ -10,7 +10,7 @@ from doseflow.logistics import example_network_path, feasibility_matrix, load_ne
 from doseflow.service.deployment_views import example_input
 from doseflow.store.ledger import LedgerStore
 from doseflow.store.service import Role, audit_log, issue_token
-from tests.service.conftest import Service
+from tests.service.conftest import Service, dashboard_sign_in
 from tests.service.test_dashboard_shell import sign_in
 
 
@@ -75,7 +75,7 @@ def test_a_participant_sees_only_its_own_stores(service: Service) -> None:
 
 def test_a_prk_participant_sees_its_plan_but_may_not_record_it(service: Service) -> None:
     token = issue_token(service.engine, role=Role.PARTICIPANT, iso3="PRK", user="DPRK EPI")
-    service.client.post("/dashboard/sign-in", data={"token": token.token, "next": "/dashboard/"})
+    assert dashboard_sign_in(service.client, token.token).status_code == 303
     coldchain = service.client.get("/dashboard/coldchain").text
     assert "Pfizer cannot reach Pyongyang" in coldchain
     assert "Dhaka" not in coldchain
@@ -122,11 +122,19 @@ def test_logistics_officers_record_the_plan_once(service: Service) -> None:
     assert "Recorded 0 planned shipments" in again.text
     assert f"({shipments} were already recorded)" in again.text
     assert len(list(LedgerStore(service.engine).events())) == shipments
-    entry = audit_log(service.engine, limit=1)[0]
-    assert (entry.action, entry.actor, entry.outcome) == (
+    resent, first = audit_log(service.engine, limit=2)
+    assert (first.action, first.actor, first.outcome) == (
         "deployment.record",
         "logistics-officer",
         "ok",
+    )
+    assert first.writes is not None
+    assert first.writes >= 1
+    # the re-send wrote nothing, and its audit entry says so
+    assert (resent.action, resent.outcome, resent.writes) == (
+        "deployment.record",
+        "unchanged",
+        None,
     )
 
 

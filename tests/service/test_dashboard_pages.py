@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from doseflow.service.dashboard.render import NAV
 from doseflow.service.permissions import PERMISSIONS
 from doseflow.store.service import audit_log
-from tests.service.conftest import ACTORS, Service, make_service
+from tests.service.conftest import ACTORS, Service, dashboard_sign_in, make_service
 from tests.service.scenario import NAME, scenario_document
 from tests.service.seed import seed_ledger
 
@@ -28,9 +28,7 @@ def full(fresh_sqlite: str) -> Iterator[Service]:
 
 def browser_for(service: Service, actor: str) -> TestClient:
     client = TestClient(service.app)
-    signed = client.post(
-        "/dashboard/sign-in", data={"token": service.tokens[actor]}, follow_redirects=False
-    )
+    signed = dashboard_sign_in(client, service.tokens[actor])
     assert signed.status_code == 303
     return client
 

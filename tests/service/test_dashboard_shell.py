@@ -6,15 +6,11 @@ import re
 
 from doseflow.service.auth import COOKIE_NAME
 from doseflow.store.service import audit_log
-from tests.service.conftest import Service
+from tests.service.conftest import Service, dashboard_sign_in
 
 
 def sign_in(service: Service, actor: str) -> None:
-    response = service.client.post(
-        "/dashboard/sign-in",
-        data={"token": service.tokens[actor], "next": "/dashboard/"},
-        follow_redirects=False,
-    )
+    response = dashboard_sign_in(service.client, service.tokens[actor])
     assert response.status_code == 303
 
 
@@ -26,15 +22,13 @@ def test_pages_send_visitors_to_sign_in(service: Service) -> None:
 
 
 def test_sign_in_sets_a_strict_http_only_cookie(service: Service) -> None:
-    response = service.client.post(
-        "/dashboard/sign-in",
-        data={"token": service.tokens["viewer"], "next": "https://evil.example/"},
-        follow_redirects=False,
-    )
+    response = dashboard_sign_in(service.client, service.tokens["viewer"], "https://evil.example/")
     assert response.status_code == 303
     assert response.headers["location"] == "/dashboard/"  # never off-site
-    cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE_NAME}=")
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith(f"{COOKIE_NAME}=")
+    )
+    assert service.tokens["viewer"] not in cookie  # a session id, never the API token
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie
     page = service.client.get("/dashboard/")
@@ -45,11 +39,15 @@ def test_sign_in_sets_a_strict_http_only_cookie(service: Service) -> None:
 
 
 def test_a_bad_token_is_refused_with_an_announced_message(service: Service) -> None:
-    response = service.client.post("/dashboard/sign-in", data={"token": "dft_wrong"})
+    response = dashboard_sign_in(service.client, "dft_wrong")
     assert response.status_code == 401
     assert 'role="alert"' in response.text
     assert 'aria-invalid="true"' in response.text
-    assert audit_log(service.engine, limit=1)[0].outcome == "denied"
+    summary = audit_log(service.engine, limit=1)[0]  # anonymous refusals are counted
+    assert (summary.action, summary.outcome) == ("refused.summary", "summary")
+    assert summary.detail is not None
+    assert summary.detail["path"] == {"/dashboard/sign-in": 1}
+    assert summary.detail["status"] == {"401": 1}
 
 
 def test_pages_have_landmarks_labels_and_a_skip_link(service: Service) -> None:

@@ -17,11 +17,17 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 
 from doseflow import __version__
+from doseflow.service import api_docs
+from doseflow.service.audit_summary import RefusalSummary
 from doseflow.service.auth import RequestMiddleware
 from doseflow.service.dashboard import pages
 from doseflow.service.errors import install_error_handlers
 from doseflow.service.jobs import JobRunner
+from doseflow.service.rate_limits import RateLimits
+from doseflow.service.security_headers import SecurityHeadersMiddleware
+from doseflow.service.settings import SecuritySettings
 from doseflow.store.database import default_url, open_database
+from doseflow.store.service_audit import install_audit_hook
 
 #: Routers under ``doseflow.service.routers``, in the order they appear in the API docs.
 ROUTER_MODULES: tuple[str, ...] = (
@@ -46,33 +52,47 @@ same stable error codes as the command line (see docs/errors.md) in the body
 """
 
 
-def create_app(database_url: str | None = None, *, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    database_url: str | None = None,
+    *,
+    engine: Engine | None = None,
+    security: SecuritySettings | None = None,
+) -> FastAPI:
     """The service on ``database_url`` (SQLite path or URL, PostgreSQL URL; default
-    :func:`doseflow.store.database.default_url`), migrated to the latest schema."""
+    :func:`doseflow.store.database.default_url`), migrated to the latest schema, with the
+    session lifetimes and rate limits of ``security`` (default: the documented ones)."""
+    settings = security if security is not None else SecuritySettings()
     the_engine = engine if engine is not None else open_database(database_url or default_url())
+    install_audit_hook(the_engine)
+    summary = RefusalSummary(the_engine, settings.audit_summary_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         app.state.jobs.shutdown()
+        summary.flush()
 
     app = FastAPI(
         title="doseflow",
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.engine = the_engine
     app.state.jobs = JobRunner(the_engine)
     install_error_handlers(app, html=pages.render_error)
-    app.add_middleware(RequestMiddleware, engine=the_engine)
+    app.state.security = settings
+    app.state.rate_limits = RateLimits(settings)
+    app.add_middleware(RequestMiddleware, engine=the_engine, security=settings, summary=summary)
+    app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
     for name in ROUTER_MODULES:
         module = importlib.import_module(f"doseflow.service.routers.{name}")
         app.include_router(module.router)
 
+    api_docs.install(app)
     pages.install(app)
 
     @app.get("/", include_in_schema=False)
@@ -84,4 +104,4 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None)
 
 def app_from_environment() -> FastAPI:
     """The factory ``doseflow serve`` hands to uvicorn: the database named by ``$DOSEFLOW_DB``."""
-    return create_app(default_url())
+    return create_app(default_url(), security=SecuritySettings.from_environment())

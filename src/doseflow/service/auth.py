@@ -1,7 +1,9 @@
 """Who is asking and what they may do: tokens to principals, and the one authorisation check.
 
-The :class:`RequestMiddleware` resolves the token once per request (``Authorization: Bearer``
-for the API, the sign-in cookie for the dashboard) and audits every write. Endpoints declare
+The :class:`RequestMiddleware` resolves the caller once per request (``Authorization: Bearer``
+for the API, the session cookie for the dashboard: a short-lived session id, never the API
+token), refuses dashboard writes sent from another origin, and audits every write in the
+transaction that commits it (``doseflow.store.service_audit``). Endpoints declare
 their action with ``Depends(authorize("<action>"))``, which looks the action up in
 :data:`doseflow.service.permissions.PERMISSIONS` and hands the endpoint an :class:`Access`
 that scopes a participant to its own country.
@@ -9,9 +11,11 @@ that scopes a participant to its own country.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from anyio import to_thread
 from fastapi import Request, Security
@@ -19,13 +23,20 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from doseflow.domain.errors import DoseflowError
+from doseflow.domain.errors import DoseflowError, ErrorDetail
+from doseflow.service.audit_summary import RefusalSummary
+from doseflow.service.errors import error_response
 from doseflow.service.introspect import ACTION_ATTRIBUTE
 from doseflow.service.permissions import PERMISSIONS
 from doseflow.service.permissions import Scope as DataScope
-from doseflow.store.service import Principal, authenticate, begin_audit, finish_audit
+from doseflow.service.rate_limits import RateLimits
+from doseflow.service.settings import SecuritySettings
+from doseflow.store.service import Principal, authenticate
+from doseflow.store.service_audit import AuditFacts, PendingAudit, auditing, close_request
+from doseflow.store.service_sessions import session_principal
 
-COOKIE_NAME = "doseflow_token"
+#: The dashboard's session cookie: a session id (``dfs_...``), never an API token.
+COOKIE_NAME = "doseflow_session"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _CONTEXT_KEY = "doseflow.request"
 
@@ -41,6 +52,10 @@ class RequestContext:
 
     principal: Principal | None = None
     token_given: bool = False
+    #: The live dashboard session the cookie named (CSRF tokens are bound to it).
+    session_id: str | None = None
+    #: The client's address (as uvicorn reports it after trusted proxy headers).
+    address: str = "unknown"
     action: str | None = None
     target: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
@@ -136,6 +151,7 @@ def authorize(action: str) -> Callable[..., Access]:
     ) -> Access:
         ctx = context_of(request)
         ctx.action = action
+        check_write_rate(request, ctx)
         scope = check_permission(ctx.principal, action)
         assert ctx.principal is not None
         access = Access(ctx.principal, action, scope, ctx)
@@ -149,35 +165,97 @@ def authorize(action: str) -> Callable[..., Access]:
     return dependency
 
 
-def _token_from(scope: Scope) -> str | None:
-    """The bearer token for API paths, the sign-in cookie for dashboard paths."""
-    path = str(scope.get("path", ""))
-    headers: dict[str, str] = {
+def check_write_rate(request: Request, ctx: RequestContext) -> None:
+    """Count a write against its token's (or, without one, its address's) rate limit."""
+    if request.method in WRITE_METHODS:
+        limits = request.app.state.rate_limits
+        assert isinstance(limits, RateLimits)
+        limits.check_write(ctx.principal.token_id if ctx.principal else None, ctx.address)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {
         bytes(k).decode("latin-1").lower(): bytes(v).decode("latin-1") for k, v in scope["headers"]
     }
-    if path.startswith("/api"):
-        value = headers.get("authorization", "")
-        scheme, _, token = value.partition(" ")
-        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    if path.startswith("/dashboard"):
-        for part in headers.get("cookie", "").split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == COOKIE_NAME and value:
-                return value
+
+
+def cookie_value(headers: dict[str, str], name: str) -> str | None:
+    """The value of cookie ``name`` in a request's ``Cookie`` header, if it is there."""
+    for part in headers.get("cookie", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value
     return None
 
 
-class RequestMiddleware:
-    """Resolve the token, then run the request; audit it if it writes.
+def _credentials(scope: Scope, headers: dict[str, str]) -> tuple[str | None, str | None]:
+    """The bearer token for API paths, or the session id for dashboard paths."""
+    path = str(scope.get("path", ""))
+    if path.startswith("/api"):
+        value = headers.get("authorization", "")
+        scheme, _, token = value.partition(" ")
+        return (token.strip() if scheme.lower() == "bearer" and token.strip() else None), None
+    if path.startswith("/dashboard"):
+        return None, cookie_value(headers, COOKIE_NAME)
+    return None, None
 
-    A write is recorded before it runs (outcome ``started``) and closed with its status
-    afterwards, so an interrupted write still leaves a trace; refused writes (401, 403, 422)
-    are recorded too: an audit log that only shows successes hides probing.
+
+def foreign_origin(scope: Scope, headers: dict[str, str]) -> str | None:
+    """The other origin a request says it was sent from (``Origin``, else ``Referer``), or
+    ``None`` if it names this one or none at all (clients that are not browsers)."""
+    origin = headers.get("origin")
+    if origin is None:
+        referer = headers.get("referer")
+        if not referer:
+            return None
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "null"
+    own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+    return None if _normal_origin(origin) == _normal_origin(own) else origin
+
+
+def _normal_origin(origin: str) -> str:
+    """``scheme://host[:port]`` in lower case, without the scheme's default port."""
+    text = origin.strip().lower()
+    for scheme, port in (("https://", ":443"), ("http://", ":80")):
+        if text.startswith(scheme) and text.endswith(port):
+            return text[: -len(port)]
+    return text
+
+
+def _cross_origin_refusal(origin: str) -> list[ErrorDetail]:
+    return list(
+        DoseflowError(
+            "SERVICE_CROSS_ORIGIN",
+            "this dashboard only accepts forms sent from its own pages",
+            field="Origin",
+            expected="this site's own origin",
+            value=origin[:200],
+        ).details
+    )
+
+
+class RequestMiddleware:
+    """Resolve the caller, then run the request; audit it if it may write.
+
+    The audit row of a write commits in the write's own transaction (see
+    :mod:`doseflow.store.service_audit`); a write request that commits nothing is recorded
+    after its answer (refused: ``denied`` or ``rejected``; ``failed``; ``unchanged``), except
+    that refusals with no accountable user (no valid token) and rate-limited requests are
+    only counted, in one summary row per window (:mod:`doseflow.service.audit_summary`).
     """
 
-    def __init__(self, app: ASGIApp, engine: Engine) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        engine: Engine,
+        security: SecuritySettings,
+        summary: RefusalSummary,
+    ) -> None:
         self.app = app
         self.engine = engine
+        self.security = security
+        self.summary = summary
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -185,25 +263,30 @@ class RequestMiddleware:
             return
         ctx = RequestContext()
         scope[_CONTEXT_KEY] = ctx
-        token = _token_from(scope)
+        client = scope.get("client")
+        ctx.address = str(client[0]) if client else "unknown"
+        headers = _headers(scope)
+        token, session_id = _credentials(scope, headers)
         if token is not None:
             ctx.token_given = True
             ctx.principal = await to_thread.run_sync(authenticate, self.engine, token)
+        elif session_id is not None:
+            idle = self.security.session_idle
+            ctx.principal = await to_thread.run_sync(
+                lambda: session_principal(self.engine, session_id, idle=idle)
+            )
+            ctx.session_id = session_id if ctx.principal is not None else None
         path: str = scope.get("path", "")
         method: str = scope.get("method", "GET")
         audited = method in WRITE_METHODS and path.startswith(("/api", "/dashboard"))
         if not audited:
             await self.app(scope, receive, send)
             return
-        entry = await to_thread.run_sync(
-            lambda: begin_audit(
-                self.engine,
-                principal=ctx.principal,
-                action=f"{method} {path}",
-                method=method,
-                path=path,
-            )
-        )
+
+        def facts() -> AuditFacts:
+            return AuditFacts(ctx.principal, ctx.action or f"{method} {path}", ctx.target)
+
+        pending = PendingAudit(uuid.uuid4().hex, method, path, facts)
         status = 500
 
         async def send_and_watch(message: Message) -> None:
@@ -213,16 +296,32 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_watch)
+            with auditing(pending):
+                foreign = foreign_origin(scope, headers) if path.startswith("/dashboard") else None
+                if foreign is not None:
+                    refusal = error_response(_cross_origin_refusal(foreign), 403)
+                    await refusal(scope, receive, send_and_watch)
+                else:
+                    await self.app(scope, receive, send_and_watch)
         finally:
-            await to_thread.run_sync(
-                lambda: finish_audit(
-                    self.engine,
-                    entry,
-                    status=status,
-                    principal=ctx.principal,
-                    action=ctx.action,
-                    target=ctx.target,
-                    detail=ctx.detail,
-                )
+            await to_thread.run_sync(lambda: self._close(ctx, pending, status))
+
+    def _close(self, ctx: RequestContext, pending: PendingAudit, status: int) -> None:
+        accountable = ctx.principal is not None and status != 429
+        written = close_request(
+            self.engine,
+            pending,
+            status=status,
+            facts=AuditFacts(
+                ctx.principal, ctx.action or f"{pending.method} {pending.path}", ctx.target
+            ),
+            detail=ctx.detail,
+            record_if_unwritten=accountable,
+        )
+        if not written and not accountable:
+            self.summary.add(
+                status=status,
+                path=pending.path,
+                address=ctx.address,
+                user=ctx.principal.user if ctx.principal else None,
             )

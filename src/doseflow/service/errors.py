@@ -53,6 +53,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "SERVICE_TOKEN_NOT_FOUND": 404,
     "SERVICE_JOB_NOT_FOUND": 404,
     "SERVICE_BAD_REQUEST": 422,
+    "SERVICE_CROSS_ORIGIN": 403,
+    "SERVICE_RATE_LIMITED": 429,
 }
 
 #: Otherwise, by the code's ending: lookups that found nothing are 404, clashes with what is
@@ -70,6 +72,7 @@ STATUS_BY_SUFFIX: tuple[tuple[str, int], ...] = (
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "no valid token (SERVICE_UNAUTHENTICATED)"},
     403: {"model": ErrorBody, "description": "role or country not allowed"},
+    429: {"model": ErrorBody, "description": "too many requests (SERVICE_RATE_LIMITED)"},
     404: {"model": ErrorBody, "description": "not found"},
     409: {"model": ErrorBody, "description": "clashes with what is stored"},
     422: {"model": ErrorBody, "description": "input understood but not acceptable"},
@@ -154,12 +157,17 @@ def install_error_handlers(
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         if html is not None and request.url.path.startswith(html_prefix):
-            return html(request, details, status)
+            page = html(request, details, status)
+            page.headers.update(headers or {})
+            return page
         return error_response(details, status, dict(headers) if headers else None)
 
     async def on_doseflow_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DoseflowError)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.code == "SERVICE_UNAUTHENTICATED" else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.code == "SERVICE_UNAUTHENTICATED" else {}
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int):  # doseflow.service.rate_limits.RateLimited
+            headers["Retry-After"] = str(retry_after)
         return respond(request, exc.details, status_for(exc.code), headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:

@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, text
 
+from doseflow.store.service_audit import pending_statement
 from doseflow.store.sqlite_settings import RESTORE_PRAGMAS, WRITER_PRAGMAS
 from doseflow.store.sqlite_writer import WriterGone, WriterProcess, writer_for
 from doseflow.store.wal_checkpoint import (
@@ -253,6 +254,10 @@ class _InWriterProcess:
         self.sink: Sink = ProcessSink(writer)
 
     def commit(self) -> None:
+        # the request's audit row commits with the append (doseflow.store.service_audit)
+        statement = pending_statement("sqlite")
+        if statement is not None:
+            self.writer.execute(*statement)
         self.writer.call("commit")
 
     def rollback(self) -> None:

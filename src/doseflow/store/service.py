@@ -4,7 +4,8 @@ A token is shown once, when it is issued, and never stored in clear: the databas
 HMAC-SHA-256 digest. Tokens carry 256 random bits, so a fast keyed hash is enough (a slow
 password hash protects low-entropy secrets, not these) and lets every request be checked with
 one indexed lookup. Every write made through the service leaves an audit row: who (user, role,
-participant, token), what (action, method, path, target, outcome) and when (UTC).
+participant, token), what (action, method, path, target, outcome) and when (UTC); the row of
+a committed write is written in the write's own transaction (``doseflow.store.service_audit``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    delete,
     select,
-    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -75,6 +76,23 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class DashboardSession(Base):
+    """A signed-in dashboard browser: the cookie holds the id, this row its digest.
+
+    Bound to the token it was opened with, so revoking (or the expiry of) the token ends it;
+    ``expires_at`` is the absolute end, ``last_seen_at`` drives the idle limit
+    (``doseflow.store.service_sessions``)."""
+
+    __tablename__ = "service_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("service_tokens.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class AuditRow(Base):
     __tablename__ = "service_audit"
 
@@ -91,6 +109,11 @@ class AuditRow(Base):
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The request's own random id: the row a committed write wrote in its transaction is
+    #: found again by it (``doseflow.store.service_audit``).
+    request_id: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
+    #: How many transactions of the request committed writes (``None``: none, or older rows).
+    writes: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 @dataclass(frozen=True)
@@ -147,6 +170,8 @@ class AuditEntry:
     status: int | None
     outcome: str
     detail: Mapping[str, Any] | None
+    #: Transactions of the request that committed writes, with this entry in each.
+    writes: int | None = None
 
 
 def hash_token(token: str) -> str:
@@ -309,7 +334,8 @@ def authenticate(engine: Engine, token: str) -> Principal | None:
 
 
 def revoke_token(engine: Engine, token_id: int) -> None:
-    """Revoke a token at once; revoking twice is harmless."""
+    """Revoke a token at once, ending the dashboard sessions opened with it; revoking twice
+    is harmless."""
     with Session(engine) as session, session.begin():
         row = session.get(ApiToken, token_id)
         if row is None:
@@ -322,6 +348,7 @@ def revoke_token(engine: Engine, token_id: int) -> None:
             )
         if row.revoked_at is None:
             row.revoked_at = _now()
+        session.execute(delete(DashboardSession).where(DashboardSession.token_id == token_id))
 
 
 def list_tokens(engine: Engine) -> list[TokenInfo]:
@@ -346,77 +373,6 @@ def list_tokens(engine: Engine) -> list[TokenInfo]:
             )
             for tok, user in session.execute(query).all()
         ]
-
-
-def begin_audit(
-    engine: Engine,
-    *,
-    principal: Principal | None,
-    action: str,
-    method: str,
-    path: str,
-    target: str | None = None,
-) -> int:
-    """Record that a write is being attempted, before it runs, and return the entry's id.
-
-    Written first so that even a write interrupted half-way leaves a trace (outcome
-    ``started``); :func:`finish_audit` then records how it ended.
-    """
-    row = AuditRow(
-        at=_now(),
-        actor=principal.user if principal else None,
-        role=principal.role.value if principal else None,
-        iso3=principal.iso3 if principal else None,
-        token_id=principal.token_id if principal else None,
-        action=action[:64],
-        method=method[:8],
-        path=path[:500],
-        target=target[:200] if target else None,
-        status=None,
-        outcome="started",
-    )
-    with Session(engine) as session, session.begin():
-        session.add(row)
-        session.flush()
-        return row.id
-
-
-def finish_audit(
-    engine: Engine,
-    entry_id: int,
-    *,
-    status: int,
-    principal: Principal | None = None,
-    action: str | None = None,
-    target: str | None = None,
-    detail: Mapping[str, Any] | None = None,
-) -> None:
-    """Close an audit entry with the HTTP status and outcome (``ok``, ``denied``, ``rejected``
-    or ``failed``); fill in who and what if they were only known once the request was read."""
-    if status < 400:
-        outcome = "ok"
-    elif status in (401, 403):
-        outcome = "denied"
-    elif status < 500:
-        outcome = "rejected"
-    else:
-        outcome = "failed"
-    values: dict[str, Any] = {"status": status, "outcome": outcome}
-    if principal is not None:
-        values.update(
-            actor=principal.user,
-            role=principal.role.value,
-            iso3=principal.iso3,
-            token_id=principal.token_id,
-        )
-    if action:
-        values["action"] = action[:64]
-    if target:
-        values["target"] = target[:200]
-    if detail:
-        values["detail"] = json.dumps(dict(detail), default=str, sort_keys=True)
-    with Session(engine) as session, session.begin():
-        session.execute(update(AuditRow).where(AuditRow.id == entry_id).values(**values))
 
 
 def audit_log(
@@ -454,6 +410,7 @@ def _entry(row: AuditRow) -> AuditEntry:
         status=row.status,
         outcome=row.outcome,
         detail=json.loads(row.detail) if row.detail else None,
+        writes=row.writes,
     )
 
 

@@ -7,9 +7,10 @@ impact) live in their own modules next to this one and are attached by :func:`in
 from __future__ import annotations
 
 import importlib
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 import plotly
 from anyio import to_thread
@@ -18,17 +19,22 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from doseflow.domain.errors import ErrorDetail
-from doseflow.service.auth import COOKIE_NAME, context_of
+from doseflow.service.auth import COOKIE_NAME, context_of, cookie_value
 from doseflow.service.context import engine_of
 from doseflow.service.dashboard.render import (
+    PRE_SESSION_COOKIE,
     SignInRequired,
+    form_token_for,
     page_access,
     read_form,
     render,
     sign_in_redirect_target,
 )
 from doseflow.service.permissions import ACTIONS
-from doseflow.store.service import authenticate
+from doseflow.service.rate_limits import RateLimits
+from doseflow.service.settings import SecuritySettings
+from doseflow.store.service import TOKEN_PREFIX, authenticate
+from doseflow.store.service_sessions import end_session, open_session
 
 STATIC_DIR = Path(__file__).parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -45,6 +51,10 @@ PAGE_MODULES: tuple[str, ...] = (
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
+#: The cookie earlier versions kept the raw API token in: cleared at sign-in and sign-out so
+#: no browser keeps a long-lived token after upgrading.
+LEGACY_TOKEN_COOKIE = "doseflow_token"
+
 
 def _safe_next(target: str | None) -> str:
     """Only ever send a signed-in user on to a dashboard page of this site."""
@@ -56,51 +66,103 @@ def _safe_next(target: str | None) -> str:
     return parsed.path
 
 
+def _sign_in_form(
+    request: Request, *, next_path: str, error: str | None, status_code: int = 200
+) -> Response:
+    """The sign-in page, its form bound to the pre-session cookie (set here if missing)."""
+    secret = cookie_value({"cookie": request.headers.get("cookie", "")}, PRE_SESSION_COOKIE)
+    fresh = secret is None
+    if secret is None:
+        secret = secrets.token_urlsafe(32)
+    response = render(
+        request,
+        "sign_in.html",
+        title="Sign in",
+        next=next_path,
+        error=error,
+        sign_in_csrf=form_token_for(secret, "sign-in"),
+        status_code=status_code,
+    )
+    if fresh:
+        response.set_cookie(
+            PRE_SESSION_COOKIE,
+            secret,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/dashboard/sign-in",
+        )
+    return response
+
+
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "sign_in.html", title="Sign in", next=_safe_next(next), error=None)
+    return _sign_in_form(request, next_path=_safe_next(next), error=None)
 
 
 @router.post("/sign-in")
 async def sign_in(request: Request) -> Response:
-    body = (await request.body()).decode("utf-8", errors="replace")
-    fields = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
-    token = fields.get("token", "").strip()
-    next_path = _safe_next(fields.get("next"))
-    principal = await to_thread.run_sync(authenticate, engine_of(request), token) if token else None
+    """Open a dashboard session for a valid API token: the cookie gets a new session id
+    (never the token). Needs the sign-in page's form token; failures are rate limited per
+    client address and per token prefix."""
     ctx = context_of(request)
     ctx.action = "session.sign-in"
+    fields = await read_form(request, sign_in=True)
+    token = fields.get("token", "").strip()
+    next_path = _safe_next(fields.get("next"))
+    limits: RateLimits = request.app.state.rate_limits
+    settings: SecuritySettings = request.app.state.security
+    prefix = token[: len(TOKEN_PREFIX) + 6]
+    limits.check_sign_in(ctx.address, prefix)
+    engine = engine_of(request)
+    principal = await to_thread.run_sync(authenticate, engine, token) if token else None
     if principal is None:
-        return render(
+        limits.sign_in_failed(ctx.address, prefix)
+        return _sign_in_form(
             request,
-            "sign_in.html",
-            title="Sign in",
-            next=next_path,
+            next_path=next_path,
             error="That token is not valid: it may be mistyped, revoked or expired.",
             status_code=401,
         )
     ctx.principal = principal
     ctx.target = principal.user
+    session_id = await to_thread.run_sync(
+        lambda: open_session(
+            engine,
+            principal,
+            idle=settings.session_idle,
+            lifetime=settings.session_lifetime,
+            keep=settings.sessions_per_token,
+        )
+    )
+    ctx.session_id = session_id
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         COOKIE_NAME,
-        token,
+        session_id,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
         path="/dashboard",
-        max_age=12 * 3600,
+        max_age=int(settings.session_lifetime.total_seconds()),
     )
+    response.delete_cookie(PRE_SESSION_COOKIE, path="/dashboard/sign-in")
+    response.delete_cookie(LEGACY_TOKEN_COOKIE, path="/dashboard")
     return response
 
 
 @router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
-    if context_of(request).principal is not None:
+    """End the session on the server (its cookie no longer works anywhere) and clear it."""
+    ctx = context_of(request)
+    ctx.action = "session.sign-out"
+    if ctx.principal is not None and ctx.session_id is not None:
         await read_form(request)
-    context_of(request).action = "session.sign-out"
+        session_id = ctx.session_id
+        await to_thread.run_sync(end_session, engine_of(request), session_id)
     response = RedirectResponse("/dashboard/sign-in", status_code=303)
     response.delete_cookie(COOKIE_NAME, path="/dashboard")
+    response.delete_cookie(LEGACY_TOKEN_COOKIE, path="/dashboard")
     return response
 
 

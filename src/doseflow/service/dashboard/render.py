@@ -21,7 +21,13 @@ from markupsafe import Markup
 
 from doseflow import __version__
 from doseflow.domain.errors import DoseflowError
-from doseflow.service.auth import COOKIE_NAME, Access, check_permission, context_of
+from doseflow.service.auth import (
+    Access,
+    check_permission,
+    check_write_rate,
+    context_of,
+    cookie_value,
+)
 from doseflow.service.permissions import PERMISSIONS
 
 _env = jinja2.Environment(
@@ -89,21 +95,43 @@ def page_access(request: Request, action: str) -> Access:
     if ctx.principal is None:
         raise SignInRequired(request.url.path)
     ctx.action = action
+    check_write_rate(request, ctx)
     scope = check_permission(ctx.principal, action)
     return Access(ctx.principal, action, scope, ctx)
 
 
+#: Before sign-in, forms are bound to this cookie (a random value set by the sign-in page).
+PRE_SESSION_COOKIE = "doseflow_pre_session"
+_CSRF_KEY = b"doseflow-form-token-v2"
+
+
+def form_token_for(secret: str, purpose: str) -> str:
+    """The form token bound to ``secret`` (a session id, or a pre-session cookie)."""
+    return hmac.new(_CSRF_KEY, f"{purpose}:{secret}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
 def csrf_token(request: Request) -> str:
-    """A per-session value every dashboard form must send back (on top of SameSite cookies)."""
-    token = request.cookies.get(COOKIE_NAME, "")
-    return hmac.new(token.encode(), b"doseflow-csrf", hashlib.sha256).hexdigest()[:32]
+    """The value every dashboard form must send back: bound to the live session, so a page
+    of another site (which cannot read the HttpOnly cookie) cannot forge it, and a form
+    from an ended session no longer works. Empty when no one is signed in."""
+    session_id = context_of(request).session_id
+    return form_token_for(session_id, "session") if session_id else ""
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """A URL-encoded form body as a flat dict, with the CSRF field checked."""
+def pre_session_token(request: Request) -> str:
+    """The sign-in form's token, bound to the pre-session cookie ('' if there is none)."""
+    headers = {"cookie": request.headers.get("cookie", "")}
+    secret = cookie_value(headers, PRE_SESSION_COOKIE)
+    return form_token_for(secret, "sign-in") if secret else ""
+
+
+async def read_form(request: Request, *, sign_in: bool = False) -> dict[str, str]:
+    """A URL-encoded form body as a flat dict, with the form token checked (the sign-in
+    form's against the pre-session cookie, every other form's against the session)."""
     body = (await request.body()).decode("utf-8", errors="replace")
     fields = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
-    if not hmac.compare_digest(fields.get("csrf", ""), csrf_token(request)):
+    expected = pre_session_token(request) if sign_in else csrf_token(request)
+    if not expected or not hmac.compare_digest(fields.get("csrf", ""), expected):
         raise DoseflowError(
             "SERVICE_BAD_FORM",
             "the form is out of date or was not sent by this dashboard; reload the page",

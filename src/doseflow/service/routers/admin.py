@@ -76,6 +76,8 @@ class AuditOut(BaseModel):
     status: int | None
     outcome: str
     detail: dict[str, Any] | None
+    #: transactions of the request that committed writes (this entry committed with each)
+    writes: int | None = None
 
 
 @router.post("/tokens", status_code=201, summary="Issue an API token (shown once)")
@@ -151,6 +153,7 @@ def get_audit(
             status=e.status,
             outcome=e.outcome,
             detail=dict(e.detail) if e.detail is not None else None,
+            writes=e.writes,
         )
         for e in audit_log(
             engine_of(request), limit=limit, before_id=before_id, actor=actor, action=action
