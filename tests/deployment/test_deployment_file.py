@@ -36,7 +36,7 @@ groups:
 
 def _error(text: str, tmp_path: Path | None = None) -> DoseflowError:
     with pytest.raises(DoseflowError) as info:
-        parse_deployment_yaml(text, "plan.yaml", tmp_path or ".")
+        parse_deployment_yaml(text, "plan.yaml", csv_dir=tmp_path)
     return info.value
 
 
@@ -67,7 +67,7 @@ def test_regions_stock_and_groups_can_come_from_csv(tmp_path: Path) -> None:
         "name,kind,share,coverage,priority,regions\nBorder,border-areas,0.1,0.9,1,RS\n"
     )
     text = GOOD.split("regions:")[0] + "regions: regions.csv\ngroups: groups.csv\n"
-    inp = parse_deployment_yaml(text, "plan.yaml", tmp_path)
+    inp = parse_deployment_yaml(text, "plan.yaml", csv_dir=tmp_path)
     assert inp.regions[1].lead_days == 3
     assert inp.groups[0].population_by_region == (0, 20_000)
 
