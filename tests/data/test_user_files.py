@@ -182,7 +182,14 @@ def test_impossible_values_are_located(text: str, line: int, words: str) -> None
 
 @pytest.mark.parametrize(
     ("text", "line"),
-    [("a: 1\nb: x\x00y\n", 2), ("a: \x07\n", 1), ("a: 1\n\nb: \ud800\n", 3), ("a: \x1b[31m", 1)],
+    [
+        ("a: 1\nb: x\x00y\n", 2),
+        ("a: \x07\n", 1),
+        ("a: 1\n\nb: \ud800\n", 3),
+        ("a: \x1b[31m", 1),
+        ('a: 1\nb: "x\\0y"\n', 2),  # escapes in double quotes: the same rule
+        ('{"a":\n "P\\u001bY"}', 2),  # and so every string of a JSON document
+    ],
 )
 def test_characters_yaml_cannot_hold_are_located(text: str, line: int) -> None:
     err = _refusal(text)

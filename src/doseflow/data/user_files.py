@@ -12,6 +12,7 @@ YAML is composed once to learn the line of every key and list item, so a pydanti
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -120,6 +121,9 @@ _SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _NO_KEY = object()
+#: NUL, control characters (tab, line feed and carriage return are text), DEL and lone
+#: surrogates: what YAML refuses in a document's text, refused in its escapes too.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def check_document_size(text: str) -> None:
@@ -300,6 +304,14 @@ def _build(loader: Any) -> tuple[Any, LineMap]:
 
 
 def _scalar(loader: Any, constructors: Mapping[Any, Any], event: Any) -> Any:
+    if event.style == '"' and (found := _UNPRINTABLE.search(event.value)) is not None:
+        # only a double-quoted scalar's escapes (and so every string of a JSON document)
+        # can hold what the reader refuses in the text itself
+        raise DocumentRefused(
+            f"character #x{ord(found.group()):04x} is not allowed in text",
+            event.start_mark,
+            PRINTABLE,
+        )
     tag = event.tag
     if tag is None or tag == "!":
         tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
