@@ -409,12 +409,14 @@ class UserFiles:
     def document_with_lines(self, document: Mapping[str, Any], source: str) -> tuple[Any, LineMap]:
         """A document sent as JSON (already parsed), checked by the same rules as a file's
         text, and its line map: it is written out one field per line (JSON is YAML) so an
-        error's line points into that rendering."""
+        error's line points into that rendering. No indentation (``indent=0``): the
+        rendering is then about as long as the JSON that was sent, which is what the size
+        bound should measure."""
         try:
             check_document_depth(document)
         except DocumentRefused as exc:
             raise document_error(exc, self.code("BAD_YAML"), source, "a document") from None
-        return self.yaml_with_lines(json.dumps(document, indent=1, default=str), source)
+        return self.yaml_with_lines(json.dumps(document, indent=0, default=str), source)
 
     def validation_details(
         self,
