@@ -68,6 +68,12 @@ HOSTILE_YAML: dict[str, str] = {
     "bad-explicit-int": "nodes: !!int many\n",
     "set-tag": "nodes: !!set {a: null}\n",
     "two-documents": "nodes: []\n---\nlanes: []\n",
+    # file names where lists go: no input may make the server open a file
+    "file-names-with-tabs": "".join(
+        f"{key}:\t/etc/passwd\n"
+        for key in ("nodes", "lanes", "storage_profiles", "stock", "regions", "groups")
+    ),
+    "file-name-in-good-document": DEPLOYMENT.replace("stock:", "stock:\t/etc/passwd\nx:", 1),
     "huge-number": DEPLOYMENT.replace("horizon_days: 120", f"horizon_days: {10**31}"),
     "infinite-number": DEPLOYMENT.replace("horizon_days: 120", "horizon_days: 1e400"),
 }
@@ -209,6 +215,10 @@ DOCUMENT_BODIES: dict[str, Callable[[], str | dict[str, Any]]] = {
     "network-document-lone-surrogate": lambda: {
         "network": _edit(_network_document(), ("name",), "\ud800")
     },
+    "network-document-file-names": lambda: {
+        "network": {"nodes": "/etc/passwd", "lanes": [], "storage_profiles": "/etc/passwd"}
+    },
+    "scenario-file-names": lambda: {**scenario_document(), "participants": "/etc/passwd"},
     "scenario-lone-surrogate": lambda: _edit(scenario_document(), ("name",), "x\udfff"),
 }
 
