@@ -283,6 +283,114 @@ def test_hostile_values_inside_records_are_refused(service: Service, case: str) 
     _refused_and_nothing_written(service, BOUNDS_PATHS[case], BOUNDS_BODIES[case]())
 
 
+# --- JSON records of the other writes (declines, impact runs, tokens, values, events) ---------
+
+SCENARIO_PATH = "/api/scenarios/covax-2021"
+GOOD_EVENT = {
+    "id": "hostile-1",
+    "type": "administration",
+    "occurred_at": "2021-06-01T00:00:00Z",
+    "node": "KEN-NS",
+    "product": "AZ-SII",
+    "lot": "K1",
+    "quantity": 10,
+}
+GOOD_DECLINE = {"round": 1, "product": "AZ-SII", "iso3": "KEN", "doses": 2400}
+GOOD_VALUE = {"data_element": "doses_administered", "period": "202106", "org_unit": "KEN"}
+
+
+def _with(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**base, **changes}
+
+
+#: (path, body) per case: each must be refused with a code and write nothing.
+RECORD_BODIES: dict[str, tuple[str, Callable[[], str | dict[str, Any]]]] = {
+    "decline-deep": (f"{SCENARIO_PATH}/declines", lambda: _raw('{"round": 1, "x": @}', 1000)),
+    "decline-huge-round": (
+        f"{SCENARIO_PATH}/declines",
+        lambda: _with(GOOD_DECLINE, round=10**31),
+    ),
+    "decline-lone-surrogate": (
+        f"{SCENARIO_PATH}/declines",
+        lambda: _with(GOOD_DECLINE, reason="\udc00"),
+    ),
+    "impact-run-huge-horizon": (
+        f"{SCENARIO_PATH}/impact-runs",
+        lambda: {"horizon_days": 10**31},
+    ),
+    "impact-run-deep": (f"{SCENARIO_PATH}/impact-runs", lambda: _raw('{"r0": @}', 1000)),
+    "impact-run-infinite-r0": (f"{SCENARIO_PATH}/impact-runs", lambda: '{"r0": 1e400}'),
+    "token-deep": ("/api/tokens", lambda: _raw('{"role": "viewer", "label": @}', 1000)),
+    "token-lone-surrogate": ("/api/tokens", lambda: {"role": "viewer", "label": "\ud800"}),
+    "event-deep": ("/api/ledger/events", lambda: _raw('{"events": [{"id": @}]}', 100_000)),
+    "event-impossible-date": (
+        "/api/ledger/events",
+        lambda: {"events": [_with(GOOD_EVENT, occurred_at="2021-02-30T00:00:00Z")]},
+    ),
+    "event-lone-surrogate": (
+        "/api/ledger/events",
+        lambda: {"events": [_with(GOOD_EVENT, lot="\ud800")]},
+    ),
+    "value-deep": ("/api/reports", lambda: _raw('{"values": [{"value": @}]}', 1000)),
+}
+
+#: Record cases whose refusal is a field bound (strict numbers, quantity ranges, i11-bounds).
+RECORD_BOUNDS: dict[str, tuple[str, Callable[[], str | dict[str, Any]]]] = {
+    "decline-boolean-round": (
+        f"{SCENARIO_PATH}/declines",
+        lambda: _with(GOOD_DECLINE, round=True),
+    ),
+    "event-boolean-quantity": (
+        "/api/ledger/events",
+        lambda: {"events": [_with(GOOD_EVENT, quantity=True)]},
+    ),
+    "event-text-quantity": (
+        "/api/ledger/events",
+        lambda: {"events": [_with(GOOD_EVENT, quantity="12")]},
+    ),
+}
+
+
+def _stored_scenario_and_ledger(service: Service) -> None:
+    """A scenario with a published round and a seeded ledger, so hostile records reach
+    the code that reads them rather than stopping at 'not found'."""
+    stored = _post(service, "/api/scenarios", scenario_document())
+    assert stored.status_code == 201, stored.text
+    assert _post(service, f"{SCENARIO_PATH}/run", {}).status_code == 200
+    assert _post(service, f"{SCENARIO_PATH}/rounds/1/publish", {}).status_code == 200
+    seed_ledger(service.engine)
+
+
+@pytest.mark.parametrize("case", sorted(RECORD_BODIES))
+def test_hostile_records_are_refused(service: Service, case: str) -> None:
+    _stored_scenario_and_ledger(service)
+    path, body = RECORD_BODIES[case]
+    _refused_and_nothing_written(service, path, body())
+
+
+def test_an_impossible_period_in_a_report_is_a_coded_conflict(service: Service) -> None:
+    """Report values answer with an import summary (as DHIS2 does): a bad value is a coded
+    conflict in a 200 answer, and nothing is written."""
+    _stored_scenario_and_ledger(service)
+    before = _counts(service.engine)
+    body = {"values": [_with(GOOD_VALUE, period="2021-02-30", value=1)]}
+    response = _post(service, "/api/reports", body)
+    assert response.status_code == 200, response.text
+    summary = response.json()
+    assert summary["status"] == "ERROR"
+    assert summary["counts"]["accepted"] == 0
+    assert all(conflict["code"] for conflict in summary["conflicts"])
+    assert _counts(service.engine) == before
+
+
+@BOUNDS
+@pytest.mark.parametrize("case", sorted(RECORD_BOUNDS))
+def test_hostile_numbers_inside_records_are_refused(service: Service, case: str) -> None:
+    _stored_scenario_and_ledger(service)
+    path, body = RECORD_BOUNDS[case]
+    _refused_and_nothing_written(service, path, body())
+
+
 def test_a_refused_record_writes_nothing_on_either_backend(service_any_db: Service) -> None:
     """The alias bomb and the file reference on /record, SQLite and PostgreSQL alike."""
     for text in (BILLION_LAUGHS, DEPLOYMENT.replace("stock:", "stock:\t/etc/passwd\nx:", 1)):
