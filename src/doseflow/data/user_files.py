@@ -5,8 +5,13 @@ Each area's file parsers (scenario, network, deployment, report, impact files) b
 (``LOGISTICS_BAD_YAML``, ``DEPLOY_MISSING_FIELD``...) while the reading, the line
 bookkeeping and the translation of pydantic errors live here once.
 
-YAML is composed once to learn the line of every key and list item, so a pydantic error at
-``("lanes", 3, "trips_per_week")`` is reported at the line the user wrote it on.
+Every YAML or JSON document doseflow reads from a user, from a file or a request, goes
+through :func:`parse_yaml_with_lines`, the one parse: it bounds size and depth, refuses
+anchors and aliases, unreadable characters and impossible values before building anything,
+and learns the line of every key and list item on the way, so a pydantic error at
+``("lanes", 3, "trips_per_week")`` is reported at the line the user wrote it on. Nothing
+here opens a file except :meth:`UserFiles.read_text`, which only callers reading a path the
+user typed (the command line) use.
 """
 
 from __future__ import annotations
