@@ -3,11 +3,18 @@ code asserting the code, the message and the value it names."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import yaml
 
-from doseflow.deployment import load_deployment, parse_deployment_yaml, plan_deployment
+from doseflow.deployment import (
+    load_deployment,
+    parse_deployment_document,
+    parse_deployment_yaml,
+    plan_deployment,
+)
 from doseflow.domain.errors import DoseflowError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src/doseflow/data/examples/deployment_prk.yaml"
@@ -36,7 +43,7 @@ groups:
 
 def _error(text: str, tmp_path: Path | None = None) -> DoseflowError:
     with pytest.raises(DoseflowError) as info:
-        parse_deployment_yaml(text, "plan.yaml", tmp_path or ".")
+        parse_deployment_yaml(text, "plan.yaml", csv_dir=tmp_path)
     return info.value
 
 
@@ -67,7 +74,7 @@ def test_regions_stock_and_groups_can_come_from_csv(tmp_path: Path) -> None:
         "name,kind,share,coverage,priority,regions\nBorder,border-areas,0.1,0.9,1,RS\n"
     )
     text = GOOD.split("regions:")[0] + "regions: regions.csv\ngroups: groups.csv\n"
-    inp = parse_deployment_yaml(text, "plan.yaml", tmp_path)
+    inp = parse_deployment_yaml(text, "plan.yaml", csv_dir=tmp_path)
     assert inp.regions[1].lead_days == 3
     assert inp.groups[0].population_by_region == (0, 20_000)
 
@@ -208,3 +215,24 @@ def test_unknown_region_and_product_lookups_on_a_plan() -> None:
         plan.explain("XX", "AZ")
     assert info.value.code == "DEPLOY_UNKNOWN_REGION"
     assert info.value.detail.value == "XX"
+
+
+def test_without_a_csv_dir_a_file_name_is_refused_without_reading(tmp_path: Path) -> None:
+    """Only a caller reading the user's own file (the CLI) gives a directory; text or data
+    from anywhere else has no file access, whether or not the file exists."""
+    (tmp_path / "regions.csv").write_text("code,name,population,doses_per_day\nPY,P,10,1\n")
+    text = GOOD.split("regions:")[0] + f"regions: {tmp_path / 'regions.csv'}\ngroups: []\n"
+    err = _error(text)
+    assert err.code == "DEPLOY_FILE_REFERENCE"
+    assert err.detail.location.field == "regions"
+    assert (
+        err.detail.location.line
+        == text.splitlines().index(f"regions: {tmp_path / 'regions.csv'}") + 1
+    )
+    missing = _error(text.replace("regions.csv", "missing.csv"))
+    assert (missing.code, missing.detail.message) == (err.code, err.detail.message)
+    document = {**yaml.safe_load(GOOD), "stock": "/etc/passwd"}
+    with pytest.raises(DoseflowError) as info:
+        parse_deployment_document(json.loads(json.dumps(document, default=str)), "body")
+    assert info.value.code == "DEPLOY_FILE_REFERENCE"
+    assert "root:" not in str(info.value)

@@ -246,3 +246,11 @@ def test_bad_date_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     assert "LEDGER_BAD_DATE" in err
     assert "30/06/2021" in err
+
+
+def test_a_json_file_nested_beyond_reason_is_refused_not_crashed() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(DoseflowError) as exc:
+        read_json_text(deep, "e.json")
+    assert exc.value.code == "LEDGER_BAD_FILE"
+    assert "nested too deep" in exc.value.detail.message

@@ -207,3 +207,11 @@ def test_fhir_supply_delivery() -> None:
     assert delivery.destination.display == "PRK-NS"
     again = SupplyDelivery.model_validate_json(delivery.model_dump_json())
     assert again.identifier[0].value == "SHP-2021-0007"
+
+
+def test_dhis2_json_nested_beyond_reason_is_refused_not_crashed() -> None:
+    deep = '{"dataValues": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(DoseflowError) as exc:
+        read_data_value_set(deep, MAPPING)
+    assert exc.value.code == "REPORT_DHIS2_JSON_INVALID"
+    assert "nested too deep" in exc.value.detail.message

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from doseflow.deployment import Strategy, load_deployment, plan_deployment, project_coverage
@@ -156,16 +158,51 @@ def test_a_document_may_not_name_files_on_the_server(service: Service) -> None:
     response = service.post("/api/deployment/plan", "administrator", json={"document": document})
     assert response.status_code == 422
     body = response.json()
-    assert body["code"] == "SERVICE_FILE_REFERENCE"
+    assert body["code"] == "DEPLOY_FILE_REFERENCE"
     assert body["errors"][0]["field"] == "regions"
     assert body["errors"][0]["value"] == "/etc/passwd"
-    assert "must list its regions itself" in body["message"]
+    assert "list the regions in the document itself" in body["message"]
+    assert "root:" not in response.text
     as_yaml = service.post(
         "/api/deployment/plan",
         "administrator",
         json={"yaml": yaml.safe_dump({**document, "regions": "regions.csv"})},
     )
-    assert as_yaml.json()["code"] == "SERVICE_FILE_REFERENCE"
+    assert as_yaml.json()["code"] == "DEPLOY_FILE_REFERENCE"
+
+
+def _with_stock_line(line: str) -> str:
+    """The bundled example with its stock list replaced by ``line``."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    head, rest = text.split("\nstock:", 1)
+    tail = rest[rest.index("\nregions:") :]
+    return f"{head}\n{line}{tail}"
+
+
+@pytest.mark.parametrize("path", ["/api/deployment/plan", "/api/deployment/record"])
+def test_a_tab_after_the_colon_reads_no_server_file(
+    service: Service, path: str, tmp_path: Path
+) -> None:
+    """Issue 11, finding 1: libyaml reads ``stock:<TAB>/etc/passwd`` as a file name, which the
+    engine used to open and echo. Now no request makes the server open a file: an existing
+    file, a one-line file and a missing one all get the same answer, naming none of them."""
+    one_line = tmp_path / "one-line.csv"
+    one_line.write_text("product,lot,doses\n")
+    answers = []
+    for name in ("/etc/passwd", str(one_line), str(tmp_path / "missing.csv"), "../x.csv"):
+        response = service.post(
+            path, "administrator", json={"yaml": _with_stock_line(f"stock:\t{name}")}
+        )
+        assert response.status_code == 422, response.text
+        assert "root:" not in response.text
+        body = response.json()
+        assert body["code"] == "DEPLOY_FILE_REFERENCE"
+        (error,) = body["errors"]
+        assert error["field"] == "stock"
+        assert error["value"] == name
+        answers.append((response.status_code, body["message"], error["line"]))
+    assert len(set(answers)) == 1  # nothing tells an existing file from a missing one
+    assert list(LedgerStore(service.engine).events()) == []
 
 
 def test_recording_a_plan_is_idempotent_and_audited(service_any_db: Service) -> None:

@@ -32,8 +32,15 @@ from doseflow.allocation.policy import (
 from doseflow.allocation.scenario import Decline, Redirect, RoundKind, RoundSpec, Scenario
 from doseflow.allocation.scenario_locate import Locator, NoLocator, TomlLocator, YamlLocator
 from doseflow.data.population import countries
-from doseflow.data.user_files import parse_yaml_with_lines
+from doseflow.data.user_files import (
+    DocumentRefused,
+    check_document_depth,
+    check_document_size,
+    document_error,
+    parse_yaml_with_lines,
+)
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.domain.limits import MAX_DOCUMENT_DEPTH
 from doseflow.domain.participant import Demand, Participant, ThreatInputs
 from doseflow.domain.product import Financing, Product, ProductKind
 from doseflow.domain.supply import Origin, Tranche
@@ -264,7 +271,18 @@ def parse_text(text: str, fmt: str, source: str) -> tuple[Any, Locator]:
     """The data of a YAML or TOML text, and a locator for the lines of its fields."""
     if fmt == "toml":
         try:
-            return tomllib.loads(text), TomlLocator(text)
+            check_document_size(text)
+            data = tomllib.loads(text)
+            check_document_depth(data)
+        except DocumentRefused as err:
+            raise document_error(err, "ALLOC_MALFORMED_FILE", source, "TOML syntax") from None
+        except RecursionError:  # tomllib recurses into nested inline tables and arrays
+            raise DoseflowError(
+                "ALLOC_MALFORMED_FILE",
+                "inline tables and arrays are nested too deep",
+                source=source,
+                expected=f"at most {MAX_DOCUMENT_DEPTH} levels of nesting",
+            ) from None
         except tomllib.TOMLDecodeError as err:
             m = _TOML_LINE.search(str(err))
             at_end = "end of document" in str(err)
@@ -276,19 +294,11 @@ def parse_text(text: str, fmt: str, source: str) -> tuple[Any, Locator]:
                 column=int(m.group(2)) if m and m.group(2) else None,
                 expected="TOML syntax (https://toml.io)",
             ) from err
+        return data, TomlLocator(text)
     try:
         data, lines = parse_yaml_with_lines(text)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = getattr(err, "problem", None) or str(err)
-        raise DoseflowError(
-            "ALLOC_MALFORMED_FILE",
-            f"not valid YAML: {problem}",
-            source=source,
-            line=mark.line + 1 if mark is not None else None,
-            column=mark.column + 1 if mark is not None else None,
-            expected="YAML syntax",
-        ) from err
+        raise document_error(err, "ALLOC_MALFORMED_FILE", source, "YAML syntax") from None
     return data, YamlLocator(lines)
 
 
@@ -314,6 +324,10 @@ def scenario_from_document(
     each product, participant, round, tranche and decline, and the cross-reference checks
     (unknown ISO3, unknown product, duplicates, ...) on every part that did parse."""
     loc = locator or NoLocator()
+    try:
+        check_document_depth(data)  # a JSON body is not parsed by parse_text
+    except DocumentRefused as err:
+        raise document_error(err, "ALLOC_MALFORMED_FILE", source, "a scenario") from None
     if not isinstance(data, Mapping):
         raise DoseflowError(
             "ALLOC_MALFORMED_FILE",

@@ -5,12 +5,19 @@ Each area's file parsers (scenario, network, deployment, report, impact files) b
 (``LOGISTICS_BAD_YAML``, ``DEPLOY_MISSING_FIELD``...) while the reading, the line
 bookkeeping and the translation of pydantic errors live here once.
 
-YAML is composed once to learn the line of every key and list item, so a pydantic error at
-``("lanes", 3, "trips_per_week")`` is reported at the line the user wrote it on.
+Every YAML or JSON document doseflow reads from a user, from a file or a request, goes
+through :func:`parse_yaml_with_lines`, the one parse: it bounds size and depth, refuses
+anchors and aliases, unreadable characters and impossible values before building anything,
+and learns the line of every key and list item on the way, so a pydantic error at
+``("lanes", 3, "trips_per_week")`` is reported at the line the user wrote it on. Nothing
+here opens a file except :meth:`UserFiles.read_text`, which only callers reading a path the
+user typed (the command line) use.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.domain.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 
 #: Path inside a parsed document (mapping keys and list indexes) -> 1-based line number.
 LineMap = dict[tuple[str | int, ...], int]
@@ -97,36 +105,266 @@ def expected_for(error: Mapping[str, Any], model: type[BaseModel] | None) -> str
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def parse_yaml_with_lines(text: str) -> tuple[Any, LineMap]:
-    """The YAML document and the line of every key and list item.
+class DocumentRefused(yaml.MarkedYAMLError):
+    """Well-formed YAML (or JSON) that doseflow still will not read: too large, nested too
+    deep, anchors or aliases, a character it cannot read, an impossible value.
 
-    Raises ``yaml.YAMLError`` as PyYAML does; :meth:`UserFiles.yaml_with_lines` turns it
-    into a located :class:`DoseflowError`.
+    A :class:`yaml.MarkedYAMLError`, so every reader reports it like a syntax error (with its
+    area's code, the line and the column); ``expected`` says the rule that was broken.
     """
-    # one pass of libyaml (when PyYAML has it) gives both the data and the node marks,
-    # far faster than composing and loading the text twice in pure Python
-    loader = _YAML_LOADER(text)
+
+    def __init__(self, problem: str, mark: Any = None, expected: str | None = None) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+        self.expected = expected
+
+
+#: The rules, as shown in errors' ``expected``.
+NO_ALIASES = "no anchors (&name), aliases (*name) or merge keys (<<): write each value out"
+PRINTABLE = "printable UTF-8 text (no NUL, control characters or lone surrogates)"
+_MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
+_SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_NO_KEY = object()
+#: NUL, control characters (tab, line feed and carriage return are text), DEL and lone
+#: surrogates: what YAML refuses in a document's text, refused in its escapes too.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def check_document_size(text: str) -> None:
+    """Refuse a document over :data:`MAX_DOCUMENT_BYTES` (UTF-8) before reading any of it."""
+    if len(text) * 4 <= MAX_DOCUMENT_BYTES:
+        return  # no UTF-8 text of this many characters can be too large
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise DocumentRefused(
+            f"the document is {size:,} bytes, more than doseflow reads",
+            expected=f"at most {MAX_DOCUMENT_BYTES:,} bytes",
+        )
+
+
+def check_document_depth(document: Any) -> None:
+    """Refuse an already parsed document (a JSON body) nested deeper than
+    :data:`MAX_DOCUMENT_DEPTH`, without recursion (so a 100,000-deep one is refused too)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth > MAX_DOCUMENT_DEPTH:
+            raise DocumentRefused(
+                f"the document nests lists and mappings more than {MAX_DOCUMENT_DEPTH} deep",
+                expected=f"at most {MAX_DOCUMENT_DEPTH} levels of nesting",
+            )
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _mark_at(text: str, position: int) -> yaml.Mark:
+    line = text.count("\n", 0, position)
+    column = position - (text.rfind("\n", 0, position) + 1)
+    return yaml.Mark("<document>", position, line, column, None, 0)
+
+
+def parse_yaml_with_lines(text: str) -> tuple[Any, LineMap]:
+    """The YAML (or JSON) document and the line of every key and list item.
+
+    The one parse of users' documents in doseflow. It reads libyaml's events (when PyYAML
+    has libyaml) and builds the data from them directly, so before anything is built it
+    refuses (:class:`DocumentRefused`, located) a document over
+    :data:`~doseflow.domain.limits.MAX_DOCUMENT_BYTES`, nesting deeper than
+    :data:`~doseflow.domain.limits.MAX_DOCUMENT_DEPTH`, any anchor, alias or merge key (so
+    a "billion laughs" document cannot expand), tags on lists and mappings, characters YAML
+    cannot hold, and values their YAML type cannot have (``2021-02-30``, ``!!int x``). No
+    node tree is composed: one pass over the events is four times faster than composing and
+    constructing. Other problems raise ``yaml.YAMLError`` as PyYAML does;
+    :func:`document_error` turns either into a located :class:`DoseflowError`.
+    """
+    check_document_size(text)
+    loader = None
     try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
+        loader = _YAML_LOADER(text)
+        return _build(loader)
+    except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" not in str(exc.problem):
+            raise
+        # libyaml's own bound (1,000 levels of flow style) met while looking ahead
+        raise DocumentRefused(
+            f"lists and mappings are nested more than {MAX_DOCUMENT_DEPTH} deep",
+            exc.problem_mark,
+            f"at most {MAX_DOCUMENT_DEPTH} levels of nesting",
+        ) from None
+    except yaml.reader.ReaderError as exc:
+        raise DocumentRefused(
+            f"character #x{exc.character:04x} cannot be read: {exc.reason}",
+            _mark_at(text, exc.position),
+            PRINTABLE,
+        ) from None
+    except UnicodeEncodeError as exc:  # libyaml reads UTF-8, which has no lone surrogates
+        raise DocumentRefused(
+            f"character #x{ord(text[exc.start]):04x} is a lone surrogate",
+            _mark_at(text, exc.start),
+            PRINTABLE,
+        ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+def _build(loader: Any) -> tuple[Any, LineMap]:
+    """Data and line map from the loader's events (see :func:`parse_yaml_with_lines`)."""
+    constructors = loader.yaml_constructors
+    get = loader.get_event
     lines: LineMap = {}
-    if root is not None:
-        _walk(root, (), lines)
-    return data, lines
+    # open lists and mappings: [container, path, pending key (mappings), is mapping]
+    stack: list[list[Any]] = []
+    get()  # stream start
+    event = get()
+    if isinstance(event, yaml.StreamEndEvent):
+        return None, lines  # an empty document
+    root: Any = None
+    while True:
+        event = get()
+        kind = type(event)
+        if kind is yaml.AliasEvent or getattr(event, "anchor", None) is not None:
+            raise DocumentRefused(
+                "anchors and aliases are not allowed (&name, *name)",
+                event.start_mark,
+                NO_ALIASES,
+            )
+        if kind is yaml.ScalarEvent:
+            value = _scalar(loader, constructors, event)
+            if not stack:
+                root = value
+                lines[()] = event.start_mark.line + 1
+                break
+            top = stack[-1]
+            if not top[3]:
+                lines[(*top[1], len(top[0]))] = event.start_mark.line + 1
+                top[0].append(value)
+            elif top[2] is _NO_KEY:
+                if loader.resolve(yaml.ScalarNode, event.value, event.implicit) == _MERGE:
+                    raise DocumentRefused(
+                        "merge keys (<<) are not allowed", event.start_mark, NO_ALIASES
+                    )
+                top[2] = value
+                lines[(*top[1], str(event.value))] = event.start_mark.line + 1
+            else:
+                top[0][top[2]] = value
+                top[2] = _NO_KEY
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            mapping = kind is yaml.MappingStartEvent
+            if event.tag not in (_MAP_TAGS if mapping else _SEQ_TAGS):
+                raise DocumentRefused(
+                    f"the tag {event.tag} is not allowed on a list or mapping",
+                    event.start_mark,
+                    "plain lists and mappings",
+                )
+            if len(stack) >= MAX_DOCUMENT_DEPTH:
+                raise DocumentRefused(
+                    f"lists and mappings are nested more than {MAX_DOCUMENT_DEPTH} deep",
+                    event.start_mark,
+                    f"at most {MAX_DOCUMENT_DEPTH} levels of nesting",
+                )
+            if not stack:
+                path: tuple[str | int, ...] = ()
+                lines[path] = event.start_mark.line + 1
+            elif not stack[-1][3]:
+                path = (*stack[-1][1], len(stack[-1][0]))
+                lines[path] = event.start_mark.line + 1
+            elif stack[-1][2] is _NO_KEY:
+                raise DocumentRefused(
+                    "a list or mapping cannot be a mapping key",
+                    event.start_mark,
+                    "keys that are plain values (text or numbers)",
+                )
+            else:
+                path = (*stack[-1][1], stack[-1][2])  # its line is its key's
+            stack.append([{} if mapping else [], path, _NO_KEY, mapping])
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            value = stack.pop()[0]
+            if not stack:
+                root = value
+                break
+            top = stack[-1]
+            if top[3]:
+                top[0][top[2]] = value
+                top[2] = _NO_KEY
+            else:
+                top[0].append(value)
+        else:  # pragma: no cover - libyaml gives nothing else inside a document
+            raise DocumentRefused(f"unexpected {kind.__name__}", event.start_mark)
+    get()  # document end
+    event = get()
+    if not isinstance(event, yaml.StreamEndEvent):
+        raise DocumentRefused(
+            "expected a single document, but found another",
+            event.start_mark,
+            "one YAML document (no second ---)",
+        )
+    return root, lines
 
 
-def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: LineMap) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            sub = (*path, str(key.value))
-            lines[sub] = key.start_mark.line + 1
-            _walk(value, sub, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines)
+def _scalar(loader: Any, constructors: Mapping[Any, Any], event: Any) -> Any:
+    if event.style == '"' and (found := _UNPRINTABLE.search(event.value)) is not None:
+        # only a double-quoted scalar's escapes (and so every string of a JSON document)
+        # can hold what the reader refuses in the text itself
+        raise DocumentRefused(
+            f"character #x{ord(found.group()):04x} is not allowed in text",
+            event.start_mark,
+            PRINTABLE,
+        )
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == _STR:
+        return event.value
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+    construct = constructors.get(tag, constructors[None])
+    try:
+        return construct(loader, node)
+    except yaml.YAMLError:
+        raise
+    except (ValueError, TypeError, LookupError, OverflowError) as exc:
+        # 2021-02-30 (datetime: "day is out of range for month"), !!int x, !!bool maybe
+        shown = str(exc) if not isinstance(exc, LookupError) else "not a value of that type"
+        kind = str(tag).rsplit(":", 1)[-1]
+        raise DocumentRefused(
+            f"'{event.value}' is not a possible {kind}: {shown}",
+            event.start_mark,
+            "a real date (YYYY-MM-DD)" if kind == "timestamp" else f"a valid {kind}",
+        ) from None
+
+
+def document_error(
+    exc: yaml.YAMLError, code: str, source: str | None, expected: str, kind: str = "YAML"
+) -> DoseflowError:
+    """The located :class:`DoseflowError` for a document :func:`parse_yaml_with_lines` (or
+    :func:`check_document_depth`) refused; one translation for every area's reader."""
+    if isinstance(exc, DocumentRefused):
+        mark = exc.problem_mark
+        return DoseflowError(
+            code,
+            str(exc.problem),
+            source=source,
+            line=None if mark is None else mark.line + 1,
+            column=None if mark is None else mark.column + 1,
+            expected=exc.expected or expected,
+        )
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        return DoseflowError(
+            code,
+            f"not valid {kind}: {exc.problem or exc}",
+            source=source,
+            line=None if mark is None else mark.line + 1,
+            column=None if mark is None else mark.column + 1,
+            expected=expected,
+        )
+    return DoseflowError(code, f"not valid {kind}: {exc}", source=source, expected=expected)
 
 
 @dataclass(frozen=True)
@@ -170,20 +408,20 @@ class UserFiles:
         """Parse YAML and remember the line of every mapping key and list item."""
         try:
             return parse_yaml_with_lines(text)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            raise DoseflowError(
-                self.code("BAD_YAML"),
-                f"not valid YAML: {exc.problem or exc}",
-                source=source,
-                line=None if mark is None else mark.line + 1,
-                column=None if mark is None else mark.column + 1,
-                expected="well-formed YAML",
-            ) from exc
         except yaml.YAMLError as exc:
-            raise DoseflowError(
-                self.code("BAD_YAML"), f"not valid YAML: {exc}", source=source
-            ) from exc
+            raise document_error(exc, self.code("BAD_YAML"), source, "well-formed YAML") from None
+
+    def document_with_lines(self, document: Mapping[str, Any], source: str) -> tuple[Any, LineMap]:
+        """A document sent as JSON (already parsed), checked by the same rules as a file's
+        text, and its line map: it is written out one field per line (JSON is YAML) so an
+        error's line points into that rendering. No indentation (``indent=0``): the
+        rendering is then about as long as the JSON that was sent, which is what the size
+        bound should measure."""
+        try:
+            check_document_depth(document)
+        except DocumentRefused as exc:
+            raise document_error(exc, self.code("BAD_YAML"), source, "a document") from None
+        return self.yaml_with_lines(json.dumps(document, indent=0, default=str), source)
 
     def validation_details(
         self,

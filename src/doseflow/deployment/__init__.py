@@ -16,7 +16,11 @@ The API other areas (CLI, REST service, demo) call::
 See ``docs/deployment.md`` for the method and the file format.
 """
 
-from doseflow.deployment.deployment_file import load_deployment, parse_deployment_yaml
+from doseflow.deployment.deployment_file import (
+    load_deployment,
+    parse_deployment_document,
+    parse_deployment_yaml,
+)
 from doseflow.deployment.events import plan_nodes, planned_events
 from doseflow.deployment.groups import GroupSpec, age_share, apportion, size_group
 from doseflow.deployment.model import (
@@ -67,6 +71,7 @@ __all__ = [
     "age_share",
     "apportion",
     "load_deployment",
+    "parse_deployment_document",
     "parse_deployment_yaml",
     "plan_deployment",
     "plan_nodes",

@@ -1,10 +1,15 @@
 """The deployment file: YAML naming the country, stock, regions and priority groups.
 
-``regions:``, ``stock:`` and ``groups:`` are either lists written in the YAML or the name
-of a CSV file (relative to the YAML) with one row per item and the same fields as columns
+``regions:``, ``stock:`` and ``groups:`` are either lists written in the YAML or, in a file
+the user named (:func:`load_deployment`, the command line), the name of a CSV file
+(relative to the YAML) with one row per item and the same fields as columns
 (``cold_chain_litres`` becomes one column per band: ``litres_2_8``, ``litres_frozen``,
 ``litres_ultra_cold``, ``litres_ambient``; lists such as ``regions`` of a group are written
-``A|B|C``). Every record is validated with pydantic, every problem in the file is reported
+``A|B|C``). A document parsed from text or data (:func:`parse_deployment_yaml` without
+``csv_dir``, :func:`parse_deployment_document`: what the service does with a request) has
+no file access at all: a file name there is refused (``DEPLOY_FILE_REFERENCE``) without
+looking at the file system, so a request can neither read a server file nor learn whether
+one exists. Every record is validated with pydantic, every problem in the file is reported
 at once with its file, line and field (codes ``DEPLOY_...``), and nothing is returned
 unless the whole file is good. See ``docs/deployment.md`` for the format.
 """
@@ -34,6 +39,7 @@ from doseflow.deployment.model import (
 )
 from doseflow.deployment.products import product_policy
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.domain.limits import MAX_NAME_LENGTH
 from doseflow.domain.product import Product
 from doseflow.domain.temperature import TemperatureBand
 
@@ -117,11 +123,12 @@ class DeploymentRecord(_Record):
 def load_deployment(
     path: str | os.PathLike[str], products: Mapping[str, Product] | None = None
 ) -> DeploymentInput:
-    """Read a deployment file; ``products`` supplies definitions a file may refer to by code
-    (e.g. the products of an allocation round)."""
+    """Read a deployment file the user named; its ``stock:``, ``regions:`` and ``groups:``
+    may name CSV files beside it. ``products`` supplies definitions a file may refer to by
+    code (e.g. the products of an allocation round)."""
     source = str(path)
     text = FILES.read_text(source)
-    return parse_deployment_yaml(text, source, Path(source).parent, products)
+    return parse_deployment_yaml(text, source, products, csv_dir=Path(source).parent)
 
 
 def _csv_rows(path: Path, source: str) -> list[tuple[int, dict[str, Any]]]:
@@ -161,13 +168,28 @@ def _items(
     kind: str,
     model: type[M],
     source: str,
-    base: Path,
+    csv_dir: Path | None,
     lines: LineMap,
     problems: list[ErrorDetail],
 ) -> list[tuple[str, int | None, M]]:
     """Validated records of ``kind`` with (source, line) of each."""
+    if isinstance(raw, str) and csv_dir is None:
+        # not read from a file the user named: never touch the file system (not even to
+        # see whether the file exists), so the answer is the same for any name
+        problems.append(
+            ErrorDetail(
+                "DEPLOY_FILE_REFERENCE",
+                f"'{kind}' names a file, but this document was not read from a file: "
+                f"list the {kind} in the document itself",
+                ErrorLocation(source=source, line=line_for(lines, (kind,)), field=kind),
+                expected=f"a list of {kind} records",
+                value=raw[:MAX_NAME_LENGTH],
+            )
+        )
+        return []
     if isinstance(raw, str):
-        path = base / raw
+        assert csv_dir is not None
+        path = csv_dir / raw
         entries: list[tuple[str, int | None, dict[str, Any]]] = [
             (str(path), ln, _csv_record(kind, c)) for ln, c in _csv_rows(path, source)
         ]
@@ -195,11 +217,39 @@ def _items(
 def parse_deployment_yaml(
     text: str,
     source: str,
-    base_dir: str | os.PathLike[str] = ".",
+    products: Mapping[str, Product] | None = None,
+    *,
+    csv_dir: str | os.PathLike[str] | None = None,
+) -> DeploymentInput:
+    """A :class:`DeploymentInput` from the text of a deployment file (see module docs).
+
+    CSV files named in it are read from ``csv_dir`` only when a caller that reads the user's
+    own files (the command line) gives one; without it, naming a file is an error.
+    """
+    data, lines = FILES.yaml_with_lines(text, source)
+    return _deployment_from_data(
+        data, lines, source, products, None if csv_dir is None else Path(csv_dir)
+    )
+
+
+def parse_deployment_document(
+    document: Mapping[str, Any],
+    source: str,
     products: Mapping[str, Product] | None = None,
 ) -> DeploymentInput:
-    """A :class:`DeploymentInput` from the text of a deployment file (see module docs)."""
-    data, lines = FILES.yaml_with_lines(text, source)
+    """A :class:`DeploymentInput` from a document already parsed (a JSON request body),
+    checked by the same rules as a file's text; it may not name files."""
+    data, lines = FILES.document_with_lines(document, source)
+    return _deployment_from_data(data, lines, source, products, None)
+
+
+def _deployment_from_data(
+    data: Any,
+    lines: LineMap,
+    source: str,
+    products: Mapping[str, Product] | None,
+    csv_dir: Path | None,
+) -> DeploymentInput:
     if not isinstance(data, dict):
         raise DoseflowError(
             "DEPLOY_BAD_FIELD",
@@ -216,11 +266,10 @@ def parse_deployment_yaml(
                 err, model=DeploymentRecord, source=source, what="deployment", lines=lines
             )
         ) from None
-    base = Path(base_dir)
     problems: list[ErrorDetail] = []
-    stock = _items(top.stock, "stock", StockRecord, source, base, lines, problems)
-    regions = _items(top.regions, "regions", RegionRecord, source, base, lines, problems)
-    groups = _items(top.groups, "groups", GroupRecord, source, base, lines, problems)
+    stock = _items(top.stock, "stock", StockRecord, source, csv_dir, lines, problems)
+    regions = _items(top.regions, "regions", RegionRecord, source, csv_dir, lines, problems)
+    groups = _items(top.groups, "groups", GroupRecord, source, csv_dir, lines, problems)
     known = dict(products or {})
     policies: list[ProductPolicy] = []
     for i, prec in enumerate(top.products):

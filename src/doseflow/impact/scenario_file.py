@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from doseflow.data.user_files import (
     LineMap,
+    document_error,
     expected_for,
     field_path,
     line_for,
@@ -154,12 +155,8 @@ def _load(text: str, source: str) -> tuple[Any, LineMap]:
     try:
         data, lines = parse_yaml_with_lines(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise _bad_file(
-            source,
-            f"not valid YAML or JSON: {getattr(exc, 'problem', exc)}",
-            None if mark is None else mark.line + 1,
-            expected="a YAML or JSON mapping",
+        raise document_error(
+            exc, "IMPACT_BAD_FILE", source, "a YAML or JSON mapping", kind="YAML or JSON"
         ) from None
     if not isinstance(data, dict):
         raise _bad_file(

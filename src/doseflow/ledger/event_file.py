@@ -379,6 +379,13 @@ def read_json_text(text: str, source: str) -> list[LedgerEvent]:
             column=exc.colno,
             expected='a JSON list of event objects, or {"events": [...]}',
         ) from None
+    except RecursionError:  # an event file is rows: no real one nests beyond a few levels
+        raise DoseflowError(
+            "LEDGER_BAD_FILE",
+            "the JSON is nested too deep",
+            source=source,
+            expected='a JSON list of event objects, or {"events": [...]}',
+        ) from None
     if isinstance(data, dict):
         data = data.get("events")
     if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):

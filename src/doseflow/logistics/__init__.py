@@ -46,6 +46,7 @@ from doseflow.logistics.network_file import (
     example_network_path,
     load_network,
     load_network_file,
+    parse_network_document,
     parse_network_yaml,
 )
 from doseflow.logistics.profile_file import load_profiles
@@ -110,6 +111,7 @@ __all__ = [
     "load_profiles",
     "load_requests",
     "national_store",
+    "parse_network_document",
     "parse_network_yaml",
     "parse_request_specs",
     "plan_capacity_gaps",

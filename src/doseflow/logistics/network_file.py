@@ -29,6 +29,7 @@ from doseflow.domain.product import Product
 from doseflow.domain.temperature import TemperatureBand
 from doseflow.logistics.csv_rows import csv_records
 from doseflow.logistics.file_errors import (
+    FILES,
     LineMap,
     line_for,
     raise_all,
@@ -216,6 +217,17 @@ def _sibling_lanes(nodes_csv: str) -> str | None:
 def parse_network_yaml(text: str, source: str) -> NetworkFile:
     """A network from YAML text (``source`` names it in errors)."""
     data, lines = yaml_with_lines(text, source)
+    return _network_from_data(data, lines, source)
+
+
+def parse_network_document(document: Mapping[str, Any], source: str) -> NetworkFile:
+    """A network from a document already parsed (a JSON request body), checked by the same
+    rules as a file's text; errors' lines point into its rendering one field per line."""
+    data, lines = FILES.document_with_lines(document, source)
+    return _network_from_data(data, lines, source)
+
+
+def _network_from_data(data: Any, lines: LineMap, source: str) -> NetworkFile:
     if not isinstance(data, Mapping):
         raise DoseflowError(
             "LOGISTICS_BAD_FORMAT",

@@ -49,6 +49,13 @@ def read_data_value_set(
             column=getattr(exc, "colno", None),
             expected="a DHIS2 dataValueSets JSON document",
         ) from None
+    except RecursionError:  # a data value set is rows: no real one nests beyond a few levels
+        raise DoseflowError(
+            CODE,
+            "the JSON is nested too deep",
+            source=source,
+            expected="a DHIS2 dataValueSets JSON document",
+        ) from None
     if not isinstance(doc, dict):
         raise _bad(source, "the document is not a JSON object", None, '{"dataValues": [...]}')
     rows = doc.get("dataValues")

@@ -13,7 +13,13 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from doseflow.data.user_files import expected_for, field_path, line_for, parse_yaml_with_lines
+from doseflow.data.user_files import (
+    document_error,
+    expected_for,
+    field_path,
+    line_for,
+    parse_yaml_with_lines,
+)
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 
 M = TypeVar("M", bound=BaseModel)
@@ -28,15 +34,7 @@ class YamlDocument:
         try:
             self.data, self.lines = parse_yaml_with_lines(text)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise DoseflowError(
-                code,
-                f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
-                source=source,
-                line=None if mark is None else mark.line + 1,
-                column=None if mark is None else mark.column + 1,
-                expected="a YAML document",
-            ) from None
+            raise document_error(exc, code, source, "a YAML document") from None
 
     @classmethod
     def read(cls, path: Path | str, code: str) -> YamlDocument:

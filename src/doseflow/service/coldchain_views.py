@@ -11,7 +11,6 @@ dashboard's *Cold chain* page so both show the same things.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import replace
@@ -33,6 +32,7 @@ from doseflow.logistics import (
     example_network_path,
     feasibility_matrix,
     load_network_file,
+    parse_network_document,
     parse_network_yaml,
     parse_request_specs,
     plan_capacity_gaps,
@@ -61,8 +61,7 @@ def network_from_body(document: dict[str, object] | None, yaml_text: str | None)
     if yaml_text is not None:
         return parse_network_yaml(yaml_text, BODY_NETWORK)
     if document is not None:
-        # JSON is YAML: one field per line, so an error's line points into this rendering.
-        return parse_network_yaml(json.dumps(document, indent=1, default=str), BODY_NETWORK)
+        return parse_network_document(document, BODY_NETWORK)
     return bundled_network()
 
 

@@ -11,9 +11,7 @@ dashboard's *Deployment* page.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
@@ -21,7 +19,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
@@ -30,6 +27,7 @@ from doseflow.deployment import (
     DeploymentPlan,
     Strategy,
     load_deployment,
+    parse_deployment_document,
     parse_deployment_yaml,
     plan_deployment,
     project_coverage,
@@ -39,9 +37,6 @@ from doseflow.domain.product import Product
 from doseflow.store.deployment import record_deployment_plan
 
 BODY_DOCUMENT = "request body (document)"
-#: Parts of a deployment file that may name a CSV file beside it; a document sent to the
-#: service must write them out (the server's files are not the caller's to read).
-LIST_PARTS = ("stock", "regions", "groups")
 
 
 @dataclass(frozen=True)
@@ -88,37 +83,18 @@ def example_input(iso3: str) -> DeploymentInput:
     return load_deployment(example(iso3).path)
 
 
-def _refuse_file_names(data: Any) -> None:
-    if not isinstance(data, Mapping):
-        return  # the engine reports what is wrong with it
-    for part in LIST_PARTS:
-        if isinstance(data.get(part), str):
-            raise DoseflowError(
-                "SERVICE_FILE_REFERENCE",
-                f"'{part}' names a file; a document sent to the service must list its "
-                f"{part} itself",
-                source=BODY_DOCUMENT,
-                field=part,
-                expected=f"a list of {part} records",
-                value=data[part],
-            )
-
-
 def input_from_body(
     document: Mapping[str, Any] | None,
     yaml_text: str | None,
     products: Mapping[str, Product] | None = None,
 ) -> DeploymentInput:
     """A deployment input from a document (JSON) or the text of a deployment file (YAML),
-    read and checked by the deployment engine."""
+    read and checked by the deployment engine. Neither may name a file: the engine is given
+    no directory to read from, so it refuses a file name (``DEPLOY_FILE_REFERENCE``) without
+    looking at the server's files."""
     if yaml_text is not None:
-        with suppress(yaml.YAMLError):  # the engine's parser reports it with its line
-            _refuse_file_names(yaml.safe_load(yaml_text))
-        text = yaml_text
-    else:
-        _refuse_file_names(document)
-        text = json.dumps(document, indent=1, default=str)
-    return parse_deployment_yaml(text, BODY_DOCUMENT, ".", products)
+        return parse_deployment_yaml(yaml_text, BODY_DOCUMENT, products)
+    return parse_deployment_document(document or {}, BODY_DOCUMENT, products)
 
 
 def with_overrides(
