@@ -181,6 +181,30 @@ class LedgerStore:
                 conn, node=node, product=product, lot=lot, at=at, include_zero=include_zero
             )
 
+    def stock_page(
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        node: str | Sequence[str] | None = None,
+        product: str | None = None,
+        lot: str | None = None,
+        at: Moment | None = None,
+        include_zero: bool = False,
+    ) -> tuple[list[StockLine], int]:
+        """A page of :meth:`stock_on_hand`, cut by the database, and the number of lines."""
+        with self.engine.connect() as conn:
+            return q.stock_page(
+                conn,
+                limit=limit,
+                offset=offset,
+                node=node,
+                product=product,
+                lot=lot,
+                at=at,
+                include_zero=include_zero,
+            )
+
     def stock_total(self, node: str, product: str, at: Moment | None = None) -> int:
         """Doses of ``product`` at ``node``, all lots."""
         with self.engine.connect() as conn:
@@ -252,6 +276,14 @@ class LedgerStore:
         with self.engine.connect() as conn:
             for _seq, event in q.iter_events(conn, since_seq=since_seq):
                 yield event
+
+    def events_page(
+        self, *, limit: int, offset: int = 0, nodes: Sequence[str] | None = None
+    ) -> tuple[list[LedgerEvent], int]:
+        """A page of events in recording order (only those naming one of ``nodes`` if given),
+        cut by the database, and how many match in all."""
+        with self.engine.connect() as conn:
+            return q.events_page(conn, limit=limit, offset=offset, nodes=nodes)
 
     def event_count(self) -> int:
         with self.engine.connect() as conn:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, func, or_, select
 
 from doseflow.domain.events import EventKind, LedgerEvent
 from doseflow.ledger.accounts import AccountKey, AccountState, from_instant, to_instant
@@ -27,6 +27,7 @@ from doseflow.ledger.views import (
     shipment_status,
 )
 from doseflow.store import ledger_tables as t
+from doseflow.store.ledger_rows import ROUTE_SEPARATOR
 from doseflow.store.ledger_write import LOOKUP_CHUNK, load_events
 
 Moment = date | datetime
@@ -105,6 +106,39 @@ def stock_on_hand(
         if include_zero or r.doses
     ]
     return sorted(out, key=lambda s: (s.node, s.product, s.expiry or date.max, s.lot))
+
+
+def stock_page(
+    conn: Connection,
+    *,
+    limit: int,
+    offset: int = 0,
+    node: str | Sequence[str] | None = None,
+    product: str | None = None,
+    lot: str | None = None,
+    at: Moment | None = None,
+    include_zero: bool = False,
+) -> tuple[list[StockLine], int]:
+    """One page of :func:`stock_on_hand` (the same order: node, product, expiry with none
+    last, lot), cut by the database, and how many lines match in all."""
+    query = _accounts_query(AccountState.STOCK, at, node, product, lot)
+    if not include_zero:
+        query = query.where(_balance_column(at) != 0)
+    lots = t.lots
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    ordered = query.order_by(
+        t.accounts.c.node,
+        t.accounts.c.product,
+        lots.c.expiry.is_(None),
+        lots.c.expiry,
+        lots.c.number,
+        t.accounts.c.id,
+    )
+    rows = conn.execute(ordered.limit(limit).offset(offset))
+    lines = [
+        StockLine(r.node, r.product, r.number, r.expiry, r.vvm_stage, int(r.doses)) for r in rows
+    ]
+    return lines, int(total)
 
 
 def stock_total(conn: Connection, node: str, product: str, at: Moment | None = None) -> int:
@@ -361,6 +395,33 @@ def iter_events(
         for row, event in load_events(conn, rows):
             yield row.seq, event
         last = rows[-1].seq
+
+
+def _touching(nodes: Sequence[str]) -> Any:
+    """Events naming any of ``nodes`` (as :func:`doseflow.domain.events.event_nodes` does:
+    the node and to_node columns, or a stop on a planned route)."""
+    e = t.events
+    route = ROUTE_SEPARATOR + func.coalesce(e.c.route, "") + ROUTE_SEPARATOR
+    stops = [
+        route.contains(ROUTE_SEPARATOR + code + ROUTE_SEPARATOR, autoescape=True) for code in nodes
+    ]
+    return or_(e.c.node.in_(list(nodes)), e.c.to_node.in_(list(nodes)), *stops)
+
+
+def events_page(
+    conn: Connection, *, limit: int, offset: int = 0, nodes: Sequence[str] | None = None
+) -> tuple[list[LedgerEvent], int]:
+    """One page of events in recording order (only those naming one of ``nodes`` if given),
+    cut by the database, and how many there are in all."""
+    e = t.events
+    query = select(e)
+    if nodes is not None:
+        if not nodes:
+            return [], 0
+        query = query.where(_touching(nodes))
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = list(conn.execute(query.order_by(e.c.seq).limit(limit).offset(offset)))
+    return [event for _row, event in load_events(conn, rows)], int(total)
 
 
 def event_count(conn: Connection) -> int:

@@ -1,0 +1,280 @@
+"""Every list is bounded and paged (issue 11, finding 8): ``limit``/``offset``, the total in
+``X-Total-Count`` and the next page in an RFC 8288 ``Link`` header; pages cut by the database
+give every row exactly once, on SQLite and PostgreSQL; query dates and moments are bounded."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from doseflow.domain.events import (
+    ShipmentDispatched,
+    ShipmentPlanned,
+    ShipmentReceived,
+    event_nodes,
+)
+from doseflow.domain.lot import Lot
+from doseflow.domain.network import Node, NodeKind
+from doseflow.service.queries import DEFAULT_LIMIT, MAX_LIMIT
+from doseflow.store.ledger import LedgerStore
+from tests.service.conftest import Service, make_service
+
+COUNTRIES = ("KEN", "NGA", "GHA")
+STORES = 12
+PRODUCTS = 3
+LOTS = 3
+
+
+def seed_many(service: Service) -> LedgerStore:
+    """12 stores in three countries x 3 products x 3 lots: 108 stock lines, 324 events."""
+    ledger = LedgerStore(service.engine)
+    stores = [
+        Node(
+            f"{COUNTRIES[i % 3]}-{i:02d}",
+            f"store {i}",
+            NodeKind.NATIONAL_STORE,
+            country=COUNTRIES[i % 3],
+        )
+        for i in range(STORES)
+    ]
+    ledger.register_nodes([Node("SUP", "supplier", NodeKind.SUPPLIER), *stores])
+    t0 = datetime(2021, 3, 1, tzinfo=UTC)
+    events: list[Any] = []
+    for n, store in enumerate(stores):
+        for p in range(PRODUCTS):
+            for k in range(LOTS):
+                sid = f"S-{n}-{p}-{k}"
+                lot = Lot(f"P{p}", f"L{p}-{k}", expiry=date(2021, 9, 1) + timedelta(days=30 * k))
+                common: dict[str, Any] = {"recorded_by": "seed", "shipment_id": sid}
+                events += [
+                    ShipmentPlanned(
+                        event_id=f"p-{sid}",
+                        occurred_at=t0,
+                        origin="SUP",
+                        destination=store.code,
+                        product=lot.product,
+                        quantity=1000 + k,
+                        **common,
+                    ),
+                    ShipmentDispatched(
+                        event_id=f"d-{sid}",
+                        occurred_at=t0 + timedelta(days=1),
+                        origin="SUP",
+                        destination=store.code,
+                        lot=lot,
+                        quantity=1000 + k,
+                        **common,
+                    ),
+                    ShipmentReceived(
+                        event_id=f"r-{sid}",
+                        occurred_at=t0 + timedelta(days=3),
+                        node=store.code,
+                        lot=lot,
+                        quantity=1000 + k,
+                        **common,
+                    ),
+                ]
+    ledger.append_events(events)
+    return ledger
+
+
+@pytest.fixture
+def many(db_url: str) -> Iterator[Service]:
+    for service in make_service(db_url):
+        seed_many(service)
+        yield service
+
+
+def next_link(response: Any) -> str | None:
+    found = re.search(r'<([^>]+)>; rel="next"', response.headers.get("link", ""))
+    return found.group(1) if found else None
+
+
+def follow(service: Service, path: str, actor: str, **params: Any) -> list[Any]:
+    """Every row of a list, following ``rel="next"`` links from the first page."""
+    response = service.get(path, actor, params=params)
+    assert response.status_code == 200, response.text
+    rows = list(response.json())
+    total = int(response.headers["x-total-count"])
+    pages = 1
+    while (link := next_link(response)) is not None:
+        response = service.get(link, actor)
+        assert response.status_code == 200, response.text
+        assert int(response.headers["x-total-count"]) == total
+        rows += response.json()
+        pages += 1
+        assert pages < 1000
+    assert len(rows) == total
+    return rows
+
+
+def stock_key(line: dict[str, Any]) -> tuple[Any, ...]:
+    return (line["node"], line["product"], line["lot"])
+
+
+# -- the stock view: paged by the database ----------------------------------------------
+
+
+def test_stock_is_paged_with_total_and_next_link(many: Service) -> None:
+    first = many.get("/api/stock", "administrator", params={"limit": 10})
+    assert first.status_code == 200
+    assert len(first.json()) == 10
+    assert first.headers["x-total-count"] == str(STORES * PRODUCTS * LOTS)
+    assert next_link(first) == "/api/stock?limit=10&offset=10"
+    assert 'rel="prev"' not in first.headers["link"]
+    last = many.get("/api/stock", "administrator", params={"limit": 10, "offset": 100})
+    assert len(last.json()) == 8
+    assert next_link(last) is None
+    assert '</api/stock?limit=10&offset=90>; rel="prev"' in last.headers["link"]
+
+
+def test_stock_default_page_is_bounded(many: Service) -> None:
+    response = many.get("/api/stock", "administrator")
+    assert len(response.json()) == DEFAULT_LIMIT
+    assert response.headers["x-total-count"] == "108"
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(limit=st.integers(1, 40), offset=st.integers(0, 120))
+def test_stock_pages_give_every_line_exactly_once(many: Service, limit: int, offset: int) -> None:
+    every = LedgerStore(many.engine).stock_on_hand()
+    expected = {(s.node, s.product, s.lot) for s in every}
+    rows = follow(many, "/api/stock", "administrator", limit=limit)
+    keys = [stock_key(r) for r in rows]
+    assert len(keys) == len(set(keys)) == len(expected)
+    assert set(keys) == expected
+    # any one page is the same slice of that whole order
+    page = many.get("/api/stock", "administrator", params={"limit": limit, "offset": offset})
+    assert [stock_key(r) for r in page.json()] == keys[offset : offset + limit]
+
+
+def test_stock_pages_keep_the_filters_and_the_participant_scope(many: Service) -> None:
+    rows = follow(many, "/api/stock", "participant-KEN", limit=7, product="P1")
+    assert len(rows) == 4 * LOTS  # four Kenyan stores, three lots of P1
+    assert {r["product"] for r in rows} == {"P1"}
+    assert all(r["node"].startswith("KEN-") for r in rows)
+
+
+def test_events_are_paged_by_the_database_and_scoped(many: Service) -> None:
+    all_rows = follow(many, "/api/ledger/events", "administrator", limit=50)
+    ids = [r["id"] for r in all_rows]
+    assert len(ids) == len(set(ids)) == STORES * PRODUCTS * LOTS * 3
+    kenya = follow(many, "/api/ledger/events", "participant-KEN", limit=13)
+    ledger = LedgerStore(many.engine)
+    own = {code for code, node in ledger.nodes().items() if node.country == "KEN"}
+    expected = [e.event_id for e in ledger.events() if own.intersection(event_nodes(e))]
+    assert len(expected) == 4 * PRODUCTS * LOTS * 3
+    assert [r["id"] for r in kenya] == expected  # the same rows, in recording order
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/nodes",
+        "/api/stock/expiring?today=2021-09-01&within_days=3650",
+        "/api/shipments",
+        "/api/shipments/in-transit",
+        "/api/shipments/held-at-hubs",
+    ],
+)
+def test_engine_lists_are_paged_too(many: Service, path: str) -> None:
+    whole = many.get(path, "administrator", params={"limit": MAX_LIMIT})
+    assert whole.status_code == 200
+    total = int(whole.headers["x-total-count"])
+    assert len(whole.json()) == min(total, MAX_LIMIT)
+    rows = follow(many, path, "administrator", limit=5)
+    assert rows == whole.json()
+
+
+def test_stock_card_lines_are_paged_with_the_opening_of_each_page(many: Service) -> None:
+    params = {"node": "KEN-00", "product": "P0"}
+    whole = many.get("/api/stock/card", "administrator", params=params).json()
+    assert len(whole["lines"]) == LOTS
+    second = many.get(
+        "/api/stock/card", "administrator", params={**params, "limit": 1, "offset": 1}
+    )
+    assert second.headers["x-total-count"] == str(LOTS)
+    card = second.json()
+    assert card["lines"] == whole["lines"][1:2]
+    assert card["opening"] == whole["lines"][0]["balance"]
+
+
+# -- limits and bounded query parameters ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": MAX_LIMIT + 1}, {"limit": 0}, {"offset": -1}, {"offset": 2**31}, {"limit": "x"}],
+)
+def test_page_parameters_out_of_bounds_are_refused(many: Service, params: dict[str, Any]) -> None:
+    response = many.get("/api/stock", "administrator", params=params)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "SERVICE_BAD_REQUEST"
+    assert body["errors"][0]["field"] in params
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+        "0001-01-01T00:00:00",
+        "1999-12-31T23:59:59Z",
+        "2100-01-01T00:00:00Z",
+    ],
+)
+def test_stock_card_start_out_of_range_is_a_coded_refusal(many: Service, moment: str) -> None:
+    response = many.get(
+        "/api/stock/card",
+        "administrator",
+        params={"node": "KEN-00", "product": "P0", "start": moment},
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "SERVICE_BAD_REQUEST"
+    assert body["errors"][0]["field"] == "start"
+    assert "2000-01-01" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/stock", {"at": "0001-01-01T00:00:00+14:00"}),
+        ("/api/stock/expiring", {"today": "1900-01-01"}),
+        ("/api/shipments/in-transit", {"at": "9999-12-31T23:00:00-14:00"}),
+        ("/api/shipments/held-at-hubs", {"at": "2100-01-01T00:00:00"}),
+        ("/api/stock", {"product": "P" * 65}),
+        ("/api/stock", {"lot": "L" * 101}),
+        ("/api/stock/card", {"node": "N" * 65, "product": "P0"}),
+        ("/api/shipments", {"state": "s" * 33}),
+    ],
+)
+def test_query_parameters_are_bounded(many: Service, path: str, params: dict[str, str]) -> None:
+    response = many.get(path, "administrator", params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "SERVICE_BAD_REQUEST"
+
+
+def test_moment_within_range_with_an_offset_is_accepted(many: Service) -> None:
+    response = many.get(
+        "/api/stock/card",
+        "administrator",
+        params={"node": "KEN-00", "product": "P0", "start": "2000-01-01T00:00:00+14:00"},
+    )
+    # 1999-12-31T10:00Z: the UTC moment is before the range
+    assert response.status_code == 422
+    response = many.get(
+        "/api/stock/card",
+        "administrator",
+        params={"node": "KEN-00", "product": "P0", "start": "2021-03-01T00:00:00+14:00"},
+    )
+    assert response.status_code == 200
