@@ -4,7 +4,6 @@ give every row exactly once, on SQLite and PostgreSQL; query dates and moments a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from doseflow.domain.network import Node, NodeKind
 from doseflow.service.queries import DEFAULT_LIMIT, MAX_LIMIT
 from doseflow.store.ledger import LedgerStore
 from tests.service.conftest import Service, make_service
+from tests.service.paging import follow, next_link
 
 COUNTRIES = ("KEN", "NGA", "GHA")
 STORES = 12
@@ -89,29 +89,6 @@ def many(db_url: str) -> Iterator[Service]:
     for service in make_service(db_url):
         seed_many(service)
         yield service
-
-
-def next_link(response: Any) -> str | None:
-    found = re.search(r'<([^>]+)>; rel="next"', response.headers.get("link", ""))
-    return found.group(1) if found else None
-
-
-def follow(service: Service, path: str, actor: str, **params: Any) -> list[Any]:
-    """Every row of a list, following ``rel="next"`` links from the first page."""
-    response = service.get(path, actor, params=params)
-    assert response.status_code == 200, response.text
-    rows = list(response.json())
-    total = int(response.headers["x-total-count"])
-    pages = 1
-    while (link := next_link(response)) is not None:
-        response = service.get(link, actor)
-        assert response.status_code == 200, response.text
-        assert int(response.headers["x-total-count"]) == total
-        rows += response.json()
-        pages += 1
-        assert pages < 1000
-    assert len(rows) == total
-    return rows
 
 
 def stock_key(line: dict[str, Any]) -> tuple[Any, ...]:
