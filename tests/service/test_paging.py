@@ -5,7 +5,6 @@ give every row exactly once, on SQLite and PostgreSQL; query dates and moments a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,75 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from doseflow.domain.events import (
-    ShipmentDispatched,
-    ShipmentPlanned,
-    ShipmentReceived,
     event_nodes,
 )
-from doseflow.domain.lot import Lot
-from doseflow.domain.network import Node, NodeKind
 from doseflow.service.queries import DEFAULT_LIMIT, MAX_LIMIT
 from doseflow.store.ledger import LedgerStore
 from tests.service.conftest import Service, make_service
-from tests.service.paging import follow, next_link
-
-COUNTRIES = ("KEN", "NGA", "GHA")
-STORES = 12
-PRODUCTS = 3
-LOTS = 3
-
-
-def seed_many(service: Service) -> LedgerStore:
-    """12 stores in three countries x 3 products x 3 lots: 108 stock lines, 324 events."""
-    ledger = LedgerStore(service.engine)
-    stores = [
-        Node(
-            f"{COUNTRIES[i % 3]}-{i:02d}",
-            f"store {i}",
-            NodeKind.NATIONAL_STORE,
-            country=COUNTRIES[i % 3],
-        )
-        for i in range(STORES)
-    ]
-    ledger.register_nodes([Node("SUP", "supplier", NodeKind.SUPPLIER), *stores])
-    t0 = datetime(2021, 3, 1, tzinfo=UTC)
-    events: list[Any] = []
-    for n, store in enumerate(stores):
-        for p in range(PRODUCTS):
-            for k in range(LOTS):
-                sid = f"S-{n}-{p}-{k}"
-                lot = Lot(f"P{p}", f"L{p}-{k}", expiry=date(2021, 9, 1) + timedelta(days=30 * k))
-                common: dict[str, Any] = {"recorded_by": "seed", "shipment_id": sid}
-                events += [
-                    ShipmentPlanned(
-                        event_id=f"p-{sid}",
-                        occurred_at=t0,
-                        origin="SUP",
-                        destination=store.code,
-                        product=lot.product,
-                        quantity=1000 + k,
-                        **common,
-                    ),
-                    ShipmentDispatched(
-                        event_id=f"d-{sid}",
-                        occurred_at=t0 + timedelta(days=1),
-                        origin="SUP",
-                        destination=store.code,
-                        lot=lot,
-                        quantity=1000 + k,
-                        **common,
-                    ),
-                    ShipmentReceived(
-                        event_id=f"r-{sid}",
-                        occurred_at=t0 + timedelta(days=3),
-                        node=store.code,
-                        lot=lot,
-                        quantity=1000 + k,
-                        **common,
-                    ),
-                ]
-    ledger.append_events(events)
-    return ledger
+from tests.service.paging import LOTS, PRODUCTS, STORES, follow, next_link, seed_many
 
 
 @pytest.fixture
