@@ -12,6 +12,7 @@ import pytest
 from doseflow.service.dashboard.paging import DASHBOARD_ROWS
 from tests.service.conftest import Service, make_service
 from tests.service.paging import LOTS, PRODUCTS, STORES, seed_many
+from tests.service.scenario import NAME, scenario_document
 from tests.service.test_dashboard_pages import browser_for
 
 LINES = STORES * PRODUCTS * LOTS  # 108 stock lines and 108 shipments
@@ -86,3 +87,19 @@ def test_page_parameters_out_of_bounds_are_a_coded_page(
     page = admin.get(path, params=params)
     assert page.status_code == 422
     assert "SERVICE_BAD_REQUEST" in page.text
+
+
+def test_allocation_lines_and_reporting_tables_are_paged(fresh_sqlite: str) -> None:
+    for service in make_service(fresh_sqlite):
+        service.post("/api/scenarios", "allocation-analyst", json=scenario_document())
+        service.post(f"/api/scenarios/{NAME}/run", "allocation-analyst")
+        viewer = browser_for(service, "viewer")
+        whole = viewer.get("/dashboard/allocation", params={"round": 1}).text
+        total = int(re.search(r"Rows 1–\d+ of (\d+)", whole).group(1))  # type: ignore[union-attr]
+        assert total > 5
+        later = viewer.get("/dashboard/allocation", params={"round": 1, "lines_offset": 5}).text
+        assert f"Rows 6–{total} of {total}" in later
+        assert pager_links(later, "allocation lines") == {"prev": "/dashboard/allocation?round=1"}
+        reporting = viewer.get("/dashboard/reporting").text
+        assert 'aria-label="Pages of reports owed"' in reporting
+        assert 'aria-label="Pages of plausibility flags"' in reporting
