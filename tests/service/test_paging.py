@@ -107,6 +107,16 @@ def test_engine_lists_are_paged_too(many: Service, path: str) -> None:
     assert rows == whole.json()
 
 
+def test_shipment_pages_are_cut_by_the_database_and_match_the_whole_view(many: Service) -> None:
+    rows = follow(many, "/api/shipments", "administrator", limit=17)
+    every = LedgerStore(many.engine).shipments()
+    ids = [r["shipment_id"] for r in rows]
+    assert len(ids) == len(set(ids)) == len(every)
+    assert set(ids) == {s.shipment_id for s in every}
+    by_id = {s.shipment_id: s for s in every}
+    assert all(r["state"] == by_id[r["shipment_id"]].state for r in rows)
+
+
 def test_stock_card_lines_are_paged_with_the_opening_of_each_page(many: Service) -> None:
     params = {"node": "KEN-00", "product": "P0"}
     whole = many.get("/api/stock/card", "administrator", params=params).json()

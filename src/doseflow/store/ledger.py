@@ -264,6 +264,11 @@ class LedgerStore:
         with self.engine.connect() as conn:
             return q.shipments(conn, shipment_ids)
 
+    def shipments_page(self, *, limit: int, offset: int = 0) -> tuple[list[ShipmentStatus], int]:
+        """A page of :meth:`shipments` by shipment id, cut by the database, and the count."""
+        with self.engine.connect() as conn:
+            return q.shipments_page(conn, limit=limit, offset=offset)
+
     def shipment_events(self, shipment_id: str) -> list[LedgerEvent]:
         """Every event of one shipment, in recording order (reversed ones left out)."""
         with self.engine.connect() as conn:

@@ -314,6 +314,26 @@ def shipments(conn: Connection, shipment_ids: Sequence[str] | None = None) -> li
     return [shipment_status(sid, evs, gone) for sid, evs in sorted(grouped.items())]
 
 
+def shipments_page(
+    conn: Connection, *, limit: int, offset: int = 0
+) -> tuple[list[ShipmentStatus], int]:
+    """One page of :func:`shipments` (by shipment id): the page's ids are cut by the database
+    and only their events are read; and how many shipments there are."""
+    e = t.events
+    ids = select(e.c.shipment_id).where(e.c.shipment_id.isnot(None)).distinct().subquery()
+    total = conn.execute(select(func.count()).select_from(ids)).scalar_one()
+    page = [
+        sid
+        for (sid,) in conn.execute(
+            select(ids.c.shipment_id).order_by(ids.c.shipment_id).limit(limit).offset(offset)
+        )
+    ]
+    if not page:
+        return [], int(total)
+    found = {s.shipment_id: s for s in shipments(conn, page)}
+    return [found[sid] for sid in page if sid in found], int(total)
+
+
 def in_transit(
     conn: Connection, *, at: Moment | None = None, destination: str | None = None
 ) -> list[TransitLine]:
