@@ -90,7 +90,11 @@ def stock_page(
         else ([], 0)
     )
     stock_nav = table_page(request, "stock_offset", stock_offset, len(stock), total)
-    every = [line for code in codes for line in ledger.expiring(within_days, node=code)]
+    every = (
+        ledger.expiring(within_days)
+        if own is None
+        else [line for code in codes for line in ledger.expiring(within_days, node=code)]
+    )
     every.sort(key=lambda x: (x.expiry, x.node, x.product, x.lot))
     expiring, expiring_nav = page_rows(request, "expiring_offset", expiring_offset, every)
     return render(
