@@ -77,13 +77,22 @@ def test_a_participant_pages_its_own_rows_only(many: Service) -> None:
 
 
 @pytest.mark.parametrize(
-    "params", [{"stock_offset": -1}, {"within_days": 4000}, {"shipments_offset": "x"}]
+    ("path", "params"),
+    [
+        ("/dashboard/stock", {"stock_offset": -1}),
+        ("/dashboard/stock", {"within_days": 4000}),
+        ("/dashboard/shipments", {"shipments_offset": "x"}),
+        ("/dashboard/reporting", {"as_of": "1900-01-01"}),
+        ("/dashboard/allocation", {"round": 1001}),
+        ("/dashboard/deployment", {"iso3": "KENYA"}),
+        ("/dashboard/coldchain", {"ship": "x" * 20_001}),
+        ("/dashboard/impact", {"done": "d" * 201}),
+    ],
 )
 def test_page_parameters_out_of_bounds_are_a_coded_page(
-    many: Service, params: dict[str, object]
+    many: Service, path: str, params: dict[str, object]
 ) -> None:
     admin = browser_for(many, "administrator")
-    path = "/dashboard/shipments" if "shipments_offset" in params else "/dashboard/stock"
     page = admin.get(path, params=params)
     assert page.status_code == 422
     assert "SERVICE_BAD_REQUEST" in page.text
