@@ -10,6 +10,7 @@ import pytest
 
 from doseflow.service.deployment_views import MAX_COVERAGE_POINTS, MAX_COVERAGE_ROWS
 from doseflow.service.queries import MAX_LIMIT
+from doseflow.service.routers.coldchain import MAX_SHIP_PARAMS
 from doseflow.store.service import audit_log
 from tests.service.conftest import Service, make_service
 from tests.service.paging import follow
@@ -194,3 +195,15 @@ def test_the_plan_of_a_document_is_bounded_the_same_way(service: Service) -> Non
     )
     assert response.status_code == 422
     assert response.json()["code"] == "SERVICE_COVERAGE_TOO_LARGE"
+
+
+def test_routes_on_the_bundled_network_are_bounded(service: Service) -> None:
+    rows = service.get("/api/coldchain/feasibility", "viewer", params={"limit": MAX_LIMIT}).json()
+    specs = [f"{r['product']}={r['destination']}:1000" for r in rows]
+    specs = (specs * (MAX_SHIP_PARAMS // len(specs) + 1))[: MAX_SHIP_PARAMS + 1]
+    refused = service.get("/api/coldchain/routes", "viewer", params={"ship": specs})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "ship"
+    largest = service.get("/api/coldchain/routes", "viewer", params={"ship": specs[:-1]})
+    assert largest.status_code == 200
+    assert len(largest.content) < MAX_PLAN_BYTES

@@ -55,12 +55,15 @@ Codes = Annotated[list[Code], Query(max_length=200)]
 #: PRODUCT=DESTINATION:DOSES@ORIGIN: three codes and a number.
 SPEC_LENGTH = 3 * MAX_CODE_LENGTH + 20
 Spec = Annotated[str, StringConstraints(min_length=1, max_length=SPEC_LENGTH)]
+#: Shipments one GET may name: its answer stays under about 300 KB (the bodies of the POST
+#: endpoints take up to MAX_REQUESTS).
+MAX_SHIP_PARAMS = 500
 ShipQuery = Annotated[
     list[Spec],
     Query(
-        max_length=MAX_REQUESTS,
+        max_length=MAX_SHIP_PARAMS,
         description="shipments as on the command line: PRODUCT=DESTINATION:DOSES[@ORIGIN], "
-        "e.g. AZ-SII=PRK-NS:1992000 (repeat the parameter for more)",
+        "e.g. AZ-SII=PRK-NS:1992000 (repeat the parameter for more, at most 500 times)",
     ),
 ]
 UseDays = Annotated[
