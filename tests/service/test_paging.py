@@ -5,6 +5,7 @@ give every row exactly once, on SQLite and PostgreSQL; query dates and moments a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,8 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from doseflow.domain.events import (
+    Administration,
     event_nodes,
 )
+from doseflow.domain.lot import Lot
 from doseflow.service.queries import DEFAULT_LIMIT, MAX_LIMIT
 from doseflow.store.ledger import LedgerStore
 from tests.service.conftest import Service, make_service
@@ -118,16 +121,36 @@ def test_shipment_pages_are_cut_by_the_database_and_match_the_whole_view(many: S
 
 
 def test_stock_card_lines_are_paged_with_the_opening_of_each_page(many: Service) -> None:
+    # a busier card: issues from one lot after the receipts
+    LedgerStore(many.engine).append_events(
+        [
+            Administration(
+                event_id=f"a-{i}",
+                occurred_at=datetime(2021, 3, 10, tzinfo=UTC) + timedelta(hours=i),
+                recorded_by="seed",
+                node="KEN-00",
+                lot=Lot("P0", "L0-1", expiry=date(2021, 10, 1)),
+                quantity=10 + i,
+            )
+            for i in range(9)
+        ]
+    )
     params = {"node": "KEN-00", "product": "P0"}
     whole = many.get("/api/stock/card", "administrator", params=params).json()
-    assert len(whole["lines"]) == LOTS
-    second = many.get(
-        "/api/stock/card", "administrator", params={**params, "limit": 1, "offset": 1}
-    )
-    assert second.headers["x-total-count"] == str(LOTS)
-    card = second.json()
-    assert card["lines"] == whole["lines"][1:2]
-    assert card["opening"] == whole["lines"][0]["balance"]
+    lines = whole["lines"]
+    assert len(lines) == LOTS + 9
+    for limit in (1, 2, 5):
+        for offset in range(len(lines) + 1):
+            page = many.get(
+                "/api/stock/card",
+                "administrator",
+                params={**params, "limit": limit, "offset": offset},
+            )
+            assert page.headers["x-total-count"] == str(len(lines))
+            card = page.json()
+            assert card["lines"] == lines[offset : offset + limit]
+            before = lines[offset - 1]["balance"] if offset else whole["opening"]
+            assert card["opening"] == before
 
 
 # -- limits and bounded query parameters ------------------------------------------------

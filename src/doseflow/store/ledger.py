@@ -228,6 +228,24 @@ class LedgerStore:
         with self.engine.connect() as conn:
             return q.stock_card(conn, node, product, lot=lot, start=start, end=end)
 
+    def stock_card_page(
+        self,
+        node: str,
+        product: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        lot: str | None = None,
+        start: Moment | None = None,
+        end: Moment | None = None,
+    ) -> tuple[StockCard, int]:
+        """``limit`` lines of the stock card after ``offset`` (cut by the database; the opening
+        balance is the one before the page's first line), and how many lines it has."""
+        with self.engine.connect() as conn:
+            return q.stock_card_page(
+                conn, node, product, lot=lot, start=start, end=end, limit=limit, offset=offset
+            )
+
     def in_transit(
         self, *, at: Moment | None = None, destination: str | None = None
     ) -> list[TransitLine]:

@@ -221,6 +221,22 @@ def stock_card(
     start: Moment | None = None,
     end: Moment | None = None,
 ) -> StockCard:
+    return stock_card_page(conn, node, product, lot=lot, start=start, end=end)[0]
+
+
+def stock_card_page(
+    conn: Connection,
+    node: str,
+    product: str,
+    *,
+    lot: str | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[StockCard, int]:
+    """The stock card, or ``limit`` of its lines after ``offset`` (cut by the database, the
+    opening balance then being the one before the page's first line), and its line count."""
     accounts = list(conn.execute(_accounts_query(AccountState.STOCK, None, node, product, lot)))
     ids = {r.id: r.number for r in accounts}
     lot_balances: dict[str, int] = {}
@@ -231,6 +247,8 @@ def stock_card(
         )
         lot_balances = {r.number: int(r.doses) for r in opening_rows}
     opening = sum(lot_balances.values())
+    if not ids:
+        return StockCard(node, product, lot, opening, ()), 0
     s, e = t.steps, t.events
     q = (
         select(
@@ -250,15 +268,21 @@ def stock_card(
         )
         .join(e, e.c.seq == s.c.seq)
         .where(s.c.account_id.in_(list(ids)))
-        .order_by(s.c.at, s.c.ord, s.c.seq)
+        .order_by(s.c.at, s.c.ord, s.c.seq, s.c.account_id)
     )
     if start is not None:
         q = q.where(s.c.at > instant_of(start) - (0 if isinstance(start, datetime) else 86_400))
     if end is not None:
         q = q.where(s.c.at <= instant_of(end))
+    count = int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+    if offset:
+        skipped = q.limit(offset).subquery()
+        opening += int(
+            conn.execute(select(func.coalesce(func.sum(skipped.c.delta), 0))).scalar_one()
+        )
     lines: list[CardLine] = []
     total = opening
-    for r in conn.execute(q) if ids else ():
+    for r in conn.execute(q.offset(offset).limit(limit)):
         total += r.delta
         lines.append(
             CardLine(
@@ -275,7 +299,7 @@ def stock_card(
                 recorded_at=from_instant(r.recorded_at),
             )
         )
-    return StockCard(node, product, lot, opening, tuple(lines))
+    return StockCard(node, product, lot, opening, tuple(lines)), count
 
 
 def shipment_events(

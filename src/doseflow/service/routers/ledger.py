@@ -8,7 +8,6 @@ refuse a node in another country with ``SERVICE_OUT_OF_SCOPE``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -181,8 +180,8 @@ def get_expiring(
 
 @router.get(
     "/stock/card",
-    summary="Stock card: every movement at a node, with balances (lines paged; the opening "
-    "balance is the one before the page's first line)",
+    summary="Stock card: every movement at a node, with balances (lines paged by the database; "
+    "the opening balance is the one before the page's first line)",
 )
 def get_stock_card(
     request: Request,
@@ -206,10 +205,11 @@ def get_stock_card(
             value=node,
         )
     access.check_iso3(known.country)
-    card = ledger.stock_card(node, product, lot=lot, start=start, end=end)
-    lines = page_of(request, response, page, card.lines)
-    before = card.lines[page.offset - 1].balance if 0 < page.offset <= len(card.lines) else None
-    return replace(card, lines=tuple(lines), opening=card.opening if before is None else before)
+    card, total = ledger.stock_card_page(
+        node, product, lot=lot, start=start, end=end, limit=page.limit, offset=page.offset
+    )
+    paged(request, response, page, list(card.lines), total)
+    return card
 
 
 def _destination_countries(ledger: LedgerStore) -> dict[str, str | None]:
