@@ -43,6 +43,8 @@ def test_every_list_the_api_returns_takes_limit_and_offset(service: Service) -> 
         params = {p["name"]: p for p in spec["paths"][path]["get"].get("parameters", [])}
         assert {"limit", "offset"} <= set(params), path
         assert params["limit"]["schema"]["maximum"] == MAX_LIMIT, path
+        headers = spec["paths"][path]["get"]["responses"]["200"]["headers"]
+        assert {"X-Total-Count", "Link"} <= set(headers), path
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request, Response
@@ -82,6 +82,25 @@ Iso3Query = Annotated[
 ]
 #: One code in a repeated parameter (``?product=A&product=B``).
 Code = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CODE_LENGTH)]
+
+
+#: The paging headers, described in the OpenAPI document of every paged endpoint.
+PAGED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "one page of the list",
+        "headers": {
+            TOTAL_HEADER: {
+                "description": "rows the query matches in all",
+                "schema": {"type": "integer", "minimum": 0},
+            },
+            "Link": {
+                "description": 'RFC 8288 links to the pages around this one: rel="next" '
+                'while rows remain, rel="prev" after the first page',
+                "schema": {"type": "string"},
+            },
+        },
+    }
+}
 
 
 @dataclass(frozen=True)

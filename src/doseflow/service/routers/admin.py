@@ -13,7 +13,7 @@ from doseflow.domain.limits import MAX_CODE_LENGTH, MAX_NAME_LENGTH
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
-from doseflow.service.queries import Page, paged
+from doseflow.service.queries import PAGED_RESPONSES, Page, paged
 from doseflow.store.service import (
     audit_log,
     count_audit,
@@ -104,7 +104,11 @@ def create_token(body: TokenRequest, request: Request, access: Manage) -> Issued
     )
 
 
-@router.get("/tokens", summary="Tokens issued, newest first (never the secrets; paged)")
+@router.get(
+    "/tokens",
+    summary="Tokens issued, newest first (never the secrets; paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_tokens(request: Request, response: Response, _access: Manage, page: Page) -> list[TokenOut]:
     engine = engine_of(request)
     tokens = [
@@ -136,6 +140,7 @@ def delete_token(
     "/audit",
     summary="The audit log of every write, newest first (paged; before_id keeps pages put "
     "while new entries arrive)",
+    responses=PAGED_RESPONSES,
 )
 def get_audit(
     request: Request,

@@ -21,7 +21,7 @@ from doseflow.service.allocation_views import decline_view
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
-from doseflow.service.queries import Page, page_of, paged
+from doseflow.service.queries import PAGED_RESPONSES, Page, page_of, paged
 from doseflow.store.allocation import (
     AllocationStore,
     CoverageInfo,
@@ -174,7 +174,7 @@ def _decline_out(store: AllocationStore, name: str, decline: Decline) -> Decline
     )
 
 
-@router.get("", summary="Stored scenarios (paged)")
+@router.get("", summary="Stored scenarios (paged)", responses=PAGED_RESPONSES)
 def get_scenarios(
     request: Request,
     response: Response,
@@ -200,7 +200,9 @@ def post_scenario(
     return _scenario_out(next(s for s in store.scenarios() if s.name == scenario.name))
 
 
-@router.get("/{name}/participants", summary="A scenario's participants (paged)")
+@router.get(
+    "/{name}/participants", summary="A scenario's participants (paged)", responses=PAGED_RESPONSES
+)
 def get_participants(
     request: Request,
     response: Response,
@@ -224,7 +226,7 @@ def get_participants(
     return page_of(request, response, page, rows)
 
 
-@router.get("/{name}/products", summary="A scenario's products (paged)")
+@router.get("/{name}/products", summary="A scenario's products (paged)", responses=PAGED_RESPONSES)
 def get_products(
     request: Request,
     response: Response,
@@ -249,7 +251,11 @@ def get_products(
     return page_of(request, response, page, rows)
 
 
-@router.get("/{name}/supply", summary="Pooled supply: every tranche of every round (paged)")
+@router.get(
+    "/{name}/supply",
+    summary="Pooled supply: every tranche of every round (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_supply(
     request: Request,
     response: Response,
@@ -310,7 +316,9 @@ def post_publish(
     return store_of(request).publish(name, number)
 
 
-@router.get("/{name}/rounds", summary="Rounds, their status and totals (paged)")
+@router.get(
+    "/{name}/rounds", summary="Rounds, their status and totals (paged)", responses=PAGED_RESPONSES
+)
 def get_rounds(
     request: Request,
     response: Response,
@@ -324,7 +332,11 @@ def get_rounds(
     return page_of(request, response, page, rows)
 
 
-@router.get("/{name}/pools", summary="How each pool was shared: mode, level, totals (paged)")
+@router.get(
+    "/{name}/pools",
+    summary="How each pool was shared: mode, level, totals (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_pools(
     request: Request,
     response: Response,
@@ -342,6 +354,7 @@ def get_pools(
 @router.get(
     "/{name}/lines",
     summary="Allocation lines, each with its explanation (paged by the database)",
+    responses=PAGED_RESPONSES,
 )
 def get_lines(
     request: Request,
@@ -361,7 +374,11 @@ def get_lines(
     return paged(request, response, page, [_line(line) for line in lines], total)
 
 
-@router.get("/{name}/coverage", summary="Coverage by participant after a round (paged)")
+@router.get(
+    "/{name}/coverage",
+    summary="Coverage by participant after a round (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_coverage(
     request: Request,
     response: Response,
@@ -382,7 +399,11 @@ def get_coverage(
     return page_of(request, response, page, [c for c in rows if own is None or c.iso3 == own])
 
 
-@router.get("/{name}/explain/{iso3}", summary="Why a participant received what it did (paged)")
+@router.get(
+    "/{name}/explain/{iso3}",
+    summary="Why a participant received what it did (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_explanation(
     request: Request,
     response: Response,
@@ -402,7 +423,11 @@ def get_explanation(
     return page_of(request, response, page, rows)
 
 
-@router.get("/{name}/declines", summary="Declines recorded, and where the doses went (paged)")
+@router.get(
+    "/{name}/declines",
+    summary="Declines recorded, and where the doses went (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_declines(
     request: Request,
     response: Response,

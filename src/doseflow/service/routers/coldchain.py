@@ -37,7 +37,7 @@ from doseflow.service.coldchain_views import (
     shipment_plan,
 )
 from doseflow.service.errors import ERROR_RESPONSES
-from doseflow.service.queries import Code, Page, page_of
+from doseflow.service.queries import PAGED_RESPONSES, Code, Page, page_of
 from doseflow.service.text_checks import require_unicode
 
 router = APIRouter(
@@ -134,6 +134,7 @@ def get_network(_access: Read) -> NetworkOut:
     "/feasibility",
     summary="Can each product reach each store in its cold chain? Routes, or the reason in words "
     "(paged)",
+    responses=PAGED_RESPONSES,
 )
 def get_feasibility(
     request: Request,
@@ -199,6 +200,7 @@ def post_routes(access: Plan, body: RoutesIn) -> ShipmentPlanOut:
     "/capacity-gaps",
     summary="Peak storage needed by shipments vs available, per node and band (bundled network; "
     "paged)",
+    responses=PAGED_RESPONSES,
 )
 def get_capacity_gaps(
     request: Request,

@@ -32,7 +32,7 @@ from doseflow.service.deployment_views import (
     with_overrides,
 )
 from doseflow.service.errors import ERROR_RESPONSES
-from doseflow.service.queries import Page, page_of
+from doseflow.service.queries import PAGED_RESPONSES, Page, page_of
 from doseflow.service.text_checks import require_unicode
 from doseflow.store.allocation import AllocationStore
 
@@ -110,7 +110,11 @@ def _input(request: Request, body: DeploymentIn) -> tuple[DeploymentInput, str, 
     return with_overrides(inp, body.strategy, body.horizon_days), source, reference
 
 
-@router.get("/examples", summary="Bundled deployment examples, by country (paged)")
+@router.get(
+    "/examples",
+    summary="Bundled deployment examples, by country (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_examples(
     request: Request, response: Response, access: Read, page: Page
 ) -> list[ExampleOut]:

@@ -19,7 +19,7 @@ from doseflow.impact.global_comparison import DEFAULT_LEVELS, compare_allocation
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of, jobs_of
 from doseflow.service.errors import ERROR_RESPONSES
-from doseflow.service.queries import Page, paged
+from doseflow.service.queries import PAGED_RESPONSES, Page, paged
 from doseflow.store.allocation import AllocationStore
 from doseflow.store.service_jobs import Job, count_jobs, get_job, list_jobs
 
@@ -110,7 +110,11 @@ def post_impact_run(
     return _job(job)
 
 
-@router.get("/impact-runs", summary="Impact runs, newest first, and their status (paged)")
+@router.get(
+    "/impact-runs",
+    summary="Impact runs, newest first, and their status (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_impact_runs(
     request: Request,
     response: Response,

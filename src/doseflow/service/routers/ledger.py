@@ -28,6 +28,7 @@ from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
 from doseflow.service.queries import (
+    PAGED_RESPONSES,
     CodeQuery,
     DateQuery,
     Iso3Query,
@@ -102,7 +103,11 @@ def scoped_nodes(
     return [node]
 
 
-@router.get("/nodes", summary="Nodes of the supply network the ledger knows (paged)")
+@router.get(
+    "/nodes",
+    summary="Nodes of the supply network the ledger knows (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_nodes(
     request: Request, response: Response, access: ReadStock, page: Page, iso3: Iso3Query = None
 ) -> list[NodeOut]:
@@ -126,6 +131,7 @@ def get_nodes(
     "/stock",
     summary="Stock on hand per node, product and lot (doses; paged by the database)",
     response_model=list[StockLine],
+    responses=PAGED_RESPONSES,
 )
 def get_stock(
     request: Request,
@@ -158,7 +164,11 @@ def get_stock(
     return answer
 
 
-@router.get("/stock/expiring", summary="Lots in stock expiring within a number of days (paged)")
+@router.get(
+    "/stock/expiring",
+    summary="Lots in stock expiring within a number of days (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_expiring(
     request: Request,
     response: Response,
@@ -182,6 +192,7 @@ def get_expiring(
     "/stock/card",
     summary="Stock card: every movement at a node, with balances (lines paged by the database; "
     "the opening balance is the one before the page's first line)",
+    responses=PAGED_RESPONSES,
 )
 def get_stock_card(
     request: Request,
@@ -224,7 +235,9 @@ def _own_shipments(
     return [s for s in statuses if s.destination and countries.get(s.destination) == iso3]
 
 
-@router.get("/shipments", summary="Shipments and where each stands (paged)")
+@router.get(
+    "/shipments", summary="Shipments and where each stands (paged)", responses=PAGED_RESPONSES
+)
 def get_shipments(
     request: Request,
     response: Response,
@@ -242,7 +255,11 @@ def get_shipments(
     return page_of(request, response, page, [s for s in shown if state is None or s.state == state])
 
 
-@router.get("/shipments/in-transit", summary="Doses in transit, per shipment leg and lot (paged)")
+@router.get(
+    "/shipments/in-transit",
+    summary="Doses in transit, per shipment leg and lot (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_in_transit(
     request: Request,
     response: Response,
@@ -263,7 +280,11 @@ def get_in_transit(
     return page_of(request, response, page, lines)
 
 
-@router.get("/shipments/held-at-hubs", summary="Stock at hubs and the shipments held there (paged)")
+@router.get(
+    "/shipments/held-at-hubs",
+    summary="Stock at hubs and the shipments held there (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_held_at_hubs(
     request: Request,
     response: Response,
@@ -317,6 +338,7 @@ def post_events(request: Request, body: EventBatch, access: WriteShipments) -> A
 @router.get(
     "/ledger/events",
     summary="Ledger events in recording order, as file rows (paged by the database)",
+    responses=PAGED_RESPONSES,
 )
 def get_events(
     request: Request,

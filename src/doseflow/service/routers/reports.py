@@ -29,7 +29,7 @@ from doseflow.reporting import (
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
-from doseflow.service.queries import DateQuery, Page, page_of, paged
+from doseflow.service.queries import PAGED_RESPONSES, DateQuery, Page, page_of, paged
 from doseflow.store.ledger import LedgerStore
 from doseflow.store.reporting import compliance_view, plausibility, submit, values_page
 from doseflow.store.reporting_ledger import StoreLedger
@@ -193,7 +193,9 @@ def post_dry_run(request: Request, body: SubmissionIn, access: Submit) -> Import
     return ImportSummaryOut(**_submit(request, body, access, dry_run=True))
 
 
-@router.get("/values", summary="Stored report values (paged by the database)")
+@router.get(
+    "/values", summary="Stored report values (paged by the database)", responses=PAGED_RESPONSES
+)
 def get_values(
     request: Request,
     response: Response,
@@ -228,7 +230,9 @@ def get_values(
 
 
 @router.get(
-    "/compliance", summary="Reporting compliance: on time, late, missing, not yet due (paged)"
+    "/compliance",
+    summary="Reporting compliance: on time, late, missing, not yet due (paged)",
+    responses=PAGED_RESPONSES,
 )
 def get_compliance(
     request: Request,
@@ -256,7 +260,11 @@ def get_compliance(
     return page_of(request, response, page, out)
 
 
-@router.get("/plausibility", summary="Plausibility flags over stored values, with reasons (paged)")
+@router.get(
+    "/plausibility",
+    summary="Plausibility flags over stored values, with reasons (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_plausibility(
     request: Request,
     response: Response,
