@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 
 from doseflow.domain.events import (
     Administration,
+    ShipmentPlanned,
     event_nodes,
 )
 from doseflow.domain.lot import Lot
+from doseflow.domain.network import Node, NodeKind
 from doseflow.service.queries import DEFAULT_LIMIT, MAX_LIMIT
 from doseflow.store.ledger import LedgerStore
 from tests.service.conftest import Service, make_service
@@ -89,6 +91,47 @@ def test_events_are_paged_by_the_database_and_scoped(many: Service) -> None:
     expected = [e.event_id for e in ledger.events() if own.intersection(event_nodes(e))]
     assert len(expected) == 4 * PRODUCTS * LOTS * 3
     assert [r["id"] for r in kenya] == expected  # the same rows, in recording order
+
+
+def test_events_scope_follows_planned_routes_and_escapes_codes(db_url: str) -> None:
+    """A planned route through a Kenyan store is Kenya's event too; a code with SQL wildcard
+    characters (``KEN_%``) matches only itself."""
+    for service in make_service(db_url):
+        ledger = LedgerStore(service.engine)
+        ledger.register_nodes(
+            [
+                Node("SUP", "supplier", NodeKind.SUPPLIER),
+                Node("KEN_%", "Kenya hub store", NodeKind.NATIONAL_STORE, country="KEN"),
+                Node("KENX1", "not Kenya", NodeKind.NATIONAL_STORE, country="UGA"),
+                Node("UGA-NS", "Uganda store", NodeKind.NATIONAL_STORE, country="UGA"),
+            ]
+        )
+        t0 = datetime(2021, 3, 1, tzinfo=UTC)
+        common: dict[str, Any] = {"recorded_by": "seed", "product": "P0", "quantity": 10}
+        ledger.append_events(
+            [
+                ShipmentPlanned(
+                    event_id="via-kenya",
+                    occurred_at=t0,
+                    shipment_id="S-1",
+                    origin="SUP",
+                    destination="UGA-NS",
+                    route=("SUP", "KEN_%", "UGA-NS"),
+                    **common,
+                ),
+                ShipmentPlanned(
+                    event_id="via-lookalike",
+                    occurred_at=t0,
+                    shipment_id="S-2",
+                    origin="SUP",
+                    destination="UGA-NS",
+                    route=("SUP", "KENX1", "UGA-NS"),
+                    **common,
+                ),
+            ]
+        )
+        rows = follow(service, "/api/ledger/events", "participant-KEN", limit=1)
+        assert [r["id"] for r in rows] == ["via-kenya"]
 
 
 @pytest.mark.parametrize(
