@@ -21,7 +21,7 @@ from doseflow.service.allocation_views import decline_view
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
-from doseflow.service.queries import PAGED_RESPONSES, Page, page_of, paged
+from doseflow.service.queries import PAGED_RESPONSES, Iso3Query, Page, page_of, paged
 from doseflow.store.allocation import (
     AllocationStore,
     CoverageInfo,
@@ -36,7 +36,6 @@ router = APIRouter(prefix="/api/scenarios", tags=["allocation"], responses=ERROR
 
 Name = Annotated[str, Path(min_length=1, max_length=100, description="the scenario's name")]
 RoundQuery = Annotated[int | None, Query(ge=1, le=1000, description="one round (default all)")]
-Iso3Query = Annotated[str | None, Query(pattern="^[A-Za-z]{3}$", description="ISO3 code")]
 
 
 class ScenarioOut(BaseModel):

@@ -29,7 +29,7 @@ from doseflow.reporting import (
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
-from doseflow.service.queries import PAGED_RESPONSES, DateQuery, Page, page_of, paged
+from doseflow.service.queries import PAGED_RESPONSES, DateQuery, Iso3Query, Page, page_of, paged
 from doseflow.store.ledger import LedgerStore
 from doseflow.store.reporting import compliance_view, plausibility, submit, values_page
 from doseflow.store.reporting_ledger import StoreLedger
@@ -40,7 +40,6 @@ Submit = Annotated[Access, Depends(authorize("reports.submit"))]
 ReadReports = Annotated[Access, Depends(authorize("reports.read"))]
 ReadCompliance = Annotated[Access, Depends(authorize("compliance.read"))]
 ReadPlausibility = Annotated[Access, Depends(authorize("plausibility.read"))]
-Iso3Query = Annotated[str | None, Query(pattern="^[A-Za-z]{3}$", description="ISO3 code")]
 
 MAX_VALUES = 200_000
 
