@@ -224,7 +224,39 @@ def _series(values: Any, names: tuple[str, ...], step: int) -> list[CoverageSeri
     ]
 
 
+#: The most coverage dates one answer holds (a year of daily points, or seven years weekly).
+MAX_COVERAGE_POINTS = 400
+#: The most (date, region, group) coverage rows one answer holds: about 110 bytes each in
+#: JSON, so the whole plan answer stays under a megabyte.
+MAX_COVERAGE_ROWS = 7_500
+
+
+def check_coverage_size(days: int, regions: int, groups: int, step: int) -> None:
+    """Refuse (``SERVICE_COVERAGE_TOO_LARGE``) a coverage table over the bounds, naming the
+    two parameters that set its length and the smallest step that would fit."""
+    points = -(-days // step)
+    rows = points * max(regions, 1) * max(groups, 1)
+    if points <= MAX_COVERAGE_POINTS and rows <= MAX_COVERAGE_ROWS:
+        return
+    per_point = max(regions, 1) * max(groups, 1)
+    fits = max(1, min(MAX_COVERAGE_POINTS, MAX_COVERAGE_ROWS // per_point))
+    least_step = -(-days // fits)
+    raise DoseflowError(
+        "SERVICE_COVERAGE_TOO_LARGE",
+        f"the coverage would have {points:,} dates (horizon_days and the course after it, "
+        f"{days:,} days, every coverage_step_days={step}) x {per_point:,} region-groups = "
+        f"{rows:,} rows; at most {MAX_COVERAGE_POINTS} dates and {MAX_COVERAGE_ROWS:,} rows: "
+        f"set coverage_step_days to {least_step} or more, or shorten horizon_days",
+        field="coverage_step_days",
+        expected=f"at least {least_step} (at most {MAX_COVERAGE_POINTS} dates and "
+        f"{MAX_COVERAGE_ROWS:,} rows)",
+        value=step,
+    )
+
+
 def coverage_out(plan: DeploymentPlan, step: int) -> CoverageOut:
+    inp = plan.input
+    check_coverage_size(plan.sim_days, len(inp.regions), len(inp.groups), step)
     projection = project_coverage(plan)
     owed = projection.second_doses_unplanned
     return CoverageOut(
@@ -335,12 +367,17 @@ def plan_out(plan: DeploymentPlan, source: str, step: int = 7) -> DeploymentPlan
 MAX_SIMULATED_CELLS = 25_000_000
 
 
+def simulated_days(inp: DeploymentInput) -> int:
+    """Days the planner simulates: the horizon, the longest lead time and course, and one."""
+    longest = max(((p.doses_per_person - 1) * p.interval_days for p in inp.products), default=0)
+    lead = max((r.lead_days for r in inp.regions), default=0)
+    return inp.horizon_days + lead + longest + 1
+
+
 def plan_for(inp: DeploymentInput) -> DeploymentPlan:
     """The engine's plan, refused (``SERVICE_PLAN_TOO_LARGE``) when simulating it day by day
     would take more memory than one request may use on a shared server."""
-    longest = max(((p.doses_per_person - 1) * p.interval_days for p in inp.products), default=0)
-    lead = max((r.lead_days for r in inp.regions), default=0)
-    days = inp.horizon_days + lead + longest + 1
+    days = simulated_days(inp)
     cells = max(len(inp.regions), 1) * max(len(inp.groups), 1) * days
     if cells > MAX_SIMULATED_CELLS:
         raise DoseflowError(

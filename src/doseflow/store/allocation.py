@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from doseflow.allocation import (
@@ -370,6 +370,20 @@ class AllocationStore:
     def lines(
         self, name: str, number: int | None = None, iso3: str | None = None
     ) -> list[LineInfo]:
+        return self.lines_page(name, number, iso3)[0]
+
+    def lines_page(
+        self,
+        name: str,
+        number: int | None = None,
+        iso3: str | None = None,
+        *,
+        rounds: Collection[int] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[list[LineInfo], int]:
+        """Lines in round and line order (only ``rounds`` if given): ``limit`` of them after
+        ``offset``, cut by the database, and how many there are in all."""
         with Session(self.engine) as session:
             sid = self._scenario_id(session, name)
             if number is not None:
@@ -378,13 +392,16 @@ class AllocationStore:
                 select(LineRow, RoundRow.number)
                 .join(RoundRow, LineRow.round_id == RoundRow.id)
                 .where(RoundRow.scenario_id == sid)
-                .order_by(RoundRow.number, LineRow.id)
             )
             if number is not None:
                 query = query.where(RoundRow.number == number)
             if iso3 is not None:
                 query = query.where(LineRow.iso3 == iso3.upper())
-            return [
+            if rounds is not None:
+                query = query.where(RoundRow.number.in_(sorted(rounds)))
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            query = query.order_by(RoundRow.number, LineRow.id).offset(offset).limit(limit)
+            lines = [
                 LineInfo(
                     n,
                     r.pool,
@@ -396,6 +413,7 @@ class AllocationStore:
                 )
                 for r, n in session.execute(query).all()
             ]
+            return lines, int(total)
 
     def coverage(self, name: str, number: int | None = None) -> list[CoverageInfo]:
         """Coverage after round ``number`` (default: the last round)."""

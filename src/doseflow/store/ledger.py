@@ -181,6 +181,30 @@ class LedgerStore:
                 conn, node=node, product=product, lot=lot, at=at, include_zero=include_zero
             )
 
+    def stock_page(
+        self,
+        *,
+        limit: int,
+        offset: int = 0,
+        node: str | Sequence[str] | None = None,
+        product: str | None = None,
+        lot: str | None = None,
+        at: Moment | None = None,
+        include_zero: bool = False,
+    ) -> tuple[list[StockLine], int]:
+        """A page of :meth:`stock_on_hand`, cut by the database, and the number of lines."""
+        with self.engine.connect() as conn:
+            return q.stock_page(
+                conn,
+                limit=limit,
+                offset=offset,
+                node=node,
+                product=product,
+                lot=lot,
+                at=at,
+                include_zero=include_zero,
+            )
+
     def stock_total(self, node: str, product: str, at: Moment | None = None) -> int:
         """Doses of ``product`` at ``node``, all lots."""
         with self.engine.connect() as conn:
@@ -203,6 +227,24 @@ class LedgerStore:
         """Every movement of ``product`` (or one lot) at ``node`` with running balances."""
         with self.engine.connect() as conn:
             return q.stock_card(conn, node, product, lot=lot, start=start, end=end)
+
+    def stock_card_page(
+        self,
+        node: str,
+        product: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        lot: str | None = None,
+        start: Moment | None = None,
+        end: Moment | None = None,
+    ) -> tuple[StockCard, int]:
+        """``limit`` lines of the stock card after ``offset`` (cut by the database; the opening
+        balance is the one before the page's first line), and how many lines it has."""
+        with self.engine.connect() as conn:
+            return q.stock_card_page(
+                conn, node, product, lot=lot, start=start, end=end, limit=limit, offset=offset
+            )
 
     def in_transit(
         self, *, at: Moment | None = None, destination: str | None = None
@@ -240,6 +282,11 @@ class LedgerStore:
         with self.engine.connect() as conn:
             return q.shipments(conn, shipment_ids)
 
+    def shipments_page(self, *, limit: int, offset: int = 0) -> tuple[list[ShipmentStatus], int]:
+        """A page of :meth:`shipments` by shipment id, cut by the database, and the count."""
+        with self.engine.connect() as conn:
+            return q.shipments_page(conn, limit=limit, offset=offset)
+
     def shipment_events(self, shipment_id: str) -> list[LedgerEvent]:
         """Every event of one shipment, in recording order (reversed ones left out)."""
         with self.engine.connect() as conn:
@@ -252,6 +299,14 @@ class LedgerStore:
         with self.engine.connect() as conn:
             for _seq, event in q.iter_events(conn, since_seq=since_seq):
                 yield event
+
+    def events_page(
+        self, *, limit: int, offset: int = 0, nodes: Sequence[str] | None = None
+    ) -> tuple[list[LedgerEvent], int]:
+        """A page of events in recording order (only those naming one of ``nodes`` if given),
+        cut by the database, and how many match in all."""
+        with self.engine.connect() as conn:
+            return q.events_page(conn, limit=limit, offset=offset, nodes=nodes)
 
     def event_count(self) -> int:
         with self.engine.connect() as conn:

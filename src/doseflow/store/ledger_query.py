@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, func, or_, select
 
 from doseflow.domain.events import EventKind, LedgerEvent
 from doseflow.ledger.accounts import AccountKey, AccountState, from_instant, to_instant
@@ -27,6 +27,7 @@ from doseflow.ledger.views import (
     shipment_status,
 )
 from doseflow.store import ledger_tables as t
+from doseflow.store.ledger_rows import ROUTE_SEPARATOR
 from doseflow.store.ledger_write import LOOKUP_CHUNK, load_events
 
 Moment = date | datetime
@@ -105,6 +106,39 @@ def stock_on_hand(
         if include_zero or r.doses
     ]
     return sorted(out, key=lambda s: (s.node, s.product, s.expiry or date.max, s.lot))
+
+
+def stock_page(
+    conn: Connection,
+    *,
+    limit: int,
+    offset: int = 0,
+    node: str | Sequence[str] | None = None,
+    product: str | None = None,
+    lot: str | None = None,
+    at: Moment | None = None,
+    include_zero: bool = False,
+) -> tuple[list[StockLine], int]:
+    """One page of :func:`stock_on_hand` (the same order: node, product, expiry with none
+    last, lot), cut by the database, and how many lines match in all."""
+    query = _accounts_query(AccountState.STOCK, at, node, product, lot)
+    if not include_zero:
+        query = query.where(_balance_column(at) != 0)
+    lots = t.lots
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    ordered = query.order_by(
+        t.accounts.c.node,
+        t.accounts.c.product,
+        lots.c.expiry.is_(None),
+        lots.c.expiry,
+        lots.c.number,
+        t.accounts.c.id,
+    )
+    rows = conn.execute(ordered.limit(limit).offset(offset))
+    lines = [
+        StockLine(r.node, r.product, r.number, r.expiry, r.vvm_stage, int(r.doses)) for r in rows
+    ]
+    return lines, int(total)
 
 
 def stock_total(conn: Connection, node: str, product: str, at: Moment | None = None) -> int:
@@ -187,6 +221,22 @@ def stock_card(
     start: Moment | None = None,
     end: Moment | None = None,
 ) -> StockCard:
+    return stock_card_page(conn, node, product, lot=lot, start=start, end=end)[0]
+
+
+def stock_card_page(
+    conn: Connection,
+    node: str,
+    product: str,
+    *,
+    lot: str | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[StockCard, int]:
+    """The stock card, or ``limit`` of its lines after ``offset`` (cut by the database, the
+    opening balance then being the one before the page's first line), and its line count."""
     accounts = list(conn.execute(_accounts_query(AccountState.STOCK, None, node, product, lot)))
     ids = {r.id: r.number for r in accounts}
     lot_balances: dict[str, int] = {}
@@ -197,6 +247,8 @@ def stock_card(
         )
         lot_balances = {r.number: int(r.doses) for r in opening_rows}
     opening = sum(lot_balances.values())
+    if not ids:
+        return StockCard(node, product, lot, opening, ()), 0
     s, e = t.steps, t.events
     q = (
         select(
@@ -216,15 +268,21 @@ def stock_card(
         )
         .join(e, e.c.seq == s.c.seq)
         .where(s.c.account_id.in_(list(ids)))
-        .order_by(s.c.at, s.c.ord, s.c.seq)
+        .order_by(s.c.at, s.c.ord, s.c.seq, s.c.account_id)
     )
     if start is not None:
         q = q.where(s.c.at > instant_of(start) - (0 if isinstance(start, datetime) else 86_400))
     if end is not None:
         q = q.where(s.c.at <= instant_of(end))
+    count = int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+    if offset:
+        skipped = q.limit(offset).subquery()
+        opening += int(
+            conn.execute(select(func.coalesce(func.sum(skipped.c.delta), 0))).scalar_one()
+        )
     lines: list[CardLine] = []
     total = opening
-    for r in conn.execute(q) if ids else ():
+    for r in conn.execute(q.offset(offset).limit(limit)):
         total += r.delta
         lines.append(
             CardLine(
@@ -241,7 +299,7 @@ def stock_card(
                 recorded_at=from_instant(r.recorded_at),
             )
         )
-    return StockCard(node, product, lot, opening, tuple(lines))
+    return StockCard(node, product, lot, opening, tuple(lines)), count
 
 
 def shipment_events(
@@ -278,6 +336,26 @@ def shipments(conn: Connection, shipment_ids: Sequence[str] | None = None) -> li
     grouped = shipment_events(conn, shipment_ids)
     gone = reversed_ids(conn, [ev.event_id for evs in grouped.values() for ev in evs])
     return [shipment_status(sid, evs, gone) for sid, evs in sorted(grouped.items())]
+
+
+def shipments_page(
+    conn: Connection, *, limit: int, offset: int = 0
+) -> tuple[list[ShipmentStatus], int]:
+    """One page of :func:`shipments` (by shipment id): the page's ids are cut by the database
+    and only their events are read; and how many shipments there are."""
+    e = t.events
+    ids = select(e.c.shipment_id).where(e.c.shipment_id.isnot(None)).distinct().subquery()
+    total = conn.execute(select(func.count()).select_from(ids)).scalar_one()
+    page = [
+        sid
+        for (sid,) in conn.execute(
+            select(ids.c.shipment_id).order_by(ids.c.shipment_id).limit(limit).offset(offset)
+        )
+    ]
+    if not page:
+        return [], int(total)
+    found = {s.shipment_id: s for s in shipments(conn, page)}
+    return [found[sid] for sid in page if sid in found], int(total)
 
 
 def in_transit(
@@ -361,6 +439,33 @@ def iter_events(
         for row, event in load_events(conn, rows):
             yield row.seq, event
         last = rows[-1].seq
+
+
+def _touching(nodes: Sequence[str]) -> Any:
+    """Events naming any of ``nodes`` (as :func:`doseflow.domain.events.event_nodes` does:
+    the node and to_node columns, or a stop on a planned route)."""
+    e = t.events
+    route = ROUTE_SEPARATOR + func.coalesce(e.c.route, "") + ROUTE_SEPARATOR
+    stops = [
+        route.contains(ROUTE_SEPARATOR + code + ROUTE_SEPARATOR, autoescape=True) for code in nodes
+    ]
+    return or_(e.c.node.in_(list(nodes)), e.c.to_node.in_(list(nodes)), *stops)
+
+
+def events_page(
+    conn: Connection, *, limit: int, offset: int = 0, nodes: Sequence[str] | None = None
+) -> tuple[list[LedgerEvent], int]:
+    """One page of events in recording order (only those naming one of ``nodes`` if given),
+    cut by the database, and how many there are in all."""
+    e = t.events
+    query = select(e)
+    if nodes is not None:
+        if not nodes:
+            return [], 0
+        query = query.where(_touching(nodes))
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = list(conn.execute(query.order_by(e.c.seq).limit(limit).offset(offset)))
+    return [event for _row, event in load_events(conn, rows)], int(total)
 
 
 def event_count(conn: Connection) -> int:

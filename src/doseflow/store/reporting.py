@@ -304,17 +304,14 @@ def submit(
     return summary
 
 
-def load_values(
-    engine: Engine | Connection,
-    *,
-    participants: Sequence[str] | None = None,
-    org_units: Sequence[str] | None = None,
-    periods: Sequence[str] | None = None,
-    data_elements: Sequence[str] | None = None,
-    start: date | None = None,
-    end: date | None = None,
-) -> list[DataValue]:
-    """Stored values matching every filter given, ordered by key."""
+def _values_query(
+    participants: Sequence[str] | None,
+    org_units: Sequence[str] | None,
+    periods: Sequence[str] | None,
+    data_elements: Sequence[str] | None,
+    start: date | None,
+    end: date | None,
+) -> Any:
     dv = t.data_values
     q = select(
         dv.c.participant,
@@ -337,18 +334,53 @@ def load_values(
         q = q.where(dv.c.period_start >= start)
     if end is not None:
         q = q.where(dv.c.period_start <= end)
+    return q
+
+
+def _read_values(conn: Connection, query: Any) -> list[DataValue]:
+    return [
+        DataValue(p, o, per, de, cat, float(value), comment)
+        for p, o, per, de, cat, value, comment in conn.execute(query)
+    ]
+
+
+def load_values(
+    engine: Engine | Connection,
+    *,
+    participants: Sequence[str] | None = None,
+    org_units: Sequence[str] | None = None,
+    periods: Sequence[str] | None = None,
+    data_elements: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[DataValue]:
+    """Stored values matching every filter given, ordered by key."""
+    dv = t.data_values
+    q = _values_query(participants, org_units, periods, data_elements, start, end)
     q = q.order_by(*(dv.c[c] for c in _KEY_COLUMNS))
-
-    def read(conn: Connection) -> list[DataValue]:
-        return [
-            DataValue(p, o, per, de, cat, float(value), comment)
-            for p, o, per, de, cat, value, comment in conn.execute(q)
-        ]
-
     if isinstance(engine, Connection):
-        return read(engine)
+        return _read_values(engine, q)
     with engine.connect() as conn:
-        return read(conn)
+        return _read_values(conn, q)
+
+
+def values_page(
+    engine: Engine,
+    *,
+    limit: int,
+    offset: int = 0,
+    participants: Sequence[str] | None = None,
+    periods: Sequence[str] | None = None,
+    data_elements: Sequence[str] | None = None,
+) -> tuple[list[DataValue], int]:
+    """One page of :func:`load_values` (the same order), cut by the database, and how many
+    values match in all."""
+    dv = t.data_values
+    q = _values_query(participants, None, periods, data_elements, None, None)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+        ordered = q.order_by(*(dv.c[c] for c in _KEY_COLUMNS)).limit(limit).offset(offset)
+        return _read_values(conn, ordered), int(total)
 
 
 def count_values(engine: Engine) -> int:

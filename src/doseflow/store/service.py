@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Text,
     delete,
+    func,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -351,12 +352,14 @@ def revoke_token(engine: Engine, token_id: int) -> None:
         session.execute(delete(DashboardSession).where(DashboardSession.token_id == token_id))
 
 
-def list_tokens(engine: Engine) -> list[TokenInfo]:
-    """Every token ever issued, newest first, without secrets."""
+def list_tokens(engine: Engine, *, limit: int | None = None, offset: int = 0) -> list[TokenInfo]:
+    """Tokens issued, newest first, without secrets (all, or ``limit`` after ``offset``)."""
     query = (
         select(ApiToken, ServiceUser)
         .join(ServiceUser, ServiceUser.id == ApiToken.user_id)
         .order_by(ApiToken.id.desc())
+        .offset(offset)
+        .limit(limit)
     )
     with Session(engine) as session:
         return [
@@ -375,24 +378,54 @@ def list_tokens(engine: Engine) -> list[TokenInfo]:
         ]
 
 
-def audit_log(
-    engine: Engine,
-    *,
-    limit: int = 100,
-    before_id: int | None = None,
-    actor: str | None = None,
-    action: str | None = None,
-) -> list[AuditEntry]:
-    """Audit entries, newest first; page with ``before_id`` (the last id of the previous page)."""
-    query = select(AuditRow).order_by(AuditRow.id.desc()).limit(max(1, min(limit, 1000)))
+def count_tokens(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(ApiToken)) or 0)
+
+
+def _audit_query(before_id: int | None, actor: str | None, action: str | None) -> Any:
+    query = select(AuditRow)
     if before_id is not None:
         query = query.where(AuditRow.id < before_id)
     if actor:
         query = query.where(AuditRow.actor == actor)
     if action:
         query = query.where(AuditRow.action == action)
+    return query
+
+
+def audit_log(
+    engine: Engine,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    before_id: int | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+) -> list[AuditEntry]:
+    """Audit entries, newest first; page with ``offset`` or ``before_id`` (the last id of the
+    previous page, which stays put while new entries arrive)."""
+    query = (
+        _audit_query(before_id, actor, action)
+        .order_by(AuditRow.id.desc())
+        .offset(offset)
+        .limit(max(1, min(limit, 1000)))
+    )
     with Session(engine) as session:
         return [_entry(row) for row in session.scalars(query).all()]
+
+
+def count_audit(
+    engine: Engine,
+    *,
+    before_id: int | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+) -> int:
+    """How many entries :func:`audit_log` pages through with these filters."""
+    query = _audit_query(before_id, actor, action).subquery()
+    with Session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(query)) or 0)
 
 
 def _entry(row: AuditRow) -> AuditEntry:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CursorResult, DateTime, Engine, String, Text, select, update
+from sqlalchemy import CursorResult, DateTime, Engine, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from doseflow.domain.errors import DoseflowError
@@ -147,13 +147,28 @@ def get_job(engine: Engine, job_id: str) -> Job:
         return _job(row)
 
 
-def list_jobs(engine: Engine, *, kind: str | None = None, limit: int = 50) -> list[Job]:
-    """The most recent jobs, newest first."""
-    query = select(JobRow).order_by(JobRow.submitted_at.desc()).limit(max(1, min(limit, 500)))
+def list_jobs(
+    engine: Engine, *, kind: str | None = None, limit: int = 50, offset: int = 0
+) -> list[Job]:
+    """The most recent jobs, newest first (``limit`` after ``offset``)."""
+    query = (
+        select(JobRow)
+        .order_by(JobRow.submitted_at.desc(), JobRow.id.desc())
+        .offset(offset)
+        .limit(max(1, min(limit, 1000)))
+    )
     if kind:
         query = query.where(JobRow.kind == kind)
     with Session(engine) as session:
         return [_job(row) for row in session.scalars(query).all()]
+
+
+def count_jobs(engine: Engine, *, kind: str | None = None) -> int:
+    query = select(func.count()).select_from(JobRow)
+    if kind:
+        query = query.where(JobRow.kind == kind)
+    with Session(engine) as session:
+        return int(session.scalar(query) or 0)
 
 
 def fail_abandoned_jobs(engine: Engine) -> int:

@@ -4,16 +4,18 @@ round (analysts) and to decline an allocation (participants). Same store calls a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from doseflow.allocation import Decline, Redirect
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.limits import MAX_NAME_LENGTH
 from doseflow.service.allocation_views import DeclineView, decline_view
 from doseflow.service.context import engine_of
+from doseflow.service.dashboard.paging import OffsetParam, page_rows, table_page
 from doseflow.service.dashboard.render import (
     NavItem,
     add_nav,
@@ -24,6 +26,9 @@ from doseflow.service.dashboard.render import (
 )
 from doseflow.service.permissions import PERMISSIONS
 from doseflow.store.allocation import AllocationStore, RoundStatus
+
+ScenarioParam = Annotated[str | None, Query(min_length=1, max_length=100)]
+DoneParam = Annotated[str | None, Query(max_length=MAX_NAME_LENGTH)]
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 add_nav(NavItem("/dashboard/allocation", "Allocation", "rounds.read"))
@@ -69,9 +74,10 @@ def coverage_chart(rows: list[Any], round_name: str) -> dict[str, Any]:
 @router.get("/allocation")
 def allocation_page(
     request: Request,
-    scenario: str | None = None,
-    round: int | None = None,
-    done: str | None = None,
+    scenario: ScenarioParam = None,
+    round: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    done: DoneParam = None,
+    lines_offset: OffsetParam = 0,
 ) -> Response:
     access = page_access(request, "rounds.read")
     store = AllocationStore(engine_of(request))
@@ -87,6 +93,7 @@ def allocation_page(
         "rounds": [],
         "round": None,
         "lines": [],
+        "lines_page": None,
         "coverage": [],
         "chart": None,
     }
@@ -102,7 +109,10 @@ def allocation_page(
             coverage = store.coverage(name, chosen.number)
             if access.own_iso3 is not None:
                 coverage = [c for c in coverage if c.iso3 == access.own_iso3]
-            context["lines"] = sorted(lines, key=lambda x: (x.pool, -x.doses, x.iso3))
+            lines.sort(key=lambda x: (x.pool, -x.doses, x.iso3))
+            context["lines"], context["lines_page"] = page_rows(
+                request, "lines_offset", lines_offset, lines
+            )
             context["coverage"] = sorted(coverage, key=lambda c: c.doses_per_100, reverse=True)
             context["chart"] = coverage_chart(coverage, f"round {chosen.number}")
     return render(request, "allocation.html", title="Allocation rounds", **context)
@@ -179,22 +189,28 @@ async def decline_form(request: Request) -> Response:
 
 @router.get("/declines")
 def declines_page(
-    request: Request, scenario: str | None = None, done: str | None = None
+    request: Request,
+    scenario: ScenarioParam = None,
+    done: DoneParam = None,
+    declines_offset: OffsetParam = 0,
 ) -> Response:
     access = page_access(request, "declines.read")
     store = AllocationStore(engine_of(request))
     name = _scenario(store, scenario)
     declines: list[DeclineView] = []
+    declines_nav = table_page(request, "declines_offset", 0, 0, 0)
     if name is not None:
         published = {
             r.number for r in store.rounds(name) if r.status == RoundStatus.PUBLISHED.value
         }
-        for d in store.recorded_declines(name):
-            if access.own_iso3 is not None and (
-                d.iso3 != access.own_iso3 or d.round not in published
-            ):
-                continue
-            declines.append(decline_view(store, name, d))
+        shown = [
+            d
+            for d in store.recorded_declines(name)
+            if access.own_iso3 is None or (d.iso3 == access.own_iso3 and d.round in published)
+        ]
+        # where the doses went is computed per decline: only for the page's
+        page, declines_nav = page_rows(request, "declines_offset", declines_offset, shown)
+        declines = [decline_view(store, name, d) for d in page]
     return render(
         request,
         "declines.html",
@@ -202,5 +218,6 @@ def declines_page(
         scenarios=[s.name for s in store.scenarios()],
         scenario=name,
         declines=declines,
+        declines_page=declines_nav,
         done=done,
     )

@@ -5,9 +5,9 @@ participant sees its own country's stores only (same rule as the API)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from doseflow.domain.errors import DoseflowError, ErrorDetail
@@ -26,6 +26,9 @@ from doseflow.service.coldchain_views import (
     shipment_plan,
 )
 from doseflow.service.dashboard.render import NavItem, add_nav, page_access, render
+
+#: The shipments typed on the page, one per line: a few hundred lines at most.
+MAX_SHIP_TEXT = 20_000
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 add_nav(NavItem("/dashboard/coldchain", "Cold chain", "coldchain.read"))
@@ -83,7 +86,9 @@ def capacity_chart(gaps: list[CapacityGapOut]) -> dict[str, Any]:
 
 @router.get("/coldchain")
 def coldchain_page(
-    request: Request, ship: str | None = None, objective: Objective = Objective.FASTEST
+    request: Request,
+    ship: Annotated[str | None, Query(max_length=MAX_SHIP_TEXT)] = None,
+    objective: Objective = Objective.FASTEST,
 ) -> Response:
     access = page_access(request, "coldchain.read")
     net = bundled_network()

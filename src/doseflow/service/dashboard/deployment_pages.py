@@ -6,14 +6,15 @@ participant sees its own country's plan only."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from doseflow.deployment import Strategy
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.limits import MAX_NAME_LENGTH
 from doseflow.service.context import engine_of
 from doseflow.service.dashboard.render import NavItem, add_nav, page_access, read_form, render
 from doseflow.service.deployment_views import (
@@ -87,9 +88,9 @@ def _strategy(text: str | None) -> Strategy | None:
 @router.get("/deployment")
 def deployment_page(
     request: Request,
-    iso3: str | None = None,
-    strategy: str | None = None,
-    done: str | None = None,
+    iso3: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$")] = None,
+    strategy: Annotated[str | None, Query(max_length=32)] = None,
+    done: Annotated[str | None, Query(max_length=MAX_NAME_LENGTH)] = None,
 ) -> Response:
     access = page_access(request, "deployment.read")
     chosen_strategy = _strategy(strategy)

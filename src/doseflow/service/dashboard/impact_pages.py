@@ -3,12 +3,13 @@ of deaths averted per rule for the latest finished run."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from doseflow.domain.limits import MAX_NAME_LENGTH
 from doseflow.service.context import engine_of, jobs_of
 from doseflow.service.dashboard.render import (
     NavItem,
@@ -48,7 +49,9 @@ def impact_chart(totals: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @router.get("/impact")
-def impact_page(request: Request, done: str | None = None) -> Response:
+def impact_page(
+    request: Request, done: Annotated[str | None, Query(max_length=MAX_NAME_LENGTH)] = None
+) -> Response:
     access = page_access(request, "impact.read")
     engine = engine_of(request)
     jobs = list_jobs(engine, kind=KIND, limit=20)

@@ -5,16 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as FastPath
 from pydantic import BaseModel, Field
 
+from doseflow.domain.limits import MAX_CODE_LENGTH, MAX_NAME_LENGTH
 from doseflow.service.auth import Access, authorize
 from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
+from doseflow.service.queries import PAGED_RESPONSES, Page, paged
 from doseflow.store.service import (
     audit_log,
+    count_audit,
+    count_tokens,
     issue_token,
     list_tokens,
     revoke_token,
@@ -103,9 +107,14 @@ def create_token(body: TokenRequest, request: Request, access: Manage) -> Issued
     )
 
 
-@router.get("/tokens", summary="Every token issued (never the secrets)")
-def get_tokens(request: Request, _access: Manage) -> list[TokenOut]:
-    return [
+@router.get(
+    "/tokens",
+    summary="Tokens issued, newest first (never the secrets; paged)",
+    responses=PAGED_RESPONSES,
+)
+def get_tokens(request: Request, response: Response, _access: Manage, page: Page) -> list[TokenOut]:
+    engine = engine_of(request)
+    tokens = [
         TokenOut(
             token_id=t.token_id,
             prefix=t.prefix,
@@ -117,8 +126,9 @@ def get_tokens(request: Request, _access: Manage) -> list[TokenOut]:
             expires_at=t.expires_at,
             revoked_at=t.revoked_at,
         )
-        for t in list_tokens(engine_of(request))
+        for t in list_tokens(engine, limit=page.limit, offset=page.offset)
     ]
+    return paged(request, response, page, tokens, count_tokens(engine))
 
 
 @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token at once")
@@ -129,16 +139,23 @@ def delete_token(
     revoke_token(engine_of(request), token_id)
 
 
-@router.get("/audit", summary="The audit log of every write, newest first")
+@router.get(
+    "/audit",
+    summary="The audit log of every write, newest first (paged; before_id keeps pages put "
+    "while new entries arrive)",
+    responses=PAGED_RESPONSES,
+)
 def get_audit(
     request: Request,
+    response: Response,
     _access: ReadAudit,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    page: Page,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    actor: Annotated[str | None, Query(max_length=100)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=MAX_NAME_LENGTH)] = None,
+    action: Annotated[str | None, Query(max_length=MAX_CODE_LENGTH)] = None,
 ) -> list[AuditOut]:
-    return [
+    engine = engine_of(request)
+    entries = [
         AuditOut(
             id=e.id,
             at=e.at,
@@ -156,6 +173,13 @@ def get_audit(
             writes=e.writes,
         )
         for e in audit_log(
-            engine_of(request), limit=limit, before_id=before_id, actor=actor, action=action
+            engine,
+            limit=page.limit,
+            offset=page.offset,
+            before_id=before_id,
+            actor=actor,
+            action=action,
         )
     ]
+    total = count_audit(engine, before_id=before_id, actor=actor, action=action)
+    return paged(request, response, page, entries, total)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from doseflow.allocation import Decline, Redirect, scenario_from_document
@@ -22,6 +22,7 @@ from doseflow.service.auth import Access, authorize
 from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
+from doseflow.service.queries import PAGED_RESPONSES, Iso3Query, Page, page_of, paged
 from doseflow.store.allocation import (
     AllocationStore,
     CoverageInfo,
@@ -36,7 +37,6 @@ router = APIRouter(prefix="/api/scenarios", tags=["allocation"], responses=ERROR
 
 Name = Annotated[str, Path(min_length=1, max_length=100, description="the scenario's name")]
 RoundQuery = Annotated[int | None, Query(ge=1, le=1000, description="one round (default all)")]
-Iso3Query = Annotated[str | None, Query(pattern="^[A-Za-z]{3}$", description="ISO3 code")]
 
 
 class ScenarioOut(BaseModel):
@@ -174,11 +174,15 @@ def _decline_out(store: AllocationStore, name: str, decline: Decline) -> Decline
     )
 
 
-@router.get("", summary="Stored scenarios")
+@router.get("", summary="Stored scenarios (paged)", responses=PAGED_RESPONSES)
 def get_scenarios(
-    request: Request, _access: Annotated[Access, Depends(authorize("rounds.read"))]
+    request: Request,
+    response: Response,
+    _access: Annotated[Access, Depends(authorize("rounds.read"))],
+    page: Page,
 ) -> list[ScenarioOut]:
-    return [_scenario_out(s) for s in store_of(request).scenarios()]
+    rows = [_scenario_out(s) for s in store_of(request).scenarios()]
+    return page_of(request, response, page, rows)
 
 
 @router.post("", status_code=201, summary="Store a scenario (participants, products, supply)")
@@ -196,13 +200,17 @@ def post_scenario(
     return _scenario_out(next(s for s in store.scenarios() if s.name == scenario.name))
 
 
-@router.get("/{name}/participants", summary="A scenario's participants")
+@router.get(
+    "/{name}/participants", summary="A scenario's participants (paged)", responses=PAGED_RESPONSES
+)
 def get_participants(
     request: Request,
+    response: Response,
     name: Name,
     _access: Annotated[Access, Depends(authorize("participants.read"))],
+    page: Page,
 ) -> list[ParticipantOut]:
-    return [
+    rows = [
         ParticipantOut(
             iso3=p.iso3,
             name=p.name,
@@ -215,15 +223,18 @@ def get_participants(
         )
         for p in store_of(request).scenario(name).participants
     ]
+    return page_of(request, response, page, rows)
 
 
-@router.get("/{name}/products", summary="A scenario's products")
+@router.get("/{name}/products", summary="A scenario's products (paged)", responses=PAGED_RESPONSES)
 def get_products(
     request: Request,
+    response: Response,
     name: Name,
     _access: Annotated[Access, Depends(authorize("products.read"))],
+    page: Page,
 ) -> list[ProductOut]:
-    return [
+    rows = [
         ProductOut(
             code=p.code,
             name=p.name,
@@ -237,15 +248,22 @@ def get_products(
         )
         for p in store_of(request).scenario(name).products.values()
     ]
+    return page_of(request, response, page, rows)
 
 
-@router.get("/{name}/supply", summary="Pooled supply: every tranche of every round")
+@router.get(
+    "/{name}/supply",
+    summary="Pooled supply: every tranche of every round (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_supply(
     request: Request,
+    response: Response,
     name: Name,
     _access: Annotated[Access, Depends(authorize("supply.read"))],
+    page: Page,
 ) -> list[TrancheOut]:
-    return [
+    rows = [
         TrancheOut(
             round=r.number,
             round_name=r.name,
@@ -260,6 +278,7 @@ def get_supply(
         for r in store_of(request).scenario(name).rounds
         for t in r.tranches
     ]
+    return page_of(request, response, page, rows)
 
 
 @router.post("/{name}/preview", summary="Compute every round for review (status 'preview')")
@@ -297,52 +316,75 @@ def post_publish(
     return store_of(request).publish(name, number)
 
 
-@router.get("/{name}/rounds", summary="Rounds, their status and totals")
+@router.get(
+    "/{name}/rounds", summary="Rounds, their status and totals (paged)", responses=PAGED_RESPONSES
+)
 def get_rounds(
     request: Request,
+    response: Response,
     name: Name,
     access: Annotated[Access, Depends(authorize("rounds.read"))],
+    page: Page,
 ) -> list[RoundInfo]:
     store = store_of(request)
     visible = _visible_rounds(store, name, access)
-    return [r for r in store.rounds(name) if visible is None or r.number in visible]
+    rows = [r for r in store.rounds(name) if visible is None or r.number in visible]
+    return page_of(request, response, page, rows)
 
 
-@router.get("/{name}/pools", summary="How each pool was shared: mode, level, totals")
+@router.get(
+    "/{name}/pools",
+    summary="How each pool was shared: mode, level, totals (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_pools(
     request: Request,
+    response: Response,
     name: Name,
     access: Annotated[Access, Depends(authorize("rounds.read"))],
+    page: Page,
     round: RoundQuery = None,
 ) -> list[PoolInfo]:
     store = store_of(request)
     visible = _visible_rounds(store, name, access)
-    return [p for p in store.pools(name, round) if visible is None or p.round in visible]
+    rows = [p for p in store.pools(name, round) if visible is None or p.round in visible]
+    return page_of(request, response, page, rows)
 
 
-@router.get("/{name}/lines", summary="Allocation lines, each with its explanation")
+@router.get(
+    "/{name}/lines",
+    summary="Allocation lines, each with its explanation (paged by the database)",
+    responses=PAGED_RESPONSES,
+)
 def get_lines(
     request: Request,
+    response: Response,
     name: Name,
     access: Annotated[Access, Depends(authorize("rounds.read"))],
+    page: Page,
     round: RoundQuery = None,
     iso3: Iso3Query = None,
 ) -> list[LineOut]:
     store = store_of(request)
     country = access.scoped(iso3)
     visible = _visible_rounds(store, name, access)
-    return [
-        _line(line)
-        for line in store.lines(name, round, country)
-        if visible is None or line.round in visible
-    ]
+    lines, total = store.lines_page(
+        name, round, country, rounds=visible, limit=page.limit, offset=page.offset
+    )
+    return paged(request, response, page, [_line(line) for line in lines], total)
 
 
-@router.get("/{name}/coverage", summary="Coverage by participant after a round")
+@router.get(
+    "/{name}/coverage",
+    summary="Coverage by participant after a round (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_coverage(
     request: Request,
+    response: Response,
     name: Name,
     access: Annotated[Access, Depends(authorize("rounds.read"))],
+    page: Page,
     round: RoundQuery = None,
 ) -> list[CoverageInfo]:
     store = store_of(request)
@@ -351,44 +393,60 @@ def get_coverage(
         if round is None:
             round = max(visible, default=None)
         if round is None or round not in visible:
-            return []
+            return page_of(request, response, page, [])
     rows = store.coverage(name, round)
     own = access.own_iso3
-    return [c for c in rows if own is None or c.iso3 == own]
+    return page_of(request, response, page, [c for c in rows if own is None or c.iso3 == own])
 
 
-@router.get("/{name}/explain/{iso3}", summary="Why a participant received what it did")
+@router.get(
+    "/{name}/explain/{iso3}",
+    summary="Why a participant received what it did (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_explanation(
     request: Request,
+    response: Response,
     name: Name,
     iso3: Annotated[str, Path(pattern="^[A-Za-z]{3}$")],
     access: Annotated[Access, Depends(authorize("rounds.read"))],
+    page: Page,
     round: RoundQuery = None,
 ) -> list[dict[str, Any]]:
     store = store_of(request)
     visible = _visible_rounds(store, name, access)
-    return [
+    rows = [
         {**e.to_dict(), "text": e.render()}
         for e in store.explain(name, iso3.upper(), round)
         if visible is None or e.round in visible
     ]
+    return page_of(request, response, page, rows)
 
 
-@router.get("/{name}/declines", summary="Declines recorded, and where the doses went")
+@router.get(
+    "/{name}/declines",
+    summary="Declines recorded, and where the doses went (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_declines(
     request: Request,
+    response: Response,
     name: Name,
     access: Annotated[Access, Depends(authorize("declines.read"))],
+    page: Page,
     iso3: Iso3Query = None,
 ) -> list[DeclineOut]:
     store = store_of(request)
     country = access.scoped(iso3)
     visible = _visible_rounds(store, name, access)
-    return [
-        _decline_out(store, name, d)
+    shown = [
+        d
         for d in store.recorded_declines(name)
         if (country is None or d.iso3 == country) and (visible is None or d.round in visible)
     ]
+    # where the doses went is computed per decline: only for the page's
+    rows = [_decline_out(store, name, d) for d in page.of(shown)]
+    return paged(request, response, page, rows, len(shown))
 
 
 @router.post(

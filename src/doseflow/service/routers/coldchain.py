@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field, model_validator
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from doseflow.domain.limits import MAX_CODE_LENGTH
 from doseflow.logistics import NetworkFile, Objective
 from doseflow.logistics.routing import DEFAULT_HORIZON_DAYS
 from doseflow.service.auth import Access, authorize
@@ -36,6 +37,7 @@ from doseflow.service.coldchain_views import (
     shipment_plan,
 )
 from doseflow.service.errors import ERROR_RESPONSES
+from doseflow.service.queries import PAGED_RESPONSES, Code, Page, page_of
 from doseflow.service.text_checks import require_unicode
 
 router = APIRouter(
@@ -49,13 +51,19 @@ BUNDLED = "bundled example network"
 MAX_REQUESTS = 2000
 MAX_HORIZON_DAYS = 365.0
 
-Codes = Annotated[list[str], Query(max_length=200)]
+Codes = Annotated[list[Code], Query(max_length=200)]
+#: PRODUCT=DESTINATION:DOSES@ORIGIN: three codes and a number.
+SPEC_LENGTH = 3 * MAX_CODE_LENGTH + 20
+Spec = Annotated[str, StringConstraints(min_length=1, max_length=SPEC_LENGTH)]
+#: Shipments one GET may name: its answer stays under about 300 KB (the bodies of the POST
+#: endpoints take up to MAX_REQUESTS).
+MAX_SHIP_PARAMS = 500
 ShipQuery = Annotated[
-    list[str],
+    list[Spec],
     Query(
-        max_length=MAX_REQUESTS,
+        max_length=MAX_SHIP_PARAMS,
         description="shipments as on the command line: PRODUCT=DESTINATION:DOSES[@ORIGIN], "
-        "e.g. AZ-SII=PRK-NS:1992000 (repeat the parameter for more)",
+        "e.g. AZ-SII=PRK-NS:1992000 (repeat the parameter for more, at most 500 times)",
     ),
 ]
 UseDays = Annotated[
@@ -124,19 +132,25 @@ def get_network(_access: Read) -> NetworkOut:
 
 @router.get(
     "/feasibility",
-    summary="Can each product reach each store in its cold chain? Routes, or the reason in words",
+    summary="Can each product reach each store in its cold chain? Routes, or the reason in words "
+    "(paged)",
+    responses=PAGED_RESPONSES,
 )
 def get_feasibility(
+    request: Request,
+    response: Response,
     access: Read,
+    page: Page,
     product: Codes = [],  # noqa: B006 - FastAPI copies query defaults
     destination: Codes = [],  # noqa: B006
     origin: Codes = [],  # noqa: B006
     use_days: UseDays = None,
     objective: Objective = Objective.FASTEST,
 ) -> list[FeasibilityOut]:
-    return feasibility_rows(
+    rows = feasibility_rows(
         access, bundled_network(), product, destination, origin, use_days, objective
     )
+    return page_of(request, response, page, rows)
 
 
 @router.post(
@@ -184,10 +198,15 @@ def post_routes(access: Plan, body: RoutesIn) -> ShipmentPlanOut:
 
 @router.get(
     "/capacity-gaps",
-    summary="Peak storage needed by shipments vs available, per node and band (bundled network)",
+    summary="Peak storage needed by shipments vs available, per node and band (bundled network; "
+    "paged)",
+    responses=PAGED_RESPONSES,
 )
 def get_capacity_gaps(
+    request: Request,
+    response: Response,
     access: Read,
+    page: Page,
     ship: ShipQuery = [],  # noqa: B006
     objective: Objective = Objective.FASTEST,
     horizon_days: Horizon = DEFAULT_HORIZON_DAYS,
@@ -197,7 +216,7 @@ def get_capacity_gaps(
     requests = requests_from_specs(ship, net)
     check_destinations(access, net, [r.destination for r in requests])
     plan = shipment_plan(net, requests, objective, horizon_days)
-    return gap_rows(access, net, plan, include_idle)
+    return page_of(request, response, page, gap_rows(access, net, plan, include_idle))
 
 
 @router.post(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field, model_validator
 
 from doseflow.deployment import DeploymentInput, Strategy
@@ -21,6 +21,7 @@ from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
 from doseflow.service.deployment_views import (
     DeploymentPlanOut,
+    check_coverage_size,
     example,
     example_input,
     examples,
@@ -28,9 +29,11 @@ from doseflow.service.deployment_views import (
     plan_for,
     plan_out,
     record_plan,
+    simulated_days,
     with_overrides,
 )
 from doseflow.service.errors import ERROR_RESPONSES
+from doseflow.service.queries import PAGED_RESPONSES, Page, page_of
 from doseflow.service.text_checks import require_unicode
 from doseflow.store.allocation import AllocationStore
 
@@ -108,18 +111,26 @@ def _input(request: Request, body: DeploymentIn) -> tuple[DeploymentInput, str, 
     return with_overrides(inp, body.strategy, body.horizon_days), source, reference
 
 
-@router.get("/examples", summary="Bundled deployment examples, by country")
-def get_examples(access: Read) -> list[ExampleOut]:
-    return [
+@router.get(
+    "/examples",
+    summary="Bundled deployment examples, by country (paged)",
+    responses=PAGED_RESPONSES,
+)
+def get_examples(
+    request: Request, response: Response, access: Read, page: Page
+) -> list[ExampleOut]:
+    rows = [
         ExampleOut(iso3=e.iso3, file=e.path.name, reference=e.reference)
         for e in examples().values()
         if access.may_see(e.iso3)
     ]
+    return page_of(request, response, page, rows)
 
 
 @router.get(
     "/examples/{iso3}",
-    summary="The deployment plan of a bundled example: regions with why, shipments, coverage",
+    summary="The deployment plan of a bundled example: regions with why, shipments, coverage "
+    "(at most 400 coverage dates and 7,500 coverage rows: SERVICE_COVERAGE_TOO_LARGE)",
 )
 def get_example_plan(
     access: Read,
@@ -130,6 +141,8 @@ def get_example_plan(
 ) -> DeploymentPlanOut:
     found = example(iso3)
     inp = with_overrides(example_input(found.iso3), strategy, horizon_days)
+    # refused before planning: the answer's size is known from the input
+    check_coverage_size(simulated_days(inp), len(inp.regions), len(inp.groups), coverage_step_days)
     return plan_out(plan_for(inp), f"bundled example {found.path.name}", coverage_step_days)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
@@ -20,8 +20,9 @@ from doseflow.service.auth import Access, authorize
 from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of, jobs_of
 from doseflow.service.errors import ERROR_RESPONSES
+from doseflow.service.queries import PAGED_RESPONSES, Page, paged
 from doseflow.store.allocation import AllocationStore
-from doseflow.store.service_jobs import Job, get_job, list_jobs
+from doseflow.store.service_jobs import Job, count_jobs, get_job, list_jobs
 
 router = APIRouter(prefix="/api", tags=["impact"], responses=ERROR_RESPONSES)
 
@@ -110,15 +111,21 @@ def post_impact_run(
     return _job(job)
 
 
-@router.get("/impact-runs", summary="Recent impact runs and their status")
+@router.get(
+    "/impact-runs",
+    summary="Impact runs, newest first, and their status (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_impact_runs(
     request: Request,
+    response: Response,
     _access: Annotated[Access, Depends(authorize("impact.read"))],
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    page: Page,
 ) -> list[JobOut]:
-    return [
-        _job(j, with_result=False) for j in list_jobs(engine_of(request), kind=KIND, limit=limit)
-    ]
+    engine = engine_of(request)
+    jobs = list_jobs(engine, kind=KIND, limit=page.limit, offset=page.offset)
+    rows = [_job(j, with_result=False) for j in jobs]
+    return paged(request, response, page, rows, count_jobs(engine, kind=KIND))
 
 
 @router.get("/impact-runs/{job_id}", summary="One impact run: status, then results")

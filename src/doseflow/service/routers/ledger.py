@@ -8,7 +8,7 @@ refuse a node in another country with ``SERVICE_OUT_OF_SCOPE``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,7 +16,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.domain.events import event_nodes
 from doseflow.ledger.attribution import recorded_events
 from doseflow.ledger.event_file import row_of
 from doseflow.ledger.views import (
@@ -31,6 +30,19 @@ from doseflow.service.auth import Access, authorize
 from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
+from doseflow.service.queries import (
+    PAGED_RESPONSES,
+    CodeQuery,
+    DateQuery,
+    Iso3Query,
+    LotQuery,
+    MomentQuery,
+    Page,
+    RequiredCode,
+    page_headers,
+    page_of,
+    paged,
+)
 from doseflow.service.responses import json_response
 from doseflow.store.ledger import LedgerStore
 
@@ -41,13 +53,6 @@ ReadShipments = Annotated[Access, Depends(authorize("shipments.read"))]
 WriteShipments = Annotated[Access, Depends(authorize("shipments.write"))]
 
 MAX_EVENTS = 50_000
-
-Iso3Query = Annotated[
-    str | None,
-    Query(pattern="^[A-Za-z]{3}$", description="only this country's nodes (ISO3)"),
-]
-NodeQuery = Annotated[str | None, Query(min_length=1, max_length=64, description="a node code")]
-ProductQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
 class EventBatch(WriteBody):
@@ -103,10 +108,16 @@ def scoped_nodes(
     return [node]
 
 
-@router.get("/nodes", summary="Nodes of the supply network the ledger knows")
-def get_nodes(request: Request, access: ReadStock, iso3: Iso3Query = None) -> list[NodeOut]:
+@router.get(
+    "/nodes",
+    summary="Nodes of the supply network the ledger knows (paged)",
+    responses=PAGED_RESPONSES,
+)
+def get_nodes(
+    request: Request, response: Response, access: ReadStock, page: Page, iso3: Iso3Query = None
+) -> list[NodeOut]:
     country = access.scoped(iso3)
-    return [
+    nodes = [
         NodeOut(
             code=n.code,
             name=n.name,
@@ -118,63 +129,86 @@ def get_nodes(request: Request, access: ReadStock, iso3: Iso3Query = None) -> li
         for n in ledger_of(request).nodes().values()
         if country is None or n.country == country
     ]
+    return page_of(request, response, page, nodes)
 
 
 @router.get(
     "/stock",
-    summary="Stock on hand per node, product and lot (doses)",
+    summary="Stock on hand per node, product and lot (doses; paged by the database)",
     response_model=list[StockLine],
+    responses=PAGED_RESPONSES,
 )
 def get_stock(
     request: Request,
     access: ReadStock,
+    page: Page,
     iso3: Iso3Query = None,
-    node: NodeQuery = None,
-    product: ProductQuery = None,
-    lot: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    at: Annotated[datetime | None, Query(description="as at this moment (UTC)")] = None,
+    node: CodeQuery = None,
+    product: CodeQuery = None,
+    lot: LotQuery = None,
+    at: MomentQuery = None,
     include_zero: bool = False,
 ) -> Response:
     ledger = ledger_of(request)
     nodes = scoped_nodes(ledger, access, iso3, node)
-    lines = (
-        []
+    lines, total = (
+        ([], 0)
         if nodes is not None and not nodes
-        else ledger.stock_on_hand(
-            node=nodes, product=product, lot=lot, at=at, include_zero=include_zero
+        else ledger.stock_page(
+            limit=page.limit,
+            offset=page.offset,
+            node=nodes,
+            product=product,
+            lot=lot,
+            at=at,
+            include_zero=include_zero,
         )
     )
-    return json_response(list[StockLine], lines)
+    answer = json_response(list[StockLine], lines)
+    answer.headers.update(page_headers(request, page, len(lines), total))
+    return answer
 
 
-@router.get("/stock/expiring", summary="Lots in stock expiring within a number of days")
+@router.get(
+    "/stock/expiring",
+    summary="Lots in stock expiring within a number of days (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_expiring(
     request: Request,
+    response: Response,
     access: ReadStock,
+    page: Page,
     within_days: Annotated[int, Query(ge=0, le=3650)] = 90,
-    today: date | None = None,
+    today: DateQuery = None,
     iso3: Iso3Query = None,
-    node: NodeQuery = None,
+    node: CodeQuery = None,
 ) -> list[ExpiringLine]:
     ledger = ledger_of(request)
     nodes = scoped_nodes(ledger, access, iso3, node)
-    if nodes is not None and not nodes:
-        return []
     lines: list[ExpiringLine] = []
     for code in nodes if nodes is not None else [None]:
         lines.extend(ledger.expiring(within_days, today=today, node=code))
-    return sorted(lines, key=lambda x: (x.expiry, x.node, x.product, x.lot))
+    lines.sort(key=lambda x: (x.expiry, x.node, x.product, x.lot))
+    return page_of(request, response, page, lines)
 
 
-@router.get("/stock/card", summary="Stock card: every movement at a node, with balances")
+@router.get(
+    "/stock/card",
+    summary="Stock card: every movement at a node, with balances (lines paged by the database; "
+    "the opening balance is the one before the page's first line)",
+    responses=PAGED_RESPONSES,
+)
 def get_stock_card(
     request: Request,
+    response: Response,
     access: ReadStock,
-    node: Annotated[str, Query(min_length=1, max_length=64)],
-    product: Annotated[str, Query(min_length=1, max_length=64)],
-    lot: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    page: Page,
+    node: RequiredCode,
+    product: RequiredCode,
+    lot: LotQuery = None,
+    start: MomentQuery = None,
+    end: MomentQuery = None,
 ) -> StockCard:
     ledger = ledger_of(request)
     known = ledger.nodes().get(node)
@@ -187,7 +221,11 @@ def get_stock_card(
             value=node,
         )
     access.check_iso3(known.country)
-    return ledger.stock_card(node, product, lot=lot, start=start, end=end)
+    card, total = ledger.stock_card_page(
+        node, product, lot=lot, start=start, end=end, limit=page.limit, offset=page.offset
+    )
+    paged(request, response, page, list(card.lines), total)
+    return card
 
 
 def _destination_countries(ledger: LedgerStore) -> dict[str, str | None]:
@@ -202,57 +240,81 @@ def _own_shipments(
     return [s for s in statuses if s.destination and countries.get(s.destination) == iso3]
 
 
-@router.get("/shipments", summary="Shipments and where each stands")
+@router.get(
+    "/shipments", summary="Shipments and where each stands (paged)", responses=PAGED_RESPONSES
+)
 def get_shipments(
     request: Request,
+    response: Response,
     access: ReadShipments,
+    page: Page,
     iso3: Iso3Query = None,
     state: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[ShipmentStatus]:
     ledger = ledger_of(request)
-    shown = _own_shipments(ledger.shipments(), _destination_countries(ledger), access.scoped(iso3))
-    return [s for s in shown if state is None or s.state == state]
+    country = access.scoped(iso3)
+    if country is None and state is None:  # every shipment: the database cuts the page
+        rows, total = ledger.shipments_page(limit=page.limit, offset=page.offset)
+        return paged(request, response, page, rows, total)
+    shown = _own_shipments(ledger.shipments(), _destination_countries(ledger), country)
+    return page_of(request, response, page, [s for s in shown if state is None or s.state == state])
 
 
-@router.get("/shipments/in-transit", summary="Doses in transit, per shipment leg and lot")
+@router.get(
+    "/shipments/in-transit",
+    summary="Doses in transit, per shipment leg and lot (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_in_transit(
     request: Request,
+    response: Response,
     access: ReadShipments,
+    page: Page,
     iso3: Iso3Query = None,
-    at: datetime | None = None,
+    at: MomentQuery = None,
 ) -> list[TransitLine]:
     ledger = ledger_of(request)
     country = access.scoped(iso3)
     lines = ledger.in_transit(at=at)
-    if country is None:
-        return lines
-    countries = _destination_countries(ledger)
-    mine = {s.shipment_id for s in _own_shipments(ledger.shipments(), countries, country)}
-    return [t for t in lines if t.shipment_id in mine or countries.get(t.destination) == country]
+    if country is not None:
+        countries = _destination_countries(ledger)
+        mine = {s.shipment_id for s in _own_shipments(ledger.shipments(), countries, country)}
+        lines = [
+            t for t in lines if t.shipment_id in mine or countries.get(t.destination) == country
+        ]
+    return page_of(request, response, page, lines)
 
 
-@router.get("/shipments/held-at-hubs", summary="Stock at hubs and the shipments held there")
+@router.get(
+    "/shipments/held-at-hubs",
+    summary="Stock at hubs and the shipments held there (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_held_at_hubs(
     request: Request,
+    response: Response,
     access: ReadShipments,
+    page: Page,
     iso3: Iso3Query = None,
-    at: datetime | None = None,
+    at: MomentQuery = None,
 ) -> list[HubHolding]:
     ledger = ledger_of(request)
     country = access.scoped(iso3)
     holdings = ledger.held_at_hubs(at)
-    if country is None:
-        return holdings
-    mine = {
-        s.shipment_id
-        for s in _own_shipments(ledger.shipments(), _destination_countries(ledger), country)
-    }
-    narrowed = []
-    for h in holdings:
-        held = tuple(x for x in h.held if x.shipment_id in mine)
-        if held:
-            narrowed.append(HubHolding(h.hub, h.product, h.lot, h.expiry, h.doses, held, h.unit))
-    return narrowed
+    if country is not None:
+        mine = {
+            s.shipment_id
+            for s in _own_shipments(ledger.shipments(), _destination_countries(ledger), country)
+        }
+        narrowed = []
+        for h in holdings:
+            held = tuple(x for x in h.held if x.shipment_id in mine)
+            if held:
+                narrowed.append(
+                    HubHolding(h.hub, h.product, h.lot, h.expiry, h.doses, held, h.unit)
+                )
+        holdings = narrowed
+    return page_of(request, response, page, holdings)
 
 
 @router.post(
@@ -280,21 +342,20 @@ def post_events(request: Request, body: EventBatch, access: WriteShipments) -> A
     )
 
 
-@router.get("/ledger/events", summary="Ledger events in recording order, as file rows")
+@router.get(
+    "/ledger/events",
+    summary="Ledger events in recording order, as file rows (paged by the database)",
+    responses=PAGED_RESPONSES,
+)
 def get_events(
     request: Request,
+    response: Response,
     access: ReadShipments,
+    page: Page,
     iso3: Iso3Query = None,
-    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> list[dict[str, Any]]:
     ledger = ledger_of(request)
     country = access.scoped(iso3)
-    own = set(country_nodes(ledger, country) or []) if country else None
-    out: list[dict[str, Any]] = []
-    for event in ledger.events():
-        if own is not None and not own.intersection(event_nodes(event)):
-            continue
-        out.append(row_of(event))
-        if len(out) >= limit:
-            break
-    return out
+    own = country_nodes(ledger, country) if country else None
+    events, total = ledger.events_page(limit=page.limit, offset=page.offset, nodes=own)
+    return paged(request, response, page, [row_of(e) for e in events], total)

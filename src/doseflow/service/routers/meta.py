@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from doseflow import __version__
 from doseflow.service.auth import bearer_scheme, check_permission, context_of
 from doseflow.service.errors import ERROR_RESPONSES
 from doseflow.service.permissions import ACTIONS
+from doseflow.service.queries import PAGED_RESPONSES, Page, page_of
 from doseflow.store.service import Role
 
 router = APIRouter(prefix="/api", tags=["service"], responses={401: ERROR_RESPONSES[401]})
@@ -55,9 +56,13 @@ def whoami(request: Request) -> WhoAmI:
     return WhoAmI(user=principal.user, role=principal.role, iso3=principal.iso3, allowed=allowed)
 
 
-@router.get("/permissions", summary="The whole permission table (role x action)")
-def permissions() -> list[ActionOut]:
-    return [
+@router.get(
+    "/permissions",
+    summary="The whole permission table (role x action; paged)",
+    responses=PAGED_RESPONSES,
+)
+def permissions(request: Request, response: Response, page: Page) -> list[ActionOut]:
+    rows = [
         ActionOut(
             name=a.name,
             description=a.description,
@@ -66,3 +71,4 @@ def permissions() -> list[ActionOut]:
         )
         for a in ACTIONS
     ]
+    return page_of(request, response, page, rows)

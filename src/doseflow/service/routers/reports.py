@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.domain.limits import MAX_CODE_LENGTH
 from doseflow.domain.network import build_network
 from doseflow.reporting import (
     ComplianceRow,
@@ -30,8 +31,9 @@ from doseflow.service.auth import Access, authorize
 from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
+from doseflow.service.queries import PAGED_RESPONSES, DateQuery, Iso3Query, Page, page_of, paged
 from doseflow.store.ledger import LedgerStore
-from doseflow.store.reporting import compliance_view, load_values, plausibility, submit
+from doseflow.store.reporting import compliance_view, plausibility, submit, values_page
 from doseflow.store.reporting_ledger import StoreLedger
 
 router = APIRouter(prefix="/api/reports", tags=["reports"], responses=ERROR_RESPONSES)
@@ -40,7 +42,6 @@ Submit = Annotated[Access, Depends(authorize("reports.submit"))]
 ReadReports = Annotated[Access, Depends(authorize("reports.read"))]
 ReadCompliance = Annotated[Access, Depends(authorize("compliance.read"))]
 ReadPlausibility = Annotated[Access, Depends(authorize("plausibility.read"))]
-Iso3Query = Annotated[str | None, Query(pattern="^[A-Za-z]{3}$", description="ISO3 code")]
 
 MAX_VALUES = 200_000
 
@@ -197,23 +198,28 @@ def post_dry_run(request: Request, body: SubmissionIn, access: Submit) -> Import
     return ImportSummaryOut(**_submit(request, body, access, dry_run=True))
 
 
-@router.get("/values", summary="Stored report values")
+@router.get(
+    "/values", summary="Stored report values (paged by the database)", responses=PAGED_RESPONSES
+)
 def get_values(
     request: Request,
+    response: Response,
     access: ReadReports,
+    page: Page,
     iso3: Iso3Query = None,
-    period: Annotated[str | None, Query(max_length=16)] = None,
-    data_element: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+    period: Annotated[str | None, Query(min_length=1, max_length=16)] = None,
+    data_element: Annotated[str | None, Query(min_length=1, max_length=MAX_CODE_LENGTH)] = None,
 ) -> list[ValueOut]:
     country = access.scoped(iso3)
-    values = load_values(
+    values, total = values_page(
         engine_of(request),
+        limit=page.limit,
+        offset=page.offset,
         participants=[country] if country else None,
         periods=[period] if period else None,
         data_elements=[data_element] if data_element else None,
     )
-    return [
+    rows = [
         ValueOut(
             participant=v.participant,
             org_unit=v.org_unit,
@@ -223,21 +229,28 @@ def get_values(
             value=v.value,
             comment=v.comment,
         )
-        for v in values[:limit]
+        for v in values
     ]
+    return paged(request, response, page, rows, total)
 
 
-@router.get("/compliance", summary="Reporting compliance: on time, late, missing, not yet due")
+@router.get(
+    "/compliance",
+    summary="Reporting compliance: on time, late, missing, not yet due (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_compliance(
     request: Request,
+    response: Response,
     access: ReadCompliance,
+    page: Page,
     iso3: Iso3Query = None,
-    as_of: date | None = None,
+    as_of: DateQuery = None,
 ) -> list[ComplianceOut]:
     rows: list[ComplianceRow] = compliance_view(
         engine_of(request), as_of=as_of, participant=access.scoped(iso3)
     )
-    return [
+    out = [
         ComplianceOut(
             participant=r.participant,
             report=r.report,
@@ -249,15 +262,22 @@ def get_compliance(
         )
         for r in rows
     ]
+    return page_of(request, response, page, out)
 
 
-@router.get("/plausibility", summary="Plausibility flags over stored values, with reasons")
+@router.get(
+    "/plausibility",
+    summary="Plausibility flags over stored values, with reasons (paged)",
+    responses=PAGED_RESPONSES,
+)
 def get_plausibility(
     request: Request,
+    response: Response,
     access: ReadPlausibility,
+    page: Page,
     iso3: Iso3Query = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: DateQuery = None,
+    end: DateQuery = None,
 ) -> list[FlagOut]:
     country = access.scoped(iso3)
     flags: list[Flag] = plausibility(
@@ -267,7 +287,7 @@ def get_plausibility(
         start=start,
         end=end,
     )
-    return [
+    out = [
         FlagOut(
             method=f.method.value,
             participant=f.participant,
@@ -282,3 +302,4 @@ def get_plausibility(
         )
         for f in flags
     ]
+    return page_of(request, response, page, out)
