@@ -77,6 +77,10 @@ REMOVING_REASONS: frozenset[AdjustmentReason] = frozenset(
 )
 
 
+#: Added to a physical count's id to name the adjustment its discrepancy produces.
+DISCREPANCY_SUFFIX = "/discrepancy"
+
+
 def as_utc(moment: datetime) -> datetime:
     """``moment`` in UTC; a naive datetime is taken to be UTC already."""
     if moment.tzinfo is None:
@@ -393,7 +397,7 @@ class PhysicalCount(LedgerEvent):
     @property
     def discrepancy_id(self) -> str:
         """The id of the adjustment this count produces, if the count differs."""
-        return f"{self.event_id}/discrepancy"
+        return f"{self.event_id}{DISCREPANCY_SUFFIX}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

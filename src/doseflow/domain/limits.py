@@ -23,8 +23,15 @@ MAX_DOCUMENT_DEPTH: Final = 32
 #: Largest request body the service reads, in bytes (a ledger batch of 50,000 events fits).
 MAX_REQUEST_BYTES: Final = 32 * 1024 * 1024
 
-#: Identifiers a user chooses: event ids, shipment ids, plan references.
+#: Identifiers a user chooses: event ids, plan references.
 MAX_ID_LENGTH: Final = 200
+
+#: Shipment ids (the ledger's shipment column is this wide).
+MAX_SHIPMENT_ID_LENGTH: Final = 100
+
+#: User names: who recorded, stored, locked or submitted something (the width of every
+#: who-did-it column and of the service's user names).
+MAX_USER_LENGTH: Final = 100
 
 #: Codes of nodes, products, data elements and org units.
 MAX_CODE_LENGTH: Final = 64

@@ -1,0 +1,184 @@
+"""Bounds on what a request body may hold (issue 11, findings 3 and 4): every string has a
+maximum and character rules, quantities are whole numbers in a range, dates lie in the
+programme era, and every refusal is a coded 4xx on SQLite and PostgreSQL alike, with
+nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from doseflow.domain.limits import MAX_QUANTITY
+from doseflow.store import ledger_tables as t
+from tests.service.conftest import Service, make_service
+from tests.service.seed import seed_ledger
+
+
+@pytest.fixture
+def seeded(db_url: str) -> Iterator[Service]:
+    for service in make_service(db_url):
+        seed_ledger(service.engine)
+        yield service
+
+
+def _receipt(**changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": "r-nga-1",
+        "type": "received",
+        "occurred_at": "2021-05-12T10:00:00+00:00",
+        "shipment": "S-NGA-1",
+        "node": "NGA-NS",
+        "product": "AZ-SII",
+        "lot": "N1",
+        "expiry": "2021-10-31",
+        "quantity": 12_000,
+    }
+    row.update(changes)
+    return row
+
+
+def _found(**changes: Any) -> dict[str, Any]:
+    """Doses found at the Nigerian store: an event needing no earlier stock."""
+    row: dict[str, Any] = {
+        "id": "f-nga-1",
+        "type": "adjustment",
+        "reason": "found",
+        "occurred_at": "2021-05-12T10:00:00+00:00",
+        "node": "NGA-NS",
+        "product": "AZ-SII",
+        "lot": "N1",
+        "quantity": 10,
+    }
+    row.update(changes)
+    return row
+
+
+def _accepted(service: Service, row: dict[str, Any]) -> None:
+    response = service.post("/api/ledger/events", "logistics-officer", json={"events": [row]})
+    assert response.status_code == 200, response.text
+    assert response.json()["appended"] == [row["id"]]
+
+
+def _event_count(service: Service) -> int:
+    with service.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(t.events)).scalar_one())
+
+
+def _refused(service: Service, row: dict[str, Any], field: str) -> dict[str, Any]:
+    """Post ``row``; assert a coded 422 naming ``field`` and that nothing was written."""
+    before = _event_count(service)
+    response = service.post("/api/ledger/events", "logistics-officer", json={"events": [row]})
+    assert response.status_code == 422, response.text[:2000]
+    body = response.json()
+    assert body["code"] == "LEDGER_ROW_INVALID", body
+    assert body["errors"][0]["field"] == field
+    assert _event_count(service) == before
+    error: dict[str, Any] = body["errors"][0]
+    return error
+
+
+def test_a_lot_number_of_101_characters_is_refused_on_both_backends(seeded: Service) -> None:
+    error = _refused(seeded, _receipt(lot="L" * 101), "lot")
+    assert "at most 100 characters" in error["expected"]
+    _accepted(seeded, _found(lot="L" * 100))
+    lots = {s["lot"] for s in seeded.get("/api/stock", "viewer").json()}
+    assert "L" * 100 in lots
+
+
+def test_an_event_id_of_201_characters_is_refused_on_both_backends(seeded: Service) -> None:
+    error = _refused(seeded, _receipt(id="e" * 201), "id")
+    assert "at most 200 characters" in error["expected"]
+    _accepted(seeded, _found(id="e" * 200))
+
+
+def test_a_long_shipment_id_and_recorded_by_are_refused(seeded: Service) -> None:
+    _refused(seeded, _receipt(shipment="S" * 101), "shipment")
+    _refused(seeded, _receipt(recorded_by="u" * 101), "recorded_by")
+
+
+def test_a_physical_count_id_leaves_room_for_its_discrepancy(seeded: Service) -> None:
+    count = {
+        "id": "c" * 190,
+        "type": "physical-count",
+        "occurred_at": "2021-06-01T00:00:00Z",
+        "node": "KEN-NS",
+        "product": "AZ-SII",
+        "lot": "K1",
+        "expiry": "2021-07-31",
+        "quantity": 23_000,
+    }
+    error = _refused(seeded, count, "id")
+    assert "at most 188 characters" in error["expected"]
+    count["id"] = "c" * 188
+    response = seeded.post("/api/ledger/events", "logistics-officer", json={"events": [count]})
+    assert response.status_code == 200, response.text
+    assert response.json()["derived"] == ["c" * 188 + "/discrepancy"]
+
+
+def test_a_50_megabyte_lot_is_refused_without_echo_or_growth(seeded: Service) -> None:
+    lot = "L" * (50 * 1024 * 1024)
+    error = _refused(seeded, _receipt(lot=lot), "lot")
+    assert len(error["value"]) < 1000
+    assert "52,428,800 characters" in error["value"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("lot", "N\x001"),
+        ("id", "r\x00"),
+        ("node", "NGA\x00NS"),
+        ("reason", "damaged\x00"),
+        ("lot", "N\n1"),
+        ("shipment", "S\u2028NGA"),
+        ("product", "AZ\x7fSII"),
+    ],
+)
+def test_nul_and_control_characters_are_refused(seeded: Service, field: str, value: str) -> None:
+    row = _receipt(**{field: value})
+    if field == "reason":
+        row = {
+            "id": "x-1",
+            "type": "reversal",
+            "occurred_at": "2021-05-12T10:00:00Z",
+            "reverses": "r-ken-1",
+            "reason": value,
+        }
+    error = _refused(seeded, row, field)
+    assert error["expected"]
+
+
+@pytest.mark.parametrize("quantity", [2**64, 10**31, 2**63 - 1, MAX_QUANTITY + 1, -(2**63)])
+def test_quantities_beyond_the_range_are_refused(seeded: Service, quantity: int) -> None:
+    error = _refused(seeded, _receipt(quantity=quantity), "quantity")
+    assert "1,000,000,000,000" in error["expected"] or ">= 0" in error["message"] + str(
+        error["expected"]
+    )
+
+
+@pytest.mark.parametrize("quantity", [True, False, "12", "12000", 12.0, 12.5, None])
+def test_quantities_must_be_json_numbers(seeded: Service, quantity: object) -> None:
+    row = _receipt(quantity=quantity)
+    if quantity is None:
+        row["quantity"] = []
+    _refused(seeded, row, "quantity")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("occurred_at", "0001-01-01T00:00:00+00:00"),
+        ("occurred_at", "9999-12-31T23:59:59+00:00"),
+        ("occurred_at", "0001-01-01T00:00:00+14:00"),
+        ("occurred_at", "9999-12-31T23:59:59-14:00"),
+        ("occurred_at", "1999-12-31T23:59:59Z"),
+        ("expiry", "0001-01-01"),
+        ("expiry", "9999-12-31"),
+    ],
+)
+def test_event_dates_outside_the_era_are_refused(seeded: Service, field: str, value: str) -> None:
+    error = _refused(seeded, _receipt(**{field: value}), field)
+    assert error["expected"] == "a date from 2000-01-01 to 2099-12-31"
