@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.limits import MAX_QUANTITY
 from doseflow.domain.lot import Lot
 
 
@@ -94,13 +95,15 @@ def _positive(event: LedgerEvent, name: str, value: int, *, allow_zero: bool = F
         or isinstance(value, bool)
         or value < 0
         or (value == 0 and not allow_zero)
+        or value > MAX_QUANTITY
     ):
+        lowest = 0 if allow_zero else 1
         raise DoseflowError(
             "LEDGER_BAD_QUANTITY",
             f"event {event.event_id} ({event.kind.value}): {name} must be a whole number of "
-            f"doses {'>= 0' if allow_zero else '> 0'}",
+            f"doses from {lowest} to {MAX_QUANTITY:,}",
             field=name,
-            expected="an integer >= 0" if allow_zero else "an integer > 0",
+            expected=f"an integer from {lowest} to {MAX_QUANTITY:,}",
             value=value,
         )
 
@@ -363,7 +366,7 @@ class Adjustment(LedgerEvent):
         _required(self, "node", self.node)
         _required(self, "reason", self.reason)
         q = self.quantity
-        ok = isinstance(q, int) and q != 0
+        ok = isinstance(q, int) and not isinstance(q, bool) and 0 < abs(q) <= MAX_QUANTITY
         if ok and self.reason in REMOVING_REASONS:
             ok = q < 0
         elif ok and self.reason is AdjustmentReason.FOUND:
@@ -375,7 +378,7 @@ class Adjustment(LedgerEvent):
                 f"by {q}",
                 field="quantity",
                 expected="< 0 for expired/broken/vvm-discard/open-vial-wastage/lost, > 0 for "
-                "found, non-zero for count-correction",
+                f"found, non-zero for count-correction, and at most {MAX_QUANTITY:,} either way",
                 value=q,
             )
 

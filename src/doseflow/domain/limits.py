@@ -50,6 +50,10 @@ MAX_TEXT_LENGTH: Final = 500
 #: sum of a few values can wrap in a 64-bit column.
 MAX_QUANTITY: Final = 10**12
 
+#: Largest balance the ledger stores (a signed 64-bit column). No user value comes near it;
+#: the balance check refuses a batch that would pass it rather than let a sum wrap.
+MAX_STORED_BALANCE: Final = 2**63 - 1
+
 #: Dates a user may give for events, periods and plans: the programme era, with room.
 EARLIEST_DATE: Final = date(2000, 1, 1)
 LATEST_DATE: Final = date(2099, 12, 31)
