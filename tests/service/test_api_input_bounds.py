@@ -5,13 +5,17 @@ nothing written."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from starlette.types import Message, Receive, Scope, Send
 
-from doseflow.domain.limits import MAX_QUANTITY
+from doseflow.domain.limits import MAX_QUANTITY, MAX_REQUEST_BYTES
+from doseflow.service.limits import RequestSizeLimit
 from doseflow.store import ledger_tables as t
 from tests.service.conftest import Service, make_service
 from tests.service.seed import seed_ledger
@@ -118,11 +122,18 @@ def test_a_physical_count_id_leaves_room_for_its_discrepancy(seeded: Service) ->
     assert response.json()["derived"] == ["c" * 188 + "/discrepancy"]
 
 
-def test_a_50_megabyte_lot_is_refused_without_echo_or_growth(seeded: Service) -> None:
-    lot = "L" * (50 * 1024 * 1024)
-    error = _refused(seeded, _receipt(lot=lot), "lot")
+def test_a_50_megabyte_lot_is_refused_and_nothing_is_written(seeded: Service) -> None:
+    before = _event_count(seeded)
+    row = _receipt(lot="L" * (50 * 1024 * 1024))
+    response = seeded.post("/api/ledger/events", "logistics-officer", json={"events": [row]})
+    assert response.status_code == 413
+    assert response.json()["code"] == "SERVICE_REQUEST_TOO_LARGE"
+    assert _event_count(seeded) == before
+    # under the request limit, the lot itself is refused, and not echoed whole
+    error = _refused(seeded, _receipt(lot="L" * (20 * 1024 * 1024)), "lot")
     assert len(error["value"]) < 1000
-    assert "52,428,800 characters" in error["value"]
+    assert "20,971,520 characters" in error["value"]
+    assert _event_count(seeded) == before
 
 
 @pytest.mark.parametrize(
@@ -182,3 +193,81 @@ def test_quantities_must_be_json_numbers(seeded: Service, quantity: object) -> N
 def test_event_dates_outside_the_era_are_refused(seeded: Service, field: str, value: str) -> None:
     error = _refused(seeded, _receipt(**{field: value}), field)
     assert error["expected"] == "a date from 2000-01-01 to 2099-12-31"
+
+
+def test_a_body_declared_over_the_limit_is_refused_before_it_is_read(service: Service) -> None:
+    chunks = 0
+
+    def body() -> Iterator[bytes]:
+        nonlocal chunks
+        for _ in range(40):
+            chunks += 1
+            yield b" " * (1024 * 1024)
+
+    size = 40 * 1024 * 1024
+    headers = {**service.headers("logistics-officer"), "Content-Length": str(size)}
+    response = service.client.post(
+        "/api/ledger/events",
+        headers={**headers, "Content-Type": "application/json"},
+        content=body(),
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "SERVICE_REQUEST_TOO_LARGE"
+    assert f"{MAX_REQUEST_BYTES:,} bytes" in response.json()["message"]
+    assert chunks <= 1
+
+
+def test_a_chunked_body_is_counted_as_it_streams(service: Service) -> None:
+    def body() -> Iterator[bytes]:
+        yield b'{"events": [{"id": "'
+        for _ in range(64):
+            yield b"x" * (1024 * 1024)
+        yield b'"}]}'
+
+    before = _event_count(service)
+    response = service.client.post(
+        "/api/ledger/events",
+        headers={**service.headers("logistics-officer"), "Content-Type": "application/json"},
+        content=body(),
+    )
+    assert response.status_code == 413, response.text[:500]
+    assert response.json()["code"] == "SERVICE_REQUEST_TOO_LARGE"
+    assert _event_count(service) == before
+
+
+def test_the_limit_stops_reading_a_stream_once_it_is_passed() -> None:
+    """At the ASGI level: the middleware pulls chunks only until the count passes the limit
+    (the test client above buffers a body before sending it)."""
+    pulled = 0
+    sent: list[Message] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        raise AssertionError("the whole body was read")
+
+    async def receive() -> Message:
+        nonlocal pulled
+        pulled += 1
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": pulled < 100}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope: Scope = {"type": "http", "method": "POST", "path": "/api/x", "headers": []}
+    asyncio.run(RequestSizeLimit(app, max_bytes=10_500)(scope, receive, send))
+    assert pulled == 11
+    assert sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"])["code"] == "SERVICE_REQUEST_TOO_LARGE"
+
+
+def test_a_body_just_under_the_limit_is_read(service: Service) -> None:
+    padding = " " * (MAX_REQUEST_BYTES - 200)
+    text = '{"events": []}' + padding
+    response = service.client.post(
+        "/api/ledger/events",
+        headers={**service.headers("logistics-officer"), "Content-Type": "application/json"},
+        content=text.encode(),
+    )
+    assert response.status_code == 422  # read and parsed: an empty batch is refused
+    assert response.json()["code"] == "SERVICE_BAD_REQUEST"

@@ -21,6 +21,7 @@ from doseflow.service.auth import RequestMiddleware
 from doseflow.service.dashboard import pages
 from doseflow.service.errors import install_error_handlers
 from doseflow.service.jobs import JobRunner
+from doseflow.service.limits import RequestSizeLimit
 from doseflow.store.database import default_url, open_database
 
 #: Routers under ``doseflow.service.routers``, in the order they appear in the API docs.
@@ -69,6 +70,7 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None)
     app.state.jobs = JobRunner(the_engine)
     install_error_handlers(app, html=pages.render_error)
     app.add_middleware(RequestMiddleware, engine=the_engine)
+    app.add_middleware(RequestSizeLimit)  # outermost: refuses a large body before anything
     for name in ROUTER_MODULES:
         module = importlib.import_module(f"doseflow.service.routers.{name}")
         app.include_router(module.router)

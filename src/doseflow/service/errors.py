@@ -53,6 +53,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "SERVICE_TOKEN_NOT_FOUND": 404,
     "SERVICE_JOB_NOT_FOUND": 404,
     "SERVICE_BAD_REQUEST": 422,
+    "SERVICE_REQUEST_TOO_LARGE": 413,
 }
 
 #: Otherwise, by the code's ending: lookups that found nothing are 404, clashes with what is
@@ -135,6 +136,7 @@ _HTTP_CODES = {
     403: ("SERVICE_FORBIDDEN", "your role may not do this"),
     404: ("SERVICE_NOT_FOUND", "there is nothing at this address"),
     405: ("SERVICE_METHOD_NOT_ALLOWED", "this address does not accept this method"),
+    413: ("SERVICE_REQUEST_TOO_LARGE", "the request body is too large"),
 }
 
 
