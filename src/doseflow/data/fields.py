@@ -120,6 +120,10 @@ LotNumber = Annotated[str, Field(min_length=1, max_length=MAX_LOT_LENGTH), After
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_one_line)]
 """A person's or thing's name: 1-200 characters, one line."""
 
+Label = Annotated[str, Field(max_length=MAX_NAME_LENGTH), AfterValidator(_one_line)]
+"""A short, optional caption (a label, a presentation, a reference, a source): up to 200
+characters, one line, may be empty."""
+
 FreeText = Annotated[str, Field(max_length=MAX_TEXT_LENGTH), AfterValidator(_free_text)]
 """Reasons, notes, comments: up to 500 characters; tabs and line breaks allowed."""
 

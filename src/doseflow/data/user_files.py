@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from doseflow.data.fields import expected_text
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 
 #: Path inside a parsed document (mapping keys and list indexes) -> 1-based line number.
@@ -66,6 +67,9 @@ def expected_for(error: Mapping[str, Any], model: type[BaseModel] | None) -> str
     """What a user should have written, in words, for one pydantic error."""
     kind = str(error["type"])
     ctx = error.get("ctx") or {}
+    bounded = expected_text(error)
+    if bounded is not None:
+        return bounded
     if kind == "missing":
         return "a value"
     if kind == "extra_forbidden":

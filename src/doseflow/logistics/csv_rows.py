@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from doseflow.data.fields import text_cells
 from doseflow.domain.errors import ErrorDetail, ErrorLocation
 from doseflow.logistics.file_errors import raise_all, validation_details
 
@@ -77,7 +78,7 @@ def csv_records(
             to_record(cells) if to_record else {k: v for k, v in cells.items() if v != ""}
         )
         try:
-            yield line, model.model_validate(data)
+            yield line, model.model_validate(data, context=text_cells())
         except ValidationError as err:
             problems.extend(
                 validation_details(

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from doseflow.data.fields import Label, Name, Quantity
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.network import Lane, LaneMode, Network, Node, NodeKind, build_network
 from doseflow.domain.product import Product
@@ -52,11 +53,11 @@ class NodeRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: Code
-    name: str = ""
+    name: Label = ""
     kind: NodeKind
     country: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     parent: Code | None = None
-    region: str | None = None
+    region: Name | None = None
     capacity_litres: dict[Band, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     planned_use_days: float | None = Field(default=None, ge=0)
     products: list[Code] = Field(default_factory=list)
@@ -85,7 +86,7 @@ class LaneRecord(BaseModel):
     lead_time_days: float = Field(ge=0)
     cost_per_dose: float = Field(default=0.0, ge=0)
     temperature: BandList
-    capacity_doses_per_trip: int | None = Field(default=None, gt=0)
+    capacity_doses_per_trip: Quantity | None = Field(default=None, gt=0)
     trips_per_week: float | None = Field(default=None, gt=0)
 
     @field_validator("mode", mode="before")
