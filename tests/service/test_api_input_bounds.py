@@ -18,7 +18,10 @@ from doseflow.domain.limits import MAX_QUANTITY, MAX_REQUEST_BYTES
 from doseflow.service.limits import RequestSizeLimit
 from doseflow.store import ledger_tables as t
 from tests.service.conftest import Service, make_service
+from tests.service.scenario import NAME, scenario_document
 from tests.service.seed import seed_ledger
+
+SCENARIO = f"/api/scenarios/{NAME}"
 
 
 @pytest.fixture
@@ -271,3 +274,117 @@ def test_a_body_just_under_the_limit_is_read(service: Service) -> None:
     )
     assert response.status_code == 422  # read and parsed: an empty batch is refused
     assert response.json()["code"] == "SERVICE_BAD_REQUEST"
+
+
+@pytest.fixture
+def published(db_url: str) -> Iterator[Service]:
+    """A service with a scenario whose first round is published (declines can be made)."""
+    for service in make_service(db_url):
+        created = service.post("/api/scenarios", "allocation-analyst", json=scenario_document())
+        assert created.status_code == 201, created.text
+        service.post(f"{SCENARIO}/run", "allocation-analyst")
+        service.post(f"{SCENARIO}/rounds/1/publish", "allocation-analyst")
+        yield service
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"doses": True}, "doses"),
+        ({"doses": "12"}, "doses"),
+        ({"doses": 2**64}, "doses"),
+        ({"doses": 10**31}, "doses"),
+        ({"round": True}, "round"),
+        ({"reason": "r" * 501}, "reason"),
+        ({"reason": "no\x00"}, "reason"),
+        ({"product": "P" * 65}, "product"),
+        ({"pool": "p" * 201}, "pool"),
+    ],
+)
+def test_a_decline_body_out_of_bounds_is_a_coded_422(
+    published: Service, change: dict[str, Any], field: str
+) -> None:
+    body = {"round": 1, "product": "AZ-SII", "iso3": "KEN", "reason": "cold chain full", **change}
+    response = published.post(f"{SCENARIO}/declines", "participant-KEN", json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("SERVICE_BAD_REQUEST", field)
+    assert published.get(f"{SCENARIO}/declines", "viewer").json() == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"value": True}, "value"),
+        ({"value": "x" * 501}, "value"),
+        ({"comment": "c" * 501}, "comment"),
+        ({"comment": "\x00"}, "comment"),
+        ({"org_unit": "K" * 65}, "org_unit"),
+        ({"period": "2021060000000000x"}, "period"),
+        ({"category": "c\x00"}, "category"),
+    ],
+)
+def test_a_report_value_out_of_bounds_is_a_coded_422(
+    service_any_db: Service, change: dict[str, Any], field: str
+) -> None:
+    value = {"data_element": "doses_received", "period": "202106", "org_unit": "KEN", "value": 1}
+    body = {"values": [{**value, **change}], "as_of": "2021-07-10"}
+    response = service_any_db.post("/api/reports", "participant-KEN", json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert error["code"] == "SERVICE_BAD_REQUEST"
+    assert error["field"].startswith("values.0.")
+    assert field in error["field"]
+    assert service_any_db.get("/api/reports/values", "viewer").json() == []
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31"])
+def test_a_report_as_of_date_outside_the_era_is_refused(service: Service, as_of: str) -> None:
+    value = {"data_element": "doses_received", "period": "202106", "org_unit": "KEN", "value": 1}
+    response = service.post(
+        "/api/reports", "participant-KEN", json={"values": [value], "as_of": as_of}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["expected"] == "a date from 2000-01-01 to 2099-12-31"
+
+
+@pytest.mark.parametrize(
+    ("doses", "expected"),
+    [
+        (True, "a whole number, not true or false"),
+        ("12", "a whole number (not text, true/false or a fraction)"),
+        (10**31, "a whole number of at most 1,000,000,000,000"),
+    ],
+)
+def test_a_shipment_request_needs_a_whole_number_of_doses(
+    service: Service, doses: object, expected: str
+) -> None:
+    body = {"requests": [{"product": "AZ-SII", "destination": "PRK-NS", "doses": doses}]}
+    response = service.post("/api/coldchain/routes", "logistics-officer", json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert (error["field"], error["expected"]) == ("requests.0.doses", expected)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "code"),
+    [
+        (("rounds", 0, "tranches", 0, "doses"), True, "ALLOC_INVALID_FIELD"),
+        (("rounds", 0, "tranches", 0, "doses"), "12", "ALLOC_INVALID_FIELD"),
+        (("rounds", 0, "tranches", 0, "doses"), 10**31, "ALLOC_INVALID_FIELD"),
+        (("rounds", 0, "date"), "9999-12-31", "ALLOC_INVALID_FIELD"),
+        (("name",), "n" * 201, "ALLOC_INVALID_FIELD"),
+    ],
+)
+def test_a_scenario_document_out_of_bounds_is_refused_on_both_backends(
+    service_any_db: Service, path: tuple[str | int, ...], value: object, code: str
+) -> None:
+    document = scenario_document()
+    target: Any = document
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    response = service_any_db.post("/api/scenarios", "allocation-analyst", json=document)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == code
+    assert service_any_db.get("/api/scenarios", "viewer").json() == []

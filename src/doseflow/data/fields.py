@@ -47,6 +47,7 @@ from doseflow.domain.limits import (
     MAX_ID_LENGTH,
     MAX_LOT_LENGTH,
     MAX_NAME_LENGTH,
+    MAX_PERIOD_LENGTH,
     MAX_QUANTITY,
     MAX_SHIPMENT_ID_LENGTH,
     MAX_TEXT_LENGTH,
@@ -117,6 +118,9 @@ Code = Annotated[str, Field(min_length=1, max_length=MAX_CODE_LENGTH), AfterVali
 LotNumber = Annotated[str, Field(min_length=1, max_length=MAX_LOT_LENGTH), AfterValidator(_token)]
 """A lot (batch) number as printed on the pack: 1-100 characters, one line."""
 
+Period = Annotated[str, Field(min_length=1, max_length=MAX_PERIOD_LENGTH), AfterValidator(_token)]
+"""A reporting period as written (2021W23, 202106, 2021Q2, 2021-09-01/P1M): 1-16 characters."""
+
 Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_one_line)]
 """A person's or thing's name: 1-200 characters, one line."""
 
@@ -184,7 +188,7 @@ def _bounded_datetime(moment: datetime) -> datetime:
 
 def _no_bool(value: Any) -> Any:
     if isinstance(value, bool):
-        raise PydanticCustomError("date_type", "a date must be a date, not true or false", {})
+        raise PydanticCustomError("not_true_false", "true or false is not accepted here", {})
     return value
 
 
@@ -194,11 +198,21 @@ BoundedDate = Annotated[date, BeforeValidator(_no_bool), AfterValidator(_bounded
 BoundedDateTime = Annotated[datetime, BeforeValidator(_no_bool), AfterValidator(_bounded_datetime)]
 """A moment whose date (as written, in its own offset) is from 2000-01-01 to 2099-12-31."""
 
+ReportedValue = Annotated[
+    Annotated[str, Field(max_length=MAX_TEXT_LENGTH), AfterValidator(_free_text)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | int,
+    BeforeValidator(_no_bool),
+]
+"""A reported value: a finite number, or text of up to 500 characters (checked later
+against its data element's type); never true or false."""
+
 #: What each field type's own pydantic errors mean, in words (for ``expected``).
 EXPECTED_BY_ERROR: Final[dict[str, str]] = {
     "text_characters": "one line of text without control characters",
     "text_edge_space": "text without white space at its start or end",
     "quantity_bool": "a whole number, not true or false",
+    "not_true_false": "a value other than true or false",
     "int_type": "a whole number (not text, true/false or a fraction)",
     "date_out_of_range": f"a date from {EARLIEST_DATE} to {LATEST_DATE}",
 }

@@ -39,6 +39,9 @@ MAX_CODE_LENGTH: Final = 64
 #: Lot (batch) numbers as printed on the pack.
 MAX_LOT_LENGTH: Final = 100
 
+#: Reporting periods as written (2021W23, 202106, 2021Q2, 2021-09-01/P1M).
+MAX_PERIOD_LENGTH: Final = 16
+
 #: People's and things' names (users, scenarios, rounds, regions, donors).
 MAX_NAME_LENGTH: Final = 200
 
@@ -49,6 +52,9 @@ MAX_TEXT_LENGTH: Final = 500
 #: any real figure (the world's population is about 8 billion) and far below 2**63, so no
 #: sum of a few values can wrap in a 64-bit column.
 MAX_QUANTITY: Final = 10**12
+
+#: Highest allocation round number (rounds are numbered from 1; stored as 32-bit integers).
+MAX_ROUND_NUMBER: Final = 10_000
 
 #: Largest balance the ledger stores (a signed 64-bit column). No user value comes near it;
 #: the balance check refuses a batch that would pass it rather than let a sum wrap.

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from doseflow.data.fields import expected_text
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.service.text_checks import printable
 
@@ -124,7 +125,7 @@ def _validation_details(errors: Iterable[Any]) -> list[ErrorDetail]:
                 code="SERVICE_BAD_REQUEST",
                 message=str(err.get("msg", "invalid request")),
                 location=ErrorLocation(source=f"request {where}" if where else None, field=field),
-                expected=None,
+                expected=expected_text(err),
                 value=None if isinstance(value, dict | list) else value,
             )
         )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as FastPath
 from pydantic import BaseModel, Field
 
+from doseflow.data.fields import Code, Label, UserName
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
@@ -29,14 +30,14 @@ ReadAudit = Annotated[Access, Depends(authorize("audit.read"))]
 
 
 class TokenRequest(BaseModel):
-    role: str = Field(
+    role: Code = Field(
         description="administrator, allocation-analyst, logistics-officer, participant or viewer"
     )
     iso3: str | None = Field(
         default=None, description="the participant's country (participants only)"
     )
-    user: str | None = Field(default=None, description="who holds it (default: role[-ISO3])")
-    label: str = Field(default="", max_length=200)
+    user: UserName | None = Field(default=None, description="who holds it (default: role[-ISO3])")
+    label: Label = ""
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, model_validator
 
+from doseflow.data.fields import Code
 from doseflow.logistics import NetworkFile, Objective
 from doseflow.logistics.routing import DEFAULT_HORIZON_DAYS
 from doseflow.service.auth import Access, authorize
@@ -94,13 +95,13 @@ class NetworkSource(BaseModel):
 
 
 class FeasibilityIn(NetworkSource):
-    products: list[str] = Field(
+    products: list[Code] = Field(
         default_factory=list, max_length=200, description="default: every supplied product"
     )
-    destinations: list[str] = Field(
+    destinations: list[Code] = Field(
         default_factory=list, max_length=5000, description="default: every store"
     )
-    origins: list[str] = Field(
+    origins: list[Code] = Field(
         default_factory=list, max_length=200, description="default: the product's suppliers"
     )
     use_days: float | None = Field(default=None, ge=0, le=3650)
