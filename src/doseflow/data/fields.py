@@ -101,6 +101,17 @@ def _free_text(text: str) -> str:
     return text
 
 
+def free_text_problem(text: str) -> str | None:
+    """Why ``text`` is not acceptable as :data:`FreeText`, or ``None``: for readers that
+    check values one by one (a report's comments) rather than through a model."""
+    if len(text) > MAX_TEXT_LENGTH:
+        return f"the text has {len(text):,} characters, more than {MAX_TEXT_LENGTH}"
+    found = _NOT_TEXT.search(text)
+    if found is not None:
+        return f"the text holds the control character U+{ord(found.group()):04X}"
+    return None
+
+
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_token)]
 """An id a user chooses (event, shipment, plan, reference): 1-200 characters, one line."""
 
