@@ -5,12 +5,15 @@ error."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import func, select
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.domain.events import AdjustmentReason
+from doseflow.domain.events import AdjustmentReason, LedgerEvent
 from doseflow.domain.limits import MAX_QUANTITY
+from doseflow.domain.lot import Lot
 from doseflow.store import ledger_tables as t
 from doseflow.store.database import open_database
 from doseflow.store.ledger import LedgerStore
@@ -60,3 +63,26 @@ def test_the_maximum_itself_is_stored_and_read_back(ledger: LedgerStore) -> None
         ]
     )
     assert sum(line.doses for line in ledger.stock_on_hand()) == 2 * MAX_QUANTITY
+
+
+@pytest.mark.parametrize(
+    ("build", "code"),
+    [
+        (lambda: adjusted("e" * 201, 1, 5, AdjustmentReason.FOUND), "LEDGER_BAD_TEXT"),
+        (lambda: adjusted("f\x00", 1, 5, AdjustmentReason.FOUND), "LEDGER_BAD_TEXT"),
+        (
+            lambda: adjusted("f1", 1, 5, AdjustmentReason.FOUND, lot=Lot("AZ", "L" * 101)),
+            "LEDGER_BAD_LOT",
+        ),
+        (lambda: dispatched("d1", 1, 5, shipment="S" * 101), "LEDGER_BAD_TEXT"),
+    ],
+)
+def test_events_built_in_python_are_bounded_too(
+    ledger: LedgerStore, build: Callable[[], LedgerEvent], code: str
+) -> None:
+    # the CLI's own commands and Python callers build events without a file: the events
+    # hold the same column limits, so PostgreSQL never sees a value it cannot store
+    with pytest.raises(DoseflowError) as caught:
+        ledger.append_events([build()])
+    assert caught.value.code == code
+    assert _events(ledger) == 0

@@ -20,7 +20,13 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.domain.limits import MAX_QUANTITY
+from doseflow.domain.limits import (
+    MAX_ID_LENGTH,
+    MAX_QUANTITY,
+    MAX_SHIPMENT_ID_LENGTH,
+    MAX_TEXT_LENGTH,
+    MAX_USER_LENGTH,
+)
 from doseflow.domain.lot import Lot
 
 
@@ -108,6 +114,33 @@ def _positive(event: LedgerEvent, name: str, value: int, *, allow_zero: bool = F
         )
 
 
+#: Text fields of events and their longest length: the widths of the ledger's columns, so
+#: an event built in Python (not only one read from a file) cannot meet a database error.
+_TEXT_LIMITS: tuple[tuple[str, int], ...] = (
+    ("event_id", MAX_ID_LENGTH),
+    ("recorded_by", MAX_USER_LENGTH),
+    ("shipment_id", MAX_SHIPMENT_ID_LENGTH),
+    ("reverses", MAX_ID_LENGTH),
+    ("caused_by", MAX_ID_LENGTH),
+    ("allocation_ref", MAX_ID_LENGTH),
+    ("reason", MAX_TEXT_LENGTH),
+)
+
+
+def _bounded_text(event: LedgerEvent) -> None:
+    for name, limit in _TEXT_LIMITS:
+        value = getattr(event, name, None)
+        if isinstance(value, str) and (len(value) > limit or "\x00" in value):
+            raise DoseflowError(
+                "LEDGER_BAD_TEXT",
+                f"event {event.event_id[:limit]}: {name} has {len(value):,} characters or a "
+                f"NUL character; at most {limit} characters, without NUL",
+                field=name,
+                expected=f"text of at most {limit} characters without NUL characters",
+                value=value,
+            )
+
+
 def _required(event: LedgerEvent, name: str, value: object) -> None:
     if value is None or value == "":
         raise DoseflowError(
@@ -133,6 +166,7 @@ class LedgerEvent:
     def __post_init__(self) -> None:
         _required(self, "event_id", self.event_id)
         _required(self, "recorded_by", self.recorded_by)
+        _bounded_text(self)
         object.__setattr__(self, "occurred_at", as_utc(self.occurred_at))
         if self.recorded_at is not None:
             object.__setattr__(self, "recorded_at", as_utc(self.recorded_at))
