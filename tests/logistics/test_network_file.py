@@ -252,3 +252,10 @@ def test_a_number_in_a_csv_cell_is_a_number(tmp_path: Path) -> None:
     )
     net = load_network_file(nodes, lanes=str(lanes)).network
     assert [lane.capacity_doses_per_trip for lane in net.lanes] == [1200]
+
+
+def test_a_csv_cell_beyond_the_csv_readers_limit_is_a_coded_error(tmp_path: Path) -> None:
+    nodes = _write(tmp_path, "nodes.csv", "code,name,kind\nSUP," + "S" * 200_000 + ",supplier\n")
+    with pytest.raises(DoseflowError) as caught:
+        load_network_file(nodes)
+    assert (caught.value.code, caught.value.detail.location.line) == ("LOGISTICS_BAD_FORMAT", 2)

@@ -11,7 +11,9 @@ YAML is composed once to learn the line of every key and list item, so a pydanti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import csv
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,23 @@ _BOUNDS = {
     "less_than_equal": "<=",
     "less_than": "<",
 }
+
+
+@contextmanager
+def readable_csv(code: str, source: str, lines_read: Callable[[], int]) -> Iterator[None]:
+    """Turn the csv module's own refusals (a cell longer than its field size limit, 131,072
+    characters) into ``code`` located at the line after ``lines_read()`` (a reader's
+    ``line_num``, which counts only the lines it finished), instead of a crash."""
+    try:
+        yield
+    except csv.Error as exc:
+        raise DoseflowError(
+            code,
+            f"not readable as CSV: {exc}",
+            source=source,
+            line=lines_read() + 1,
+            expected=f"CSV text whose cells hold at most {csv.field_size_limit():,} characters",
+        ) from None
 
 
 def line_for(lines: Mapping[tuple[str | int, ...], int], path: Sequence[str | int]) -> int | None:

@@ -30,7 +30,7 @@ from doseflow.data.fields import (
     Quantity,
     text_cells,
 )
-from doseflow.data.user_files import LineMap, UserFiles, line_for
+from doseflow.data.user_files import LineMap, UserFiles, line_for, readable_csv
 from doseflow.deployment.groups import GroupSpec, size_group
 from doseflow.deployment.model import (
     DeploymentInput,
@@ -135,6 +135,8 @@ def load_deployment(
 def _csv_rows(path: Path, source: str) -> list[tuple[int, dict[str, Any]]]:
     text = FILES.read_text(str(path), source=source)
     reader = csv.DictReader(io.StringIO(text))
+    with readable_csv("DEPLOY_BAD_FORMAT", str(path), lambda: reader.line_num):
+        raw_rows = [(reader.line_num, row) for row in reader]
     if not reader.fieldnames:
         raise DoseflowError(
             "DEPLOY_BAD_CSV_HEADER",
@@ -144,9 +146,9 @@ def _csv_rows(path: Path, source: str) -> list[tuple[int, dict[str, Any]]]:
             expected="a header row naming the columns",
         )
     rows = []
-    for row in reader:
+    for line, row in raw_rows:
         cells = {k.strip(): v.strip() for k, v in row.items() if k and v is not None}
-        rows.append((reader.line_num, {k: v for k, v in cells.items() if v != ""}))
+        rows.append((line, {k: v for k, v in cells.items() if v != ""}))
     return rows
 
 

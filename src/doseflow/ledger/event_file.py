@@ -33,6 +33,7 @@ from doseflow.data.fields import (
     text_cells,
     whole_number,
 )
+from doseflow.data.user_files import readable_csv
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.events import (
     DISCREPANCY_SUFFIX,
@@ -401,10 +402,11 @@ def _expected(kind: str, field: str | None) -> str | None:
 
 def read_csv_text(text: str, source: str) -> list[LedgerEvent]:
     reader = csv.DictReader(io.StringIO(text))
-    numbered = (
-        (reader.line_num, {k: v for k, v in raw.items() if k is not None}) for raw in reader
-    )
-    return events_from_rows(list(numbered), source, text=True)
+    with readable_csv("LEDGER_BAD_FILE", source, lambda: reader.line_num):
+        numbered = [
+            (reader.line_num, {k: v for k, v in raw.items() if k is not None}) for raw in reader
+        ]
+    return events_from_rows(numbered, source, text=True)
 
 
 def read_json_text(text: str, source: str) -> list[LedgerEvent]:

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from doseflow.data.fields import Label, Name, Quantity
+from doseflow.data.user_files import readable_csv
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.network import Lane, LaneMode, Network, Node, NodeKind, build_network
 from doseflow.domain.product import Product
@@ -318,7 +319,9 @@ _NODE_FIELD_NAMES = {f"capacity_litres.{b.value}": c for c, b in _NODE_CAPACITY_
 def _load_csv(nodes_csv: str, lanes_csv: str | None, profiles_csv: str | None) -> NetworkFile:
     problems: list[ErrorDetail] = []
     node_text = read_text(nodes_csv, nodes_csv)
-    attempted = {row.get("code", "").strip() for row in csv.DictReader(io.StringIO(node_text))}
+    reader = csv.DictReader(io.StringIO(node_text))
+    with readable_csv("LOGISTICS_BAD_FORMAT", nodes_csv, lambda: reader.line_num):
+        attempted = {row.get("code", "").strip() for row in reader}
     nodes: list[tuple[int | None, Any]] = list(
         csv_records(
             node_text,
