@@ -84,3 +84,11 @@ def test_bounds_on_impact_deliveries(delivery: str, field: str, expected: str) -
     # the rollout is one of two shapes: the schedule's problem is among those reported
     (detail,) = [d for d in err.value if d.location.field == f"rollout.deliveries[0].{field}"]
     assert expected in (detail.expected or "")
+
+
+@pytest.mark.parametrize(("r0", "expected"), [("true", "not true"), ('"2.5"', "not text")])
+def test_rates_must_be_written_as_numbers(r0: str, expected: str) -> None:
+    with pytest.raises(DoseflowError) as err:
+        parse_scenario(f"country: NGA\nr0: {r0}\n", "s.yaml")
+    assert err.value.detail.location.field == "r0"
+    assert expected in (err.value.detail.expected or "")

@@ -37,6 +37,7 @@ from doseflow.data.fields import (
     Identifier,
     Label,
     Name,
+    Number,
     Quantity,
     expected_text,
 )
@@ -79,9 +80,9 @@ class ProductDoc(_Doc):
 
 
 class ThreatDoc(_Doc):
-    share_older: float | None = Field(None, ge=0, le=1)
-    health_system_capacity: float | None = Field(None, ge=0, le=1)
-    deaths_per_million: float = Field(0.0, ge=0)
+    share_older: Number | None = Field(None, ge=0, le=1)
+    health_system_capacity: Number | None = Field(None, ge=0, le=1)
+    deaths_per_million: Number = Field(0.0, ge=0)
 
 
 class ParticipantDoc(_Doc):
@@ -89,7 +90,7 @@ class ParticipantDoc(_Doc):
     name: Name | None = None
     population: Quantity | None = Field(None, ge=1)
     financing: Financing
-    ceiling: float = Field(0.20, ge=0, le=1)
+    ceiling: Number = Field(0.20, ge=0, le=1)
     authorised: list[Code] | Literal["all"] = "all"
     indemnified: list[Code] | Literal["all"] = "all"
     deployment_plan: bool = True
@@ -108,16 +109,16 @@ class ParticipantDoc(_Doc):
 
 
 class ThreatWeightsDoc(_Doc):
-    older: float = Field(1.0, ge=0)
-    health_system: float = Field(1.0, ge=0)
-    deaths: float = Field(1.0, ge=0)
+    older: Number = Field(1.0, ge=0)
+    health_system: Number = Field(1.0, ge=0)
+    deaths: Number = Field(1.0, ge=0)
     older_age: Literal[50, 55, 60, 65, 70, 75, 80] = 65
-    base: float = Field(0.25, ge=0)
+    base: Number = Field(0.25, ge=0)
 
 
 class SevereDoc(_Doc):
     enabled: bool = True
-    threshold: float = Field(0.01, ge=0, le=1)
+    threshold: Number = Field(0.01, ge=0, le=1)
     min_packs: Quantity = Field(1, ge=0)
 
 
@@ -129,17 +130,17 @@ class ComplianceGateDoc(_Doc):
 
 
 class PolicyDoc(_Doc):
-    ladder: list[float] = Field(default_factory=lambda: [0.03, 0.20], min_length=1)
+    ladder: list[Number] = Field(default_factory=lambda: [0.03, 0.20], min_length=1)
     floors: dict[Code, Quantity] = Field(default_factory=dict)
     caps: dict[Code, Quantity] = Field(default_factory=dict)
-    cap_share_of_pool: float | None = Field(None, ge=0, le=1)
-    humanitarian_buffer: float = Field(0.0, ge=0, le=1)
+    cap_share_of_pool: Number | None = Field(None, ge=0, le=1)
+    humanitarian_buffer: Number = Field(0.0, ge=0, le=1)
     count_other_sources: bool = True
     other_sources_doses_per_course: Quantity = Field(2, ge=1)
     phase: Literal[1, 2] = 1
-    target: float = Field(0.70, gt=0, le=1)
+    target: Number = Field(0.70, gt=0, le=1)
     phase2_weight: SharingWeight = SharingWeight.DEMAND
-    need_per_1000: dict[Code, float] = Field(default_factory=dict)
+    need_per_1000: dict[Code, Number] = Field(default_factory=dict)
     min_days_before_expiry: Quantity = Field(0, ge=0)
     lead_time_days: Quantity = Field(14, ge=0)
     threat: ThreatWeightsDoc = Field(default_factory=ThreatWeightsDoc)
@@ -164,7 +165,7 @@ class RoundDoc(_Doc):
     date: BoundedDate
     kind: RoundKind = RoundKind.REGULAR
     phase: Literal[1, 2] | None = None
-    months: float = Field(1.0, gt=0)
+    months: Number = Field(1.0, gt=0)
     completes: list[Code] = Field(default_factory=list)
     policy: dict[str, Any] | None = None
     tranches: list[TrancheDoc] = Field(default_factory=list)

@@ -176,6 +176,28 @@ SignedQuantity = Annotated[
 """A change in a number of doses: a whole number from -10**12 to 10**12."""
 
 
+def real_number(value: Any, info: ValidationInfo) -> Any:
+    """The before-validator of :data:`Number`: never true/false; text only from text cells."""
+    if isinstance(value, bool):
+        raise PydanticCustomError(
+            "number_bool", "a number must be written as a number, not true or false", {}
+        )
+    if isinstance(value, str) and info.context and info.context.get(TEXT_CELLS):
+        try:
+            if "_" in value:  # float() would read "1_0" as 10
+                raise ValueError(value)
+            return float(value.strip())
+        except ValueError:
+            raise PydanticCustomError(
+                "float_parsing", "Input should be a valid number, unable to parse string", {}
+            ) from None
+    return value
+
+
+Number = Annotated[float, BeforeValidator(real_number), Field(strict=True, allow_inf_nan=False)]
+"""A finite number (shares, days, litres, rates); whole numbers are numbers too."""
+
+
 def _within_dates(day: date) -> None:
     if not EARLIEST_DATE <= day <= LATEST_DATE:
         raise PydanticCustomError(
@@ -223,6 +245,8 @@ EXPECTED_BY_ERROR: Final[dict[str, str]] = {
     "text_characters": "one line of text without control characters",
     "text_edge_space": "text without white space at its start or end",
     "quantity_bool": "a whole number, not true or false",
+    "number_bool": "a number, not true or false",
+    "float_type": "a number (not text or true/false)",
     "not_true_false": "a value other than true or false",
     "int_type": "a whole number (not text, true/false or a fraction)",
     "date_out_of_range": f"a date from {EARLIEST_DATE} to {LATEST_DATE}",

@@ -27,6 +27,7 @@ from doseflow.data.fields import (
     Label,
     LotNumber,
     Name,
+    Number,
     Quantity,
     text_cells,
 )
@@ -73,7 +74,7 @@ class ProductRecord(_Record):
     storage_band: TemperatureBand | None = None
     interval_days: Quantity | None = Field(default=None, ge=1)
     reserve_later_doses: bool | None = None
-    cm3_per_dose: float | None = Field(default=None, gt=0)
+    cm3_per_dose: Number | None = Field(default=None, gt=0)
     store_band: TemperatureBand | None = None
     days_in_store_band: Quantity | None = Field(default=None, ge=1)
 
@@ -91,18 +92,18 @@ class RegionRecord(_Record):
     population: Quantity = Field(gt=0)
     doses_per_day: Quantity = Field(ge=0)
     lead_days: Quantity = Field(default=0, ge=0)
-    cold_chain_litres: dict[TemperatureBand, float] = Field(default_factory=dict)
+    cold_chain_litres: dict[TemperatureBand, Number] = Field(default_factory=dict)
     node: Code | None = None
 
 
 class GroupRecord(_Record):
     name: Name
     kind: GroupKind = GroupKind.CUSTOM
-    coverage: float = Field(ge=0, le=1)
+    coverage: Number = Field(ge=0, le=1)
     priority: Quantity = Field(default=1, ge=1)
-    weight: float = Field(default=1.0, ge=0)
+    weight: Number = Field(default=1.0, ge=0)
     count: Quantity | None = Field(default=None, ge=0)
-    share: float | None = Field(default=None, ge=0, le=1)
+    share: Number | None = Field(default=None, ge=0, le=1)
     per_region: dict[Code, Quantity] | None = None
     min_age: Quantity | None = Field(default=None, ge=0, le=100)
     max_age: Quantity | None = Field(default=None, ge=5, le=105)

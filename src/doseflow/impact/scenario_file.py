@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from doseflow.data.fields import BoundedDate, Code, Label, Name, Quantity
+from doseflow.data.fields import BoundedDate, Code, Label, Name, Number, Quantity
 from doseflow.data.user_files import (
     LineMap,
     expected_for,
@@ -55,8 +55,8 @@ class _Doc(BaseModel):
 
 class VaccineDoc(_Doc):
     code: Code = "vaccine"
-    efficacy_infection: float = Field(0.6, ge=0, le=1)
-    efficacy_death: float = Field(0.9, ge=0, le=1)
+    efficacy_infection: Number = Field(0.6, ge=0, le=1)
+    efficacy_death: Number = Field(0.9, ge=0, le=1)
     mode: EfficacyMode = EfficacyMode.LEAKY
     doses_per_course: Quantity = Field(2, ge=1)
 
@@ -71,8 +71,8 @@ class VaccineDoc(_Doc):
 
 
 class RateDoc(_Doc):
-    doses_per_day_share: float = Field(ge=0, le=1)
-    supply_share: float = Field(ge=0)
+    doses_per_day_share: Number = Field(ge=0, le=1)
+    supply_share: Number = Field(ge=0)
     product: Code | None = None
     start_day: Quantity = Field(0, ge=0)
 
@@ -86,14 +86,14 @@ class DeliveryDoc(_Doc):
 
 class ScheduleDoc(_Doc):
     start: BoundedDate | None = None
-    capacity_share: float | None = Field(DEFAULT_CAPACITY_SHARE, ge=0, le=1)
+    capacity_share: Number | None = Field(DEFAULT_CAPACITY_SHARE, ge=0, le=1)
     deliveries: list[DeliveryDoc] = Field(min_length=1)
 
 
 class CustomDoc(_Doc):
     name: Name = "custom"
-    population: list[float] = Field(min_length=1)
-    contacts: list[list[float]] = Field(min_length=1)
+    population: list[Number] = Field(min_length=1)
+    contacts: list[list[Number]] = Field(min_length=1)
 
 
 class ScenarioDoc(_Doc):
@@ -102,14 +102,14 @@ class ScenarioDoc(_Doc):
     name: Name | None = None
     bands: Label | None = None
     contact_proxy: Code | None = None
-    r0: float = Field(DEFAULT_R0, gt=0)
-    latent_days: float = Field(DEFAULT_LATENT_DAYS, gt=0)
-    infectious_days: float = Field(DEFAULT_INFECTIOUS_DAYS, gt=0)
-    initial_infected: float = Field(DEFAULT_INITIAL_INFECTED, gt=0, lt=1)
-    refusal: float = Field(DEFAULT_REFUSAL, ge=0, le=1)
+    r0: Number = Field(DEFAULT_R0, gt=0)
+    latent_days: Number = Field(DEFAULT_LATENT_DAYS, gt=0)
+    infectious_days: Number = Field(DEFAULT_INFECTIOUS_DAYS, gt=0)
+    initial_infected: Number = Field(DEFAULT_INITIAL_INFECTED, gt=0, lt=1)
+    refusal: Number = Field(DEFAULT_REFUSAL, ge=0, le=1)
     horizon_days: Quantity = Field(DEFAULT_HORIZON_DAYS, ge=1)
-    susceptibility: list[float] | None = None
-    ifr: list[float] | None = None
+    susceptibility: list[Number] | None = None
+    ifr: list[Number] | None = None
     vaccines: list[VaccineDoc] = Field(default_factory=lambda: [VaccineDoc()])
     rollout: RateDoc | ScheduleDoc | None = None
     strategy: Label = "older-first"
@@ -117,16 +117,16 @@ class ScenarioDoc(_Doc):
 
 class SweepDoc(_Doc):
     countries: list[Code] = Field(min_length=1)
-    r0: list[float] = Field(min_length=1)
-    supply_shares: list[float] = Field(min_length=1)
-    doses_per_day_shares: list[float] = Field(min_length=1)
+    r0: list[Number] = Field(min_length=1)
+    supply_shares: list[Number] = Field(min_length=1)
+    doses_per_day_shares: list[Number] = Field(min_length=1)
     strategies: list[Label] = Field(min_length=1)
     bands: Label | None = None
     horizon_days: Quantity = Field(DEFAULT_HORIZON_DAYS, ge=1)
-    refusal: float = Field(DEFAULT_REFUSAL, ge=0, le=1)
-    initial_infected: float = Field(DEFAULT_INITIAL_INFECTED, gt=0, lt=1)
-    latent_days: float = Field(DEFAULT_LATENT_DAYS, gt=0)
-    infectious_days: float = Field(DEFAULT_INFECTIOUS_DAYS, gt=0)
+    refusal: Number = Field(DEFAULT_REFUSAL, ge=0, le=1)
+    initial_infected: Number = Field(DEFAULT_INITIAL_INFECTED, gt=0, lt=1)
+    latent_days: Number = Field(DEFAULT_LATENT_DAYS, gt=0)
+    infectious_days: Number = Field(DEFAULT_INFECTIOUS_DAYS, gt=0)
     vaccine: VaccineDoc = Field(default_factory=VaccineDoc)
     chunk_size: Quantity = Field(DEFAULT_CHUNK_SIZE, ge=1)
 

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from doseflow.data.fields import Label, Name, Quantity
+from doseflow.data.fields import Label, Name, Number, Quantity
 from doseflow.data.user_files import readable_csv
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.network import Lane, LaneMode, Network, Node, NodeKind, build_network
@@ -59,8 +59,8 @@ class NodeRecord(BaseModel):
     country: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     parent: Code | None = None
     region: Name | None = None
-    capacity_litres: dict[Band, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
-    planned_use_days: float | None = Field(default=None, ge=0)
+    capacity_litres: dict[Band, Annotated[Number, Field(ge=0)]] = Field(default_factory=dict)
+    planned_use_days: Number | None = Field(default=None, ge=0)
     products: list[Code] = Field(default_factory=list)
 
     @field_validator("products", mode="before")
@@ -84,11 +84,11 @@ class LaneRecord(BaseModel):
     origin: Code = Field(alias="from")
     destination: Code = Field(alias="to")
     mode: LaneMode
-    lead_time_days: float = Field(ge=0)
-    cost_per_dose: float = Field(default=0.0, ge=0)
+    lead_time_days: Number = Field(ge=0)
+    cost_per_dose: Number = Field(default=0.0, ge=0)
     temperature: BandList
     capacity_doses_per_trip: Quantity | None = Field(default=None, gt=0)
-    trips_per_week: float | None = Field(default=None, gt=0)
+    trips_per_week: Number | None = Field(default=None, gt=0)
 
     @field_validator("mode", mode="before")
     @classmethod

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from doseflow.data.fields import FreeText, Label, Quantity
+from doseflow.data.fields import FreeText, Label, Number, Quantity
 from doseflow.domain.errors import ErrorDetail, ErrorLocation
 from doseflow.domain.temperature import TemperatureBand
 from doseflow.logistics.file_errors import (
@@ -53,8 +53,8 @@ class PresentationRecord(BaseModel):
     doses_per_vial: Quantity = Field(gt=0)
     presentation: Label = ""
     pack_doses: Quantity | None = Field(default=None, gt=0)
-    storage_cm3_per_dose: float = Field(gt=0)
-    transport_cm3_per_dose: float = Field(gt=0)
+    storage_cm3_per_dose: Number = Field(gt=0)
+    transport_cm3_per_dose: Number = Field(gt=0)
     indicative: bool = True
     source: FreeText = ""
 
@@ -69,7 +69,7 @@ class ProfileRecord(BaseModel):
     name: Label = ""
     aliases: list[Label] = Field(default_factory=list)
     long_term: Band
-    allowed_days: dict[Band, float] = Field(default_factory=dict)
+    allowed_days: dict[Band, Number] = Field(default_factory=dict)
     doses_per_course: Quantity | None = Field(default=None, gt=0)
     shelf_life_days: Quantity | None = Field(default=None, gt=0)
     presentations: list[PresentationRecord] = Field(default_factory=list)
@@ -96,17 +96,17 @@ class ProfileRow(BaseModel):
     name: Label = ""
     aliases: FreeText = ""
     long_term: Band
-    days_ultra_cold: float | None = Field(default=None, ge=0)
-    days_frozen: float | None = Field(default=None, ge=0)
-    days_2_8: float | None = Field(default=None, ge=0)
-    days_ambient: float | None = Field(default=None, ge=0)
+    days_ultra_cold: Number | None = Field(default=None, ge=0)
+    days_frozen: Number | None = Field(default=None, ge=0)
+    days_2_8: Number | None = Field(default=None, ge=0)
+    days_ambient: Number | None = Field(default=None, ge=0)
     doses_per_course: Quantity | None = Field(default=None, gt=0)
     shelf_life_days: Quantity | None = Field(default=None, gt=0)
     doses_per_vial: Quantity = Field(gt=0)
     presentation: Label = ""
     pack_doses: Quantity | None = Field(default=None, gt=0)
-    storage_cm3_per_dose: float = Field(gt=0)
-    transport_cm3_per_dose: float = Field(gt=0)
+    storage_cm3_per_dose: Number = Field(gt=0)
+    transport_cm3_per_dose: Number = Field(gt=0)
     indicative: bool = True
     source: FreeText = ""
 

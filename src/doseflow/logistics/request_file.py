@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from doseflow.data.fields import Label, Quantity
+from doseflow.data.fields import Label, Number, Quantity
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.logistics.csv_rows import csv_records
 from doseflow.logistics.file_errors import raise_all, read_text, validation_details
@@ -31,8 +31,8 @@ class RequestRow(BaseModel):
     destination: Code
     doses: Quantity = Field(gt=0)
     origin: Label = ""
-    ready_day: float = Field(default=0.0, ge=0)
-    use_days: float | None = Field(default=None, ge=0)
+    ready_day: Number = Field(default=0.0, ge=0)
+    use_days: Number | None = Field(default=None, ge=0)
     doses_per_vial: Quantity | None = Field(default=None, gt=0)
     reference: Label = ""
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from doseflow.data.fields import Code, FreeText, Name
+from doseflow.data.fields import Code, FreeText, Name, Number
 from doseflow.domain.errors import DoseflowError, ErrorDetail
 from doseflow.domain.limits import MAX_CODE_LENGTH
 from doseflow.reporting.periods import PeriodType
@@ -69,8 +69,8 @@ class _ElementModel(_Strict):
     report: Code
     value_type: ValueType = ValueType.INTEGER
     categories: list[Code] = []
-    minimum: float | None = 0.0
-    maximum: float | None = None
+    minimum: Number | None = 0.0
+    maximum: Number | None = None
     role: Role | None = None
     description: FreeText = ""
 

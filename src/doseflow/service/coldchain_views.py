@@ -19,7 +19,7 @@ from functools import cache
 
 from pydantic import BaseModel, Field
 
-from doseflow.data.fields import Code, Label, Quantity
+from doseflow.data.fields import Code, Label, Number, Quantity
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.network import Network, NodeKind
 from doseflow.logistics import (
@@ -108,8 +108,8 @@ class RequestIn(BaseModel):
         max_length=50,
         description="origin node codes (default: the suppliers listing the product)",
     )
-    ready_day: float = Field(default=0.0, ge=0, le=3650)
-    use_days: float | None = Field(default=None, ge=0, le=3650)
+    ready_day: Number = Field(default=0.0, ge=0, le=3650)
+    use_days: Number | None = Field(default=None, ge=0, le=3650)
     doses_per_vial: Quantity | None = Field(default=None, gt=0, le=1000)
     reference: Label = ""
 

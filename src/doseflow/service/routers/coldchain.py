@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, model_validator
 
-from doseflow.data.fields import Code
+from doseflow.data.fields import Code, Number
 from doseflow.logistics import NetworkFile, Objective
 from doseflow.logistics.routing import DEFAULT_HORIZON_DAYS
 from doseflow.service.auth import Access, authorize
@@ -104,14 +104,14 @@ class FeasibilityIn(NetworkSource):
     origins: list[Code] = Field(
         default_factory=list, max_length=200, description="default: the product's suppliers"
     )
-    use_days: float | None = Field(default=None, ge=0, le=3650)
+    use_days: Number | None = Field(default=None, ge=0, le=3650)
     objective: Objective = Objective.FASTEST
 
 
 class RoutesIn(NetworkSource):
     requests: list[RequestIn] = Field(min_length=1, max_length=MAX_REQUESTS)
     objective: Objective = Objective.FASTEST
-    horizon_days: float = Field(default=DEFAULT_HORIZON_DAYS, ge=1, le=MAX_HORIZON_DAYS)
+    horizon_days: Number = Field(default=DEFAULT_HORIZON_DAYS, ge=1, le=MAX_HORIZON_DAYS)
 
 
 class CapacityIn(RoutesIn):

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from doseflow.data.fields import Quantity
+from doseflow.data.fields import Number, Quantity
 from doseflow.domain.limits import MAX_ROUND_NUMBER
 from doseflow.impact.global_comparison import DEFAULT_LEVELS, compare_allocations
 from doseflow.service.auth import Access, authorize
@@ -33,7 +33,7 @@ class ImpactRunIn(BaseModel):
     round: Quantity | None = Field(
         default=None, ge=1, le=MAX_ROUND_NUMBER, description="default: every round"
     )
-    r0: float = Field(default=2.5, gt=0.5, le=10.0, description="basic reproduction number")
+    r0: Number = Field(default=2.5, gt=0.5, le=10.0, description="basic reproduction number")
     horizon_days: int = Field(default=365, ge=30, le=1095)
     levels: int = Field(
         default=DEFAULT_LEVELS,
