@@ -22,7 +22,8 @@ also allows the negatives, for adjustments). ``true``/``false`` are never number
 ``12.0``; a number written as text (``"12"``) is refused in JSON and YAML, where a number
 has its own syntax, and accepted only where every value is text: CSV cells, read with
 :func:`text_cells` as the validation context. That context is the one switch between the
-two behaviours.
+two behaviours. :data:`Number` (shares, rates, days, litres) follows the same rules and is
+always finite.
 
 Dates: :data:`BoundedDate` and :data:`BoundedDateTime` lie between ``EARLIEST_DATE`` and
 ``LATEST_DATE``; a date-time is judged by the date it names (in its own offset), so an
