@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,8 +126,21 @@ def test_a_physical_count_id_leaves_room_for_its_discrepancy(seeded: Service) ->
     assert response.json()["derived"] == ["c" * 188 + "/discrepancy"]
 
 
+def _database_bytes(service: Service) -> int | None:
+    """Bytes of a SQLite database with its write-ahead log (None on PostgreSQL)."""
+    database = service.engine.url.database
+    if service.engine.dialect.name != "sqlite" or not database:
+        return None
+    return sum(
+        Path(database + suffix).stat().st_size
+        for suffix in ("", "-wal")
+        if Path(database + suffix).exists()
+    )
+
+
 def test_a_50_megabyte_lot_is_refused_and_nothing_is_written(seeded: Service) -> None:
     before = _event_count(seeded)
+    size = _database_bytes(seeded)
     row = _receipt(lot="L" * (50 * 1024 * 1024))
     response = seeded.post("/api/ledger/events", "logistics-officer", json={"events": [row]})
     assert response.status_code == 413
@@ -137,6 +151,10 @@ def test_a_50_megabyte_lot_is_refused_and_nothing_is_written(seeded: Service) ->
     assert len(error["value"]) < 1000
     assert "20,971,520 characters" in error["value"]
     assert _event_count(seeded) == before
+    if size is not None:  # the issue saw 6 MB grow to 107 MB
+        grown = _database_bytes(seeded)
+        assert grown is not None
+        assert grown - size < 1024 * 1024
 
 
 @pytest.mark.parametrize(
@@ -388,3 +406,20 @@ def test_a_scenario_document_out_of_bounds_is_refused_on_both_backends(
     assert response.status_code == 422, response.text
     assert response.json()["code"] == code
     assert service_any_db.get("/api/scenarios", "viewer").json() == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/tokens", {"role": "viewer", "expires_in_days": True}, "expires_in_days"),
+        ("/api/deployment/plan", {"coverage_step_days": True}, "coverage_step_days"),
+        ("/api/deployment/plan", {"horizon_days": "30"}, "horizon_days"),
+    ],
+)
+def test_whole_numbers_in_bodies_are_json_numbers(
+    service: Service, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = service.post(path, "administrator", json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert (error["code"], error["field"]) == ("SERVICE_BAD_REQUEST", field)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as FastPath
 from pydantic import BaseModel, Field
 
-from doseflow.data.fields import Code, Label, UserName
+from doseflow.data.fields import Code, Label, Quantity, UserName
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES
@@ -38,7 +38,7 @@ class TokenRequest(BaseModel):
     )
     user: UserName | None = Field(default=None, description="who holds it (default: role[-ISO3])")
     label: Label = ""
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    expires_in_days: Quantity | None = Field(default=None, ge=1, le=3650)
 
 
 class IssuedTokenOut(BaseModel):

@@ -34,8 +34,8 @@ class ImpactRunIn(BaseModel):
         default=None, ge=1, le=MAX_ROUND_NUMBER, description="default: every round"
     )
     r0: Number = Field(default=2.5, gt=0.5, le=10.0, description="basic reproduction number")
-    horizon_days: int = Field(default=365, ge=30, le=1095)
-    levels: int = Field(
+    horizon_days: Quantity = Field(default=365, ge=30, le=1095)
+    levels: Quantity = Field(
         default=DEFAULT_LEVELS,
         ge=2,
         le=100,
