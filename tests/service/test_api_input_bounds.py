@@ -423,3 +423,17 @@ def test_whole_numbers_in_bodies_are_json_numbers(
     assert response.status_code == 422, response.text
     error = response.json()["errors"][0]
     assert (error["code"], error["field"]) == ("SERVICE_BAD_REQUEST", field)
+
+
+def test_fifty_long_origins_are_still_one_valid_request(service: Service) -> None:
+    # the body bounds each origin (a code) and their number; joined for the engine, they
+    # are longer than any one text field, and must not be refused for it
+    origins = [f"{'O' * 60}{i:02d}" for i in range(50)]
+    body = {
+        "requests": [{"product": "AZ-SII", "destination": "PRK-NS", "doses": 10, "origin": origins}]
+    }
+    response = service.post("/api/coldchain/routes", "logistics-officer", json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert error["field"] == "origin"  # unknown nodes: checked against the network
+    assert error["code"] == "LOGISTICS_UNKNOWN_NODE"

@@ -30,7 +30,8 @@ class RequestRow(BaseModel):
     product: Code
     destination: Code
     doses: Quantity = Field(gt=0)
-    origin: Label = ""
+    # node codes separated by ";", each checked against the network (so each bounded)
+    origin: str = ""
     ready_day: Number = Field(default=0.0, ge=0)
     use_days: Number | None = Field(default=None, ge=0)
     doses_per_vial: Quantity | None = Field(default=None, gt=0)
