@@ -345,3 +345,32 @@ def test_toml_locator_finds_tables_keys_and_elements() -> None:
     # text it cannot follow keeps what was found before, and never raises
     partial = TomlLocator('name = "t"\n[[products]]\ncode = "AZ"\n= broken\n')
     assert partial.line(["products", 0, "code"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "expected"),
+    [
+        ("doses: 100000", "doses: true", "rounds[0].tranches[0].doses", "not true or false"),
+        ("doses: 100000", 'doses: "12"', "rounds[0].tranches[0].doses", "whole number"),
+        ("doses: 100000", "doses: 12.5", "rounds[0].tranches[0].doses", "whole number"),
+        (
+            "doses: 100000",
+            "doses: 10000000000000000000000000000000",
+            "rounds[0].tranches[0].doses",
+            "at most 1,000,000,000,000",
+        ),
+        ("date: 2021-02-03", "date: 0001-01-01", "rounds[0].date", "2000-01-01 to 2099-12-31"),
+        ("date: 2021-02-03", "date: 9999-12-31", "rounds[0].date", "2000-01-01 to 2099-12-31"),
+        ("code: AZ,", "code: " + "A" * 65 + ",", "products[0].code", "at most 64 characters"),
+        ("name: t", 'name: "t\\0"', "name", "without control characters"),
+    ],
+)
+def test_bounds_on_scenario_fields(
+    tmp_path: Path, old: str, new: str, field: str, expected: str
+) -> None:
+    text = GOOD.replace(old, new, 1)
+    assert text != GOOD
+    d = _error(tmp_path, text).detail
+    assert d.code == "ALLOC_INVALID_FIELD"
+    assert d.location.field == field
+    assert expected in (d.expected or "")

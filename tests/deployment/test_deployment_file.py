@@ -236,3 +236,40 @@ def test_without_a_csv_dir_a_file_name_is_refused_without_reading(tmp_path: Path
         parse_deployment_document(json.loads(json.dumps(document, default=str)), "body")
     assert info.value.code == "DEPLOY_FILE_REFERENCE"
     assert "root:" not in str(info.value)
+@pytest.mark.parametrize(
+    ("old", "new", "field", "expected"),
+    [
+        ("doses: 10000", "doses: true", "doses", "not true or false"),
+        ("doses: 10000", 'doses: "12"', "doses", "whole number"),
+        (
+            "doses: 10000",
+            "doses: 10000000000000000000000000000000",
+            "doses",
+            "at most 1,000,000,000,000",
+        ),
+        ("lot: L1", "lot: " + "L" * 101, "lot", "at most 100 characters"),
+        ("lot: L1", 'lot: "L\\0"', "lot", "without control characters"),
+        ("expiry: 2021-09-30", "expiry: 9999-12-31", "expiry", "2000-01-01 to 2099-12-31"),
+        ("start: 2021-06-01", "start: 0001-01-01", "start", "2000-01-01 to 2099-12-31"),
+    ],
+)
+def test_bounds_on_deployment_fields(old: str, new: str, field: str, expected: str) -> None:
+    text = GOOD.replace(old, new, 1)
+    assert text != GOOD
+    d = _error(text).detail
+    assert d.code == "DEPLOY_BAD_FIELD"
+    assert d.location.field == field
+    assert expected in (d.expected or "")
+
+
+def test_numbers_in_csv_cells_are_numbers(tmp_path: Path) -> None:
+    (tmp_path / "stock.csv").write_text(
+        "product,lot,doses,expiry\nAZ,L1, 10000 ,2021-09-30\n", encoding="utf-8"
+    )
+    text = GOOD.replace(
+        "stock:\n  - {product: AZ, lot: L1, doses: 10000, expiry: 2021-09-30}\n",
+        "stock: stock.csv\n",
+    )
+    assert text != GOOD
+    inp = parse_deployment_yaml(text, "plan.yaml", csv_dir=tmp_path)
+    assert sum(lot.doses for lot in inp.stock) == 10_000

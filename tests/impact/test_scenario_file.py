@@ -65,3 +65,30 @@ def test_country_or_custom_is_required() -> None:
         parse_scenario("r0: 2\n", "s.yaml")
     assert err.value.code == "IMPACT_BAD_FILE"
     assert "either 'country'" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("delivery", "field", "expected"),
+    [
+        ("{day: 40, doses: true}", "doses", "not true or false"),
+        ('{day: 40, doses: "12"}', "doses", "whole number"),
+        ("{day: 40, doses: 10000000000000000000000000000000}", "doses", "1,000,000,000,000"),
+        ("{date: 9999-12-31, doses: 10}", "date", "2000-01-01 to 2099-12-31"),
+        ("{date: 0001-01-01, doses: 10}", "date", "2000-01-01 to 2099-12-31"),
+    ],
+)
+def test_bounds_on_impact_deliveries(delivery: str, field: str, expected: str) -> None:
+    text = f"country: NGA\nrollout:\n  start: 2021-03-01\n  deliveries:\n    - {delivery}\n"
+    with pytest.raises(DoseflowError) as err:
+        parse_scenario(text, "s.yaml")
+    # the rollout is one of two shapes: the schedule's problem is among those reported
+    (detail,) = [d for d in err.value if d.location.field == f"rollout.deliveries[0].{field}"]
+    assert expected in (detail.expected or "")
+
+
+@pytest.mark.parametrize(("r0", "expected"), [("true", "not true"), ('"2.5"', "not text")])
+def test_rates_must_be_written_as_numbers(r0: str, expected: str) -> None:
+    with pytest.raises(DoseflowError) as err:
+        parse_scenario(f"country: NGA\nr0: {r0}\n", "s.yaml")
+    assert err.value.detail.location.field == "r0"
+    assert expected in (err.value.detail.expected or "")

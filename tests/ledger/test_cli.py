@@ -132,3 +132,27 @@ def test_unicef_import_reports_unmapped_names(
     assert "Unknown" in out
     _ok(["ledger", "unicef", "--db", db])
     assert "0 events recorded" in capsys.readouterr().out
+
+
+def test_an_import_with_a_huge_lot_is_refused_and_writes_nothing(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger = LedgerStore(open_database(db_url))
+    ledger.register_nodes(NODES)
+    path = tmp_path / "events.csv"
+    write_events(path, [dispatched("d1", 2, 500, to="PRK-NS")])
+    header, row = path.read_text(encoding="utf-8").splitlines()
+    # a 100,000-character lot: refused by its length, and not echoed whole
+    path.write_text(f"{header}\n{row.replace(',A1,', ',' + 'L' * 100_000 + ',')}\n")
+    assert run(["ledger", "import", str(path), "--db", db_url]) == 2
+    err = capsys.readouterr().err
+    assert "LEDGER_ROW_INVALID" in err
+    assert "at most 100 characters" in err
+    assert len(err) < 5_000
+    # 5 MB (the was 50 MB): beyond what the CSV reader takes in one cell
+    path.write_text(f"{header}\n{row.replace(',A1,', ',' + 'L' * 5_000_000 + ',')}\n")
+    assert run(["ledger", "import", str(path), "--db", db_url]) == 2
+    err = capsys.readouterr().err
+    assert "LEDGER_BAD_FILE" in err
+    assert ":2" in err
+    assert list(ledger.events()) == []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.events import AdjustmentReason, LedgerEvent
-from doseflow.ledger.event_file import read_csv_text, read_events, write_events
+from doseflow.ledger.event_file import read_csv_text, read_events, read_json_text, write_events
 from tests.ledger.factory import (
     adjusted,
     administered,
@@ -73,3 +74,66 @@ def test_unknown_column_is_refused() -> None:
         read_csv_text(text, "e.csv")
     assert exc.value.detail.location.field == "colour"
     assert exc.value.code == "LEDGER_ROW_INVALID"
+
+
+_CSV_HEAD = "id,type,occurred_at,recorded_by,node,product,lot,quantity,reason\n"
+
+
+def _json_row(**changes: object) -> str:
+    row: dict[str, object] = {
+        "id": "f1",
+        "type": "adjustment",
+        "occurred_at": "2021-05-12T10:00:00Z",
+        "recorded_by": "tester",
+        "node": "NS",
+        "product": "AZ",
+        "lot": "L1",
+        "quantity": 12,
+        "reason": "found",
+    }
+    row.update(changes)
+    return json.dumps([row])
+
+
+def test_a_number_in_a_csv_cell_is_a_number() -> None:
+    text = _CSV_HEAD + "f1,adjustment,2021-05-12T10:00:00Z,t,NS,AZ,L1, 12 ,found\n"
+    (event,) = read_csv_text(text, "e.csv")
+    assert getattr(event, "quantity") == 12  # noqa: B009
+
+
+@pytest.mark.parametrize("quantity", ["12", True, 12.0, 10**31, 2**64])
+def test_a_quantity_in_json_must_be_a_whole_json_number_in_range(quantity: object) -> None:
+    with pytest.raises(DoseflowError) as caught:
+        read_json_text(_json_row(quantity=quantity), "e.json")
+    detail = caught.value.detail
+    assert (detail.code, detail.location.field, detail.location.line) == (
+        "LEDGER_ROW_INVALID",
+        "quantity",
+        1,
+    )
+    assert detail.expected
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("true", "a whole number"),
+        ("12.5", "a whole number"),
+        ("10000000000000000000000000000000", "a whole number of at most 1,000,000,000,000"),
+    ],
+)
+def test_a_csv_quantity_must_be_a_whole_number_in_range(cell: str, expected: str) -> None:
+    text = _CSV_HEAD + f"f1,adjustment,2021-05-12T10:00:00Z,t,NS,AZ,L1,{cell},found\n"
+    with pytest.raises(DoseflowError) as caught:
+        read_csv_text(text, "e.csv")
+    assert caught.value.detail.location.line == 2
+    assert (caught.value.detail.expected or "").startswith(expected)
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T00:00:00Z"])
+def test_event_dates_outside_the_era_are_refused_in_csv(moment: str) -> None:
+    text = _CSV_HEAD + f"f1,adjustment,{moment},t,NS,AZ,L1,12,found\n"
+    with pytest.raises(DoseflowError) as caught:
+        read_csv_text(text, "e.csv")
+    assert caught.value.detail.location.field == "occurred_at"
+    assert caught.value.detail.expected == "a date from 2000-01-01 to 2099-12-31"

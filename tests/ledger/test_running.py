@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from doseflow.domain.errors import DoseflowError
 from doseflow.ledger.accounts import AccountKey, AccountState
-from doseflow.ledger.running import run_balances
+from doseflow.ledger.running import Runs, run_balances
 from doseflow.ledger.timeline import Entry, timeline_key, walk
 
 
@@ -106,3 +108,41 @@ def test_run_balances_agrees_with_walk(raws: list[Raw], starts: list[int]) -> No
                 reference.violation.event_id,
             )
     assert runs.accounts.tolist() == seen_accounts
+
+
+def _one_account(deltas: list[int], start: int = 0) -> Runs:
+    n = len(deltas)
+    return run_balances(
+        np.zeros(n, dtype=np.int64),
+        np.arange(n, dtype=np.int64),
+        np.ones(n, dtype=np.int64),
+        np.arange(1, n + 1, dtype=np.int64),
+        np.array(deltas, dtype=np.int64),
+        np.zeros(n, dtype=np.bool_),
+        np.ones(n, dtype=np.bool_),
+        np.array([start], dtype=np.int64),
+        np.ones(1, dtype=np.bool_),
+    )
+
+
+def test_sums_near_two_to_the_63_are_exact() -> None:
+    # large enough for the run to use Python integers; the answer is the same as ever
+    big = 2**62
+    runs = _one_account([big, big - 1, -big, -big - 1])
+    assert runs.balance.tolist() == [big, 2 * big - 1, big - 1, -2]
+    assert runs.balance.dtype == np.int64
+    assert runs.balance[runs.violations].tolist() == [-2]
+
+
+def test_a_balance_beyond_what_the_ledger_stores_is_refused_not_wrapped() -> None:
+    # in 64-bit arithmetic two maxima added up to -2: "short by 2 doses"
+    with pytest.raises(DoseflowError) as caught:
+        _one_account([2**63 - 1, 2**63 - 1])
+    assert caught.value.code == "LEDGER_BALANCE_TOO_LARGE"
+    assert "18,446,744,073,709,551,614" in caught.value.detail.message
+
+
+def test_small_sums_stay_in_64_bit_arithmetic() -> None:
+    runs = _one_account([5, -3, 10**12], start=7)
+    assert runs.balance.tolist() == [12, 9, 10**12 + 9]
+    assert runs.violations.tolist() == []

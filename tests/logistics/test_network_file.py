@@ -10,6 +10,7 @@ from doseflow.domain.errors import DoseflowError
 from doseflow.domain.network import LaneMode, NodeKind
 from doseflow.domain.temperature import TemperatureBand
 from doseflow.logistics import load_network, load_network_file
+from doseflow.logistics.network_file import parse_network_yaml
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src/doseflow/data/examples/network.yaml"
 
@@ -210,3 +211,54 @@ def test_csv_header_problems(tmp_path: Path) -> None:
     assert ("LOGISTICS_BAD_CSV_HEADER", "kind") in codes
     assert ("LOGISTICS_BAD_CSV_HEADER", "kynd") in codes
     assert all(d.location.line == 1 for d in err.details)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "expected"),
+    [
+        ("capacity_doses_per_trip: 1000", "capacity_doses_per_trip: true", "capacity", "true"),
+        ("capacity_doses_per_trip: 1000", 'capacity_doses_per_trip: "12"', "capacity", "text"),
+        ("capacity_doses_per_trip: 1000", "capacity_doses_per_trip: 1e40", "capacity", "whole"),
+        (
+            "capacity_doses_per_trip: 1000",
+            "capacity_doses_per_trip: 10000000000000000000000000000000",
+            "capacity",
+            "at most 1,000,000,000,000",
+        ),
+        ("lead_time_days: 3,", "lead_time_days: true,", "lead_time_days", "not true"),
+        ("lead_time_days: 3,", 'lead_time_days: "3",', "lead_time_days", "not text"),
+        ("lead_time_days: 3,", "lead_time_days: .inf,", "lead_time_days", "a number"),
+        ("code: NS,", "code: " + "N" * 65 + ",", "code", "at most 64 characters"),
+        ("name: Store,", 'name: "St\\0re",', "name", "without control characters"),
+    ],
+)
+def test_bounds_on_network_yaml_fields(old: str, new: str, field: str, expected: str) -> None:
+    text = GOOD_YAML.replace(old, new, 1)
+    assert text != GOOD_YAML
+    with pytest.raises(DoseflowError) as caught:
+        parse_network_yaml(text, "net.yaml")
+    detail = caught.value.detail
+    assert detail.code == "LOGISTICS_BAD_FIELD"
+    assert field in (detail.location.field or "")
+    assert expected in (detail.expected or "")
+
+
+def test_a_number_in_a_csv_cell_is_a_number(tmp_path: Path) -> None:
+    nodes = _write(
+        tmp_path, "nodes.csv", "code,name,kind\nSUP,Supplier,supplier\nNS,Store,national\n"
+    )
+    lanes = _write(
+        tmp_path,
+        "lanes.csv",
+        "from,to,mode,lead_time_days,temperature,capacity_doses_per_trip\n"
+        "SUP,NS,road,2,2-8, 1200 \n",
+    )
+    net = load_network_file(nodes, lanes=str(lanes)).network
+    assert [lane.capacity_doses_per_trip for lane in net.lanes] == [1200]
+
+
+def test_a_csv_cell_beyond_the_csv_readers_limit_is_a_coded_error(tmp_path: Path) -> None:
+    nodes = _write(tmp_path, "nodes.csv", "code,name,kind\nSUP," + "S" * 200_000 + ",supplier\n")
+    with pytest.raises(DoseflowError) as caught:
+        load_network_file(nodes)
+    assert (caught.value.code, caught.value.detail.location.line) == ("LOGISTICS_BAD_FORMAT", 2)

@@ -167,3 +167,30 @@ def test_mapping_invalid(tmp_path: Path) -> None:
     assert "mapped to both 'people_tested' and 'positives'" in d.message
     assert d.value == "SAME0000001"
     assert d.location.line == 3
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "field", "expected"),
+    [
+        ("x" * 65, "X", "data_elements[0].code", "at most 64 characters"),
+        ("x1", "X" * 201, "data_elements[0].name", "at most 200 characters"),
+        ("x1", '"X\\0"', "data_elements[0].name", "without control characters"),
+    ],
+)
+def test_schema_codes_and_names_are_bounded(
+    tmp_path: Path, code: str, name: str, field: str, expected: str
+) -> None:
+    text = f"data_elements:\n  - code: {code}\n    name: {name}\n    report: surveillance\n"
+    with pytest.raises(DoseflowError) as exc:
+        load_schema(write(tmp_path, text))
+    d = exc.value.detail
+    assert (d.code, d.location.field) == ("REPORT_SCHEMA_INVALID", field)
+    assert expected in (d.expected or "")
+
+
+def test_hierarchy_population_must_be_a_whole_number(tmp_path: Path) -> None:
+    text = "participants:\n  - code: PRK\n    population: true\n"
+    with pytest.raises(DoseflowError) as exc:
+        load_hierarchy(write(tmp_path, text))
+    assert exc.value.detail.location.field == "participants[0].population"
+    assert exc.value.detail.expected == "a whole number, not true or false"

@@ -217,3 +217,25 @@ def test_batch_path_chunks_and_upserts(engine: Engine, monkeypatch: pytest.Monke
     assert stored[values[0].key].value == 2.0
     assert stored[values[0].key].comment == "revised"
     assert stored[values[30].key].value == values[30].value
+
+
+@pytest.mark.parametrize("comment", ["c" * 501, "NUL\x00here", "bell\x07"])
+def test_a_comment_that_cannot_be_stored_is_a_coded_conflict(engine: Engine, comment: str) -> None:
+    # a value's comment is free text: on PostgreSQL a NUL byte used to end the request in
+    # a 500; now it is a conflict of its own and nothing is written
+    values = [sv("ili_cases", "2021W38", "PRK", 94, comment=comment)]
+    summary = store.submit(engine, values, hierarchy=H, as_of=AS_OF)
+    assert summary.counts["conflict"] == 1
+    (conflict,) = summary.conflicts
+    assert (conflict.error.code, conflict.error.location.field) == ("REPORT_BAD_COMMENT", "comment")
+    assert store.count_values(engine) == 0
+
+
+def test_a_comment_of_500_characters_with_line_breaks_is_stored(engine: Engine) -> None:
+    comment = ("line\n" * 100)[:500]
+    summary = store.submit(
+        engine, [sv("ili_cases", "2021W38", "PRK", 94, comment=comment)], hierarchy=H, as_of=AS_OF
+    )
+    assert summary.counts["accepted"] == 1
+    (stored,) = store.load_values(engine, participants=["PRK"])
+    assert stored.comment == comment

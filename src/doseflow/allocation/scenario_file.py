@@ -14,7 +14,6 @@ import dataclasses
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -31,6 +30,17 @@ from doseflow.allocation.policy import (
 )
 from doseflow.allocation.scenario import Decline, Redirect, RoundKind, RoundSpec, Scenario
 from doseflow.allocation.scenario_locate import Locator, NoLocator, TomlLocator, YamlLocator
+from doseflow.data.fields import (
+    BoundedDate,
+    Code,
+    FreeText,
+    Identifier,
+    Label,
+    Name,
+    Number,
+    Quantity,
+    expected_text,
+)
 from doseflow.data.population import countries
 from doseflow.data.user_files import (
     DocumentRefused,
@@ -40,7 +50,7 @@ from doseflow.data.user_files import (
     parse_yaml_with_lines,
 )
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
-from doseflow.domain.limits import MAX_DOCUMENT_DEPTH
+from doseflow.domain.limits import MAX_DOCUMENT_DEPTH, MAX_ROUND_NUMBER
 from doseflow.domain.participant import Demand, Participant, ThreatInputs
 from doseflow.domain.product import Financing, Product, ProductKind
 from doseflow.domain.supply import Origin, Tranche
@@ -61,126 +71,126 @@ class LicenceDoc(_Doc):
 
 
 class ProductDoc(_Doc):
-    code: str = Field(min_length=1)
-    name: str = ""
-    manufacturer: str = ""
+    code: Code
+    name: Label = ""
+    manufacturer: Label = ""
     kind: ProductKind = ProductKind.VACCINE
-    doses_per_course: int = Field(2, ge=1)
+    doses_per_course: Quantity = Field(2, ge=1)
     storage: TemperatureBand = TemperatureBand.CHILLED
-    shelf_life_days: int = Field(180, ge=1)
-    doses_per_vial: int = Field(10, ge=1)
-    pack_doses: int = Field(ge=1)
-    vials_per_shipper: int | None = Field(None, ge=1)
+    shelf_life_days: Quantity = Field(180, ge=1)
+    doses_per_vial: Quantity = Field(10, ge=1)
+    pack_doses: Quantity = Field(ge=1)
+    vials_per_shipper: Quantity | None = Field(None, ge=1)
     licence: LicenceDoc | None = None
-    unit_name: str = "dose"
+    unit_name: Label = "dose"
 
 
 class ThreatDoc(_Doc):
-    share_older: float | None = Field(None, ge=0, le=1)
-    health_system_capacity: float | None = Field(None, ge=0, le=1)
-    deaths_per_million: float = Field(0.0, ge=0)
+    share_older: Number | None = Field(None, ge=0, le=1)
+    health_system_capacity: Number | None = Field(None, ge=0, le=1)
+    deaths_per_million: Number = Field(0.0, ge=0)
 
 
 class ParticipantDoc(_Doc):
     iso3: str
-    name: str | None = None
-    population: int | None = Field(None, ge=1)
+    name: Name | None = None
+    population: Quantity | None = Field(None, ge=1)
     financing: Financing
-    ceiling: float = Field(0.20, ge=0, le=1)
-    authorised: list[str] | Literal["all"] = "all"
-    indemnified: list[str] | Literal["all"] = "all"
+    ceiling: Number = Field(0.20, ge=0, le=1)
+    authorised: list[Code] | Literal["all"] = "all"
+    indemnified: list[Code] | Literal["all"] = "all"
     deployment_plan: bool = True
     import_permit: bool = True
     cold_chain: list[TemperatureBand] = Field(
         default_factory=lambda: [TemperatureBand.CHILLED, TemperatureBand.AMBIENT]
     )
-    other_sources_doses: int = Field(0, ge=0)
-    opt_out: list[str] = Field(default_factory=list)
-    delays: dict[str, date] = Field(default_factory=dict)
-    lead_time_days: int | None = Field(None, ge=0)
+    other_sources_doses: Quantity = Field(0, ge=0)
+    opt_out: list[Code] = Field(default_factory=list)
+    delays: dict[Code, BoundedDate] = Field(default_factory=dict)
+    lead_time_days: Quantity | None = Field(None, ge=0)
     threat: ThreatDoc = Field(default_factory=ThreatDoc)
-    absorption_per_month: int | None = Field(None, ge=0)
-    requests: dict[str, int] = Field(default_factory=dict)
-    awaiting_second_dose: dict[str, int] = Field(default_factory=dict)
+    absorption_per_month: Quantity | None = Field(None, ge=0)
+    requests: dict[Code, Quantity] = Field(default_factory=dict)
+    awaiting_second_dose: dict[Code, Quantity] = Field(default_factory=dict)
 
 
 class ThreatWeightsDoc(_Doc):
-    older: float = Field(1.0, ge=0)
-    health_system: float = Field(1.0, ge=0)
-    deaths: float = Field(1.0, ge=0)
+    older: Number = Field(1.0, ge=0)
+    health_system: Number = Field(1.0, ge=0)
+    deaths: Number = Field(1.0, ge=0)
     older_age: Literal[50, 55, 60, 65, 70, 75, 80] = 65
-    base: float = Field(0.25, ge=0)
+    base: Number = Field(0.25, ge=0)
 
 
 class SevereDoc(_Doc):
     enabled: bool = True
-    threshold: float = Field(0.01, ge=0, le=1)
-    min_packs: int = Field(1, ge=0)
+    threshold: Number = Field(0.01, ge=0, le=1)
+    min_packs: Quantity = Field(1, ge=0)
 
 
 class ComplianceGateDoc(_Doc):
     enabled: bool = False
-    lookback_periods: int = Field(4, ge=1)
-    max_missing: int = Field(0, ge=0)
-    max_late: int | None = Field(None, ge=0)
+    lookback_periods: Quantity = Field(4, ge=1)
+    max_missing: Quantity = Field(0, ge=0)
+    max_late: Quantity | None = Field(None, ge=0)
 
 
 class PolicyDoc(_Doc):
-    ladder: list[float] = Field(default_factory=lambda: [0.03, 0.20], min_length=1)
-    floors: dict[str, int] = Field(default_factory=dict)
-    caps: dict[str, int] = Field(default_factory=dict)
-    cap_share_of_pool: float | None = Field(None, ge=0, le=1)
-    humanitarian_buffer: float = Field(0.0, ge=0, le=1)
+    ladder: list[Number] = Field(default_factory=lambda: [0.03, 0.20], min_length=1)
+    floors: dict[Code, Quantity] = Field(default_factory=dict)
+    caps: dict[Code, Quantity] = Field(default_factory=dict)
+    cap_share_of_pool: Number | None = Field(None, ge=0, le=1)
+    humanitarian_buffer: Number = Field(0.0, ge=0, le=1)
     count_other_sources: bool = True
-    other_sources_doses_per_course: int = Field(2, ge=1)
+    other_sources_doses_per_course: Quantity = Field(2, ge=1)
     phase: Literal[1, 2] = 1
-    target: float = Field(0.70, gt=0, le=1)
+    target: Number = Field(0.70, gt=0, le=1)
     phase2_weight: SharingWeight = SharingWeight.DEMAND
-    need_per_1000: dict[str, float] = Field(default_factory=dict)
-    min_days_before_expiry: int = Field(0, ge=0)
-    lead_time_days: int = Field(14, ge=0)
+    need_per_1000: dict[Code, Number] = Field(default_factory=dict)
+    min_days_before_expiry: Quantity = Field(0, ge=0)
+    lead_time_days: Quantity = Field(14, ge=0)
     threat: ThreatWeightsDoc = Field(default_factory=ThreatWeightsDoc)
     severe: SevereDoc = Field(default_factory=SevereDoc)
     compliance_gate: ComplianceGateDoc = Field(default_factory=ComplianceGateDoc)
 
 
 class TrancheDoc(_Doc):
-    id: str | None = None
-    product: str
-    doses: int = Field(ge=0)
-    available: date | None = None
+    id: Identifier | None = None
+    product: Code
+    doses: Quantity = Field(ge=0)
+    available: BoundedDate | None = None
     origin: Origin = Origin.PURCHASE
-    donor: str | None = None
-    earmarked: list[str] | None = None
-    expiry: date | None = None
+    donor: Name | None = None
+    earmarked: list[Code] | None = None
+    expiry: BoundedDate | None = None
 
 
 class RoundDoc(_Doc):
-    number: int | None = Field(None, ge=1)
-    name: str | None = None
-    date: date
+    number: Quantity | None = Field(None, ge=1, le=MAX_ROUND_NUMBER)
+    name: Name | None = None
+    date: BoundedDate
     kind: RoundKind = RoundKind.REGULAR
     phase: Literal[1, 2] | None = None
-    months: float = Field(1.0, gt=0)
-    completes: list[str] = Field(default_factory=list)
+    months: Number = Field(1.0, gt=0)
+    completes: list[Code] = Field(default_factory=list)
     policy: dict[str, Any] | None = None
     tranches: list[TrancheDoc] = Field(default_factory=list)
 
 
 class DeclineDoc(_Doc):
-    round: int = Field(ge=1)
-    product: str
+    round: Quantity = Field(ge=1, le=MAX_ROUND_NUMBER)
+    product: Code
     iso3: str
-    doses: int | None = Field(None, ge=0)
-    reason: str = ""
+    doses: Quantity | None = Field(None, ge=0)
+    reason: FreeText = ""
     redirect: Redirect | None = None
-    recipients: list[str] = Field(default_factory=list)
-    pool: str | None = None
+    recipients: list[Code] = Field(default_factory=list)
+    pool: Label | None = None
 
 
 class ScenarioDoc(_Doc):
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: Name
+    description: FreeText = ""
     products: list[ProductDoc] = Field(min_length=1)
     participants: list[ParticipantDoc] = Field(min_length=1)
     policy: PolicyDoc = Field(default_factory=PolicyDoc)
@@ -214,6 +224,9 @@ def _code_for(error: Mapping[str, Any]) -> tuple[str, str]:
         name in _CEILING_FIELDS or (len(loc) >= 1 and "ladder" in loc)
     ):
         return "ALLOC_CEILING_ABOVE_100", "a share between 0 and 1 (20% is written 0.2)"
+    bounded = expected_text(error)
+    if bounded is not None:
+        return "ALLOC_INVALID_FIELD", bounded
     if kind in ("greater_than_equal", "greater_than"):
         limit = ctx.get("ge", ctx.get("gt"))
         if isinstance(value, int | float) and value < 0:
@@ -375,8 +388,8 @@ def _details(
 class _Shell(_Doc):
     """The top level only: sections are checked one item at a time by :class:`_Parts`."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: Name
+    description: FreeText = ""
     products: list[Any] = Field(min_length=1)
     participants: list[Any] = Field(min_length=1)
     policy: dict[str, Any] | None = None

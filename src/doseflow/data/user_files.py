@@ -16,15 +16,18 @@ user typed (the command line) use.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from doseflow.data.fields import expected_text
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
 
@@ -39,6 +42,23 @@ _BOUNDS = {
     "less_than_equal": "<=",
     "less_than": "<",
 }
+
+
+@contextmanager
+def readable_csv(code: str, source: str, lines_read: Callable[[], int]) -> Iterator[None]:
+    """Turn the csv module's own refusals (a cell longer than its field size limit, 131,072
+    characters) into ``code`` located at the line after ``lines_read()`` (a reader's
+    ``line_num``, which counts only the lines it finished), instead of a crash."""
+    try:
+        yield
+    except csv.Error as exc:
+        raise DoseflowError(
+            code,
+            f"not readable as CSV: {exc}",
+            source=source,
+            line=lines_read() + 1,
+            expected=f"CSV text whose cells hold at most {csv.field_size_limit():,} characters",
+        ) from None
 
 
 def line_for(lines: Mapping[tuple[str | int, ...], int], path: Sequence[str | int]) -> int | None:
@@ -74,6 +94,9 @@ def expected_for(error: Mapping[str, Any], model: type[BaseModel] | None) -> str
     """What a user should have written, in words, for one pydantic error."""
     kind = str(error["type"])
     ctx = error.get("ctx") or {}
+    bounded = expected_text(error)
+    if bounded is not None:
+        return bounded
     if kind == "missing":
         return "a value"
     if kind == "extra_forbidden":

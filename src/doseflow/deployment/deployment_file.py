@@ -20,14 +20,23 @@ import csv
 import io
 import os
 from collections.abc import Mapping
-from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from doseflow.data.user_files import LineMap, UserFiles, line_for
+from doseflow.data.fields import (
+    BoundedDate,
+    Code,
+    Label,
+    LotNumber,
+    Name,
+    Number,
+    Quantity,
+    text_cells,
+)
+from doseflow.data.user_files import LineMap, UserFiles, line_for, readable_csv
 from doseflow.deployment.groups import GroupSpec, size_group
 from doseflow.deployment.model import (
     DeploymentInput,
@@ -61,59 +70,59 @@ class _Record(BaseModel):
 class ProductRecord(_Record):
     """A product: its code, plus its full definition unless the caller already knows it."""
 
-    code: str = Field(min_length=1)
-    name: str | None = None
-    manufacturer: str = ""
-    doses_per_course: int | None = Field(default=None, ge=1, le=4)
-    doses_per_vial: int | None = Field(default=None, ge=1)
-    pack_doses: int | None = Field(default=None, ge=1)
-    shelf_life_days: int = Field(default=180, ge=1)
+    code: Code
+    name: Name | None = None
+    manufacturer: Label = ""
+    doses_per_course: Quantity | None = Field(default=None, ge=1, le=4)
+    doses_per_vial: Quantity | None = Field(default=None, ge=1)
+    pack_doses: Quantity | None = Field(default=None, ge=1)
+    shelf_life_days: Quantity = Field(default=180, ge=1)
     storage_band: TemperatureBand | None = None
-    interval_days: int | None = Field(default=None, ge=1)
+    interval_days: Quantity | None = Field(default=None, ge=1)
     reserve_later_doses: bool | None = None
-    cm3_per_dose: float | None = Field(default=None, gt=0)
+    cm3_per_dose: Number | None = Field(default=None, gt=0)
     store_band: TemperatureBand | None = None
-    days_in_store_band: int | None = Field(default=None, ge=1)
+    days_in_store_band: Quantity | None = Field(default=None, ge=1)
 
 
 class StockRecord(_Record):
-    product: str = Field(min_length=1)
-    lot: str = Field(min_length=1)
-    doses: int = Field(ge=0)
-    expiry: date | None = None
+    product: Code
+    lot: LotNumber
+    doses: Quantity = Field(ge=0)
+    expiry: BoundedDate | None = None
 
 
 class RegionRecord(_Record):
-    code: str = Field(min_length=1)
-    name: str = ""
-    population: int = Field(gt=0)
-    doses_per_day: int = Field(ge=0)
-    lead_days: int = Field(default=0, ge=0)
-    cold_chain_litres: dict[TemperatureBand, float] = Field(default_factory=dict)
-    node: str | None = None
+    code: Code
+    name: Label = ""
+    population: Quantity = Field(gt=0)
+    doses_per_day: Quantity = Field(ge=0)
+    lead_days: Quantity = Field(default=0, ge=0)
+    cold_chain_litres: dict[TemperatureBand, Number] = Field(default_factory=dict)
+    node: Code | None = None
 
 
 class GroupRecord(_Record):
-    name: str = Field(min_length=1)
+    name: Name
     kind: GroupKind = GroupKind.CUSTOM
-    coverage: float = Field(ge=0, le=1)
-    priority: int = Field(default=1, ge=1)
-    weight: float = Field(default=1.0, ge=0)
-    count: int | None = Field(default=None, ge=0)
-    share: float | None = Field(default=None, ge=0, le=1)
-    per_region: dict[str, int] | None = None
-    min_age: int | None = Field(default=None, ge=0, le=100)
-    max_age: int | None = Field(default=None, ge=5, le=105)
-    regions: list[str] | None = None
+    coverage: Number = Field(ge=0, le=1)
+    priority: Quantity = Field(default=1, ge=1)
+    weight: Number = Field(default=1.0, ge=0)
+    count: Quantity | None = Field(default=None, ge=0)
+    share: Number | None = Field(default=None, ge=0, le=1)
+    per_region: dict[Code, Quantity] | None = None
+    min_age: Quantity | None = Field(default=None, ge=0, le=100)
+    max_age: Quantity | None = Field(default=None, ge=5, le=105)
+    regions: list[Code] | None = None
 
 
 class DeploymentRecord(_Record):
     country: str = Field(pattern=r"^[A-Z]{3}$")
-    start: date
-    horizon_days: int = Field(default=90, ge=1, le=3650)
+    start: BoundedDate
+    horizon_days: Quantity = Field(default=90, ge=1, le=3650)
     strategy: Strategy = Strategy.PRIORITY
     reserve_later_doses: bool = True
-    origin: str = "national-store"
+    origin: Code = "national-store"
     products: list[ProductRecord] = Field(min_length=1)
     stock: list[dict[str, Any]] | str
     regions: list[dict[str, Any]] | str
@@ -134,6 +143,8 @@ def load_deployment(
 def _csv_rows(path: Path, source: str) -> list[tuple[int, dict[str, Any]]]:
     text = FILES.read_text(str(path), source=source)
     reader = csv.DictReader(io.StringIO(text))
+    with readable_csv("DEPLOY_BAD_FORMAT", str(path), lambda: reader.line_num):
+        raw_rows = [(reader.line_num, row) for row in reader]
     if not reader.fieldnames:
         raise DoseflowError(
             "DEPLOY_BAD_CSV_HEADER",
@@ -143,9 +154,9 @@ def _csv_rows(path: Path, source: str) -> list[tuple[int, dict[str, Any]]]:
             expected="a header row naming the columns",
         )
     rows = []
-    for row in reader:
+    for line, row in raw_rows:
         cells = {k.strip(): v.strip() for k, v in row.items() if k and v is not None}
-        rows.append((reader.line_num, {k: v for k, v in cells.items() if v != ""}))
+        rows.append((line, {k: v for k, v in cells.items() if v != ""}))
     return rows
 
 
@@ -198,7 +209,9 @@ def _items(
     out: list[tuple[str, int | None, M]] = []
     for i, (src, line, item) in enumerate(entries):
         try:
-            out.append((src, line, model.model_validate(item)))
+            # CSV cells are text: numbers written in them are numbers (data.fields)
+            context = text_cells() if src != source else None
+            out.append((src, line, model.model_validate(item, context=context)))
         except ValidationError as err:
             problems.extend(
                 FILES.validation_details(

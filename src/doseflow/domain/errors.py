@@ -12,6 +12,17 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from doseflow.domain.limits import MAX_TEXT_LENGTH
+
+
+def shown_value(value: Any) -> str:
+    """``value`` as an error shows it: cut to ``MAX_TEXT_LENGTH`` characters, so a refused
+    50 MB value is not sent back (or printed) whole."""
+    text = str(value)
+    if len(text) <= MAX_TEXT_LENGTH:
+        return text
+    return f"{text[:MAX_TEXT_LENGTH]}... ({len(text):,} characters)"
+
 
 @dataclass(frozen=True)
 class ErrorLocation:
@@ -57,11 +68,15 @@ class ErrorDetail:
         if self.expected is not None:
             text += f" (expected {self.expected}"
             if self.value is not None:
-                text += f", got {self.value!r}"
+                text += f", got {self._got()}"
             text += ")"
         elif self.value is not None:
-            text += f" (got {self.value!r})"
+            text += f" (got {self._got()})"
         return text
+
+    def _got(self) -> str:
+        shown = repr(self.value)
+        return shown if len(shown) <= MAX_TEXT_LENGTH else repr(shown_value(self.value))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form, used by the REST service and ``--json`` CLI output."""
@@ -74,7 +89,7 @@ class ErrorDetail:
             "column": loc.column,
             "field": loc.field,
             "expected": self.expected,
-            "value": None if self.value is None else str(self.value),
+            "value": None if self.value is None else shown_value(self.value),
         }
 
 

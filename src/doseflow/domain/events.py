@@ -22,6 +22,13 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.limits import (
+    MAX_ID_LENGTH,
+    MAX_QUANTITY,
+    MAX_SHIPMENT_ID_LENGTH,
+    MAX_TEXT_LENGTH,
+    MAX_USER_LENGTH,
+)
 from doseflow.domain.lot import Lot
 
 
@@ -79,6 +86,10 @@ REMOVING_REASONS: frozenset[AdjustmentReason] = frozenset(
 )
 
 
+#: Added to a physical count's id to name the adjustment its discrepancy produces.
+DISCREPANCY_SUFFIX = "/discrepancy"
+
+
 def as_utc(moment: datetime) -> datetime:
     """``moment`` in UTC; a naive datetime is taken to be UTC already."""
     if moment.tzinfo is None:
@@ -92,15 +103,44 @@ def _positive(event: LedgerEvent, name: str, value: int, *, allow_zero: bool = F
         or isinstance(value, bool)
         or value < 0
         or (value == 0 and not allow_zero)
+        or value > MAX_QUANTITY
     ):
+        lowest = 0 if allow_zero else 1
         raise DoseflowError(
             "LEDGER_BAD_QUANTITY",
             f"event {event.event_id} ({event.kind.value}): {name} must be a whole number of "
-            f"doses {'>= 0' if allow_zero else '> 0'}",
+            f"doses from {lowest} to {MAX_QUANTITY:,}",
             field=name,
-            expected="an integer >= 0" if allow_zero else "an integer > 0",
+            expected=f"an integer from {lowest} to {MAX_QUANTITY:,}",
             value=value,
         )
+
+
+#: Text fields of events and their longest length: the widths of the ledger's columns, so
+#: an event built in Python (not only one read from a file) cannot meet a database error.
+_TEXT_LIMITS: tuple[tuple[str, int], ...] = (
+    ("event_id", MAX_ID_LENGTH),
+    ("recorded_by", MAX_USER_LENGTH),
+    ("shipment_id", MAX_SHIPMENT_ID_LENGTH),
+    ("reverses", MAX_ID_LENGTH),
+    ("caused_by", MAX_ID_LENGTH),
+    ("allocation_ref", MAX_ID_LENGTH),
+    ("reason", MAX_TEXT_LENGTH),
+)
+
+
+def _bounded_text(event: LedgerEvent) -> None:
+    for name, limit in _TEXT_LIMITS:
+        value = getattr(event, name, None)
+        if isinstance(value, str) and (len(value) > limit or "\x00" in value):
+            raise DoseflowError(
+                "LEDGER_BAD_TEXT",
+                f"event {event.event_id[:limit]}: {name} has {len(value):,} characters or a "
+                f"NUL character; at most {limit} characters, without NUL",
+                field=name,
+                expected=f"text of at most {limit} characters without NUL characters",
+                value=value,
+            )
 
 
 def _required(event: LedgerEvent, name: str, value: object) -> None:
@@ -134,6 +174,7 @@ class LedgerEvent:
     def __post_init__(self) -> None:
         _required(self, "event_id", self.event_id)
         _required(self, "recorded_by", self.recorded_by)
+        _bounded_text(self)
         object.__setattr__(self, "occurred_at", as_utc(self.occurred_at))
         if self.recorded_at is not None:
             object.__setattr__(self, "recorded_at", as_utc(self.recorded_at))
@@ -369,7 +410,7 @@ class Adjustment(LedgerEvent):
         _required(self, "node", self.node)
         _required(self, "reason", self.reason)
         q = self.quantity
-        ok = isinstance(q, int) and q != 0
+        ok = isinstance(q, int) and not isinstance(q, bool) and 0 < abs(q) <= MAX_QUANTITY
         if ok and self.reason in REMOVING_REASONS:
             ok = q < 0
         elif ok and self.reason is AdjustmentReason.FOUND:
@@ -381,7 +422,7 @@ class Adjustment(LedgerEvent):
                 f"by {q}",
                 field="quantity",
                 expected="< 0 for expired/broken/vvm-discard/open-vial-wastage/lost, > 0 for "
-                "found, non-zero for count-correction",
+                f"found, non-zero for count-correction, and at most {MAX_QUANTITY:,} either way",
                 value=q,
             )
 
@@ -403,7 +444,7 @@ class PhysicalCount(LedgerEvent):
     @property
     def discrepancy_id(self) -> str:
         """The id of the adjustment this count produces, if the count differs."""
-        return f"{self.event_id}/discrepancy"
+        return f"{self.event_id}{DISCREPANCY_SUFFIX}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

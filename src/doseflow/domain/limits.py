@@ -23,14 +23,24 @@ MAX_DOCUMENT_DEPTH: Final = 32
 #: Largest request body the service reads, in bytes (a ledger batch of 50,000 events fits).
 MAX_REQUEST_BYTES: Final = 32 * 1024 * 1024
 
-#: Identifiers a user chooses: event ids, shipment ids, plan references.
+#: Identifiers a user chooses: event ids, plan references.
 MAX_ID_LENGTH: Final = 200
+
+#: Shipment ids (the ledger's shipment column is this wide).
+MAX_SHIPMENT_ID_LENGTH: Final = 100
+
+#: User names: who recorded, stored, locked or submitted something (the width of every
+#: who-did-it column and of the service's user names).
+MAX_USER_LENGTH: Final = 100
 
 #: Codes of nodes, products, data elements and org units.
 MAX_CODE_LENGTH: Final = 64
 
 #: Lot (batch) numbers as printed on the pack.
 MAX_LOT_LENGTH: Final = 100
+
+#: Reporting periods as written (2021W23, 202106, 2021Q2, 2021-09-01/P1M).
+MAX_PERIOD_LENGTH: Final = 16
 
 #: People's and things' names (users, scenarios, rounds, regions, donors).
 MAX_NAME_LENGTH: Final = 200
@@ -42,6 +52,13 @@ MAX_TEXT_LENGTH: Final = 500
 #: any real figure (the world's population is about 8 billion) and far below 2**63, so no
 #: sum of a few values can wrap in a 64-bit column.
 MAX_QUANTITY: Final = 10**12
+
+#: Highest allocation round number (rounds are numbered from 1; stored as 32-bit integers).
+MAX_ROUND_NUMBER: Final = 10_000
+
+#: Largest balance the ledger stores (a signed 64-bit column). No user value comes near it;
+#: the balance check refuses a batch that would pass it rather than let a sum wrap.
+MAX_STORED_BALANCE: Final = 2**63 - 1
 
 #: Dates a user may give for events, periods and plans: the programme era, with room.
 EARLIEST_DATE: Final = date(2000, 1, 1)

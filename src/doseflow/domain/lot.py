@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.limits import MAX_CODE_LENGTH, MAX_LOT_LENGTH
 
 #: Vaccine vial monitor stages: 1-2 usable, 3 (discard point) and 4 (beyond) must not be used.
 VVM_STAGES: tuple[int, ...] = (1, 2, 3, 4)
@@ -34,6 +35,20 @@ class Lot:
                 "a lot needs a product code and a lot number",
                 field="lot" if self.product else "product",
                 expected="non-empty product code and lot number",
+                value=f"{self.product}/{self.number}",
+            )
+        if (
+            len(self.product) > MAX_CODE_LENGTH
+            or len(self.number) > MAX_LOT_LENGTH
+            or "\x00" in self.product + self.number
+        ):
+            raise DoseflowError(
+                "LEDGER_BAD_LOT",
+                f"a lot's product code has at most {MAX_CODE_LENGTH} characters and its number "
+                f"at most {MAX_LOT_LENGTH}, neither with NUL characters",
+                field="lot",
+                expected=f"a product code of 1-{MAX_CODE_LENGTH} and a lot number of "
+                f"1-{MAX_LOT_LENGTH} characters",
                 value=f"{self.product}/{self.number}",
             )
         if self.vvm_stage not in VVM_STAGES:

@@ -8,13 +8,13 @@ was found; nothing runs unless the whole file is valid. Examples are in ``docs/i
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from doseflow.data.fields import BoundedDate, Code, Label, Name, Number, Quantity
 from doseflow.data.user_files import (
     LineMap,
     document_error,
@@ -55,11 +55,11 @@ class _Doc(BaseModel):
 
 
 class VaccineDoc(_Doc):
-    code: str = "vaccine"
-    efficacy_infection: float = Field(0.6, ge=0, le=1)
-    efficacy_death: float = Field(0.9, ge=0, le=1)
+    code: Code = "vaccine"
+    efficacy_infection: Number = Field(0.6, ge=0, le=1)
+    efficacy_death: Number = Field(0.9, ge=0, le=1)
     mode: EfficacyMode = EfficacyMode.LEAKY
-    doses_per_course: int = Field(2, ge=1)
+    doses_per_course: Quantity = Field(2, ge=1)
 
     def profile(self) -> VaccineProfile:
         return VaccineProfile(
@@ -72,64 +72,64 @@ class VaccineDoc(_Doc):
 
 
 class RateDoc(_Doc):
-    doses_per_day_share: float = Field(ge=0, le=1)
-    supply_share: float = Field(ge=0)
-    product: str | None = None
-    start_day: int = Field(0, ge=0)
+    doses_per_day_share: Number = Field(ge=0, le=1)
+    supply_share: Number = Field(ge=0)
+    product: Code | None = None
+    start_day: Quantity = Field(0, ge=0)
 
 
 class DeliveryDoc(_Doc):
-    product: str | None = None
-    doses: int = Field(ge=0)
-    day: int | None = None
-    date: dt.date | None = None
+    product: Code | None = None
+    doses: Quantity = Field(ge=0)
+    day: Quantity | None = None
+    date: BoundedDate | None = None
 
 
 class ScheduleDoc(_Doc):
-    start: dt.date | None = None
-    capacity_share: float | None = Field(DEFAULT_CAPACITY_SHARE, ge=0, le=1)
+    start: BoundedDate | None = None
+    capacity_share: Number | None = Field(DEFAULT_CAPACITY_SHARE, ge=0, le=1)
     deliveries: list[DeliveryDoc] = Field(min_length=1)
 
 
 class CustomDoc(_Doc):
-    name: str = "custom"
-    population: list[float] = Field(min_length=1)
-    contacts: list[list[float]] = Field(min_length=1)
+    name: Name = "custom"
+    population: list[Number] = Field(min_length=1)
+    contacts: list[list[Number]] = Field(min_length=1)
 
 
 class ScenarioDoc(_Doc):
-    country: str | None = None
+    country: Code | None = None
     custom: CustomDoc | None = None
-    name: str | None = None
-    bands: str | None = None
-    contact_proxy: str | None = None
-    r0: float = Field(DEFAULT_R0, gt=0)
-    latent_days: float = Field(DEFAULT_LATENT_DAYS, gt=0)
-    infectious_days: float = Field(DEFAULT_INFECTIOUS_DAYS, gt=0)
-    initial_infected: float = Field(DEFAULT_INITIAL_INFECTED, gt=0, lt=1)
-    refusal: float = Field(DEFAULT_REFUSAL, ge=0, le=1)
-    horizon_days: int = Field(DEFAULT_HORIZON_DAYS, ge=1)
-    susceptibility: list[float] | None = None
-    ifr: list[float] | None = None
+    name: Name | None = None
+    bands: Label | None = None
+    contact_proxy: Code | None = None
+    r0: Number = Field(DEFAULT_R0, gt=0)
+    latent_days: Number = Field(DEFAULT_LATENT_DAYS, gt=0)
+    infectious_days: Number = Field(DEFAULT_INFECTIOUS_DAYS, gt=0)
+    initial_infected: Number = Field(DEFAULT_INITIAL_INFECTED, gt=0, lt=1)
+    refusal: Number = Field(DEFAULT_REFUSAL, ge=0, le=1)
+    horizon_days: Quantity = Field(DEFAULT_HORIZON_DAYS, ge=1)
+    susceptibility: list[Number] | None = None
+    ifr: list[Number] | None = None
     vaccines: list[VaccineDoc] = Field(default_factory=lambda: [VaccineDoc()])
     rollout: RateDoc | ScheduleDoc | None = None
-    strategy: str = "older-first"
+    strategy: Label = "older-first"
 
 
 class SweepDoc(_Doc):
-    countries: list[str] = Field(min_length=1)
-    r0: list[float] = Field(min_length=1)
-    supply_shares: list[float] = Field(min_length=1)
-    doses_per_day_shares: list[float] = Field(min_length=1)
-    strategies: list[str] = Field(min_length=1)
-    bands: str | None = None
-    horizon_days: int = Field(DEFAULT_HORIZON_DAYS, ge=1)
-    refusal: float = Field(DEFAULT_REFUSAL, ge=0, le=1)
-    initial_infected: float = Field(DEFAULT_INITIAL_INFECTED, gt=0, lt=1)
-    latent_days: float = Field(DEFAULT_LATENT_DAYS, gt=0)
-    infectious_days: float = Field(DEFAULT_INFECTIOUS_DAYS, gt=0)
+    countries: list[Code] = Field(min_length=1)
+    r0: list[Number] = Field(min_length=1)
+    supply_shares: list[Number] = Field(min_length=1)
+    doses_per_day_shares: list[Number] = Field(min_length=1)
+    strategies: list[Label] = Field(min_length=1)
+    bands: Label | None = None
+    horizon_days: Quantity = Field(DEFAULT_HORIZON_DAYS, ge=1)
+    refusal: Number = Field(DEFAULT_REFUSAL, ge=0, le=1)
+    initial_infected: Number = Field(DEFAULT_INITIAL_INFECTED, gt=0, lt=1)
+    latent_days: Number = Field(DEFAULT_LATENT_DAYS, gt=0)
+    infectious_days: Number = Field(DEFAULT_INFECTIOUS_DAYS, gt=0)
     vaccine: VaccineDoc = Field(default_factory=VaccineDoc)
-    chunk_size: int = Field(DEFAULT_CHUNK_SIZE, ge=1)
+    chunk_size: Quantity = Field(DEFAULT_CHUNK_SIZE, ge=1)
 
 
 def _bad_file(

@@ -12,14 +12,31 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from doseflow.data.fields import (
+    BoundedDate,
+    BoundedDateTime,
+    Code,
+    FreeText,
+    Identifier,
+    LotNumber,
+    Quantity,
+    ShipmentId,
+    SignedQuantity,
+    UserName,
+    expected_text,
+    text_cells,
+    whole_number,
+)
+from doseflow.data.user_files import readable_csv
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.events import (
+    DISCREPANCY_SUFFIX,
     EVENT_CLASSES,
     Adjustment,
     AdjustmentReason,
@@ -39,6 +56,7 @@ from doseflow.domain.events import (
     ShipmentReceived,
     Transfer,
 )
+from doseflow.domain.limits import MAX_ID_LENGTH
 from doseflow.domain.lot import Lot
 
 #: Columns of an event file, in the order they are written.
@@ -72,33 +90,38 @@ ROUTE_SEPARATOR = ">"
 
 
 class EventRow(BaseModel):
-    """One row of an event file. Which columns are required depends on ``type``."""
+    """One row of an event file. Which columns are required depends on ``type``.
+
+    Every column has the bounds of :mod:`doseflow.data.fields` (lengths, characters,
+    quantities up to 10**12, dates from 2000 to 2099), so a row the store could not hold the
+    same way on SQLite and PostgreSQL is refused here with ``LEDGER_ROW_INVALID``.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(min_length=1)
+    id: Identifier
     type: EventKind
-    occurred_at: datetime
-    recorded_by: str = Field(min_length=1)
-    recorded_at: datetime | None = None
-    shipment: str | None = None
-    node: str | None = None
-    to_node: str | None = None
-    product: str | None = None
-    lot: str | None = None
-    expiry: date | None = None
-    vvm_stage: int = Field(default=1, ge=1, le=4)
-    quantity: int | None = None
-    discrepancy: int = Field(default=0, ge=0)
+    occurred_at: BoundedDateTime
+    recorded_by: UserName
+    recorded_at: BoundedDateTime | None = None
+    shipment: ShipmentId | None = None
+    node: Code | None = None
+    to_node: Code | None = None
+    product: Code | None = None
+    lot: LotNumber | None = None
+    expiry: BoundedDate | None = None
+    vvm_stage: Annotated[int, BeforeValidator(whole_number), Field(strict=True, ge=1, le=4)] = 1
+    quantity: SignedQuantity | None = None
+    discrepancy: Quantity = 0
     outcome: ReceiptOutcome | None = None
-    reason: str | None = None
-    reverses: str | None = None
-    caused_by: str | None = None
-    route: str | None = None
-    expected_dispatch: date | None = None
-    expected_arrival: date | None = None
-    until: date | None = None
-    allocation_ref: str | None = None
+    reason: FreeText | None = None
+    reverses: Identifier | None = None
+    caused_by: Identifier | None = None
+    route: FreeText | None = None
+    expected_dispatch: BoundedDate | None = None
+    expected_arrival: BoundedDate | None = None
+    until: BoundedDate | None = None
+    allocation_ref: Identifier | None = None
 
 
 def _blank(value: Any) -> bool:
@@ -216,6 +239,17 @@ def event_of(row: EventRow) -> LedgerEvent:
             reason=reason,
             caused_by=row.caused_by,
         )
+    # its discrepancy is recorded as "<id>/discrepancy", which must fit an event id too
+    room = MAX_ID_LENGTH - len(DISCREPANCY_SUFFIX)
+    if len(row.id) > room:
+        raise DoseflowError(
+            "LEDGER_ROW_INVALID",
+            f"a physical count's id may have at most {room} characters (its discrepancy is "
+            f"recorded as <id>{DISCREPANCY_SUFFIX})",
+            field="id",
+            expected=f"text of at most {room} characters",
+            value=row.id,
+        )
     return PhysicalCount(**common, node=_need(row, "node"), lot=lot, counted=quantity)
 
 
@@ -293,14 +327,21 @@ def _detail(
     )
 
 
-def events_from_rows(rows: Iterable[tuple[int, dict[str, Any]]], source: str) -> list[LedgerEvent]:
-    """Validate numbered raw rows; every problem is reported together."""
+def events_from_rows(
+    rows: Iterable[tuple[int, dict[str, Any]]], source: str, *, text: bool = False
+) -> list[LedgerEvent]:
+    """Validate numbered raw rows; every problem is reported together.
+
+    ``text``: every value is text (CSV cells), so numbers written as text are numbers; in
+    JSON rows a number must be a JSON number.
+    """
+    context = text_cells() if text else None
     problems: list[ErrorDetail] = []
     events: list[LedgerEvent] = []
     for line, given in rows:
         raw = {k: v for k, v in given.items() if v is not None and not _blank(v)}
         try:
-            row = EventRow.model_validate(raw)
+            row = EventRow.model_validate(raw, context=context)
         except ValidationError as exc:
             for err in exc.errors():
                 field = ".".join(str(p) for p in err["loc"]) or None
@@ -310,7 +351,7 @@ def events_from_rows(rows: Iterable[tuple[int, dict[str, Any]]], source: str) ->
                         line,
                         field,
                         err["msg"],
-                        _expected(err["type"], field),
+                        expected_text(err) or _expected(err["type"], field),
                         raw.get(field) if field else None,
                     )
                 )
@@ -361,10 +402,11 @@ def _expected(kind: str, field: str | None) -> str | None:
 
 def read_csv_text(text: str, source: str) -> list[LedgerEvent]:
     reader = csv.DictReader(io.StringIO(text))
-    numbered = (
-        (reader.line_num, {k: v for k, v in raw.items() if k is not None}) for raw in reader
-    )
-    return events_from_rows(list(numbered), source)
+    with readable_csv("LEDGER_BAD_FILE", source, lambda: reader.line_num):
+        numbered = [
+            (reader.line_num, {k: v for k, v in raw.items() if k is not None}) for raw in reader
+        ]
+    return events_from_rows(numbered, source, text=True)
 
 
 def read_json_text(text: str, source: str) -> list[LedgerEvent]:

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from doseflow.domain.errors import DoseflowError
+from doseflow.domain.limits import MAX_STORED_BALANCE
+
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
@@ -88,6 +91,9 @@ def run_balances(
     and ``checked[a]`` whether it may never go below zero.
     """
     n = len(account)
+    wide = _may_wrap(delta, start)
+    if wide:  # Python integers: slower, but no sum can wrap (see _may_wrap)
+        delta, start = delta.astype(object), start.astype(object)
     perm = np.lexsort((seq, order, at, account)).astype(np.int64)
     acc = account[perm]
     at_s = at[perm]
@@ -115,9 +121,12 @@ def run_balances(
     seg = np.maximum.accumulate(np.where(opens | counts, idx, 0))
     base = np.where(counts[seg], d[seg], start[accounts][group])
     balance = base + total - total[seg] + contrib[seg]
-    before = np.empty(n, dtype=np.int64)
+    before = np.empty_like(balance)
     before[1:] = balance[:-1]
     before[first] = start[accounts]
+    if wide:
+        balance, before = _storable(balance), _storable(before)
+        d = d.astype(np.int64)
     # checked after the last entry of each (moment, order) place
     closes_place = np.ones(n, dtype=np.bool_)
     closes_place[:-1] = opens[1:] | (at_s[1:] != at_s[:-1]) | (ord_s[1:] != ord_s[:-1])
@@ -147,3 +156,35 @@ def run_balances(
         bad,
         culprits,
     )
+
+
+#: Below this bound every partial sum of a run fits a signed 64-bit integer with room to
+#: spare (the run also subtracts two partial sums, so half the range).
+_SAFE_MAGNITUDE = float(2**61)
+
+
+def _may_wrap(delta: Ints, start: Ints) -> bool:
+    """Whether any running sum of ``delta`` from ``start`` could leave the 64-bit range,
+    judged in floating point so the test itself cannot wrap."""
+    if not len(delta):
+        return False
+    reach = float(np.abs(delta.astype(np.float64)).sum())
+    if len(start):
+        reach += float(np.abs(start.astype(np.float64)).max())
+    return reach >= _SAFE_MAGNITUDE
+
+
+def _storable(values: npt.NDArray[np.object_]) -> Ints:
+    """Balances computed with Python integers, back as 64-bit ones; refuses a batch that
+    would take a balance beyond what the ledger stores instead of letting it wrap."""
+    for value in values.tolist():
+        if abs(value) > MAX_STORED_BALANCE:
+            raise DoseflowError(
+                "LEDGER_BALANCE_TOO_LARGE",
+                f"this batch would take a balance to {value:,} doses, beyond the largest the "
+                f"ledger stores ({MAX_STORED_BALANCE:,})",
+                field="quantity",
+                expected=f"balances within +-{MAX_STORED_BALANCE:,} doses",
+                value=value,
+            )
+    return values.astype(np.int64)

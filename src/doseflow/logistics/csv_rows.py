@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from doseflow.data.fields import text_cells
+from doseflow.data.user_files import readable_csv
 from doseflow.domain.errors import ErrorDetail, ErrorLocation
 from doseflow.logistics.file_errors import raise_all, validation_details
 
@@ -37,8 +39,10 @@ def csv_records(
     field path back to the column shown in errors. Header problems stop reading.
     """
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
+    with readable_csv("LOGISTICS_BAD_FORMAT", source, lambda: reader.line_num):
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        reader.fieldnames = header
+        numbered = [(reader.line_num, raw) for raw in reader]
     names = {name: info.alias or name for name, info in model.model_fields.items()}
     known = set(columns) if columns else set(names.values())
     required = {
@@ -68,8 +72,7 @@ def csv_records(
     ]
     if header_problems:
         raise_all([*problems, *header_problems])
-    for raw in reader:
-        line = reader.line_num
+    for line, raw in numbered:
         cells = {k: (v or "").strip() for k, v in raw.items() if k is not None}
         if not any(cells.values()):
             continue
@@ -77,7 +80,7 @@ def csv_records(
             to_record(cells) if to_record else {k: v for k, v in cells.items() if v != ""}
         )
         try:
-            yield line, model.model_validate(data)
+            yield line, model.model_validate(data, context=text_cells())
         except ValidationError as err:
             problems.extend(
                 validation_details(

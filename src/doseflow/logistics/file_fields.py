@@ -12,7 +12,10 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
+from doseflow.data.fields import Code
 from doseflow.domain.temperature import TemperatureBand
+
+__all__ = ["Band", "BandList", "Code", "coerce_band", "coerce_band_list"]
 
 _BAND_SPELLINGS: dict[str, TemperatureBand] = {
     "ultracold": TemperatureBand.ULTRA_COLD,
@@ -58,4 +61,3 @@ def coerce_band_list(value: Any) -> Any:
 
 Band = Annotated[TemperatureBand, BeforeValidator(coerce_band)]
 BandList = Annotated[list[Band], BeforeValidator(coerce_band_list), Field(min_length=1)]
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")]

@@ -23,6 +23,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from doseflow.data.fields import Label, Name, Number, Quantity
+from doseflow.data.user_files import readable_csv
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.network import Lane, LaneMode, Network, Node, NodeKind, build_network
 from doseflow.domain.product import Product
@@ -53,13 +55,13 @@ class NodeRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: Code
-    name: str = ""
+    name: Label = ""
     kind: NodeKind
     country: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     parent: Code | None = None
-    region: str | None = None
-    capacity_litres: dict[Band, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
-    planned_use_days: float | None = Field(default=None, ge=0)
+    region: Name | None = None
+    capacity_litres: dict[Band, Annotated[Number, Field(ge=0)]] = Field(default_factory=dict)
+    planned_use_days: Number | None = Field(default=None, ge=0)
     products: list[Code] = Field(default_factory=list)
 
     @field_validator("products", mode="before")
@@ -83,11 +85,11 @@ class LaneRecord(BaseModel):
     origin: Code = Field(alias="from")
     destination: Code = Field(alias="to")
     mode: LaneMode
-    lead_time_days: float = Field(ge=0)
-    cost_per_dose: float = Field(default=0.0, ge=0)
+    lead_time_days: Number = Field(ge=0)
+    cost_per_dose: Number = Field(default=0.0, ge=0)
     temperature: BandList
-    capacity_doses_per_trip: int | None = Field(default=None, gt=0)
-    trips_per_week: float | None = Field(default=None, gt=0)
+    capacity_doses_per_trip: Quantity | None = Field(default=None, gt=0)
+    trips_per_week: Number | None = Field(default=None, gt=0)
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -329,7 +331,9 @@ _NODE_FIELD_NAMES = {f"capacity_litres.{b.value}": c for c, b in _NODE_CAPACITY_
 def _load_csv(nodes_csv: str, lanes_csv: str | None, profiles_csv: str | None) -> NetworkFile:
     problems: list[ErrorDetail] = []
     node_text = read_text(nodes_csv, nodes_csv)
-    attempted = {row.get("code", "").strip() for row in csv.DictReader(io.StringIO(node_text))}
+    reader = csv.DictReader(io.StringIO(node_text))
+    with readable_csv("LOGISTICS_BAD_FORMAT", nodes_csv, lambda: reader.line_num):
+        attempted = {row.get("code", "").strip() for row in reader}
     nodes: list[tuple[int | None, Any]] = list(
         csv_records(
             node_text,

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from doseflow.data.fields import FreeText, Label, Number, Quantity
 from doseflow.domain.errors import ErrorDetail, ErrorLocation
 from doseflow.domain.temperature import TemperatureBand
 from doseflow.logistics.file_errors import (
@@ -49,13 +50,13 @@ _DAY_COLUMNS: dict[str, TemperatureBand] = {
 class PresentationRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    doses_per_vial: int = Field(gt=0)
-    presentation: str = ""
-    pack_doses: int | None = Field(default=None, gt=0)
-    storage_cm3_per_dose: float = Field(gt=0)
-    transport_cm3_per_dose: float = Field(gt=0)
+    doses_per_vial: Quantity = Field(gt=0)
+    presentation: Label = ""
+    pack_doses: Quantity | None = Field(default=None, gt=0)
+    storage_cm3_per_dose: Number = Field(gt=0)
+    transport_cm3_per_dose: Number = Field(gt=0)
     indicative: bool = True
-    source: str = ""
+    source: FreeText = ""
 
 
 class ProfileRecord(BaseModel):
@@ -64,15 +65,15 @@ class ProfileRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product: Code
-    label: str = ""
-    name: str = ""
-    aliases: list[str] = Field(default_factory=list)
+    label: Label = ""
+    name: Label = ""
+    aliases: list[Label] = Field(default_factory=list)
     long_term: Band
-    allowed_days: dict[Band, float] = Field(default_factory=dict)
-    doses_per_course: int | None = Field(default=None, gt=0)
-    shelf_life_days: int | None = Field(default=None, gt=0)
+    allowed_days: dict[Band, Number] = Field(default_factory=dict)
+    doses_per_course: Quantity | None = Field(default=None, gt=0)
+    shelf_life_days: Quantity | None = Field(default=None, gt=0)
     presentations: list[PresentationRecord] = Field(default_factory=list)
-    source: str = ""
+    source: FreeText = ""
 
     @field_validator("allowed_days")
     @classmethod
@@ -91,23 +92,23 @@ class ProfileRow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product: Code
-    label: str = ""
-    name: str = ""
-    aliases: str = ""
+    label: Label = ""
+    name: Label = ""
+    aliases: FreeText = ""
     long_term: Band
-    days_ultra_cold: float | None = Field(default=None, ge=0)
-    days_frozen: float | None = Field(default=None, ge=0)
-    days_2_8: float | None = Field(default=None, ge=0)
-    days_ambient: float | None = Field(default=None, ge=0)
-    doses_per_course: int | None = Field(default=None, gt=0)
-    shelf_life_days: int | None = Field(default=None, gt=0)
-    doses_per_vial: int = Field(gt=0)
-    presentation: str = ""
-    pack_doses: int | None = Field(default=None, gt=0)
-    storage_cm3_per_dose: float = Field(gt=0)
-    transport_cm3_per_dose: float = Field(gt=0)
+    days_ultra_cold: Number | None = Field(default=None, ge=0)
+    days_frozen: Number | None = Field(default=None, ge=0)
+    days_2_8: Number | None = Field(default=None, ge=0)
+    days_ambient: Number | None = Field(default=None, ge=0)
+    doses_per_course: Quantity | None = Field(default=None, gt=0)
+    shelf_life_days: Quantity | None = Field(default=None, gt=0)
+    doses_per_vial: Quantity = Field(gt=0)
+    presentation: Label = ""
+    pack_doses: Quantity | None = Field(default=None, gt=0)
+    storage_cm3_per_dose: Number = Field(gt=0)
+    transport_cm3_per_dose: Number = Field(gt=0)
     indicative: bool = True
-    source: str = ""
+    source: FreeText = ""
 
 
 def _profile(

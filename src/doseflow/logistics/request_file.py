@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from doseflow.data.fields import Label, Number, Quantity
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.logistics.csv_rows import csv_records
 from doseflow.logistics.file_errors import raise_all, read_text, validation_details
@@ -28,12 +29,13 @@ class RequestRow(BaseModel):
 
     product: Code
     destination: Code
-    doses: int = Field(gt=0)
+    doses: Quantity = Field(gt=0)
+    # node codes separated by ";", each checked against the network (so each bounded)
     origin: str = ""
-    ready_day: float = Field(default=0.0, ge=0)
-    use_days: float | None = Field(default=None, ge=0)
-    doses_per_vial: int | None = Field(default=None, gt=0)
-    reference: str = ""
+    ready_day: Number = Field(default=0.0, ge=0)
+    use_days: Number | None = Field(default=None, ge=0)
+    doses_per_vial: Quantity | None = Field(default=None, gt=0)
+    reference: Label = ""
 
 
 def _request(

@@ -31,6 +31,7 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict
 
+from doseflow.data.fields import Code
 from doseflow.domain.errors import DoseflowError
 from doseflow.reporting.yaml_source import YamlDocument
 
@@ -145,24 +146,24 @@ class Dhis2Mapping:
 
 class _IdentModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str | None = None
-    code: str | None = None
+    id: Code | None = None
+    code: Code | None = None
 
 
 class _CategoryModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    code: str
-    options: dict[str, str] = {}
+    code: Code
+    options: dict[Code, Code] = {}
 
 
 class _MappingFileModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    attribute_option_combo: str | None = None
-    data_sets: dict[str, _IdentModel] = {}
-    data_elements: dict[str, _IdentModel] = {}
-    org_units: dict[str, _IdentModel] = {}
-    category_option_combos: dict[str, str] = {}
-    categories: dict[str, _CategoryModel] = {}
+    attribute_option_combo: Code | None = None
+    data_sets: dict[Code, _IdentModel] = {}
+    data_elements: dict[Code, _IdentModel] = {}
+    org_units: dict[Code, _IdentModel] = {}
+    category_option_combos: dict[Code, Code] = {}
+    categories: dict[Code, _CategoryModel] = {}
 
 
 def _idents(models: dict[str, _IdentModel]) -> Mapping[str, Ident]:

@@ -20,8 +20,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from doseflow.data.fields import Code, Name, Quantity
 from doseflow.data.population import countries
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.limits import MAX_CODE_LENGTH
 from doseflow.reporting.hierarchy import Hierarchy, OrgUnit, build_hierarchy
 from doseflow.reporting.yaml_source import YamlDocument
 
@@ -33,19 +35,19 @@ class _Strict(BaseModel):
 
 
 class _RegionModel(_Strict):
-    code: str = Field(pattern=_CODE)
-    name: str
-    population: int | None = Field(default=None, ge=0)
-    ledger_nodes: list[str] = []
+    code: str = Field(pattern=_CODE, max_length=MAX_CODE_LENGTH)
+    name: Name
+    population: Quantity | None = Field(default=None, ge=0)
+    ledger_nodes: list[Code] = []
     regions: list[_RegionModel] = []
 
 
 class _ParticipantModel(_Strict):
-    code: str = Field(pattern=_CODE)
-    name: str | None = None
-    population: int | None = Field(default=None, ge=0)
-    neighbours: list[str] = []
-    ledger_nodes: list[str] = []
+    code: str = Field(pattern=_CODE, max_length=MAX_CODE_LENGTH)
+    name: Name | None = None
+    population: Quantity | None = Field(default=None, ge=0)
+    neighbours: list[Code] = []
+    ledger_nodes: list[Code] = []
     regions: list[_RegionModel] = []
 
 

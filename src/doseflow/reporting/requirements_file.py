@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from doseflow.data.fields import Code, Quantity
+from doseflow.data.fields import Period as ReportPeriod
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.reporting.compliance import Requirement
 from doseflow.reporting.periods import Period, PeriodType, parse_period
@@ -29,12 +31,12 @@ CODE = "REPORT_REQUIREMENT_INVALID"
 class _RequirementModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    participant: str
-    report: str
+    participant: Code
+    report: Code
     frequency: PeriodType | None = None
-    due_days: int = Field(ge=0, le=366)
-    first: str = Field(alias="from")
-    last: str | None = Field(default=None, alias="to")
+    due_days: Quantity = Field(ge=0, le=366)
+    first: ReportPeriod = Field(alias="from")
+    last: ReportPeriod | None = Field(default=None, alias="to")
 
 
 class _RequirementsFileModel(BaseModel):

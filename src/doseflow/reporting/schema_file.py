@@ -21,7 +21,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from doseflow.data.fields import Code, FreeText, Name, Number
 from doseflow.domain.errors import DoseflowError, ErrorDetail
+from doseflow.domain.limits import MAX_CODE_LENGTH
 from doseflow.reporting.periods import PeriodType
 from doseflow.reporting.schema import (
     DEFAULT_SCHEMA,
@@ -44,33 +46,33 @@ class _Strict(BaseModel):
 
 
 class _ReportTypeModel(_Strict):
-    code: str = Field(pattern=CODE_PATTERN)
-    name: str
+    code: str = Field(pattern=CODE_PATTERN, max_length=MAX_CODE_LENGTH)
+    name: Name
     period_types: list[PeriodType] = Field(min_length=1)
-    description: str = ""
+    description: FreeText = ""
 
 
 class _OptionModel(_Strict):
-    code: str = Field(pattern=CODE_PATTERN)
-    name: str
+    code: str = Field(pattern=CODE_PATTERN, max_length=MAX_CODE_LENGTH)
+    name: Name
 
 
 class _CategoryModel(_Strict):
-    code: str = Field(pattern=CODE_PATTERN)
-    name: str
+    code: str = Field(pattern=CODE_PATTERN, max_length=MAX_CODE_LENGTH)
+    name: Name
     options: list[_OptionModel] = Field(min_length=1)
 
 
 class _ElementModel(_Strict):
-    code: str = Field(pattern=CODE_PATTERN)
-    name: str
-    report: str
+    code: str = Field(pattern=CODE_PATTERN, max_length=MAX_CODE_LENGTH)
+    name: Name
+    report: Code
     value_type: ValueType = ValueType.INTEGER
-    categories: list[str] = []
-    minimum: float | None = 0.0
-    maximum: float | None = None
+    categories: list[Code] = []
+    minimum: Number | None = 0.0
+    maximum: Number | None = None
     role: Role | None = None
-    description: str = ""
+    description: FreeText = ""
 
 
 class _SchemaFileModel(_Strict):

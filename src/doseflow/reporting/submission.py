@@ -27,7 +27,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from doseflow.data.fields import free_text_problem
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.domain.limits import MAX_TEXT_LENGTH
 from doseflow.reporting.crosscheck import LedgerFigures
 from doseflow.reporting.hierarchy import Hierarchy
 from doseflow.reporting.locks import LockKey, PeriodLock
@@ -342,6 +344,17 @@ class _Validator:
         number = self.number(v, element)
         if isinstance(number, ErrorDetail):
             return number
+        problem = None if v.comment is None else free_text_problem(v.comment)
+        if problem is not None:
+            return self.detail(
+                v,
+                "REPORT_BAD_COMMENT",
+                "comment",
+                f"the comment cannot be stored: {problem}",
+                f"at most {MAX_TEXT_LENGTH} characters, tabs and line breaks the only control "
+                "characters",
+                v.comment,
+            )
         return DataValue(
             participant, v.org_unit, period.code, element.code, v.category, number, v.comment
         )

@@ -27,6 +27,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from doseflow.data.user_files import readable_csv
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.reporting.hierarchy import Hierarchy
 from doseflow.reporting.periods import Period
@@ -277,11 +278,12 @@ def _values(
 
 def read_csv_template(text: str, *, source: str = "<csv>") -> list[SubmittedValue]:
     reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise _bad_header(source, list(REQUIRED_COLUMNS), []) from None
-    return _values(header, ((i, r) for i, r in enumerate(reader, start=2)), source, lambda i: i + 1)
+    with readable_csv("REPORT_TEMPLATE_INVALID", source, lambda: reader.line_num):
+        rows = list(reader)
+    if not rows:
+        raise _bad_header(source, list(REQUIRED_COLUMNS), [])
+    header, body = rows[0], rows[1:]
+    return _values(header, ((i, r) for i, r in enumerate(body, start=2)), source, lambda i: i + 1)
 
 
 def read_excel_template(path: Path | str) -> list[SubmittedValue]:

@@ -23,6 +23,7 @@ from doseflow.service.auth import RequestMiddleware
 from doseflow.service.dashboard import pages
 from doseflow.service.errors import install_error_handlers
 from doseflow.service.jobs import JobRunner
+from doseflow.service.limits import RequestSizeLimit
 from doseflow.service.rate_limits import RateLimits
 from doseflow.service.security_headers import SecurityHeadersMiddleware
 from doseflow.service.settings import SecuritySettings
@@ -87,6 +88,7 @@ def create_app(
     app.state.security = settings
     app.state.rate_limits = RateLimits(settings)
     app.add_middleware(RequestMiddleware, engine=the_engine, security=settings, summary=summary)
+    app.add_middleware(RequestSizeLimit)  # refuses a large body before anything reads it
     app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
     for name in ROUTER_MODULES:
         module = importlib.import_module(f"doseflow.service.routers.{name}")

@@ -18,6 +18,7 @@ from functools import cache
 
 from pydantic import BaseModel, Field
 
+from doseflow.data.fields import Code, Label, Number, Quantity
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.network import Network, NodeKind
 from doseflow.logistics import (
@@ -98,18 +99,18 @@ def store_codes(network: Network, iso3: str | None = None) -> list[str]:
 class RequestIn(BaseModel):
     """One shipment to plan (the columns of a logistics request file, docs/logistics.md)."""
 
-    product: str = Field(min_length=1, max_length=64, description="code, name or alias")
-    destination: str = Field(min_length=1, max_length=64, description="node code")
-    doses: int = Field(gt=0, le=10_000_000_000)
-    origin: list[str] = Field(
+    product: Code = Field(description="code, name or alias")
+    destination: Code = Field(description="node code")
+    doses: Quantity = Field(gt=0)
+    origin: list[Code] = Field(
         default_factory=list,
         max_length=50,
         description="origin node codes (default: the suppliers listing the product)",
     )
-    ready_day: float = Field(default=0.0, ge=0, le=3650)
-    use_days: float | None = Field(default=None, ge=0, le=3650)
-    doses_per_vial: int | None = Field(default=None, gt=0, le=1000)
-    reference: str = Field(default="", max_length=200)
+    ready_day: Number = Field(default=0.0, ge=0, le=3650)
+    use_days: Number | None = Field(default=None, ge=0, le=3650)
+    doses_per_vial: Quantity | None = Field(default=None, gt=0, le=1000)
+    reference: Label = ""
 
 
 def requests_from_rows(rows: Sequence[RequestIn], net: NetworkFile) -> list[ShipmentRequest]:

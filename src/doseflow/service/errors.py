@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from doseflow.data.fields import expected_text
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.service.text_checks import printable
 
@@ -55,6 +56,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "SERVICE_BAD_REQUEST": 422,
     "SERVICE_CROSS_ORIGIN": 403,
     "SERVICE_RATE_LIMITED": 429,
+    "SERVICE_REQUEST_TOO_LARGE": 413,
 }
 
 #: Otherwise, by the code's ending: lookups that found nothing are 404, clashes with what is
@@ -126,7 +128,7 @@ def _validation_details(errors: Iterable[Any]) -> list[ErrorDetail]:
                 code="SERVICE_BAD_REQUEST",
                 message=str(err.get("msg", "invalid request")),
                 location=ErrorLocation(source=f"request {where}" if where else None, field=field),
-                expected=None,
+                expected=expected_text(err),
                 value=None if isinstance(value, dict | list) else value,
             )
         )
@@ -138,6 +140,7 @@ _HTTP_CODES = {
     403: ("SERVICE_FORBIDDEN", "your role may not do this"),
     404: ("SERVICE_NOT_FOUND", "there is nothing at this address"),
     405: ("SERVICE_METHOD_NOT_ALLOWED", "this address does not accept this method"),
+    413: ("SERVICE_REQUEST_TOO_LARGE", "the request body is too large"),
 }
 
 

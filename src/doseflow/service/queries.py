@@ -21,7 +21,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request, Response
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator
 
 from doseflow.domain.limits import (
     EARLIEST_DATE,
@@ -80,8 +80,6 @@ NameQuery = Annotated[str | None, Query(min_length=1, max_length=MAX_NAME_LENGTH
 Iso3Query = Annotated[
     str | None, Query(pattern="^[A-Za-z]{3}$", description="only this country (ISO3)")
 ]
-#: One code in a repeated parameter (``?product=A&product=B``).
-Code = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CODE_LENGTH)]
 
 
 #: The paging headers, described in the OpenAPI document of every paged endpoint.

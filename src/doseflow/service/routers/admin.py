@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as FastPath
 from pydantic import BaseModel, Field
 
+from doseflow.data.fields import Code, Label, Quantity, UserName
 from doseflow.domain.limits import MAX_CODE_LENGTH, MAX_NAME_LENGTH
 from doseflow.service.auth import Access, authorize
 from doseflow.service.bodies import WriteBody
@@ -34,15 +35,15 @@ ReadAudit = Annotated[Access, Depends(authorize("audit.read"))]
 
 
 class TokenRequest(WriteBody):
-    role: str = Field(
+    role: Code = Field(
         description="administrator, allocation-analyst, logistics-officer, participant or viewer"
     )
     iso3: str | None = Field(
         default=None, description="the participant's country (participants only)"
     )
-    user: str | None = Field(default=None, description="who holds it (default: role[-ISO3])")
-    label: str = Field(default="", max_length=200)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    user: UserName | None = Field(default=None, description="who holds it (default: role[-ISO3])")
+    label: Label = ""
+    expires_in_days: Quantity | None = Field(default=None, ge=1, le=3650)
 
 
 class IssuedTokenOut(BaseModel):

@@ -16,7 +16,9 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from doseflow.allocation import Decline, Redirect, scenario_from_document
+from doseflow.data.fields import Code, FreeText, Label, Quantity
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.limits import MAX_ROUND_NUMBER
 from doseflow.service.allocation_views import decline_view
 from doseflow.service.auth import Access, authorize
 from doseflow.service.bodies import WriteBody
@@ -109,14 +111,14 @@ class LineOut(BaseModel):
 
 
 class DeclineIn(WriteBody):
-    round: int = Field(ge=1, le=1000)
-    product: str = Field(min_length=1, max_length=64)
+    round: Quantity = Field(ge=1, le=MAX_ROUND_NUMBER)
+    product: Code
     iso3: str = Field(pattern="^[A-Za-z]{3}$")
-    doses: int | None = Field(default=None, ge=1, description="default: the whole allocation")
-    reason: str = Field(default="", max_length=500)
+    doses: Quantity | None = Field(default=None, ge=1, description="default: the whole allocation")
+    reason: FreeText = ""
     redirect: Redirect = Redirect.SAME_RULES
-    recipients: list[str] = Field(default_factory=list, max_length=300)
-    pool: str | None = Field(default=None, max_length=64)
+    recipients: list[Code] = Field(default_factory=list, max_length=300)
+    pool: Label | None = None
 
 
 class Recipient(BaseModel):

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from doseflow.data.fields import Code, Number
 from doseflow.domain.limits import MAX_CODE_LENGTH
 from doseflow.logistics import NetworkFile, Objective
 from doseflow.logistics.routing import DEFAULT_HORIZON_DAYS
@@ -37,7 +38,7 @@ from doseflow.service.coldchain_views import (
     shipment_plan,
 )
 from doseflow.service.errors import ERROR_RESPONSES
-from doseflow.service.queries import PAGED_RESPONSES, Code, Page, page_of
+from doseflow.service.queries import PAGED_RESPONSES, Page, page_of
 from doseflow.service.text_checks import require_unicode
 
 router = APIRouter(
@@ -102,23 +103,23 @@ class NetworkSource(BaseModel):
 
 
 class FeasibilityIn(NetworkSource):
-    products: list[str] = Field(
+    products: list[Code] = Field(
         default_factory=list, max_length=200, description="default: every supplied product"
     )
-    destinations: list[str] = Field(
+    destinations: list[Code] = Field(
         default_factory=list, max_length=5000, description="default: every store"
     )
-    origins: list[str] = Field(
+    origins: list[Code] = Field(
         default_factory=list, max_length=200, description="default: the product's suppliers"
     )
-    use_days: float | None = Field(default=None, ge=0, le=3650)
+    use_days: Number | None = Field(default=None, ge=0, le=3650)
     objective: Objective = Objective.FASTEST
 
 
 class RoutesIn(NetworkSource):
     requests: list[RequestIn] = Field(min_length=1, max_length=MAX_REQUESTS)
     objective: Objective = Objective.FASTEST
-    horizon_days: float = Field(default=DEFAULT_HORIZON_DAYS, ge=1, le=MAX_HORIZON_DAYS)
+    horizon_days: Number = Field(default=DEFAULT_HORIZON_DAYS, ge=1, le=MAX_HORIZON_DAYS)
 
 
 class CapacityIn(RoutesIn):

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field, model_validator
 
+from doseflow.data.fields import Quantity
 from doseflow.deployment import DeploymentInput, Strategy
 from doseflow.domain.product import Product
 from doseflow.service.auth import Access, authorize
@@ -69,8 +70,8 @@ class DeploymentIn(BaseModel):
         description="a stored scenario whose products the document may name by code only",
     )
     strategy: Strategy | None = Field(default=None, description="override the document's")
-    horizon_days: int | None = Field(default=None, ge=1, le=3650)
-    coverage_step_days: int = Field(default=7, ge=1, le=366)
+    horizon_days: Quantity | None = Field(default=None, ge=1, le=3650)
+    coverage_step_days: Quantity = Field(default=7, ge=1, le=366)
 
     @model_validator(mode="before")
     @classmethod

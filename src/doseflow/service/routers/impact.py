@@ -15,6 +15,8 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
+from doseflow.data.fields import Number, Quantity
+from doseflow.domain.limits import MAX_ROUND_NUMBER
 from doseflow.impact.global_comparison import DEFAULT_LEVELS, compare_allocations
 from doseflow.service.auth import Access, authorize
 from doseflow.service.bodies import WriteBody
@@ -30,10 +32,12 @@ KIND = "impact-comparison"
 
 
 class ImpactRunIn(WriteBody):
-    round: int | None = Field(default=None, ge=1, le=1000, description="default: every round")
-    r0: float = Field(default=2.5, gt=0.5, le=10.0, description="basic reproduction number")
-    horizon_days: int = Field(default=365, ge=30, le=1095)
-    levels: int = Field(
+    round: Quantity | None = Field(
+        default=None, ge=1, le=MAX_ROUND_NUMBER, description="default: every round"
+    )
+    r0: Number = Field(default=2.5, gt=0.5, le=10.0, description="basic reproduction number")
+    horizon_days: Quantity = Field(default=365, ge=30, le=1095)
+    levels: Quantity = Field(
         default=DEFAULT_LEVELS,
         ge=2,
         le=100,

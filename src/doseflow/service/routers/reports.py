@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from doseflow.data.fields import BoundedDate, Code, FreeText, Period, ReportedValue
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.limits import MAX_CODE_LENGTH
 from doseflow.domain.network import build_network
@@ -50,13 +51,13 @@ class ValueIn(WriteBody):
     """One reported value, as in a DHIS2 data value set (``value`` may be text: it is
     checked against the data element's type)."""
 
-    data_element: str = Field(min_length=1, max_length=64)
-    period: str = Field(min_length=1, max_length=16, description="2021W23, 202106, 2021Q2")
-    org_unit: str = Field(min_length=1, max_length=64)
-    value: str | float | int
-    category: str | None = Field(default=None, max_length=64)
+    data_element: Code
+    period: Period = Field(description="2021W23, 202106, 2021Q2")
+    org_unit: Code
+    value: ReportedValue
+    category: Code | None = None
     participant: str | None = Field(default=None, max_length=3)
-    comment: str | None = Field(default=None, max_length=500)
+    comment: FreeText | None = None
 
 
 class SubmissionIn(WriteBody):
@@ -64,7 +65,7 @@ class SubmissionIn(WriteBody):
     atomic: bool = Field(
         default=False, description="all or nothing: write nothing if any value conflicts"
     )
-    as_of: date | None = Field(
+    as_of: BoundedDate | None = Field(
         default=None,
         description="which periods are open (default: the server's today; an earlier day "
         "checks more strictly, a later one is refused)",
