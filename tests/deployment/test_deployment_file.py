@@ -248,7 +248,7 @@ def test_without_a_csv_dir_a_file_name_is_refused_without_reading(tmp_path: Path
             "at most 1,000,000,000,000",
         ),
         ("lot: L1", "lot: " + "L" * 101, "lot", "at most 100 characters"),
-        ("lot: L1", 'lot: "L\\0"', "lot", "without control characters"),
+        ("lot: L1", 'lot: "L\\u2028"', "lot", "without control characters"),
         ("expiry: 2021-09-30", "expiry: 9999-12-31", "expiry", "2000-01-01 to 2099-12-31"),
         ("start: 2021-06-01", "start: 0001-01-01", "start", "2000-01-01 to 2099-12-31"),
     ],

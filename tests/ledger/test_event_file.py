@@ -137,3 +137,12 @@ def test_event_dates_outside_the_era_are_refused_in_csv(moment: str) -> None:
         read_csv_text(text, "e.csv")
     assert caught.value.detail.location.field == "occurred_at"
     assert caught.value.detail.expected == "a date from 2000-01-01 to 2099-12-31"
+
+
+def test_who_recorded_an_event_in_a_file_is_one_line_of_at_most_100_characters() -> None:
+    read_json_text(_json_row(recorded_by="u" * 100), "e.json")
+    for bad in ("u" * 101, "moh\x00minister"):
+        with pytest.raises(DoseflowError) as caught:
+            read_json_text(_json_row(recorded_by=bad), "e.json")
+        detail = caught.value.detail
+        assert (detail.code, detail.location.field) == ("LEDGER_ROW_INVALID", "recorded_by")

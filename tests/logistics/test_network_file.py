@@ -229,7 +229,7 @@ def test_csv_header_problems(tmp_path: Path) -> None:
         ("lead_time_days: 3,", 'lead_time_days: "3",', "lead_time_days", "not text"),
         ("lead_time_days: 3,", "lead_time_days: .inf,", "lead_time_days", "a number"),
         ("code: NS,", "code: " + "N" * 65 + ",", "code", "at most 64 characters"),
-        ("name: Store,", 'name: "St\\0re",', "name", "without control characters"),
+        ("name: Store,", 'name: "St\\u2028re",', "name", "without control characters"),
     ],
 )
 def test_bounds_on_network_yaml_fields(old: str, new: str, field: str, expected: str) -> None:

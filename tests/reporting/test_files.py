@@ -174,7 +174,7 @@ def test_mapping_invalid(tmp_path: Path) -> None:
     [
         ("x" * 65, "X", "data_elements[0].code", "at most 64 characters"),
         ("x1", "X" * 201, "data_elements[0].name", "at most 200 characters"),
-        ("x1", '"X\\0"', "data_elements[0].name", "without control characters"),
+        ("x1", '"X\\u2028"', "data_elements[0].name", "without control characters"),
     ],
 )
 def test_schema_codes_and_names_are_bounded(

@@ -8,8 +8,8 @@ numbers go. Each must get a coded 4xx (a body with ``code``) and write nothing: 
 count of every table of the store (the ledger's included) is the same before and after.
 The audit log is left out of the comparison: a refused write is audited by design.
 
-Cases whose fix is a field-level bound (string maxima, quantity ranges, strict numbers
-inside records: the i11-bounds branch) are marked ``xfail(strict=True)`` until it lands.
+Field-level bounds (string maxima, quantity ranges, strict numbers inside records) are held
+by the bounded field types of ``doseflow.data.fields``; their cases are here too.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ EXAMPLES = resources.files("doseflow.data").joinpath("examples")
 DEPLOYMENT = EXAMPLES.joinpath("deployment_prk.yaml").read_text(encoding="utf-8")
 NETWORK = EXAMPLES.joinpath("network.yaml").read_text(encoding="utf-8")
 NOT_COUNTED = {"service_audit", "alembic_version"}
-BOUNDS = pytest.mark.xfail(strict=True, reason="needs i11-bounds field bounds")
 
 BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
     f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)
@@ -276,7 +275,6 @@ BOUNDS_PATHS = {
 }
 
 
-@BOUNDS
 @pytest.mark.parametrize("case", sorted(BOUNDS_BODIES))
 def test_hostile_values_inside_records_are_refused(service: Service, case: str) -> None:
     seed_ledger(service.engine)  # nodes and stock for the ledger's cases
@@ -383,7 +381,6 @@ def test_an_impossible_period_in_a_report_is_a_coded_conflict(service: Service) 
     assert _counts(service.engine) == before
 
 
-@BOUNDS
 @pytest.mark.parametrize("case", sorted(RECORD_BOUNDS))
 def test_hostile_numbers_inside_records_are_refused(service: Service, case: str) -> None:
     _stored_scenario_and_ledger(service)

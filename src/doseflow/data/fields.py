@@ -198,6 +198,10 @@ def real_number(value: Any, info: ValidationInfo) -> Any:
 Number = Annotated[float, BeforeValidator(real_number), Field(strict=True, allow_inf_nan=False)]
 """A finite number (shares, days, litres, rates); whole numbers are numbers too."""
 
+Litres = Annotated[Number, Field(ge=0, le=MAX_QUANTITY)]
+"""A volume of cold-chain space in litres: 0..``MAX_QUANTITY`` (a trillion litres is a cubic
+kilometre, beyond any store), so a capacity cannot overflow the sums made of it."""
+
 
 def _within_dates(day: date) -> None:
     if not EARLIEST_DATE <= day <= LATEST_DATE:

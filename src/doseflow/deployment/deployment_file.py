@@ -30,6 +30,7 @@ from doseflow.data.fields import (
     BoundedDate,
     Code,
     Label,
+    Litres,
     LotNumber,
     Name,
     Number,
@@ -98,7 +99,7 @@ class RegionRecord(_Record):
     population: Quantity = Field(gt=0)
     doses_per_day: Quantity = Field(ge=0)
     lead_days: Quantity = Field(default=0, ge=0)
-    cold_chain_litres: dict[TemperatureBand, Number] = Field(default_factory=dict)
+    cold_chain_litres: dict[TemperatureBand, Litres] = Field(default_factory=dict)
     node: Code | None = None
 
 

@@ -19,11 +19,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from doseflow.data.fields import Label, Name, Number, Quantity
+from doseflow.data.fields import Label, Litres, Name, Number, Quantity
 from doseflow.data.user_files import readable_csv
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.network import Lane, LaneMode, Network, Node, NodeKind, build_network
@@ -60,7 +60,7 @@ class NodeRecord(BaseModel):
     country: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     parent: Code | None = None
     region: Name | None = None
-    capacity_litres: dict[Band, Annotated[Number, Field(ge=0)]] = Field(default_factory=dict)
+    capacity_litres: dict[Band, Litres] = Field(default_factory=dict)
     planned_use_days: Number | None = Field(default=None, ge=0)
     products: list[Code] = Field(default_factory=list)
 
