@@ -46,3 +46,12 @@ MAX_QUANTITY: Final = 10**12
 #: Dates a user may give for events, periods and plans: the programme era, with room.
 EARLIEST_DATE: Final = date(2000, 1, 1)
 LATEST_DATE: Final = date(2099, 12, 31)
+
+#: Background jobs (impact runs) one user may have queued or running at once. A job holds a
+#: worker for seconds to minutes; more than a few per person only queues behind itself.
+MAX_ACTIVE_JOBS_PER_USER: Final = 3
+
+#: Background jobs queued or running at once, all users together, on one database (shared by
+#: every server process). Past this a submission is refused with 429 rather than queued
+#: for hours.
+MAX_ACTIVE_JOBS: Final = 20

@@ -9,7 +9,7 @@ lives under ``/api`` (OpenAPI description at ``/api/openapi.json``, interactive 
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -20,7 +20,8 @@ from doseflow import __version__
 from doseflow.service.auth import RequestMiddleware
 from doseflow.service.dashboard import pages
 from doseflow.service.errors import install_error_handlers
-from doseflow.service.jobs import JobRunner
+from doseflow.service.job_kinds import builtin_kinds
+from doseflow.service.jobs import JobKind, JobRunner, JobSettings
 from doseflow.store.database import default_url, open_database
 
 #: Routers under ``doseflow.service.routers``, in the order they appear in the API docs.
@@ -46,13 +47,22 @@ same stable error codes as the command line (see docs/errors.md) in the body
 """
 
 
-def create_app(database_url: str | None = None, *, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    database_url: str | None = None,
+    *,
+    engine: Engine | None = None,
+    job_settings: JobSettings | None = None,
+    job_kinds: Mapping[str, JobKind] | None = None,
+) -> FastAPI:
     """The service on ``database_url`` (SQLite path or URL, PostgreSQL URL; default
-    :func:`doseflow.store.database.default_url`), migrated to the latest schema."""
+    :func:`doseflow.store.database.default_url`), migrated to the latest schema. Its job
+    runner takes part in the database's shared queue with ``job_settings`` and runs
+    ``job_kinds`` (default: :func:`doseflow.service.job_kinds.builtin_kinds`)."""
     the_engine = engine if engine is not None else open_database(database_url or default_url())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.jobs.start()
         yield
         app.state.jobs.shutdown()
 
@@ -66,7 +76,9 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None)
         lifespan=lifespan,
     )
     app.state.engine = the_engine
-    app.state.jobs = JobRunner(the_engine)
+    app.state.jobs = JobRunner(
+        the_engine, builtin_kinds() if job_kinds is None else job_kinds, job_settings
+    )
     install_error_handlers(app, html=pages.render_error)
     app.add_middleware(RequestMiddleware, engine=the_engine)
     for name in ROUTER_MODULES:
@@ -83,5 +95,6 @@ def create_app(database_url: str | None = None, *, engine: Engine | None = None)
 
 
 def app_from_environment() -> FastAPI:
-    """The factory ``doseflow serve`` hands to uvicorn: the database named by ``$DOSEFLOW_DB``."""
-    return create_app(default_url())
+    """The factory ``doseflow serve`` hands to uvicorn (in each worker process): the database
+    named by ``$DOSEFLOW_DB``, job settings from ``$DOSEFLOW_JOB_*``."""
+    return create_app(default_url(), job_settings=JobSettings.from_environment())

@@ -52,6 +52,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "SERVICE_METHOD_NOT_ALLOWED": 405,
     "SERVICE_TOKEN_NOT_FOUND": 404,
     "SERVICE_JOB_NOT_FOUND": 404,
+    "SERVICE_JOB_LIMIT_REACHED": 429,
+    "SERVICE_JOB_QUEUE_FULL": 429,
     "SERVICE_BAD_REQUEST": 422,
 }
 
@@ -160,6 +162,9 @@ def install_error_handlers(
     async def on_doseflow_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DoseflowError)
         headers = {"WWW-Authenticate": "Bearer"} if exc.code == "SERVICE_UNAUTHENTICATED" else None
+        retry_after = getattr(exc, "retry_after_seconds", None)
+        if isinstance(retry_after, int):  # a refusal that passes with time (a full queue)
+            headers = {"Retry-After": str(retry_after)}
         return respond(request, exc.details, status_for(exc.code), headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
