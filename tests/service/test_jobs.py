@@ -94,9 +94,7 @@ def _age(engine: Engine, job_id: str, seconds: float) -> None:
         )
 
 
-def test_a_job_runs_and_its_result_is_stored(
-    engine: Engine, runners: list[JobRunner]
-) -> None:
+def test_a_job_runs_and_its_result_is_stored(engine: Engine, runners: list[JobRunner]) -> None:
     runner = _runner(runners, engine)
     job = runner.submit("echo", {"n": 21}, submitted_by="a")
     assert job.status is JobStatus.QUEUED
@@ -146,7 +144,8 @@ def test_jobs_are_claimed_oldest_first_once_and_only_of_known_kinds(engine: Engi
     other = submit_job(engine, kind="other", params={}, submitted_by=None)
     a = claim_next_job(engine, "worker-a", {"echo"})
     b = claim_next_job(engine, "worker-b", {"echo"})
-    assert a is not None and b is not None
+    assert a is not None
+    assert b is not None
     assert [a.job.id, b.job.id] == ids
     assert (a.job.status, a.job.claimed_by, a.attempt) == (JobStatus.RUNNING, "worker-a", 1)
     assert a.job.heartbeat_at is not None
@@ -203,7 +202,8 @@ def test_a_stale_job_is_requeued_once_then_failed_and_the_lost_worker_cannot_fin
     live = submit_job(engine, kind="echo", params={}, submitted_by=None)
     first = claim_next_job(engine, "dead-worker", {"echo"})
     alive = claim_next_job(engine, "live-worker", {"echo"})
-    assert first is not None and alive is not None
+    assert first is not None
+    assert alive is not None
     assert (first.job.id, alive.job.id) == (job.id, live.id)
     _age(engine, job.id, 120)
     recovered = recover_stale_jobs(engine, timedelta(seconds=60))
@@ -238,7 +238,9 @@ def test_a_long_job_with_a_live_worker_is_never_taken_from_it(
     """The job runs for several stale timeouts while another process recovers stale jobs
     every heartbeat: its heartbeats keep it, it runs once and succeeds."""
     worker = _runner(runners, engine)
-    other = _runner(runners, engine, JobSettings(threads=0, heartbeat_seconds=0.1, stale_seconds=0.6))
+    other = _runner(
+        runners, engine, JobSettings(threads=0, heartbeat_seconds=0.1, stale_seconds=0.6)
+    )
     other.start()
     job = worker.submit("slow-echo", {"n": 5, "sleep": 2.0}, submitted_by=None)
     done = worker.wait(job.id, timeout=30)

@@ -77,7 +77,8 @@ def test_upgrade_from_0001_keeps_jobs_and_makes_them_workable(db_url: str) -> No
     assert recover_stale_jobs(engine, timedelta(seconds=60)).requeued == ("r",)
     first = claim_next_job(engine, "w", {"impact"})
     second = claim_next_job(engine, "w", {"impact"})
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert {first.job.id, second.job.id} == {"q", "r"}
     assert first.job.params == {"round": 1}
     assert sorted([first.attempt, second.attempt]) == [1, 2]

@@ -23,18 +23,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.domain.limits import MAX_ACTIVE_JOBS, MAX_ACTIVE_JOBS_PER_USER
+from doseflow.store.job_settings import JobSettings
 from doseflow.store.service_jobs import (
     Claim,
     Job,
-    QueueLimits,
     beat,
     claim_next_job,
     finish_job,
@@ -45,6 +44,8 @@ from doseflow.store.service_jobs import (
 )
 
 log = logging.getLogger(__name__)
+
+__all__ = ["JobKind", "JobRunner", "JobSettings", "worker_name"]
 
 #: Checks and normalises a job's parameters at submission (raises ``DoseflowError``); what
 #: it returns is stored and later given to the run function, in any process.
@@ -60,86 +61,6 @@ class JobKind:
     name: str
     prepare: Prepare
     run: Run
-
-
-@dataclass(frozen=True)
-class JobSettings:
-    """How a server process takes part in the queue (``doseflow serve`` options and
-    ``DOSEFLOW_JOB_*`` environment variables; docs/service.md)."""
-
-    #: Worker threads claiming jobs in this process (0: this process accepts jobs but runs
-    #: none, leaving them to other processes).
-    threads: int = 1
-    #: How often an idle worker looks for jobs queued by other processes (jobs submitted to
-    #: this process wake it at once).
-    poll_seconds: float = 2.0
-    #: How often a running job's heartbeat is refreshed.
-    heartbeat_seconds: float = 10.0
-    #: A running job whose heartbeat is older than this lost its worker.
-    stale_seconds: float = 60.0
-    #: On shutdown, how long running jobs may take to finish before they are given back to
-    #: the queue for another process.
-    shutdown_grace_seconds: float = 5.0
-    limits: QueueLimits = field(default_factory=QueueLimits)
-
-    def __post_init__(self) -> None:
-        problems = []
-        if not 0 <= self.threads <= 64:
-            problems.append(("threads", self.threads, "a whole number from 0 to 64"))
-        for name in ("poll_seconds", "heartbeat_seconds", "shutdown_grace_seconds"):
-            value = getattr(self, name)
-            if not 0 < value <= 3600:
-                problems.append((name, value, "more than 0 and at most 3600 seconds"))
-        if not self.stale_seconds >= 3 * self.heartbeat_seconds:
-            problems.append(
-                ("stale_seconds", self.stale_seconds, "at least three heartbeat intervals")
-            )
-        if self.limits.per_user < 1 or self.limits.total < 1:
-            problems.append(("limits", self.limits, "at least one job per user and in all"))
-        if problems:
-            name, value, expected = problems[0]
-            raise DoseflowError(
-                "SERVICE_BAD_SETTING",
-                f"job setting {name} is {value}; expected {expected}",
-                field=name,
-                expected=expected,
-                value=value,
-            )
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> JobSettings:
-        """Settings from ``DOSEFLOW_JOB_*`` variables (how ``doseflow serve`` hands its
-        options to uvicorn's worker processes); unset ones keep their defaults."""
-        env = os.environ if environ is None else environ
-
-        def number(name: str, default: float, kind: type[int] | type[float]) -> Any:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                return kind(raw)
-            except ValueError:
-                raise DoseflowError(
-                    "SERVICE_BAD_SETTING",
-                    f"{name} is {raw!r}, not a number",
-                    field=name,
-                    expected="a whole number" if kind is int else "a number of seconds",
-                    value=raw,
-                ) from None
-
-        defaults = cls()
-        return cls(
-            threads=number("DOSEFLOW_JOB_THREADS", defaults.threads, int),
-            poll_seconds=number("DOSEFLOW_JOB_POLL_SECONDS", defaults.poll_seconds, float),
-            heartbeat_seconds=number(
-                "DOSEFLOW_JOB_HEARTBEAT_SECONDS", defaults.heartbeat_seconds, float
-            ),
-            stale_seconds=number("DOSEFLOW_JOB_STALE_SECONDS", defaults.stale_seconds, float),
-            limits=QueueLimits(
-                per_user=number("DOSEFLOW_JOB_MAX_PER_USER", MAX_ACTIVE_JOBS_PER_USER, int),
-                total=number("DOSEFLOW_JOB_MAX_TOTAL", MAX_ACTIVE_JOBS, int),
-            ),
-        )
 
 
 def worker_name() -> str:

@@ -243,8 +243,7 @@ def submit_job(
         if _count_active(session) > bounds.total:
             raise JobQueueFull(
                 "SERVICE_JOB_QUEUE_FULL",
-                f"the job queue is full ({bounds.total} jobs queued or running); "
-                "try again later",
+                f"the job queue is full ({bounds.total} jobs queued or running); try again later",
                 limit=bounds.total,
                 retry_after_seconds=bounds.retry_after_seconds,
             )
@@ -399,9 +398,7 @@ def recover_stale_jobs(
         failed = session.scalars(
             update(JobRow)
             .where(stale, JobRow.attempts >= max_attempts)
-            .values(
-                status=JobStatus.FAILED.value, finished_at=now, result=None, errors=abandoned
-            )
+            .values(status=JobStatus.FAILED.value, finished_at=now, result=None, errors=abandoned)
             .returning(JobRow.id)
             .execution_options(synchronize_session=False)
         ).all()

@@ -18,8 +18,8 @@ from doseflow.service.dashboard.render import (
     read_form,
     render,
 )
-from doseflow.service.permissions import PERMISSIONS
 from doseflow.service.impact_job import KIND, ImpactRunIn
+from doseflow.service.permissions import PERMISSIONS
 from doseflow.store.allocation import AllocationStore
 from doseflow.store.service_jobs import JobStatus, list_jobs
 

@@ -28,9 +28,7 @@ def upgrade() -> None:
     with op.batch_alter_table("service_jobs") as batch:
         batch.add_column(sa.Column("claimed_by", sa.String(200), nullable=True))
         batch.add_column(sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True))
-        batch.add_column(
-            sa.Column("attempts", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
     op.create_index(
         "ix_service_jobs_status_submitted_at", "service_jobs", ["status", "submitted_at"]
     )
