@@ -199,7 +199,7 @@ def test_two_server_processes_share_the_queue_and_recover_a_killed_ones_job(
         # 2. the process running a job is killed: the survivor re-runs it after the timeout
         answer = httpx.post(
             f"{servers[0].base}/api/test/probes",
-            json={"tag": "victim", "seconds": 2.0},
+            json={"tag": "victim", "seconds": 3.0},
             headers=auth,
             timeout=10,
         )
