@@ -330,7 +330,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             process, base = start_server(url, workers)
             try:
                 stock = httpx.get(f"{base}/api/stock", headers=auth).json()
-                measure(base, "/api/stock", headers=auth, rate=20, seconds=1)  # warm up
+                # warm up every worker process (each opens its own connections)
+                measure(base, "/api/stock", headers=auth, rate=20 * workers, seconds=2)
                 if workers == args.workers[0]:
                     baseline = measure(base, "/api/health", rate=args.rate, seconds=args.seconds)
                     fixed = measure(

@@ -39,7 +39,7 @@ class JobSettings:
     limits: QueueLimits = field(default_factory=QueueLimits)
 
     def __post_init__(self) -> None:
-        problems = []
+        problems: list[tuple[str, object, str]] = []
         if not 0 <= self.threads <= 64:
             problems.append(("threads", self.threads, "a whole number from 0 to 64"))
         for name in ("poll_seconds", "heartbeat_seconds", "shutdown_grace_seconds"):
