@@ -259,6 +259,16 @@ def claim_next_job(engine: Engine, worker: str, kinds: Collection[str]) -> Claim
     still ``queued`` when it is taken, so no job is claimed twice."""
     if not kinds:
         return None
+    waiting = (
+        select(JobRow.id)
+        .where(JobRow.status == JobStatus.QUEUED.value, JobRow.kind.in_(list(kinds)))
+        .limit(1)
+    )
+    with Session(engine) as session:
+        # a plain read first: an idle worker polling an empty queue takes no write lock
+        # (on SQLite that would stall behind, and hold up, every other writer)
+        if session.scalar(waiting) is None:
+            return None
     with Session(engine, expire_on_commit=False) as session, session.begin():
         now = _now(session)
         oldest = (
@@ -386,6 +396,8 @@ def recover_stale_jobs(
             JobRow.status == JobStatus.RUNNING.value,
             JobRow.heartbeat_at < now - stale_after,
         )
+        if session.scalar(select(JobRow.id).where(stale).limit(1)) is None:
+            return Recovered((), ())  # the usual case: read only, no write lock taken
         requeued = session.scalars(
             update(JobRow)
             .where(stale, JobRow.attempts < max_attempts)
