@@ -323,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rates = [float(r) for r in args.rates.split(",")]
     held_by_workers: dict[int, tuple[LoadResult | None, list[LoadResult]]] = {}
+    loads: dict[int, tuple[float, float]] = {}  # load average before and after each ramp
     with database(args.postgres) as url:
         token = seed(url, nodes=args.nodes, products=args.products, lots=args.lots)
         auth = {"Authorization": f"Bearer {token}"}
@@ -337,9 +338,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                     fixed = measure(
                         base, "/api/stock", headers=auth, rate=args.rate, seconds=args.seconds
                     )
+                load_before = os.getloadavg()[0]
                 held_by_workers[workers] = highest_rate_held(
                     base, "/api/stock", auth, rates, args.seconds
                 )
+                loads[workers] = (load_before, os.getloadavg()[0])
             finally:
                 process.terminate()
                 process.wait(timeout=30)
@@ -360,7 +363,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"p99 ratio: {fixed.p99 / baseline.p99:.1f}x"
     )
     for workers, (_best, steps) in held_by_workers.items():
-        print(f"ramp on GET /api/stock with {workers} worker(s) (p99 under 50 ms):")
+        before, after = loads[workers]
+        print(
+            f"ramp on GET /api/stock with {workers} worker(s) (p99 under 50 ms; "
+            f"load average {before:.1f} before, {after:.1f} after):"
+        )
         for step in steps:
             print(_row("  step", step))
     print(f"highest rate held with p99 < {P99_LIMIT_MS:.0f} ms:")
