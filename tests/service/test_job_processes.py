@@ -1,7 +1,7 @@
 """Several real server processes on one PostgreSQL database share the job queue (issue 11).
 
 Two uvicorn processes on 127.0.0.1 serve the same schema with short heartbeats (0.25 s) and
-stale timeout (1.5 s). Jobs submitted to both are each run exactly once, by either process,
+stale timeout (2 s). Jobs submitted to both are each run exactly once, by either process,
 and none is taken for abandoned while its worker lives; then the process running a job is
 killed (SIGKILL) and the survivor re-runs that job after the timeout, not before. Last,
 ``doseflow serve --workers 2`` itself starts two workers on the database and runs an impact
@@ -37,7 +37,7 @@ FAST_JOBS = {
     "DOSEFLOW_JOB_THREADS": "2",
     "DOSEFLOW_JOB_POLL_SECONDS": "0.1",
     "DOSEFLOW_JOB_HEARTBEAT_SECONDS": "0.25",
-    "DOSEFLOW_JOB_STALE_SECONDS": "1.5",
+    "DOSEFLOW_JOB_STALE_SECONDS": "2",
     "DOSEFLOW_JOB_MAX_PER_USER": "40",
     "DOSEFLOW_JOB_MAX_TOTAL": "40",
 }
