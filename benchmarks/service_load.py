@@ -147,7 +147,7 @@ def _free_port() -> int:
 
 def start_server(url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     """``doseflow serve``'s app in a child process on 127.0.0.1 (``workers`` uvicorn worker
-    processes behind one port); waits until it answers."""
+    processes behind one port); waits until it answers and every worker has started."""
     port = _free_port()
     env = {**os.environ, "DOSEFLOW_DB": url}
     command = [
@@ -171,11 +171,52 @@ def start_server(url: str, workers: int = 1) -> tuple[subprocess.Popen[bytes], s
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                if workers > 1:
+                    _wait_for_workers(process.pid, workers, deadline)
                 return process, base
         except httpx.HTTPError:
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("the service did not start")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _wait_for_workers(pid: int, workers: int, deadline: float) -> None:
+    """The first worker to start answers the health check while the others are still
+    importing; wait until all ``workers`` child processes exist and are idle (less than
+    0.05 s of CPU in 0.5 s), so their start-up does not land in the first measurements.
+    Reads /proc (Linux); elsewhere it waits 3 s per worker."""
+    if not Path("/proc/self/stat").exists():
+        time.sleep(3 * workers)
+        return
+    while time.monotonic() < deadline:
+        children = _children(pid)
+        if len(children) >= workers:
+            try:
+                before = [_cpu_seconds(c) for c in children]
+                time.sleep(0.5)
+                after = [_cpu_seconds(c) for c in children]
+            except OSError:
+                continue
+            if all(b - a < 0.05 for a, b in zip(before, after, strict=True)):
+                return
+        else:
+            time.sleep(0.2)
 
 
 async def _measure(
