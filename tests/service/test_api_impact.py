@@ -7,11 +7,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from doseflow.domain.errors import DoseflowError
 from doseflow.domain.limits import MAX_ACTIVE_JOBS_PER_USER
 from doseflow.service import create_app
+from doseflow.service.impact_job import KIND
 from doseflow.service.jobs import JobKind, JobSettings
 from doseflow.store.service import audit_log
 from doseflow.store.service_jobs import JobStatus, get_job
@@ -128,3 +131,21 @@ def test_a_second_server_on_the_database_leaves_the_first_ones_job_alone(
     assert done.claimed_by == first.state.jobs.worker
     first.state.engine.dispose()
     second.state.engine.dispose()
+
+
+def test_the_impact_kind_checks_parameters_whoever_submits(service: Service) -> None:
+    """The kind's own check, not only the endpoint's: what is stored is always runnable."""
+    service.post("/api/scenarios", "allocation-analyst", json=scenario_document())
+    runner = service.app.state.jobs
+    with pytest.raises(DoseflowError) as caught:
+        runner.submit(KIND, {"scenario": NAME, "levels": 1, "colour": "red"}, submitted_by="a")
+    fields = {d.location.field for d in caught.value.details}
+    assert caught.value.code == "SERVICE_JOB_BAD_PARAMS"
+    assert fields == {"levels", "colour"}
+    with pytest.raises(DoseflowError) as nameless:
+        runner.submit(KIND, {"round": 1}, submitted_by="a")
+    assert nameless.value.detail.location.field == "scenario"
+    with pytest.raises(DoseflowError) as no_round:
+        runner.submit(KIND, {"scenario": NAME, "round": 7}, submitted_by="a")
+    assert no_round.value.code == "ALLOC_UNKNOWN_ROUND"
+    assert service.get("/api/impact-runs", "viewer").json() == []
