@@ -7,6 +7,10 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
+from tests.conftest import PG_URL
+
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "service_load.py"
 
 
@@ -37,3 +41,20 @@ def test_the_load_benchmark_runs_on_a_tiny_ledger(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_load_benchmark_serves_a_postgres_schema_with_two_workers() -> None:
+    bench = _bench()
+    with bench.postgres_schema(PG_URL) as url:
+        assert "search_path" in url
+        token = bench.seed(url, nodes=12, products=1, lots=1)
+        process, base = bench.start_server(url, workers=2)
+        try:
+            auth = {"Authorization": f"Bearer {token}"}
+            result = bench.measure(base, "/api/stock", headers=auth, rate=20, seconds=0.5)
+            assert (result.due, result.errors, result.completed) == (10, 0, 10)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)

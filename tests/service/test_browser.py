@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from doseflow.deployment import plan_deployment
 from doseflow.service.deployment_views import example_input
-from doseflow.service.routers.impact import KIND, ImpactRunIn, comparison_job
+from doseflow.service.impact_job import KIND, ImpactRunIn
 from tests.service.conftest import Service, make_service
 from tests.service.live import live_server
 from tests.service.scenario import NAME, scenario_document
@@ -60,10 +59,7 @@ def start_impact_run(service: Service) -> str:
     """A small impact comparison, run in the background while the browser works."""
     body = ImpactRunIn(round=2, horizon_days=90, levels=4)
     job = service.app.state.jobs.submit(
-        KIND,
-        {"scenario": NAME, **body.model_dump()},
-        partial(comparison_job, service.engine, NAME, body),
-        submitted_by="administrator",
+        KIND, {"scenario": NAME, **body.model_dump()}, submitted_by="administrator"
     )
     return job.id
 

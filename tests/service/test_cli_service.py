@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.pool import StaticPool
 
 from doseflow.cli.app import run
-from doseflow.store.database import ENV_VAR, open_database
+from doseflow.domain.errors import DoseflowError
+from doseflow.store.database import ENV_VAR, open_database, require_shareable
 from doseflow.store.service import authenticate
 
 
@@ -65,3 +68,45 @@ def test_serve_binds_to_this_machine_by_default(
     app = app_from_environment()
     assert app.title == "doseflow"
     app.state.jobs.shutdown()
+
+
+def test_serve_runs_several_workers_on_a_shareable_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(app: str, **kwargs: Any) -> None:
+        seen.update(kwargs, threads=os.environ["DOSEFLOW_JOB_THREADS"])
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setenv("DOSEFLOW_JOB_THREADS", "1")  # restored afterwards: serve sets it
+    db = str(tmp_path / "shared.sqlite")
+    args = ["serve", "--db", db, "--workers", "3", "--job-threads", "2"]
+    assert run([*args, "--forwarded-allow-ips", "10.0.0.5"]) == 0
+    assert (seen["workers"], seen["threads"]) == (3, "2")
+    assert seen["proxy_headers"] is True
+    assert seen["forwarded_allow_ips"] == "10.0.0.5"
+    # one process per in-memory database: several workers would each see their own
+    seen.clear()
+    assert run(["serve", "--db", "sqlite://", "--workers", "2"]) == 2
+    assert "STORE_NOT_SHAREABLE" in capsys.readouterr().err
+    assert seen == {}
+    monkeypatch.setenv("DOSEFLOW_JOB_STALE_SECONDS", "soon")
+    assert run(["serve", "--db", db]) == 2
+    assert "SERVICE_BAD_SETTING" in capsys.readouterr().err
+    assert seen == {}
+
+
+def test_a_sqlite_file_not_in_wal_mode_is_not_shared(tmp_path: Path) -> None:
+    engine = open_database(str(tmp_path / "wal.sqlite"))
+    require_shareable(engine)  # WAL on a local disk: fine
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
+    single = create_engine(f"sqlite:///{tmp_path / 'wal.sqlite'}", poolclass=StaticPool)
+    with pytest.raises(DoseflowError) as caught:
+        require_shareable(single)
+    assert caught.value.code == "STORE_NOT_SHAREABLE"
+    assert "not WAL" in caught.value.detail.message

@@ -145,7 +145,9 @@ def _killed_import(db_url: str, tmp_path: Path, how: str) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", _IMPORTER, db_url, str(marker), how],
         cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
+        # this checkout's sources first: the database is migrated by them, and an installed
+        # doseflow of another checkout may not know its newest revisions
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])},
     )
     try:
         deadline = time.monotonic() + 120

@@ -12,7 +12,14 @@ import typer
 from rich.table import Table
 
 from doseflow.cli.console import console
-from doseflow.store.database import ENV_VAR, default_url, normalise_url, open_database
+from doseflow.store.database import (
+    ENV_VAR,
+    default_url,
+    normalise_url,
+    open_database,
+    require_shareable,
+)
+from doseflow.store.job_settings import JobSettings
 from doseflow.store.service import Role, issue_token, list_tokens, parse_role, revoke_token
 
 SERVICE_FACTORY = "doseflow.service.app:app_from_environment"
@@ -31,18 +38,55 @@ def serve(
     ),
     port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="Server processes (uvicorn workers). More than one needs PostgreSQL or a "
+        "SQLite file on a local disk (WAL).",
+    ),
+    job_threads: int = typer.Option(
+        None,
+        min=0,
+        max=64,
+        help="Background-job threads per process (default 1, or $DOSEFLOW_JOB_THREADS; "
+        "0: this server runs no jobs, other servers on the database do).",
+    ),
+    forwarded_allow_ips: str = typer.Option(
+        None,
+        help="Comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto "
+        "headers are trusted (default: 127.0.0.1, or $FORWARDED_ALLOW_IPS).",
+    ),
 ) -> None:
     """Serve the REST API (/api, docs at /api/docs) and the dashboard (/dashboard)."""
     import uvicorn
 
     url = normalise_url(db or default_url())
-    open_database(url).dispose()  # migrate and fail early, with a clear error, if unreachable
+    engine = open_database(url)  # migrate and fail early, with a clear error, if unreachable
+    try:
+        if workers > 1:
+            require_shareable(engine)
+    finally:
+        engine.dispose()
     os.environ[ENV_VAR] = url
+    if job_threads is not None:
+        os.environ["DOSEFLOW_JOB_THREADS"] = str(job_threads)
+    JobSettings.from_environment()  # a bad $DOSEFLOW_JOB_* is refused here, not per worker
     console.print(
         f"doseflow service on http://{host}:{port}/dashboard/ (API docs: /api/docs); "
+        f"{workers} worker process{'es' if workers > 1 else ''}; "
         "sign in with a token from 'doseflow token create'"
     )
-    uvicorn.run(SERVICE_FACTORY, factory=True, host=host, port=port, log_level=log_level)
+    uvicorn.run(
+        SERVICE_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 @token_app.command("create")

@@ -67,3 +67,11 @@ LATEST_DATE: Final = date(2099, 12, 31)
 #: How far after the server's clock a client may say an event occurred: clocks of phones and
 #: laptops in the field run a little ahead. Anything later is refused as in the future.
 MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
+#: Background jobs (impact runs) one user may have queued or running at once. A job holds a
+#: worker for seconds to minutes; more than a few per person only queues behind itself.
+MAX_ACTIVE_JOBS_PER_USER: Final = 3
+
+#: Background jobs queued or running at once, all users together, on one database (shared by
+#: every server process). Past this a submission is refused with 429 rather than queued
+#: for hours.
+MAX_ACTIVE_JOBS: Final = 20

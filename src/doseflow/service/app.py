@@ -9,7 +9,7 @@ lives under ``/api`` (OpenAPI description at ``/api/openapi.json``, interactive 
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -22,7 +22,8 @@ from doseflow.service.audit_summary import RefusalSummary
 from doseflow.service.auth import RequestMiddleware
 from doseflow.service.dashboard import pages
 from doseflow.service.errors import install_error_handlers
-from doseflow.service.jobs import JobRunner
+from doseflow.service.job_kinds import builtin_kinds
+from doseflow.service.jobs import JobKind, JobRunner, JobSettings
 from doseflow.service.limits import RequestSizeLimit
 from doseflow.service.rate_limits import RateLimits
 from doseflow.service.security_headers import SecurityHeadersMiddleware
@@ -58,10 +59,14 @@ def create_app(
     *,
     engine: Engine | None = None,
     security: SecuritySettings | None = None,
+    job_settings: JobSettings | None = None,
+    job_kinds: Mapping[str, JobKind] | None = None,
 ) -> FastAPI:
     """The service on ``database_url`` (SQLite path or URL, PostgreSQL URL; default
     :func:`doseflow.store.database.default_url`), migrated to the latest schema, with the
-    session lifetimes and rate limits of ``security`` (default: the documented ones)."""
+    session lifetimes and rate limits of ``security`` (default: the documented ones). Its job
+    runner takes part in the database's shared queue with ``job_settings`` and runs
+    ``job_kinds`` (default: :func:`doseflow.service.job_kinds.builtin_kinds`)."""
     settings = security if security is not None else SecuritySettings()
     the_engine = engine if engine is not None else open_database(database_url or default_url())
     install_audit_hook(the_engine)
@@ -69,6 +74,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.jobs.start()
         yield
         app.state.jobs.shutdown()
         summary.flush()
@@ -83,7 +89,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.engine = the_engine
-    app.state.jobs = JobRunner(the_engine)
+    app.state.jobs = JobRunner(
+        the_engine, builtin_kinds() if job_kinds is None else job_kinds, job_settings
+    )
     install_error_handlers(app, html=pages.render_error)
     app.state.security = settings
     app.state.rate_limits = RateLimits(settings)
@@ -105,5 +113,11 @@ def create_app(
 
 
 def app_from_environment() -> FastAPI:
-    """The factory ``doseflow serve`` hands to uvicorn: the database named by ``$DOSEFLOW_DB``."""
-    return create_app(default_url(), security=SecuritySettings.from_environment())
+    """The factory ``doseflow serve`` hands to uvicorn (in each worker process): the database
+    named by ``$DOSEFLOW_DB``, security settings from ``$DOSEFLOW_SESSION_*`` and friends, job
+    settings from ``$DOSEFLOW_JOB_*``."""
+    return create_app(
+        default_url(),
+        security=SecuritySettings.from_environment(),
+        job_settings=JobSettings.from_environment(),
+    )

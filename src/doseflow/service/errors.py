@@ -53,6 +53,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "SERVICE_METHOD_NOT_ALLOWED": 405,
     "SERVICE_TOKEN_NOT_FOUND": 404,
     "SERVICE_JOB_NOT_FOUND": 404,
+    "SERVICE_JOB_LIMIT_REACHED": 429,
+    "SERVICE_JOB_QUEUE_FULL": 429,
     "SERVICE_BAD_REQUEST": 422,
     "SERVICE_CROSS_ORIGIN": 403,
     "SERVICE_RATE_LIMITED": 429,
@@ -168,8 +170,9 @@ def install_error_handlers(
     async def on_doseflow_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DoseflowError)
         headers = {"WWW-Authenticate": "Bearer"} if exc.code == "SERVICE_UNAUTHENTICATED" else {}
-        retry_after = getattr(exc, "retry_after", None)
-        if isinstance(retry_after, int):  # doseflow.service.rate_limits.RateLimited
+        # a refusal that passes with time (rate limits, a full job queue) says when
+        retry_after = getattr(exc, "retry_after_seconds", None)
+        if isinstance(retry_after, int):
             headers["Retry-After"] = str(retry_after)
         return respond(request, exc.details, status_for(exc.code), headers)
 

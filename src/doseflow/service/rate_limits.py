@@ -26,13 +26,13 @@ class RateLimited(DoseflowError):
     """``SERVICE_RATE_LIMITED`` (429) with the seconds to wait, sent as ``Retry-After``."""
 
     def __init__(self, what: str, retry_after: float) -> None:
-        self.retry_after = max(1, math.ceil(retry_after))
+        self.retry_after_seconds = max(1, math.ceil(retry_after))
         super().__init__(
             "SERVICE_RATE_LIMITED",
-            f"too many {what}; try again in {self.retry_after} s",
+            f"too many {what}; try again in {self.retry_after_seconds} s",
             field="Retry-After",
             expected=f"at most the documented rate of {what} (docs/security.md)",
-            value=self.retry_after,
+            value=self.retry_after_seconds,
         )
 
 

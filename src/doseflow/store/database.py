@@ -82,3 +82,33 @@ def open_database(url_or_path: str | None = None, **kwargs: Any) -> Engine:
     engine = make_engine(url_or_path, **kwargs)
     migrate(engine)
     return engine
+
+
+def require_shareable(engine: Engine) -> None:
+    """Refuse (``STORE_NOT_SHAREABLE``) a database that several server processes cannot
+    share safely: an in-memory SQLite database (each process would have its own) or a
+    SQLite file not in WAL mode (a network file system that refuses it: there readers and
+    the writer would block each other and locking may not hold). PostgreSQL always can."""
+    if engine.dialect.name != "sqlite":
+        return
+    url = engine.url
+    name = url.database or ""
+    if name in ("", ":memory:") or url.query.get("mode") == "memory":
+        raise DoseflowError(
+            "STORE_NOT_SHAREABLE",
+            "an in-memory SQLite database cannot be shared by several processes",
+            field="database URL",
+            expected="a SQLite file or a PostgreSQL URL",
+            value=url.render_as_string(hide_password=True),
+        )
+    with engine.connect() as conn:
+        mode = str(conn.exec_driver_sql("PRAGMA journal_mode").scalar()).lower()
+    if mode != "wal":
+        raise DoseflowError(
+            "STORE_NOT_SHAREABLE",
+            f"the SQLite file {name} is in journal mode {mode!r}, not WAL (a network file "
+            "system?): several processes cannot share it safely",
+            field="database URL",
+            expected="a SQLite file on a local disk (WAL mode), or a PostgreSQL URL",
+            value=name,
+        )

@@ -1,26 +1,70 @@
-"""Background jobs started through the service (impact runs): their status, inputs and results.
+"""The background job queue (impact runs): jobs, their inputs, status and results, in the
+database that every server process shares.
 
-Kept in the database, not in memory, so a job's outcome survives the worker that ran it and
-any process serving the same database can report it. A job left ``queued`` or ``running`` by
-a process that stopped is marked ``failed`` when the next service starts
-(:func:`fail_abandoned_jobs`), so no job claims to be running forever.
+A job is stored with everything needed to run it (its kind and validated parameters, as
+JSON), so whichever process has a free worker can run it, not only the one that accepted
+it. Its life is a sequence of conditional updates, each one statement, so two processes can
+never both believe they own a job:
+
+- ``queued``: accepted, waiting (:func:`submit_job`, refused past the queue's bounds);
+- ``running``: claimed by one worker (:func:`claim_next_job`: ``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL, so claimers pass over each other's rows instead of waiting; on SQLite the claim
+  is one ``UPDATE`` and SQLite lets one writer at a time in). The claim records the worker
+  (``claimed_by``: host, process id and a random tag) and starts ``attempts`` counting; the
+  worker refreshes ``heartbeat_at`` while the job runs (:func:`beat`);
+- ``succeeded`` or ``failed``: finished by the worker that holds the claim
+  (:func:`finish_job`), and only by it: the update names the worker and the attempt, so a
+  worker whose job was taken away cannot overwrite the new owner's outcome, and a finished
+  job is never changed again. A success carries its result and no errors, a failure its
+  errors and no result.
+
+A job whose heartbeat is older than the stale timeout lost its worker (the process died or
+hung): :func:`recover_stale_jobs` puts it back in the queue once for another worker, and
+marks it ``failed`` with ``SERVICE_JOB_ABANDONED`` if it is lost a second time. Only the
+heartbeat decides: a job another live process is running keeps beating and is never
+touched. Times are the database server's clock on PostgreSQL (processes on several hosts
+agree on it) and the host's on SQLite (every process sharing a SQLite file is on one host).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CursorResult, DateTime, Engine, String, Text, func, select, update
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.limits import MAX_ACTIVE_JOBS, MAX_ACTIVE_JOBS_PER_USER
 from doseflow.store.base import Base
+
+#: Runs a job may start: the first, and one more after its worker died. A job that loses
+#: its worker twice is more likely the cause (memory, a crash in native code) than the
+#: victim, so it is failed rather than handed to a third process.
+MAX_ATTEMPTS = 2
+
+#: PostgreSQL advisory lock key held while a submission counts the queue and adds to it, so
+#: two processes cannot both take the last place (``hash('doseflow.service_jobs')``, fixed).
+_SUBMIT_LOCK_KEY = 0x646F_7365_6A6F_6273 & 0x7FFF_FFFF_FFFF_FFFF
+
+ABANDONED = "SERVICE_JOB_ABANDONED"
 
 
 class JobStatus(StrEnum):
@@ -30,8 +74,12 @@ class JobStatus(StrEnum):
     FAILED = "failed"
 
 
+ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+
 class JobRow(Base):
     __tablename__ = "service_jobs"
+    __table_args__ = (Index("ix_service_jobs_status_submitted_at", "status", "submitted_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -43,6 +91,9 @@ class JobRow(Base):
     params: Mapped[str] = mapped_column(Text)
     result: Mapped[str | None] = mapped_column(Text, nullable=True)
     errors: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 @dataclass(frozen=True)
@@ -59,16 +110,72 @@ class Job:
     params: Mapping[str, Any]
     result: Any
     errors: Sequence[Mapping[str, Any]] | None
+    claimed_by: str | None = None
+    heartbeat_at: datetime | None = None
+    attempts: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+@dataclass(frozen=True)
+class Claim:
+    """One worker's hold on one run of a job: the job, who holds it and which attempt."""
+
+    job: Job
+    worker: str
+
+    @property
+    def attempt(self) -> int:
+        return self.job.attempts
+
+
+@dataclass(frozen=True)
+class QueueLimits:
+    """How many jobs may be queued or running at once: per submitting user, and in all."""
+
+    per_user: int = MAX_ACTIVE_JOBS_PER_USER
+    total: int = MAX_ACTIVE_JOBS
+    #: What a refused submitter is told to wait before trying again (``Retry-After``).
+    retry_after_seconds: int = 30
+
+
+class JobQueueFull(DoseflowError):
+    """A submission past the queue's bounds; says when to try again."""
+
+    def __init__(self, code: str, message: str, *, limit: int, retry_after_seconds: int) -> None:
+        super().__init__(
+            code,
+            message,
+            field="job",
+            expected=f"at most {limit} jobs queued or running; try again later",
+            value=limit,
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What :func:`recover_stale_jobs` did: jobs put back in the queue, jobs failed."""
+
+    requeued: tuple[str, ...]
+    failed: tuple[str, ...]
 
 
 def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+def _now(session: Session) -> datetime:
+    """The queue's clock: the database server's on PostgreSQL, the host's on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        moment = session.scalar(select(func.clock_timestamp()))
+        assert isinstance(moment, datetime)
+        return _aware(moment) or moment
+    return datetime.now(UTC)
 
 
 def _job(row: JobRow) -> Job:
@@ -83,53 +190,231 @@ def _job(row: JobRow) -> Job:
         params=json.loads(row.params),
         result=json.loads(row.result) if row.result else None,
         errors=json.loads(row.errors) if row.errors else None,
+        claimed_by=row.claimed_by,
+        heartbeat_at=_aware(row.heartbeat_at),
+        attempts=int(row.attempts or 0),
     )
+
+
+def _count_active(session: Session, submitted_by: str | None = None) -> int:
+    query = select(func.count()).select_from(JobRow).where(JobRow.status.in_(ACTIVE))
+    if submitted_by is not None:
+        query = query.where(JobRow.submitted_by == submitted_by)
+    return int(session.scalar(query) or 0)
 
 
 def submit_job(
-    engine: Engine, *, kind: str, params: Mapping[str, Any], submitted_by: str | None
+    engine: Engine,
+    *,
+    kind: str,
+    params: Mapping[str, Any],
+    submitted_by: str | None,
+    limits: QueueLimits | None = None,
 ) -> Job:
-    """Record a new job as queued and return it (the caller hands it to a worker)."""
-    row = JobRow(
-        id=str(uuid.uuid4()),
-        kind=kind,
-        status=JobStatus.QUEUED.value,
-        submitted_by=submitted_by,
-        submitted_at=_now(),
-        params=json.dumps(dict(params), default=str, sort_keys=True),
-    )
+    """Queue a job (``params`` already validated by its kind) and return it, or refuse it
+    with :class:`JobQueueFull` when the submitter or the whole queue is at its bound.
+
+    The count and the insert are one transaction that no other submission can interleave
+    with: on SQLite the insert comes first and takes the single writer's lock; on PostgreSQL
+    an advisory lock serialises submissions (claims and heartbeats do not wait for it)."""
+    bounds = limits or QueueLimits()
     with Session(engine, expire_on_commit=False) as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SUBMIT_LOCK_KEY})
+        row = JobRow(
+            id=str(uuid.uuid4()),
+            kind=kind,
+            status=JobStatus.QUEUED.value,
+            submitted_by=submitted_by,
+            submitted_at=_now(session),
+            params=json.dumps(dict(params), default=str, sort_keys=True),
+            attempts=0,
+        )
         session.add(row)
+        session.flush()
+        if submitted_by is not None and _count_active(session, submitted_by) > bounds.per_user:
+            raise JobQueueFull(
+                "SERVICE_JOB_LIMIT_REACHED",
+                f"{submitted_by} already has {bounds.per_user} jobs queued or running; "
+                "wait for one to finish",
+                limit=bounds.per_user,
+                retry_after_seconds=bounds.retry_after_seconds,
+            )
+        if _count_active(session) > bounds.total:
+            raise JobQueueFull(
+                "SERVICE_JOB_QUEUE_FULL",
+                f"the job queue is full ({bounds.total} jobs queued or running); try again later",
+                limit=bounds.total,
+                retry_after_seconds=bounds.retry_after_seconds,
+            )
     return _job(row)
 
 
-def _set(engine: Engine, job_id: str, **values: Any) -> None:
+def claim_next_job(engine: Engine, worker: str, kinds: Collection[str]) -> Claim | None:
+    """Take the oldest queued job of one of ``kinds`` for ``worker``, or ``None``.
+
+    One conditional ``UPDATE``: on PostgreSQL its subquery locks the chosen row ``FOR
+    UPDATE SKIP LOCKED`` (a row another claimer holds is passed over, not waited for); on
+    SQLite the statement holds the writer's lock from start to end. Either way the row is
+    still ``queued`` when it is taken, so no job is claimed twice."""
+    if not kinds:
+        return None
+    waiting = (
+        select(JobRow.id)
+        .where(JobRow.status == JobStatus.QUEUED.value, JobRow.kind.in_(list(kinds)))
+        .limit(1)
+    )
+    with Session(engine) as session:
+        # a plain read first: an idle worker polling an empty queue takes no write lock
+        # (on SQLite that would stall behind, and hold up, every other writer)
+        if session.scalar(waiting) is None:
+            return None
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        now = _now(session)
+        oldest = (
+            select(JobRow.id)
+            .where(JobRow.status == JobStatus.QUEUED.value, JobRow.kind.in_(list(kinds)))
+            .order_by(JobRow.submitted_at, JobRow.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        claimed = session.execute(
+            update(JobRow)
+            .where(JobRow.id == oldest, JobRow.status == JobStatus.QUEUED.value)
+            .values(
+                status=JobStatus.RUNNING.value,
+                claimed_by=worker,
+                started_at=now,
+                heartbeat_at=now,
+                attempts=JobRow.attempts + 1,
+            )
+            .returning(JobRow.id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if claimed is None:
+            return None
+        row = session.get(JobRow, claimed, populate_existing=True)
+        assert row is not None
+        return Claim(_job(row), worker)
+
+
+def _held(claim: Claim) -> Any:
+    """The condition that ``claim`` still holds its job: running, by this worker, this run."""
+    return and_(
+        JobRow.id == claim.job.id,
+        JobRow.status == JobStatus.RUNNING.value,
+        JobRow.claimed_by == claim.worker,
+        JobRow.attempts == claim.attempt,
+    )
+
+
+def beat(engine: Engine, claims: Sequence[Claim]) -> list[Claim]:
+    """Refresh the heartbeat of each claim; returns the claims that were lost (their job
+    was recovered by another process after a stall, and will be run or failed there)."""
+    lost: list[Claim] = []
+    if not claims:
+        return lost
     with Session(engine) as session, session.begin():
-        session.execute(update(JobRow).where(JobRow.id == job_id).values(**values))
+        now = _now(session)
+        for claim in claims:
+            done = session.execute(
+                update(JobRow)
+                .where(_held(claim))
+                .values(heartbeat_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if not done.rowcount:  # type: ignore[attr-defined]
+                lost.append(claim)
+    return lost
 
 
-def mark_running(engine: Engine, job_id: str) -> None:
-    _set(engine, job_id, status=JobStatus.RUNNING.value, started_at=_now())
+def finish_job(
+    engine: Engine,
+    claim: Claim,
+    *,
+    result: Any = None,
+    errors: Sequence[Mapping[str, Any]] | None = None,
+) -> bool:
+    """End the claimed run: ``succeeded`` with ``result``, or ``failed`` with ``errors``.
+    Returns ``False`` (and changes nothing) if the claim no longer holds the job."""
+    failed = errors is not None
+    with Session(engine) as session, session.begin():
+        now = _now(session)
+        done = session.execute(
+            update(JobRow)
+            .where(_held(claim))
+            .values(
+                status=(JobStatus.FAILED if failed else JobStatus.SUCCEEDED).value,
+                finished_at=now,
+                heartbeat_at=now,
+                result=None if failed else json.dumps(result, default=str),
+                errors=json.dumps(list(errors), default=str) if errors is not None else None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
-def mark_succeeded(engine: Engine, job_id: str, result: Any) -> None:
-    _set(
-        engine,
-        job_id,
-        status=JobStatus.SUCCEEDED.value,
-        finished_at=_now(),
-        result=json.dumps(result, default=str),
+def release_job(engine: Engine, claim: Claim) -> bool:
+    """Give a job back to the queue unfinished (this process is stopping): another worker
+    takes it at once, and the run given back does not count as an attempt."""
+    with Session(engine) as session, session.begin():
+        done = session.execute(
+            update(JobRow)
+            .where(_held(claim))
+            .values(
+                status=JobStatus.QUEUED.value,
+                claimed_by=None,
+                heartbeat_at=None,
+                started_at=None,
+                attempts=JobRow.attempts - 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+def recover_stale_jobs(
+    engine: Engine, stale_after: timedelta, *, max_attempts: int = MAX_ATTEMPTS
+) -> Recovered:
+    """Jobs ``running`` whose heartbeat is older than ``stale_after`` lost their worker: put
+    back in the queue those with attempts left, fail the others (``SERVICE_JOB_ABANDONED``).
+    Any process may call this at any time; each update re-checks the job's state."""
+    abandoned = json.dumps(
+        [
+            {
+                "code": ABANDONED,
+                "message": f"the worker running this job stopped sending heartbeats "
+                f"(for more than {stale_after.total_seconds():g} s) {max_attempts} times",
+            }
+        ]
     )
-
-
-def mark_failed(engine: Engine, job_id: str, errors: Sequence[Mapping[str, Any]]) -> None:
-    _set(
-        engine,
-        job_id,
-        status=JobStatus.FAILED.value,
-        finished_at=_now(),
-        errors=json.dumps(list(errors), default=str),
-    )
+    with Session(engine) as session, session.begin():
+        now = _now(session)
+        stale = and_(
+            JobRow.status == JobStatus.RUNNING.value,
+            JobRow.heartbeat_at < now - stale_after,
+        )
+        if session.scalar(select(JobRow.id).where(stale).limit(1)) is None:
+            return Recovered((), ())  # the usual case: read only, no write lock taken
+        requeued = session.scalars(
+            update(JobRow)
+            .where(stale, JobRow.attempts < max_attempts)
+            .values(
+                status=JobStatus.QUEUED.value, claimed_by=None, heartbeat_at=None, started_at=None
+            )
+            .returning(JobRow.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        failed = session.scalars(
+            update(JobRow)
+            .where(stale, JobRow.attempts >= max_attempts)
+            .values(status=JobStatus.FAILED.value, finished_at=now, result=None, errors=abandoned)
+            .returning(JobRow.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+    return Recovered(tuple(requeued), tuple(failed))
 
 
 def get_job(engine: Engine, job_id: str) -> Job:
@@ -164,6 +449,7 @@ def list_jobs(
 
 
 def count_jobs(engine: Engine, *, kind: str | None = None) -> int:
+    """How many jobs :func:`list_jobs` pages through (of ``kind``, or all)."""
     query = select(func.count()).select_from(JobRow)
     if kind:
         query = query.where(JobRow.kind == kind)
@@ -171,15 +457,7 @@ def count_jobs(engine: Engine, *, kind: str | None = None) -> int:
         return int(session.scalar(query) or 0)
 
 
-def fail_abandoned_jobs(engine: Engine) -> int:
-    """Mark jobs a stopped process left queued or running as failed; return how many."""
-    abandoned = [
-        {"code": "SERVICE_JOB_ABANDONED", "message": "the service stopped before the job finished"}
-    ]
-    with Session(engine) as session, session.begin():
-        result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-            update(JobRow)
-            .where(JobRow.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]))
-            .values(status=JobStatus.FAILED.value, finished_at=_now(), errors=json.dumps(abandoned))
-        )
-        return int(result.rowcount or 0)
+def count_active_jobs(engine: Engine, submitted_by: str | None = None) -> int:
+    """Jobs queued or running (of ``submitted_by``, or everyone's)."""
+    with Session(engine) as session:
+        return _count_active(session, submitted_by)

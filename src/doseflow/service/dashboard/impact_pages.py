@@ -19,8 +19,8 @@ from doseflow.service.dashboard.render import (
     read_form,
     render,
 )
+from doseflow.service.impact_job import KIND, ImpactRunIn
 from doseflow.service.permissions import PERMISSIONS
-from doseflow.service.routers.impact import KIND, ImpactRunIn, comparison_job
 from doseflow.store.allocation import AllocationStore
 from doseflow.store.service_jobs import JobStatus, list_jobs
 
@@ -76,14 +76,9 @@ async def impact_run_form(request: Request) -> Response:
     access = page_access(request, "impact.run")
     form = await read_form(request)
     name = form.get("scenario", "")
-    engine = engine_of(request)
-    AllocationStore(engine).scenario(name)
     body = ImpactRunIn(round=form_int(form["round"], "round") if form.get("round") else None)
     job = jobs_of(request).submit(
-        KIND,
-        {"scenario": name, **body.model_dump()},
-        lambda: comparison_job(engine, name, body),
-        submitted_by=access.principal.user,
+        KIND, {"scenario": name, **body.model_dump()}, submitted_by=access.principal.user
     )
     access.audit(f"job {job.id}", scenario=name)
     query = urlencode({"done": f"Impact run {job.id[:8]} started; reload to see its status."})

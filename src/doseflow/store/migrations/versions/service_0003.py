@@ -1,7 +1,7 @@
 """service: dashboard sessions (server-side, hashed ids) and audit rows keyed by request.
 
-Revision ID: service_sessions_0001
-Revises: service_0001
+Revision ID: service_0003
+Revises: service_0002
 Create Date: 2026-12-05
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "service_sessions_0001"
-down_revision = "service_0001"
+revision = "service_0003"
+down_revision = "service_0002"
 branch_labels = None
 depends_on = None
 
