@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from doseflow.service import create_app
-from doseflow.service.settings import SecuritySettings
 from doseflow.store.database import open_database
 from doseflow.store.service import Role, issue_token
+from doseflow.store.service_settings import SecuritySettings
 
 #: Who the tests act as: a name for each token the fixture issues.
 ACTORS: dict[str, tuple[Role, str | None]] = {

@@ -98,6 +98,15 @@ def test_serve_runs_several_workers_on_a_shareable_database(
     assert run(["serve", "--db", db]) == 2
     assert "SERVICE_BAD_SETTING" in capsys.readouterr().err
     assert seen == {}
+    # a bad security setting too: one coded line before any worker starts, not a traceback
+    monkeypatch.delenv("DOSEFLOW_JOB_STALE_SECONDS")
+    monkeypatch.setenv("DOSEFLOW_SESSION_HOURS", "0")
+    assert run(["serve", "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert "SERVICE_BAD_SETTING" in err
+    assert "DOSEFLOW_SESSION_HOURS" in err
+    assert "Traceback" not in err
+    assert seen == {}
 
 
 def test_a_sqlite_file_not_in_wal_mode_is_not_shared(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from doseflow.domain.errors import DoseflowError
 from doseflow.service.rate_limits import Limiter
-from doseflow.service.settings import RateLimit, SecuritySettings
+from doseflow.store.service_settings import RateLimit, SecuritySettings
 from tests.service.conftest import Service, dashboard_sign_in, make_service
 
 STRICT = SecuritySettings(

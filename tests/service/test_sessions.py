@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 
 from doseflow.service.auth import COOKIE_NAME, foreign_origin
 from doseflow.service.dashboard.render import PRE_SESSION_COOKIE
-from doseflow.service.settings import SecuritySettings
 from doseflow.store.service import authenticate, issue_token
 from doseflow.store.service_sessions import (
     end_session,
@@ -20,6 +19,7 @@ from doseflow.store.service_sessions import (
     open_session,
     session_principal,
 )
+from doseflow.store.service_settings import SecuritySettings
 from tests.service.conftest import Service, dashboard_sign_in, make_service
 
 IDLE = timedelta(minutes=30)

@@ -21,6 +21,7 @@ from doseflow.store.database import (
 )
 from doseflow.store.job_settings import JobSettings
 from doseflow.store.service import Role, issue_token, list_tokens, parse_role, revoke_token
+from doseflow.store.service_settings import SecuritySettings
 
 SERVICE_FACTORY = "doseflow.service.app:app_from_environment"
 
@@ -71,7 +72,9 @@ def serve(
     os.environ[ENV_VAR] = url
     if job_threads is not None:
         os.environ["DOSEFLOW_JOB_THREADS"] = str(job_threads)
-    JobSettings.from_environment()  # a bad $DOSEFLOW_JOB_* is refused here, not per worker
+    # a bad $DOSEFLOW_JOB_* or security setting is refused here, not as a traceback per worker
+    JobSettings.from_environment()
+    SecuritySettings.from_environment()
     console.print(
         f"doseflow service on http://{host}:{port}/dashboard/ (API docs: /api/docs); "
         f"{workers} worker process{'es' if workers > 1 else ''}; "

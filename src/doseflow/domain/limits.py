@@ -75,3 +75,8 @@ MAX_ACTIVE_JOBS_PER_USER: Final = 3
 #: every server process). Past this a submission is refused with 429 rather than queued
 #: for hours.
 MAX_ACTIVE_JOBS: Final = 20
+
+#: Most problems one refusal lists. A 32 MiB body can hold millions of bad values; past this
+#: the answer says how many more there were instead of listing them (the first ones found,
+#: sorted by line, are the ones a user fixes first).
+MAX_REPORTED_ERRORS: Final = 1_000

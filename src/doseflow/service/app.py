@@ -27,9 +27,9 @@ from doseflow.service.jobs import JobKind, JobRunner, JobSettings
 from doseflow.service.limits import RequestSizeLimit
 from doseflow.service.rate_limits import RateLimits
 from doseflow.service.security_headers import SecurityHeadersMiddleware
-from doseflow.service.settings import SecuritySettings
 from doseflow.store.database import default_url, open_database
 from doseflow.store.service_audit import install_audit_hook
+from doseflow.store.service_settings import SecuritySettings
 
 #: Routers under ``doseflow.service.routers``, in the order they appear in the API docs.
 ROUTER_MODULES: tuple[str, ...] = (
@@ -50,7 +50,7 @@ in-country deployment plans, reports, compliance and plausibility flags, and imp
 Every request but `/api/health` and `/api/permissions` needs an API token
 (`Authorization: Bearer dft_...`, issued with `doseflow token create`). Refusals carry the
 same stable error codes as the command line (see docs/errors.md) in the body
-`{"code", "message", "errors": [...]}`.
+`{"code", "message", "errors": [...], "more_errors"}` (at most 1,000 errors listed).
 """
 
 

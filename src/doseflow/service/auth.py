@@ -30,10 +30,10 @@ from doseflow.service.introspect import ACTION_ATTRIBUTE
 from doseflow.service.permissions import PERMISSIONS
 from doseflow.service.permissions import Scope as DataScope
 from doseflow.service.rate_limits import RateLimits
-from doseflow.service.settings import SecuritySettings
 from doseflow.store.service import Principal, authenticate
 from doseflow.store.service_audit import AuditFacts, PendingAudit, auditing, close_request
 from doseflow.store.service_sessions import session_principal
+from doseflow.store.service_settings import SecuritySettings
 
 #: The dashboard's session cookie: a session id (``dfs_...``), never an API token.
 COOKIE_NAME = "doseflow_session"

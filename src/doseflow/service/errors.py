@@ -15,11 +15,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from doseflow.data.fields import expected_text
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.domain.limits import MAX_REPORTED_ERRORS
 from doseflow.service.text_checks import printable
 
 
@@ -41,7 +42,10 @@ class ErrorBody(BaseModel):
 
     code: str
     message: str
-    errors: list[ErrorItem]
+    errors: list[ErrorItem] = Field(
+        description=f"the problems found, at most {MAX_REPORTED_ERRORS:,} (the first by line)"
+    )
+    more_errors: int = Field(0, description="problems found beyond those listed")
 
 
 #: Codes whose status is not the default 422, by exact code.
@@ -96,10 +100,12 @@ def status_for(code: str) -> int:
 def error_body(details: Sequence[ErrorDetail]) -> dict[str, Any]:
     """The body of a refusal; echoed text that is not valid Unicode is replaced."""
     first = details[0]
+    shown = details[:MAX_REPORTED_ERRORS]
     return {
         "code": first.code,
         "message": printable(first.message),
-        "errors": [{k: printable(v) for k, v in d.to_dict().items()} for d in details],
+        "errors": [{k: printable(v) for k, v in d.to_dict().items()} for d in shown],
+        "more_errors": len(details) - len(shown),
     }
 
 

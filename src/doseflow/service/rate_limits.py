@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.service.settings import RateLimit, SecuritySettings
+from doseflow.store.service_settings import RateLimit, SecuritySettings
 
 #: Most keys one limiter remembers.
 MAX_KEYS = 50_000

@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from doseflow.domain.errors import ErrorDetail
+from doseflow.domain.limits import MAX_REPORTED_ERRORS
 from doseflow.service.auth import COOKIE_NAME, context_of, cookie_value
 from doseflow.service.context import engine_of
 from doseflow.service.dashboard.render import (
@@ -32,9 +33,9 @@ from doseflow.service.dashboard.render import (
 )
 from doseflow.service.permissions import ACTIONS
 from doseflow.service.rate_limits import RateLimits
-from doseflow.service.settings import SecuritySettings
 from doseflow.store.service import TOKEN_PREFIX, authenticate
 from doseflow.store.service_sessions import end_session, open_session
+from doseflow.store.service_settings import SecuritySettings
 
 STATIC_DIR = Path(__file__).parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -175,7 +176,15 @@ def overview(request: Request) -> Response:
 
 def render_error(request: Request, details: Sequence[ErrorDetail], status: int) -> Response:
     """A refusal on a dashboard page, as a page (with the same code as the API would give)."""
-    return render(request, "error.html", title="Not possible", details=details, status_code=status)
+    shown = details[:MAX_REPORTED_ERRORS]
+    return render(
+        request,
+        "error.html",
+        title="Not possible",
+        details=shown,
+        more_errors=len(details) - len(shown),
+        status_code=status,
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -3,7 +3,9 @@
 ``create_app(..., security=SecuritySettings(...))`` is the one way to change them for an
 app (the test suite relaxes the rate limits this way, explicitly, rather than through a
 process-wide switch); ``doseflow serve`` reads :meth:`SecuritySettings.from_environment`.
-The defaults are what docs/security.md documents.
+The defaults are what docs/security.md documents. Kept below both interfaces (beside
+:mod:`doseflow.store.job_settings`) so that ``doseflow serve`` can refuse a bad setting with a
+clear error before it starts any worker process.
 """
 
 from __future__ import annotations
