@@ -97,3 +97,18 @@ def test_ship_plan_never_dispatches_before_the_tranche_is_available(
         assert e.route == route.nodes
         lead = timedelta(days=math.ceil(route.transit_days))
         assert e.expected_arrival == e.expected_dispatch + lead
+
+
+def test_every_pool_of_every_round_has_its_date(db_url: str) -> None:
+    """Each stored line's pool has an availability date (the fallback to the round's latest
+    date is never needed); a pool carried in keeps its first round's date."""
+    alloc = AllocationStore(open_database(db_url))
+    alloc.save_scenario(load_scenario(example_path("covax_2021.yaml")))
+    alloc.run("covax-2021")
+    for info in alloc.rounds("covax-2021"):
+        available = alloc.pool_availability("covax-2021", info.number)
+        assert {line.pool for line in alloc.lines("covax-2021", info.number)} <= set(available)
+    assert alloc.pool_availability("covax-2021", 2) == {
+        "AZ-SKB": date(2021, 2, 22),  # carried from round 1: leaves on round 2's date
+        "AZ-SKB/donation-Sweden": date(2021, 6, 21),  # after round 2's date (2021-06-15)
+    }
