@@ -374,3 +374,16 @@ def test_bounds_on_scenario_fields(
     assert d.code == "ALLOC_INVALID_FIELD"
     assert d.location.field == field
     assert expected in (d.expected or "")
+
+
+def test_a_scenario_naming_serbia_and_kosovo_counts_each_person_once(tmp_path: Path) -> None:
+    """WPP 2019's Serbia includes Kosovo, which is also listed on its own (issue 12,
+    finding 8): together they are WPP's Serbia figure, not 1.93 M more."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        GOOD.replace("iso3: PRK", "iso3: SRB").replace("iso3: NGA", "iso3: XKX"), "utf-8"
+    )
+    sc = load_scenario(path)
+    by_iso3 = {p.iso3: p.population for p in sc.participants}
+    assert by_iso3 == {"SRB": 6_804_596, "XKX": 1_932_774}
+    assert sum(by_iso3.values()) == 8_737_370  # WPP 2019, Serbia including Kosovo

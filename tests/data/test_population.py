@@ -75,3 +75,35 @@ def test_rows_without_iso3_get_their_iso_code() -> None:
     assert country("REU").name == "Reunion"
     assert country("ESH").has_age_bands
     assert country("GUF").population == 298_682
+
+
+#: UN WPP 2019, Serbia on 1 July 2020 "including Kosovo" (the UN's footnote), and Kosovo's
+#: own total as bundled (Our World in Data): the two published figures.
+WPP_SERBIA_WITH_KOSOVO = 8_737_370
+KOSOVO = 1_932_774
+
+
+def test_serbia_excludes_kosovo_so_both_count_each_person_once() -> None:
+    srb, xkx = country("SRB"), country("XKX")
+    assert xkx.population == KOSOVO
+    assert srb.population == WPP_SERBIA_WITH_KOSOVO - KOSOVO == 6_804_596
+    assert srb.population + xkx.population == WPP_SERBIA_WITH_KOSOVO
+
+
+def test_serbia_age_bands_match_its_total_without_kosovo() -> None:
+    """The WPP bands (which include Kosovo) scaled to Serbia's total without it."""
+    import csv
+
+    from doseflow.data.files import open_bundled
+
+    with open_bundled("wpp2019_population_2020_by_age.csv") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["iso3"] == "SRB")
+    published = np.array([int(v) for k, v in row.items() if k.startswith("pop_")])
+    assert published.sum() == WPP_SERBIA_WITH_KOSOVO  # the file is as published
+    bands = country("SRB").population_by_age()
+    assert bands.sum() == country("SRB").population
+    scaled = published * (country("SRB").population / published.sum())
+    assert np.abs(bands - scaled).max() < 1  # largest remainder: within one person a band
+    assert country("SRB").share_aged(60) == pytest.approx(
+        published[12:].sum() / published.sum(), abs=1e-6
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,8 @@ def test_ship_a_round_through_dalian(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert [s.shipment_id for s in plans] == ["covax-2021/r1/AZ-SII/NPL", sid]
     assert all(s.planned_doses % 2400 == 0 for s in plans)  # whole packs
     assert plans[1].route == ("SKBIO-ANDONG", "DALIAN", "NPL-NS")
+    # round 1 is decided on 2021-02-03; its AstraZeneca tranches are available on 2021-02-22
+    assert all(s.expected_arrival and s.expected_arrival > date(2021, 2, 22) for s in plans)
     _ok(
         [
             "ship",
@@ -87,17 +90,17 @@ def test_ship_a_round_through_dalian(tmp_path: Path, capsys: pytest.CaptureFixtu
             "--expiry",
             "2021-09-30",
             "--at",
-            "2021-02-03",
+            "2021-02-22",
             "--db",
             db,
         ]
     )
-    _ok(["ship", "arrive", sid, "--at", "2021-02-06", "--db", db])
-    _ok(["ship", "hold", sid, "--reason", "import permit", "--at", "2021-02-07", "--db", db])
+    _ok(["ship", "arrive", sid, "--at", "2021-02-25", "--db", db])
+    _ok(["ship", "hold", sid, "--reason", "import permit", "--at", "2021-02-26", "--db", db])
     capsys.readouterr()
     _ok(["ledger", "hubs", "--db", db])
     assert "import permit" in capsys.readouterr().out
-    _ok(["ship", "onward", sid, "--at", "2021-02-20", "--db", db])
+    _ok(["ship", "onward", sid, "--at", "2021-03-05", "--db", db])
     _ok(
         [
             "ship",
@@ -108,7 +111,7 @@ def test_ship_a_round_through_dalian(tmp_path: Path, capsys: pytest.CaptureFixtu
             "--reason",
             "damaged",
             "--at",
-            "2021-02-25",
+            "2021-03-10",
             "--db",
             db,
         ]

@@ -359,6 +359,8 @@ def ship_plan(
         n.country: n.code for n in net.nodes.values() if n.kind.value == "national" and n.country
     }
     wanted = {c.upper() for c in country} if country else None
+    available = alloc.pool_availability(scenario, round_number)
+    latest = max(available.values(), default=rnd.date)  # a pool not found: never early
     events: list[LedgerEvent] = []
     skipped: list[str] = []
     no_store: list[str] = []
@@ -382,7 +384,8 @@ def ship_plan(
             product=product,
             doses=line.doses,
             route=route.nodes,
-            dispatch=rnd.date,
+            decided=rnd.date,
+            available=available.get(line.pool, latest),
             transit_days=route.transit_days,
             allocation_ref=f"{scenario} round {round_number} pool {line.pool}",
             recorded_by=by,
@@ -553,6 +556,8 @@ def demo_ledger(engine: object, out_console: object, scenario: str | None) -> No
         for n in nf.network.nodes.values()
         if n.kind.value == "national" and n.country
     }
+    available = alloc.pool_availability(name, first.number)
+    latest = max(available.values(), default=first.date)
     events: list[LedgerEvent] = []
     via_dalian: list[str] = []
     for line in alloc.lines(name, first.number):
@@ -576,7 +581,8 @@ def demo_ledger(engine: object, out_console: object, scenario: str | None) -> No
             product=product,
             doses=line.doses,
             route=route.nodes,
-            dispatch=first.date,
+            decided=first.date,
+            available=available.get(line.pool, latest),
             transit_days=route.transit_days,
             allocation_ref=f"{name} round {first.number} pool {line.pool}",
             recorded_by="demo",
@@ -586,7 +592,8 @@ def demo_ledger(engine: object, out_console: object, scenario: str | None) -> No
         history: list[LedgerEvent] = [planned]
         if "DALIAN" in route.nodes[1:-1]:
             via_dalian.append(sid)
-            start = datetime.combine(first.date, time(8, 0), tzinfo=UTC)
+            leaves = planned.expected_dispatch or first.date  # never before the tranche
+            start = datetime.combine(leaves, time(8, 0), tzinfo=UTC)
             lot = Lot(
                 product.code,
                 f"{product.code}-{first.date:%y%m}",

@@ -3,13 +3,18 @@
 201 countries have 21 age bands (0-4 ... 100+); 43 further small states and territories
 have a total only. Source: UN DESA World Population Prospects 2019 (CC BY 3.0 IGO), see
 ``docs/data-sources.md``.
+
+One figure is changed on reading, the files staying as published: WPP 2019's Serbia
+includes Kosovo, which the data also lists on its own (``XKX``), so Serbia is given without
+Kosovo (:data:`PART_OF`), and every person is counted once whichever of the two a scenario
+names.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from types import MappingProxyType
 
@@ -35,6 +40,12 @@ MISSING_ISO3_BY_NAME: dict[str, str] = {
     "Reunion": "REU",
     "Western Sahara": "ESH",
 }
+
+#: Places a WPP figure includes that the data also lists on their own: the figure of the
+#: key is given without those of its values. WPP 2019's Serbia is "including Kosovo"
+#: (8,737,370 in 2020); Kosovo (1,932,774) has its own row, its own health system and its
+#: own COVAX deliveries, so Serbia is 6,804,596 and the two together are WPP's figure.
+PART_OF: Mapping[str, tuple[str, ...]] = MappingProxyType({"SRB": ("XKX",)})
 
 _BY_AGE_FILE = "wpp2019_population_2020_by_age.csv"
 _TOTALS_FILE = "wpp2019_population_2020_totals.csv"
@@ -101,7 +112,26 @@ def countries() -> Mapping[str, Country]:
                 population=int(row["population"]),
                 age_bands=by_age.get(iso3),
             )
+    for iso3, parts in PART_OF.items():
+        result[iso3] = _without(result[iso3], [result[p].population for p in parts])
     return MappingProxyType(result)
+
+
+def _without(whole: Country, parts: list[int]) -> Country:
+    """``whole`` less the populations of ``parts``, its age bands scaled to the new total.
+
+    The parts have no age bands of their own, so each band keeps its share of the whole
+    (largest remainders, so the bands add up to the total exactly)."""
+    total = whole.population - sum(parts)
+    bands = whole.age_bands
+    if bands is not None:
+        exact = [b * total / sum(bands) for b in bands]
+        floors = [int(x) for x in exact]
+        order = sorted(range(len(exact)), key=lambda i: floors[i] - exact[i])
+        for i in order[: total - sum(floors)]:
+            floors[i] += 1
+        bands = tuple(floors)
+    return replace(whole, population=total, age_bands=bands)
 
 
 def country(iso3: str) -> Country:

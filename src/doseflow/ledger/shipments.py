@@ -41,19 +41,27 @@ def plan_shipment(
     product: Product,
     doses: int,
     route: Sequence[str],
-    dispatch: date,
+    decided: date,
+    available: date,
     transit_days: float,
     allocation_ref: str,
     recorded_by: str,
 ) -> ShipmentPlanned | None:
     """A planned shipment of the whole packs in ``doses`` along ``route`` (None if not one
-    whole pack)."""
+    whole pack).
+
+    Doses cannot leave before the round that allocates them (``decided``) nor before their
+    supply exists (``available``, the pool's tranche availability date): the shipment is
+    planned to leave on the later of the two and to arrive ``transit_days`` (rounded up to
+    whole days) after that. Every shipment planned from an allocation comes through here, so
+    none is ever dispatched before its tranche is available."""
     whole = round_down_to_packs(product, doses)
     if whole == 0:
         return None
+    leaves = max(decided, available)
     return ShipmentPlanned(
         event_id=f"{shipment_id}:planned",
-        occurred_at=datetime.combine(dispatch, time(0, 0), tzinfo=UTC),
+        occurred_at=datetime.combine(decided, time(0, 0), tzinfo=UTC),
         recorded_by=recorded_by,
         shipment_id=shipment_id,
         origin=route[0],
@@ -61,8 +69,8 @@ def plan_shipment(
         product=product.code,
         quantity=whole,
         route=tuple(route),
-        expected_dispatch=dispatch,
-        expected_arrival=dispatch + timedelta(days=math.ceil(transit_days)),
+        expected_dispatch=leaves,
+        expected_arrival=leaves + timedelta(days=math.ceil(transit_days)),
         allocation_ref=allocation_ref,
     )
 

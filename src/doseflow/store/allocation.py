@@ -367,6 +367,16 @@ class AllocationStore:
                 for p, n in session.execute(query).all()
             ]
 
+    def pool_availability(self, name: str, number: int) -> dict[str, date]:
+        """When each pool of round ``number`` becomes available: its latest tranche's date
+        (a pool only carried in from an earlier round keeps that round's date).
+
+        Stored pool rows do not keep the date, so it comes from running the stored scenario
+        with its declines again, which gives the same pools as the stored lines (a run is
+        deterministic); the date of a pool is then that of the engine's own :class:`Pool`."""
+        self.scenario(name).round(number)  # ALLOC_UNKNOWN_SCENARIO / ALLOC_UNKNOWN_ROUND
+        return {pr.pool.id: pr.pool.available for pr in self.compute(name).round(number).pools}
+
     def lines(
         self, name: str, number: int | None = None, iso3: str | None = None
     ) -> list[LineInfo]:
