@@ -23,7 +23,8 @@ def test_a_declined_allocation_is_explained_as_a_decline() -> None:
     (pool,) = [pr for pr in result.pools if pr.product.code == "SINOVAC"]
     i = result.context.table.index["PRK"]
     e = result.explanation(pool, i)
-    assert e.doses == 0 and e.rule_doses > 0
+    assert e.doses == 0
+    assert e.rule_doses > 0
     assert e.binding == "declined"
     assert "common coverage level" not in e.binding_text
     assert f"declined {e.rule_doses:,} doses" in e.binding_text
@@ -45,7 +46,8 @@ def test_every_participant_and_pool_of_a_round_is_explained() -> None:
         found = result.explain("KEN")
         assert [e.pool for e in found] == [pr.pool.id for pr in result.pools]
     pfizer = [e for e in run.explain("KEN", 1) if e.product == "PFIZER"]
-    assert pfizer and all(not e.eligible for e in pfizer)
+    assert pfizer
+    assert all(not e.eligible for e in pfizer)
     assert all("NO_COLD_CHAIN" in e.exclusions for e in pfizer)
     assert all(e.binding == "not-eligible" for e in pfizer)
     assert "Not eligible: no cold-chain capacity" in pfizer[0].render()
