@@ -205,7 +205,7 @@ def test_demo_twice_is_idempotent(
 
 
 def test_file_declines_are_listed_and_explain_covers_every_pool(
-    db: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from doseflow.cli.demo import example_path
 
@@ -234,3 +234,12 @@ def test_file_declines_are_listed_and_explain_covers_every_pool(
     out = capsys.readouterr().out
     assert "raised to the common coverage level" not in out
     assert "covax_2021.yaml, declines[0]" in out
+    target = tmp_path / "lines.csv"
+    assert run(["allocate", "export", "covax-2021", "--out", str(target), "--db", db]) == 0
+    frame = pd.read_csv(target).fillna("")
+    prk = frame[(frame["iso3"] == "PRK") & (frame["product"] == "SINOVAC")]
+    assert list(prk["binding"]) == ["declined"]
+    assert list(prk["decline_sources"]) == [f"{example}, declines[0]"]
+    ken = frame[(frame["iso3"] == "KEN") & (frame["product"] == "AZ-SII")]
+    assert len(ken) == 1
+    assert ken["decline_sources"].str.endswith("UTC via the CLI").all()

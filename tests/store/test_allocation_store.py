@@ -277,3 +277,27 @@ def test_explain_gives_every_pool_of_a_round_not_only_the_lines(engine: Engine) 
     assert "no cold-chain capacity" in pf.render()
     # a stored line is returned as stored
     assert found[0] == store.lines("split", 1, "HTI")[0].explanation
+
+
+def test_stored_line_coverage_is_the_stored_coverage_across_the_bundled_example(
+    engine: Engine,
+) -> None:
+    from doseflow.allocation import load_scenario
+    from doseflow.cli.demo import example_path
+    from doseflow.domain.product import ProductKind
+
+    store = AllocationStore(engine)
+    scenario = load_scenario(example_path("covax_2021.yaml"))
+    store.save_scenario(scenario)
+    store.run(scenario.name)
+    store.record_decline(scenario.name, Decline(round=1, product="AZ-SII", iso3="KEN"))
+    vaccines = {c for c, p in scenario.products.items() if p.kind is ProductKind.VACCINE}
+    for info in store.rounds(scenario.name):
+        table = {c.iso3: c.coverage for c in store.coverage(scenario.name, info.number)}
+        last: dict[str, float] = {}
+        for line in store.lines(scenario.name, info.number):  # delivery order
+            if line.product in vaccines:
+                last[line.iso3] = line.explanation.coverage_after
+        assert last
+        for iso3, coverage in last.items():
+            assert coverage == pytest.approx(table[iso3], rel=1e-12, abs=1e-15), (info, iso3)

@@ -308,6 +308,9 @@ def _flat(line: LineInfo) -> dict[str, Any]:
         "rounding": e.rounding,
         "declined_doses": sum(d.doses for d in e.declined),
         "received_from_declines": sum(d.doses for d in e.received),
+        "decline_sources": "; ".join(
+            dict.fromkeys(d.source for d in (*e.declined, *e.received) if d.source)
+        ),
         "delivery_rank": e.delivery_rank,
     }
 
@@ -372,6 +375,7 @@ def _flat_columns() -> tuple[str, ...]:
         "rounding",
         "declined_doses",
         "received_from_declines",
+        "decline_sources",
         "delivery_rank",
     )
 
