@@ -287,6 +287,7 @@ class AllocationStore:
         whom (e.g. "via the API by participant-KEN"); it is shown as the decline's source.
         """
         now = _now()
+        recorded_by = recorded_by[:300]  # the column's bound (a user name is shorter)
         decline = replace(decline, source=_recorded_source(now, recorded_by))
         others = [
             d
