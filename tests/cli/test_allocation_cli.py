@@ -202,3 +202,44 @@ def test_demo_twice_is_idempotent(
         "published",
         "run",
     ]
+
+
+def test_file_declines_are_listed_and_explain_covers_every_pool(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from doseflow.cli.demo import example_path
+
+    example = example_path("covax_2021.yaml")
+    assert run(["allocate", "run", str(example), "--db", db]) == 0
+    capsys.readouterr()
+    assert run(["allocate", "list", "--db", db]) == 0
+    listing = capsys.readouterr().out
+    row = next(line for line in listing.splitlines() if "covax-2021" in line)
+    assert row.split("│")[3].strip() == "1"  # the file's decline is counted
+    decline = ["allocate", "decline", "covax-2021", "--round", "1", "--product", "AZ-SII"]
+    code = run([*decline, "--iso3", "KEN", "--db", db])
+    assert code == 0
+    capsys.readouterr()
+    assert run(["allocate", "declines", "covax-2021", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "PRK" in out
+    assert "covax_2021.yaml, declines[0]" in out
+    assert "KEN" in out
+    assert "via the CLI" in out
+    assert run(["explain", "KEN", "--round", "1", "--scenario", "covax-2021", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "pool PFIZER" in out
+    assert "Not eligible: no cold-chain capacity" in out
+    assert run(["explain", "PRK", "--round", "3", "--scenario", "covax-2021", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "raised to the common coverage level" not in out
+    assert "covax_2021.yaml, declines[0]" in out
+    target = tmp_path / "lines.csv"
+    assert run(["allocate", "export", "covax-2021", "--out", str(target), "--db", db]) == 0
+    frame = pd.read_csv(target).fillna("")
+    prk = frame[(frame["iso3"] == "PRK") & (frame["product"] == "SINOVAC")]
+    assert list(prk["binding"]) == ["declined"]
+    assert list(prk["decline_sources"]) == [f"{example}, declines[0]"]
+    ken = frame[(frame["iso3"] == "KEN") & (frame["product"] == "AZ-SII")]
+    assert len(ken) == 1
+    assert ken["decline_sources"].str.endswith("UTC via the CLI").all()

@@ -101,8 +101,35 @@ def test_a_participant_declines_and_the_doses_are_redistributed(loaded: Service)
     mine = loaded.get(f"{BASE}/declines", "participant-KEN").json()
     assert [d["iso3"] for d in mine] == ["KEN"]
     assert loaded.get(f"{BASE}/declines", "participant-NGA").json() == []
+    assert mine[0]["source"].endswith("UTC via the API by participant-KEN")
     entry = audit_log(loaded.engine, limit=1)[0]
     assert (entry.action, entry.actor, entry.iso3) == ("declines.create", "participant-KEN", "KEN")
+
+
+def test_declines_written_in_the_scenario_file_are_listed_with_their_source(
+    loaded: Service,
+) -> None:
+    loaded.post(f"{BASE}/run", "allocation-analyst")
+    (prk,) = loaded.get(f"{BASE}/declines", "viewer").json()
+    assert (prk["round"], prk["product"], prk["iso3"]) == (3, "SINOVAC", "PRK")
+    assert prk["source"] == "request body, declines[0]"
+    assert prk["declined"] > 0
+    assert sum(r["doses"] for r in prk["recipients"]) > 0
+    why = loaded.get(f"{BASE}/explain/PRK", "viewer", params={"round": 3}).json()
+    sinovac = next(e for e in why if e["product"] == "SINOVAC")
+    assert sinovac["binding"] == "declined"
+    assert "raised to the common coverage level" not in sinovac["text"]
+    assert sinovac["declined"][0]["source"] == "request body, declines[0]"
+
+
+def test_explain_covers_every_pool_of_the_round(loaded: Service) -> None:
+    loaded.post(f"{BASE}/run", "allocation-analyst")
+    pools = {p["pool"] for p in loaded.get(f"{BASE}/pools", "viewer", params={"round": 1}).json()}
+    why = loaded.get(f"{BASE}/explain/KEN", "viewer", params={"round": 1}).json()
+    assert {e["pool"] for e in why} == pools
+    pfizer = [e for e in why if e["product"] == "PFIZER"]
+    assert pfizer
+    assert all("NO_COLD_CHAIN" in e["exclusions"] for e in pfizer)
 
 
 def test_a_participant_cannot_decline_for_another_or_an_unpublished_round(
@@ -118,7 +145,8 @@ def test_a_participant_cannot_decline_for_another_or_an_unpublished_round(
     other = loaded.post(f"{BASE}/declines", "participant-NGA", json=body)
     assert other.status_code == 403
     assert other.json()["code"] == "SERVICE_OUT_OF_SCOPE"
-    assert loaded.get(f"{BASE}/declines", "viewer").json() == []  # nothing was recorded
+    listed = loaded.get(f"{BASE}/declines", "viewer").json()
+    assert [d["source"] for d in listed] == ["request body, declines[0]"]  # only the file's
     assert loaded.post(f"{BASE}/declines", "viewer", json=body).status_code == 403
 
 

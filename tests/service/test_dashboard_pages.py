@@ -133,3 +133,18 @@ def test_reporting_and_impact_pages(full: Service) -> None:
         "/dashboard/impact/run", data={"csrf": csrf_of(page), "scenario": NAME, "round": "zz"}
     )
     assert started.status_code == 422
+
+
+def test_declines_from_the_scenario_file_are_shown_and_explained_as_declines(
+    full: Service,
+) -> None:
+    client = browser_for(full, "viewer")
+    page = client.get("/dashboard/declines").text
+    assert "No declines" not in page
+    assert "PRK declined SINOVAC in round 3" in page
+    assert "request body, declines[0]" in page
+    lines = client.get("/dashboard/allocation", params={"round": 3}).text
+    row = lines[lines.index('<th scope="row">PRK ') :]
+    row = row[: row.index("</tr>")]
+    assert "raised to the common coverage level" not in row
+    assert "declined" in row

@@ -229,3 +229,75 @@ def test_missing_reports_exclude_a_participant_only_when_the_gate_is_on(engine: 
     assert later.round(1).pools[0].doses.tolist() == [0, 1_000_000]
     assert later.round(2).pools[0].doses[0] > 0
     assert later.round(2).gate_notes == {}
+
+
+SPLIT = """\
+name: split
+products:
+  - {code: AZ, pack_doses: 100}
+  - {code: PF, pack_doses: 100, storage: ultra-cold}
+participants:
+  - {iso3: HTI, financing: amc, cold_chain: ["2-8"]}
+  - {iso3: NPL, financing: amc, cold_chain: ["2-8", ultra-cold]}
+  - {iso3: MNG, financing: amc, cold_chain: ["2-8", ultra-cold]}
+rounds:
+  - date: 2021-02-03
+    tranches: [{product: AZ, doses: 1000000}, {product: PF, doses: 300000}]
+declines:
+  - {round: 1, product: AZ, iso3: MNG, reason: "no deployment capacity"}
+"""
+
+
+def test_declines_from_the_file_and_recorded_ones_are_listed_alike(engine: Engine) -> None:
+    store = AllocationStore(engine)
+    store.save_scenario(parse_scenario(SPLIT, source="split.yaml"))
+    store.run("split")
+    assert [s.declines for s in store.scenarios()] == [1]
+    store.record_decline("split", Decline(round=1, product="PF", iso3="NPL", reason="storage"))
+    assert [s.declines for s in store.scenarios()] == [2]
+    listed = store.declines("split")
+    assert [(d.iso3, d.product) for d in listed] == [("MNG", "AZ"), ("NPL", "PF")]
+    assert listed[0].source == "split.yaml, declines[0]"
+    assert listed[1].source.startswith("recorded ")
+    mng = next(e for e in store.explain("split", "MNG", 1) if e.product == "AZ")
+    assert mng.binding == "declined"
+    assert mng.declined[0].source == "split.yaml, declines[0]"
+
+
+def test_explain_gives_every_pool_of_a_round_not_only_the_lines(engine: Engine) -> None:
+    store = AllocationStore(engine)
+    store.save_scenario(parse_scenario(SPLIT, source="split.yaml"))
+    store.run("split")
+    assert {line.product for line in store.lines("split", 1, "HTI")} == {"AZ"}
+    found = store.explain("split", "HTI", 1)
+    assert [e.product for e in found] == ["AZ", "PF"]
+    pf = found[1]
+    assert (pf.eligible, pf.doses, pf.binding) == (False, 0, "not-eligible")
+    assert pf.exclusions == ("NO_COLD_CHAIN",)
+    assert "no cold-chain capacity" in pf.render()
+    # a stored line is returned as stored
+    assert found[0] == store.lines("split", 1, "HTI")[0].explanation
+
+
+def test_stored_line_coverage_is_the_stored_coverage_across_the_bundled_example(
+    engine: Engine,
+) -> None:
+    from doseflow.allocation import load_scenario
+    from doseflow.cli.demo import example_path
+    from doseflow.domain.product import ProductKind
+
+    store = AllocationStore(engine)
+    scenario = load_scenario(example_path("covax_2021.yaml"))
+    store.save_scenario(scenario)
+    store.run(scenario.name)
+    store.record_decline(scenario.name, Decline(round=1, product="AZ-SII", iso3="KEN"))
+    vaccines = {c for c, p in scenario.products.items() if p.kind is ProductKind.VACCINE}
+    for info in store.rounds(scenario.name):
+        table = {c.iso3: c.coverage for c in store.coverage(scenario.name, info.number)}
+        last: dict[str, float] = {}
+        for line in store.lines(scenario.name, info.number):  # delivery order
+            if line.product in vaccines:
+                last[line.iso3] = line.explanation.coverage_after
+        assert last
+        for iso3, coverage in last.items():
+            assert coverage == pytest.approx(table[iso3], rel=1e-12, abs=1e-15), (info, iso3)

@@ -36,6 +36,7 @@ class Binding(IntEnum):
     WEIGHTED_SHARE = 7
     MINIMUM = 8
     PRIORITY_EXHAUSTED = 9
+    DECLINED = 10
 
     @property
     def label(self) -> str:
@@ -55,18 +56,40 @@ BINDING_TEXT: dict[Binding, str] = {
     Binding.PRIORITY_EXHAUSTED: (
         "the pool ran out before its turn in threat-and-vulnerability order"
     ),
+    Binding.DECLINED: "declined what the pool's rules gave it",
 }
 
 
 @dataclass(frozen=True)
 class DeclineNote:
-    """Doses declined by ``from_iso3`` and what happened to them (for ``to_iso3``)."""
+    """Doses declined by ``from_iso3`` and what happened to them (for ``to_iso3``).
+
+    On the decliner's own note (``to_iso3`` None), ``given`` lists every recipient and its
+    doses and ``held`` what nobody could take (carried to the next round); ``source`` says
+    where the decline comes from (a scenario file's entry, or when it was recorded)."""
 
     from_iso3: str
     to_iso3: str | None
     doses: int
     reason: str
     redirect: str  # "same rules", "named recipients" or "most severely affected"
+    source: str = ""
+    given: tuple[tuple[str, int], ...] = ()
+    held: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeclineNote:
+        values = dict(data)
+        values["given"] = tuple((str(c), int(q)) for c, q in values.get("given") or ())
+        return cls(**values)
+
+    def where_text(self) -> str:
+        """Where the declined doses went, in words."""
+        parts = [f"{c} {q:,}" for c, q in self.given]
+        text = "to " + ", ".join(parts) if parts else "to nobody"
+        if self.held:
+            text += f"; {self.held:,} held for the next round"
+        return text
 
 
 @dataclass(frozen=True)
@@ -119,8 +142,8 @@ class Explanation:
                 values[key] = float(values[key])
         for key in ("exclusions", "exclusion_text", "ladder"):
             values[key] = tuple(values.get(key) or ())
-        values["declined"] = tuple(DeclineNote(**d) for d in values.get("declined") or ())
-        values["received"] = tuple(DeclineNote(**d) for d in values.get("received") or ())
+        values["declined"] = tuple(DeclineNote.from_dict(d) for d in values.get("declined") or ())
+        values["received"] = tuple(DeclineNote.from_dict(d) for d in values.get("received") or ())
         return cls(**values)
 
     def render(self) -> str:
@@ -157,11 +180,16 @@ class Explanation:
                 rank = f", delivery rank {self.delivery_rank}" if self.delivery_rank else ""
                 lines.append(f"Threat-and-vulnerability score {self.threat_score:.3f}{rank}.")
         for note in self.declined:
+            reason = f" ({note.reason})" if note.reason else ""
+            source = f" [{note.source}]" if note.source else ""
             lines.append(
-                f"Declined {note.doses:,} doses ({note.reason}); redistributed by {note.redirect}."
+                f"Declined {note.doses:,} doses{reason}{source}; redistributed by "
+                f"{note.redirect}: {note.where_text()}."
             )
         for note in self.received:
+            reason = f" ({note.reason})" if note.reason else ""
+            source = f" [{note.source}]" if note.source else ""
             lines.append(
-                f"Received {note.doses:,} doses declined by {note.from_iso3} ({note.reason})."
+                f"Received {note.doses:,} doses declined by {note.from_iso3}{reason}{source}."
             )
         return "\n".join(lines)

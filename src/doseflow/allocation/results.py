@@ -247,26 +247,59 @@ class RoundResult:
                 return pr
         raise KeyError(pool_id)
 
+    @cached_property
+    def _coverage_before(self) -> dict[int, FloatArray]:
+        """Per pool (by identity): each participant's coverage just before it, from the
+        doses actually placed in delivery order (declines included), so a line's coverage
+        after is the coverage table's number, however the pools were shared."""
+        ctx = self.context
+        doses = self.state_before.doses.copy()
+        state = AllocationState(doses, self.state_before.topped_up)
+        out: dict[int, FloatArray] = {}
+        for pr in self.pools:
+            out[id(pr)] = coverage_share(ctx, state, pr.product, self.policy)
+            doses[:, ctx.column(pr.product.code)] += pr.doses
+        return out
+
     def explanation(self, pool: PoolResult, i: int) -> Explanation:
         """The explanation of participant ``i``'s quantity from ``pool``."""
         table = self.context.table
         participant = table.participants[i]
         flags = int(pool.exclusions[i])
         doses = int(pool.doses[i])
-        before = float(pool.coverage_before[i])
+        start = self._coverage_before.get(id(pool), pool.coverage_before)
+        before = float(start[i])
         after = before + doses / float(pool.doses_per_coverage[i])
         binding = Binding(int(pool.binding[i]))
         direction = int(pool.rounding[i])
         declined: list[DeclineNote] = []
         received: list[DeclineNote] = []
         iso3 = participant.iso3
+        names = table.participants
         for rec in pool.declines:
             d = rec.decline
             if d.iso3 == iso3:
-                declined.append(DeclineNote(iso3, None, rec.declined, d.reason, d.redirect_text))
+                given = tuple((names[j].iso3, q) for j, q in rec.given)
+                declined.append(
+                    DeclineNote(
+                        iso3, None, rec.declined, d.reason, d.redirect_text, d.source, given,
+                        rec.held,
+                    )
+                )
             for j, q in rec.given:
                 if j == i:
-                    received.append(DeclineNote(d.iso3, iso3, q, d.reason, d.redirect_text))
+                    received.append(
+                        DeclineNote(d.iso3, iso3, q, d.reason, d.redirect_text, d.source)
+                    )
+        binding_text = BINDING_TEXT[binding]
+        if declined:
+            binding = Binding.DECLINED
+            total = sum(note.doses for note in declined)
+            sources = "; ".join(note.source for note in declined if note.source)
+            binding_text = (
+                f"declined {total:,} doses of the {int(pool.rule_doses[i]):,} the pool's rules "
+                "gave it" + (f" (decline from {sources})" if sources else "")
+            )
         ceiling = None if pool.ceiling is None else float(pool.ceiling[i])
         level = pool.level if pool.level is None or not math.isnan(pool.level) else None
         return Explanation(
@@ -287,7 +320,7 @@ class RoundResult:
             rung_reached=self.policy.rung_reached(after),
             ladder=self.policy.ladder if pool.mode is Mode.EQUAL_COVERAGE else (),
             binding=binding.label,
-            binding_text=BINDING_TEXT[binding],
+            binding_text=binding_text,
             unrounded_doses=float(pool.unrounded[i]),
             rule_doses=int(pool.rule_doses[i]),
             doses=doses,

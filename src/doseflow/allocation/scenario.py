@@ -36,6 +36,8 @@ class Decline:
 
     ``pool`` narrows the decline to one pool id when a round has several pools of the
     product (e.g. purchased and donated); otherwise pools are declined in delivery order.
+    ``source`` says where the decline comes from (a scenario file's entry, or when it was
+    recorded), so it is shown with the decline wherever the decline is shown.
     """
 
     round: int
@@ -46,6 +48,7 @@ class Decline:
     redirect: Redirect = Redirect.SAME_RULES
     recipients: frozenset[str] = frozenset()
     pool: str | None = None
+    source: str = ""
 
     @property
     def redirect_text(self) -> str:

@@ -895,6 +895,7 @@ class _Builder:
                     redirect=redirect,
                     recipients=frozenset(c.upper() for c in d.recipients),
                     pool=d.pool,
+                    source=f"{self.source or 'scenario document'}, declines[{i}]",
                 )
             )
         return out

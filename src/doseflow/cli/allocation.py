@@ -189,7 +189,7 @@ def decline(
         pool=pool,
     )
     store = _store(db)
-    store.record_decline(scenario, d)
+    store.record_decline(scenario, d, recorded_by="via the CLI")
     lines = [
         line
         for line in store.lines(scenario, round_number)
@@ -223,6 +223,27 @@ def list_scenarios(db: str | None = typer.Option(None, "--db", help=DB_HELP)) ->
             s.name, str(s.rounds), str(s.declines), f"{s.updated_at:%Y-%m-%d %H:%M}", s.source or ""
         )
     console.print(table)
+
+
+@allocate_app.command("declines")
+def list_declines(
+    scenario: str = typer.Argument(..., help="Name of a stored scenario."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Every decline of a scenario (its file's and those recorded), with its source."""
+    found = _store(db).declines(scenario)
+    for d in found:
+        doses = "all its doses" if d.doses is None else f"{d.doses:,} doses"
+        reason = f" ({d.reason})" if d.reason else ""
+        console.print(
+            f"Round {d.round}: {d.iso3} declined {doses} of {d.product}{reason}; "
+            f"redistributed by {d.redirect_text}. Source: {d.source}",
+            highlight=False,
+            markup=False,
+            emoji=False,
+            soft_wrap=True,
+        )
+    console.print(f"{len(found):,} declines in '{scenario}'", highlight=False, markup=False)
 
 
 @allocate_app.command("show")
@@ -287,6 +308,9 @@ def _flat(line: LineInfo) -> dict[str, Any]:
         "rounding": e.rounding,
         "declined_doses": sum(d.doses for d in e.declined),
         "received_from_declines": sum(d.doses for d in e.received),
+        "decline_sources": "; ".join(
+            dict.fromkeys(d.source for d in (*e.declined, *e.received) if d.source)
+        ),
         "delivery_rank": e.delivery_rank,
     }
 
@@ -351,6 +375,7 @@ def _flat_columns() -> tuple[str, ...]:
         "rounding",
         "declined_doses",
         "received_from_declines",
+        "decline_sources",
         "delivery_rank",
     )
 

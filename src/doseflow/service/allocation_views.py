@@ -31,18 +31,27 @@ class DeclineView:
         return sum(r.doses for r in self.recipients)
 
 
+def _same(note_source: str, decline: Decline) -> bool:
+    """A note belongs to ``decline`` when their sources agree (a note stored before sources
+    were kept, or a decline not yet given one, matches any)."""
+    return not note_source or not decline.source or note_source == decline.source
+
+
 def decline_view(store: AllocationStore, name: str, decline: Decline) -> DeclineView:
+    """``decline`` (from the scenario file or recorded) with what its stored lines say."""
     declined = 0
     recipients: list[Received] = []
     for line in store.lines(name, decline.round):
         if line.product != decline.product:
             continue
         if line.iso3 == decline.iso3:
-            declined += sum(note.doses for note in line.explanation.declined)
+            declined += sum(
+                note.doses for note in line.explanation.declined if _same(note.source, decline)
+            )
         recipients.extend(
             Received(line.iso3, line.pool, note.doses)
             for note in line.explanation.received
-            if note.from_iso3 == decline.iso3
+            if note.from_iso3 == decline.iso3 and _same(note.source, decline)
         )
     recipients.sort(key=lambda r: (-r.doses, r.iso3))
     return DeclineView(decline, declined, tuple(recipients))

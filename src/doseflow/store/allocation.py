@@ -16,7 +16,7 @@ import hashlib
 import json
 import math
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -148,6 +148,12 @@ def _line_payload(result: RoundResult) -> list[dict[str, Any]]:
     ]
 
 
+def _recorded_source(at: datetime, by: str) -> str:
+    """How a recorded decline is shown: when (UTC, to the minute) and how/by whom."""
+    when = (at if at.tzinfo is None else at.astimezone(UTC)).strftime("%Y-%m-%d %H:%M")
+    return f"recorded {when} UTC" + (f" {by}" if by else "")
+
+
 def _level(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
@@ -207,19 +213,26 @@ class AllocationStore:
                 declines = session.scalars(
                     select(DeclineRow.id).where(DeclineRow.scenario_id == row.id)
                 ).all()
+                in_file = row.document.get("declines") if isinstance(row.document, dict) else None
                 out.append(
                     ScenarioInfo(
                         row.name,
                         row.description,
                         row.source,
                         len(rounds),
-                        len(declines),
+                        len(declines) + (len(in_file) if isinstance(in_file, list) else 0),
                         row.updated_at,
                     )
                 )
             return out
 
     # -- running -------------------------------------------------------------------------
+
+    def declines(self, name: str) -> list[Decline]:
+        """Every decline applied to the scenario: its file's (in file order), then those
+        recorded through the CLI, API or dashboard (in recording order), each with its
+        ``source``. The one list the CLI, API and dashboard show."""
+        return [*self.scenario(name).declines, *self.recorded_declines(name)]
 
     def recorded_declines(self, name: str) -> list[Decline]:
         with Session(self.engine) as session:
@@ -237,6 +250,7 @@ class AllocationStore:
                     redirect=Redirect(r.redirect),
                     recipients=frozenset(r.recipients),
                     pool=r.pool or None,
+                    source=_recorded_source(r.recorded_at, r.recorded_by),
                 )
                 for r in rows
             ]
@@ -263,12 +277,18 @@ class AllocationStore:
             self._write(session, self._scenario_id(session, name), result, status)
         return result
 
-    def record_decline(self, name: str, decline: Decline) -> AllocationRun:
+    def record_decline(
+        self, name: str, decline: Decline, *, recorded_by: str = ""
+    ) -> AllocationRun:
         """Record ``decline``, redistribute its doses and store the re-run rounds.
 
         Recording the same decline (same round, product, participant, pool) again replaces
-        it, so repeating a command does not decline twice.
+        it, so repeating a command does not decline twice. ``recorded_by`` says how and by
+        whom (e.g. "via the API by participant-KEN"); it is shown as the decline's source.
         """
+        now = _now()
+        recorded_by = recorded_by[:300]  # the column's bound (a user name is shorter)
+        decline = replace(decline, source=_recorded_source(now, recorded_by))
         others = [
             d
             for d in self.recorded_declines(name)
@@ -301,7 +321,8 @@ class AllocationStore:
             row.reason = decline.reason
             row.redirect = decline.redirect.value
             row.recipients = sorted(decline.recipients)
-            row.recorded_at = _now()
+            row.recorded_at = now
+            row.recorded_by = recorded_by
             self._write(session, sid, result, RoundStatus.RUN)
         return result
 
@@ -469,20 +490,27 @@ class AllocationStore:
                 expected="the ISO3 code of a participant",
                 value=iso3,
             )
-        found = self.lines(name, number, code)
-        if not found:
-            if not self.rounds(name):
-                raise DoseflowError(
-                    "ALLOC_NO_RESULTS",
-                    f"scenario '{name}' has not been run yet",
-                    field="scenario",
-                    expected="a scenario run with `doseflow allocate run`",
-                    value=name,
-                )
-            # nothing received: explain from a fresh computation (exclusions included)
-            run = self.compute(name)
-            return run.explain(code, number)
-        return [line.explanation for line in found]
+        stored = self.rounds(name)
+        if not stored:
+            raise DoseflowError(
+                "ALLOC_NO_RESULTS",
+                f"scenario '{name}' has not been run yet",
+                field="scenario",
+                expected="a scenario run with `doseflow allocate run`",
+                value=name,
+            )
+        if number is not None:
+            self.lines_page(name, number, code, limit=0)  # raises ALLOC_UNKNOWN_ROUND
+        kept = {
+            (line.round, line.pool): line.explanation for line in self.lines(name, number, code)
+        }
+        # one explanation per pool of each stored round: the stored line where there is one,
+        # otherwise (nothing received: not eligible, above the level...) worked out afresh
+        run = self.compute(name)
+        numbers = {r.number for r in stored}
+        return [
+            kept.get((e.round, e.pool), e) for e in run.explain(code, number) if e.round in numbers
+        ]
 
     # -- internals -----------------------------------------------------------------------
 

@@ -129,3 +129,5 @@ class DeclineRow(Base):
     redirect: Mapped[str] = mapped_column(String(32))
     recipients: Mapped[list[str]] = mapped_column(JSON)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: how it was recorded and by whom, e.g. "via the API by participant-KEN"
+    recorded_by: Mapped[str] = mapped_column(String(300), default="", server_default="")

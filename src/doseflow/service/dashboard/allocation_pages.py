@@ -177,7 +177,7 @@ async def decline_form(request: Request) -> Response:
         redirect=Redirect.SAME_RULES,
         pool=form.get("pool") or None,
     )
-    store.record_decline(name, decline)
+    store.record_decline(name, decline, recorded_by=f"via the dashboard by {access.principal.user}")
     access.audit(f"scenario {name} round {number} {decline.product} {iso3}")
     return _back(
         "/dashboard/declines",
@@ -205,7 +205,7 @@ def declines_page(
         }
         shown = [
             d
-            for d in store.recorded_declines(name)
+            for d in store.declines(name)
             if access.own_iso3 is None or (d.iso3 == access.own_iso3 and d.round in published)
         ]
         # where the doses went is computed per decline: only for the page's

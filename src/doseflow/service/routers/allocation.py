@@ -136,6 +136,10 @@ class DeclineOut(BaseModel):
     reason: str
     redirect: str
     recipients: list[Recipient] = Field(description="where the declined doses went")
+    source: str = Field(
+        description="where the decline comes from: the scenario file's entry "
+        "(e.g. 'covax_2021.yaml, declines[0]') or when, how and by whom it was recorded"
+    )
 
 
 def store_of(request: Request) -> AllocationStore:
@@ -173,6 +177,7 @@ def _decline_out(store: AllocationStore, name: str, decline: Decline) -> Decline
         reason=decline.reason,
         redirect=decline.redirect.value,
         recipients=[Recipient(iso3=r.iso3, pool=r.pool, doses=r.doses) for r in view.recipients],
+        source=decline.source,
     )
 
 
@@ -427,7 +432,7 @@ def get_explanation(
 
 @router.get(
     "/{name}/declines",
-    summary="Declines recorded, and where the doses went (paged)",
+    summary="Declines (the scenario file's and recorded ones), and where the doses went (paged)",
     responses=PAGED_RESPONSES,
 )
 def get_declines(
@@ -443,7 +448,7 @@ def get_declines(
     visible = _visible_rounds(store, name, access)
     shown = [
         d
-        for d in store.recorded_declines(name)
+        for d in store.declines(name)
         if (country is None or d.iso3 == country) and (visible is None or d.round in visible)
     ]
     # where the doses went is computed per decline: only for the page's
@@ -483,8 +488,14 @@ def post_decline(
         recipients=frozenset(r.upper() for r in body.recipients),
         pool=body.pool,
     )
-    store.record_decline(name, decline)
-    out = _decline_out(store, name, decline)
+    store.record_decline(name, decline, recorded_by=f"via the API by {access.principal.user}")
+    recorded = next(
+        d
+        for d in store.recorded_declines(name)
+        if (d.round, d.product, d.iso3, d.pool)
+        == (body.round, decline.product, decline.iso3, decline.pool)
+    )
+    out = _decline_out(store, name, recorded)
     access.audit(
         f"scenario {name} round {decline.round} {decline.product} {decline.iso3}",
         declined=out.declined,
