@@ -107,6 +107,22 @@ class DeclineRecord:
 
 
 @dataclass(frozen=True)
+class JointShare:
+    """A pool shared jointly with the other pools available on its date: the group's pool
+    ids (in delivery order), and per participant the common level it stopped at (+inf: it
+    was stopped by its ceiling or caps, or took nothing) and the pools that stopped it (a
+    bit mask over ``pools``: those that ran out at that level)."""
+
+    pools: tuple[str, ...]
+    levels: FloatArray
+    bound_by: IntArray
+
+    def bound_names(self, i: int) -> tuple[str, ...]:
+        mask = int(self.bound_by[i])
+        return tuple(p for b, p in enumerate(self.pools) if mask >> b & 1)
+
+
+@dataclass(frozen=True)
 class PoolResult:
     """How one pool was shared. Arrays are indexed like the run's participant table."""
 
@@ -128,6 +144,7 @@ class PoolResult:
     weights: FloatArray | None = None
     ranks: IntArray | None = None
     declines: tuple[DeclineRecord, ...] = ()
+    joint: JointShare | None = None
 
     @cached_property
     def binding(self) -> SmallArray:
