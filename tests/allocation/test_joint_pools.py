@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import replace
+from typing import Any
 
-from doseflow.allocation import run_rounds
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from doseflow.allocation import Policy, Scenario, SevereSupply, run_rounds
 from doseflow.domain.product import Financing
+from doseflow.domain.temperature import TemperatureBand
 from tests.allocation.builders import participant, product, scenario, tranche
+from tests.allocation.lp_oracle import lex_max_min
 
 PACK = 100
 
@@ -91,3 +98,163 @@ def test_participant_order_does_not_matter() -> None:
     for pa in a.pools:
         pb = b.pool(pa.pool.id)
         assert np.array_equal(pa.doses, pb.doses[::-1])
+
+
+# --- properties: the LP oracle, invariance ---------------------------------------------
+
+ISO = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"]
+LICENCES = [None, frozenset({Financing.AMC}), frozenset({Financing.SELF_FINANCING})]
+
+
+@st.composite
+def same_date_rounds(draw: st.DrawFn) -> Scenario:
+    """One round of 2-3 vaccine pools available on the same date, random eligibility."""
+    n = draw(st.integers(1, 6))
+    parts = [
+        participant(
+            ISO[i],
+            population=draw(st.integers(20_000, 5_000_000)),
+            financing=draw(st.sampled_from(list(Financing))),
+            ceiling=draw(st.floats(0.0, 1.0)),
+            cold_chain=draw(st.sampled_from(BANDS)),
+            other_sources_doses=draw(st.integers(0, 300_000)),
+        )
+        for i in range(n)
+    ]
+    k = draw(st.integers(2, 3))
+    prods = [
+        product(
+            f"P{j}",
+            pack=draw(st.sampled_from([10, 100, 1000])),
+            doses_per_course=draw(st.sampled_from([1, 2])),
+            licence_financing=draw(st.sampled_from(LICENCES)),
+            storage_band=draw(st.sampled_from(list(BANDS[1]))),
+        )
+        for j in range(k)
+    ]
+    tranches = [
+        tranche(
+            p.code,
+            draw(st.integers(0, 2_000_000)),
+            earmarked=draw(st.sampled_from([None, frozenset(ISO[: max(1, n // 2)])])),
+        )
+        for p in prods
+    ]
+    policy = Policy(severe=SevereSupply(enabled=False), count_other_sources=draw(st.booleans()))
+    return scenario(prods, parts, [tranches], policy)
+
+
+BANDS = [
+    frozenset({TemperatureBand.CHILLED}),
+    frozenset({TemperatureBand.CHILLED, TemperatureBand.ULTRA_COLD}),
+]
+
+
+def _courses(sc: Scenario, rounded: bool) -> dict[str, float]:
+    """Courses each participant (by ISO3) received on the round's date."""
+    pools = run_rounds(sc).rounds[0].pools
+    out = {p.iso3: 0.0 for p in sc.participants}
+    for pr in pools:
+        unit = pr.product.doses_per_course
+        got = pr.rule_doses if rounded else pr.unrounded
+        for i, p in enumerate(sc.participants):
+            out[p.iso3] += float(got[i]) / unit
+    return out
+
+
+def _slack(sc: Scenario) -> dict[str, float]:
+    """One pack of every pool, in courses: what rounding may move a participant by."""
+    return {
+        p.iso3: sum(q.pack_doses / q.doses_per_course for q in sc.products.values())
+        for p in sc.participants
+    }
+
+
+def _oracle(sc: Scenario) -> dict[str, float]:
+    """The LP's lexicographic max-min courses, from the inputs the engine shares."""
+    pools = run_rounds(sc).rounds[0].pools
+    first = pools[0]
+    pop = np.array([p.population for p in sc.participants], dtype=np.float64)
+    start = first.coverage_before
+    ceiling = np.minimum([p.ceiling for p in sc.participants], sc.policy.top_rung)
+    edges, supply = [], []
+    for pr in pools:
+        pack, unit = pr.product.pack_doses, pr.product.doses_per_course
+        hp = np.floor(np.maximum(ceiling - start, 0.0) * pr.doses_per_coverage / pack + 1e-9)
+        hp[pr.exclusions != 0] = 0
+        edges.append(hp * pack / unit)
+        supply.append((pr.pool.doses - pr.buffer) / unit)
+    caps = np.maximum(ceiling - start, 0.0) * pop
+    totals = lex_max_min(np.array(supply), pop, start, caps, np.column_stack(edges))
+    return {p.iso3: float(totals[i]) for i, p in enumerate(sc.participants)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(same_date_rounds())
+def test_joint_pools_equal_the_lp_lexicographic_max_min(sc: Scenario) -> None:
+    pools = run_rounds(sc).rounds[0].pools
+    assert all(pr.joint is not None for pr in pools)
+    oracle = _oracle(sc)
+    before = _courses(sc, rounded=False)
+    after = _courses(sc, rounded=True)
+    slack = _slack(sc)
+    for iso3, want in oracle.items():
+        assert abs(before[iso3] - want) <= 1e-6 * max(1.0, want) + 1e-3, (iso3, before, oracle)
+        assert abs(after[iso3] - want) <= slack[iso3] + 1e-6, (iso3, after, oracle)
+    for pr in pools:  # supply never exceeded, whole packs
+        assert pr.allocated + pr.buffer + pr.held == pr.supply
+        assert int(pr.rule_doses.sum()) <= pr.supply - pr.buffer
+        assert np.all(pr.rule_doses % pr.product.pack_doses == 0)
+
+
+def _renamed(sc: Scenario, codes: dict[str, str], order: list[int]) -> Scenario:
+    prods = [replace(p, code=codes[p.code], name=codes[p.code]) for p in sc.products.values()]
+    parts = [sc.participants[i] for i in order]
+    spec = sc.rounds[0]
+    tranches = [
+        replace(t, product=codes[t.product], id=codes[t.product]) for t in spec.tranches[::-1]
+    ]
+    return scenario(prods, parts, [tranches], sc.policy)
+
+
+@settings(max_examples=40, deadline=None)
+@given(same_date_rounds(), st.randoms(use_true_random=False))
+def test_renaming_and_reordering_do_not_change_results(sc: Scenario, rnd: Any) -> None:
+    """Renaming products (so they sort in another order), permuting participants and
+    reversing the tranches move nobody's courses beyond pack rounding."""
+    old = list(sc.products)
+    new = [f"Z{len(old) - j}" for j in range(len(old))]  # reverses the code order
+    rnd.shuffle(new)
+    order = list(range(len(sc.participants)))
+    rnd.shuffle(order)
+    other = _renamed(sc, dict(zip(old, new, strict=True)), order)
+    a, b = _courses(sc, rounded=False), _courses(other, rounded=False)
+    for iso3, want in a.items():
+        assert abs(b[iso3] - want) <= 1e-6 * max(1.0, want) + 1e-3
+    a, b = _courses(sc, rounded=True), _courses(other, rounded=True)
+    slack = _slack(sc)
+    for iso3, want in a.items():
+        assert abs(b[iso3] - want) <= slack[iso3] + 1e-6
+
+
+def test_explanation_names_the_pools_that_set_the_level() -> None:
+    prods = [
+        product("AZ-SII", pack=PACK, licence_financing=frozenset({Financing.AMC})),
+        product("AZ-SKB", pack=PACK),
+    ]
+    parts = [
+        participant("AAA", 10_000_000),
+        participant("CCC", 5_000_000, financing=Financing.SELF_FINANCING),
+    ]
+    sc = scenario(prods, parts, [[tranche("AZ-SII", 600_000), tranche("AZ-SKB", 1_500_000)]])
+    result = run_rounds(sc).rounds[0]
+    ccc = result.explanation(result.pool("AZ-SKB"), 1)
+    assert ccc.binding == "level"
+    assert "shared jointly with the pools available on 2021-03-01 (AZ-SII, AZ-SKB)" in (
+        ccc.binding_text
+    )
+    assert "stopped where pool(s) AZ-SII, AZ-SKB ran out" in ccc.binding_text
+    assert ccc.level is not None
+    assert abs(ccc.level - 2_100_000 / 2 / 15_000_000) < 1e-9
+    aaa = result.explanation(result.pool("AZ-SKB"), 0)
+    assert aaa.level == ccc.level

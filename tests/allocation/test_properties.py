@@ -157,8 +157,9 @@ def _joint_levels_hold(result: Any) -> None:
             np.where(pr.exclusions == 0, pr.product.pack_doses / pr.doses_per_coverage, 0.0)
             for pr in prs
         )
-        floors = np.any([pr.binding == Binding.FLOOR for pr in prs], axis=0)
-        free = np.isfinite(joint.levels) & (start < joint.levels) & ~floors
+        level = np.any([pr.binding == Binding.LEVEL for pr in prs], axis=0)
+        other = np.any([(pr.binding != Binding.LEVEL) & (pr.exclusions == 0) for pr in prs], axis=0)
+        free = np.isfinite(joint.levels) & (start < joint.levels) & level & ~other
         assert np.all(np.abs(after[free] - joint.levels[free]) <= slack[free] + 1e-9)
         # nobody ends a date above the level it was stopped at (beyond rounding)
         assert np.all(after[free] <= joint.levels[free] + slack[free] + 1e-9)

@@ -89,7 +89,6 @@ def joint_fill(
     pool_level = np.full(k, np.inf)
     safe_slopes = np.where(slopes > 0, slopes, 1.0)
     t_prev = -np.inf
-    totals = caps.copy()
     for _ in range(n + 1):
         if np.isfinite(t_prev):  # whoever reached its caps is done (level +inf)
             full = ~frozen & (slopes * (t_prev - starts) >= caps * (1 - _REL))
@@ -118,13 +117,14 @@ def joint_fill(
         demand = np.minimum(np.maximum(slopes * (t_star - starts), 0.0), caps)
         tol_t = _REL * max(1.0, abs(t_star))
         newly = np.zeros(n, dtype=bool)
-        for b in np.flatnonzero(levels <= t_star + tol_t):
-            u = outside_caps[:, b]
+        for tight in np.flatnonzero(levels <= t_star + tol_t).tolist():
+            u = outside_caps[:, tight]
+            # i cannot rise when all it could still take lies in the tight set's pools
             blocked = rising & (demand >= u - 1e-6 - _REL * u) & (demand < caps - 1e-9 * caps)
-            blocked &= (edge_caps[:, inside[b]] > 0).any(axis=1)
+            blocked &= (edge_caps[:, inside[tight]] > 0).any(axis=1)
             newly |= blocked
-            bound_by[blocked] |= int(masks[b])
-            hit = inside[b] & ~np.isfinite(pool_level)
+            bound_by[blocked] |= int(masks[tight])
+            hit = inside[tight] & ~np.isfinite(pool_level)
             pool_level[hit] = t_star
         if not newly.any():  # cannot happen in exact arithmetic; never loop for ever
             newly = rising & (demand < caps)

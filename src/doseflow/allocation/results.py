@@ -122,6 +122,25 @@ class JointShare:
         return tuple(p for b, p in enumerate(self.pools) if mask >> b & 1)
 
 
+def _joint_reason(
+    pool: PoolResult, joint: JointShare, i: int, binding: Binding, level: float | None
+) -> tuple[float | None, str]:
+    """The level and reason of a participant of a pool shared jointly with the other pools
+    of its date: its own common level and the pools that ran out at it."""
+    others = ", ".join(joint.pools)
+    shared = f"shared jointly with the pools available on {pool.pool.available} ({others})"
+    own = float(joint.levels[i])
+    if binding in (Binding.LEVEL, Binding.ABOVE_LEVEL) and math.isfinite(own):
+        bound = ", ".join(joint.bound_names(i))
+        text = (
+            BINDING_TEXT[binding]
+            .replace(" of the pool", "")
+            .replace("this pool reached", "its pools reached")
+        )
+        return own, f"{text}, {shared}; the level stopped where pool(s) {bound} ran out"
+    return level, f"{BINDING_TEXT[binding]} ({shared})"
+
+
 @dataclass(frozen=True)
 class PoolResult:
     """How one pool was shared. Arrays are indexed like the run's participant table."""
@@ -286,6 +305,9 @@ class RoundResult:
                     received.append(DeclineNote(d.iso3, iso3, q, d.reason, d.redirect_text))
         ceiling = None if pool.ceiling is None else float(pool.ceiling[i])
         level = pool.level if pool.level is None or not math.isnan(pool.level) else None
+        binding_text = BINDING_TEXT[binding]
+        if pool.joint is not None and flags == 0:
+            level, binding_text = _joint_reason(pool, pool.joint, i, binding, level)
         return Explanation(
             round=self.number,
             round_name=self.name,
@@ -304,7 +326,7 @@ class RoundResult:
             rung_reached=self.policy.rung_reached(after),
             ladder=self.policy.ladder if pool.mode is Mode.EQUAL_COVERAGE else (),
             binding=binding.label,
-            binding_text=BINDING_TEXT[binding],
+            binding_text=binding_text,
             unrounded_doses=float(pool.unrounded[i]),
             rule_doses=int(pool.rule_doses[i]),
             doses=doses,
