@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from doseflow.allocation import Policy, Scenario, SevereSupply, run_rounds
+from doseflow.allocation.joint import MAX_SUBSET_POOLS, joint_fill
 from doseflow.domain.product import Financing
 from doseflow.domain.temperature import TemperatureBand
 from tests.allocation.builders import participant, product, scenario, tranche
@@ -258,3 +259,49 @@ def test_explanation_names_the_pools_that_set_the_level() -> None:
     assert abs(ccc.level - 2_100_000 / 2 / 15_000_000) < 1e-9
     aaa = result.explanation(result.pool("AZ-SKB"), 0)
     assert aaa.level == ccc.level
+
+
+@st.composite
+def sharing_problems(draw: st.DrawFn) -> tuple[Any, ...]:
+    """Random small problems for :func:`joint_fill`: some edges capped below the ceiling."""
+    n = draw(st.integers(1, 7))
+    k = draw(st.integers(1, 4))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    slopes = rng.uniform(1e3, 1e6, n)
+    starts = rng.uniform(0, 0.1, n) * (rng.random(n) < 0.5)
+    headroom = np.maximum(rng.uniform(0, 0.3, n) - starts, 0) * slopes
+    elig = rng.random((n, k)) < 0.6
+    partial = rng.random((n, k)) < 0.3
+    edge = np.where(
+        elig, np.where(partial, rng.uniform(0, 1, (n, k)), 1.0) * headroom[:, None], 0.0
+    )
+    supply = rng.uniform(0, 1, k) * headroom.sum() / k * 1.5
+    return supply, slopes, starts, headroom, edge
+
+
+@settings(max_examples=60, deadline=None)
+@given(sharing_problems(), st.sampled_from([MAX_SUBSET_POOLS, 0]))
+def test_joint_fill_equals_the_lp_oracle(problem: tuple[Any, ...], limit: int) -> None:
+    """Both methods (set checks; linear programmes for many pools) give the LP oracle's
+    totals, within the pools and the edges."""
+    supply, slopes, starts, headroom, edge = problem
+    got = joint_fill(supply, slopes, starts, headroom, edge, max_subset_pools=limit)
+    want = lex_max_min(supply, slopes, starts, headroom, edge)
+    assert np.allclose(got.totals, want, rtol=1e-6, atol=1e-3)
+    assert np.all(got.courses.sum(axis=0) <= supply * (1 + 1e-9) + 1e-6)
+    assert np.all(got.courses <= edge * (1 + 1e-9) + 1e-6)
+
+
+def test_many_pools_on_one_date_share_one_level() -> None:
+    """More pools than the set checks take (13 > 12): shared by linear programmes."""
+    prods = [product(f"P{j:02d}", pack=10) for j in range(MAX_SUBSET_POOLS + 1)]
+    parts = [participant("AAA", 1_000_000), participant("BBB", 3_000_000)]
+    tranches = [tranche(p.code, 20_000) for p in prods]
+    pools = run_rounds(scenario(prods, parts, [tranches])).rounds[0].pools
+    total = np.sum([pr.doses for pr in pools], axis=0)
+    level = 13 * 20_000 / 2 / 4_000_000
+    assert np.all(np.abs(total / 2 / np.array([1e6, 3e6]) - level) * 2e6 <= 13 * 10)
+    assert all(int(pr.doses.sum()) <= pr.supply for pr in pools)
+    assert pools[0].joint is not None
+    assert pools[0].joint.bound_names(0) == tuple(pr.pool.id for pr in pools)

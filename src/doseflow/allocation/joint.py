@@ -41,6 +41,8 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 _REL = 1e-9
+#: Above this many pools on one date, the ``2^k`` set checks give way to linear programmes.
+MAX_SUBSET_POOLS = 12
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def joint_fill(
     ceilings: FloatArray,
     edge_caps: FloatArray,
     order: IntArray | None = None,
+    max_subset_pools: int = MAX_SUBSET_POOLS,
 ) -> JointFill:
     """The lexicographic max-min fair sharing of ``supply[k]`` courses.
 
@@ -72,12 +75,16 @@ def joint_fill(
     ``starts[i]``: its coverage before; ``ceilings[i]``: courses it may take at most in
     all; ``edge_caps[i, p]``: courses it may take from pool ``p`` (0: not eligible).
     ``order`` lists participants in a canonical order (e.g. by ISO3) for the split.
+    More than ``max_subset_pools`` pools are shared by :func:`_by_lp` instead of the
+    ``2^k`` set checks.
     """
     n, k = edge_caps.shape
     supply = np.maximum(supply.astype(np.float64), 0.0)
     edge_caps = np.maximum(edge_caps, 0.0)
     caps = np.minimum(np.maximum(ceilings, 0.0), edge_caps.sum(axis=1))
     caps[slopes <= 0] = 0.0
+    if k > max_subset_pools:
+        return _by_lp(supply, slopes, starts, caps, edge_caps, order)
     masks = np.arange(1, 1 << k, dtype=np.int64)
     inside = ((masks[:, None] >> np.arange(k)[None, :]) & 1).astype(bool)  # [m, k]
     outside_caps = edge_caps @ (~inside).T.astype(np.float64)  # [n, m]: U_i(B)
@@ -136,6 +143,73 @@ def joint_fill(
         t_prev = t_star
     totals = np.where(frozen, fixed, caps)
     courses = _split(totals, supply, edge_caps, order)
+    return JointFill(courses, courses.sum(axis=1), level, bound_by, pool_level)
+
+
+def _by_lp(
+    supply: FloatArray,
+    slopes: FloatArray,
+    starts: FloatArray,
+    caps: FloatArray,
+    edge_caps: FloatArray,
+    order: IntArray | None,
+) -> JointFill:
+    """The same sharing by linear programmes, for many pools: maximise the common level
+    ``t`` (HiGHS), fix every participant whose level constraint has a non-zero dual (it
+    cannot rise while the others hold ``t``; the duals add up to 1, so at least one is
+    fixed per solve), repeat. The pools whose supply constraint has a non-zero dual are
+    the ones that stopped them (named for up to 62 pools)."""
+    n, k = edge_caps.shape
+    rows, cols = np.nonzero(edge_caps > 0)
+    m = rows.size
+    inc = sparse.csr_matrix((np.ones(m), (rows, np.arange(m))), shape=(n, m))
+    pools = sparse.csr_matrix((np.ones(m), (cols, np.arange(m))), shape=(k, m))
+    fixed = np.where(caps <= 0, 0.0, np.nan)
+    level = np.full(n, np.inf)
+    bound_by = np.zeros(n, dtype=np.int64)
+    pool_level = np.full(k, np.inf)
+    safe = np.where(slopes > 0, slopes, 1.0)
+    top = float(np.max(starts + caps / safe, initial=0.0)) + 1.0
+    while np.isnan(fixed).any():
+        active = np.flatnonzero(np.isnan(fixed))
+        done = np.flatnonzero(~np.isnan(fixed))
+        need = sparse.hstack(
+            [-(sparse.diags(1.0 / safe[active]) @ inc[active]), np.ones((active.size, 1))]
+        )
+        a_ub = sparse.vstack(
+            [
+                sparse.hstack([pools, np.zeros((k, 1))]),
+                sparse.hstack([inc, np.zeros((n, 1))]),
+                sparse.hstack([-inc[done], np.zeros((done.size, 1))]),
+                need,
+            ],
+            format="csr",
+        )
+        b_ub = np.concatenate((supply, caps, -fixed[done] * (1 - 1e-12), starts[active]))
+        c = np.zeros(m + 1)
+        c[-1] = -1.0
+        bounds = np.column_stack((np.zeros(m + 1), np.append(edge_caps[rows, cols], top)))
+        bounds[-1, 0] = float(np.min(starts, initial=0.0)) - 1.0
+        res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
+        if res.status != 0:  # pragma: no cover - always feasible (t low enough)
+            raise RuntimeError(f"joint pools: {res.message}")
+        t = float(res.x[-1])
+        if t >= top - 1e-9:
+            fixed[active] = caps[active]
+            break
+        duals = np.abs(res.ineqlin.marginals)
+        level_duals = duals[-active.size :]
+        stuck = active[level_duals > 1e-9 * float(level_duals.max())]
+        demand = np.minimum(np.maximum(slopes[stuck] * (t - starts[stuck]), 0.0), caps[stuck])
+        fixed[stuck] = demand
+        at_cap = demand >= caps[stuck] * (1 - 1e-9)
+        level[stuck[~at_cap]] = t
+        tight = duals[:k] > 1e-9 * float(max(duals[:k].max(initial=0.0), 1e-300))
+        pool_level[tight & ~np.isfinite(pool_level)] = t
+        if k <= 62:
+            mask = int(sum(1 << p for p in np.flatnonzero(tight).tolist()))
+            bound_by[stuck[~at_cap]] |= mask
+    courses = _split(fixed, supply, edge_caps, order)
     return JointFill(courses, courses.sum(axis=1), level, bound_by, pool_level)
 
 
