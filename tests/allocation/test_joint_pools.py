@@ -305,3 +305,22 @@ def test_many_pools_on_one_date_share_one_level() -> None:
     assert all(int(pr.doses.sum()) <= pr.supply for pr in pools)
     assert pools[0].joint is not None
     assert pools[0].joint.bound_names(0) == tuple(pr.pool.id for pr in pools)
+
+
+def test_a_participant_gets_one_floor_per_date_not_one_per_pool() -> None:
+    """Finding 1: the floors of both pools applied to the same participant."""
+    prods = [product("A", pack=PACK), product("B", pack=PACK)]
+    parts = [participant("AAA", 50_000_000), participant("BBB", 100_000)]
+    policy = Policy(severe=SevereSupply(enabled=False), floors={"A": 1_000, "B": 1_000})
+    sc = scenario(prods, parts, [[tranche("A", 3_000), tranche("B", 3_000)]], policy)
+    pools = run_rounds(sc).rounds[0].pools
+    total = np.sum([pr.doses for pr in pools], axis=0)
+    assert total.tolist() == [5_000, 1_000]
+    renamed = scenario(
+        [product("Z", pack=PACK), product("B", pack=PACK)],
+        parts,
+        [[tranche("Z", 3_000), tranche("B", 3_000)]],
+        Policy(severe=SevereSupply(enabled=False), floors={"Z": 1_000, "B": 1_000}),
+    )
+    again = np.sum([pr.doses for pr in run_rounds(renamed).rounds[0].pools], axis=0)
+    assert again.tolist() == total.tolist()

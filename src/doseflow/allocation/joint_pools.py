@@ -4,12 +4,14 @@ Every pool of the date is prepared as when shared alone (eligibility, buffer, ce
 whole packs of that pool, caps, floors); then one common coverage level rises across all of
 them, each participant drawing only on the pools it is eligible for
 (:func:`~doseflow.allocation.joint.joint_fill`). Floors are given first (a floor counts
-towards the level, as in a single pool). Two cases keep the single-pool rules, pool by pool
-in delivery order before the joint sharing of the rest:
+towards the level, as in a single pool), one per participant: the largest of its pools'.
+Two cases keep the single-pool rules, pool by pool in delivery order before the joint
+sharing of the rest:
 
 * a pool whose floors exceed its supply (shared by the floor-shortfall rule);
 * with the severe-supply policy on, a pool that runs out below the policy's threshold
-  level (shared by threat-and-vulnerability weights).
+  level when shared jointly (shared alone: by threat-and-vulnerability weights when it is
+  short on its own too).
 
 Each pool's continuous shares are then rounded to whole packs of that pool (largest
 remainder), pools in delivery order, each participant's packs capped so that its coverage
@@ -112,7 +114,7 @@ def share_jointly(
     while remaining:
         first = ctx.products[remaining[0].product]
         before = coverage_share(ctx, current, first, policy)
-        prepared = [_prepare(ctx, p, policy, before, gates) for p in remaining]
+        prepared = _one_floor_each([_prepare(ctx, p, policy, before, gates) for p in remaining])
         alone = [pp for pp in prepared if float(pp.floors.sum()) > pp.available] or _severe(
             ctx, prepared, policy, before
         )
@@ -126,6 +128,25 @@ def share_jointly(
         results.extend(_joint(ctx, prepared, policy, before, current))
         break
     return results
+
+
+def _one_floor_each(prepared: list[_Prepared]) -> list[_Prepared]:
+    """A participant gets one floor on a date, not one per pool: the largest (in courses)
+    of its pools' floors, from that pool (ties: the most restricted pool, i.e. fewest
+    eligible participants, then delivery order)."""
+    if len(prepared) < 2 or not any(pp.floors.any() for pp in prepared):
+        return prepared
+    courses = np.column_stack([pp.floors / pp.unit for pp in prepared])
+    eligible = np.array([int((pp.flags == 0).sum()) for pp in prepared])
+    rank = np.lexsort((np.arange(len(prepared)), eligible)).argsort()
+    best = courses.max(axis=1, keepdims=True)
+    candidates = (courses > 0) & (courses >= best * (1 - 1e-12))
+    chosen = np.where(candidates, rank[None, :], len(prepared)).argmin(axis=1)
+    keep = candidates[np.arange(courses.shape[0]), chosen]
+    return [
+        replace(pp, floors=np.where(keep & (chosen == p), pp.floors, 0.0))
+        for p, pp in enumerate(prepared)
+    ]
 
 
 def _add(ctx: RunContext, current: AllocationState, pr: PoolResult) -> None:
