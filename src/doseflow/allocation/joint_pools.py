@@ -115,17 +115,19 @@ def share_jointly(
         first = ctx.products[remaining[0].product]
         before = coverage_share(ctx, current, first, policy)
         prepared = _one_floor_each([_prepare(ctx, p, policy, before, gates) for p in remaining])
-        alone = [pp for pp in prepared if float(pp.floors.sum()) > pp.available] or _severe(
-            ctx, prepared, policy, before
-        )
-        if len(remaining) == 1 or alone:
-            for pool in [pp.pool for pp in alone] or remaining:
+        alone = [pp.pool for pp in prepared if float(pp.floors.sum()) > pp.available]
+        solved = None
+        if not alone and len(remaining) > 1:
+            solved = _solve(ctx, prepared, policy, before)
+            alone = _severe(prepared, policy, solved[3])
+        if solved is None or alone:
+            for pool in alone or remaining:
                 pr = allocate_pool(ctx, pool, policy, Phase.SUPPLY_DRIVEN, spec, current, gates)
                 _add(ctx, current, pr)
                 results.append(pr)
                 remaining.remove(pool)
             continue
-        results.extend(_joint(ctx, prepared, policy, before, current))
+        results.extend(_joint(ctx, prepared, policy, before, current, solved))
         break
     return results
 
@@ -178,16 +180,13 @@ def _solve(
     return doses, fill.level, fill.bound_by, fill.pool_level
 
 
-def _severe(
-    ctx: RunContext, prepared: Sequence[_Prepared], policy: Policy, before: FloatArray
-) -> list[_Prepared]:
+def _severe(prepared: Sequence[_Prepared], policy: Policy, pool_level: FloatArray) -> list[Pool]:
     """Pools that run out below the severe-supply threshold when shared jointly."""
     severe = policy.severe
-    if not severe.enabled or len(prepared) < 2:
+    if not severe.enabled:
         return []
-    _, _, _, pool_level = _solve(ctx, prepared, policy, before)
     return [
-        pp
+        pp.pool
         for pp, level in zip(prepared, pool_level, strict=True)
         if level < severe.threshold
         and bool((pp.flags == 0).any())
@@ -201,8 +200,9 @@ def _joint(
     policy: Policy,
     start: FloatArray,
     current: AllocationState,
+    solved: tuple[FloatArray, FloatArray, IntArray, FloatArray],
 ) -> list[PoolResult]:
-    doses, levels, bound_by, pool_level = _solve(ctx, prepared, policy, start)
+    doses, levels, bound_by, pool_level = solved
     share = JointShare(tuple(pp.pool.id for pp in prepared), levels, bound_by)
     ceiling = ctx.table.capped_ceiling(policy.top_rung)
     out: list[PoolResult] = []
