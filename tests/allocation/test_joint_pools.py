@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from doseflow.allocation import Policy, Scenario, SevereSupply, run_rounds
+from doseflow.allocation import Mode, Policy, Scenario, SevereSupply, run_rounds
 from doseflow.allocation.joint import MAX_SUBSET_POOLS, joint_fill
 from doseflow.domain.product import Financing
 from doseflow.domain.temperature import TemperatureBand
@@ -324,3 +324,30 @@ def test_a_participant_gets_one_floor_per_date_not_one_per_pool() -> None:
     )
     again = np.sum([pr.doses for pr in run_rounds(renamed).rounds[0].pools], axis=0)
     assert again.tolist() == total.tolist()
+
+
+def test_a_pool_short_below_the_severe_threshold_is_shared_alone_by_weights() -> None:
+    """With the severe-supply rule on, a pool that runs out below the threshold when shared
+    jointly is shared alone, by threat-and-vulnerability weights; the rest jointly."""
+    prods = [
+        product("A", pack=PACK, licence_financing=frozenset({Financing.AMC})),
+        product("B", pack=PACK, licence_financing=frozenset({Financing.SELF_FINANCING})),
+        product("C", pack=PACK, licence_financing=frozenset({Financing.SELF_FINANCING})),
+    ]
+    parts = [
+        participant("AAA", 10_000_000),
+        participant("BBB", 8_000_000),
+        participant("CCC", 1_000_000, financing=Financing.SELF_FINANCING),
+        participant("DDD", 3_000_000, financing=Financing.SELF_FINANCING),
+    ]
+    policy = Policy(severe=SevereSupply(enabled=True, threshold=0.01))
+    tranches = [tranche("A", 2_000), tranche("B", 100_000), tranche("C", 100_000)]
+    pools = {
+        pr.product.code: pr
+        for pr in run_rounds(scenario(prods, parts, [tranches], policy)).rounds[0].pools
+    }
+    assert pools["A"].mode is Mode.THREAT_WEIGHTED
+    assert pools["A"].joint is None
+    assert pools["B"].mode is Mode.EQUAL_COVERAGE
+    assert pools["B"].joint is not None
+    assert pools["C"].joint is pools["B"].joint
