@@ -128,7 +128,11 @@ def _joint_reason(
     """The level and reason of a participant of a pool shared jointly with the other pools
     of its date: its own common level and the pools that ran out at it."""
     others = ", ".join(joint.pools)
-    shared = f"shared jointly with the pools available on {pool.pool.available} ({others})"
+    shared = (
+        f"shared jointly with the pools available on {pool.pool.available} ({others}); "
+        "where its doses could come from several of its pools, the most restricted pool "
+        "is drawn on first (fewest eligible participants, then product code)"
+    )
     own = float(joint.levels[i])
     if binding in (Binding.LEVEL, Binding.ABOVE_LEVEL) and math.isfinite(own):
         bound = ", ".join(joint.bound_names(i))
@@ -137,7 +141,7 @@ def _joint_reason(
             .replace(" of the pool", "")
             .replace("this pool reached", "its pools reached")
         )
-        return own, f"{text}, {shared}; the level stopped where pool(s) {bound} ran out"
+        return own, f"{text} where pool(s) {bound} ran out, {shared}"
     return level, f"{BINDING_TEXT[binding]} ({shared})"
 
 
