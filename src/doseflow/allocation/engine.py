@@ -1,7 +1,9 @@
 """Allocation rounds: pure functions from a scenario (and the state so far) to results.
 
-Within a round each pool (product, origin, earmark, expiry) is shared in delivery order:
-eligibility first, the humanitarian buffer set aside, then
+Within a round each pool (product, origin, earmark, expiry) is shared in delivery order
+(in a phase-1 round, the pools available on the same date together, as one problem:
+:mod:`doseflow.allocation.joint_pools`): eligibility first, the humanitarian buffer set
+aside, then
 
 * phase 1 (supply-driven): equal coverage by water-filling up to each participant's ceiling
   (its request, at most the top of the coverage ladder), with floors and caps; when supply
@@ -12,7 +14,7 @@ eligibility first, the humanitarian buffer set aside, then
 * top-up rounds: doses completing started courses, in proportion to the need.
 
 Shares are rounded to whole packs by largest remainder; what is left is held and carried to
-the next round. Coverage carries from pool to pool and round to round.
+the next round. Coverage carries from date to date and round to round.
 """
 
 from __future__ import annotations
