@@ -115,7 +115,12 @@ def test_round_invariants(case: Any) -> None:
                 # nobody above its ceiling (a rule share never pushes past it)
                 if pr.rule_doses[i] > 0:
                     assert after[i] <= ceilings[p.iso3] + 1e-9
-            if pr.mode is Mode.EQUAL_COVERAGE and pr.level is not None and np.isfinite(pr.level):
+            if (
+                pr.mode is Mode.EQUAL_COVERAGE
+                and pr.joint is None
+                and pr.level is not None
+                and np.isfinite(pr.level)
+            ):
                 free = pr.binding == Binding.LEVEL
                 gap = np.abs(after[free] - pr.level) * pr.doses_per_coverage[free]
                 assert np.all(gap <= pack + 1e-6)  # equal coverage within one pack
@@ -125,6 +130,7 @@ def test_round_invariants(case: Any) -> None:
                 if rec.decline.redirect is Redirect.NAMED:
                     assert {sc.participants[i].iso3 for i, _ in rec.given} <= rec.decline.recipients
                 assert rec.decline.iso3 not in {sc.participants[i].iso3 for i, _ in rec.given}
+        _joint_levels_hold(result)
     # identical on re-run
     again = run_rounds(sc, declines)
     for a, b in zip(run.rounds, again.rounds, strict=True):
@@ -133,3 +139,27 @@ def test_round_invariants(case: Any) -> None:
     # what is held in one round is carried into the next (never lost between rounds)
     for prev, nxt in zip(run.rounds, run.rounds[1:], strict=False):
         assert sum(p.carried_in for p in (pr.pool for pr in nxt.pools)) == prev.held
+
+
+def _joint_levels_hold(result: Any) -> None:
+    """Pools shared jointly: a participant stopped by pools at a common level ends the date
+    at that level, within one pack of each pool it may draw from."""
+    groups: dict[int, list[Any]] = {}
+    for pr in result.pools:
+        if pr.joint is not None:
+            groups.setdefault(id(pr.joint), []).append(pr)
+    for prs in groups.values():
+        joint = prs[0].joint
+        start = prs[0].coverage_before
+        last = prs[-1]
+        after = last.coverage_before + last.rule_doses / last.doses_per_coverage
+        slack = sum(
+            np.where(pr.exclusions == 0, pr.product.pack_doses / pr.doses_per_coverage, 0.0)
+            for pr in prs
+        )
+        level = np.any([pr.binding == Binding.LEVEL for pr in prs], axis=0)
+        other = np.any([(pr.binding != Binding.LEVEL) & (pr.exclusions == 0) for pr in prs], axis=0)
+        free = np.isfinite(joint.levels) & (start < joint.levels) & level & ~other
+        assert np.all(np.abs(after[free] - joint.levels[free]) <= slack[free] + 1e-9)
+        # nobody ends a date above the level it was stopped at (beyond rounding)
+        assert np.all(after[free] <= joint.levels[free] + slack[free] + 1e-9)

@@ -71,13 +71,15 @@ def test_ship_a_round_through_dalian(tmp_path: Path, capsys: pytest.CaptureFixtu
     alloc = AllocationStore(open_database(db))
     alloc.save_scenario(load_scenario(example_path("covax_2021.yaml")))
     alloc.run("covax-2021")
-    _ok(["ship", "plan", "covax-2021", "1", "--country", "NPL", "--db", db])
-    assert "2 shipments planned" in capsys.readouterr().out
-    sid = "covax-2021/r1/AZ-SKB/NPL"
+    # PRK, an AMC participant, draws on the SII pool in round 1 (the SII and SK Bio pools
+    # are shared jointly, the SII pool going to AMC participants first)
+    _ok(["ship", "plan", "covax-2021", "1", "--country", "PRK", "--db", db])
+    assert "1 shipments planned" in capsys.readouterr().out
+    sid = "covax-2021/r1/AZ-SII/PRK"
     plans = LedgerStore(open_database(db)).shipments()
-    assert [s.shipment_id for s in plans] == ["covax-2021/r1/AZ-SII/NPL", sid]
+    assert [s.shipment_id for s in plans] == [sid]
     assert all(s.planned_doses % 2400 == 0 for s in plans)  # whole packs
-    assert plans[1].route == ("SKBIO-ANDONG", "DALIAN", "NPL-NS")
+    assert plans[0].route == ("SII-PUNE", "DALIAN", "PRK-NS")
     # round 1 is decided on 2021-02-03; its AstraZeneca tranches are available on 2021-02-22
     assert all(s.expected_arrival and s.expected_arrival > date(2021, 2, 22) for s in plans)
     _ok(
@@ -118,7 +120,7 @@ def test_ship_a_round_through_dalian(tmp_path: Path, capsys: pytest.CaptureFixtu
     )
     store = LedgerStore(open_database(db))
     planned = store.shipments([sid])[0].planned_doses
-    assert store.stock_total("NPL-NS", "AZ-SKB") == planned - 240
+    assert store.stock_total("PRK-NS", "AZ-SII") == planned - 240
     assert store.self_check().ok
     assert run(["ship", "arrive", sid, "--db", db]) == 2
     assert "LEDGER_SHIPMENT_STEP" in capsys.readouterr().err

@@ -1,7 +1,9 @@
 """Allocation rounds: pure functions from a scenario (and the state so far) to results.
 
-Within a round each pool (product, origin, earmark, expiry) is shared in delivery order:
-eligibility first, the humanitarian buffer set aside, then
+Within a round each pool (product, origin, earmark, expiry) is shared in delivery order
+(in a phase-1 round, the pools available on the same date together, as one problem:
+:mod:`doseflow.allocation.joint_pools`): eligibility first, the humanitarian buffer set
+aside, then
 
 * phase 1 (supply-driven): equal coverage by water-filling up to each participant's ceiling
   (its request, at most the top of the coverage ladder), with floors and caps; when supply
@@ -12,7 +14,7 @@ eligibility first, the humanitarian buffer set aside, then
 * top-up rounds: doses completing started courses, in proportion to the need.
 
 Shares are rounded to whole packs by largest remainder; what is left is held and carried to
-the next round. Coverage carries from pool to pool and round to round.
+the next round. Coverage carries from date to date and round to round.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from doseflow.allocation.threat import delivery_ranks, threat_scores
 from doseflow.allocation.waterfill import water_fill
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.participant import Participant
-from doseflow.domain.product import Product
+from doseflow.domain.product import Product, ProductKind
 
 _EPS = 1e-9
 
@@ -425,6 +427,21 @@ def _check_gates(spec: RoundSpec, policy: Policy, gates: Sequence[ExtraGate]) ->
         )
 
 
+def _same_date_groups(
+    ctx: RunContext, pools: Sequence[Pool], policy: Policy, jointly: bool
+) -> list[list[Pool]]:
+    """Pools in delivery order, those available on the same date and counted in the same
+    coverage (every vaccine; each other supply on its own) grouped to be shared jointly."""
+    if not jointly:
+        return [[p] for p in pools]
+    groups: dict[tuple[object, str], list[Pool]] = {}
+    for pool in pools:
+        product = ctx.products[pool.product]
+        kind = "vaccine" if product.kind is ProductKind.VACCINE else f"supply:{product.code}"
+        groups.setdefault((pool.available, kind), []).append(pool)
+    return list(groups.values())
+
+
 def run_round(
     ctx: RunContext,
     spec: RoundSpec,
@@ -434,7 +451,8 @@ def run_round(
     gates: Sequence[ExtraGate] = (),
 ) -> RoundResult:
     """One round: every pool of ``spec`` (plus doses ``carried`` from the previous round)
-    shared in delivery order, coverage carrying from pool to pool.
+    shared in delivery order, coverage carrying from date to date; in a phase-1 round the
+    pools available on the same date are shared jointly (:mod:`doseflow.allocation.joint`).
 
     ``gates`` are readiness gates decided outside allocation (see
     :mod:`doseflow.allocation.readiness`); a participant failing any is excluded from
@@ -449,8 +467,14 @@ def run_round(
     # only while it is shared; results keep none of it)
     current = AllocationState(start.doses.copy(), start.topped_up.copy())
     results: list[PoolResult] = []
-    for pool in build_pools(spec.tranches, carried):
-        pr = allocate_pool(ctx, pool, pol, phase, spec, current, failures)
+    jointly = spec.kind is not RoundKind.TOP_UP and phase is Phase.SUPPLY_DRIVEN
+    from doseflow.allocation.joint_pools import share_jointly
+
+    for group in _same_date_groups(ctx, build_pools(spec.tranches, carried), pol, jointly):
+        if len(group) > 1:
+            results.extend(share_jointly(ctx, group, pol, spec, current, failures))
+            continue
+        pr = allocate_pool(ctx, group[0], pol, phase, spec, current, failures)
         results.append(pr)
         col = ctx.column(pr.product.code)
         current.doses[:, col] += pr.doses

@@ -87,7 +87,8 @@ class ComplianceGate:
 class Policy:
     """The rules of a round. Shares are fractions (0.2 is 20%); quantities are doses.
 
-    ``floors`` and ``caps`` are per product code, in doses per participant per pool;
+    ``floors`` and ``caps`` are per product code, in doses per participant per pool (pools
+    of one date shared jointly give a participant one floor: the largest of its pools');
     ``cap_share_of_pool`` limits any participant's share of one pool. ``need_per_1000`` names
     the unit of need of a non-vaccine product (units per 1,000 people), which then has its
     own coverage, separate from vaccine coverage.

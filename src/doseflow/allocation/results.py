@@ -107,6 +107,45 @@ class DeclineRecord:
 
 
 @dataclass(frozen=True)
+class JointShare:
+    """A pool shared jointly with the other pools available on its date: the group's pool
+    ids (in delivery order), and per participant the common level it stopped at (+inf: it
+    was stopped by its ceiling or caps, or took nothing) and the pools that stopped it (a
+    bit mask over ``pools``: those that ran out at that level)."""
+
+    pools: tuple[str, ...]
+    levels: FloatArray
+    bound_by: IntArray
+
+    def bound_names(self, i: int) -> tuple[str, ...]:
+        mask = int(self.bound_by[i])
+        return tuple(p for b, p in enumerate(self.pools) if mask >> b & 1)
+
+
+def _joint_reason(
+    pool: PoolResult, joint: JointShare, i: int, binding: Binding, level: float | None
+) -> tuple[float | None, str]:
+    """The level and reason of a participant of a pool shared jointly with the other pools
+    of its date: its own common level and the pools that ran out at it."""
+    others = ", ".join(joint.pools)
+    shared = (
+        f"shared jointly with the pools available on {pool.pool.available} ({others}); "
+        "where its doses could come from several of its pools, the most restricted pool "
+        "is drawn on first (fewest eligible participants, then product code)"
+    )
+    own = float(joint.levels[i])
+    if binding in (Binding.LEVEL, Binding.ABOVE_LEVEL) and math.isfinite(own):
+        bound = ", ".join(joint.bound_names(i))
+        text = (
+            BINDING_TEXT[binding]
+            .replace(" of the pool", "")
+            .replace("this pool reached", "its pools reached")
+        )
+        return own, f"{text} where pool(s) {bound} ran out, {shared}"
+    return level, f"{BINDING_TEXT[binding]} ({shared})"
+
+
+@dataclass(frozen=True)
 class PoolResult:
     """How one pool was shared. Arrays are indexed like the run's participant table."""
 
@@ -128,6 +167,7 @@ class PoolResult:
     weights: FloatArray | None = None
     ranks: IntArray | None = None
     declines: tuple[DeclineRecord, ...] = ()
+    joint: JointShare | None = None
 
     @cached_property
     def binding(self) -> SmallArray:
@@ -302,6 +342,8 @@ class RoundResult:
             )
         ceiling = None if pool.ceiling is None else float(pool.ceiling[i])
         level = pool.level if pool.level is None or not math.isnan(pool.level) else None
+        if pool.joint is not None and flags == 0 and not declined:
+            level, binding_text = _joint_reason(pool, pool.joint, i, binding, level)
         return Explanation(
             round=self.number,
             round_name=self.name,

@@ -1,0 +1,255 @@
+"""Pools available on the same date, shared as one problem in a phase-1 round.
+
+Every pool of the date is prepared as when shared alone (eligibility, buffer, ceilings in
+whole packs of that pool, caps, floors); then one common coverage level rises across all of
+them, each participant drawing only on the pools it is eligible for
+(:func:`~doseflow.allocation.joint.joint_fill`). Floors are given first (a floor counts
+towards the level, as in a single pool), one per participant: the largest of its pools'.
+Two cases keep the single-pool rules, pool by pool in delivery order before the joint
+sharing of the rest:
+
+* a pool whose floors exceed its supply (shared by the floor-shortfall rule);
+* with the severe-supply policy on, a pool that runs out below the policy's threshold
+  level when shared jointly (shared alone: by threat-and-vulnerability weights when it is
+  short on its own too).
+
+Each pool's continuous shares are then rounded to whole packs of that pool (largest
+remainder), pools in delivery order, each participant's packs capped so that its coverage
+stays within its ceiling after the pools before it: no participant ends above its ceiling
+and none moves by a pack or more per pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from doseflow.allocation.eligibility import pool_exclusions
+from doseflow.allocation.engine import (
+    _cap_packs,
+    _finish,
+    _packs_floor,
+    allocate_pool,
+)
+from doseflow.allocation.explanation import Binding, Mode
+from doseflow.allocation.joint import joint_fill
+from doseflow.allocation.policy import Phase, Policy
+from doseflow.allocation.pools import Pool
+from doseflow.allocation.readiness import GateFailures
+from doseflow.allocation.results import (
+    AllocationState,
+    FloatArray,
+    IntArray,
+    JointShare,
+    PoolResult,
+    RunContext,
+    coverage_share,
+    per_person,
+)
+from doseflow.allocation.scenario import RoundSpec
+from doseflow.domain.product import Product
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    pool: Pool
+    product: Product
+    buffer: int
+    available: int
+    flags: IntArray
+    per_cov: FloatArray
+    unit: float  # doses per person (a course), the group's common unit is courses
+    ceiling_packs: IntArray
+    hp: IntArray  # packs a participant may take from this pool (ceiling, caps, eligibility)
+    floors: FloatArray  # doses given first
+
+
+def _prepare(
+    ctx: RunContext,
+    pool: Pool,
+    policy: Policy,
+    before: FloatArray,
+    gates: GateFailures | None,
+) -> _Prepared:
+    table = ctx.table
+    product = ctx.products[pool.product]
+    pack = product.pack_doses
+    buffer = (int(pool.new_doses * policy.humanitarian_buffer) // pack) * pack
+    available = pool.doses - buffer
+    flags = pool_exclusions(
+        table,
+        product,
+        pool,
+        lead_time_days=policy.lead_time_days,
+        min_days_before_expiry=policy.min_days_before_expiry,
+        gate_failed=gates.failed if gates is not None and gates.notes else None,
+    )
+    unit = per_person(product, policy)
+    per_cov = table.scaled_population(unit)
+    headroom = (table.capped_ceiling(policy.top_rung) - before) * per_cov
+    ceiling_packs = _packs_floor(headroom, pack, scratch=True)
+    cap_packs = _cap_packs(product, policy, available, len(table))
+    hp = np.where(flags == 0, np.minimum(ceiling_packs, cap_packs), 0)
+    floor_packs = -(-policy.floors.get(product.code, 0) // pack)
+    floors = np.minimum(hp, floor_packs) * float(pack)
+    return _Prepared(
+        pool, product, buffer, available, flags, per_cov, unit, ceiling_packs, hp, floors
+    )
+
+
+def share_jointly(
+    ctx: RunContext,
+    group: Sequence[Pool],
+    policy: Policy,
+    spec: RoundSpec,
+    current: AllocationState,
+    gates: GateFailures | None,
+) -> list[PoolResult]:
+    """Share the pools of one date (``group``, in delivery order) and update ``current``."""
+    results: list[PoolResult] = []
+    remaining = list(group)
+    while remaining:
+        first = ctx.products[remaining[0].product]
+        before = coverage_share(ctx, current, first, policy)
+        prepared = _one_floor_each([_prepare(ctx, p, policy, before, gates) for p in remaining])
+        alone = [pp.pool for pp in prepared if float(pp.floors.sum()) > pp.available]
+        solved = None
+        if not alone and len(remaining) > 1:
+            solved = _solve(ctx, prepared, policy, before)
+            alone = _severe(prepared, policy, solved[3])
+        if solved is None or alone:
+            for pool in alone or remaining:
+                pr = allocate_pool(ctx, pool, policy, Phase.SUPPLY_DRIVEN, spec, current, gates)
+                _add(ctx, current, pr)
+                results.append(pr)
+                remaining.remove(pool)
+            continue
+        results.extend(_joint(ctx, prepared, policy, before, current, solved))
+        break
+    return results
+
+
+def _one_floor_each(prepared: list[_Prepared]) -> list[_Prepared]:
+    """A participant gets one floor on a date, not one per pool: the largest (in courses)
+    of its pools' floors, from that pool (ties: the most restricted pool, i.e. fewest
+    eligible participants, then delivery order)."""
+    if len(prepared) < 2 or not any(pp.floors.any() for pp in prepared):
+        return prepared
+    courses = np.column_stack([pp.floors / pp.unit for pp in prepared])
+    eligible = np.array([int((pp.flags == 0).sum()) for pp in prepared])
+    rank = np.lexsort((np.arange(len(prepared)), eligible)).argsort()
+    best = courses.max(axis=1, keepdims=True)
+    candidates = (courses > 0) & (courses >= best * (1 - 1e-12))
+    chosen = np.where(candidates, rank[None, :], len(prepared)).argmin(axis=1)
+    keep = candidates[np.arange(courses.shape[0]), chosen]
+    return [
+        replace(pp, floors=np.where(keep & (chosen == p), pp.floors, 0.0))
+        for p, pp in enumerate(prepared)
+    ]
+
+
+def _add(ctx: RunContext, current: AllocationState, pr: PoolResult) -> None:
+    current.doses[:, ctx.column(pr.product.code)] += pr.doses
+
+
+def _solve(
+    ctx: RunContext, prepared: Sequence[_Prepared], policy: Policy, before: FloatArray
+) -> tuple[FloatArray, FloatArray, IntArray, FloatArray]:
+    """Doses per participant and pool (continuous), with the joint fill's levels."""
+    table = ctx.table
+    population = table.population.astype(np.float64)
+    units = np.array([pp.unit for pp in prepared])
+    floors = np.column_stack([pp.floors for pp in prepared])
+    floor_courses = (floors / units).sum(axis=1)
+    starts = before + floor_courses / population
+    ceilings = np.maximum(
+        (table.capped_ceiling(policy.top_rung) - before) * population - floor_courses, 0.0
+    )
+    edge = np.column_stack(
+        [(pp.hp * float(pp.product.pack_doses) - pp.floors) / pp.unit for pp in prepared]
+    )
+    supply = np.array([pp.available - float(pp.floors.sum()) for pp in prepared]) / units
+    order = np.array(
+        sorted(range(len(table)), key=lambda i: table.participants[i].iso3), dtype=np.int64
+    )
+    fill = joint_fill(supply, population, starts, ceilings, edge, order)
+    doses = floors + fill.courses * units[None, :]
+    return doses, fill.level, fill.bound_by, fill.pool_level
+
+
+def _severe(prepared: Sequence[_Prepared], policy: Policy, pool_level: FloatArray) -> list[Pool]:
+    """Pools that run out below the severe-supply threshold when shared jointly."""
+    severe = policy.severe
+    if not severe.enabled:
+        return []
+    return [
+        pp.pool
+        for pp, level in zip(prepared, pool_level, strict=True)
+        if level < severe.threshold
+        and bool((pp.flags == 0).any())
+        and pp.available >= pp.product.pack_doses
+    ]
+
+
+def _joint(
+    ctx: RunContext,
+    prepared: Sequence[_Prepared],
+    policy: Policy,
+    start: FloatArray,
+    current: AllocationState,
+    solved: tuple[FloatArray, FloatArray, IntArray, FloatArray],
+) -> list[PoolResult]:
+    doses, levels, bound_by, pool_level = solved
+    share = JointShare(tuple(pp.pool.id for pp in prepared), levels, bound_by)
+    ceiling = ctx.table.capped_ceiling(policy.top_rung)
+    out: list[PoolResult] = []
+    for p, pp in enumerate(prepared):
+        pack = pp.product.pack_doses
+        before = coverage_share(ctx, current, pp.product, policy)
+        room = _packs_floor((ceiling - before) * pp.per_cov, pack)
+        caps = np.minimum(pp.hp, np.maximum(room, (pp.floors // pack).astype(np.int64)))
+        x = doses[:, p]
+        classify = _classifier(pp, x, levels, start, pack)
+        level = float(pool_level[p])
+        pr = _finish(
+            pp.pool,
+            pp.product,
+            Mode.EQUAL_COVERAGE,
+            level,
+            pp.buffer,
+            pp.flags,
+            before,
+            pp.per_cov,
+            ceiling,
+            x,
+            caps,
+            classify,
+        )
+        pr = replace(pr, joint=share)
+        _add(ctx, current, pr)
+        out.append(pr)
+    return out
+
+
+def _classifier(
+    pp: _Prepared, x: FloatArray, levels: FloatArray, start: FloatArray, pack: int
+) -> Callable[[], npt.NDArray[np.int8]]:
+    def classify() -> npt.NDArray[np.int8]:
+        tol = 1e-6 * pack
+        eligible = pp.flags == 0
+        binding = np.zeros(x.size, dtype=np.int8)
+        binding[eligible] = Binding.LEVEL
+        gain = pp.per_cov * (levels - start)
+        on_floor = eligible & (pp.floors > 0) & (x <= pp.floors + tol) & (gain < pp.floors)
+        binding[on_floor] = Binding.FLOOR
+        binding[eligible & (x <= tol) & (start >= levels)] = Binding.ABOVE_LEVEL
+        caps = pp.hp * float(pack)
+        at_cap = eligible & ((x >= caps - tol) | ~np.isfinite(levels))
+        binding[at_cap & (pp.hp >= pp.ceiling_packs)] = Binding.CEILING
+        binding[at_cap & (pp.hp < pp.ceiling_packs)] = Binding.CAP
+        return binding
+
+    return classify
