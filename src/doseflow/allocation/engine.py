@@ -147,18 +147,7 @@ def allocate_pool(
     """Share one pool among the run's participants given the state before it."""
     table = ctx.table
     n = len(table)
-    product = ctx.products[pool.product]
-    pack = product.pack_doses
-    buffer = (int(pool.new_doses * policy.humanitarian_buffer) // pack) * pack
-    available = pool.doses - buffer
-    flags = pool_exclusions(
-        table,
-        product,
-        pool,
-        lead_time_days=policy.lead_time_days,
-        min_days_before_expiry=policy.min_days_before_expiry,
-        gate_failed=gates.failed if gates is not None and gates.notes else None,
-    )
+    product, buffer, available, flags = pool_offer(ctx, pool, policy, gates)
     before = coverage_share(ctx, state, product, policy)
     per_cov = table.scaled_population(per_person(product, policy))
     cap_packs = _cap_packs(product, policy, available, n)
@@ -168,6 +157,26 @@ def allocate_pool(
     if phase is Phase.DEMAND_DRIVEN:
         return _demand(ctx, spec, policy, available, cap_packs, *common)
     return _supply(ctx, policy, available, cap_packs, *common)
+
+
+def pool_offer(
+    ctx: RunContext, pool: Pool, policy: Policy, gates: GateFailures | None
+) -> tuple[Product, int, int, IntArray]:
+    """What ``pool`` offers and to whom: its product, the humanitarian buffer held back (whole
+    packs), the doses left to share, and each participant's exclusion flags (0: eligible).
+    One place for both ways of sharing (a pool alone, or jointly with its date's pools)."""
+    product = ctx.products[pool.product]
+    pack = product.pack_doses
+    buffer = (int(pool.new_doses * policy.humanitarian_buffer) // pack) * pack
+    flags = pool_exclusions(
+        ctx.table,
+        product,
+        pool,
+        lead_time_days=policy.lead_time_days,
+        min_days_before_expiry=policy.min_days_before_expiry,
+        gate_failed=gates.failed if gates is not None and gates.notes else None,
+    )
+    return product, buffer, pool.doses - buffer, flags
 
 
 def _supply(

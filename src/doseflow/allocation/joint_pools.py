@@ -27,12 +27,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from doseflow.allocation.eligibility import pool_exclusions
 from doseflow.allocation.engine import (
     _cap_packs,
     _finish,
     _packs_floor,
     allocate_pool,
+    pool_offer,
 )
 from doseflow.allocation.explanation import Binding, Mode
 from doseflow.allocation.joint import joint_fill
@@ -75,18 +75,8 @@ def _prepare(
     gates: GateFailures | None,
 ) -> _Prepared:
     table = ctx.table
-    product = ctx.products[pool.product]
+    product, buffer, available, flags = pool_offer(ctx, pool, policy, gates)
     pack = product.pack_doses
-    buffer = (int(pool.new_doses * policy.humanitarian_buffer) // pack) * pack
-    available = pool.doses - buffer
-    flags = pool_exclusions(
-        table,
-        product,
-        pool,
-        lead_time_days=policy.lead_time_days,
-        min_days_before_expiry=policy.min_days_before_expiry,
-        gate_failed=gates.failed if gates is not None and gates.notes else None,
-    )
     unit = per_person(product, policy)
     per_cov = table.scaled_population(unit)
     headroom = (table.capped_ceiling(policy.top_rung) - before) * per_cov
