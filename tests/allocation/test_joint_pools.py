@@ -262,6 +262,13 @@ def test_explanation_names_the_pools_that_set_the_level() -> None:
     assert abs(ccc.level - 2_100_000 / 2 / 15_000_000) < 1e-9
     aaa = result.explanation(result.pool("AZ-SKB"), 0)
     assert aaa.level == ccc.level
+    # the rendered text says whose level it is, and across which pools
+    assert ccc.shared_with == ("AZ-SII", "AZ-SKB")
+    text = ccc.render()
+    assert "Common coverage level of the pool:" not in text
+    assert f"across the pools shared jointly (AZ-SII, AZ-SKB): {ccc.level:.2%}" in text
+    # and survives the store's round trip
+    assert type(ccc).from_dict(ccc.to_dict()) == ccc
 
 
 @st.composite

@@ -125,6 +125,9 @@ class Explanation:
     delivery_rank: int | None
     declined: tuple[DeclineNote, ...] = ()
     received: tuple[DeclineNote, ...] = ()
+    #: The pools of the date this pool was shared jointly with (itself included), or empty
+    #: when it was shared alone; ``level`` is then the participant's own level across them.
+    shared_with: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -140,7 +143,7 @@ class Explanation:
         for key in ("level",):
             if values.get(key) in ("inf", "-inf"):
                 values[key] = float(values[key])
-        for key in ("exclusions", "exclusion_text", "ladder"):
+        for key in ("exclusions", "exclusion_text", "ladder", "shared_with"):
             values[key] = tuple(values.get(key) or ())
         values["declined"] = tuple(DeclineNote.from_dict(d) for d in values.get("declined") or ())
         values["received"] = tuple(DeclineNote.from_dict(d) for d in values.get("received") or ())
@@ -162,7 +165,14 @@ class Explanation:
         else:
             lines.append(f"Shared by {self.mode}; {self.binding_text}.")
             if self.level is not None and math.isfinite(self.level):
-                lines.append(f"Common coverage level of the pool: {self.level:.2%}.")
+                if self.shared_with:
+                    pools = ", ".join(self.shared_with)
+                    lines.append(
+                        f"Its coverage level across the pools shared jointly ({pools}): "
+                        f"{self.level:.2%}."
+                    )
+                else:
+                    lines.append(f"Common coverage level of the pool: {self.level:.2%}.")
             cov = f"Coverage {self.coverage_before:.2%} -> {self.coverage_after:.2%}"
             if self.ceiling is not None:
                 cov += f" (ceiling {self.ceiling:.2%}"

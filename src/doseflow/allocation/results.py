@@ -342,8 +342,10 @@ class RoundResult:
             )
         ceiling = None if pool.ceiling is None else float(pool.ceiling[i])
         level = pool.level if pool.level is None or not math.isnan(pool.level) else None
+        shared_with: tuple[str, ...] = ()
         if pool.joint is not None and flags == 0 and not declined:
             level, binding_text = _joint_reason(pool, pool.joint, i, binding, level)
+            shared_with = tuple(pool.joint.pools)
         return Explanation(
             round=self.number,
             round_name=self.name,
@@ -374,6 +376,7 @@ class RoundResult:
             delivery_rank=None if pool.ranks is None or pool.ranks[i] == 0 else int(pool.ranks[i]),
             declined=tuple(declined),
             received=tuple(received),
+            shared_with=shared_with,
         )
 
     def lines(self, *, include_zero: bool = False) -> list[AllocationLine]:
