@@ -7,6 +7,7 @@ hub; Nigeria has 12,000 doses in transit.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -131,3 +132,21 @@ def seed_ledger(engine: Engine) -> LedgerStore:
         ]
     )
     return ledger
+
+
+def receipt_row(event_id: str = "r-nga-1", **changes: Any) -> dict[str, Any]:
+    """A receipt at the Nigerian store of shipment S-NGA-1 (seeded by :func:`seed_ledger`),
+    as a row of ``POST /api/ledger/events``; ``changes`` replace or add columns."""
+    row: dict[str, Any] = {
+        "id": event_id,
+        "type": "received",
+        "occurred_at": "2021-05-12T10:00:00+00:00",
+        "shipment": "S-NGA-1",
+        "node": "NGA-NS",
+        "product": "AZ-SII",
+        "lot": "N1",
+        "expiry": "2021-10-31",
+        "quantity": 12_000,
+    }
+    row.update(changes)
+    return row

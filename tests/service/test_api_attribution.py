@@ -12,7 +12,7 @@ import pytest
 
 from doseflow.domain.limits import EARLIEST_DATE, MAX_CLOCK_SKEW
 from tests.service.conftest import Service, make_service
-from tests.service.seed import seed_ledger
+from tests.service.seed import receipt_row, seed_ledger
 
 
 @pytest.fixture
@@ -20,22 +20,6 @@ def seeded(db_url: str) -> Iterator[Service]:
     for service in make_service(db_url):
         seed_ledger(service.engine)
         yield service
-
-
-def _receipt(event_id: str = "r-nga-1", **changes: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "id": event_id,
-        "type": "received",
-        "occurred_at": "2021-05-12T10:00:00+00:00",
-        "shipment": "S-NGA-1",
-        "node": "NGA-NS",
-        "product": "AZ-SII",
-        "lot": "N1",
-        "expiry": "2021-10-31",
-        "quantity": 12_000,
-    }
-    row.update(changes)
-    return row
 
 
 def _events(service: Service) -> dict[str, dict[str, Any]]:
@@ -59,7 +43,7 @@ def test_a_client_cannot_say_who_recorded_an_event_or_when(
     seeded: Service, field: str, value: str
 ) -> None:
     before = _events(seeded)
-    forged = _receipt(**{field: value})
+    forged = receipt_row(**{field: value})
     response = _post(seeded, "logistics-officer", forged)
     assert response.status_code == 422, response.text
     body = response.json()
@@ -76,9 +60,9 @@ def test_every_forged_row_is_named_and_nothing_of_the_batch_is_written(
     seeded: Service,
 ) -> None:
     rows = [
-        _receipt(),
-        _receipt("x-2", recorded_by="moh-npl-minister", recorded_at="2020-01-01T00:00:00Z"),
-        _receipt("x-3", recorded_by=""),  # even blank: the column is not the client's
+        receipt_row(),
+        receipt_row("x-2", recorded_by="moh-npl-minister", recorded_at="2020-01-01T00:00:00Z"),
+        receipt_row("x-3", recorded_by=""),  # even blank: the column is not the client's
     ]
     response = _post(seeded, "administrator", *rows)
     assert response.status_code == 422
@@ -92,7 +76,7 @@ def test_every_forged_row_is_named_and_nothing_of_the_batch_is_written(
 
 
 def test_a_forged_row_and_an_invalid_row_are_reported_together(seeded: Service) -> None:
-    rows = [_receipt(recorded_by="moh-npl-minister"), _receipt("x-2", quantity="many")]
+    rows = [receipt_row(recorded_by="moh-npl-minister"), receipt_row("x-2", quantity="many")]
     response = _post(seeded, "logistics-officer", *rows)
     assert response.status_code == 422
     errors = response.json()["errors"]
@@ -103,7 +87,7 @@ def test_a_forged_row_and_an_invalid_row_are_reported_together(seeded: Service) 
 
 def test_the_server_records_the_tokens_user_and_its_own_clock(seeded: Service) -> None:
     before = datetime.now(UTC).replace(microsecond=0)
-    response = _post(seeded, "logistics-officer", _receipt())
+    response = _post(seeded, "logistics-officer", receipt_row())
     after = datetime.now(UTC) + timedelta(seconds=1)
     assert response.status_code == 200, response.text
     stored = _events(seeded)["r-nga-1"]
@@ -120,16 +104,16 @@ def test_the_server_records_the_tokens_user_and_its_own_clock(seeded: Service) -
 
 
 def test_the_same_event_re_sent_by_another_user_is_a_harmless_re_send(seeded: Service) -> None:
-    first = _post(seeded, "logistics-officer", _receipt())
+    first = _post(seeded, "logistics-officer", receipt_row())
     assert first.json()["appended"] == ["r-nga-1"]
     recorded = _events(seeded)["r-nga-1"]
-    again = _post(seeded, "administrator", _receipt())
+    again = _post(seeded, "administrator", receipt_row())
     assert again.status_code == 200, again.text
     assert again.json() == {"appended": [], "skipped": ["r-nga-1"], "derived": []}
     # the first recording stands: who and when are not overwritten by the re-send
     assert _events(seeded)["r-nga-1"] == recorded
     assert _nga_stock(seeded) == [("NGA-NS", 12_000)]
-    changed = _post(seeded, "administrator", _receipt(quantity=11_000))
+    changed = _post(seeded, "administrator", receipt_row(quantity=11_000))
     assert changed.status_code == 409
     assert changed.json()["code"] == "LEDGER_IDEMPOTENCY_CONFLICT"
     assert "quantity" in changed.json()["message"]
@@ -142,7 +126,7 @@ def _moment(moment: datetime) -> str:
 
 def test_an_event_may_not_occur_in_the_future(seeded: Service) -> None:
     late = datetime.now(UTC) + MAX_CLOCK_SKEW + timedelta(minutes=5)
-    response = _post(seeded, "logistics-officer", _receipt(occurred_at=_moment(late)))
+    response = _post(seeded, "logistics-officer", receipt_row(occurred_at=_moment(late)))
     assert response.status_code == 422, response.text
     body = response.json()
     assert body["code"] == "LEDGER_OCCURRED_OUT_OF_RANGE"
@@ -154,7 +138,7 @@ def test_an_event_may_not_occur_in_the_future(seeded: Service) -> None:
 
 def test_a_clock_a_little_ahead_is_within_the_documented_skew(seeded: Service) -> None:
     ahead = datetime.now(UTC) + MAX_CLOCK_SKEW / 2
-    response = _post(seeded, "logistics-officer", _receipt(occurred_at=_moment(ahead)))
+    response = _post(seeded, "logistics-officer", receipt_row(occurred_at=_moment(ahead)))
     assert response.status_code == 200, response.text
     assert response.json()["appended"] == ["r-nga-1"]
 
@@ -162,7 +146,10 @@ def test_a_clock_a_little_ahead_is_within_the_documented_skew(seeded: Service) -
 def test_an_event_may_not_occur_before_the_earliest_date(seeded: Service) -> None:
     early = datetime(EARLIEST_DATE.year - 1, 12, 31, 23, 0, tzinfo=UTC)
     response = _post(
-        seeded, "logistics-officer", _receipt(), _receipt("r-early", occurred_at=_moment(early))
+        seeded,
+        "logistics-officer",
+        receipt_row(),
+        receipt_row("r-early", occurred_at=_moment(early)),
     )
     assert response.status_code == 422, response.text
     errors = response.json()["errors"]

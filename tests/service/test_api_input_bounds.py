@@ -20,7 +20,7 @@ from doseflow.service.limits import RequestSizeLimit
 from doseflow.store import ledger_tables as t
 from tests.service.conftest import Service, make_service
 from tests.service.scenario import NAME, scenario_document
-from tests.service.seed import seed_ledger
+from tests.service.seed import receipt_row, seed_ledger
 
 SCENARIO = f"/api/scenarios/{NAME}"
 
@@ -30,22 +30,6 @@ def seeded(db_url: str) -> Iterator[Service]:
     for service in make_service(db_url):
         seed_ledger(service.engine)
         yield service
-
-
-def _receipt(**changes: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "id": "r-nga-1",
-        "type": "received",
-        "occurred_at": "2021-05-12T10:00:00+00:00",
-        "shipment": "S-NGA-1",
-        "node": "NGA-NS",
-        "product": "AZ-SII",
-        "lot": "N1",
-        "expiry": "2021-10-31",
-        "quantity": 12_000,
-    }
-    row.update(changes)
-    return row
 
 
 def _found(**changes: Any) -> dict[str, Any]:
@@ -89,7 +73,7 @@ def _refused(service: Service, row: dict[str, Any], field: str) -> dict[str, Any
 
 
 def test_a_lot_number_of_101_characters_is_refused_on_both_backends(seeded: Service) -> None:
-    error = _refused(seeded, _receipt(lot="L" * 101), "lot")
+    error = _refused(seeded, receipt_row(lot="L" * 101), "lot")
     assert "at most 100 characters" in error["expected"]
     _accepted(seeded, _found(lot="L" * 100))
     lots = {s["lot"] for s in seeded.get("/api/stock", "viewer").json()}
@@ -97,17 +81,17 @@ def test_a_lot_number_of_101_characters_is_refused_on_both_backends(seeded: Serv
 
 
 def test_an_event_id_of_201_characters_is_refused_on_both_backends(seeded: Service) -> None:
-    error = _refused(seeded, _receipt(id="e" * 201), "id")
+    error = _refused(seeded, receipt_row(id="e" * 201), "id")
     assert "at most 200 characters" in error["expected"]
     _accepted(seeded, _found(id="e" * 200))
 
 
 def test_a_long_shipment_id_and_recorded_by_are_refused(seeded: Service) -> None:
-    _refused(seeded, _receipt(shipment="S" * 101), "shipment")
+    _refused(seeded, receipt_row(shipment="S" * 101), "shipment")
     # who recorded an event is the server's to say: a row naming anyone is refused outright
     # (its 100-character bound holds for files, tests/ledger/test_event_file.py)
     response = seeded.post(
-        "/api/ledger/events", "logistics-officer", json={"events": [_receipt(recorded_by="u")]}
+        "/api/ledger/events", "logistics-officer", json={"events": [receipt_row(recorded_by="u")]}
     )
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "LEDGER_SERVER_SET_FIELD"
@@ -147,13 +131,13 @@ def _database_bytes(service: Service) -> int | None:
 def test_a_50_megabyte_lot_is_refused_and_nothing_is_written(seeded: Service) -> None:
     before = _event_count(seeded)
     size = _database_bytes(seeded)
-    row = _receipt(lot="L" * (50 * 1024 * 1024))
+    row = receipt_row(lot="L" * (50 * 1024 * 1024))
     response = seeded.post("/api/ledger/events", "logistics-officer", json={"events": [row]})
     assert response.status_code == 413
     assert response.json()["code"] == "SERVICE_REQUEST_TOO_LARGE"
     assert _event_count(seeded) == before
     # under the request limit, the lot itself is refused, and not echoed whole
-    error = _refused(seeded, _receipt(lot="L" * (20 * 1024 * 1024)), "lot")
+    error = _refused(seeded, receipt_row(lot="L" * (20 * 1024 * 1024)), "lot")
     assert len(error["value"]) < 1000
     assert "20,971,520 characters" in error["value"]
     assert _event_count(seeded) == before
@@ -176,7 +160,7 @@ def test_a_50_megabyte_lot_is_refused_and_nothing_is_written(seeded: Service) ->
     ],
 )
 def test_nul_and_control_characters_are_refused(seeded: Service, field: str, value: str) -> None:
-    row = _receipt(**{field: value})
+    row = receipt_row(**{field: value})
     if field == "reason":
         row = {
             "id": "x-1",
@@ -191,7 +175,7 @@ def test_nul_and_control_characters_are_refused(seeded: Service, field: str, val
 
 @pytest.mark.parametrize("quantity", [2**64, 10**31, 2**63 - 1, MAX_QUANTITY + 1, -(2**63)])
 def test_quantities_beyond_the_range_are_refused(seeded: Service, quantity: int) -> None:
-    error = _refused(seeded, _receipt(quantity=quantity), "quantity")
+    error = _refused(seeded, receipt_row(quantity=quantity), "quantity")
     assert "1,000,000,000,000" in error["expected"] or ">= 0" in error["message"] + str(
         error["expected"]
     )
@@ -199,7 +183,7 @@ def test_quantities_beyond_the_range_are_refused(seeded: Service, quantity: int)
 
 @pytest.mark.parametrize("quantity", [True, False, "12", "12000", 12.0, 12.5, None])
 def test_quantities_must_be_json_numbers(seeded: Service, quantity: object) -> None:
-    row = _receipt(quantity=quantity)
+    row = receipt_row(quantity=quantity)
     if quantity is None:
         row["quantity"] = []
     _refused(seeded, row, "quantity")
@@ -218,7 +202,7 @@ def test_quantities_must_be_json_numbers(seeded: Service, quantity: object) -> N
     ],
 )
 def test_event_dates_outside_the_era_are_refused(seeded: Service, field: str, value: str) -> None:
-    error = _refused(seeded, _receipt(**{field: value}), field)
+    error = _refused(seeded, receipt_row(**{field: value}), field)
     assert error["expected"] == "a date from 2000-01-01 to 2099-12-31"
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.service.conftest import Service, make_service
-from tests.service.seed import seed_ledger
+from tests.service.seed import receipt_row, seed_ledger
 
 
 @pytest.fixture
@@ -74,32 +74,18 @@ def test_shipments_in_transit_and_held_at_hubs(seeded: Service) -> None:
     assert [n["code"] for n in nodes] == ["NGA-NS"]
 
 
-def _receipt(event_id: str = "r-nga-1", quantity: int = 12_000) -> dict[str, object]:
-    return {
-        "id": event_id,
-        "type": "received",
-        "occurred_at": "2021-05-12T10:00:00+00:00",
-        "shipment": "S-NGA-1",
-        "node": "NGA-NS",
-        "product": "AZ-SII",
-        "lot": "N1",
-        "expiry": "2021-10-31",
-        "quantity": quantity,
-    }
-
-
 def test_a_batch_of_events_is_idempotent(seeded: Service) -> None:
-    first = seeded.post("/api/ledger/events", "logistics-officer", json={"events": [_receipt()]})
+    first = seeded.post("/api/ledger/events", "logistics-officer", json={"events": [receipt_row()]})
     assert first.status_code == 200, first.text
     assert first.json()["appended"] == ["r-nga-1"]
-    again = seeded.post("/api/ledger/events", "logistics-officer", json={"events": [_receipt()]})
+    again = seeded.post("/api/ledger/events", "logistics-officer", json={"events": [receipt_row()]})
     assert again.json() == {"appended": [], "skipped": ["r-nga-1"], "derived": []}
     stock = seeded.get("/api/stock", "participant-NGA").json()
     assert [(s["node"], s["doses"]) for s in stock] == [("NGA-NS", 12_000)]
     changed = seeded.post(
         "/api/ledger/events",
         "logistics-officer",
-        json={"events": [_receipt(quantity=11_000)]},
+        json={"events": [receipt_row(quantity=11_000)]},
     )
     assert changed.status_code == 409
     assert changed.json()["code"] == "LEDGER_IDEMPOTENCY_CONFLICT"
@@ -109,10 +95,10 @@ def test_a_batch_of_events_is_idempotent(seeded: Service) -> None:
 
 
 def test_a_bad_batch_writes_nothing_and_names_the_row(seeded: Service) -> None:
-    bad = _receipt("r-bad")
+    bad = receipt_row("r-bad")
     bad["quantity"] = -5
     response = seeded.post(
-        "/api/ledger/events", "logistics-officer", json={"events": [_receipt(), bad]}
+        "/api/ledger/events", "logistics-officer", json={"events": [receipt_row(), bad]}
     )
     assert response.status_code == 422
     body = response.json()
@@ -123,5 +109,5 @@ def test_a_bad_batch_writes_nothing_and_names_the_row(seeded: Service) -> None:
 
 def test_only_logistics_and_administrators_record_events(seeded: Service) -> None:
     for actor in ("viewer", "allocation-analyst", "participant-NGA"):
-        response = seeded.post("/api/ledger/events", actor, json={"events": [_receipt()]})
+        response = seeded.post("/api/ledger/events", actor, json={"events": [receipt_row()]})
         assert response.status_code == 403, actor
