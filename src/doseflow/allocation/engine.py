@@ -436,8 +436,17 @@ def _check_gates(spec: RoundSpec, policy: Policy, gates: Sequence[ExtraGate]) ->
         )
 
 
+def record_shared(ctx: RunContext, state: AllocationState, pr: PoolResult) -> None:
+    """Add what ``pr`` gave each participant to the round's working ``state`` (the state the
+    next pool is shared from), top-ups also to the doses that completed courses."""
+    col = ctx.column(pr.product.code)
+    state.doses[:, col] += pr.doses
+    if pr.mode is Mode.TOP_UP:
+        state.topped_up[:, col] += pr.doses
+
+
 def _same_date_groups(
-    ctx: RunContext, pools: Sequence[Pool], policy: Policy, jointly: bool
+    ctx: RunContext, pools: Sequence[Pool], jointly: bool
 ) -> list[list[Pool]]:
     """Pools in delivery order, those available on the same date and counted in the same
     coverage (every vaccine; each other supply on its own) grouped to be shared jointly."""
@@ -479,16 +488,13 @@ def run_round(
     jointly = spec.kind is not RoundKind.TOP_UP and phase is Phase.SUPPLY_DRIVEN
     from doseflow.allocation.joint_pools import share_jointly
 
-    for group in _same_date_groups(ctx, build_pools(spec.tranches, carried), pol, jointly):
+    for group in _same_date_groups(ctx, build_pools(spec.tranches, carried), jointly):
         if len(group) > 1:
             results.extend(share_jointly(ctx, group, pol, spec, current, failures))
             continue
         pr = allocate_pool(ctx, group[0], pol, phase, spec, current, failures)
         results.append(pr)
-        col = ctx.column(pr.product.code)
-        current.doses[:, col] += pr.doses
-        if pr.mode is Mode.TOP_UP:
-            current.topped_up[:, col] += pr.doses
+        record_shared(ctx, current, pr)
     result = RoundResult(
         number=spec.number,
         name=spec.name,

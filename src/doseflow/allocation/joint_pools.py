@@ -33,6 +33,7 @@ from doseflow.allocation.engine import (
     _packs_floor,
     allocate_pool,
     pool_offer,
+    record_shared,
 )
 from doseflow.allocation.explanation import Binding, Mode
 from doseflow.allocation.joint import joint_fill
@@ -113,7 +114,7 @@ def share_jointly(
         if solved is None or alone:
             for pool in alone or remaining:
                 pr = allocate_pool(ctx, pool, policy, Phase.SUPPLY_DRIVEN, spec, current, gates)
-                _add(ctx, current, pr)
+                record_shared(ctx, current, pr)
                 results.append(pr)
                 remaining.remove(pool)
             continue
@@ -139,10 +140,6 @@ def _one_floor_each(prepared: list[_Prepared]) -> list[_Prepared]:
         replace(pp, floors=np.where(keep & (chosen == p), pp.floors, 0.0))
         for p, pp in enumerate(prepared)
     ]
-
-
-def _add(ctx: RunContext, current: AllocationState, pr: PoolResult) -> None:
-    current.doses[:, ctx.column(pr.product.code)] += pr.doses
 
 
 def _solve(
@@ -219,7 +216,7 @@ def _joint(
             classify,
         )
         pr = replace(pr, joint=share)
-        _add(ctx, current, pr)
+        record_shared(ctx, current, pr)
         out.append(pr)
     return out
 

@@ -312,9 +312,7 @@ class RequestMiddleware:
             self.engine,
             pending,
             status=status,
-            facts=AuditFacts(
-                ctx.principal, ctx.action or f"{pending.method} {pending.path}", ctx.target
-            ),
+            facts=pending.facts(),
             detail=ctx.detail,
             record_if_unwritten=accountable,
         )

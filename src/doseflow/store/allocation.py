@@ -499,9 +499,7 @@ class AllocationStore:
                 expected="a scenario run with `doseflow allocate run`",
                 value=name,
             )
-        if number is not None:
-            self.lines_page(name, number, code, limit=0)  # raises ALLOC_UNKNOWN_ROUND
-        kept = {
+        kept = {  # lines() raises ALLOC_UNKNOWN_ROUND for a round that does not exist
             (line.round, line.pool): line.explanation for line in self.lines(name, number, code)
         }
         # one explanation per pool of each stored round: the stored line where there is one,

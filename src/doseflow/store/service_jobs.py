@@ -54,6 +54,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.limits import MAX_ACTIVE_JOBS, MAX_ACTIVE_JOBS_PER_USER
 from doseflow.store.base import Base
+from doseflow.store.service import _aware
 
 #: Runs a job may start: the first, and one more after its worker died. A job that loses
 #: its worker twice is more likely the cause (memory, a crash in native code) than the
@@ -161,12 +162,6 @@ class Recovered:
 
     requeued: tuple[str, ...]
     failed: tuple[str, ...]
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def _now(session: Session) -> datetime:

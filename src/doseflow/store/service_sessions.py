@@ -28,6 +28,7 @@ from doseflow.store.service import (
     Principal,
     Role,
     ServiceUser,
+    _now,
 )
 
 SESSION_PREFIX = "dfs_"
@@ -38,10 +39,6 @@ TOUCH_EVERY = timedelta(seconds=60)
 
 def hash_session(session_id: str) -> str:
     return hmac.new(_HASH_KEY, session_id.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from doseflow.domain.errors import ErrorDetail
 from doseflow.domain.limits import MAX_REPORTED_ERRORS
-from doseflow.service.auth import COOKIE_NAME, context_of, cookie_value
+from doseflow.service.auth import COOKIE_NAME, context_of
 from doseflow.service.context import engine_of
 from doseflow.service.dashboard.render import (
     PRE_SESSION_COOKIE,
@@ -71,7 +71,7 @@ def _sign_in_form(
     request: Request, *, next_path: str, error: str | None, status_code: int = 200
 ) -> Response:
     """The sign-in page, its form bound to the pre-session cookie (set here if missing)."""
-    secret = cookie_value({"cookie": request.headers.get("cookie", "")}, PRE_SESSION_COOKIE)
+    secret = request.cookies.get(PRE_SESSION_COOKIE) or None
     fresh = secret is None
     if secret is None:
         secret = secrets.token_urlsafe(32)

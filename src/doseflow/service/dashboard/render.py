@@ -26,7 +26,6 @@ from doseflow.service.auth import (
     check_permission,
     check_write_rate,
     context_of,
-    cookie_value,
 )
 from doseflow.service.permissions import PERMISSIONS
 
@@ -120,8 +119,7 @@ def csrf_token(request: Request) -> str:
 
 def pre_session_token(request: Request) -> str:
     """The sign-in form's token, bound to the pre-session cookie ('' if there is none)."""
-    headers = {"cookie": request.headers.get("cookie", "")}
-    secret = cookie_value(headers, PRE_SESSION_COOKIE)
+    secret = request.cookies.get(PRE_SESSION_COOKIE)
     return form_token_for(secret, "sign-in") if secret else ""
 
 
