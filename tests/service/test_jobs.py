@@ -345,9 +345,11 @@ def test_settings_come_from_the_environment_and_bad_ones_are_refused() -> None:
             "DOSEFLOW_JOB_HEARTBEAT_SECONDS": "2",
             "DOSEFLOW_JOB_STALE_SECONDS": "6.5",
             "DOSEFLOW_JOB_MAX_PER_USER": "4",
+            "DOSEFLOW_JOB_SHUTDOWN_GRACE_SECONDS": "12",
         }
     )
     assert (settings.threads, settings.heartbeat_seconds, settings.stale_seconds) == (3, 2, 6.5)
+    assert settings.shutdown_grace_seconds == 12
     assert (settings.limits.per_user, settings.limits.total) == (4, 20)
     assert JobSettings.from_environment({}) == JobSettings()
     with pytest.raises(DoseflowError) as word:

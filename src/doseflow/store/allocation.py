@@ -430,7 +430,12 @@ class AllocationStore:
                 query = query.where(LineRow.iso3 == iso3.upper())
             if rounds is not None:
                 query = query.where(RoundRow.number.in_(sorted(rounds)))
-            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            # counted only for a page: unpaged, the total is the number of lines read
+            total = (
+                None
+                if limit is None
+                else session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            )
             query = query.order_by(RoundRow.number, LineRow.id).offset(offset).limit(limit)
             lines = [
                 LineInfo(
@@ -444,7 +449,7 @@ class AllocationStore:
                 )
                 for r, n in session.execute(query).all()
             ]
-            return lines, int(total)
+            return lines, len(lines) + offset if total is None else int(total)
 
     def coverage(self, name: str, number: int | None = None) -> list[CoverageInfo]:
         """Coverage after round ``number`` (default: the last round)."""

@@ -91,6 +91,9 @@ class JobSettings:
                 "DOSEFLOW_JOB_HEARTBEAT_SECONDS", defaults.heartbeat_seconds, float
             ),
             stale_seconds=number("DOSEFLOW_JOB_STALE_SECONDS", defaults.stale_seconds, float),
+            shutdown_grace_seconds=number(
+                "DOSEFLOW_JOB_SHUTDOWN_GRACE_SECONDS", defaults.shutdown_grace_seconds, float
+            ),
             limits=QueueLimits(
                 per_user=number("DOSEFLOW_JOB_MAX_PER_USER", MAX_ACTIVE_JOBS_PER_USER, int),
                 total=number("DOSEFLOW_JOB_MAX_TOTAL", MAX_ACTIVE_JOBS, int),

@@ -274,7 +274,12 @@ def stock_card_page(
         q = q.where(s.c.at > instant_of(start) - (0 if isinstance(start, datetime) else 86_400))
     if end is not None:
         q = q.where(s.c.at <= instant_of(end))
-    count = int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+    # counted only for a page: unpaged, the count is the number of lines read (below)
+    count = (
+        None
+        if limit is None
+        else int(conn.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+    )
     if offset:
         skipped = q.limit(offset).subquery()
         opening += int(
@@ -299,7 +304,8 @@ def stock_card_page(
                 recorded_at=from_instant(r.recorded_at),
             )
         )
-    return StockCard(node, product, lot, opening, tuple(lines)), count
+    card = StockCard(node, product, lot, opening, tuple(lines))
+    return card, len(lines) + offset if count is None else count
 
 
 def shipment_events(
