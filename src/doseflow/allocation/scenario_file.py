@@ -315,6 +315,11 @@ def parse_text(text: str, fmt: str, source: str) -> tuple[Any, Locator]:
     return data, YamlLocator(lines)
 
 
+def read_scenario_file(path: Path) -> tuple[Any, Locator]:
+    """The data of a scenario file (YAML or TOML) and a locator for its lines, unchecked."""
+    return _read(path)
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """The scenario in a YAML or TOML file, fully validated (raises :class:`DoseflowError`)."""
     p = Path(path)

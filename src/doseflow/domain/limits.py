@@ -17,6 +17,10 @@ from typing import Final
 #: file) read from a request or a file, in bytes.
 MAX_DOCUMENT_BYTES: Final = 2_000_000
 
+#: Most rows below the header of a table a user gives (a participants CSV or Excel sheet).
+#: A real participants table has at most one row per country (about 240).
+MAX_TABLE_ROWS: Final = 10_000
+
 #: Deepest nesting of mappings and lists in a document. Real files nest 4-6 deep.
 MAX_DOCUMENT_DEPTH: Final = 32
 
