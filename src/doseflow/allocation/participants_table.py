@@ -1,8 +1,8 @@
 """Participants from a table: a CSV file or an Excel sheet with one row per participant.
 
 Analysts keep the participants of a round in a spreadsheet. A table is read with the model
-of a scenario file's participant entries (:class:`~doseflow.allocation.scenario_file.ParticipantDoc`)
-through :mod:`doseflow.data.tables`, so its columns are that model's fields (``iso3``,
+of a scenario file's participant entries (``ParticipantDoc``) through
+:mod:`doseflow.data.tables`, so its columns are that model's fields (``iso3``,
 ``financing``, ``requests:AZ-SII``, ``threat:deaths_per_million``, ``cold_chain`` as
 ``2-8;ambient``...) and a cell is refused exactly where the same value in a YAML file would
 be, with the same code. The rows then replace the participants of a scenario file and the
@@ -15,6 +15,7 @@ never name files, so the service takes participants in its JSON document.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from doseflow.data.tables import (
     table_rows,
     write_table,
 )
+from doseflow.data.user_files import expected_for
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 
 CODES = TableCodes(
@@ -75,7 +77,7 @@ def read_participants_table(path: str | Path, *, sheet: str | None = None) -> Pa
     single rows and columns are kept in ``problems`` (:func:`load_scenario_with_participants`
     reports them with the scenario's)."""
     table = read_table(Path(path), CODES, sheet=sheet)
-    read = table_records(table, ParticipantDoc, CODES, _code_for)
+    read = table_records(table, ParticipantDoc, CODES, _describe)
     records = tuple(
         Record(r.row, doc.model_dump(mode="json", exclude_unset=True), r.columns)
         for r, doc in read.valid
@@ -91,47 +93,54 @@ def load_scenario_with_participants(
     """The scenario of a YAML or TOML file with its participants replaced by a table's.
 
     Every problem of both files is reported at once (one :class:`DoseflowError`), before
-    anything is built."""
+    anything is built: the rows' own problems, then the scenario's checks, which see every
+    row (one with problems as written, so its ISO3 code and the products it names are
+    checked too and a decline naming it is not refused as naming no participant)."""
     data, locator = read_scenario_file(Path(scenario))
     table = read_participants_table(participants, sheet=sheet)
+    rows = sorted([*table.records, *table.failed], key=lambda r: r.row.number)
     problems = list(table.problems)
-    scenario_problems: list[ErrorDetail] = []
     result: Scenario | None = None
-    if table.records:
-        document = dict(data) if isinstance(data, Mapping) else data
-        if isinstance(document, dict):
-            document["participants"] = table.documents
-        try:
-            result = scenario_from_document(document, source=str(scenario), locator=locator)
-        except DoseflowError as err:
-            scenario_problems = list(err.details)
-    problems.extend(_relocated(scenario_problems, table, _failed_codes(table)))
+    if isinstance(data, Mapping):
+        document = {**data, "participants": [r.document for r in rows]}
+    else:
+        document = data  # not a mapping: the scenario reader says so
+    try:
+        result = scenario_from_document(document, source=str(scenario), locator=locator)
+    except DoseflowError as err:
+        problems.extend(_relocated(err.details, table, rows))
     if problems or result is None:
         raise DoseflowError.from_details(
-            sorted(problems, key=lambda d: (d.location.source != table.source, d.location.line or 0))
+            sorted(problems, key=lambda d: (d.location.source != table.source, _at(d)))
         )
     return result
 
 
+def _at(detail: ErrorDetail) -> tuple[int, int]:
+    column = detail.location.column
+    return (detail.location.line or 0, column if isinstance(column, int) else 0)
+
+
 _PARTICIPANT = re.compile(r"participants\[(\d+)\](.*)")
+#: What the scenario's checks find in a row that has problems of its own and is checked
+#: as written (its cells' types are reported by the table's reading instead).
+_CROSS_CHECKS = frozenset({"ALLOC_UNKNOWN_ISO3", "ALLOC_UNKNOWN_PRODUCT", "ALLOC_DUPLICATE"})
 
 
 def _relocated(
-    details: Iterable[ErrorDetail], table: ParticipantsTable, failed: set[str]
+    details: Iterable[ErrorDetail], table: ParticipantsTable, rows: Sequence[Record]
 ) -> list[ErrorDetail]:
-    """The scenario's problems, those of a participant entry located in the table instead.
-
-    While some rows have problems of their own (and so are not in the scenario), a
-    reference to one of their codes is not reported as unknown."""
+    """The scenario's problems, those of a participant entry located in the table."""
+    failed = {id(r) for r in table.failed}
     out = []
     for d in details:
-        if d.code == "ALLOC_UNKNOWN_PARTICIPANT" and str(d.value).upper() in failed:
-            continue
         m = _PARTICIPANT.fullmatch(d.location.field or "")
-        if m is None or int(m.group(1)) >= len(table.records):
+        if m is None or int(m.group(1)) >= len(rows):
             out.append(d)
             continue
-        record = table.records[int(m.group(1))]
+        record = rows[int(m.group(1))]
+        if id(record) in failed and d.code not in _CROSS_CHECKS:
+            continue
         path = [p for p in re.split(r"[.\[\]]", m.group(2)) if p and not p.isdigit()]
         column = locate(record, path)
         where = ErrorLocation(
@@ -144,11 +153,16 @@ def _relocated(
     return out
 
 
-def _failed_codes(table: ParticipantsTable) -> set[str]:
-    """The ISO3 codes written in rows that have problems of their own."""
-    return {
-        str(r.document["iso3"]).upper() for r in table.failed if isinstance(r.document.get("iso3"), str)
-    }
+def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
+    """A scenario file's code for a cell's problem; what was expected in words."""
+    value = error.get("input")
+    if isinstance(value, str):  # a cell's text: a number as the scenario file has it
+        with contextlib.suppress(ValueError):
+            error = {**error, "input": float(value)}
+    code, expected = _code_for(error)
+    if expected == str(error.get("msg")):
+        expected = expected_for(error, ParticipantDoc)
+    return code, expected
 
 
 # ---------------------------------------------------------------------------------------
@@ -158,10 +172,10 @@ def _failed_codes(table: ParticipantsTable) -> set[str]:
 
 def participant_documents(scenario: Scenario) -> list[dict[str, Any]]:
     """The participant entries of a scenario read from a file (as given, JSON-ready)."""
-    entries: Sequence[Any] = scenario.document.get("participants") or []
+    entries = scenario.document.get("participants")
     return [
         ParticipantDoc.model_validate(e).model_dump(mode="json", exclude_unset=True)
-        for e in entries
+        for e in (entries if isinstance(entries, list) else [])
     ]
 
 

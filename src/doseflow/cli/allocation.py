@@ -19,6 +19,7 @@ from doseflow.allocation import (
     AllocationRun,
     Decline,
     Redirect,
+    Scenario,
     load_scenario,
     with_compliance_gate,
 )
@@ -100,10 +101,30 @@ def _lines_table(lines: Sequence[LineInfo], title: str) -> Table:
     return table
 
 
+PARTICIPANTS_HELP = (
+    "A CSV file or Excel workbook with one row per participant; its rows replace the "
+    "scenario's participants (columns: docs/allocation.md, 'Participants from a table')."
+)
+SHEET_HELP = "The sheet of the --participants workbook to read (default: the first)."
+
+
+def _load(scenario: Path, participants: Path | None, sheet: str | None) -> Scenario:
+    """The scenario of a file, with its participants from a table when one is named."""
+    if participants is None:
+        return load_scenario(scenario)
+    from doseflow.allocation.participants_table import load_scenario_with_participants
+
+    return load_scenario_with_participants(scenario, participants, sheet=sheet)
+
+
 @allocate_app.command("validate")
-def validate(scenario: Path = typer.Argument(..., help="Scenario file (YAML or TOML).")) -> None:
+def validate(
+    scenario: Path = typer.Argument(..., help="Scenario file (YAML or TOML)."),
+    participants: Path | None = typer.Option(None, "--participants", help=PARTICIPANTS_HELP),
+    sheet: str | None = typer.Option(None, "--participants-sheet", help=SHEET_HELP),
+) -> None:
     """Check a scenario file without running or storing anything."""
-    s = load_scenario(scenario)
+    s = _load(scenario, participants, sheet)
     console.print(
         f"[green]ok[/] {scenario}: scenario '{s.name}', {len(s.products)} products, "
         f"{len(s.participants)} participants, {len(s.rounds)} rounds, {len(s.declines)} declines"
@@ -113,6 +134,8 @@ def validate(scenario: Path = typer.Argument(..., help="Scenario file (YAML or T
 @allocate_app.command("run")
 def run(
     scenario: Path = typer.Argument(..., help="Scenario file (YAML or TOML)."),
+    participants: Path | None = typer.Option(None, "--participants", help=PARTICIPANTS_HELP),
+    sheet: str | None = typer.Option(None, "--participants-sheet", help=SHEET_HELP),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     preview: bool = typer.Option(False, "--preview", help="Store as a preview, not of record."),
     top: int = typer.Option(12, "--top", help="Participants shown in the coverage table."),
@@ -124,7 +147,7 @@ def run(
     ),
 ) -> None:
     """Validate, store and run every round of a scenario file."""
-    parsed = load_scenario(scenario)  # validates before anything is written
+    parsed = _load(scenario, participants, sheet)  # validates before anything is written
     if compliance_gate:
         parsed = with_compliance_gate(parsed)
     store = _store(db)
@@ -133,6 +156,28 @@ def run(
     render_run(result, top=top)
     render_gate_exclusions(result)
     console.print(f"stored scenario '{parsed.name}' ({'preview' if preview else 'run'})")
+
+
+@allocate_app.command("participants-template")
+def participants_template(
+    out: Path = typer.Argument(..., help="File to write: .csv or .xlsx."),
+    scenario: Path | None = typer.Option(
+        None,
+        "--scenario",
+        help="Scenario file whose participants fill the rows (default: the bundled 2021 example).",
+    ),
+) -> None:
+    """Write a participants table to start from: every column a participant can have (one
+    per product for requests, delays, ...), one row per participant of a scenario."""
+    from doseflow.allocation.participants_table import write_participants_table
+
+    if scenario is None:
+        from importlib import resources
+
+        bundled = resources.files("doseflow.data").joinpath("examples", "covax_2021.yaml")
+        scenario = Path(str(bundled))
+    rows = write_participants_table(out, load_scenario(scenario))
+    console.print(f"wrote {rows:,} participants to {out}", highlight=False)
 
 
 def render_gate_exclusions(run: AllocationRun) -> None:

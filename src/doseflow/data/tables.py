@@ -149,9 +149,7 @@ def _workbook_table(path: Path, codes: TableCodes, sheet: str | None) -> Table:
     try:
         book = load_workbook(path, data_only=False)
     except Exception as exc:  # openpyxl raises several unrelated types for a bad file
-        raise bad(
-            f"cannot open the workbook: {exc}", "an .xlsx workbook", source=source
-        ) from None
+        raise bad(f"cannot open the workbook: {exc}", "an .xlsx workbook", source=source) from None
     if sheet is not None and sheet not in book.sheetnames:
         raise bad(
             f"the workbook has no sheet '{sheet}'",
@@ -176,9 +174,7 @@ def _workbook_table(path: Path, codes: TableCodes, sheet: str | None) -> Table:
         )
         for merged in ws.merged_cells.ranges
     ]
-    formulas = [
-        (c.row, c.column) for line in ws.iter_rows() for c in line if c.data_type == "f"
-    ]
+    formulas = [(c.row, c.column) for line in ws.iter_rows() for c in line if c.data_type == "f"]
     computed: dict[tuple[int, int], Any] = {}
     if formulas:  # the values Excel computed and saved with the formulas, as it shows them
         values = load_workbook(path, data_only=True)[ws.title]
@@ -201,7 +197,13 @@ def _workbook_table(path: Path, codes: TableCodes, sheet: str | None) -> Table:
                 message, expected, found = problem
                 problems.append(
                     _detail(
-                        codes.bad_table, message, shown, c.row, c.column, None, expected,
+                        codes.bad_table,
+                        message,
+                        shown,
+                        c.row,
+                        c.column,
+                        None,
+                        expected,
                         str(found),
                     )
                 )
@@ -222,7 +224,9 @@ def cell_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))  # Excel has no whole numbers: 1200.0 is 1200
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
     if isinstance(value, date):
         return value.isoformat()
     return str(value).strip()
@@ -351,10 +355,7 @@ def _shape(annotation: Any) -> _Shape:
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
         shapes = [_shape(a) for a in members]
         literals = frozenset(
-            str(v)
-            for a in members
-            if typing.get_origin(a) is Literal
-            for v in typing.get_args(a)
+            str(v) for a in members if typing.get_origin(a) is Literal for v in typing.get_args(a)
         )
         for s in shapes:
             if s.kind != "scalar":
@@ -539,7 +540,8 @@ def table_columns(
         if shape.kind == "mapping":
             used = {str(k) for d in documents for k in (d.get(field) or {})}
             out.extend(
-                f"{field}{KEY_SEPARATOR}{k}" for k in sorted(used | set((keys or {}).get(field, ())))
+                f"{field}{KEY_SEPARATOR}{k}"
+                for k in sorted(used | set((keys or {}).get(field, ())))
             )
         elif shape.kind == "model" and shape.inner is not None:
             out.extend(f"{field}{KEY_SEPARATOR}{k}" for k in shape.inner.model_fields)
