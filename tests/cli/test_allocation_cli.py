@@ -243,3 +243,67 @@ def test_file_declines_are_listed_and_explain_covers_every_pool(
     ken = frame[(frame["iso3"] == "KEN") & (frame["product"] == "AZ-SII")]
     assert len(ken) == 1
     assert ken["decline_sources"].str.endswith("UTC via the CLI").all()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_run_with_participants_from_a_table_gives_the_yaml_results(
+    tmp_path: Path,
+    db: str,
+    migrated_template: Path,
+    suffix: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from doseflow.cli.demo import example_path
+
+    example = example_path("covax_2021.yaml")
+    table = tmp_path / f"participants{suffix}"
+    assert run(["allocate", "participants-template", str(table)]) == 0
+    assert "wrote 42 participants" in capsys.readouterr().out
+    other = tmp_path / "table.sqlite"
+    shutil.copyfile(migrated_template, other)
+    assert run(["allocate", "run", str(example), "--db", db]) == 0
+    assert (
+        run(["allocate", "run", str(example), "--participants", str(table), "--db", str(other)])
+        == 0
+    )
+    exports = []
+    for database in (db, str(other)):
+        target = tmp_path / f"lines-{Path(database).stem}.csv"
+        assert (
+            run(["allocate", "export", "covax-2021", "--out", str(target), "--db", database]) == 0
+        )
+        exports.append(target.read_text(encoding="utf-8"))
+    assert exports[0] == exports[1]
+    assert len(exports[0].splitlines()) > 40
+
+
+def test_participants_table_problems_are_located_and_nothing_is_stored(
+    tmp_path: Path, scenario_file: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "p.csv"
+    table.write_text("iso3,financing,colour\nPRK,gift,red\n", encoding="utf-8")
+    assert run(["allocate", "validate", str(scenario_file), "--participants", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert f"[ALLOC_UNKNOWN_FIELD] {table}:1:3, field 'colour'" in err
+    assert f"[ALLOC_INVALID_FIELD] {table}:2:2, field 'financing'" in err
+    assert (
+        run(["allocate", "run", str(scenario_file), "--participants", str(table), "--db", db]) == 2
+    )
+    from doseflow.store.allocation import AllocationStore
+    from doseflow.store.database import open_database
+
+    assert AllocationStore(open_database(db)).scenarios() == []
+
+
+def test_participants_template_of_a_scenario_and_validate_with_a_sheet(
+    tmp_path: Path, scenario_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = tmp_path / "p.xlsx"
+    assert (
+        run(["allocate", "participants-template", str(book), "--scenario", str(scenario_file)]) == 0
+    )
+    args = ["allocate", "validate", str(scenario_file), "--participants", str(book)]
+    assert run([*args, "--participants-sheet", "participants"]) == 0
+    assert "3 participants" in capsys.readouterr().out
+    assert run([*args, "--participants-sheet", "nope"]) == 2
+    assert "ALLOC_BAD_TABLE" in capsys.readouterr().err
