@@ -359,3 +359,14 @@ def test_read_participants_table_keeps_row_problems_for_the_caller(tmp_path: Pat
     table = read_participants_table(_csv(tmp_path, "iso3,financing\nNPL,amc\nPRK,gift\n"))
     assert table.documents == [{"iso3": "NPL", "financing": "amc"}]
     assert [d.location.line for d in table.problems] == [3]
+
+
+def test_the_docs_quote_the_limits_and_name_every_column_kind() -> None:
+    from doseflow.domain.limits import MAX_DOCUMENT_BYTES, MAX_TABLE_ROWS
+
+    text = (Path(__file__).resolve().parents[2] / "docs/allocation.md").read_text("utf-8")
+    section = text[text.index("## Participants from a table") : text.index("## Command line")]
+    assert f"At most {MAX_TABLE_ROWS:,} rows and {MAX_DOCUMENT_BYTES:,} bytes" in section
+    for column in ("requests:PRODUCT", "threat:deaths_per_million", "cold_chain", "iso3"):
+        assert column_path(column.replace("PRODUCT", "AZ"), ParticipantDoc) is not None
+        assert f"`{column}`" in section
