@@ -52,3 +52,23 @@ def test_help_and_version_import_no_area(tmp_path: Path) -> None:
 def test_an_area_command_runs_through_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["allocate", "--help"]) == 0
     assert "validate" in capsys.readouterr().out
+
+
+def test_errors_print_what_the_user_wrote_and_at_most_the_reported_maximum(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from doseflow.cli.console import print_error
+    from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+
+    monkeypatch.setattr("doseflow.cli.console.MAX_REPORTED_ERRORS", 2)
+    details = [
+        ErrorDetail("X_BAD", f"bad {i}", ErrorLocation(source="p.xlsx[Sheet]", field="[bold]x"))
+        for i in range(5)
+    ]
+    print_error(DoseflowError.from_details(details))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "error [X_BAD] p.xlsx[Sheet], field '[bold]x': bad 0",
+        "error [X_BAD] p.xlsx[Sheet], field '[bold]x': bad 1",
+        "... and 3 more problems",
+    ]
