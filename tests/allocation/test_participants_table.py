@@ -370,3 +370,58 @@ def test_the_docs_quote_the_limits_and_name_every_column_kind() -> None:
     for column in ("requests:PRODUCT", "threat:deaths_per_million", "cold_chain", "iso3"):
         assert column_path(column.replace("PRODUCT", "AZ"), ParticipantDoc) is not None
         assert f"`{column}`" in section
+
+
+_NAMES = st.text(
+    st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=20
+).filter(lambda t: t == t.strip())
+_PRODUCTS = ["AZ", "PF"]
+
+
+def _shown(x: float) -> float:
+    """``x`` as a spreadsheet holds it: 15 significant digits (openpyxl writes 16)."""
+    return float(f"{x:.15g}")
+
+
+_DOCS = st.fixed_dictionaries(
+    {"iso3": st.sampled_from(["NPL", "PRK", "IND", "FRA"]), "financing": st.just("amc")},
+    optional={
+        "name": _NAMES,
+        "population": st.integers(1, 10**12),
+        "ceiling": st.floats(0, 1).map(_shown),
+        "authorised": st.one_of(st.just("all"), st.lists(st.sampled_from(_PRODUCTS))),
+        "import_permit": st.booleans(),
+        "cold_chain": st.lists(st.sampled_from(["2-8", "ambient", "ultra-cold"]), max_size=3),
+        "delays": st.dictionaries(
+            st.sampled_from(_PRODUCTS), st.dates(date(2000, 1, 1), date(2099, 12, 31))
+        ),
+        "threat": st.fixed_dictionaries(
+            {}, optional={"deaths_per_million": st.floats(0, 1e6).map(_shown)}
+        ),
+        "requests": st.dictionaries(st.sampled_from(_PRODUCTS), st.integers(0, 10**12)),
+    },
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(doc=_DOCS, suffix=st.sampled_from([".csv", ".xlsx"]))
+def test_any_participant_entry_survives_a_table(doc: dict[str, Any], suffix: str) -> None:
+    import tempfile
+
+    from doseflow.data.tables import table_columns, table_rows, write_table
+
+    given_doc = ParticipantDoc.model_validate(doc).model_dump(mode="json", exclude_unset=True)
+    columns = table_columns(ParticipantDoc, [given_doc])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"p{suffix}"
+        write_table(path, columns, table_rows(columns, [given_doc]))
+        table = read_participants_table(path)
+    assert table.problems == ()
+    # the same entry (an empty mapping is written as no cells: the default, also empty)
+    (read,) = table.documents
+    assert _full(read) == _full(given_doc)
+    assert {k: v for k, v in given_doc.items() if v != {}} == read
+
+
+def _full(document: dict[str, Any]) -> dict[str, Any]:
+    return ParticipantDoc.model_validate(document).model_dump(mode="json")

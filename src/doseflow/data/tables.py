@@ -596,7 +596,10 @@ def write_table(
     ws.append(list(columns))
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    for row in rows:
-        ws.append(list(row))
+    for r, row in enumerate(rows, start=2):
+        for c, value in enumerate(row, start=1):
+            cell = ws.cell(r, c, value)
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # text, not a formula
     ws.freeze_panes = "B2"
     book.save(path)
