@@ -425,3 +425,22 @@ def test_any_participant_entry_survives_a_table(doc: dict[str, Any], suffix: str
 
 def _full(document: dict[str, Any]) -> dict[str, Any]:
     return ParticipantDoc.model_validate(document).model_dump(mode="json")
+
+
+def test_a_csv_file_saved_with_semicolons(tmp_path: Path, scenario: Path) -> None:
+    # as a spreadsheet in a language with decimal commas saves it: a list cell is quoted
+    table = _csv(tmp_path, 'iso3;financing;cold_chain;ceiling\nNPL;amc;"2-8;ultra-cold";0.3\n')
+    (npl,) = load_scenario_with_participants(scenario, table).participants
+    assert {b.value for b in npl.cold_chain} == {"2-8", "ultra-cold"}
+    assert npl.ceiling == 0.3
+    tabs = _csv(tmp_path, "iso3\tfinancing\nNPL\tamc\n", "tabs.csv")
+    assert [p.iso3 for p in load_scenario_with_participants(scenario, tabs).participants] == ["NPL"]
+
+
+def test_a_directory_or_an_empty_workbook(tmp_path: Path, scenario: Path) -> None:
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    assert _problems(scenario, folder)[0].code == "ALLOC_FILE_NOT_FOUND"
+    (problem,) = _problems(scenario, _xlsx(tmp_path, []))
+    assert problem.code == "ALLOC_BAD_TABLE"
+    assert "empty" in problem.message

@@ -97,6 +97,8 @@ def read_table(path: Path, codes: TableCodes, *, sheet: str | None = None) -> Ta
         )
     try:
         size = path.stat().st_size
+        if not path.is_file():
+            raise IsADirectoryError(21, "not a file")
     except OSError as exc:
         raise DoseflowError(
             codes.not_found,
@@ -115,6 +117,14 @@ def read_table(path: Path, codes: TableCodes, *, sheet: str | None = None) -> Ta
     if suffix == ".csv":
         try:
             text = path.read_bytes().decode("utf-8-sig")
+        except OSError as exc:
+            raise DoseflowError(
+                codes.not_found,
+                f"cannot read {path}: {exc.strerror or exc}",
+                source=source,
+                expected="an existing, readable file",
+                value=str(path),
+            ) from None
         except UnicodeDecodeError:
             raise DoseflowError(
                 codes.bad_table,
@@ -127,8 +137,17 @@ def read_table(path: Path, codes: TableCodes, *, sheet: str | None = None) -> Ta
 
 
 def csv_table(text: str, source: str, codes: TableCodes) -> Table:
-    """The table in CSV text (the first row names the columns)."""
-    reader = csv.reader(io.StringIO(text))
+    """The table in CSV text (the first row names the columns).
+
+    Cells are separated by commas, or by semicolons or tabs when the header has no comma
+    but one of those: a spreadsheet set to a language that writes decimals with a comma
+    saves its CSV files with semicolons (and quotes a cell holding one, so a list cell
+    ``2-8;ambient`` still reads as one cell)."""
+    first = text.split("\n", 1)[0]
+    delimiter = ","
+    if "," not in first:
+        delimiter = next((d for d in (";", "\t") if d in first), ",")
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     rows: list[list[str]] = []
     with readable_csv(codes.bad_table, source, lambda: reader.line_num):
         for raw in reader:
