@@ -444,3 +444,16 @@ def test_a_directory_or_an_empty_workbook(tmp_path: Path, scenario: Path) -> Non
     (problem,) = _problems(scenario, _xlsx(tmp_path, []))
     assert problem.code == "ALLOC_BAD_TABLE"
     assert "empty" in problem.message
+
+
+def test_a_missing_column_is_said_once_and_a_blank_required_cell_at_its_column(
+    tmp_path: Path, scenario: Path
+) -> None:
+    no_column = _csv(tmp_path, "iso3,name\nNPL,Nepal\nPRK,Korea\n")
+    assert [_where(d) for d in _problems(scenario, no_column)] == [
+        ("ALLOC_MISSING_FIELD", 1, None, "financing")
+    ]
+    blank = _csv(tmp_path, "iso3,financing\nNPL,\nPRK,amc\n", "blank.csv")
+    assert [_where(d) for d in _problems(scenario, blank)] == [
+        ("ALLOC_MISSING_FIELD", 2, 2, "financing")
+    ]

@@ -484,6 +484,25 @@ def table_records(
             )
         else:
             paths[number] = path
+    absent = {
+        field
+        for field, info in model.model_fields.items()
+        if info.is_required() and (field,) not in paths.values()
+    }
+    for field in sorted(absent):  # once, not on every row
+        code, _ = describe({"type": "missing", "loc": (field,), "msg": "Field required"})
+        problems.append(
+            _detail(
+                code,
+                f"required column '{field}' is missing",
+                table.source,
+                1,
+                None,
+                field,
+                f"a column '{field}' in row 1",
+                None,
+            )
+        )
     records: list[tuple[Record, BaseModel]] = []
     failed: list[Record] = []
     for row in table.rows:
@@ -497,24 +516,31 @@ def table_records(
                 document[path[0]] = value
             else:
                 document.setdefault(path[0], {})[path[1]] = value
-        record = Record(row, document, {p: n for n, p in paths.items() if n in row.cells})
+        record = Record(row, document, {p: n for n, p in paths.items()})
         try:
             records.append((record, model.model_validate(document, context=text_cells())))
         except ValidationError as err:
             failed.append(record)
-            problems.extend(_row_details(err, record, table, describe))
+            problems.extend(_row_details(err, record, table, describe, absent))
     return Records(records, failed, problems)
 
 
 def _row_details(
-    err: ValidationError, record: Record, table: Table, describe: Describe
+    err: ValidationError,
+    record: Record,
+    table: Table,
+    describe: Describe,
+    absent: set[str],
 ) -> list[ErrorDetail]:
     out = []
     for e in err.errors():
+        if e["type"] == "missing" and tuple(e["loc"])[:1] in {(f,) for f in absent}:
+            continue  # the column is missing: said once, at the header
         code, expected = describe(e)
         # pydantic names the union member it tried ("list[str]", "literal['all']"): not a key
         loc = [p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or "'" in p))]
-        column = locate(record, [str(p) for p in loc if isinstance(p, str)])
+        keys = [str(p) for p in loc if isinstance(p, str)]
+        column = locate(record, keys)
         value = e.get("input")
         if column is not None and not isinstance(value, str | int | float):
             value = record.row.cells.get(column)
@@ -525,7 +551,7 @@ def _row_details(
                 table.source,
                 record.row.number,
                 column,
-                None if column is None else table.header[column],
+                KEY_SEPARATOR.join(keys) or None if column is None else table.header[column],
                 expected,
                 value if isinstance(value, str | int | float) else None,
             )
