@@ -30,6 +30,7 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -389,7 +390,9 @@ def _shape(annotation: Any) -> _Shape:
     return _Shape("scalar")
 
 
+@cache
 def _fields(model: type[BaseModel]) -> dict[str, _Shape]:
+    """Each field's shape (models are classes: worked out once, not for every cell)."""
     return {name: _shape(info.annotation) for name, info in model.model_fields.items()}
 
 
