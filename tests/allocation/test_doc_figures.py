@@ -10,7 +10,6 @@ import contextlib
 import io
 import math
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -95,8 +94,8 @@ class Printed:
 
 
 @pytest.fixture(scope="module")
-def printed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Printed]:
-    yield Printed(tmp_path_factory.mktemp("demo"))
+def printed(tmp_path_factory: pytest.TempPathFactory) -> Printed:
+    return Printed(tmp_path_factory.mktemp("demo"))
 
 
 def test_the_north_korea_section_quotes_what_the_commands_print(printed: Printed) -> None:
@@ -172,9 +171,9 @@ def test_the_forecast_section_quotes_what_the_commands_print(printed: Printed) -
     below: dict[str, float] = {}
     for iso3, published, ours, pct in rows:
         assert _int(published) == PUBLISHED_AZ_SII[iso3]
-        doses, _ = printed.received(iso3, 1, "AZ-SII")
-        assert _int(ours) == doses, iso3
-        below[iso3] = 1 - doses / PUBLISHED_AZ_SII[iso3]
+        got, _ = printed.received(iso3, 1, "AZ-SII")
+        assert _int(ours) == got, iso3
+        below[iso3] = 1 - got / PUBLISHED_AZ_SII[iso3]
         assert pct == f"{below[iso3]:.1%}".rstrip("%"), iso3
 
     # the tolerances the docs claim are the ones tests/allocation/test_published_forecast.py
@@ -188,9 +187,7 @@ def test_the_forecast_section_quotes_what_the_commands_print(printed: Printed) -
     (level,) = _one(r"The example's SII pool reaches ([\d.]+)%", section)
     for iso3 in PUBLISHED_AZ_SII:
         assert f"-> {level}%" in printed.pool_text(iso3, 1, "AZ-SII"), iso3
-    ours_level, published_level, gap = _one(
-        r"([\d.]+) / ([\d.]+) - 1 = -([\d.]+)%", section
-    )
+    ours_level, published_level, gap = _one(r"([\d.]+) / ([\d.]+) - 1 = -([\d.]+)%", section)
     assert ours_level == level
     assert f"{1 - float(ours_level) / float(published_level):.1%}" == f"{gap}%"
     (pack_share,) = _one(r"\(([\d.]+)% of PRK's\)", section)

@@ -4,6 +4,7 @@ participants drew from the Serum Institute pool), apart from a product's licence
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,11 +14,13 @@ from doseflow.allocation import (
     Exclusion,
     Policy,
     Redirect,
+    Scenario,
     SevereSupply,
     load_scenario,
     run_rounds,
 )
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.participant import Participant
 from doseflow.domain.product import Financing
 from doseflow.domain.supply import Membership
 from tests.allocation.builders import participant, product, scenario, tranche
@@ -27,7 +30,7 @@ SFP = Membership(financing=frozenset({Financing.SELF_FINANCING}))
 NO_SEVERE = Policy(severe=SevereSupply(enabled=False))
 
 
-def _parts() -> list:  # type: ignore[type-arg]
+def _parts() -> list[Participant]:
     return [
         participant("AAA", 1_000_000),
         participant("BBB", 3_000_000),
@@ -79,7 +82,12 @@ def test_tranches_with_different_members_form_different_pools() -> None:
     sc = scenario(
         [product("AZ", pack=10)],
         _parts(),
-        [[tranche("AZ", 80_000, "for-amc", members=AMC), tranche("AZ", 40_000, "sfp", members=SFP)]],
+        [
+            [
+                tranche("AZ", 80_000, "for-amc", members=AMC),
+                tranche("AZ", 40_000, "sfp", members=SFP),
+            ]
+        ],
     )
     pools = run_rounds(sc).round(1).pools
     assert len(pools) == 2
@@ -157,8 +165,8 @@ def test_renaming_and_reordering_keep_membership_results() -> None:
     )
     names = {"AZ": "ZZ", "SV": "AA"}
 
-    def totals(s):  # type: ignore[no-untyped-def]
-        out = {}
+    def totals(s: Scenario) -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
         for pr in run_rounds(s).round(1).pools:
             for i, p in enumerate(s.participants):
                 out[(pr.product.code, p.iso3)] = int(pr.doses[i])
@@ -191,7 +199,7 @@ rounds:
 """
 
 
-def _load(tmp_path: Path, members: str):  # type: ignore[no-untyped-def]
+def _load(tmp_path: Path, members: str) -> Scenario:
     path = tmp_path / "s.yaml"
     path.write_text(FILE.replace("MEMBERS", members), encoding="utf-8")
     return load_scenario(path)
@@ -203,7 +211,8 @@ def test_members_are_read_from_the_scenario_file(tmp_path: Path) -> None:
     assert t.members == Membership(financing=frozenset({Financing.AMC}), iso3=frozenset({"KOR"}))
     pr = run_rounds(sc).round(1).pools[0]
     assert np.all(pr.exclusions == 0)
-    assert sc.document["rounds"][0]["tranches"][0]["members"] == {
+    document: Any = sc.document
+    assert document["rounds"][0]["tranches"][0]["members"] == {
         "financing": ["amc"],
         "iso3": ["kor"],
     }
@@ -225,7 +234,7 @@ def test_empty_members_in_a_file_is_located(tmp_path: Path) -> None:
         _load(tmp_path, "{}")
     d = exc.value.detail
     assert d.code == "ALLOC_INVALID_FIELD"
-    assert d.location.field.startswith("rounds[0].tranches[0].members")
+    assert (d.location.field or "").startswith("rounds[0].tranches[0].members")
     assert d.location.line == 11
 
 
@@ -235,4 +244,3 @@ def test_unknown_financing_group_in_members(tmp_path: Path) -> None:
     d = exc.value.detail
     assert d.location.field == "rounds[0].tranches[0].members.financing[0]"
     assert d.value == "donor"
-

@@ -68,7 +68,7 @@ def scenarios(draw: st.DrawFn) -> Any:
                 earmark = frozenset(
                     draw(st.lists(st.sampled_from(ISO[:n]), min_size=1, max_size=3))
                 )
-            members = draw(st.sampled_from(MEMBERSHIPS + [Membership(iso3=frozenset(ISO[:1]))]))
+            members = draw(st.sampled_from([*MEMBERSHIPS, Membership(iso3=frozenset(ISO[:1]))]))
             ts.append(
                 tranche(
                     code,

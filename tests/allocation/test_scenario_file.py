@@ -229,7 +229,8 @@ def test_bundled_example_models_the_2021_rollout() -> None:
     assert {sc.participants[i].iso3 for i in sii.doses.nonzero()[0]} <= amc
     # the pools' members, not the products' licences, say who draws on which AstraZeneca
     skb = next(p for p in first.pools if p.product.code == "AZ-SKB")
-    assert sii.product.licence_financing is None and skb.product.licence_financing is None
+    assert sii.product.licence_financing is None
+    assert skb.product.licence_financing is None
     assert {sc.participants[i].iso3 for i in skb.doses.nonzero()[0]} == {
         p.iso3 for p in sc.participants if p.financing.value == "self-financing"
     }

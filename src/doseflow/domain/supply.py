@@ -17,7 +17,10 @@ from enum import StrEnum
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.product import Financing
 
-_GROUP_TEXT = {Financing.AMC: "AMC participants", Financing.SELF_FINANCING: "self-financing participants"}
+_GROUP_TEXT = {
+    Financing.AMC: "AMC participants",
+    Financing.SELF_FINANCING: "self-financing participants",
+}
 
 
 class Origin(StrEnum):
