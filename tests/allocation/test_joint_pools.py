@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from doseflow.allocation import Mode, Policy, Scenario, SevereSupply, run_rounds
 from doseflow.allocation.joint import MAX_SUBSET_POOLS, joint_fill
 from doseflow.domain.product import Financing
+from doseflow.domain.supply import Membership
 from doseflow.domain.temperature import TemperatureBand
 from tests.allocation.builders import participant, product, scenario, tranche
 from tests.allocation.lp_oracle import lex_max_min
@@ -138,12 +139,19 @@ def same_date_rounds(draw: st.DrawFn) -> Scenario:
             p.code,
             draw(st.integers(0, 2_000_000)),
             earmarked=draw(st.sampled_from([None, frozenset(ISO[: max(1, n // 2)])])),
+            members=draw(st.sampled_from(MEMBERSHIPS)),
         )
         for p in prods
     ]
     policy = Policy(severe=SevereSupply(enabled=False), count_other_sources=draw(st.booleans()))
     return scenario(prods, parts, [tranches], policy)
 
+
+MEMBERSHIPS = [
+    None,
+    Membership(financing=frozenset({Financing.AMC})),
+    Membership(financing=frozenset({Financing.SELF_FINANCING}), iso3=frozenset({ISO[0]})),
+]
 
 BANDS = [
     frozenset({TemperatureBand.CHILLED}),

@@ -18,9 +18,16 @@ from doseflow.allocation import (
     run_rounds,
 )
 from doseflow.domain.product import Financing
+from doseflow.domain.supply import Membership
 from doseflow.domain.temperature import TemperatureBand
 from tests.allocation.builders import participant, product, scenario, tranche
 
+MEMBERSHIPS: list[Membership | None] = [
+    None,
+    None,
+    Membership(financing=frozenset({Financing.AMC})),
+    Membership(financing=frozenset({Financing.SELF_FINANCING})),
+]
 ISO = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "GGG", "HHH", "III", "JJJ"]
 
 
@@ -61,8 +68,15 @@ def scenarios(draw: st.DrawFn) -> Any:
                 earmark = frozenset(
                     draw(st.lists(st.sampled_from(ISO[:n]), min_size=1, max_size=3))
                 )
+            members = draw(st.sampled_from([*MEMBERSHIPS, Membership(iso3=frozenset(ISO[:1]))]))
             ts.append(
-                tranche(code, draw(st.integers(0, 3_000_000)), tid=f"r{r}t{k}", earmarked=earmark)
+                tranche(
+                    code,
+                    draw(st.integers(0, 3_000_000)),
+                    tid=f"r{r}t{k}",
+                    earmarked=earmark,
+                    members=members,
+                )
             )
         rounds.append(ts)
     policy = Policy(
@@ -109,6 +123,10 @@ def test_round_invariants(case: Any) -> None:
             if pr.pool.earmarked is not None:
                 for i, p in enumerate(sc.participants):
                     if p.iso3 not in pr.pool.earmarked:
+                        assert pr.doses[i] == 0
+            if pr.pool.members is not None:  # non-members get nothing, declines included
+                for i, p in enumerate(sc.participants):
+                    if not pr.pool.members.admits(p.iso3, p.financing):
                         assert pr.doses[i] == 0
             after = pr.coverage_before + pr.rule_doses / pr.doses_per_coverage
             for i, p in enumerate(sc.participants):

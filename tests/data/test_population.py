@@ -107,3 +107,17 @@ def test_serbia_age_bands_match_its_total_without_kosovo() -> None:
     assert country("SRB").share_aged(60) == pytest.approx(
         published[12:].sum() / published.sum(), abs=1e-6
     )
+
+
+def test_serbia_without_kosovo_matches_the_covax_forecast_as_data_sources_says() -> None:
+    """docs/data-sources.md: the 3 Feb 2021 COVAX forecast gave Serbia 345,600 AstraZeneca
+    doses, 2.54% of Serbia without Kosovo (as Brazil 10,672,800: 2.51%, Ukraine 2,215,200:
+    2.53%), 1.98% of Serbia with Kosovo."""
+
+    def cover(doses: int, people: int) -> str:
+        return f"{doses / 2 / people:.2%}"
+
+    assert cover(345_600, population("SRB")) == "2.54%"
+    assert cover(345_600, WPP_SERBIA_WITH_KOSOVO) == "1.98%"
+    assert cover(10_672_800, population("BRA")) == "2.51%"
+    assert cover(2_215_200, population("UKR")) == "2.53%"

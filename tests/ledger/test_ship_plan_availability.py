@@ -61,12 +61,17 @@ def test_plan_shipment_leaves_on_the_round_date_when_supply_is_already_there() -
 
 def _late_scenario(tmp_path: Path) -> Path:
     """The bundled example with round 1's SK Bio tranche available on 2021-03-15 (the
-    round is decided on 2021-02-03)."""
+    round is decided on 2021-02-03), larger and open to every participant, so Nepal (an AMC
+    participant, not a member of the example's SK Bio pool) draws on it too."""
     text = example_path("covax_2021.yaml").read_text(encoding="utf-8")
-    old = "product: AZ-SKB, doses: 25000000, available: 2021-02-22"
+    old = (
+        "product: AZ-SKB, doses: 13540800, available: 2021-02-22, expiry: 2021-08-31,\n"
+        "         members: {financing: [self-financing]}}"
+    )
+    new = "product: AZ-SKB, doses: 25000000, available: 2021-03-15, expiry: 2021-08-31}"
     assert old in text
     path = tmp_path / "late.yaml"
-    path.write_text(text.replace(old, old.replace("2021-02-22", "2021-03-15")), "utf-8")
+    path.write_text(text.replace(old, new), "utf-8")
     return path
 
 
@@ -99,11 +104,16 @@ def test_ship_plan_never_dispatches_before_the_tranche_is_available(
         assert e.expected_arrival == e.expected_dispatch + lead
 
 
-def test_every_pool_of_every_round_has_its_date(db_url: str) -> None:
+def test_every_pool_of_every_round_has_its_date(db_url: str, tmp_path: Path) -> None:
     """Each stored line's pool has an availability date (the fallback to the round's latest
-    date is never needed); a pool carried in keeps its first round's date."""
+    date is never needed); a pool carried in keeps its first round's date. (Round 1's SK Bio
+    tranche is made 200 doses more than whole packs, so they are held and carried.)"""
+    text = example_path("covax_2021.yaml").read_text(encoding="utf-8")
+    assert "doses: 13540800," in text
+    path = tmp_path / "carry.yaml"
+    path.write_text(text.replace("doses: 13540800,", "doses: 13541000,"), "utf-8")
     alloc = AllocationStore(open_database(db_url))
-    alloc.save_scenario(load_scenario(example_path("covax_2021.yaml")))
+    alloc.save_scenario(load_scenario(path))
     alloc.run("covax-2021")
     for info in alloc.rounds("covax-2021"):
         available = alloc.pool_availability("covax-2021", info.number)

@@ -132,6 +132,22 @@ def test_explain_covers_every_pool_of_the_round(loaded: Service) -> None:
     assert all("NO_COLD_CHAIN" in e["exclusions"] for e in pfizer)
 
 
+def test_pools_list_their_members_and_non_members_are_told_why(loaded: Service) -> None:
+    loaded.post(f"{BASE}/run", "allocation-analyst")
+    pools = {
+        p["pool"]: p for p in loaded.get(f"{BASE}/pools", "viewer", params={"round": 1}).json()
+    }
+    assert pools["AZ-SII"]["members"] == {"financing": ["amc"], "iso3": []}
+    assert pools["AZ-SKB"]["members"] == {"financing": ["self-financing"], "iso3": []}
+    assert pools["PFIZER"]["members"] is None
+    why = {
+        e["pool"]: e
+        for e in loaded.get(f"{BASE}/explain/KOR", "viewer", params={"round": 1}).json()
+    }
+    assert why["AZ-SII"]["exclusions"] == ["NOT_A_MEMBER"]
+    assert "not a member of the pool: the pool is for AMC participants" in why["AZ-SII"]["text"]
+
+
 def test_a_participant_cannot_decline_for_another_or_an_unpublished_round(
     loaded: Service,
 ) -> None:

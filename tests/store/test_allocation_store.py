@@ -301,3 +301,36 @@ def test_stored_line_coverage_is_the_stored_coverage_across_the_bundled_example(
         assert last
         for iso3, coverage in last.items():
             assert coverage == pytest.approx(table[iso3], rel=1e-12, abs=1e-15), (info, iso3)
+
+
+MEMBERS = """\
+name: members
+products:
+  - {code: AZ, pack_doses: 100}
+participants:
+  - {iso3: NPL, financing: amc}
+  - {iso3: KOR, financing: self-financing}
+  - {iso3: URY, financing: self-financing}
+rounds:
+  - date: 2021-02-03
+    tranches:
+      - {product: AZ, doses: 1000000, members: {financing: [amc], iso3: [ury]}}
+      - {product: AZ, doses: 500000, members: {financing: [self-financing]}}
+"""
+
+
+def test_pools_keep_their_membership_and_non_members_are_told_why(engine: Engine) -> None:
+    store = AllocationStore(engine)
+    store.save_scenario(parse_scenario(MEMBERS))
+    store.run("members")
+    pools = {p.pool: p for p in store.pools("members", 1)}
+    assert {k: p.members for k, p in pools.items()} == {
+        "AZ/members-amc+URY": {"financing": ["amc"], "iso3": ["URY"]},
+        "AZ/members-self-financing": {"financing": ["self-financing"], "iso3": []},
+    }
+    kor = {e.pool: e for e in store.explain("members", "KOR", 1)}
+    assert kor["AZ/members-amc+URY"].exclusions == ("NOT_A_MEMBER",)
+    assert kor["AZ/members-amc+URY"].exclusion_text == (
+        "not a member of the pool: the pool is for AMC participants and URY",
+    )
+    assert kor["AZ/members-self-financing"].doses > 0

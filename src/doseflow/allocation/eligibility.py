@@ -15,6 +15,7 @@ import numpy.typing as npt
 from doseflow.allocation.pools import Pool
 from doseflow.allocation.table import ParticipantTable
 from doseflow.domain.product import Product
+from doseflow.domain.supply import Membership
 
 
 class Exclusion(IntFlag):
@@ -35,6 +36,7 @@ class Exclusion(IntFlag):
     NO_STARTED_COURSES = 4096
     NO_REQUEST = 8192
     FAILED_GATE = 16384
+    NOT_A_MEMBER = 32768
 
 
 EXCLUSION_TEXT: dict[Exclusion, str] = {
@@ -53,6 +55,7 @@ EXCLUSION_TEXT: dict[Exclusion, str] = {
     Exclusion.NO_STARTED_COURSES: "no started courses waiting for a second dose",
     Exclusion.NO_REQUEST: "requested none of the product",
     Exclusion.FAILED_GATE: "did not pass a readiness gate (e.g. reporting compliance)",
+    Exclusion.NOT_A_MEMBER: "not a member of the pool",
 }
 
 
@@ -61,12 +64,17 @@ def reasons(flags: int) -> tuple[Exclusion, ...]:
     return tuple(e for e in Exclusion if flags & e)
 
 
-def describe(flags: int, gate_notes: tuple[str, ...] = ()) -> list[str]:
-    """Plain-language reasons; a failed extra gate is told by the gate's own reasons."""
+def describe(
+    flags: int, gate_notes: tuple[str, ...] = (), members: Membership | None = None
+) -> list[str]:
+    """Plain-language reasons; a failed extra gate is told by the gate's own reasons, and a
+    non-member is told whom the pool is for."""
     out: list[str] = []
     for e in reasons(flags):
         if e is Exclusion.FAILED_GATE and gate_notes:
             out.extend(gate_notes)
+        elif e is Exclusion.NOT_A_MEMBER and members is not None:
+            out.append(f"{EXCLUSION_TEXT[e]}: the pool is for {members.text()}")
         else:
             out.append(EXCLUSION_TEXT[e])
     return out
@@ -85,11 +93,17 @@ def pool_exclusions(
     the participants that failed an extra readiness gate this round.
 
     The flags that depend on the product only are computed once per run; a pool without an
-    earmark, delays, expiry or failed gate gets that cached array itself (read-only), so a
-    year of weekly tranches pays for its eligibility once per product."""
+    earmark, membership, delays, expiry or failed gate gets that cached array itself
+    (read-only), so a year of weekly tranches pays for its eligibility once per product."""
     static = table.static_exclusions(product)
     delays = table.delay_ordinals(product.code)
-    if gate_failed is None and pool.earmarked is None and delays is None and pool.expiry is None:
+    if (
+        gate_failed is None
+        and pool.earmarked is None
+        and pool.members is None
+        and delays is None
+        and pool.expiry is None
+    ):
         return static
     flags = static.copy()
     if gate_failed is not None:
@@ -97,6 +111,8 @@ def pool_exclusions(
     if pool.earmarked is not None:
         named = np.isin(table.iso3, np.array(sorted(pool.earmarked), dtype=object))
         flags[~named] |= int(Exclusion.NOT_EARMARKED)
+    if pool.members is not None:
+        flags[~_members(table, pool.members)] |= int(Exclusion.NOT_A_MEMBER)
     if delays is not None:
         flags[delays > pool.available.toordinal()] |= int(Exclusion.DELAYED)
     if pool.expiry is not None:
@@ -104,6 +120,14 @@ def pool_exclusions(
         usable_days = pool.expiry.toordinal() - (pool.available.toordinal() + lead)
         flags[usable_days < min_days_before_expiry] |= int(Exclusion.EXPIRES_BEFORE_USE)
     return flags
+
+
+def _members(table: ParticipantTable, members: Membership) -> npt.NDArray[np.bool_]:
+    """Who may draw from a pool with ``members``: a matching financing group or ISO3 code."""
+    out = np.isin(table.iso3, np.array(sorted(members.iso3), dtype=object))
+    for group in members.financing:
+        out |= table.in_group(group)
+    return out
 
 
 def delivery_date(available: date, lead_time_days: int) -> date:

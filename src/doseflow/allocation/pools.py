@@ -1,4 +1,5 @@
-"""Pooling a round's tranches: one pool per product, origin, donor, earmark and expiry.
+"""Pooling a round's tranches: one pool per product, origin, donor, earmark, membership and
+expiry.
 
 Doses a pool could not place (the rounding remainder, declined doses nobody could take) are
 carried into the next round's matching pool, so supply is never lost.
@@ -11,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from doseflow.domain.supply import Origin, Tranche
+from doseflow.domain.supply import Membership, Origin, Tranche
+
+PoolKey = tuple[str, str, str, tuple[str, ...], tuple[str, ...], str]
 
 
 @dataclass(frozen=True)
@@ -28,56 +31,58 @@ class Pool:
     expiry: date | None = None
     tranches: tuple[str, ...] = ()
     carried_in: int = 0
+    #: who may draw from the pool (``None``: every participant); carried pools keep it
+    members: Membership | None = None
 
     @property
     def new_doses(self) -> int:
         return self.doses - self.carried_in
 
     @property
-    def key(self) -> tuple[str, str, str, tuple[str, ...], str]:
-        return _key(self.product, self.origin, self.donor, self.earmarked, self.expiry)
+    def key(self) -> PoolKey:
+        return _key(self)
 
 
-def _key(
-    product: str,
-    origin: Origin,
-    donor: str | None,
-    earmarked: frozenset[str] | None,
-    expiry: date | None,
-) -> tuple[str, str, str, tuple[str, ...], str]:
+def _key(p: Pool | Tranche) -> PoolKey:
     return (
-        product,
-        origin.value,
-        donor or "",
-        tuple(sorted(earmarked)) if earmarked is not None else (),
-        expiry.isoformat() if expiry else "",
+        p.product,
+        p.origin.value,
+        p.donor or "",
+        tuple(sorted(p.earmarked)) if p.earmarked is not None else (),
+        p.members.key if p.members is not None else (),
+        p.expiry.isoformat() if p.expiry else "",
     )
 
 
 def _pool_id(
-    product: str,
-    origin: Origin,
-    donor: str | None,
-    earmarked: frozenset[str] | None,
-    expiry: date | None,
+    first: Pool | Tranche, members: Membership | None = None, expiry: date | None = None
 ) -> str:
-    """A readable pool id: the product, then what tells its pools apart (``expiry`` only
-    when given, i.e. when two pools differ by nothing else)."""
-    parts = [product]
-    if origin is Origin.DONATION:
-        parts.append(f"donation-{donor}" if donor else "donation")
-    if earmarked is not None:
-        parts.append("for-" + "+".join(sorted(earmarked)))
+    """A readable pool id: the product, then what tells its pools apart (``members`` and
+    ``expiry`` only when given, i.e. when two pools differ by nothing else)."""
+    parts = [first.product]
+    if first.origin is Origin.DONATION:
+        parts.append(f"donation-{first.donor}" if first.donor else "donation")
+    if first.earmarked is not None:
+        parts.append("for-" + "+".join(sorted(first.earmarked)))
+    if members is not None:
+        parts.append("members-" + members.slug())
     if expiry is not None:
         parts.append(f"exp-{expiry.isoformat()}")
     return "/".join(parts)
 
 
+def _counts(ids: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i in ids:
+        out[i] = out.get(i, 0) + 1
+    return out
+
+
 def build_pools(tranches: Iterable[Tranche], carried: Iterable[Pool] = ()) -> tuple[Pool, ...]:
     """Pools of a round, in delivery order (date available, then product, then id)."""
-    grouped: dict[tuple[str, str, str, tuple[str, ...], str], list[Any]] = {}
+    grouped: dict[PoolKey, list[Any]] = {}
     for t in tranches:
-        k = _key(t.product, t.origin, t.donor, t.earmarked, t.expiry)
+        k = _key(t)
         found = grouped.get(k)
         if found is None:
             grouped[k] = [t, t.doses, t.available, [t.id], 0]
@@ -99,19 +104,17 @@ def build_pools(tranches: Iterable[Tranche], carried: Iterable[Pool] = ()) -> tu
     single = len(firsts) == len({f[0].product for f in firsts}) and not any(
         f[0].origin is Origin.DONATION or f[0].earmarked is not None for f in firsts
     )
-    plain_ids: dict[str, int] = {}
-    if not single:
-        for f in firsts:
-            plain = _pool_id(f[0].product, f[0].origin, f[0].donor, f[0].earmarked, None)
-            plain_ids[plain] = plain_ids.get(plain, 0) + 1
+    # the membership, then the expiry, is named only where pools differ by nothing else
+    plain = _counts(_pool_id(f[0]) for f in firsts)
+    members = [f[0].members if plain[_pool_id(f[0])] > 1 else None for f in firsts]
+    with_members = _counts(_pool_id(f[0], m) for f, m in zip(firsts, members, strict=True))
     named: list[Pool] = []
-    for first, doses, available, ids, carried_in in firsts:
+    for (first, doses, available, ids, carried_in), m in zip(firsts, members, strict=True):
         if single:
             pool_id = first.product
         else:
-            plain = _pool_id(first.product, first.origin, first.donor, first.earmarked, None)
-            expiry = first.expiry if plain_ids[plain] > 1 else None
-            pool_id = _pool_id(first.product, first.origin, first.donor, first.earmarked, expiry)
+            expiry = first.expiry if with_members[_pool_id(first, m)] > 1 else None
+            pool_id = _pool_id(first, m, expiry)
         named.append(
             Pool(
                 id=pool_id,
@@ -124,6 +127,7 @@ def build_pools(tranches: Iterable[Tranche], carried: Iterable[Pool] = ()) -> tu
                 expiry=first.expiry,
                 tranches=tuple(ids),
                 carried_in=carried_in,
+                members=first.members,
             )
         )
     named.sort(key=lambda p: (p.available, p.product, p.id))

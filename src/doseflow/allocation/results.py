@@ -260,7 +260,15 @@ class RoundResult:
                 p = pr.pool
                 out.append(
                     Pool(
-                        p.id, p.product, held, p.available, p.origin, p.donor, p.earmarked, p.expiry
+                        p.id,
+                        p.product,
+                        held,
+                        p.available,
+                        p.origin,
+                        p.donor,
+                        p.earmarked,
+                        p.expiry,
+                        members=p.members,
                     )
                 )
         return tuple(out)
@@ -355,7 +363,7 @@ class RoundResult:
             name=participant.name,
             eligible=flags == 0,
             exclusions=tuple(e.name or "" for e in reasons(flags)),
-            exclusion_text=tuple(describe(flags, self.gate_notes.get(i, ()))),
+            exclusion_text=tuple(describe(flags, self.gate_notes.get(i, ()), pool.pool.members)),
             mode=pool.mode.value,
             level=level,
             coverage_before=before,

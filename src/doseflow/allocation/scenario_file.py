@@ -53,7 +53,7 @@ from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.limits import MAX_DOCUMENT_DEPTH, MAX_ROUND_NUMBER
 from doseflow.domain.participant import Demand, Participant, ThreatInputs
 from doseflow.domain.product import Financing, Product, ProductKind
-from doseflow.domain.supply import Origin, Tranche
+from doseflow.domain.supply import Membership, Origin, Tranche
 from doseflow.domain.temperature import TemperatureBand
 
 # ---------------------------------------------------------------------------------------
@@ -68,6 +68,13 @@ class _Doc(BaseModel):
 class LicenceDoc(_Doc):
     iso3: list[str] | None = None
     financing: list[Financing] | None = None
+
+
+class MembersDoc(_Doc):
+    """Who may draw from a tranche's pool: financing groups and/or participants' ISO3."""
+
+    financing: list[Financing] = Field(default_factory=list)
+    iso3: list[str] = Field(default_factory=list)
 
 
 class ProductDoc(_Doc):
@@ -163,6 +170,7 @@ class TrancheDoc(_Doc):
     donor: Name | None = None
     earmarked: list[Code] | None = None
     expiry: BoundedDate | None = None
+    members: MembersDoc | None = None
 
 
 class RoundDoc(_Doc):
@@ -635,6 +643,9 @@ class _Builder:
             self.product_ref(raw["product"], [*tpath, "product"], what)
         for m, c in _strings(raw.get("earmarked")):
             self.iso3_ref(c, [*tpath, "earmarked", m], "an earmark")
+        members = raw.get("members")
+        for m, c in _strings(members.get("iso3") if isinstance(members, Mapping) else None):
+            self.iso3_ref(c, [*tpath, "members", "iso3", m], "a pool's members")
 
     def _decline_refs(
         self, path: list[int | str], raw: Mapping[str, Any], numbers: set[int]
@@ -851,6 +862,12 @@ class _Builder:
                             if t.earmarked is None
                             else frozenset(c.upper() for c in t.earmarked),
                             expiry=t.expiry,
+                            members=None
+                            if t.members is None
+                            else Membership(
+                                financing=frozenset(t.members.financing),
+                                iso3=frozenset(c.upper() for c in t.members.iso3),
+                            ),
                         )
                     )
                 except DoseflowError as err:

@@ -57,6 +57,10 @@ class ParticipantTable:
     def _amc(self) -> BoolArray:
         return np.array([p.financing is Financing.AMC for p in self.participants], dtype=bool)
 
+    def in_group(self, group: Financing) -> BoolArray:
+        """Whether each participant pays through financing ``group`` (a fresh array)."""
+        return self._amc.copy() if group is Financing.AMC else ~self._amc
+
     @cached_property
     def _ready_general(self) -> tuple[BoolArray, BoolArray]:
         plan = np.array([p.deployment_plan for p in self.participants], dtype=bool)

@@ -29,9 +29,11 @@ class Product:
 
     ``pack_doses`` is the shippable unit in doses (2,400 for AstraZeneca/SII, 1,170 for
     Pfizer: one tray of 195 six-dose vials). Allocations are always whole packs.
-    A licence territory restricts who may receive it (``None`` means anyone): either named
-    ISO3 codes, financing groups (the Serum Institute's AstraZeneca went to AMC participants
-    only), or both (a participant qualifies if it matches either).
+    A licence territory restricts where the product may go at all (``None`` means anyone):
+    either named ISO3 codes, financing groups, or both (a participant qualifies if it matches
+    either). Who may draw from one pool of it (as AMC participants drew from the Serum
+    Institute's AstraZeneca pool) is the pool's membership, a rule of its tranches
+    (:class:`~doseflow.domain.supply.Membership`), not of the product.
     """
 
     code: str

@@ -35,6 +35,7 @@ from doseflow.allocation import (
     scenario_from_document,
 )
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.supply import Membership
 from doseflow.store.allocation_gates import compliance_gates
 from doseflow.store.allocation_tables import (
     CoverageRowDB,
@@ -92,6 +93,8 @@ class PoolInfo:
     buffer: int
     allocated: int
     held: int
+    #: who may draw from the pool, ``{"financing": [...], "iso3": [...]}``; None: everyone
+    members: dict[str, list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,15 @@ class CoverageInfo:
     doses_per_100: float
     fully_covered: float
     coverage: float
+
+
+def _members(members: Membership | None) -> dict[str, list[str]] | None:
+    if members is None:
+        return None
+    return {
+        "financing": sorted(f.value for f in members.financing),
+        "iso3": sorted(members.iso3),
+    }
 
 
 def _now() -> datetime:
@@ -384,6 +396,7 @@ class AllocationStore:
                     p.buffer,
                     p.allocated,
                     p.held,
+                    p.members,
                 )
                 for p, n in session.execute(query).all()
             ]
@@ -587,6 +600,7 @@ class AllocationStore:
                     product=pr.product.code,
                     origin=pr.pool.origin.value,
                     donor=pr.pool.donor,
+                    members=_members(pr.pool.members),
                     mode=pr.mode.value,
                     level=_level(pr.level),
                     supply=pr.supply,

@@ -69,6 +69,8 @@ class PoolRow(Base):
     product: Mapped[str] = mapped_column(String(64))
     origin: Mapped[str] = mapped_column(String(16))
     donor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: who may draw from the pool, {"financing": [...], "iso3": [...]}; null: everyone
+    members: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, nullable=True)
     mode: Mapped[str] = mapped_column(String(32))
     level: Mapped[float | None] = mapped_column(Float, nullable=True)
     supply: Mapped[int] = mapped_column(BigInteger)
