@@ -187,3 +187,23 @@ def test_share_of_level_in_joint_sharing() -> None:
     assert rnd.pools[0].joint is not None
     got = np.sum([pr.doses for pr in rnd.pools], axis=0)
     assert abs(int(got[0]) * 2 - int(got[1])) <= 40
+
+
+def test_declined_doses_do_not_push_a_recipient_past_its_request() -> None:
+    from doseflow.allocation import Decline
+
+    parts = [
+        participant("PRK"),
+        participant("AAA", demand=Demand(requests={"AZ": 12_000})),
+        participant("BBB"),
+    ]
+    sc = scenario(
+        [product("AZ", pack=100)],
+        parts,
+        [[tranche("AZ", 30_000)]],
+        declines=(Decline(round=1, product="AZ", iso3="PRK"),),
+    )
+    pr = run_rounds(sc).rounds[0].pools[0]
+    assert int(pr.doses[0]) == 0
+    assert int(pr.doses[1]) == 12_000  # 10,000 by the rules, +2,000 of PRK's, not more
+    assert int(pr.doses[2]) == 18_000
