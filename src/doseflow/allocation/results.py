@@ -403,9 +403,7 @@ class RoundResult:
         the round's earlier pools gave, and the whole packs it allows)."""
         participant = self.context.table.participants[i]
         code = pool.product.code
-        asked = float(
-            self.context.table.requests(code, per_person(pool.product, self.policy))[i]
-        )
+        asked = float(self.context.table.requests(code, per_person(pool.product, self.policy))[i])
         left = asked if pool.request is None else float(pool.request[i])
         pack = pool.product.pack_doses
         share = participant.demand.requested_coverage.get(code)

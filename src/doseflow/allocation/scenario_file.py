@@ -578,7 +578,12 @@ class _Builder:
         rounds = self._rounds(policy_doc or PolicyDoc())
         declines = self._declines()
         for unused in unused_fields(
-            parts.products, parts.participants, policy_doc, parts.rounds, parts.declines, PolicyDoc,
+            parts.products,
+            parts.participants,
+            policy_doc,
+            parts.rounds,
+            parts.declines,
+            PolicyDoc,
             frozenset(self.products) - self._supplied(),
         ):
             self.problem(

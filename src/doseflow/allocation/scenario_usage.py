@@ -208,8 +208,14 @@ def _policy_fields(
     for key, (uses, why) in _POLICY_USE.items():
         # the file's policy reaches the rounds that do not set the field themselves
         if key in stated and not any(uses(r) for r in rounds if key not in r.own_policy):
-            out.append(Unused(["policy", key], f"policy {key} is not used: {why}", _ADD_ROUND,
-                              getattr(policy, key)))
+            out.append(
+                Unused(
+                    ["policy", key],
+                    f"policy {key} is not used: {why}",
+                    _ADD_ROUND,
+                    getattr(policy, key),
+                )
+            )
     if "phase" in stated and not any(
         r.kind is RoundKind.REGULAR and "phase" not in r.own_policy and r.phase == policy.phase
         for r in rounds
@@ -273,8 +279,12 @@ def _round_fields(
         rule = _POLICY_USE.get(key)
         if rule is not None and not rule[0](r):
             out.append(
-                Unused([*base, "policy", key], f"policy {key} is not used: {_this_round(key)}",
-                       "remove it from this round's policy", value)
+                Unused(
+                    [*base, "policy", key],
+                    f"policy {key} is not used: {_this_round(key)}",
+                    "remove it from this round's policy",
+                    value,
+                )
             )
         if key in ("floors", "caps", "need_per_1000") and isinstance(value, Mapping):
             keys = [c for c in value if isinstance(c, str)]
@@ -304,19 +314,33 @@ def _participant_fields(
 
     def check(key: str, used: bool, why: str, expected: str = _ADD_ROUND) -> None:
         if key in stated and not used:
-            out.append(Unused([*base, key], f"{key} of {p.iso3} is not used: {why}", expected,
-                              _plain(getattr(p, key))))
+            out.append(
+                Unused(
+                    [*base, key],
+                    f"{key} of {p.iso3} is not used: {why}",
+                    expected,
+                    _plain(getattr(p, key)),
+                )
+            )
 
     phase1 = any(r.phase1 for r in rounds)
-    check("absorption_per_month", any(r.phase2 for r in rounds),
-          "no phase-2 (demand-driven) round uses it")
+    check(
+        "absorption_per_month",
+        any(r.phase2 for r in rounds),
+        "no phase-2 (demand-driven) round uses it",
+    )
     check("share_of_level", phase1, "no phase-1 (supply-driven) round has a common level")
-    check("ceiling", phase1 or declines,
-          "no phase-1 (supply-driven) round and no decline uses a ceiling")
-    check("threat", any(r.uses_threat() for r in rounds),
-          _POLICY_USE["threat"][1])
-    check("other_sources_doses", any(r.policy.count_other_sources for r in rounds),
-          "no round's policy counts doses from other sources (count_other_sources)")
+    check(
+        "ceiling",
+        phase1 or declines,
+        "no phase-1 (supply-driven) round and no decline uses a ceiling",
+    )
+    check("threat", any(r.uses_threat() for r in rounds), _POLICY_USE["threat"][1])
+    check(
+        "other_sources_doses",
+        any(r.policy.count_other_sources for r in rounds),
+        "no round's policy counts doses from other sources (count_other_sources)",
+    )
     top_ups = [r for r in rounds if r.top_up]
     check("awaiting_second_dose", bool(top_ups), "no top-up round completes started courses")
     if top_ups and "awaiting_second_dose" in stated:
@@ -338,8 +362,12 @@ def _participant_fields(
             out += _product_keys([*base, key], list(mapping), unsupplied, f"{key} of {p.iso3}")
     if "opt_out" in stated:
         out += [
-            Unused([*base, "opt_out", j], f"the opt-out of {p.iso3} names product '{code}', "
-                   "which no round supplies", "a product of a tranche of some round", code)
+            Unused(
+                [*base, "opt_out", j],
+                f"the opt-out of {p.iso3} names product '{code}', which no round supplies",
+                "a product of a tranche of some round",
+                code,
+            )
             for j, code in enumerate(p.opt_out)
             if code in unsupplied
         ]
