@@ -43,7 +43,11 @@ def test_finding_5_a_phase_one_request_bounds_the_allocation() -> None:
     assert int(pr.doses[i]) == 120_000
     assert Binding(int(pr.binding[i])) is Binding.REQUEST
     text = run.rounds[0].explanation(pr, i).render()
-    assert "limited by its request: 120,000 doses of AZ in this round" in text
+    # the sentence docs/allocation.md quotes ("Requests")
+    assert (
+        "limited by its request: 120,000 doses of AZ in this round; at most 120,000 doses in "
+        "whole packs of 2,400 (rounded down)"
+    ) in text
     # what NGA did not take went to the others (it is not held back)
     assert pr.held < 2400 * 3
 
@@ -169,6 +173,8 @@ def test_share_of_level_holds_coverage_at_a_fraction_of_the_common_level() -> No
     assert abs(gain[1] - level) * 2_000_000 <= 10
     text = rnd.explanation(pr, 0).render()
     assert f"held at 90% of the common level {level:.2%}: {0.9 * level:.2%}" in text
+    # the sentence docs/allocation.md quotes ("Shares of the common level")
+    assert "Its coverage is held at 90% of the common level 2.00%: 1.80%." in text
 
 
 def test_share_of_level_scales_with_supply() -> None:
