@@ -217,18 +217,16 @@ class ParticipantTable:
             self._cache[key] = found
         return found
 
-    def requested_coverage(self, product_code: str) -> FloatArray:
-        """The coverage requested of ``product_code`` per round (NaN where none was)."""
-        return np.array(
-            [p.demand.requested_coverage.get(product_code, np.nan) for p in self.participants],
-            dtype=np.float64,
-        )
-
     def has_requests(self, product_code: str) -> bool:
         """Whether any participant limits its request of ``product_code``."""
-        return any(
-            product_code in p.demand.requests or product_code in p.demand.requested_coverage
+        return product_code in self._requested_products
+
+    @cached_property
+    def _requested_products(self) -> frozenset[str]:
+        return frozenset(
+            code
             for p in self.participants
+            for code in (*p.demand.requests, *p.demand.requested_coverage)
         )
 
     @cached_property
