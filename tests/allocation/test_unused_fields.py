@@ -175,6 +175,26 @@ CASES: list[tuple[str, dict[str, Any], tuple[str | int, ...], Any, str, str]] = 
         "other sources",
     ),
     ("policy-phase", _phase2(), ("policy", "phase"), 1, "policy.phase", "own phase"),
+    (
+        "severe-off",
+        PHASE1,
+        ("policy", "severe"),
+        {"enabled": False, "threshold": 0.1},
+        "policy.severe.threshold",
+        "not enabled",
+    ),
+    (
+        "decline-recipients",
+        _set(
+            PHASE1,
+            ("declines",),
+            [{"round": 1, "product": "AZ", "iso3": "PRK", "redirect": "same-rules"}],
+        ),
+        ("declines", 0, "recipients"),
+        ["NGA"],
+        "declines[0].recipients",
+        "same-rules",
+    ),
     ("months", PHASE1, ("rounds", 0, "months"), 3, "rounds[0].months", "phase-2"),
     ("completes", PHASE1, ("rounds", 0, "completes"), ["AZ"], "rounds[0].completes", "top-up"),
     ("top-up-phase", _top_up(), ("rounds", 0, "phase"), 1, "rounds[0].phase", "top-up"),
@@ -260,6 +280,12 @@ rounds:
     assert ("ALLOC_FIELD_UNUSED", "policy.target", 9) in found
     assert ("ALLOC_FIELD_UNUSED", "rounds[0].months", 12) in found
     assert ("ALLOC_NEGATIVE_QUANTITY", "rounds[0].tranches[0].doses", 13) in found
+
+
+def test_compliance_gate_settings_are_kept_for_the_command_line_switch() -> None:
+    # `doseflow allocate run --compliance-gate` switches the gate on with the file's settings
+    doc = _set(PHASE1, ("policy", "compliance_gate"), {"lookback_periods": 2})
+    assert scenario_from_document(doc).policy.compliance_gate.lookback_periods == 2
 
 
 def test_finding_5_file_is_not_refused_a_phase_one_request_is_used() -> None:

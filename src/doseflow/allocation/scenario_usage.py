@@ -163,7 +163,7 @@ def unused_fields(
         out += _round_fields(r, rounds, unsupplied, products)
     for i, p in participants:
         out += _participant_fields(i, p, found, unsupplied, bool(declines))
-    return out
+    return out + _decline_fields(declines)
 
 
 def _product_keys(
@@ -234,7 +234,35 @@ def _policy_fields(
             out += _product_keys(["policy", key], list(mapping), unsupplied, f"policy {key}")
     if "need_per_1000" in stated:
         out += _need_keys(["policy"], policy.need_per_1000, products)
+    # (not compliance_gate: its settings are kept in the file for `--compliance-gate`,
+    # which switches the gate on for one run; see scenario_file.with_compliance_gate)
+    for key in ("severe",):
+        part = getattr(policy, key)
+        if key in stated and not part.enabled:
+            out += [
+                Unused(
+                    ["policy", key, name],
+                    f"policy {key}.{name} is not used: {key} is not enabled",
+                    f"remove it, or set {key}.enabled: true",
+                    getattr(part, name),
+                )
+                for name in sorted(part.model_fields_set - {"enabled"})
+            ]
     return out
+
+
+def _decline_fields(declines: Sequence[tuple[int, DeclineDoc]]) -> list[Unused]:
+    """Recipients named on a decline whose doses are not redirected to named recipients."""
+    return [
+        Unused(
+            ["declines", i, "recipients"],
+            f"the recipients of the decline are not used: its redirect is {d.redirect.value}",
+            "remove the recipients, or set redirect: named",
+            list(d.recipients),
+        )
+        for i, d in declines
+        if d.recipients and d.redirect is not None and d.redirect is not Redirect.NAMED
+    ]
 
 
 def _round_fields(
