@@ -577,18 +577,7 @@ class _Builder:
         policy = None if policy_doc is None else self._policy(policy_doc.model_dump(), ["policy"])
         rounds = self._rounds(policy_doc or PolicyDoc())
         declines = self._declines()
-        for unused in unused_fields(
-            parts.products,
-            parts.participants,
-            policy_doc,
-            parts.rounds,
-            parts.declines,
-            PolicyDoc,
-            frozenset(self.products) - self._supplied(),
-        ):
-            self.problem(
-                "ALLOC_FIELD_UNUSED", unused.message, unused.path, unused.expected, unused.value
-            )
+        self._unused(policy_doc)
         if self.problems or not parts.valid or policy is None:
             return None
         doc = ScenarioDoc.model_validate(parts.data)
@@ -603,6 +592,25 @@ class _Builder:
             source=self.source,
             document=doc.model_dump(mode="json", exclude_defaults=True),
         )
+
+    def _unused(self, policy_doc: PolicyDoc | None) -> None:
+        """Report every field the file states that no round uses (ALLOC_FIELD_UNUSED). Which
+        fields are used depends on every round's kind: judged only when every round parsed."""
+        parts = self.parts
+        raw_rounds = parts.data.get("rounds")
+        if not isinstance(raw_rounds, list) or len(parts.rounds) != len(raw_rounds):
+            return
+        unused = unused_fields(
+            parts.products,
+            parts.participants,
+            policy_doc,
+            parts.rounds,
+            parts.declines,
+            PolicyDoc,
+            frozenset(self.products) - self._supplied(),
+        )
+        for u in unused:
+            self.problem("ALLOC_FIELD_UNUSED", u.message, u.path, u.expected, u.value)
 
     def _supplied(self) -> frozenset[str]:
         """The product of every tranche the file lists, including tranches with problems."""
