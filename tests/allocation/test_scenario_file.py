@@ -272,6 +272,8 @@ declines:
         ("ALLOC_UNKNOWN_ISO3", "participants[1].iso3", 7, "XYZ"),
         # PF is listed (with a problem of its own): only QQ is unknown
         ("ALLOC_UNKNOWN_PRODUCT", "participants[2].opt_out[0]", 8, "QQ"),
+        # ... and no round supplies PF: an opt-out of it would be dropped unused
+        ("ALLOC_FIELD_UNUSED", "participants[2].opt_out[1]", 8, "PF"),
         ("ALLOC_NEGATIVE_QUANTITY", "rounds[0].tranches[0].doses", 12, -1),
         # items with problems of their own are cross-checked too
         ("ALLOC_NEGATIVE_QUANTITY", "rounds[0].tranches[1].doses", 13, -2),

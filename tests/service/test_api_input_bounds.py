@@ -431,3 +431,17 @@ def test_fifty_long_origins_are_still_one_valid_request(service: Service) -> Non
     error = response.json()["errors"][0]
     assert error["field"] == "origin"  # unknown nodes: checked against the network
     assert error["code"] == "LOGISTICS_UNKNOWN_NODE"
+
+
+def test_a_scenario_with_a_field_no_round_uses_is_refused(service: Service) -> None:
+    """The service reads scenarios with the same reader as files: an unused field is an
+    error there too (issue 12, finding 5), located and with its stable code."""
+    document = scenario_document()
+    document["participants"][0]["absorption_per_month"] = 1000  # phase 2 reads it: used
+    document["rounds"][0]["months"] = 5  # a phase-1 round does not read months
+    response = service.post("/api/scenarios", "allocation-analyst", json=document)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "ALLOC_FIELD_UNUSED"
+    assert "rounds[0].months" in response.text
+    assert service.get("/api/scenarios", "viewer").json() == []

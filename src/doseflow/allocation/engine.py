@@ -91,6 +91,51 @@ def _cap_packs(product: Product, policy: Policy, available: int, n: int) -> IntA
     return np.asarray(int(cap // product.pack_doses), dtype=np.int64)
 
 
+def request_left(
+    ctx: RunContext, state: AllocationState, product: Product, unit: float
+) -> FloatArray | None:
+    """Doses each participant still requests of ``product`` in this round (its request, in
+    doses or coverage, less what the round's earlier pools gave it; inf: no request), or
+    None when nobody limits its request of the product."""
+    table = ctx.table
+    if not table.has_requests(product.code):
+        return None
+    requested = table.requests(product.code, unit)
+    received = state.received_in_round(ctx.column(product.code))
+    if received is None:
+        return requested
+    return np.maximum(requested - received, 0.0)
+
+
+def request_packs(left: FloatArray | None, pack: int) -> IntArray | None:
+    """Whole packs within each remaining request, rounded DOWN (a request is the most a
+    participant asked for; no cap where no request)."""
+    if left is None:
+        return None
+    finite = np.isfinite(left)
+    packs = np.floor(np.where(finite, left, 0.0) / pack + _EPS).astype(np.int64)
+    return np.where(finite, packs, _NO_CAP)
+
+
+def mark_limits(
+    binding: npt.NDArray[np.int8],
+    at_cap: npt.NDArray[np.bool_],
+    hp: IntArray,
+    ceiling_packs: IntArray | None,
+    req_packs: IntArray | None,
+) -> None:
+    """Mark who stopped at its limit: its ceiling, the policy's cap, or its request (the
+    request wins when it is what set the limit, i.e. it is below the ceiling)."""
+    if ceiling_packs is not None:
+        binding[at_cap & (hp >= ceiling_packs)] = Binding.CEILING
+        binding[at_cap & (hp < ceiling_packs)] = Binding.CAP
+    if req_packs is not None:
+        by_request = at_cap & (hp >= req_packs)
+        if ceiling_packs is not None:
+            by_request &= req_packs < ceiling_packs
+        binding[by_request] = Binding.REQUEST
+
+
 def _finish(
     pool: Pool,
     product: Product,
@@ -108,6 +153,8 @@ def _finish(
     threat: FloatArray | None = None,
     weights: FloatArray | None = None,
     ranks: IntArray | None = None,
+    request: FloatArray | None = None,
+    share_of_level: FloatArray | None = None,
 ) -> PoolResult:
     pack = product.pack_doses
     budget = min(
@@ -132,6 +179,8 @@ def _finish(
         threat=threat,
         weights=weights,
         ranks=ranks,
+        request=request,
+        share_of_level=share_of_level,
     )
 
 
@@ -149,9 +198,11 @@ def allocate_pool(
     n = len(table)
     product, buffer, available, flags = pool_offer(ctx, pool, policy, gates)
     before = coverage_share(ctx, state, product, policy)
-    per_cov = table.scaled_population(per_person(product, policy))
+    unit = per_person(product, policy)
+    per_cov = table.scaled_population(unit)
     cap_packs = _cap_packs(product, policy, available, n)
-    common = (pool, product, buffer, flags, before, per_cov)
+    left = request_left(ctx, state, product, unit)
+    common = (pool, product, buffer, flags, before, per_cov, left)
     if spec.kind is RoundKind.TOP_UP:
         return _top_up(ctx, spec, state, available, cap_packs, *common)
     if phase is Phase.DEMAND_DRIVEN:
@@ -190,6 +241,7 @@ def _supply(
     flags: IntArray,
     before: FloatArray,
     per_cov: FloatArray,
+    left: FloatArray | None,
 ) -> PoolResult:
     table = ctx.table
     pack = product.pack_doses
@@ -198,12 +250,18 @@ def _supply(
     headroom = ceiling - before
     headroom *= per_cov
     ceiling_packs = _packs_floor(headroom, pack, scratch=True)
+    req_packs = request_packs(left, pack)
     capped = int(cap_packs) < _NO_CAP
-    hp = np.where(eligible, np.minimum(ceiling_packs, cap_packs) if capped else ceiling_packs, 0)
+    limit = np.minimum(ceiling_packs, cap_packs) if capped else ceiling_packs
+    if req_packs is not None:
+        limit = np.minimum(limit, req_packs)
+    hp = np.where(eligible, limit, 0)
     caps = hp * float(pack)
     floor_packs = -(-policy.floors.get(product.code, 0) // pack)
     floors = np.minimum(hp, floor_packs) * float(pack) if floor_packs else None
-    fill = water_fill(float(available), per_cov, before, floors, caps, checked=True)
+    share = table.share_of_level
+    slopes, starts = level_terms(per_cov, before, share)
+    fill = water_fill(float(available), slopes, starts, floors, caps, checked=True)
     severe = policy.severe
     constrained = not fill.floors_met or fill.level < severe.threshold
     if severe.enabled and eligible.any() and available >= pack and constrained:
@@ -220,6 +278,8 @@ def _supply(
             before,
             per_cov,
             ceiling,
+            left,
+            req_packs,
         )
     x = fill.quantities
     mode = Mode.EQUAL_COVERAGE if fill.floors_met else Mode.FLOOR_SHORTFALL
@@ -232,19 +292,43 @@ def _supply(
         else:
             binding[eligible] = Binding.LEVEL
             if floors is not None:
-                gain = per_cov * (fill.level - before)
+                gain = slopes * (fill.level - starts)
                 on_floor = eligible & (floors > 0) & (x <= floors + tol) & (gain < floors)
                 binding[on_floor] = Binding.FLOOR
-            binding[eligible & (x <= tol) & (before >= fill.level)] = Binding.ABOVE_LEVEL
+            binding[eligible & (x <= tol) & (starts >= fill.level)] = Binding.ABOVE_LEVEL
         at_cap = eligible & (x >= caps - tol)
-        binding[at_cap & (hp >= ceiling_packs)] = Binding.CEILING
-        binding[at_cap & (hp < ceiling_packs)] = Binding.CAP
+        mark_limits(binding, at_cap, hp, ceiling_packs, req_packs)
         return binding
 
     level = fill.level if fill.floors_met else None
     return _finish(
-        pool, product, mode, level, buffer, flags, before, per_cov, ceiling, x, hp, classify
+        pool,
+        product,
+        mode,
+        level,
+        buffer,
+        flags,
+        before,
+        per_cov,
+        ceiling,
+        x,
+        hp,
+        classify,
+        request=left,
+        share_of_level=share,
     )
+
+
+def level_terms(
+    per_cov: FloatArray, before: FloatArray, share: FloatArray | None
+) -> tuple[FloatArray, FloatArray]:
+    """Slopes and starts for the water-fill so that a participant held at ``share`` of the
+    common level ``L`` reaches coverage ``share * L``: its doses
+    ``per_cov * (share * L - before)`` are ``(share * per_cov) * (L - before / share)``.
+    The solvers are unchanged; only their inputs are scaled."""
+    if share is None:
+        return per_cov, before
+    return per_cov * share, before / share
 
 
 def _weighted(
@@ -260,14 +344,19 @@ def _weighted(
     before: FloatArray,
     per_cov: FloatArray,
     ceiling: FloatArray,
+    left: FloatArray | None,
+    req_packs: IntArray | None,
 ) -> PoolResult:
     """Severely constrained supply: a minimum to each (threat-and-vulnerability order while
-    it lasts), then shares in proportion to the threat-and-vulnerability weight."""
+    it lasts), then shares in proportion to the threat-and-vulnerability weight (times a
+    participant's share of the level, when it has one)."""
     table = ctx.table
     pack = product.pack_doses
     eligible = flags == 0
     score = threat_scores(table, policy.threat, eligible)
     weights = policy.threat.base + score
+    if table.share_of_level is not None:
+        weights = weights * table.share_of_level
     receiving = eligible & (hp > 0)
     ranks = delivery_ranks(score, receiving)
     min_packs = max(policy.severe.min_packs, -(-policy.floors.get(product.code, 0) // pack))
@@ -291,8 +380,7 @@ def _weighted(
         binding[eligible & (minimum > 0) & (x <= minimum + tol)] = Binding.MINIMUM
         level = fill.level
     at_cap = eligible & (x >= caps - tol)
-    binding[at_cap & (hp >= ceiling_packs)] = Binding.CEILING
-    binding[at_cap & (hp < ceiling_packs)] = Binding.CAP
+    mark_limits(binding, at_cap, hp, ceiling_packs, req_packs)
     return _finish(
         pool,
         product,
@@ -309,6 +397,7 @@ def _weighted(
         threat=score,
         weights=weights,
         ranks=ranks,
+        request=left,
     )
 
 
@@ -324,15 +413,19 @@ def _demand(
     flags: IntArray,
     before: FloatArray,
     per_cov: FloatArray,
+    left: FloatArray | None,
 ) -> PoolResult:
-    """Phase 2: fill requests within absorption capacity and the target; share by weight."""
+    """Phase 2: fill requests within absorption capacity and the target; share by weight.
+    The request is what is left of the round's request after its earlier pools."""
     from doseflow.allocation.policy import SharingWeight
 
     table = ctx.table
     pack = product.pack_doses
-    requests = table.requests(product.code)
+    requests = np.full(len(table), np.inf) if left is None else left
     flags = flags.copy()
-    flags[requests <= 0] |= int(Exclusion.NO_REQUEST)
+    if left is not None:
+        asked = table.requests(product.code, per_person(product, policy))
+        flags[asked <= 0] |= int(Exclusion.NO_REQUEST)
     eligible = flags == 0
     to_target = np.maximum(policy.target - before, 0.0) * per_cov
     absorb = table.absorption_per_month * spec.months
@@ -370,6 +463,7 @@ def _demand(
         lambda: binding,
         threat=threat,
         weights=slopes,
+        request=left,
     )
 
 
@@ -385,9 +479,11 @@ def _top_up(
     flags: IntArray,
     before: FloatArray,
     per_cov: FloatArray,
+    left: FloatArray | None,
 ) -> PoolResult:
     """An exceptional round completing started courses, in proportion to the outstanding
-    second doses (ceilings and the ladder do not apply: these people are already counted)."""
+    second doses (ceilings and the ladder do not apply: these people are already counted;
+    a request of the pool's product still bounds what a participant receives)."""
     table = ctx.table
     pack = product.pack_doses
     completes = spec.completes or frozenset({product.code})
@@ -399,6 +495,9 @@ def _top_up(
     flags[need <= 0] |= int(Exclusion.NO_STARTED_COURSES)
     eligible = flags == 0
     hp = np.minimum(np.ceil(np.maximum(need, 0.0) / pack - _EPS).astype(np.int64), cap_packs)
+    req_packs = request_packs(left, pack)
+    if req_packs is not None:
+        hp = np.minimum(hp, req_packs)
     hp[~eligible] = 0
     caps = hp.astype(np.float64) * pack
     zeros = np.zeros_like(before)
@@ -406,7 +505,9 @@ def _top_up(
     x = fill.quantities
     binding = np.zeros(table.population.size, dtype=np.int8)
     binding[eligible] = Binding.WEIGHTED_SHARE
-    binding[eligible & (x >= caps - 1e-6 * pack)] = Binding.DEMAND_MET
+    at_cap = eligible & (x >= caps - 1e-6 * pack)
+    binding[at_cap] = Binding.DEMAND_MET
+    mark_limits(binding, at_cap, hp, None, req_packs)
     return _finish(
         pool,
         product,
@@ -420,6 +521,7 @@ def _top_up(
         x,
         hp,
         lambda: binding,
+        request=left,
     )
 
 
@@ -483,7 +585,7 @@ def run_round(
     start = state or AllocationState.empty(len(ctx.table), len(ctx.order))
     # one working copy per round, updated in place pool after pool (a pool reads the state
     # only while it is shared; results keep none of it)
-    current = AllocationState(start.doses.copy(), start.topped_up.copy())
+    current = AllocationState(start.doses.copy(), start.topped_up.copy(), start.doses)
     results: list[PoolResult] = []
     jointly = spec.kind is not RoundKind.TOP_UP and phase is Phase.SUPPLY_DRIVEN
     from doseflow.allocation.joint_pools import share_jointly

@@ -37,6 +37,7 @@ class Binding(IntEnum):
     MINIMUM = 8
     PRIORITY_EXHAUSTED = 9
     DECLINED = 10
+    REQUEST = 11
 
     @property
     def label(self) -> str:
@@ -57,6 +58,7 @@ BINDING_TEXT: dict[Binding, str] = {
         "the pool ran out before its turn in threat-and-vulnerability order"
     ),
     Binding.DECLINED: "declined what the pool's rules gave it",
+    Binding.REQUEST: "limited by its request (the most it asked for of this product in the round)",
 }
 
 
@@ -128,6 +130,8 @@ class Explanation:
     #: The pools of the date this pool was shared jointly with (itself included), or empty
     #: when it was shared alone; ``level`` is then the participant's own level across them.
     shared_with: tuple[str, ...] = ()
+    #: The share of the common level the participant's coverage is held at (None: 100%).
+    share_of_level: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -173,6 +177,11 @@ class Explanation:
                     )
                 else:
                     lines.append(f"Common coverage level of the pool: {self.level:.2%}.")
+                if self.share_of_level is not None:
+                    lines.append(
+                        f"Its coverage is held at {self.share_of_level:.0%} of the common "
+                        f"level {self.level:.2%}: {self.share_of_level * self.level:.2%}."
+                    )
             cov = f"Coverage {self.coverage_before:.2%} -> {self.coverage_after:.2%}"
             if self.ceiling is not None:
                 cov += f" (ceiling {self.ceiling:.2%}"

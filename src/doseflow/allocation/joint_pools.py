@@ -32,8 +32,12 @@ from doseflow.allocation.engine import (
     _finish,
     _packs_floor,
     allocate_pool,
+    level_terms,
+    mark_limits,
     pool_offer,
     record_shared,
+    request_left,
+    request_packs,
 )
 from doseflow.allocation.explanation import Binding, Mode
 from doseflow.allocation.joint import joint_fill
@@ -64,8 +68,10 @@ class _Prepared:
     per_cov: FloatArray
     unit: float  # doses per person (a course), the group's common unit is courses
     ceiling_packs: IntArray
-    hp: IntArray  # packs a participant may take from this pool (ceiling, caps, eligibility)
+    hp: IntArray  # packs a participant may take from this pool (ceiling, caps, request, ...)
     floors: FloatArray  # doses given first
+    left: FloatArray | None  # doses still requested of the pool's product (None: no requests)
+    req_packs: IntArray | None  # whole packs within the request (rounded down)
 
 
 def _prepare(
@@ -73,6 +79,7 @@ def _prepare(
     pool: Pool,
     policy: Policy,
     before: FloatArray,
+    current: AllocationState,
     gates: GateFailures | None,
 ) -> _Prepared:
     table = ctx.table
@@ -83,11 +90,27 @@ def _prepare(
     headroom = (table.capped_ceiling(policy.top_rung) - before) * per_cov
     ceiling_packs = _packs_floor(headroom, pack, scratch=True)
     cap_packs = _cap_packs(product, policy, available, len(table))
-    hp = np.where(flags == 0, np.minimum(ceiling_packs, cap_packs), 0)
+    left = request_left(ctx, current, product, unit)
+    req_packs = request_packs(left, pack)
+    limit = np.minimum(ceiling_packs, cap_packs)
+    if req_packs is not None:
+        limit = np.minimum(limit, req_packs)
+    hp = np.where(flags == 0, limit, 0)
     floor_packs = -(-policy.floors.get(product.code, 0) // pack)
     floors = np.minimum(hp, floor_packs) * float(pack)
     return _Prepared(
-        pool, product, buffer, available, flags, per_cov, unit, ceiling_packs, hp, floors
+        pool,
+        product,
+        buffer,
+        available,
+        flags,
+        per_cov,
+        unit,
+        ceiling_packs,
+        hp,
+        floors,
+        left,
+        req_packs,
     )
 
 
@@ -105,8 +128,12 @@ def share_jointly(
     while remaining:
         first = ctx.products[remaining[0].product]
         before = coverage_share(ctx, current, first, policy)
-        prepared = _one_floor_each([_prepare(ctx, p, policy, before, gates) for p in remaining])
+        prepared = _one_floor_each(
+            [_prepare(ctx, p, policy, before, current, gates) for p in remaining]
+        )
         alone = [pp.pool for pp in prepared if float(pp.floors.sum()) > pp.available]
+        if not alone:
+            alone = _requested_twice(ctx, remaining)
         solved = None
         if not alone and len(remaining) > 1:
             solved = _solve(ctx, prepared, policy, before)
@@ -121,6 +148,26 @@ def share_jointly(
         results.extend(_joint(ctx, prepared, policy, before, current, solved))
         break
     return results
+
+
+def _requested_twice(ctx: RunContext, pools: Sequence[Pool]) -> list[Pool]:
+    """Pools of a product with two or more pools on the date that someone limits its
+    request of: all but the last, to be shared one by one in delivery order. A request is
+    for the product in the whole round, so it must shrink as each pool fills it; the joint
+    sharing bounds each pool on its own and could fill it once per pool."""
+    last: dict[str, Pool] = {}
+    for pool in pools:
+        last[pool.product] = pool
+    counts: dict[str, int] = {}
+    for pool in pools:
+        counts[pool.product] = counts.get(pool.product, 0) + 1
+    return [
+        pool
+        for pool in pools
+        if counts[pool.product] > 1
+        and pool is not last[pool.product]
+        and ctx.table.has_requests(pool.product)
+    ]
 
 
 def _one_floor_each(prepared: list[_Prepared]) -> list[_Prepared]:
@@ -162,7 +209,9 @@ def _solve(
     order = np.array(
         sorted(range(len(table)), key=lambda i: table.participants[i].iso3), dtype=np.int64
     )
-    fill = joint_fill(supply, population, starts, ceilings, edge, order)
+    # a participant held at a share w of the common level: slope w * population, start / w
+    slopes, starts = level_terms(population, starts, table.share_of_level)
+    fill = joint_fill(supply, slopes, starts, ceilings, edge, order)
     doses = floors + fill.courses * units[None, :]
     return doses, fill.level, fill.bound_by, fill.pool_level
 
@@ -190,7 +239,7 @@ def _joint(
     solved: tuple[FloatArray, FloatArray, IntArray, FloatArray],
 ) -> list[PoolResult]:
     doses, levels, bound_by, pool_level = solved
-    share = JointShare(tuple(pp.pool.id for pp in prepared), levels, bound_by)
+    joint = JointShare(tuple(pp.pool.id for pp in prepared), levels, bound_by)
     ceiling = ctx.table.capped_ceiling(policy.top_rung)
     out: list[PoolResult] = []
     for p, pp in enumerate(prepared):
@@ -199,7 +248,9 @@ def _joint(
         room = _packs_floor((ceiling - before) * pp.per_cov, pack)
         caps = np.minimum(pp.hp, np.maximum(room, (pp.floors // pack).astype(np.int64)))
         x = doses[:, p]
-        classify = _classifier(pp, x, levels, start, pack)
+        share = ctx.table.share_of_level
+        slopes, starts = level_terms(pp.per_cov, start, share)
+        classify = _classifier(pp, x, levels, slopes, starts, pack)
         level = float(pool_level[p])
         pr = _finish(
             pp.pool,
@@ -214,29 +265,38 @@ def _joint(
             x,
             caps,
             classify,
+            request=pp.left,
+            share_of_level=share,
         )
-        pr = replace(pr, joint=share)
+        pr = replace(pr, joint=joint)
         record_shared(ctx, current, pr)
         out.append(pr)
     return out
 
 
 def _classifier(
-    pp: _Prepared, x: FloatArray, levels: FloatArray, start: FloatArray, pack: int
+    pp: _Prepared,
+    x: FloatArray,
+    levels: FloatArray,
+    slopes: FloatArray,
+    start: FloatArray,
+    pack: int,
 ) -> Callable[[], npt.NDArray[np.int8]]:
+    """What bound each participant; ``slopes`` and ``start`` are in level terms (scaled by
+    a participant's share of the level, see :func:`~doseflow.allocation.engine.level_terms`)."""
+
     def classify() -> npt.NDArray[np.int8]:
         tol = 1e-6 * pack
         eligible = pp.flags == 0
         binding = np.zeros(x.size, dtype=np.int8)
         binding[eligible] = Binding.LEVEL
-        gain = pp.per_cov * (levels - start)
+        gain = slopes * (levels - start)
         on_floor = eligible & (pp.floors > 0) & (x <= pp.floors + tol) & (gain < pp.floors)
         binding[on_floor] = Binding.FLOOR
         binding[eligible & (x <= tol) & (start >= levels)] = Binding.ABOVE_LEVEL
         caps = pp.hp * float(pack)
         at_cap = eligible & ((x >= caps - tol) | ~np.isfinite(levels))
-        binding[at_cap & (pp.hp >= pp.ceiling_packs)] = Binding.CEILING
-        binding[at_cap & (pp.hp < pp.ceiling_packs)] = Binding.CAP
+        mark_limits(binding, at_cap, pp.hp, pp.ceiling_packs, pp.req_packs)
         return binding
 
     return classify

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from doseflow.allocation.engine import request_left, request_packs
 from doseflow.allocation.explanation import Mode
 from doseflow.allocation.results import (
     AllocationState,
@@ -21,6 +22,7 @@ from doseflow.allocation.results import (
     PoolResult,
     RoundResult,
     coverage_share,
+    per_person,
 )
 from doseflow.allocation.rounding import round_to_packs
 from doseflow.allocation.scenario import Decline, Redirect
@@ -132,6 +134,11 @@ def _redistribute(
         cap = min(cap, policy.cap_share_of_pool * (pr.pool.doses - pr.buffer))
     if np.isfinite(cap):
         hp = np.minimum(hp, np.maximum(int(cap // pack) - pr.doses // pack, 0))
+    # a recipient's request for the round still binds (what the round already gave it,
+    # from every pool of the product, counts against it)
+    req_packs = request_packs(request_left(ctx, state, product, per_person(product, policy)), pack)
+    if req_packs is not None:
+        hp = np.minimum(hp, req_packs)
     hp[~eligible] = 0
     caps = hp.astype(np.float64) * pack
     zeros = np.zeros_like(before)
@@ -166,7 +173,7 @@ def apply_decline(result: RoundResult, decline: Decline) -> RoundResult:
         col = result.context.column(pr.product.code)
         after_take = state.doses.copy()
         after_take[i, col] -= take
-        taken_state = AllocationState(after_take, state.topped_up)
+        taken_state = AllocationState(after_take, state.topped_up, result.state_before.doses)
         given: list[tuple[int, int]] = []
         held = take
         level: float | None = None

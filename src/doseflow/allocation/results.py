@@ -65,11 +65,20 @@ class AllocationState:
 
     doses: IntArray
     topped_up: IntArray
+    #: The doses at the start of the round being shared (None: the round starts here), so a
+    #: request, which is per round, shrinks as the round's pools fill it.
+    round_start: IntArray | None = None
 
     @classmethod
     def empty(cls, participants: int, products: int) -> AllocationState:
         zeros = np.zeros((participants, products), dtype=np.int64)
         return cls(zeros, zeros.copy())
+
+    def received_in_round(self, column: int) -> IntArray | None:
+        """Doses of one product column received so far in the round (None: none yet)."""
+        if self.round_start is None:
+            return None
+        return np.asarray(self.doses[:, column] - self.round_start[:, column], dtype=np.int64)
 
 
 def per_person(product: Product, policy: Policy) -> float:
@@ -168,6 +177,11 @@ class PoolResult:
     ranks: IntArray | None = None
     declines: tuple[DeclineRecord, ...] = ()
     joint: JointShare | None = None
+    #: Doses each participant still requested of the product when the pool was shared (inf:
+    #: no request), or None when nobody limited its request.
+    request: FloatArray | None = None
+    #: Each participant's share of the common level (None: everyone at the level).
+    share_of_level: FloatArray | None = None
 
     @cached_property
     def binding(self) -> SmallArray:
@@ -348,6 +362,8 @@ class RoundResult:
                 f"declined {total:,} doses of the {int(pool.rule_doses[i]):,} the pool's rules "
                 "gave it" + (f" (decline from {sources})" if sources else "")
             )
+        if binding is Binding.REQUEST:
+            binding_text = self._request_text(pool, i)
         ceiling = None if pool.ceiling is None else float(pool.ceiling[i])
         level = pool.level if pool.level is None or not math.isnan(pool.level) else None
         shared_with: tuple[str, ...] = ()
@@ -385,7 +401,30 @@ class RoundResult:
             declined=tuple(declined),
             received=tuple(received),
             shared_with=shared_with,
+            share_of_level=None
+            if pool.share_of_level is None or float(pool.share_of_level[i]) == 1.0 or flags
+            else float(pool.share_of_level[i]),
         )
+
+    def _request_text(self, pool: PoolResult, i: int) -> str:
+        """Why a request bound, with its numbers (the request, in doses or coverage, what
+        the round's earlier pools gave, and the whole packs it allows)."""
+        participant = self.context.table.participants[i]
+        code = pool.product.code
+        asked = float(self.context.table.requests(code, per_person(pool.product, self.policy))[i])
+        left = asked if pool.request is None else float(pool.request[i])
+        pack = pool.product.pack_doses
+        share = participant.demand.requested_coverage.get(code)
+        doses = participant.demand.requests.get(code)
+        if share is not None and (doses is None or asked < doses):
+            what = f"{share:.2%} of its population covered with {code} ({asked:,.0f} doses)"
+        else:
+            what = f"{asked:,.0f} doses of {code}"
+        text = f"limited by its request: {what} in this round"
+        if asked - left > 0.5:
+            text += f", {asked - left:,.0f} already received from the round's earlier pools"
+        allowed = int(left // pack + 1e-9) * pack if math.isfinite(left) else 0
+        return text + f"; at most {allowed:,} doses in whole packs of {pack:,} (rounded down)"
 
     def lines(self, *, include_zero: bool = False) -> list[AllocationLine]:
         """Every participant's line per pool (those with doses, or all with ``include_zero``)."""

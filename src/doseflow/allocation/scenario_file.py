@@ -15,7 +15,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -30,6 +30,7 @@ from doseflow.allocation.policy import (
 )
 from doseflow.allocation.scenario import Decline, Redirect, RoundKind, RoundSpec, Scenario
 from doseflow.allocation.scenario_locate import Locator, NoLocator, TomlLocator, YamlLocator
+from doseflow.allocation.scenario_usage import unused_fields
 from doseflow.data.fields import (
     BoundedDate,
     Code,
@@ -118,6 +119,10 @@ class ParticipantDoc(_Doc):
     threat: ThreatDoc = Field(default_factory=ThreatDoc)
     absorption_per_month: Quantity | None = Field(None, ge=0)
     requests: dict[Code, Quantity] = Field(default_factory=dict)
+    requested_coverage: dict[Code, Annotated[Number, Field(ge=0, le=1)]] = Field(
+        default_factory=dict
+    )
+    share_of_level: Number | None = Field(None, gt=0, le=1)
     awaiting_second_dose: dict[Code, Quantity] = Field(default_factory=dict)
 
 
@@ -229,7 +234,7 @@ def _code_for(error: Mapping[str, Any]) -> tuple[str, str]:
     ctx = error.get("ctx") or {}
     value = error.get("input")
     if kind in ("less_than_equal", "less_than") and (
-        name in _CEILING_FIELDS or (len(loc) >= 1 and "ladder" in loc)
+        name in _CEILING_FIELDS or "ladder" in loc or "requested_coverage" in loc
     ):
         return "ALLOC_CEILING_ABOVE_100", "a share between 0 and 1 (20% is written 0.2)"
     bounded = expected_text(error)
@@ -585,6 +590,7 @@ class _Builder:
         policy = None if policy_doc is None else self._policy(policy_doc.model_dump(), ["policy"])
         rounds = self._rounds(policy_doc or PolicyDoc())
         declines = self._declines()
+        self._unused(policy_doc)
         if self.problems or not parts.valid or policy is None:
             return None
         doc = ScenarioDoc.model_validate(parts.data)
@@ -599,6 +605,36 @@ class _Builder:
             source=self.source,
             document=doc.model_dump(mode="json", exclude_defaults=True),
         )
+
+    def _unused(self, policy_doc: PolicyDoc | None) -> None:
+        """Report every field the file states that no round uses (ALLOC_FIELD_UNUSED). Which
+        fields are used depends on every round's kind: judged only when every round parsed."""
+        parts = self.parts
+        raw_rounds = parts.data.get("rounds")
+        if not isinstance(raw_rounds, list) or len(parts.rounds) != len(raw_rounds):
+            return
+        unused = unused_fields(
+            parts.products,
+            parts.participants,
+            policy_doc,
+            parts.rounds,
+            parts.declines,
+            PolicyDoc,
+            frozenset(self.products) - self._supplied(),
+        )
+        for u in unused:
+            self.problem("ALLOC_FIELD_UNUSED", u.message, u.path, u.expected, u.value)
+
+    def _supplied(self) -> frozenset[str]:
+        """The product of every tranche the file lists, including tranches with problems."""
+        rounds = self.parts.data.get("rounds")
+        found: set[str] = set()
+        for r in rounds if isinstance(rounds, list) else []:
+            tranches = r.get("tranches") if isinstance(r, dict) else None
+            for t in tranches if isinstance(tranches, list) else []:
+                if isinstance(t, dict) and isinstance(t.get("product"), str):
+                    found.add(t["product"])
+        return frozenset(found)
 
     def _check_unique(
         self, values: list[tuple[int, str]], section: str, key: str, what: str
@@ -623,7 +659,7 @@ class _Builder:
         for key in ("authorised", "indemnified"):
             for j, c in _strings(raw.get(key)):
                 self.product_ref(c, [*base, key, j], f"'{key}' of {code}")
-        for key in ("delays", "requests", "awaiting_second_dose"):
+        for key in ("delays", "requests", "requested_coverage", "awaiting_second_dose"):
             mapping = raw.get(key)
             for c, v in mapping.items() if isinstance(mapping, Mapping) else ():
                 if not isinstance(c, str):
@@ -760,8 +796,11 @@ class _Builder:
                             health_system_capacity=p.threat.health_system_capacity,
                             deaths_per_million=p.threat.deaths_per_million,
                         ),
-                        demand=Demand(p.absorption_per_month, dict(p.requests)),
+                        demand=Demand(
+                            p.absorption_per_month, dict(p.requests), dict(p.requested_coverage)
+                        ),
                         awaiting_second_dose=dict(p.awaiting_second_dose),
+                        share_of_level=p.share_of_level,
                     )
                 )
             except DoseflowError as err:

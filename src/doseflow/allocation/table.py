@@ -198,16 +198,52 @@ class ParticipantTable:
             dtype=np.float64,
         )
 
-    def requests(self, product_code: str) -> FloatArray:
-        """Doses requested of ``product_code`` per round (inf where no limit was stated)."""
-        key = ("request", product_code)
+    def requests(self, product_code: str, per_person: float) -> FloatArray:
+        """Doses requested of ``product_code`` per round (inf where no limit was stated): the
+        smaller of the request in doses and the requested coverage (a share of the
+        population) times ``per_person`` (doses one person needs). Read-only, cached."""
+        key = ("request", f"{product_code}\x00{per_person!r}")
         found = self._cache.get(key)
         if found is None:
             found = np.array(
-                [float(p.demand.requests.get(product_code, np.inf)) for p in self.participants],
+                [
+                    min(
+                        float(p.demand.requests.get(product_code, np.inf)),
+                        p.demand.requested_coverage.get(product_code, np.inf)
+                        * p.population
+                        * per_person,
+                    )
+                    for p in self.participants
+                ],
                 dtype=np.float64,
             )
+            found.setflags(write=False)
             self._cache[key] = found
+        return found
+
+    def has_requests(self, product_code: str) -> bool:
+        """Whether any participant limits its request of ``product_code``."""
+        return product_code in self._requested_products
+
+    @cached_property
+    def _requested_products(self) -> frozenset[str]:
+        return frozenset(
+            code
+            for p in self.participants
+            for code in (*p.demand.requests, *p.demand.requested_coverage)
+        )
+
+    @cached_property
+    def share_of_level(self) -> FloatArray | None:
+        """Each participant's share of the common coverage level (1 where not stated), or
+        None when nobody states one (so the common case does no extra work)."""
+        if all(p.share_of_level is None for p in self.participants):
+            return None
+        found = np.array(
+            [1.0 if p.share_of_level is None else p.share_of_level for p in self.participants],
+            dtype=np.float64,
+        )
+        found.setflags(write=False)
         return found
 
     def awaiting_second_dose(self, product_codes: Mapping[str, int]) -> FloatArray:

@@ -54,15 +54,30 @@ class ThreatInputs:
 
 @dataclass(frozen=True)
 class Demand:
-    """What a participant asks for in demand-driven (phase 2) rounds.
+    """What a participant asks for.
 
-    ``requests`` maps a product code to the doses requested (a product absent from it is
-    requested without limit); ``absorption_per_month`` is how many doses per month the
-    programme can administer (``None``: no stated limit).
+    ``requests`` maps a product code to the doses requested per round, and
+    ``requested_coverage`` to a share of the population to cover with it per round
+    (converted to doses with the product's course, or the policy's need per person for a
+    supply); a product absent from both is requested without limit. A request binds in
+    every round kind and phase. ``absorption_per_month`` is how many doses per month the
+    programme can administer (``None``: no stated limit; used by demand-driven rounds).
     """
 
     absorption_per_month: int | None = None
     requests: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    requested_coverage: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        for code, share in self.requested_coverage.items():
+            if not 0.0 <= share <= 1.0:
+                raise DoseflowError(
+                    "ALLOC_CEILING_ABOVE_100" if share > 1.0 else "ALLOC_NEGATIVE_QUANTITY",
+                    f"the coverage requested of {code} must be between 0% and 100%",
+                    field=f"requested_coverage.{code}",
+                    expected="a share between 0 and 1 (e.g. 0.1 for 10%)",
+                    value=share,
+                )
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,9 @@ class Participant:
     authorised / signed an indemnification agreement for (``None`` means every product).
     ``delays`` maps a product to the first date the participant wants it delivered.
     ``awaiting_second_dose`` counts people per product who received a first dose and wait
-    for the next one (used by second-dose top-up rounds).
+    for the next one (used by second-dose top-up rounds). ``share_of_level`` (0..1, ``None``
+    for 1) holds the participant's coverage at that fraction of the common coverage level
+    of a phase-1 pool, so its share scales with supply (e.g. 0.9: 90% of the level).
     """
 
     iso3: str
@@ -94,8 +111,18 @@ class Participant:
     threat: ThreatInputs = field(default_factory=ThreatInputs)
     demand: Demand = field(default_factory=Demand)
     awaiting_second_dose: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    share_of_level: float | None = None
 
     def __post_init__(self) -> None:
+        if self.share_of_level is not None and not 0.0 < self.share_of_level <= 1.0:
+            raise DoseflowError(
+                "ALLOC_INVALID_FIELD",
+                f"participant {self.iso3}: the share of the common level must be above 0% "
+                "and at most 100%",
+                field="share_of_level",
+                expected="a share above 0 and at most 1 (e.g. 0.9 for 90% of the level)",
+                value=self.share_of_level,
+            )
         if self.population <= 0:
             raise DoseflowError(
                 "ALLOC_NEGATIVE_QUANTITY",
