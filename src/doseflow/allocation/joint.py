@@ -212,8 +212,10 @@ def _fill_sets(
     the rising ones may add, per set); only sets that might bind are water-filled."""
     n, k = edge_caps.shape
     inside = ((masks[:, None] >> np.arange(k)[None, :]) & 1).astype(bool)  # [m, k]
-    outside_caps = edge_caps @ (~inside).T.astype(np.float64)  # [n, m]: U_i(B)
-    s_of = inside.astype(np.float64) @ supply  # [m]
+    # sums per set, each in the same order whichever sets are checked (a matrix product's
+    # blocking would depend on how many there are)
+    outside_caps = np.where(inside[None, :, :], 0.0, edge_caps[:, None, :]).sum(axis=2)
+    s_of = np.where(inside, supply[None, :], 0.0).sum(axis=1)  # [m]
     cap_left = np.maximum(caps[:, None] - outside_caps, 0.0)  # [n, m]
     frozen = np.zeros(n, dtype=bool)
     fixed = np.zeros(n, dtype=np.float64)
@@ -232,7 +234,7 @@ def _fill_sets(
             break
         # screen: a set whose room covers all its rising participants may add is not bound
         const_all = np.maximum(fixed[frozen][:, None] - outside_caps[frozen], 0.0).sum(axis=0)
-        cap_all = rising.astype(np.float64) @ cap_left
+        cap_all = cap_left[rising].sum(axis=0)
         room_all = s_of - const_all
         slack = room_all - cap_all * (1 - _REL)
         maybe = slack <= 1e-9 * (np.abs(s_of) + const_all + cap_all)
