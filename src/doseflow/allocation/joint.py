@@ -371,7 +371,7 @@ def _split(
     if flow is None:
         return _lp_split(totals, supply, edge_caps, who)
     out[np.ix_(who, pref)] = flow
-    return _within(out, supply, edge_caps)
+    return _within(out, supply, edge_caps, who)
 
 
 def _flow_split(need: FloatArray, supply: FloatArray, caps: FloatArray) -> FloatArray | None:
@@ -461,10 +461,13 @@ def _augmenting_path(
     return None
 
 
-def _within(out: FloatArray, supply: FloatArray, edge_caps: FloatArray) -> FloatArray:
-    """Never above a pool or an edge because of the slack allowed for float noise."""
+def _within(
+    out: FloatArray, supply: FloatArray, edge_caps: FloatArray, who: IntArray
+) -> FloatArray:
+    """Never above a pool or an edge because of the slack allowed for float noise (pools
+    summed over ``who``, the canonical order, so the rounding does not follow the input's)."""
     out = np.minimum(out, edge_caps)
-    over = out.sum(axis=0)
+    over = out[who].sum(axis=0)
     scale = np.where(over > supply, supply / np.where(over > 0, over, 1.0), 1.0)
     return np.asarray(out * scale[None, :], dtype=np.float64)
 
@@ -496,4 +499,4 @@ def _lp_split(
     if res.status != 0:  # pragma: no cover - the totals come from a feasible level
         raise RuntimeError(f"joint pools: no flow for the levels found ({res.message})")
     out[who[rows], cols] = np.maximum(res.x, 0.0)
-    return _within(out, supply, edge_caps)
+    return _within(out, supply, edge_caps, who)
