@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from unittest.mock import patch
 
 import numpy as np
 import numpy.typing as npt
@@ -315,7 +316,9 @@ def _blocked(
         if np.array_equal(grown, open_):
             break
         open_ = grown
-    can_rise = (excess | (room & open_[None, :]).any(axis=1)) & (demand < caps - tol)
+    can_rise: npt.NDArray[np.bool_] = (excess | (room & open_[None, :]).any(axis=1)) & (
+        demand < caps - tol
+    )
     return ~can_rise
 
 
@@ -359,11 +362,8 @@ def captured_fills(scenario: Scenario) -> list[FillCall]:
         )
         return fill
 
-    engine.water_fill = spy  # type: ignore[assignment]
-    try:
+    with patch.object(engine, "water_fill", spy):
         run_rounds(scenario)
-    finally:
-        engine.water_fill = real
     return calls
 
 
@@ -560,7 +560,7 @@ def engine_courses(run: AllocationRun) -> list[FloatArray]:
         for pr in result.pools:
             by_date.setdefault(pr.pool.available, []).append(pr)
         for prs in by_date.values():
-            out.append(sum(pr.unrounded / pr.doses_per_coverage for pr in prs) * 1.0)
+            out.append(np.sum([pr.unrounded / pr.doses_per_coverage for pr in prs], axis=0))
     return out
 
 
@@ -597,20 +597,17 @@ class Row:
 def captured_joint(scenario: Scenario) -> list[tuple[tuple[object, ...], dict[str, object]]]:
     """The inputs of every joint sharing (:func:`~doseflow.allocation.joint.joint_fill`)
     in one run of ``scenario``."""
-    from doseflow.allocation import joint_pools
+    from doseflow.allocation import joint, joint_pools
 
     calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
-    real = joint_pools.joint_fill
+    real = joint.joint_fill
 
     def spy(*args: object, **kwargs: object) -> object:
         calls.append((args, kwargs))
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    joint_pools.joint_fill = spy  # type: ignore[assignment]
-    try:
+    with patch.object(joint_pools, "joint_fill", spy):
         run_rounds(scenario)
-    finally:
-        joint_pools.joint_fill = real
     return calls
 
 

@@ -79,7 +79,7 @@ def joint_fill(
     More than ``max_subset_pools`` pools are shared by :func:`_by_lp` instead of the
     ``2^k`` set checks.
     """
-    n, k = edge_caps.shape
+    k = edge_caps.shape[1]
     supply = np.maximum(supply.astype(np.float64), 0.0)
     edge_caps = np.maximum(edge_caps, 0.0)
     caps = np.minimum(np.maximum(ceilings, 0.0), edge_caps.sum(axis=1))
@@ -87,9 +87,7 @@ def joint_fill(
     if k > max_subset_pools:
         return _by_lp(supply, slopes, starts, caps, edge_caps, order)
     masks = _candidate_sets(supply, slopes, starts, caps, edge_caps)
-    totals, level, bound_by, pool_level = _fill_sets(
-        supply, slopes, starts, caps, edge_caps, masks
-    )
+    totals, level, bound_by, pool_level = _fill_sets(supply, slopes, starts, caps, edge_caps, masks)
     courses = _split(totals, supply, edge_caps, order)
     return JointFill(courses, courses.sum(axis=1), level, bound_by, pool_level)
 
@@ -126,7 +124,7 @@ def _candidate_sets(
     by at most ``sum_i R_i(B)`` over ``p``'s participants (``R_i(B) = max(0, cap_i -
     U_i(B))``), so ``B`` goes if ``S_p`` exceeds that (pack rounding leaves many sets
     whose only participants add a few courses)."""
-    n, k = edge_caps.shape
+    k = edge_caps.shape[1]
     live = caps > 0
     if not live.any():
         return all_sets(k)[:0]
@@ -140,11 +138,9 @@ def _candidate_sets(
     kinds = np.unique(((nbhd << (k + 1)) | light)[live])
     # a pool this small may tie with the set without it within the level tolerance: keep
     safe = np.where(slopes > 0, slopes, 1.0)
-    reach = float(np.max(np.abs(starts), initial=0.0)) + float(
-        np.max(caps / safe, initial=0.0)
-    )
+    reach = float(np.max(np.abs(starts), initial=0.0)) + float(np.max(caps / safe, initial=0.0))
     margin = 1e-8 * float(slopes[live].sum()) * max(1.0, reach + 1.0)
-    small = int(((supply <= margin).astype(np.int64) @ bits))
+    small = int((supply <= margin).astype(np.int64) @ bits)
     masks = _structural_sets(k, tuple(kinds.tolist()), small)
     if masks.size == 0:
         return masks
@@ -192,7 +188,7 @@ def _structural_sets(k: int, kinds: tuple[int, ...], small: int) -> IntArray:
     for hood in everything:
         covered |= ((masks & hood) != 0)[None, :] & ((bits & hood) != 0)[:, None]
     inside = (masks[None, :] & bits[:, None]) != 0  # [p, B]
-    out = masks[(~inside | covered).all(axis=0)]
+    out: IntArray = masks[(~inside | covered).all(axis=0)]
     out.flags.writeable = False
     return out
 
