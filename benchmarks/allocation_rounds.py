@@ -443,6 +443,9 @@ class BisectRow:
     bisect_s: float  # bisection, pool after pool
     bisect_all_s: float  # bisection, all pools at once (inputs known up front)
     equal: bool
+    kernel_cpu_s: float = 0.0
+    bisect_cpu_s: float = 0.0
+    bisect_all_cpu_s: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -469,9 +472,9 @@ def compare_bisection(name: str, scenario: Scenario, repeat: int = 5) -> BisectR
         return [bisect_fills(*r)[0] for r in rows]
 
     stacked = _stack(calls)
-    kernel_s, _ = _best2(kernel, repeat)
-    bisect_s, _ = _best2(one_by_one, repeat)
-    bisect_all_s, _ = _best2(lambda: bisect_fills(*stacked), repeat)
+    kernel_s, kernel_cpu = _best2(kernel, repeat)
+    bisect_s, bisect_cpu = _best2(one_by_one, repeat)
+    bisect_all_s, bisect_all_cpu = _best2(lambda: bisect_fills(*stacked), repeat)
     ours = kernel()
     theirs = one_by_one()
     together = bisect_fills(*stacked)
@@ -482,7 +485,17 @@ def compare_bisection(name: str, scenario: Scenario, repeat: int = 5) -> BisectR
         for row, (a, b, c) in enumerate(zip(ours, theirs, calls, strict=True))
     )
     return BisectRow(
-        name, len(calls), engine_s, engine_cpu, kernel_s, bisect_s, bisect_all_s, equal
+        name,
+        len(calls),
+        engine_s,
+        engine_cpu,
+        kernel_s,
+        bisect_s,
+        bisect_all_s,
+        equal,
+        kernel_cpu,
+        bisect_cpu,
+        bisect_all_cpu,
     )
 
 
@@ -588,6 +601,7 @@ class Row:
     engine_cpu_s: float = 0.0
     kernel_s: float = 0.0  # doseflow's joint_fill alone on the run's joint problems
     dual_fallbacks: int = 0
+    kernel_cpu_s: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -625,7 +639,7 @@ def compare(name: str, scenario: Scenario, repeat: int = 3, method: str = "highs
         for args, kwargs in joint:
             joint_fill(*args, **kwargs)  # type: ignore[arg-type]
 
-    kernel_s = _best2(kernel, repeat)[0] if joint else 0.0
+    kernel_s, kernel_cpu = _best2(kernel, repeat) if joint else (0.0, 0.0)
     run = engine_run(scenario)
     population = np.array([p.population for p in scenario.participants], dtype=np.float64)
     ours = [c * population for c in engine_courses(run)]
@@ -647,6 +661,7 @@ def compare(name: str, scenario: Scenario, repeat: int = 3, method: str = "highs
         engine_cpu,
         kernel_s,
         stats.dual_fallbacks,
+        kernel_cpu,
     )
 
 
@@ -694,12 +709,13 @@ def main() -> None:
             )
         )
     head = f"{'problem':40} {'pools':>6} {'doseflow':>11} {'CPU':>9} {'LP (HiGHS)':>11}"
-    print(head + f" {'solves':>7} {'ratio':>8} equal  joint_fill alone")
+    print(head + f" {'solves':>7} {'ratio':>8} equal  joint_fill alone (CPU)")
     for r in rows:
         print(
             f"{r.name:40} {r.pools:>6} {r.engine_s * 1000:>9.1f}ms "
             f"{r.engine_cpu_s * 1000:>7.1f}ms {r.lp_s * 1000:>9.1f}ms "
-            f"{r.lp_solves:>7} {r.ratio:>7.1f}x {r.equal!s:5}  {r.kernel_s * 1000:.1f}ms"
+            f"{r.lp_solves:>7} {r.ratio:>7.1f}x {r.equal!s:5}  "
+            f"{r.kernel_s * 1000:.1f}ms ({r.kernel_cpu_s * 1000:.1f}ms)"
         )
     bis = [
         compare_bisection(problems[1][0], problems[1][1], repeat=args.repeat),
@@ -708,14 +724,16 @@ def main() -> None:
     print()
     print(
         f"{'problem (pools shared alone)':40} {'pools':>6} {'engine':>9} {'CPU':>9} "
-        f"{'water_fill':>10} {'bisection':>10} {'ratio':>7} {'bis. all':>9} equal"
+        f"{'water_fill (CPU)':>18} {'bisection (CPU)':>18} {'ratio':>7} "
+        f"{'bis. all at once (CPU)':>22} equal"
     )
     for b in bis:
         print(
             f"{b.name:40} {b.pools:>6} {b.engine_s * 1000:>7.1f}ms "
-            f"{b.engine_cpu_s * 1000:>7.1f}ms {b.kernel_s * 1000:>8.1f}ms "
-            f"{b.bisect_s * 1000:>8.1f}ms {b.ratio:>6.2f}x {b.bisect_all_s * 1000:>7.1f}ms "
-            f"{b.equal}"
+            f"{b.engine_cpu_s * 1000:>7.1f}ms "
+            f"{b.kernel_s * 1000:>7.1f}ms ({b.kernel_cpu_s * 1000:5.1f}ms) "
+            f"{b.bisect_s * 1000:>7.1f}ms ({b.bisect_cpu_s * 1000:5.1f}ms) {b.ratio:>6.2f}x "
+            f"{b.bisect_all_s * 1000:>11.1f}ms ({b.bisect_all_cpu_s * 1000:5.1f}ms) {b.equal}"
         )
     print(f"load average at end: {_load()}")
     for r in rows:
