@@ -11,8 +11,17 @@ pool are not compared):
   week are available on the same date and shared jointly; coverage carried);
 * single: one product pool shared among 100,000 recipients.
 
-Several pools on one date (:func:`lp_lex_max_min`): maximise the common level ``t``, fix the
-participants whose level constraint has a non-zero dual, repeat (one solve per level).
+Several pools on one date (:func:`lp_lex_max_min`): maximise the common level ``t``, fix
+every participant that cannot rise above it (read off the LP's flow, no further solve),
+repeat: one solve per level (a level at which a participant reaches its cap counts).
+
+Pools shared alone have a second baseline (:func:`compare_bisection`): water-filling by
+bisection on the level in plain NumPy (:func:`bisect_fills`), on the inputs the engine's
+own water-fills received in a run (captured), pool after pool as a sequential run must,
+and all pools at once (only possible when every input is known up front, which coverage
+carried from pool to pool does not allow: a lower bound for a NumPy method). Problems: the
+global problem with each product's tranche on its own day (``sequential``), and the
+single-product problem.
 
 The LP of one pool, in coverage levels ``l_i`` (``x_i = s_i (l_i - t_i)`` doses)::
 
@@ -26,8 +35,10 @@ with shortfall weights ``w_i = (1 + 1e-3) s_i / S`` (``S``: the ``s_i`` of parti
 below the level), which makes equal coverage the unique optimum; the baseline checks that
 structure and re-solves with corrected weights if needed (counted in the table).
 
-Run: ``python benchmarks/allocation_rounds.py``. Prints a table; asserts equal results (courses per
-participant within 1e-6 relative, before rounding).
+Run: ``python benchmarks/allocation_rounds.py`` (``--no-single-lp`` skips the 100,000-recipient
+LP, about 7 minutes). Prints two tables, wall and CPU times (best of ``--repeat``) and the
+load average; asserts equal results (courses per participant within 1e-6 relative, before
+rounding; bisection quantities within 1e-6 relative).
 """
 
 from __future__ import annotations

@@ -15,14 +15,17 @@ cuts of this bipartite network give, for every set ``B`` of pools,
 where ``U_i(B)`` is what ``i`` may draw from pools outside ``B`` and ``S(B)`` the supply of
 ``B``. Each left side is a water-fill in ``t`` (:func:`~doseflow.allocation.waterfill.water_fill`
 with starts shifted by ``U_i(B) / N_i``), so the largest feasible level is the least of one
-exact water-fill level per set ``B`` (progressive filling with an exact Hall-type check:
-``2^k`` sets for ``k`` pools, which is small for pools on one date). The participants of a
-tight set cannot rise further: they are frozen at that level (``B`` names the pools that
-bound them) and the rest rise on. The per-participant totals are unique; how a participant's
-courses split across its pools is not, and is chosen by one transportation LP (HiGHS) whose
-variables are in a canonical order and which prefers pools in the order given (the caller
-passes them sorted by product code and pool id), so the split does not depend on input
-order either.
+exact water-fill level per set ``B`` (progressive filling with an exact Hall-type check).
+Of the ``2^k`` sets only those that can be tight are checked (:func:`_candidate_sets`: a
+set with a pool that none of its participants still needs is never tight before the set
+without that pool; a handful of sets remain on real problems), and each level screens
+them all at once before water-filling the few that may bind. The participants of a tight
+set cannot rise further: they are frozen at that level (``B`` names the pools that bound
+them) and the rest rise on. The per-participant totals are unique; how a participant's
+courses split across its pools is not, and is built directly (:func:`_split`: the most
+restricted pools first, participants in a canonical order, then augmenting paths through
+the pools; a transportation LP only if that ever fails), so the split does not depend on
+input order either (the caller passes pools sorted by product code and pool id).
 """
 
 from __future__ import annotations
