@@ -183,11 +183,12 @@ def _structural_sets(k: int, kinds: tuple[int, ...], small: int) -> IntArray:
     # covered[p, B]: some participant eligible for p adds to B (B n N_i = N_i - light)
     covered = ((small & bits) != 0)[:, None] & np.ones(masks.size, dtype=bool)[None, :]
     if hoods:
-        h = np.array(hoods, dtype=np.int64)
-        w = np.array(meets, dtype=np.int64)
-        sel = (masks[None, :] & h[:, None]) == w[:, None]  # [pattern, B]
-        in_w = (w[:, None] & bits[None, :]) != 0  # [pattern, p]
-        covered |= (in_w.T.astype(np.float64) @ sel.astype(np.float64)) > 0
+        pairs = np.unique(np.array([hoods, meets], dtype=np.int64), axis=1)
+        for at in range(0, pairs.shape[1], 256):  # in chunks: memory stays small
+            h, w = pairs[:, at : at + 256]
+            sel = (masks[None, :] & h[:, None]) == w[:, None]  # [pattern, B]
+            in_w = (w[:, None] & bits[None, :]) != 0  # [pattern, p]
+            covered |= (in_w.T.astype(np.float64) @ sel.astype(np.float64)) > 0
     for hood in everything:
         covered |= ((masks & hood) != 0)[None, :] & ((bits & hood) != 0)[:, None]
     inside = (masks[None, :] & bits[:, None]) != 0  # [p, B]
@@ -211,10 +212,13 @@ def _fill_sets(
     the rising ones may add, per set); only sets that might bind are water-filled."""
     n, k = edge_caps.shape
     inside = ((masks[:, None] >> np.arange(k)[None, :]) & 1).astype(bool)  # [m, k]
-    # sums per set, each in the same order whichever sets are checked (a matrix product's
-    # blocking would depend on how many there are)
-    outside_caps = np.where(inside[None, :, :], 0.0, edge_caps[:, None, :]).sum(axis=2)
-    s_of = np.where(inside, supply[None, :], 0.0).sum(axis=1)  # [m]
+    # sums per set, pool after pool, so each is added in the same order whichever sets are
+    # checked (a matrix product's blocking would depend on how many there are)
+    outside_caps = np.zeros((n, masks.size))  # [n, m]: U_i(B)
+    s_of = np.zeros(masks.size)  # [m]: S(B)
+    for p in range(k):
+        outside_caps += np.where(inside[:, p][None, :], 0.0, edge_caps[:, p][:, None])
+        s_of += np.where(inside[:, p], supply[p], 0.0)
     cap_left = np.maximum(caps[:, None] - outside_caps, 0.0)  # [n, m]
     frozen = np.zeros(n, dtype=bool)
     fixed = np.zeros(n, dtype=np.float64)
