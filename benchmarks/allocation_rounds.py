@@ -49,6 +49,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 from unittest.mock import patch
 
 import numpy as np
@@ -245,13 +246,20 @@ def lp_lex_max_min(
     stats: LpStats,
 ) -> FloatArray:
     """Courses per participant of the lexicographic max-min sharing of several pools, by
-    linear programming (HiGHS), **one solve per level**: maximise the common level ``t``,
-    then read off the LP's flow which participants cannot rise above ``t`` (no augmenting
-    path from them to a pool with supply left or to a participant above its own demand:
-    :func:`_blocked`, NumPy, no further solve), fix them, repeat. A level at which a
-    participant reaches its cap is a level too (``t`` cannot pass it in the LP). Should the
-    flow leave nobody blocked (only through the solver's tolerances), the participants
-    whose level constraint has a non-zero dual are fixed instead (counted in
+    linear programming (HiGHS), level by level: maximise the common level ``t``, read off
+    the LP's flow which participants cannot rise above it (no augmenting path from them
+    to a pool with supply left or to a participant above its own demand: :func:`_blocked`,
+    NumPy, no further solve), fix them, repeat.
+
+    A participant reaching its cap stops ``t`` in the LP (its constraint ``total >= s (t -
+    start)`` is linear), which would cost one solve per cap reached. Instead the number
+    ``j`` of participants already at their caps when the pools bind is searched for (by
+    the level ``u`` at which each reaches its cap; the first ``j`` forced to their caps):
+    with ``f(j)`` the LP's level, ``j`` is consistent iff ``f(j) >= u_(j)``, which holds up
+    to the answer and fails after it; ``f(j) < u_(j+1)`` confirms it. One solve when no cap
+    is reached, otherwise a galloping then bisecting search (about ``2 log2 j`` solves).
+    Should the flow leave nobody blocked (only through the solver's tolerances), the
+    participants whose level constraint has a non-zero dual are fixed instead (counted in
     ``stats.dual_fallbacks``)."""
     n, k = edge_caps.shape
     rows, cols = np.nonzero(edge_caps > 0)
@@ -261,44 +269,93 @@ def lp_lex_max_min(
     caps = np.minimum(caps, edge_caps.sum(axis=1))
     fixed = np.where(caps <= 0, 0.0, np.nan)
     top = float(np.max(starts + caps / np.maximum(slopes, 1.0), initial=0.0)) + 1.0
-    while np.isnan(fixed).any():
-        active = np.flatnonzero(np.isnan(fixed))
-        done = np.flatnonzero(~np.isnan(fixed))
-        scale = sparse.diags(1.0 / slopes[active])
-        need = sparse.hstack([-(scale @ inc[active]), np.ones((active.size, 1))])
+    c = np.zeros(m + 1)
+    c[-1] = -1.0
+    bounds = np.column_stack((np.zeros(m + 1), np.append(edge_caps[rows, cols], top)))
+    bounds[-1, 0] = -1.0
+
+    def solve(held: IntArray, values: FloatArray, rising: IntArray) -> Any:
+        scale = sparse.diags(1.0 / slopes[rising])
+        need = sparse.hstack([-(scale @ inc[rising]), np.ones((rising.size, 1))])
         a_ub = sparse.vstack(
             [
                 sparse.hstack([pools, np.zeros((k, 1))]),
                 sparse.hstack([inc, np.zeros((n, 1))]),
-                sparse.hstack([-inc[done], np.zeros((done.size, 1))]),
+                sparse.hstack([-inc[held], np.zeros((held.size, 1))]),
                 need,
             ],
             format="csr",
         )
-        b_ub = np.concatenate((supply, caps, -fixed[done] * (1 - 1e-12), starts[active]))
-        c = np.zeros(m + 1)
-        c[-1] = -1.0
-        bounds = np.column_stack((np.zeros(m + 1), np.append(edge_caps[rows, cols], top)))
-        bounds[-1, 0] = -1.0
+        b_ub = np.concatenate((supply, caps, -values * (1 - 1e-12), starts[rising]))
         res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method=stats.method)
         stats.solves += 1
+        if res.status == 2:  # infeasible: the forced caps do not fit
+            return None
         if res.status != 0:
             raise RuntimeError(f"HiGHS: {res.message}")
-        t = float(res.x[-1])
+        return res
+
+    def level(res: Any) -> float:
+        return float(res.x[-1])
+
+    def tol(u: float) -> float:
+        return 1e-9 * max(1.0, abs(u))
+
+    while np.isnan(fixed).any():
+        active = np.flatnonzero(np.isnan(fixed))
+        done = np.flatnonzero(~np.isnan(fixed))
+        reach = starts[active] + caps[active] / slopes[active]
+        by_u = active[np.argsort(reach, kind="stable")]
+        us = np.sort(reach, kind="stable")
+
+        def attempt(j: int, done: IntArray = done, by_u: IntArray = by_u) -> Any:
+            held = np.concatenate((done, by_u[:j]))
+            values = np.concatenate((fixed[done], caps[by_u[:j]]))
+            return solve(held, values, by_u[j:])
+
+        lo, best = 0, attempt(0)
+        hi = None
+        if us.size and level(best) >= us[0] - tol(float(us[0])):  # a cap was reached
+            step = 1
+            while hi is None:
+                j = min(lo + step, active.size)
+                res = attempt(j)
+                if res is not None and level(res) >= us[j - 1] - tol(float(us[j - 1])):
+                    lo, best = j, res
+                    if j == active.size or level(res) < us[j] - tol(float(us[j])):
+                        hi = lo + 1
+                    step *= 2
+                else:
+                    hi = j
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                res = attempt(mid)
+                if res is not None and level(res) >= us[mid - 1] - tol(float(us[mid - 1])):
+                    lo, best = mid, res
+                    if level(res) < us[mid] - tol(float(us[mid])):
+                        hi = lo + 1
+                else:
+                    hi = mid
+        t = level(best)
+        forced = by_u[:lo]
+        fixed[forced] = caps[forced]
+        rising = by_u[lo:]
         if t >= top - 1e-9:
-            fixed[active] = caps[active]
+            fixed[rising] = caps[rising]
+            break
+        if rising.size == 0:
             break
         demand = np.where(
             np.isnan(fixed), np.minimum(np.maximum(slopes * (t - starts), 0.0), caps), fixed
         )
         flow = np.zeros((n, k))
-        flow[rows, cols] = np.maximum(res.x[:m], 0.0)
-        stuck = _blocked(flow, demand, supply, edge_caps, caps)[active]
-        if not stuck.any():
+        flow[rows, cols] = np.maximum(best.x[:m], 0.0)
+        stuck = _blocked(flow, demand, supply, edge_caps, caps)[rising]
+        if not stuck.any() and lo == 0:
             stats.dual_fallbacks += 1
-            duals = np.abs(res.ineqlin.marginals[-active.size :])
+            duals = np.abs(best.ineqlin.marginals[-rising.size :])
             stuck = duals > 1e-9 * float(duals.max())
-        fixed[active[stuck]] = demand[active[stuck]]
+        fixed[rising[stuck]] = demand[rising[stuck]]
     return fixed
 
 
