@@ -101,3 +101,38 @@ def test_spare_packs_go_to_the_largest_remainders_ties_in_participant_order() ->
     assert r.direction.tolist() == [-1, 1, -1, 1, 0]
     capped = round_to_packs(shares, 100, np.array([2, 1, 2, 2, 1]), budget_packs=7)
     assert capped.doses.tolist() == [200, 100, 100, 200, 100]  # BBB at its cap: next is AAA
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["spread", "clustered", "floors"]),
+    st.floats(0.01, 0.99),
+)
+def test_many_participants_bracketed_first_give_what_sorting_every_kink_gives(
+    seed: int, shape: str, share: float
+) -> None:
+    """From ``BRACKET_FROM`` participants the kinks are narrowed by bisection before
+    sorting; the fill is the one sorting all kinks gives (same level, same quantities)."""
+    import doseflow.allocation.waterfill as wf
+
+    rng = np.random.default_rng(seed)
+    n = wf.BRACKET_FROM + 1_000
+    slopes = rng.integers(2_000, 400_000, n).astype(np.float64) * 2
+    starts = rng.uniform(0, 0.3, n)
+    if shape == "clustered":  # many participants on the same few kinks
+        starts = np.round(starts, 1)
+    ceiling = starts + rng.uniform(0, 0.5, n)
+    caps = np.floor((ceiling - starts) * slopes / 10) * 10
+    floors = np.minimum(caps, 1_000.0) if shape == "floors" else None
+    total = share * float(caps.sum())
+    got = water_fill(total, slopes, starts, floors, caps, checked=True)
+    old = wf.BRACKET_FROM
+    wf.BRACKET_FROM = 10**12
+    try:
+        want = water_fill(total, slopes, starts, floors, caps, checked=True)
+    finally:
+        wf.BRACKET_FROM = old
+    assert abs(got.level - want.level) <= 1e-12 * max(1.0, abs(want.level))
+    np.testing.assert_allclose(got.quantities, want.quantities, rtol=1e-9, atol=1e-6)
+    assert abs(float(got.quantities.sum()) - total) <= 1e-9 * total

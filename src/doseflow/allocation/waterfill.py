@@ -76,18 +76,12 @@ def water_fill(
         reach = float(np.max(lo)) + total / float(s.min()) + 1.0
         hi = np.where(np.isfinite(hi), hi, reach)
     m = s.size
-    points = np.concatenate((lo, hi))
-    changes = np.concatenate((s, -s))
-    order = points.argsort(kind="stable")
-    points = points[order]
-    slope_after = changes[order].cumsum()
-    # total allocated at each kink: floors plus the area under the slope so far
-    at_points = np.empty(2 * m, dtype=np.float64)
-    at_points[0] = 0.0
-    if m:
-        (slope_after[:-1] * (points[1:] - points[:-1])).cumsum(out=at_points[1:])
-    if floor_sum:
-        at_points += floor_sum
+    if m >= BRACKET_FROM:
+        points, slope_after, at_points = _bracketed(total, floor_sum, s, lo, hi)
+    else:
+        points, slope_after, at_points = _kinks(s, lo, hi)
+        if floor_sum:
+            at_points += floor_sum
     k = int(at_points.searchsorted(total, side="right")) - 1
     if k < 0:
         level = float(points[0])
@@ -105,3 +99,92 @@ def water_fill(
 
 
 _sum = np.add.reduce
+
+#: From this many participants that can move, the kinks are first narrowed by bisection.
+BRACKET_FROM = 20_000
+_BRACKET_KINKS = 4_096
+
+
+def _kinks(
+    s: FloatArray, lo: FloatArray, hi: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The kinks sorted, the slope after each and the total above the floors at each, for
+    participants entering at ``lo`` and leaving at ``hi``."""
+    m = s.size
+    points = np.concatenate((lo, hi))
+    changes = np.concatenate((s, -s))
+    order = points.argsort(kind="stable")
+    points = points[order]
+    slope_after = changes[order].cumsum()
+    # total allocated at each kink: the area under the slope so far
+    at_points = np.empty(2 * m, dtype=np.float64)
+    at_points[0] = 0.0
+    if m:
+        (slope_after[:-1] * (points[1:] - points[:-1])).cumsum(out=at_points[1:])
+    return points, slope_after, at_points
+
+
+def _bracketed(
+    total: float,
+    floor_sum: float,
+    s: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """:func:`_kinks` for many participants: a few bisection steps on the level (each one
+    pass over the participants) narrow ``[a, b]`` until few kinks lie inside, and only
+    those are sorted (sorting all ``2m`` kinks is most of the time for 100,000
+    participants). The first point returned is ``a``, with the total there computed
+    directly and the slope of the participants moving just after it."""
+    a = float(lo.min())
+    b = float(hi.max())
+    span = hi - lo
+    gain = np.empty_like(lo)
+    # plain NumPy passes, no BLAS call: a threaded dot product stalls on a busy machine
+    for step in range(48):
+        mid = 0.5 * (a + b)
+        if not a < mid < b:
+            break
+        np.subtract(mid, lo, out=gain)
+        np.maximum(gain, 0.0, out=gain)
+        np.minimum(gain, span, out=gain)
+        gain *= s
+        if floor_sum + float(_sum(gain)) <= total:
+            a = mid
+        else:
+            b = mid
+        if step % 4 == 3:
+            inside = int(np.count_nonzero((lo > a) & (lo <= b))) + int(
+                np.count_nonzero((hi > a) & (hi <= b))
+            )
+            if inside <= _BRACKET_KINKS:
+                break
+    base = floor_sum + float(_sum(s * np.minimum(np.maximum(a - lo, 0.0), span)))
+    moving = (lo <= a) & (hi > a)
+    rate = float(s[moving].sum())
+    enter = (lo > a) & (lo <= b)
+    leave = (hi > a) & (hi <= b)
+    return _inside(s, lo, hi, enter, leave, a, base, rate)
+
+
+def _inside(
+    s: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    enter: npt.NDArray[np.bool_],
+    leave: npt.NDArray[np.bool_],
+    a: float,
+    base: float,
+    rate: float,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The kinks inside ``(a, b]`` after ``a`` itself, as :func:`_kinks` gives them."""
+    points = np.concatenate(([a], lo[enter], hi[leave]))
+    changes = np.concatenate(([rate], s[enter], -s[leave]))
+    order = points.argsort(kind="stable")
+    points = points[order]
+    slope_after = changes[order].cumsum()
+    at_points = np.empty(points.size, dtype=np.float64)
+    at_points[0] = 0.0
+    (slope_after[:-1] * (points[1:] - points[:-1])).cumsum(out=at_points[1:])
+    at_points += base
+    return points, slope_after, at_points
