@@ -135,9 +135,7 @@ def test_reasons_come_from_the_explanations() -> None:
 
 
 def test_floors_caps_and_declines_are_kept() -> None:
-    policy = Policy(
-        severe=SevereSupply(enabled=False), floors={"AZ": 20_000}, caps={"AZ": 250_000}
-    )
+    policy = Policy(severe=SevereSupply(enabled=False), floors={"AZ": 20_000}, caps={"AZ": 250_000})
     s = _base(policy)
     t300, t600 = (revise(s, 1, SupplyChange(doses={"T1": n})) for n in (300_000, 600_000))
     d = diff_rounds(snapshot(t300.round(1)), snapshot(t600.round(1)))
@@ -215,7 +213,9 @@ def test_diff_invariants(case: Any) -> None:
     assert [(p.pool, p.supply_from, p.supply_to) for p in ab.pools] == [
         (p.pool, p.supply_to, p.supply_from) for p in ba.pools
     ]
-    assert sum(r.change for r in ab.participants) == ab.allocated_change == b.allocated - a.allocated
+    assert (
+        sum(r.change for r in ab.participants) == ab.allocated_change == b.allocated - a.allocated
+    )
     assert all(r.reasons for r in ab.participants)
 
 

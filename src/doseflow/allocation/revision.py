@@ -202,7 +202,9 @@ def supply_changes(before: Scenario, after: Scenario, number: int) -> tuple[Tran
             continue
         product = (b or a).product  # type: ignore[union-attr]
         out.append(
-            TrancheChange(tid, product, None if a is None else a.doses, None if b is None else b.doses)
+            TrancheChange(
+                tid, product, None if a is None else a.doses, None if b is None else b.doses
+            )
         )
     return tuple(out)
 

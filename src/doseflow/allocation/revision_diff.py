@@ -100,7 +100,11 @@ def snapshot(result: RoundResult) -> RoundSnapshot:
         result.number,
         tuple(
             PoolSummary(
-                pr.pool.id, pr.product.code, pr.mode.value, pr.supply, pr.allocated,
+                pr.pool.id,
+                pr.product.code,
+                pr.mode.value,
+                pr.supply,
+                pr.allocated,
                 _finite(pr.level),
             )
             for pr in result.pools
@@ -196,6 +200,17 @@ class RoundDiff:
     @property
     def empty(self) -> bool:
         return not self.participants and not self.pools
+
+    def to_dict(self) -> dict[str, Any]:
+        """The diff as JSON (``allocate diff --format json`` and the API give this)."""
+        return {
+            "round": self.round,
+            "allocated_from": self.allocated_from,
+            "allocated_to": self.allocated_to,
+            "allocated_change": self.allocated_change,
+            "participants": [r.to_dict() for r in self.participants],
+            "pools": [p.to_dict() for p in self.pools],
+        }
 
 
 def _pct(value: float | None) -> str:
@@ -300,7 +315,9 @@ def pool_reason(
         return Reason(code, pool, text)
     if a.binding != b.binding:
         return Reason(
-            "binding", pool, f"in pool {pool}: {a.binding} -> {b.binding} ({b.binding_text}), {more}"
+            "binding",
+            pool,
+            f"in pool {pool}: {a.binding} -> {b.binding} ({b.binding_text}), {more}",
         )
     return Reason("supply", pool, f"{b.binding_text} in pool {pool}, {more}")
 

@@ -88,6 +88,4 @@ def parse_supply_change(
                 )
     if problems:
         raise DoseflowError.from_details(problems)
-    return SupplyChange(
-        doses=dict(doc.supply), added=tuple(added), removed=frozenset(doc.remove)
-    )
+    return SupplyChange(doses=dict(doc.supply), added=tuple(added), removed=frozenset(doc.remove))
