@@ -126,7 +126,8 @@ def test_reasons_come_from_the_explanations() -> None:
         assert f"from {ea[iso3].level:.2%} to {eb[iso3].level:.2%}" in reason.text
         assert "with 300,000 more doses" in reason.text
     # CCC's ceiling (1%) is reached in the revision: "now at its ceiling"
-    assert eb["CCC"].binding == "ceiling" and ea["CCC"].binding != "ceiling"
+    assert eb["CCC"].binding == "ceiling"
+    assert ea["CCC"].binding != "ceiling"
     assert rows["CCC"].reasons[0].code == "ceiling"
     assert rows["CCC"].reasons[0].text.startswith("now at its ceiling of 1.00%")
     [pool] = d.pools
@@ -141,9 +142,8 @@ def test_floors_caps_and_declines_are_kept() -> None:
     d = diff_rounds(snapshot(t300.round(1)), snapshot(t600.round(1)))
     rows = {r.iso3: r for r in d.participants}
     assert {x.code for r in d.participants for x in r.reasons} == {"cap"}
-    assert rows["BBB"].doses_to == 250_000 and rows["BBB"].reasons[0].text.startswith(
-        "now limited by the cap"
-    )
+    assert rows["BBB"].doses_to == 250_000
+    assert rows["BBB"].reasons[0].text.startswith("now limited by the cap")
     # fewer doses: the floor holds (AAA raised to it), the others' common level falls
     t60 = revise(s, 1, SupplyChange(doses={"T1": 60_000}))
     d = diff_rounds(snapshot(t300.round(1)), snapshot(t60.round(1)))

@@ -13,11 +13,12 @@ from doseflow.cli.app import run
 from doseflow.store.allocation import AllocationStore
 from doseflow.store.allocation_revisions import RevisionStore
 from doseflow.store.database import open_database
-from tests.cli.test_allocation_cli import (  # noqa: F401  (fixtures)
-    db,
-    migrated_template,
-    scenario_file,
-)
+from tests.cli import test_allocation_cli as base
+
+# the allocation CLI tests' fixtures: a scenario file and a fresh migrated database
+scenario_file = base.scenario_file
+migrated_template = base.migrated_template
+db = base.db
 
 T1 = "R1-AZ-1"
 
@@ -45,12 +46,15 @@ def test_revise_diff_and_list(
     )
     assert code == 0
     out = capsys.readouterr().out
-    assert "revision 1" in out and "DON-1 (AZ) added: 200,000 doses" in out
-    assert "level-rose" not in out and "pool" in out.split("why")[1]
+    assert "revision 1" in out
+    assert "DON-1 (AZ) added: 200,000 doses" in out
+    assert "level-rose" not in out
+    assert "pool" in out.split("why")[1]
 
     assert run(["allocate", "revisions", "cli", "--db", db]) == 0
     out = capsys.readouterr().out
-    assert "CLI" in out and "900,000" in out  # by whom; allocated
+    assert "CLI" in out
+    assert "900,000" in out
 
     assert (
         run(
@@ -110,10 +114,13 @@ def test_bad_revisions_name_the_field(
     bad = ["allocate", "revise", "cli", "--round", "1", "--db", db]
     assert run([*bad, "--supply", "NOPE=5"]) == 2
     err = capsys.readouterr().err
-    assert "ALLOC_UNKNOWN_TRANCHE" in err and "supply.NOPE" in err and T1 in err
+    assert "ALLOC_UNKNOWN_TRANCHE" in err
+    assert "supply.NOPE" in err
+    assert T1 in err
     assert run([*bad, "--supply", f"{T1}=lots"]) == 2
     err = capsys.readouterr().err
-    assert "ALLOC_INVALID_FIELD" in err and f"supply.{T1}" in err
+    assert "ALLOC_INVALID_FIELD" in err
+    assert f"supply.{T1}" in err
     assert run([*bad, "--add-tranche", "product=AZ,doses=5"]) == 2
     assert "add[0].id" in capsys.readouterr().err
     assert run([*bad]) == 2
@@ -121,4 +128,5 @@ def test_bad_revisions_name_the_field(
     diff = ["allocate", "diff", "cli", "--round", "1", "--from", "0", "--to", "3", "--db", db]
     assert run(diff) == 2
     err = capsys.readouterr().err
-    assert "ALLOC_UNKNOWN_REVISION" in err and "'from'" in err
+    assert "ALLOC_UNKNOWN_REVISION" in err
+    assert "'from'" in err

@@ -13,12 +13,13 @@ from doseflow.domain.errors import DoseflowError
 from doseflow.store.allocation import AllocationStore
 from doseflow.store.allocation_revisions import RevisionStore
 from doseflow.store.allocation_tables import RevisionRow
-from tests.store.test_allocation_store import (  # noqa: F401  (fixtures)
-    SCENARIO,
-    engine,
-    migrated,
-    store,
-)
+from tests.store import test_allocation_store as base
+
+SCENARIO = base.SCENARIO
+# the allocation store tests' fixtures: one migrated database per backend, emptied per test
+migrated = base.migrated
+engine = base.engine
+store = base.store
 
 T1 = "R1-AZ-1"  # the id the scenario reader gives round 1's only tranche
 
@@ -36,7 +37,8 @@ def test_revise_appends_revisions_and_reruns_the_rounds(store: AllocationStore) 
         (0, 1_000_000, ""),
         (1, 1_500_000, "via the CLI"),
     ]
-    assert info == listed[1] and info.current
+    assert info == listed[1]
+    assert info.current
     assert [(c.tranche, c.before, c.after) for c in info.changes] == [(T1, 1_000_000, 1_500_000)]
     assert abs(info.created_at - datetime.now(UTC)) < timedelta(minutes=5)  # server-set
     # the re-run rounds are the rounds of record, and stay so when the scenario is run again
@@ -66,7 +68,8 @@ def test_revisions_are_never_overwritten(store: AllocationStore) -> None:
     assert rows[: len(before)] == sorted(before, key=lambda r: r.id)
     assert [r.revision for r in revisions.revisions("small", 1)] == [0, 1, 2]
     # revision 2 builds on revision 1's supply: the diff from 1 is its change
-    assert diff.pools[0].supply_from == 1_500_000 and diff.pools[0].supply_to == 800_000
+    assert diff.pools[0].supply_from == 1_500_000
+    assert diff.pools[0].supply_to == 800_000
     assert revisions.diff("small", 1, 2, 1).participants[0].change == -diff.participants[0].change
 
 

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from doseflow.allocation.results import RoundResult
 from doseflow.allocation.explanation import Explanation
+from doseflow.allocation.results import RoundResult
 
 _SAME = 1e-12
 
