@@ -43,12 +43,11 @@ def test_post_list_and_diff(loaded: Service) -> None:
     assert [r["revision"] for r in listed] == [0, 1]
     diff = loaded.get(f"{REVISIONS}/diff", "viewer", params={"from": 0, "to": 1, "limit": 1000})
     assert diff.status_code == 200, diff.text
-    data = diff.json()
-    assert (data["from"], data["to"]) == (0, 1)
-    assert sum(r["change"] for r in data["participants"]) == data["allocated_change"]
-    assert data["allocated_change"] == listed[1]["allocated"] - listed[0]["allocated"]
-    assert all(r["why"] for r in data["participants"])
-    assert int(diff.headers["X-Total-Count"]) == len(data["participants"])
+    rows = diff.json()
+    assert sum(r["change"] for r in rows) == listed[1]["allocated"] - listed[0]["allocated"]
+    assert all(r["why"] for r in rows)
+    assert all(r["change"] == r["doses_to"] - r["doses_from"] for r in rows)
+    assert int(diff.headers["X-Total-Count"]) == len(rows)
     # the round of record is the revised one
     rounds = loaded.get(f"{BASE}/rounds", "viewer").json()
     assert rounds[0]["supply"] == listed[1]["supply"]
@@ -83,7 +82,7 @@ def test_cli_and_api_give_the_same_numbers(
         )
         == 0
     )
-    assert json.loads(capsys.readouterr().out) == api.json()
+    assert json.loads(capsys.readouterr().out)["participants"] == api.json()
 
 
 def test_permissions_and_participants(loaded: Service) -> None:
@@ -95,7 +94,8 @@ def test_permissions_and_participants(loaded: Service) -> None:
     assert early.json()["code"] == "SERVICE_ROUND_NOT_PUBLISHED"
     loaded.post(f"{BASE}/rounds/1/publish", "allocation-analyst")
     mine = loaded.get(f"{REVISIONS}/diff", "participant-KEN", params={"from": 0, "to": 1})
-    assert {r["iso3"] for r in mine.json()["participants"]} <= {"KEN"}
+    assert mine.json()
+    assert {r["iso3"] for r in mine.json()} == {"KEN"}
 
 
 def test_bad_revisions_are_refused_with_their_field(loaded: Service) -> None:
