@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,7 @@ from doseflow.cli.app import run as cli
 from doseflow.store.service import audit_log
 from tests.service.conftest import Service, make_service
 from tests.service.scenario import NAME, scenario_document
+from tests.service.test_dashboard_pages import browser_for
 
 BASE = f"/api/scenarios/{NAME}"
 REVISIONS = f"{BASE}/rounds/1/revisions"
@@ -83,6 +85,22 @@ def test_cli_and_api_give_the_same_numbers(
         == 0
     )
     assert json.loads(capsys.readouterr().out)["participants"] == api.json()
+    # the dashboard shows the same rows (latest two revisions by default)
+    page = browser_for(loaded, "viewer").get("/dashboard/revisions").text
+    body = page[page.index("Who gained and who lost") :]
+    cells = re.findall(
+        r'<th scope="row">([A-Z]{3})</th><td>([^<]+)</td>\s*'
+        r'<td class="num">([\d,]+)</td><td class="num">([\d,]+)</td>',
+        body,
+    )
+    shown = [
+        (iso3, product, int(a.replace(",", "")), int(b.replace(",", "")))
+        for iso3, product, a, b in cells
+    ]
+    rows = api.json()
+    assert shown  # the revision changed something for someone
+    assert shown == [(r["iso3"], r["product"], r["doses_from"], r["doses_to"]) for r in rows[:100]]
+    assert f"Rows 1–{min(100, len(rows))} of {len(rows)}" in page
 
 
 def test_permissions_and_participants(loaded: Service) -> None:
