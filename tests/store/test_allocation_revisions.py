@@ -113,3 +113,18 @@ def test_bad_revisions_write_nothing(store: AllocationStore) -> None:
     with pytest.raises(DoseflowError) as err:
         revisions.diff("nope", 1, 0, 1)
     assert err.value.code == "ALLOC_UNKNOWN_SCENARIO"
+
+
+def test_a_revision_made_on_stale_supply_is_refused(
+    store: AllocationStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.run("small")
+    revisions = RevisionStore(store)
+    stale = store.effective_scenario("small")  # read before the other revision lands
+    revisions.revise("small", 1, SupplyChange(doses={T1: 1_500_000}))
+    monkeypatch.setattr(store, "effective_scenario", lambda name: stale)
+    with pytest.raises(DoseflowError) as err:
+        revisions.revise("small", 1, SupplyChange(doses={T1: 900_000}))
+    assert err.value.code == "ALLOC_REVISION_CONFLICT"
+    assert [r.supply for r in revisions.revisions("small", 1)] == [1_000_000, 1_500_000]
+    assert store.rounds("small")[0].supply == 1_500_000  # nothing of the refused one written

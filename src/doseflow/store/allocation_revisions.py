@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from doseflow.allocation.results import AllocationRun
 from doseflow.allocation.revision import (
     SupplyChange,
     TrancheChange,
@@ -29,7 +31,7 @@ from doseflow.allocation.revision import (
     tranche_to_dict,
 )
 from doseflow.allocation.revision_diff import RoundDiff, RoundSnapshot, diff_rounds, snapshot
-from doseflow.allocation.scenario import Scenario
+from doseflow.allocation.scenario import Decline, Scenario
 from doseflow.domain.errors import DoseflowError
 from doseflow.store.allocation import AllocationStore, RoundStatus
 from doseflow.store.allocation_tables import RevisionRow, ScenarioRow
@@ -73,6 +75,16 @@ def _info(name: str, row: RevisionRow, digest: str) -> RevisionInfo:
     )
 
 
+def _conflict(name: str, number: int) -> DoseflowError:
+    return DoseflowError(
+        "ALLOC_REVISION_CONFLICT",
+        f"another revision of round {number} of '{name}' was stored at the same time",
+        field="round",
+        expected="the revision made again, on the latest supply",
+        value=number,
+    )
+
+
 class RevisionStore:
     """Revisions of the rounds of stored scenarios (SQLite or PostgreSQL)."""
 
@@ -93,30 +105,54 @@ class RevisionStore:
         run = store._run_rounds(revised, declines)
         after = snapshot(run.round(number))
         created_by = created_by[:300]  # the column's bound
-        with Session(store.engine) as session, session.begin():
-            scenario_row = self._scenario_row(session, name)
-            digest = scenario_row.content_hash
-            last = self._latest(session, scenario_row.id, number, digest)
-            top = session.scalar(
-                select(func.max(RevisionRow.revision)).where(
-                    RevisionRow.scenario_id == scenario_row.id,
-                    RevisionRow.round_number == number,
+        try:
+            with Session(store.engine) as session, session.begin():
+                info, before = self._append(
+                    session, name, number, base, revised, run, after, declines, created_by
                 )
-            )
-            next_number = 0 if top is None else top + 1
-            if last is None:  # the round as it stood, to compare the first change with
-                before = snapshot(store._run_rounds(base, declines).round(number))
-                session.add(self._row(scenario_row, number, next_number, base, (), before, ""))
-                next_number += 1
-            else:
-                before = RoundSnapshot.from_dict(last.snapshot)
-            changes = supply_changes(base, revised, number)
-            row = self._row(scenario_row, number, next_number, revised, changes, after, created_by)
-            session.add(row)
-            store._write(session, scenario_row.id, run, RoundStatus.RUN)
-            session.flush()
-            info = _info(name, row, digest)
+        except IntegrityError:  # another revision of the round was stored meanwhile
+            raise _conflict(name, number) from None
         return info, diff_rounds(before, after)
+
+    def _append(
+        self,
+        session: Session,
+        name: str,
+        number: int,
+        base: Scenario,
+        revised: Scenario,
+        run: AllocationRun,
+        after: RoundSnapshot,
+        declines: list[Decline],
+        created_by: str,
+    ) -> tuple[RevisionInfo, RoundSnapshot]:
+        """Append the revision (and revision 0 first if the round has none yet against the
+        scenario as stored now) and store the re-run rounds, in ``session``'s transaction."""
+        store = self.store
+        scenario_row = self._scenario_row(session, name)
+        digest = scenario_row.content_hash
+        last = self._latest(session, scenario_row.id, number, digest)
+        top = session.scalar(
+            select(func.max(RevisionRow.revision)).where(
+                RevisionRow.scenario_id == scenario_row.id,
+                RevisionRow.round_number == number,
+            )
+        )
+        next_number = 0 if top is None else top + 1
+        if last is None:  # the round as it stood, to compare the first change with
+            before = snapshot(store._run_rounds(base, declines).round(number))
+            session.add(self._row(scenario_row, number, next_number, base, (), before, ""))
+            next_number += 1
+        else:
+            if last.tranches != [tranche_to_dict(t) for t in base.round(number).tranches]:
+                raise _conflict(name, number)  # revised meanwhile: this one was on old supply
+            before = RoundSnapshot.from_dict(last.snapshot)
+        changes = supply_changes(base, revised, number)
+        row = self._row(scenario_row, number, next_number, revised, changes, after, created_by)
+        session.add(row)
+        store._write(session, scenario_row.id, run, RoundStatus.RUN)
+        session.flush()
+        return _info(name, row, digest), before
 
     def revisions(self, name: str, number: int | None = None) -> list[RevisionInfo]:
         """Every revision of the scenario's rounds (one round if given), oldest first."""
