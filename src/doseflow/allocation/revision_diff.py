@@ -233,23 +233,35 @@ def _declined(e: Explanation) -> int:
     return sum(n.doses for n in e.declined)
 
 
+def _supply(pools: Mapping[str, PoolSummary], ids: Iterable[str]) -> int:
+    return sum(pools[p].supply for p in ids if p in pools)
+
+
 def pool_reason(
     a: Explanation | None,
     b: Explanation | None,
-    pool_a: PoolSummary | None,
-    pool_b: PoolSummary | None,
+    pools_a: Mapping[str, PoolSummary],
+    pools_b: Mapping[str, PoolSummary],
 ) -> Reason:
     """Why a participant's doses from one pool differ between two revisions, from the pool's
-    explanation in each (``None``: the pool was not in that revision)."""
+    explanation in each (``None``: the pool was not in that revision) and the pools' totals
+    (for a pool shared jointly with others of its date, the supply of them all counts)."""
     e = b or a
     assert e is not None
     pool = e.pool
+    pool_a, pool_b = pools_a.get(pool), pools_b.get(pool)
     if a is None or pool_a is None:
         supply = 0 if pool_b is None else pool_b.supply
         return Reason("pool-added", pool, f"new pool {pool} ({supply:,} doses) gave it {e.doses:,}")
     if b is None or pool_b is None:
         return Reason("pool-removed", pool, f"pool {pool} is gone (it gave {a.doses:,})")
-    more = _more(pool_b.supply - pool_a.supply)
+    joint = sorted(set(a.shared_with) | set(b.shared_with))
+    if joint:
+        names = ", ".join(joint)
+        change = _supply(pools_b, joint) - _supply(pools_a, joint)
+        more = _more(change).replace("in the pool", f"in the pools shared jointly ({names})")
+    else:
+        more = _more(pool_b.supply - pool_a.supply)
     if b.binding == "declined" or a.binding == "declined":
         was, now = _declined(a), _declined(b)
         return Reason(
@@ -304,10 +316,11 @@ def pool_reason(
         else:
             verb = "stayed"
         code = {"rose": "level-rose", "fell": "level-fell", "stayed": "level-same"}[verb]
+        what = f"its level in pool {pool}" if joint else f"common level of pool {pool}"
         if verb == "stayed":
-            text = f"common level of pool {pool} stayed at {_pct(lb)}, {more}"
+            text = f"{what} stayed at {_pct(lb)}, {more}"
         else:
-            text = f"common level of pool {pool} {verb} from {_pct(la)} to {_pct(lb)} {more}"
+            text = f"{what} {verb} from {_pct(la)} to {_pct(lb)} {more}"
         if b.binding == "above-level":
             text += " (it was already above it)"
         if b.rounding != a.rounding:
@@ -323,9 +336,14 @@ def pool_reason(
 
 
 def _index(snap: RoundSnapshot) -> dict[tuple[str, str], list[Explanation]]:
+    """Explanations per (product, ISO3), in the round's delivery order of pools (however
+    the explanations are listed)."""
+    position = {p.pool: k for k, p in enumerate(snap.pools)}
     out: dict[tuple[str, str], list[Explanation]] = {}
     for e in snap.explanations:
         out.setdefault((e.product, e.iso3), []).append(e)
+    for found in out.values():
+        found.sort(key=lambda e: position.get(e.pool, len(position)))
     return out
 
 
@@ -351,7 +369,7 @@ def diff_rounds(a: RoundSnapshot, b: RoundSnapshot) -> RoundDiff:
             continue
         by_a, by_b = {e.pool: e for e in ea}, {e.pool: e for e in eb}
         reasons = tuple(
-            pool_reason(by_a.get(p), by_b.get(p), pools_a.get(p), pools_b.get(p))
+            pool_reason(by_a.get(p), by_b.get(p), pools_a, pools_b)
             for p in sorted(by_a.keys() | by_b.keys())
             if (by_a[p].doses if p in by_a else 0) != (by_b[p].doses if p in by_b else 0)
         )
