@@ -23,6 +23,7 @@ from doseflow.allocation import (
     load_scenario,
     with_compliance_gate,
 )
+from doseflow.cli import allocation_revisions
 from doseflow.cli.console import console
 from doseflow.domain.errors import DoseflowError
 from doseflow.store.allocation import AllocationStore, LineInfo, RoundStatus
@@ -459,3 +460,6 @@ def explain(
 def register(app: typer.Typer) -> None:
     app.add_typer(allocate_app, name="allocate")
     app.command("explain")(explain)
+
+
+allocation_revisions.register(allocate_app)  # revise, diff, revisions

@@ -35,6 +35,7 @@ from doseflow.store.service_settings import SecuritySettings
 ROUTER_MODULES: tuple[str, ...] = (
     "meta",
     "allocation",
+    "allocation_revisions",
     "ledger",
     "coldchain",
     "deployment",

@@ -34,6 +34,7 @@ from doseflow.allocation import (
     run_rounds,
     scenario_from_document,
 )
+from doseflow.allocation.revision import tranche_from_dict, with_round_supply
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.supply import Membership
 from doseflow.store.allocation_gates import compliance_gates
@@ -42,6 +43,7 @@ from doseflow.store.allocation_tables import (
     DeclineRow,
     LineRow,
     PoolRow,
+    RevisionRow,
     RoundRow,
     ScenarioRow,
 )
@@ -215,6 +217,30 @@ class AllocationStore:
                 raise _unknown_scenario(name)
             return scenario_from_document(row.document, source=row.source)
 
+    def effective_scenario(self, name: str) -> Scenario:
+        """The stored scenario with each revised round's supply of record: the tranches of
+        its latest revision made against the scenario as stored now (a changed scenario
+        file starts afresh; its earlier revisions stay listed). See
+        :mod:`doseflow.store.allocation_revisions`."""
+        with Session(self.engine) as session:
+            row = session.scalar(select(ScenarioRow).where(ScenarioRow.name == name))
+            if row is None:
+                raise _unknown_scenario(name)
+            scenario = scenario_from_document(row.document, source=row.source)
+            latest: dict[int, list[dict[str, Any]]] = {}
+            revisions = session.scalars(
+                select(RevisionRow)
+                .where(
+                    RevisionRow.scenario_id == row.id,
+                    RevisionRow.scenario_hash == row.content_hash,
+                )
+                .order_by(RevisionRow.round_number, RevisionRow.revision)
+            )
+            for rev in revisions:
+                latest[rev.round_number] = rev.tranches
+        supply = {n: [tranche_from_dict(t) for t in ts] for n, ts in latest.items()}
+        return with_round_supply(scenario, supply)
+
     def scenarios(self) -> list[ScenarioInfo]:
         with Session(self.engine) as session:
             out = []
@@ -272,7 +298,7 @@ class AllocationStore:
 
         When the scenario's policy enables the reporting compliance gate, each round's
         verdicts are read from the reporting data as of the round's date."""
-        scenario = self.scenario(name)
+        scenario = self.effective_scenario(name)
         declines = [*scenario.declines, *self.recorded_declines(name), *extra]
         return self._run_rounds(scenario, declines)
 
@@ -307,7 +333,7 @@ class AllocationStore:
             if (d.round, d.product, d.iso3, d.pool)
             != (decline.round, decline.product, decline.iso3, decline.pool)
         ]
-        scenario = self.scenario(name)
+        scenario = self.effective_scenario(name)
         result = self._run_rounds(scenario, [*scenario.declines, *others, decline])  # validates
         with Session(self.engine) as session, session.begin():
             sid = self._scenario_id(session, name)

@@ -133,3 +133,34 @@ class DeclineRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: how it was recorded and by whom, e.g. "via the API by participant-KEN"
     recorded_by: Mapped[str] = mapped_column(String(300), default="", server_default="")
+
+
+class RevisionRow(Base):
+    """A revision of a round's supply: written once, never updated (append-only)."""
+
+    __tablename__ = "alloc_revisions"
+    __table_args__ = (
+        UniqueConstraint(
+            "scenario_id", "round_number", "revision", name="uq_alloc_revisions_number"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scenario_id: Mapped[int] = mapped_column(
+        ForeignKey("alloc_scenarios.id", ondelete="CASCADE"), index=True
+    )
+    round_number: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer)
+    #: the stored scenario (its content hash) the revision was made against
+    scenario_hash: Mapped[str] = mapped_column(String(64))
+    #: the round's whole supply in this revision (tranches as JSON)
+    tranches: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: what this revision changed (tranche, product, doses before and after)
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    supply: Mapped[int] = mapped_column(BigInteger)
+    allocated: Mapped[int] = mapped_column(BigInteger)
+    #: the round as this revision left it: pools and every explanation
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: how it was made and by whom, e.g. "via the API by analyst-1"
+    created_by: Mapped[str] = mapped_column(String(300), default="", server_default="")

@@ -43,6 +43,7 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 #: Area page modules under ``doseflow.service.dashboard``, each with ``router`` and ``NAV``.
 PAGE_MODULES: tuple[str, ...] = (
     "allocation_pages",
+    "revision_pages",
     "ledger_pages",
     "coldchain_pages",
     "deployment_pages",
