@@ -334,3 +334,29 @@ def test_pools_keep_their_membership_and_non_members_are_told_why(engine: Engine
         "not a member of the pool: the pool is for AMC participants and URY",
     )
     assert kor["AZ/members-self-financing"].doses > 0
+
+
+def test_a_scenario_stored_before_the_unused_field_rule_still_reads(
+    store: AllocationStore, engine: Engine
+) -> None:
+    """A document accepted when stored (here with a phase-2 field and no phase-2 round, as
+    before ALLOC_FIELD_UNUSED existed) is read back and run; a new file with it is refused."""
+    from doseflow.store.allocation_tables import ScenarioRow
+
+    with engine.begin() as conn:
+        row = conn.execute(select(ScenarioRow.document).where(ScenarioRow.name == "small"))
+        document = dict(row.scalar_one())
+        participants = [dict(p) for p in document["participants"]]
+        participants[0]["absorption_per_month"] = 50_000
+        document["participants"] = participants
+        conn.execute(
+            ScenarioRow.__table__.update()
+            .where(ScenarioRow.name == "small")
+            .values(document=document)
+        )
+    scenario = store.scenario("small")
+    assert scenario.participants[0].demand.absorption_per_month == 50_000
+    assert store.run("small").rounds
+    with pytest.raises(DoseflowError) as err:
+        parse_scenario(SCENARIO.replace("cold_chain", "absorption_per_month: 5, cold_chain"))
+    assert err.value.code == "ALLOC_FIELD_UNUSED"

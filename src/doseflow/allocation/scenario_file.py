@@ -347,13 +347,21 @@ def parse_scenario(text: str, fmt: str = "yaml", source: str = "<scenario>") -> 
 
 
 def scenario_from_document(
-    data: Any, *, source: str | None = None, locator: Locator | None = None
+    data: Any,
+    *,
+    source: str | None = None,
+    locator: Locator | None = None,
+    check_unused: bool = True,
 ) -> Scenario:
     """A scenario from already-parsed data (e.g. the document kept in the store).
 
-    Every problem is reported in one :class:`DoseflowError`: type and range problems of
-    each product, participant, round, tranche and decline, and the cross-reference checks
-    (unknown ISO3, unknown product, duplicates, ...) on every part that did parse."""
+    ``check_unused=False`` skips the unused-field rule (ALLOC_FIELD_UNUSED) only: the store
+    reads back documents accepted when they were stored, perhaps before the rule existed,
+    and a stored scenario must stay readable.
+
+    Every problem is reported in one :class:`DoseflowError`: type and range problems of each
+    product, participant, round, tranche and decline, and the cross-reference checks (unknown
+    ISO3, unknown product, duplicates, ...) on every part that did parse."""
     loc = locator or NoLocator()
     try:
         check_document_depth(data)  # a JSON body is not parsed by parse_text
@@ -369,7 +377,7 @@ def scenario_from_document(
             value=type(data).__name__,
         )
     parts = _Parts(dict(data), source, loc)
-    builder = _Builder(parts, source, loc)
+    builder = _Builder(parts, source, loc, check_unused=check_unused)
     scenario = builder.build()
     problems = sorted(
         [*parts.problems, *builder.problems],
@@ -511,8 +519,11 @@ def _strings(value: Any) -> list[tuple[int, str]]:
 class _Builder:
     """Cross-checks the validated document and builds the domain objects."""
 
-    def __init__(self, parts: _Parts, source: str | None, locator: Locator) -> None:
+    def __init__(
+        self, parts: _Parts, source: str | None, locator: Locator, *, check_unused: bool = True
+    ) -> None:
         self.parts = parts
+        self.check_unused = check_unused
         self.source = source
         self.locator = locator
         self.problems: list[ErrorDetail] = []
@@ -590,7 +601,8 @@ class _Builder:
         policy = None if policy_doc is None else self._policy(policy_doc.model_dump(), ["policy"])
         rounds = self._rounds(policy_doc or PolicyDoc())
         declines = self._declines()
-        self._unused(policy_doc)
+        if self.check_unused:
+            self._unused(policy_doc)
         if self.problems or not parts.valid or policy is None:
             return None
         doc = ScenarioDoc.model_validate(parts.data)

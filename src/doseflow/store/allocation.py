@@ -215,7 +215,7 @@ class AllocationStore:
             row = session.scalar(select(ScenarioRow).where(ScenarioRow.name == name))
             if row is None:
                 raise _unknown_scenario(name)
-            return scenario_from_document(row.document, source=row.source)
+            return scenario_from_document(row.document, source=row.source, check_unused=False)
 
     def effective_scenario(self, name: str) -> Scenario:
         """The stored scenario with each revised round's supply of record: the tranches of
@@ -226,7 +226,7 @@ class AllocationStore:
             row = session.scalar(select(ScenarioRow).where(ScenarioRow.name == name))
             if row is None:
                 raise _unknown_scenario(name)
-            scenario = scenario_from_document(row.document, source=row.source)
+            scenario = scenario_from_document(row.document, source=row.source, check_unused=False)
             latest: dict[int, list[dict[str, Any]]] = {}
             revisions = session.scalars(
                 select(RevisionRow)
