@@ -114,17 +114,22 @@ def test_a_clipped_floor_that_leaves_nothing_is_explained_as_such() -> None:
     assert [line.doses for line in result.lines(include_zero=True) if line.iso3 == "NIU"] == [0]
 
 
-def test_a_floor_does_not_prevail_for_a_participant_at_its_ceiling() -> None:
-    # KEN's whole ceiling holds the floor many times over: the floor never lifts it above it
-    policy = _policy(floors={"AZ": 100_800})
-    parts = [participant("NIU", population=1_618), participant("KEN", population=100_000)]
+def test_a_floor_does_not_lift_a_large_participant_above_its_ceiling() -> None:
+    # KEN's whole ceiling (400,000 doses) holds the floor: after round 1 leaves it 1,600 doses
+    # under its ceiling (rounded down), round 2's floor is clipped, not given above it
+    policy = _policy(floors=FLOOR, ceiling_rounding=CeilingRounding.DOWN)
+    parts = [participant("NIU", population=1_618), participant("KEN", population=1_000_000)]
     first = [tranche("AZ", 10_000_000, tid="a")]
     second = [tranche("AZ", 10_000_000, tid="b")]
     sc = scenario([product("AZ", pack=PACK)], parts, [first, second], policy)
     run = run_rounds(sc)
-    assert run.rounds[0].explain("KEN")[0].doses == 40_800  # 17 packs = 40,000 nearest
-    assert run.rounds[1].explain("KEN")[0].doses == 0
-    assert run.rounds[1].explain("NIU")[0].doses == 0  # already above its ceiling
+    assert run.rounds[0].explain("KEN")[0].doses == 398_400  # 166 packs
+    assert run.rounds[0].explain("NIU")[0].doses == 100_800  # small: its floor prevails
+    (ken,) = run.rounds[1].explain("KEN")
+    assert (ken.doses, ken.binding) == (0, Binding.FLOOR_CLIPPED.label)
+    assert "ceiling 1,600.0 doses rounded down to whole packs: 0" in ken.binding_text
+    (niu,) = run.rounds[1].explain("NIU")
+    assert (niu.doses, niu.binding) == (0, Binding.CEILING.label)  # already above it
 
 
 def test_floors_prevail_in_the_severe_supply_mode() -> None:

@@ -48,6 +48,7 @@ from doseflow.allocation.results import (
     coverage_share,
     per_person,
 )
+from doseflow.allocation.rounding import ceiling_packs as to_packs
 from doseflow.allocation.rounding import round_to_packs
 from doseflow.allocation.scenario import Decline, RoundKind, RoundSpec, Scenario
 from doseflow.allocation.table import ParticipantTable
@@ -91,6 +92,59 @@ def _cap_packs(product: Product, policy: Policy, available: int, n: int) -> IntA
     return np.asarray(int(cap // product.pack_doses), dtype=np.int64)
 
 
+def floor_packs(
+    policy: Policy,
+    asked: IntArray | int,
+    hp: IntArray,
+    cap_packs: IntArray,
+    eligible: npt.NDArray[np.bool_],
+    room: FloatArray,
+    whole: FloatArray,
+    pack: int,
+) -> tuple[IntArray, IntArray]:
+    """The packs each participant is given first (its floor) and the packs it may take.
+
+    ``asked``: the floor in whole packs; ``hp``: packs within ceiling, caps and eligibility;
+    ``room``: doses left under its ceiling; ``whole``: its whole ceiling in doses. With
+    ``floors_prevail``, a participant whose whole ceiling holds less than its floor and that
+    is still below its ceiling gets its floor even above the ceiling (caps still apply);
+    otherwise a floor is clipped to what the ceiling (and caps) allow."""
+    asked_packs = np.where(eligible, asked, 0)
+    clipped = np.minimum(hp, asked_packs)
+    if not policy.floors_prevail:
+        return clipped, hp
+    prevails = eligible & (room > 1e-6 * pack) & (whole < asked_packs * float(pack))
+    given = np.where(prevails, np.minimum(asked_packs, cap_packs), clipped)
+    return given, np.maximum(hp, given)
+
+
+def floor_bindings(
+    binding: npt.NDArray[np.int8],
+    x: FloatArray,
+    asked: FloatArray,
+    given: FloatArray,
+    ceiling_packs: IntArray,
+    room: FloatArray,
+    pack: int,
+    at_cap: npt.NDArray[np.bool_],
+    room_packs: IntArray | None = None,
+) -> None:
+    """Mark (in place) who got a floor above its rounded ceiling and whose floor the ceiling
+    clipped (for them "reached its coverage ceiling" would hide the floor).
+
+    ``ceiling_packs`` is the ceiling the floors were set against; ``room``/``room_packs`` the
+    room left when the pool was rounded (the same, unless pools before it on the same date
+    took some: joint sharing)."""
+    tol = 1e-6 * pack
+    ceiling_doses = ceiling_packs * float(pack)
+    room_doses = ceiling_doses if room_packs is None else room_packs * float(pack)
+    above = (given > ceiling_doses + tol) & (x >= given - tol)
+    clipped = at_cap & (asked > given + tol) & (given >= room_doses - tol) & (room > tol)
+    binding[clipped] = Binding.FLOOR_CLIPPED
+    binding[above & (given >= asked - tol)] = Binding.FLOOR_ABOVE_CEILING
+    binding[above & (given < asked - tol)] = Binding.CAP  # a prevailing floor, cut by a cap
+
+
 def _finish(
     pool: Pool,
     product: Product,
@@ -108,6 +162,7 @@ def _finish(
     threat: FloatArray | None = None,
     weights: FloatArray | None = None,
     ranks: IntArray | None = None,
+    floors: FloatArray | None = None,
 ) -> PoolResult:
     pack = product.pack_doses
     budget = min(
@@ -132,6 +187,7 @@ def _finish(
         threat=threat,
         weights=weights,
         ranks=ranks,
+        floors=floors,
     )
 
 
@@ -195,14 +251,17 @@ def _supply(
     pack = product.pack_doses
     eligible = flags == 0
     ceiling = table.capped_ceiling(policy.top_rung)
-    headroom = ceiling - before
-    headroom *= per_cov
-    ceiling_packs = _packs_floor(headroom, pack, scratch=True)
+    room = ceiling - before
+    room *= per_cov
+    ceiling_packs = to_packs(room, pack, policy.ceiling_rounding)
     capped = int(cap_packs) < _NO_CAP
     hp = np.where(eligible, np.minimum(ceiling_packs, cap_packs) if capped else ceiling_packs, 0)
+    asked = -(-policy.floors.get(product.code, 0) // pack)
+    whole = ceiling * per_cov
+    given, hp = floor_packs(policy, asked, hp, cap_packs, eligible, room, whole, pack)
     caps = hp * float(pack)
-    floor_packs = -(-policy.floors.get(product.code, 0) // pack)
-    floors = np.minimum(hp, floor_packs) * float(pack) if floor_packs else None
+    floors = given * float(pack) if asked else None
+    asked_doses = np.where(eligible, asked * float(pack), 0.0) if asked else None
     fill = water_fill(float(available), per_cov, before, floors, caps, checked=True)
     severe = policy.severe
     constrained = not fill.floors_met or fill.level < severe.threshold
@@ -211,7 +270,7 @@ def _supply(
             ctx,
             policy,
             available,
-            hp,
+            cap_packs,
             ceiling_packs,
             pool,
             product,
@@ -220,6 +279,7 @@ def _supply(
             before,
             per_cov,
             ceiling,
+            room,
         )
     x = fill.quantities
     mode = Mode.EQUAL_COVERAGE if fill.floors_met else Mode.FLOOR_SHORTFALL
@@ -239,11 +299,25 @@ def _supply(
         at_cap = eligible & (x >= caps - tol)
         binding[at_cap & (hp >= ceiling_packs)] = Binding.CEILING
         binding[at_cap & (hp < ceiling_packs)] = Binding.CAP
+        if floors is not None and asked_doses is not None:
+            floor_bindings(binding, x, asked_doses, floors, ceiling_packs, room, pack, at_cap)
         return binding
 
     level = fill.level if fill.floors_met else None
     return _finish(
-        pool, product, mode, level, buffer, flags, before, per_cov, ceiling, x, hp, classify
+        pool,
+        product,
+        mode,
+        level,
+        buffer,
+        flags,
+        before,
+        per_cov,
+        ceiling,
+        x,
+        hp,
+        classify,
+        floors=asked_doses,
     )
 
 
@@ -251,7 +325,7 @@ def _weighted(
     ctx: RunContext,
     policy: Policy,
     available: int,
-    hp: IntArray,
+    cap_packs: IntArray,
     ceiling_packs: IntArray,
     pool: Pool,
     product: Product,
@@ -260,18 +334,25 @@ def _weighted(
     before: FloatArray,
     per_cov: FloatArray,
     ceiling: FloatArray,
+    room: FloatArray,
 ) -> PoolResult:
     """Severely constrained supply: a minimum to each (threat-and-vulnerability order while
-    it lasts), then shares in proportion to the threat-and-vulnerability weight."""
+    it lasts), then shares in proportion to the threat-and-vulnerability weight. The minimum
+    (the larger of the severe-supply minimum and the floor) is a floor like any other: it
+    prevails over a small participant's ceiling, or is clipped by it, as the policy says."""
     table = ctx.table
     pack = product.pack_doses
     eligible = flags == 0
     score = threat_scores(table, policy.threat, eligible)
     weights = policy.threat.base + score
+    capped = int(cap_packs) < _NO_CAP
+    hp = np.where(eligible, np.minimum(ceiling_packs, cap_packs) if capped else ceiling_packs, 0)
+    min_packs = max(policy.severe.min_packs, -(-policy.floors.get(product.code, 0) // pack))
+    given, hp = floor_packs(policy, min_packs, hp, cap_packs, eligible, room, ceiling * per_cov, pack)
     receiving = eligible & (hp > 0)
     ranks = delivery_ranks(score, receiving)
-    min_packs = max(policy.severe.min_packs, -(-policy.floors.get(product.code, 0) // pack))
-    minimum = np.minimum(hp, min_packs).astype(np.float64) * pack
+    minimum = given.astype(np.float64) * pack
+    asked = np.where(eligible, min_packs * float(pack), 0.0)
     caps = hp.astype(np.float64) * pack
     binding = np.zeros(table.population.size, dtype=np.int8)
     tol = 1e-6 * pack
@@ -293,6 +374,8 @@ def _weighted(
     at_cap = eligible & (x >= caps - tol)
     binding[at_cap & (hp >= ceiling_packs)] = Binding.CEILING
     binding[at_cap & (hp < ceiling_packs)] = Binding.CAP
+    if min_packs:
+        floor_bindings(binding, x, asked, minimum, ceiling_packs, room, pack, at_cap)
     return _finish(
         pool,
         product,
@@ -309,6 +392,7 @@ def _weighted(
         threat=score,
         weights=weights,
         ranks=ranks,
+        floors=asked if min_packs else None,
     )
 
 

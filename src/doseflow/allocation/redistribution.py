@@ -22,7 +22,8 @@ from doseflow.allocation.results import (
     RoundResult,
     coverage_share,
 )
-from doseflow.allocation.rounding import round_to_packs
+from doseflow.allocation.policy import CeilingRounding
+from doseflow.allocation.rounding import ceiling_packs, round_to_packs
 from doseflow.allocation.scenario import Decline, Redirect
 from doseflow.allocation.threat import threat_scores
 from doseflow.allocation.waterfill import water_fill
@@ -124,7 +125,13 @@ def _redistribute(
     per_cov = pr.doses_per_coverage
     default_ceiling = np.minimum(table.ceiling, policy.top_rung)
     ceiling = pr.ceiling if pr.ceiling is not None else default_ceiling
-    hp = np.floor(np.maximum(ceiling - before, 0.0) * per_cov / pack + _EPS).astype(np.int64)
+    # phase-1 pools round the room under a ceiling as the policy says; others round down
+    rounding = (
+        policy.ceiling_rounding
+        if pr.mode in (Mode.EQUAL_COVERAGE, Mode.FLOOR_SHORTFALL, Mode.THREAT_WEIGHTED)
+        else CeilingRounding.DOWN
+    )
+    hp = ceiling_packs((ceiling - before) * per_cov, pack, rounding)
     cap = np.inf
     if product.code in policy.caps:
         cap = float(policy.caps[product.code])
