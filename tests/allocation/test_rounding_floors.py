@@ -206,3 +206,31 @@ def test_a_bad_rounding_in_the_file_is_located() -> None:
         parse_scenario(FILE.replace("ROUNDING", "sideways"), "yaml", "upload.yaml")
     found = [(d.code, d.location.field, d.location.line) for d in err.value.details]
     assert found == [("ALLOC_BAD_ROUNDING", "policy.ceiling_rounding", 9)]
+
+
+# -- the docs quote what the engine says ----------------------------------------------------
+
+
+def _doc_section(title: str) -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "allocation.md").read_text("utf-8")
+    start = text.index(f"## {title}")
+    end = text.find("\n## ", start + 1)
+    return " ".join(text[start : end if end != -1 else None].split())
+
+
+def test_the_docs_quote_the_explanations_the_engine_gives() -> None:
+    rounding = _doc_section("Rounding ceilings to packs")
+    (tuv,) = _run(_policy(), {"TUV": 11_792, "KEN": 2_000_000}).explain("TUV")
+    sentence = next(s for s in tuv.render().splitlines() if s.startswith("Room under"))
+    assert sentence in rounding
+    (down,) = _run(_policy(ceiling_rounding="down"), {"TUV": 11_792, "KEN": 2_000_000}).explain(
+        "TUV"
+    )
+    assert f"gave it one ({down.doses:,})" in rounding
+    floors = _doc_section("Floors")
+    (above,) = _run(_policy(floors=FLOOR), TINY).explain("NIU")
+    assert above.binding_text in floors
+    (clipped,) = _run(_policy(floors=FLOOR, floors_prevail=False), TINY).explain("NIU")
+    assert clipped.binding_text.split(" (the policy")[0] in floors
