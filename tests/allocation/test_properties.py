@@ -214,7 +214,8 @@ def _quantity_from(e: Explanation) -> int:
     pack = e.pack_doses
     packs = math.floor(e.unrounded_doses / pack + 1e-9) + (1 if e.rounding == "up" else 0)
     if e.rounding == "cut":  # more packs than its room: cut to the room in whole packs
-        assert e.ceiling_packs is not None and e.ceiling_packs < packs
+        assert e.ceiling_packs is not None
+        assert e.ceiling_packs < packs
         packs = e.ceiling_packs
     rule = packs * pack if e.eligible else 0
     if e.binding == Binding.FLOOR_ABOVE_CEILING.label:
@@ -222,8 +223,10 @@ def _quantity_from(e: Explanation) -> int:
         assert e.floor_doses > e.ceiling_packs * pack
         assert rule == e.floor_doses, e.render()
     elif e.binding == Binding.FLOOR_CLIPPED.label:
-        assert e.ceiling_packs is not None and e.ceiling_doses is not None
-        assert e.floor_doses > e.ceiling_packs * pack and e.ceiling_doses > 0
+        assert e.ceiling_packs is not None
+        assert e.ceiling_doses is not None
+        assert e.floor_doses > e.ceiling_packs * pack
+        assert e.ceiling_doses > 0
         assert rule == e.ceiling_packs * pack, e.render()
     elif e.binding == Binding.CEILING.label and e.ceiling_packs is not None and not e.shared_with:
         assert rule == e.ceiling_packs * pack, e.render()

@@ -284,11 +284,8 @@ def test_export_keeps_every_participant_and_pool_given_nothing(
     ken = frame[(frame["iso3"] == "KEN") & (frame["product"] == "PF")]
     assert list(ken["binding"]) == ["not-eligible"]
     as_json = tmp_path / "lines.json"
-    assert (
-        run(["allocate", "export", "small-states", "--format", "json", "--out", str(as_json)]
-            + ["--db", db])
-        == 0
-    )
+    export = ["allocate", "export", "small-states", "--format", "json", "--out", str(as_json)]
+    assert run([*export, "--db", db]) == 0
     data = json.loads(as_json.read_text())
     (line,) = [d for d in data if d["iso3"] == "NIU" and d["product"] == "AZ"]
     assert "floor of 100,800 doses was clipped by its coverage ceiling" in line["text"]

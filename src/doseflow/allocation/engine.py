@@ -259,9 +259,11 @@ def _supply(
     asked = -(-policy.floors.get(product.code, 0) // pack)
     whole = ceiling * per_cov
     given, hp = floor_packs(policy, asked, hp, cap_packs, eligible, room, whole, pack)
-    caps = hp * float(pack)
-    floors = given * float(pack) if asked else None
-    asked_doses = np.where(eligible, asked * float(pack), 0.0) if asked else None
+    caps: FloatArray = hp.astype(np.float64) * pack
+    floors: FloatArray | None = given.astype(np.float64) * pack if asked else None
+    asked_doses: FloatArray | None = (
+        np.where(eligible, asked * float(pack), 0.0) if asked else None
+    )
     fill = water_fill(float(available), per_cov, before, floors, caps, checked=True)
     severe = policy.severe
     constrained = not fill.floors_met or fill.level < severe.threshold
@@ -348,11 +350,12 @@ def _weighted(
     capped = int(cap_packs) < _NO_CAP
     hp = np.where(eligible, np.minimum(ceiling_packs, cap_packs) if capped else ceiling_packs, 0)
     min_packs = max(policy.severe.min_packs, -(-policy.floors.get(product.code, 0) // pack))
-    given, hp = floor_packs(policy, min_packs, hp, cap_packs, eligible, room, ceiling * per_cov, pack)
+    whole = ceiling * per_cov
+    given, hp = floor_packs(policy, min_packs, hp, cap_packs, eligible, room, whole, pack)
     receiving = eligible & (hp > 0)
     ranks = delivery_ranks(score, receiving)
     minimum = given.astype(np.float64) * pack
-    asked = np.where(eligible, min_packs * float(pack), 0.0)
+    asked: FloatArray = np.where(eligible, min_packs * float(pack), 0.0)
     caps = hp.astype(np.float64) * pack
     binding = np.zeros(table.population.size, dtype=np.int8)
     tol = 1e-6 * pack

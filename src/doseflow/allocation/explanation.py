@@ -291,7 +291,8 @@ class Explanation:
         return "\n".join(lines)
 
     def _ceiling_sentence(self) -> str:
-        assert self.ceiling_doses is not None and self.ceiling_packs is not None
+        assert self.ceiling_doses is not None
+        assert self.ceiling_packs is not None
         rounded = self.ceiling_packs * self.pack_doses
         text = (
             f"Room under its coverage ceiling: ceiling {self.ceiling_doses:,.1f} doses "

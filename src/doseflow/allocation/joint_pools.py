@@ -41,7 +41,6 @@ from doseflow.allocation.joint import joint_fill
 from doseflow.allocation.policy import Phase, Policy
 from doseflow.allocation.pools import Pool
 from doseflow.allocation.readiness import GateFailures
-from doseflow.allocation.rounding import ceiling_packs as to_packs
 from doseflow.allocation.results import (
     AllocationState,
     FloatArray,
@@ -52,6 +51,7 @@ from doseflow.allocation.results import (
     coverage_share,
     per_person,
 )
+from doseflow.allocation.rounding import ceiling_packs as to_packs
 from doseflow.allocation.scenario import RoundSpec
 from doseflow.domain.product import Product
 
@@ -122,7 +122,7 @@ def _with_floors(pp: _Prepared, policy: Policy) -> _Prepared:
     given, hp = floor_packs(
         policy, asked, pp.hp, pp.cap_packs, pp.flags == 0, pp.room, pp.whole, pack
     )
-    return replace(pp, hp=hp, floors=given * float(pack))
+    return replace(pp, hp=hp, floors=given.astype(np.float64) * pack)
 
 
 def share_jointly(

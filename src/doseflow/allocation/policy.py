@@ -106,9 +106,9 @@ class Policy:
     turns the room under a ceiling into whole packs (:class:`CeilingRounding`).
     ``floors_prevail`` gives a small participant (one whose whole ceiling holds less than
     the floor) that is still below its ceiling at least its floor, in whole packs, even above
-    its ceiling (caps still apply); when off, a floor is clipped by the ceiling. ``need_per_1000`` names
-    the unit of need of a non-vaccine product (units per 1,000 people), which then has its
-    own coverage, separate from vaccine coverage.
+    its ceiling (caps still apply); when off, a floor is clipped by the ceiling.
+    ``need_per_1000`` names the unit of need of a non-vaccine product (units per 1,000
+    people), which then has its own coverage, separate from vaccine coverage.
     """
 
     ladder: tuple[float, ...] = (0.03, 0.20)

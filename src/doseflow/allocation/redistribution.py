@@ -15,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from doseflow.allocation.explanation import Mode
+from doseflow.allocation.policy import CeilingRounding
 from doseflow.allocation.results import (
     AllocationState,
     DeclineRecord,
@@ -22,7 +23,6 @@ from doseflow.allocation.results import (
     RoundResult,
     coverage_share,
 )
-from doseflow.allocation.policy import CeilingRounding
 from doseflow.allocation.rounding import ceiling_packs, round_to_packs
 from doseflow.allocation.scenario import Decline, Redirect
 from doseflow.allocation.threat import threat_scores

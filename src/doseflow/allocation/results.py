@@ -24,6 +24,8 @@ from doseflow.allocation.explanation import (
     DeclineNote,
     Explanation,
     Mode,
+)
+from doseflow.allocation.explanation import (
     binding_text as describe_binding,
 )
 from doseflow.allocation.policy import Phase, Policy
