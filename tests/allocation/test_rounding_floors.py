@@ -65,6 +65,8 @@ def test_up_and_nearest_differ_below_half_a_pack() -> None:
     (bbb,) = near.explain("BBB")
     assert bbb.binding == Binding.CEILING.label
     assert "ceiling 800.0 doses rounded to the nearest pack: 0" in bbb.render()
+    assert "reached its coverage ceiling" not in bbb.binding_text
+    assert "rounds to no pack" in bbb.binding_text
 
 
 def test_supply_is_never_exceeded_when_rounding_up() -> None:
@@ -229,6 +231,8 @@ def test_the_docs_quote_the_explanations_the_engine_gives() -> None:
         "TUV"
     )
     assert f"gave it one ({down.doses:,})" in rounding
+    (bbb,) = _run(_policy(), {"BBB": 2_000, "KEN": 2_000_000}).explain("BBB")
+    assert bbb.binding_text in rounding
     floors = _doc_section("Floors")
     (above,) = _run(_policy(floors=FLOOR), TINY).explain("NIU")
     assert above.binding_text in floors

@@ -100,6 +100,9 @@ def binding_text(binding: Binding, mode: str, facts: CeilingFacts | None) -> str
         if mode == Mode.THREAT_WEIGHTED
         else "floor"
     )
+    if binding is Binding.CEILING and facts.packs == 0 and facts.room > 0:
+        # it has not reached its ceiling: what is left of it is less than the rounding's pack
+        return f"the room under its coverage ceiling rounds to no pack ({facts.ceiling_text()})"
     if binding is Binding.FLOOR_ABOVE_CEILING:
         return (
             f"received its {minimum} of {floor:,} doses, above its coverage ceiling "
