@@ -181,6 +181,19 @@ def _ceilings_hold(policy: Policy, pr: Any, ceilings: dict[str, float], parts: A
     above = binding == Binding.FLOOR_ABOVE_CEILING
     assert np.all(pr.rule_doses[above] == floors[above])
     assert np.all(pr.rule_doses[above] > room[above])
+    if (
+        pr.mode is Mode.EQUAL_COVERAGE
+        and pr.joint is None
+        and policy.cap_share_of_pool is None
+        and not policy.caps
+    ):
+        # a pool that meets every floor gives each its floor: in full where it prevails,
+        # else as far as its ceiling (in whole packs by the policy's rounding) allows
+        offset = {"down": 1e-9, "nearest": 0.5 + 1e-9, "up": 1.0 - 1e-9}
+        packs = np.floor(np.maximum(room, 0.0) / pack + offset[policy.ceiling_rounding])
+        owed = np.where(prevails, floors, np.minimum(floors, packs * pack))
+        eligible = pr.exclusions == 0
+        assert np.all(pr.rule_doses[eligible] >= owed[eligible])
 
 
 def _joint_levels_hold(result: Any) -> None:
