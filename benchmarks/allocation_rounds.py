@@ -78,6 +78,9 @@ from doseflow.domain.temperature import TemperatureBand
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 START = date(2021, 1, 4)
+#: the policy's rounding of a ceiling to packs (down, nearest, up), as the engine applies it
+_ROUNDING_OFFSET = {"down": 1e-9, "nearest": 0.5 + 1e-9, "up": 1.0 - 1e-9}
+
 POLICY = Policy(ladder=(0.2, 0.7), severe=SevereSupply(enabled=False))
 
 
@@ -581,7 +584,7 @@ def lp_run(scenario: Scenario, stats: LpStats, run: AllocationRun) -> list[Float
         for pool in build_pools(spec.tranches, _carried(run, spec.number)):
             by_date.setdefault(pool.available, []).append(pool)
         for group in by_date.values():
-            edges, supply, units = [], [], []
+            edges, supply, units, rounded = [], [], [], []
             before = coverage_share(ctx, state, ctx.products[group[0].product], policy)
             ceiling = np.minimum(table.ceiling, policy.top_rung)
             for pool in group:
@@ -596,12 +599,18 @@ def lp_run(scenario: Scenario, stats: LpStats, run: AllocationRun) -> list[Float
                 )
                 unit = per_person(product, policy)
                 s = population * unit
-                hp = np.floor(np.maximum(ceiling - before, 0.0) * s / pack + 1e-9)
+                room = np.maximum(ceiling - before, 0.0) * s / pack
+                hp = np.floor(room + _ROUNDING_OFFSET[policy.ceiling_rounding])
                 hp[flags != 0] = 0
                 edges.append(hp * pack / unit)
+                rounded.append(np.where(flags == 0, hp * pack / unit, np.inf))
                 supply.append(pool.doses / unit)
                 units.append(unit)
-            caps = np.maximum(ceiling - before, 0.0) * population
+            # the ceiling in courses: the nominal one, or if larger the smallest of the
+            # ceilings rounded to the packs of the pools a participant may draw on
+            nominal = np.maximum(ceiling - before, 0.0) * population
+            least = np.min(rounded, axis=0)
+            caps = np.maximum(nominal, np.where(np.isfinite(least), least, 0.0))
             state = _advance(ctx, state, result, group)
             if len(group) == 1:  # one pool: the single-pool LP
                 s = population * units[0]

@@ -179,6 +179,10 @@ def _slack(sc: Scenario) -> dict[str, float]:
     }
 
 
+#: the policy's rounding of the room under a ceiling to whole packs (half up for nearest)
+_OFFSET = {"down": 1e-9, "nearest": 0.5 + 1e-9, "up": 1.0 - 1e-9}
+
+
 def _oracle(sc: Scenario) -> dict[str, float]:
     """The LP's lexicographic max-min courses, from the inputs the engine shares."""
     pools = run_rounds(sc).rounds[0].pools
@@ -186,14 +190,20 @@ def _oracle(sc: Scenario) -> dict[str, float]:
     pop = np.array([p.population for p in sc.participants], dtype=np.float64)
     start = first.coverage_before
     ceiling = np.minimum([p.ceiling for p in sc.participants], sc.policy.top_rung)
-    edges, supply = [], []
+    edges, supply, rounded = [], [], []
     for pr in pools:
         pack, unit = pr.product.pack_doses, pr.product.doses_per_course
-        hp = np.floor(np.maximum(ceiling - start, 0.0) * pr.doses_per_coverage / pack + 1e-9)
+        room = np.maximum(ceiling - start, 0.0) * pr.doses_per_coverage / pack
+        hp = np.floor(room + _OFFSET[sc.policy.ceiling_rounding])
         hp[pr.exclusions != 0] = 0
         edges.append(hp * pack / unit)
+        rounded.append(np.where(pr.exclusions == 0, hp * pack / unit, np.inf))
         supply.append((pr.pool.doses - pr.buffer) / unit)
-    caps = np.maximum(ceiling - start, 0.0) * pop
+    # a ceiling rounded up to the packs of every pool a participant may draw on holds more
+    # than the nominal one (nearest, up): the smallest of those
+    least = np.min(rounded, axis=0)
+    least[~np.isfinite(least)] = 0.0
+    caps = np.maximum(np.maximum(ceiling - start, 0.0) * pop, least)
     totals = lex_max_min(np.array(supply), pop, start, caps, np.column_stack(edges))
     return {p.iso3: float(totals[i]) for i, p in enumerate(sc.participants)}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,9 @@ from hypothesis import strategies as st
 
 from doseflow.allocation import (
     Binding,
+    CeilingRounding,
     Decline,
+    Explanation,
     Mode,
     Policy,
     Redirect,
@@ -37,7 +40,7 @@ def scenarios(draw: st.DrawFn) -> Any:
     parts = [
         participant(
             ISO[i],
-            population=draw(st.integers(10_000, 5_000_000)),
+            population=draw(st.integers(1_000, 5_000_000)),
             financing=draw(st.sampled_from(list(Financing))),
             ceiling=draw(st.floats(0.0, 1.0)),
             cold_chain=draw(
@@ -80,7 +83,12 @@ def scenarios(draw: st.DrawFn) -> Any:
             )
         rounds.append(ts)
     policy = Policy(
-        floors={"PF": draw(st.sampled_from([0, 1170, 5850]))},
+        floors={
+            "PF": draw(st.sampled_from([0, 1170, 5850])),
+            "AZ": draw(st.sampled_from([0, 2_400, 100_800])),
+        },
+        ceiling_rounding=draw(st.sampled_from(list(CeilingRounding))),
+        floors_prevail=draw(st.booleans()),
         humanitarian_buffer=draw(st.sampled_from([0.0, 0.05])),
         cap_share_of_pool=draw(st.sampled_from([None, 0.5])),
         count_other_sources=draw(st.booleans()),
@@ -128,11 +136,8 @@ def test_round_invariants(case: Any) -> None:
                 for i, p in enumerate(sc.participants):
                     if not pr.pool.members.admits(p.iso3, p.financing):
                         assert pr.doses[i] == 0
+            _ceilings_hold(result.policy, pr, ceilings, sc.participants)
             after = pr.coverage_before + pr.rule_doses / pr.doses_per_coverage
-            for i, p in enumerate(sc.participants):
-                # nobody above its ceiling (a rule share never pushes past it)
-                if pr.rule_doses[i] > 0:
-                    assert after[i] <= ceilings[p.iso3] + 1e-9
             if (
                 pr.mode is Mode.EQUAL_COVERAGE
                 and pr.joint is None
@@ -159,6 +164,56 @@ def test_round_invariants(case: Any) -> None:
         assert sum(p.carried_in for p in (pr.pool for pr in nxt.pools)) == prev.held
 
 
+#: How far above its nominal ceiling a rule share may take a participant, in packs of the
+#: pool: down never; nearest at most half a pack (exactly half only when the room is a whole
+#: number of packs and a half); up less than one pack.
+_OVER = {CeilingRounding.DOWN: 0.0, CeilingRounding.NEAREST: 0.5, CeilingRounding.UP: 1.0}
+
+
+def _ceilings_hold(policy: Policy, pr: Any, ceilings: dict[str, float], parts: Any) -> None:
+    """Phase-1 pools: a rule share takes nobody above its ceiling by more than the rounding
+    allows, except a floor given in full to a small participant while floors prevail; a
+    floor is given (in whole packs, caps allowing) or, if the ceiling clipped it, said so."""
+    if pr.mode not in (Mode.EQUAL_COVERAGE, Mode.FLOOR_SHORTFALL, Mode.THREAT_WEIGHTED):
+        return
+    pack = pr.product.pack_doses
+    room = (np.array([ceilings[p.iso3] for p in parts]) - pr.coverage_before) * (
+        pr.doses_per_coverage
+    )
+    whole = np.array([ceilings[p.iso3] for p in parts]) * pr.doses_per_coverage
+    floors = pr.floors if pr.floors is not None else np.zeros(len(parts))
+    prevails = policy.floors_prevail & (whole < floors) & (room > 1e-6 * pack)
+    over = pr.rule_doses - np.maximum(room, 0.0)
+    got = pr.rule_doses > 0
+    limit = _OVER[policy.ceiling_rounding] * pack + 1e-6 * pack
+    assert np.all(over[got & ~prevails] <= limit)
+    if policy.ceiling_rounding is CeilingRounding.UP:
+        assert np.all(over[got & ~prevails] < pack)
+    # a prevailing floor is the most a small participant gets, and (caps allowing, the pool
+    # sufficing) what it gets
+    assert np.all(pr.rule_doses[prevails] <= floors[prevails])
+    binding = pr.binding
+    clipped = binding == Binding.FLOOR_CLIPPED
+    assert np.all(pr.rule_doses[clipped] < floors[clipped])
+    assert np.all(room[clipped] > 0)
+    above = binding == Binding.FLOOR_ABOVE_CEILING
+    assert np.all(pr.rule_doses[above] == floors[above])
+    assert np.all(pr.rule_doses[above] > room[above])
+    if (
+        pr.mode is Mode.EQUAL_COVERAGE
+        and pr.joint is None
+        and policy.cap_share_of_pool is None
+        and not policy.caps
+    ):
+        # a pool that meets every floor gives each its floor: in full where it prevails,
+        # else as far as its ceiling (in whole packs by the policy's rounding) allows
+        offset = {"down": 1e-9, "nearest": 0.5 + 1e-9, "up": 1.0 - 1e-9}
+        packs = np.floor(np.maximum(room, 0.0) / pack + offset[policy.ceiling_rounding])
+        owed = np.where(prevails, floors, np.minimum(floors, packs * pack))
+        eligible = pr.exclusions == 0
+        assert np.all(pr.rule_doses[eligible] >= owed[eligible])
+
+
 def _joint_levels_hold(result: Any) -> None:
     """Pools shared jointly: a participant stopped by pools at a common level ends the date
     at that level, within one pack of each pool it may draw from."""
@@ -181,3 +236,45 @@ def _joint_levels_hold(result: Any) -> None:
         assert np.all(np.abs(after[free] - joint.levels[free]) <= slack[free] + 1e-9)
         # nobody ends a date above the level it was stopped at (beyond rounding)
         assert np.all(after[free] <= joint.levels[free] + slack[free] + 1e-9)
+
+
+def _quantity_from(e: Explanation) -> int:
+    """A line's doses worked out from its explanation alone: what the pool's rules gave it
+    (from the binding's own numbers where the binding names them, else from the continuous
+    share and the direction it was rounded), less what it declined, plus what it received."""
+    pack = e.pack_doses
+    packs = math.floor(e.unrounded_doses / pack + 1e-9) + (1 if e.rounding == "up" else 0)
+    if e.rounding == "cut":  # more packs than its room: cut to the room in whole packs
+        assert e.ceiling_packs is not None
+        assert e.ceiling_packs < packs
+        packs = e.ceiling_packs
+    rule = packs * pack if e.eligible else 0
+    if e.binding == Binding.FLOOR_ABOVE_CEILING.label:
+        assert e.ceiling_packs is not None
+        assert e.floor_doses > e.ceiling_packs * pack
+        assert rule == e.floor_doses, e.render()
+    elif e.binding == Binding.FLOOR_CLIPPED.label:
+        assert e.ceiling_packs is not None
+        assert e.ceiling_doses is not None
+        assert e.floor_doses > e.ceiling_packs * pack
+        assert e.ceiling_doses > 0
+        assert rule == e.ceiling_packs * pack, e.render()
+    elif e.binding == Binding.CEILING.label and e.ceiling_packs is not None and not e.shared_with:
+        assert rule == e.ceiling_packs * pack, e.render()
+    elif e.binding == Binding.NOT_ELIGIBLE.label:
+        assert rule == 0
+    assert rule == e.rule_doses, e.render()
+    return rule - sum(n.doses for n in e.declined) + sum(n.doses for n in e.received)
+
+
+@settings(max_examples=40, deadline=None)
+@given(scenarios())
+def test_every_line_quantity_follows_from_its_explanation(case: Any) -> None:
+    sc, declines = case
+    run = run_rounds(sc, declines)
+    for result in run.rounds:
+        for line in result.lines(include_zero=True):
+            e = line.explanation
+            assert _quantity_from(e) == line.doses == e.doses
+            again = Explanation.from_dict(e.to_dict())
+            assert _quantity_from(again) == line.doses

@@ -312,3 +312,52 @@ def test_participants_template_of_a_scenario_and_validate_with_a_sheet(
     assert "3 participants" in capsys.readouterr().out
     assert run([*args, "--participants-sheet", "nope"]) == 2
     assert "ALLOC_BAD_TABLE" in capsys.readouterr().err
+SMALL_STATES = """\
+name: small-states
+products:
+  - {code: AZ, pack_doses: 2400}
+  - {code: PF, pack_doses: 1170, storage: ultra-cold}
+participants:
+  - {iso3: NIU, financing: amc, population: 1618}
+  - {iso3: KEN, financing: amc}
+  - {iso3: PHL, financing: amc, cold_chain: ["2-8", ultra-cold]}
+policy:
+  floors: {AZ: 100800}
+  floors_prevail: false
+  severe: {enabled: false}
+rounds:
+  - date: 2021-02-03
+    tranches:
+      - {product: AZ, doses: 2400000}
+      - {product: PF, doses: 117000, available: 2021-02-20}
+"""
+
+
+def test_export_keeps_every_participant_and_pool_given_nothing(
+    tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12, finding 2: a participant whose floor the ceiling clipped to nothing, and one
+    not eligible for a pool, are lines of the export (each with its explanation)."""
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL_STATES, encoding="utf-8")
+    assert run(["allocate", "run", str(path), "--db", db]) == 0
+    target = tmp_path / "lines.csv"
+    assert run(["allocate", "export", "small-states", "--out", str(target), "--db", db]) == 0
+    frame = pd.read_csv(target)
+    assert len(frame) == 3 * 2  # every participant x pool
+    niu = frame[(frame["iso3"] == "NIU") & (frame["product"] == "AZ")]
+    assert list(niu["doses"]) == [0]
+    assert list(niu["binding"]) == ["floor-clipped"]
+    ken = frame[(frame["iso3"] == "KEN") & (frame["product"] == "PF")]
+    assert list(ken["binding"]) == ["not-eligible"]
+    as_json = tmp_path / "lines.json"
+    export = ["allocate", "export", "small-states", "--format", "json", "--out", str(as_json)]
+    assert run([*export, "--db", db]) == 0
+    data = json.loads(as_json.read_text())
+    (line,) = [d for d in data if d["iso3"] == "NIU" and d["product"] == "AZ"]
+    assert "floor of 2,400 doses was clipped by its coverage ceiling" in line["text"]
+    assert "reached its coverage ceiling" not in line["text"]
+    # the shipping surfaces still list only what is shipped
+    assert run(["allocate", "show", "small-states", "--db", db]) == 0
+    shown = capsys.readouterr().out.split("Allocation lines")[-1]
+    assert "NIU" not in shown

@@ -23,6 +23,7 @@ from doseflow.allocation.engine import make_context, run_round, run_rounds
 from doseflow.allocation.explanation import Binding, DeclineNote, Explanation, Mode
 from doseflow.allocation.participants import make_participant
 from doseflow.allocation.policy import (
+    CeilingRounding,
     ComplianceGate,
     Phase,
     Policy,
@@ -63,6 +64,7 @@ __all__ = [
     "AllocationRun",
     "AllocationState",
     "Binding",
+    "CeilingRounding",
     "ComplianceGate",
     "CoverageRow",
     "Decline",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
@@ -48,6 +49,7 @@ from doseflow.allocation.results import (
     coverage_share,
     per_person,
 )
+from doseflow.allocation.rounding import ceiling_packs as to_packs
 from doseflow.allocation.rounding import round_to_packs
 from doseflow.allocation.scenario import Decline, RoundKind, RoundSpec, Scenario
 from doseflow.allocation.table import ParticipantTable
@@ -136,6 +138,81 @@ def mark_limits(
         binding[by_request] = Binding.REQUEST
 
 
+@dataclass(frozen=True)
+class FloorBounds:
+    """What bounds a floor given above a participant's ceiling (per participant)."""
+
+    room: FloatArray  # doses left under its ceiling
+    whole: FloatArray  # its whole ceiling, in doses
+    most: IntArray  # packs the policy's caps and its remaining request allow
+
+
+def within_request(cap_packs: IntArray, req_packs: IntArray | None) -> IntArray:
+    """The packs a participant may take at most by the caps and what is left of its request."""
+    return cap_packs if req_packs is None else np.minimum(cap_packs, req_packs)
+
+
+def asked_floor(policy: Policy, packs: int, everyone: FloatArray, pack: int) -> IntArray:
+    """The floor asked for each participant, in whole packs: ``packs`` (the policy's floor,
+    or the severe-supply minimum when larger), but never more than a full course for every
+    person it has (``everyone``: doses for 100% coverage, rounded to packs by the policy's
+    rounding, at least one pack). A floor is a minimum shipment, not doses for more people
+    than live there: a state of 1,618 people is not asked 100,800 doses."""
+    full = np.maximum(to_packs(everyone, pack, policy.ceiling_rounding), 1)
+    return np.minimum(packs, full)
+
+
+def floor_packs(
+    policy: Policy,
+    asked: IntArray | int,
+    hp: IntArray,
+    eligible: npt.NDArray[np.bool_],
+    bounds: FloorBounds,
+    pack: int,
+) -> tuple[IntArray, IntArray]:
+    """The packs each participant is given first (its floor) and the packs it may take.
+
+    ``asked``: the floor in whole packs; ``hp``: packs within ceiling, caps, request and
+    eligibility. With ``floors_prevail``, a participant whose whole ceiling holds less than
+    its floor and that is still below its ceiling gets its floor even above the ceiling, but
+    never more than the caps and its request allow. Otherwise a floor is clipped to what the
+    ceiling (and caps) allow."""
+    asked_packs = np.where(eligible, asked, 0)
+    clipped = np.minimum(hp, asked_packs)
+    if not policy.floors_prevail:
+        return clipped, hp
+    prevails = eligible & (bounds.room > 1e-6 * pack) & (bounds.whole < asked_packs * float(pack))
+    given = np.where(prevails, np.minimum(asked_packs, bounds.most), clipped)
+    return given, np.maximum(hp, given)
+
+
+def floor_bindings(
+    binding: npt.NDArray[np.int8],
+    x: FloatArray,
+    asked: FloatArray,
+    given: FloatArray,
+    ceiling_packs: IntArray,
+    room: FloatArray,
+    pack: int,
+    at_cap: npt.NDArray[np.bool_],
+    room_packs: IntArray | None = None,
+) -> None:
+    """Mark (in place) who got a floor above its rounded ceiling and whose floor the ceiling
+    clipped (for them "reached its coverage ceiling" would hide the floor).
+
+    ``ceiling_packs`` is the ceiling the floors were set against; ``room``/``room_packs`` the
+    room left when the pool was rounded (the same, unless pools before it on the same date
+    took some: joint sharing)."""
+    tol = 1e-6 * pack
+    ceiling_doses = ceiling_packs * float(pack)
+    room_doses = ceiling_doses if room_packs is None else room_packs * float(pack)
+    above = (given > ceiling_doses + tol) & (x >= given - tol)
+    clipped = at_cap & (asked > given + tol) & (given >= room_doses - tol) & (room > tol)
+    binding[clipped] = Binding.FLOOR_CLIPPED
+    binding[above & (given >= asked - tol)] = Binding.FLOOR_ABOVE_CEILING
+    binding[above & (given < asked - tol)] = Binding.CAP  # a prevailing floor, cut by a cap
+
+
 def _finish(
     pool: Pool,
     product: Product,
@@ -155,6 +232,7 @@ def _finish(
     ranks: IntArray | None = None,
     request: FloatArray | None = None,
     share_of_level: FloatArray | None = None,
+    floors: FloatArray | None = None,
 ) -> PoolResult:
     pack = product.pack_doses
     budget = min(
@@ -181,6 +259,7 @@ def _finish(
         ranks=ranks,
         request=request,
         share_of_level=share_of_level,
+        floors=floors,
     )
 
 
@@ -247,18 +326,22 @@ def _supply(
     pack = product.pack_doses
     eligible = flags == 0
     ceiling = table.capped_ceiling(policy.top_rung)
-    headroom = ceiling - before
-    headroom *= per_cov
-    ceiling_packs = _packs_floor(headroom, pack, scratch=True)
+    room = ceiling - before
+    room *= per_cov
+    ceiling_packs = to_packs(room, pack, policy.ceiling_rounding)
     req_packs = request_packs(left, pack)
     capped = int(cap_packs) < _NO_CAP
     limit = np.minimum(ceiling_packs, cap_packs) if capped else ceiling_packs
     if req_packs is not None:
         limit = np.minimum(limit, req_packs)
     hp = np.where(eligible, limit, 0)
-    caps = hp * float(pack)
-    floor_packs = -(-policy.floors.get(product.code, 0) // pack)
-    floors = np.minimum(hp, floor_packs) * float(pack) if floor_packs else None
+    floor = -(-policy.floors.get(product.code, 0) // pack)
+    asked = asked_floor(policy, floor, per_cov, pack)
+    bounds = FloorBounds(room, ceiling * per_cov, within_request(cap_packs, req_packs))
+    given, hp = floor_packs(policy, asked, hp, eligible, bounds, pack)
+    caps: FloatArray = hp.astype(np.float64) * pack
+    floors: FloatArray | None = given.astype(np.float64) * pack if floor else None
+    asked_doses: FloatArray | None = np.where(eligible, asked * float(pack), 0.0) if floor else None
     share = table.share_of_level
     slopes, starts = level_terms(per_cov, before, share)
     fill = water_fill(float(available), slopes, starts, floors, caps, checked=True)
@@ -269,7 +352,7 @@ def _supply(
             ctx,
             policy,
             available,
-            hp,
+            cap_packs,
             ceiling_packs,
             pool,
             product,
@@ -280,6 +363,7 @@ def _supply(
             ceiling,
             left,
             req_packs,
+            room,
         )
     x = fill.quantities
     mode = Mode.EQUAL_COVERAGE if fill.floors_met else Mode.FLOOR_SHORTFALL
@@ -298,6 +382,8 @@ def _supply(
             binding[eligible & (x <= tol) & (starts >= fill.level)] = Binding.ABOVE_LEVEL
         at_cap = eligible & (x >= caps - tol)
         mark_limits(binding, at_cap, hp, ceiling_packs, req_packs)
+        if floors is not None and asked_doses is not None:
+            floor_bindings(binding, x, asked_doses, floors, ceiling_packs, room, pack, at_cap)
         return binding
 
     level = fill.level if fill.floors_met else None
@@ -316,6 +402,7 @@ def _supply(
         classify,
         request=left,
         share_of_level=share,
+        floors=asked_doses,
     )
 
 
@@ -335,7 +422,7 @@ def _weighted(
     ctx: RunContext,
     policy: Policy,
     available: int,
-    hp: IntArray,
+    cap_packs: IntArray,
     ceiling_packs: IntArray,
     pool: Pool,
     product: Product,
@@ -346,10 +433,13 @@ def _weighted(
     ceiling: FloatArray,
     left: FloatArray | None,
     req_packs: IntArray | None,
+    room: FloatArray,
 ) -> PoolResult:
     """Severely constrained supply: a minimum to each (threat-and-vulnerability order while
     it lasts), then shares in proportion to the threat-and-vulnerability weight (times a
-    participant's share of the level, when it has one)."""
+    participant's share of the level, when it has one). The minimum (the larger of the
+    severe-supply minimum and the floor) is a floor like any other: it prevails over a small
+    participant's ceiling, or is clipped by it, as the policy says."""
     table = ctx.table
     pack = product.pack_doses
     eligible = flags == 0
@@ -357,10 +447,19 @@ def _weighted(
     weights = policy.threat.base + score
     if table.share_of_level is not None:
         weights = weights * table.share_of_level
+    capped = int(cap_packs) < _NO_CAP
+    limit = np.minimum(ceiling_packs, cap_packs) if capped else ceiling_packs
+    if req_packs is not None:
+        limit = np.minimum(limit, req_packs)
+    hp = np.where(eligible, limit, 0)
+    min_packs = max(policy.severe.min_packs, -(-policy.floors.get(product.code, 0) // pack))
+    asked_packs = asked_floor(policy, min_packs, per_cov, pack)
+    bounds = FloorBounds(room, ceiling * per_cov, within_request(cap_packs, req_packs))
+    given, hp = floor_packs(policy, asked_packs, hp, eligible, bounds, pack)
     receiving = eligible & (hp > 0)
     ranks = delivery_ranks(score, receiving)
-    min_packs = max(policy.severe.min_packs, -(-policy.floors.get(product.code, 0) // pack))
-    minimum = np.minimum(hp, min_packs).astype(np.float64) * pack
+    minimum = given.astype(np.float64) * pack
+    asked: FloatArray = np.where(eligible, asked_packs * float(pack), 0.0)
     caps = hp.astype(np.float64) * pack
     binding = np.zeros(table.population.size, dtype=np.int8)
     tol = 1e-6 * pack
@@ -381,6 +480,8 @@ def _weighted(
         level = fill.level
     at_cap = eligible & (x >= caps - tol)
     mark_limits(binding, at_cap, hp, ceiling_packs, req_packs)
+    if min_packs:
+        floor_bindings(binding, x, asked, minimum, ceiling_packs, room, pack, at_cap)
     return _finish(
         pool,
         product,
@@ -398,6 +499,7 @@ def _weighted(
         weights=weights,
         ranks=ranks,
         request=left,
+        floors=asked if min_packs else None,
     )
 
 
@@ -547,9 +649,7 @@ def record_shared(ctx: RunContext, state: AllocationState, pr: PoolResult) -> No
         state.topped_up[:, col] += pr.doses
 
 
-def _same_date_groups(
-    ctx: RunContext, pools: Sequence[Pool], jointly: bool
-) -> list[list[Pool]]:
+def _same_date_groups(ctx: RunContext, pools: Sequence[Pool], jointly: bool) -> list[list[Pool]]:
     """Pools in delivery order, those available on the same date and counted in the same
     coverage (every vaccine; each other supply on its own) grouped to be shared jointly."""
     if not jointly:

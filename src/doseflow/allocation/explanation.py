@@ -38,6 +38,8 @@ class Binding(IntEnum):
     PRIORITY_EXHAUSTED = 9
     DECLINED = 10
     REQUEST = 11
+    FLOOR_ABOVE_CEILING = 12
+    FLOOR_CLIPPED = 13
 
     @property
     def label(self) -> str:
@@ -59,7 +61,80 @@ BINDING_TEXT: dict[Binding, str] = {
     ),
     Binding.DECLINED: "declined what the pool's rules gave it",
     Binding.REQUEST: "limited by its request (the most it asked for of this product in the round)",
+    Binding.FLOOR_ABOVE_CEILING: "received its floor, above its coverage ceiling",
+    Binding.FLOOR_CLIPPED: "its floor was clipped by its coverage ceiling",
 }
+
+#: How each ceiling rounding reads ("ceiling 4,716.8 doses rounded to the nearest pack").
+ROUNDING_WORDS: dict[str, str] = {
+    "down": "rounded down to whole packs",
+    "nearest": "rounded to the nearest pack",
+    "up": "rounded up to whole packs",
+}
+
+
+@dataclass(frozen=True)
+class CeilingFacts:
+    """The numbers behind a participant's ceiling and floor in one pool."""
+
+    room: float  # doses left under its coverage ceiling (nominal)
+    packs: int  # that room in whole packs, by the policy's rounding
+    pack: int
+    rounding: str  # down, nearest or up
+    floor: int  # the floor asked for it (doses, whole packs); 0: none
+    floors_prevail: bool
+
+    def ceiling_text(self) -> str:
+        return (
+            f"ceiling {self.room:,.1f} doses {ROUNDING_WORDS[self.rounding]}: "
+            f"{self.packs * self.pack:,}"
+        )
+
+
+def binding_text(binding: Binding, mode: str, facts: CeilingFacts | None) -> str:
+    """Why a participant got what it did, in words, with the numbers of its ceiling and
+    floor where they are what limited it."""
+    if facts is None:
+        return BINDING_TEXT[binding]
+    floor = facts.floor
+    minimum = (
+        "minimum shipment (the larger of the policy's floor and the severe-supply minimum)"
+        if mode == Mode.THREAT_WEIGHTED
+        else "floor"
+    )
+    if binding is Binding.CEILING and facts.packs == 0 and facts.room > 0:
+        # it has not reached its ceiling: what is left of it is less than the rounding's pack
+        return f"the room under its coverage ceiling rounds to no pack ({facts.ceiling_text()})"
+    if binding is Binding.FLOOR_ABOVE_CEILING:
+        return (
+            f"received its {minimum} of {floor:,} doses, above its coverage ceiling "
+            f"({facts.ceiling_text()}): a floor prevails over the ceiling of a participant "
+            "whose whole ceiling holds less than the floor (a floor is at most a full course "
+            "for every person, in whole packs, and at least one pack)"
+        )
+    if binding is Binding.FLOOR_CLIPPED:
+        given = facts.packs * facts.pack
+        result = "nothing from this pool" if given == 0 else f"{given:,} doses"
+        why = (
+            "the policy clips floors to ceilings"
+            if not facts.floors_prevail
+            else "a floor prevails only over the ceiling of a participant whose whole ceiling "
+            "holds less than the floor"
+        )
+        return (
+            f"its {minimum} of {floor:,} doses was clipped by its coverage ceiling "
+            f"({facts.ceiling_text()}), so it received {result} ({why})"
+        )
+    if binding is Binding.FLOOR and floor:
+        if mode == Mode.FLOOR_SHORTFALL:
+            return (
+                "the pool could not cover every floor, so it was shared equally up to each "
+                f"participant's floor (its floor: {floor:,} doses)"
+            )
+        return f"raised to the policy's floor of {floor:,} doses"
+    if binding is Binding.MINIMUM and floor:
+        return f"{BINDING_TEXT[binding]} ({floor:,} doses)"
+    return BINDING_TEXT[binding]
 
 
 @dataclass(frozen=True)
@@ -132,6 +207,13 @@ class Explanation:
     shared_with: tuple[str, ...] = ()
     #: The share of the common level the participant's coverage is held at (None: 100%).
     share_of_level: float | None = None
+    #: Doses left under its coverage ceiling when the pool was shared, that room in whole
+    #: packs by the policy's ``ceiling_rounding`` (down, nearest, up), and the floor the rules
+    #: asked for it (doses, whole packs; 0: none). None/"" where no ceiling applies.
+    ceiling_doses: float | None = None
+    ceiling_packs: int | None = None
+    ceiling_rounding: str = ""
+    floor_doses: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -190,7 +272,15 @@ class Explanation:
                     cov += f"; ladder {rungs}: {self.rung_reached} rung(s) reached"
                 cov += ")"
             lines.append(cov + ".")
-            if self.rounding != "none":
+            if self.ceiling_doses is not None and self.ceiling_packs is not None:
+                lines.append(self._ceiling_sentence())
+            if self.rounding == "cut":
+                lines.append(
+                    f"Continuous share {self.unrounded_doses:,.0f} doses, more whole packs "
+                    f"than it could take: cut to {self.rule_doses:,} (the room under its "
+                    "ceiling left by the pools before this one, or its cap)."
+                )
+            elif self.rounding != "none":
                 lines.append(
                     f"Continuous share {self.unrounded_doses:,.0f} doses, rounded "
                     f"{self.rounding} to whole packs (largest remainder)."
@@ -212,3 +302,19 @@ class Explanation:
                 f"Received {note.doses:,} doses declined by {note.from_iso3}{reason}{source}."
             )
         return "\n".join(lines)
+
+    def _ceiling_sentence(self) -> str:
+        assert self.ceiling_doses is not None
+        assert self.ceiling_packs is not None
+        rounded = self.ceiling_packs * self.pack_doses
+        text = (
+            f"Room under its coverage ceiling: ceiling {self.ceiling_doses:,.1f} doses "
+            f"{ROUNDING_WORDS.get(self.ceiling_rounding, 'in whole packs')}: {rounded:,}"
+        )
+        over = rounded - self.ceiling_doses
+        if self.rule_doses >= rounded > 0 and over > 0.05:
+            text += (
+                f"; reaching it puts {self.iso3} above its nominal ceiling by {over:,.1f} "
+                "doses (less than one pack)"
+            )
+        return text + "."

@@ -28,16 +28,20 @@ import numpy as np
 import numpy.typing as npt
 
 from doseflow.allocation.engine import (
+    FloorBounds,
     _cap_packs,
     _finish,
-    _packs_floor,
     allocate_pool,
+    asked_floor,
+    floor_bindings,
+    floor_packs,
     level_terms,
     mark_limits,
     pool_offer,
     record_shared,
     request_left,
     request_packs,
+    within_request,
 )
 from doseflow.allocation.explanation import Binding, Mode
 from doseflow.allocation.joint import joint_fill
@@ -54,6 +58,7 @@ from doseflow.allocation.results import (
     coverage_share,
     per_person,
 )
+from doseflow.allocation.rounding import ceiling_packs as to_packs
 from doseflow.allocation.scenario import RoundSpec
 from doseflow.domain.product import Product
 
@@ -67,11 +72,15 @@ class _Prepared:
     flags: IntArray
     per_cov: FloatArray
     unit: float  # doses per person (a course), the group's common unit is courses
-    ceiling_packs: IntArray
+    ceiling_packs: IntArray  # the room under each ceiling, in packs by the policy's rounding
     hp: IntArray  # packs a participant may take from this pool (ceiling, caps, request, ...)
     floors: FloatArray  # doses given first
     left: FloatArray | None  # doses still requested of the pool's product (None: no requests)
     req_packs: IntArray | None  # whole packs within the request (rounded down)
+    asked: FloatArray  # the floor asked for (whole packs, eligible only), before clipping
+    room: FloatArray  # doses left under each ceiling
+    whole: FloatArray  # each whole ceiling, in doses
+    cap_packs: IntArray
 
 
 def _prepare(
@@ -87,8 +96,9 @@ def _prepare(
     pack = product.pack_doses
     unit = per_person(product, policy)
     per_cov = table.scaled_population(unit)
-    headroom = (table.capped_ceiling(policy.top_rung) - before) * per_cov
-    ceiling_packs = _packs_floor(headroom, pack, scratch=True)
+    ceiling = table.capped_ceiling(policy.top_rung)
+    room = (ceiling - before) * per_cov
+    ceiling_packs = to_packs(room, pack, policy.ceiling_rounding)
     cap_packs = _cap_packs(product, policy, available, len(table))
     left = request_left(ctx, current, product, unit)
     req_packs = request_packs(left, pack)
@@ -97,7 +107,8 @@ def _prepare(
         limit = np.minimum(limit, req_packs)
     hp = np.where(flags == 0, limit, 0)
     floor_packs = -(-policy.floors.get(product.code, 0) // pack)
-    floors = np.minimum(hp, floor_packs) * float(pack)
+    asked = np.where(flags == 0, asked_floor(policy, floor_packs, per_cov, pack) * float(pack), 0.0)
+    floors = np.minimum(hp * float(pack), asked)
     return _Prepared(
         pool,
         product,
@@ -111,7 +122,23 @@ def _prepare(
         floors,
         left,
         req_packs,
+        asked,
+        room,
+        ceiling * per_cov,
+        cap_packs,
     )
+
+
+def _with_floors(pp: _Prepared, policy: Policy) -> _Prepared:
+    """The floors given first (after one floor each): clipped to the ceiling, or prevailing
+    over a small participant's ceiling (:func:`~doseflow.allocation.engine.floor_packs`)."""
+    if not pp.asked.any():
+        return replace(pp, floors=np.zeros_like(pp.asked))
+    pack = pp.product.pack_doses
+    asked = (pp.asked // pack).astype(np.int64)
+    bounds = FloorBounds(pp.room, pp.whole, within_request(pp.cap_packs, pp.req_packs))
+    given, hp = floor_packs(policy, asked, pp.hp, pp.flags == 0, bounds, pack)
+    return replace(pp, hp=hp, floors=given.astype(np.float64) * pack)
 
 
 def share_jointly(
@@ -128,9 +155,12 @@ def share_jointly(
     while remaining:
         first = ctx.products[remaining[0].product]
         before = coverage_share(ctx, current, first, policy)
-        prepared = _one_floor_each(
-            [_prepare(ctx, p, policy, before, current, gates) for p in remaining]
-        )
+        prepared = [
+            _with_floors(pp, policy)
+            for pp in _one_floor_each(
+                [_prepare(ctx, p, policy, before, current, gates) for p in remaining]
+            )
+        ]
         alone = [pp.pool for pp in prepared if float(pp.floors.sum()) > pp.available]
         if not alone:
             alone = _requested_twice(ctx, remaining)
@@ -172,11 +202,11 @@ def _requested_twice(ctx: RunContext, pools: Sequence[Pool]) -> list[Pool]:
 
 def _one_floor_each(prepared: list[_Prepared]) -> list[_Prepared]:
     """A participant gets one floor on a date, not one per pool: the largest (in courses)
-    of its pools' floors, from that pool (ties: the most restricted pool, i.e. fewest
-    eligible participants, then delivery order)."""
-    if len(prepared) < 2 or not any(pp.floors.any() for pp in prepared):
+    of its pools' floors as asked (before any ceiling clips them), from that pool (ties:
+    the most restricted pool, i.e. fewest eligible participants, then delivery order)."""
+    if len(prepared) < 2 or not any(pp.asked.any() for pp in prepared):
         return prepared
-    courses = np.column_stack([pp.floors / pp.unit for pp in prepared])
+    courses = np.column_stack([pp.asked / pp.unit for pp in prepared])
     eligible = np.array([int((pp.flags == 0).sum()) for pp in prepared])
     rank = np.lexsort((np.arange(len(prepared)), eligible)).argsort()
     best = courses.max(axis=1, keepdims=True)
@@ -184,7 +214,7 @@ def _one_floor_each(prepared: list[_Prepared]) -> list[_Prepared]:
     chosen = np.where(candidates, rank[None, :], len(prepared)).argmin(axis=1)
     keep = candidates[np.arange(courses.shape[0]), chosen]
     return [
-        replace(pp, floors=np.where(keep & (chosen == p), pp.floors, 0.0))
+        replace(pp, asked=np.where(keep & (chosen == p), pp.asked, 0.0))
         for p, pp in enumerate(prepared)
     ]
 
@@ -199,9 +229,20 @@ def _solve(
     floors = np.column_stack([pp.floors for pp in prepared])
     floor_courses = (floors / units).sum(axis=1)
     starts = before + floor_courses / population
-    ceilings = np.maximum(
-        (table.capped_ceiling(policy.top_rung) - before) * population - floor_courses, 0.0
-    )
+    # a ceiling rounded up to the packs of every pool it may draw on holds more than the
+    # nominal one (nearest, up): the smallest of those is the most it can take from any of
+    # them; each pool's own packs are checked again when it is rounded (_joint)
+    nominal = (table.capped_ceiling(policy.top_rung) - before) * population
+    rounded = np.column_stack(
+        [
+            np.where(
+                pp.flags == 0, pp.ceiling_packs * float(pp.product.pack_doses) / pp.unit, np.inf
+            )
+            for pp in prepared
+        ]
+    ).min(axis=1)
+    rounded[~np.isfinite(rounded)] = 0.0
+    ceilings = np.maximum(np.maximum(nominal, rounded) - floor_courses, 0.0)
     edge = np.column_stack(
         [(pp.hp * float(pp.product.pack_doses) - pp.floors) / pp.unit for pp in prepared]
     )
@@ -245,12 +286,16 @@ def _joint(
     for p, pp in enumerate(prepared):
         pack = pp.product.pack_doses
         before = coverage_share(ctx, current, pp.product, policy)
-        room = _packs_floor((ceiling - before) * pp.per_cov, pack)
-        caps = np.minimum(pp.hp, np.maximum(room, (pp.floors // pack).astype(np.int64)))
+        left = (ceiling - before) * pp.per_cov
+        room = to_packs(left, pack, policy.ceiling_rounding)
+        # only a floor that prevails over the ceiling is given beyond the room the pools
+        # before this one left; a clipped floor stays within it
+        prevailing = np.where(pp.hp > pp.ceiling_packs, pp.floors // pack, 0).astype(np.int64)
+        caps = np.minimum(pp.hp, np.maximum(room, prevailing))
         x = doses[:, p]
         share = ctx.table.share_of_level
         slopes, starts = level_terms(pp.per_cov, start, share)
-        classify = _classifier(pp, x, levels, slopes, starts, pack)
+        classify = _classifier(pp, x, levels, slopes, starts, pack, left, room)
         level = float(pool_level[p])
         pr = _finish(
             pp.pool,
@@ -267,6 +312,7 @@ def _joint(
             classify,
             request=pp.left,
             share_of_level=share,
+            floors=pp.asked if pp.asked.any() else None,
         )
         pr = replace(pr, joint=joint)
         record_shared(ctx, current, pr)
@@ -281,9 +327,13 @@ def _classifier(
     slopes: FloatArray,
     start: FloatArray,
     pack: int,
+    left: FloatArray,
+    room: IntArray,
 ) -> Callable[[], npt.NDArray[np.int8]]:
-    """What bound each participant; ``slopes`` and ``start`` are in level terms (scaled by
-    a participant's share of the level, see :func:`~doseflow.allocation.engine.level_terms`)."""
+    """What limited each participant; ``slopes`` and ``start`` are in level terms (scaled by
+    a participant's share of the level, see :func:`~doseflow.allocation.engine.level_terms`);
+    floors are judged against the room under its ceiling when this pool was rounded
+    (``left`` doses, ``room`` packs), as its explanation is."""
 
     def classify() -> npt.NDArray[np.int8]:
         tol = 1e-6 * pack
@@ -297,6 +347,10 @@ def _classifier(
         caps = pp.hp * float(pack)
         at_cap = eligible & ((x >= caps - tol) | ~np.isfinite(levels))
         mark_limits(binding, at_cap, pp.hp, pp.ceiling_packs, pp.req_packs)
+        if pp.asked.any():
+            floor_bindings(
+                binding, x, pp.asked, pp.floors, pp.ceiling_packs, left, pack, at_cap, room
+            )
         return binding
 
     return classify

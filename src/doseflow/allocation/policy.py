@@ -22,6 +22,19 @@ class Phase(IntEnum):
     DEMAND_DRIVEN = 2
 
 
+class CeilingRounding(StrEnum):
+    """How a participant's room under its coverage ceiling becomes whole packs.
+
+    ``down`` never lets anyone past its ceiling but can leave a small state a pack short of
+    what it is owed; ``nearest`` (half a pack or more rounds up: the pooled facility's 2021
+    practice) and ``up`` may end a participant above its nominal ceiling, by at most half a
+    pack and by less than one pack respectively. Supply is never exceeded either way."""
+
+    DOWN = "down"
+    NEAREST = "nearest"
+    UP = "up"
+
+
 class SharingWeight(StrEnum):
     """How a demand-driven round shares a pool too small for every request."""
 
@@ -89,9 +102,13 @@ class Policy:
 
     ``floors`` and ``caps`` are per product code, in doses per participant per pool (pools
     of one date shared jointly give a participant one floor: the largest of its pools');
-    ``cap_share_of_pool`` limits any participant's share of one pool. ``need_per_1000`` names
-    the unit of need of a non-vaccine product (units per 1,000 people), which then has its
-    own coverage, separate from vaccine coverage.
+    ``cap_share_of_pool`` limits any participant's share of one pool. ``ceiling_rounding``
+    turns the room under a ceiling into whole packs (:class:`CeilingRounding`).
+    ``floors_prevail`` gives a small participant (one whose whole ceiling holds less than
+    the floor) that is still below its ceiling at least its floor, in whole packs, even above
+    its ceiling (caps still apply); when off, a floor is clipped by the ceiling.
+    ``need_per_1000`` names the unit of need of a non-vaccine product (units per 1,000
+    people), which then has its own coverage, separate from vaccine coverage.
     """
 
     ladder: tuple[float, ...] = (0.03, 0.20)
@@ -110,8 +127,20 @@ class Policy:
     threat: ThreatWeights = field(default_factory=ThreatWeights)
     severe: SevereSupply = field(default_factory=SevereSupply)
     compliance_gate: ComplianceGate = field(default_factory=ComplianceGate)
+    ceiling_rounding: CeilingRounding = CeilingRounding.NEAREST
+    floors_prevail: bool = True
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "ceiling_rounding", CeilingRounding(self.ceiling_rounding))
+        except ValueError:
+            raise DoseflowError(
+                "ALLOC_BAD_ROUNDING",
+                "the policy's ceiling rounding must be down, nearest or up",
+                field="policy.ceiling_rounding",
+                expected="one of: " + ", ".join(r.value for r in CeilingRounding),
+                value=self.ceiling_rounding,
+            ) from None
         if not self.ladder or any(not 0.0 < r <= 1.0 for r in self.ladder):
             bad = next((r for r in self.ladder if not 0.0 < r <= 1.0), None)
             raise DoseflowError(

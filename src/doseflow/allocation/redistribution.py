@@ -16,6 +16,7 @@ import numpy as np
 
 from doseflow.allocation.engine import request_left, request_packs
 from doseflow.allocation.explanation import Mode
+from doseflow.allocation.policy import CeilingRounding
 from doseflow.allocation.results import (
     AllocationState,
     DeclineRecord,
@@ -24,7 +25,7 @@ from doseflow.allocation.results import (
     coverage_share,
     per_person,
 )
-from doseflow.allocation.rounding import round_to_packs
+from doseflow.allocation.rounding import ceiling_packs, round_to_packs
 from doseflow.allocation.scenario import Decline, Redirect
 from doseflow.allocation.threat import threat_scores
 from doseflow.allocation.waterfill import water_fill
@@ -126,7 +127,13 @@ def _redistribute(
     per_cov = pr.doses_per_coverage
     default_ceiling = np.minimum(table.ceiling, policy.top_rung)
     ceiling = pr.ceiling if pr.ceiling is not None else default_ceiling
-    hp = np.floor(np.maximum(ceiling - before, 0.0) * per_cov / pack + _EPS).astype(np.int64)
+    # phase-1 pools round the room under a ceiling as the policy says; others round down
+    rounding = (
+        policy.ceiling_rounding
+        if pr.mode in (Mode.EQUAL_COVERAGE, Mode.FLOOR_SHORTFALL, Mode.THREAT_WEIGHTED)
+        else CeilingRounding.DOWN
+    )
+    hp = ceiling_packs((ceiling - before) * per_cov, pack, rounding)
     cap = np.inf
     if product.code in policy.caps:
         cap = float(policy.caps[product.code])

@@ -17,9 +17,20 @@ import numpy as np
 import numpy.typing as npt
 
 from doseflow.allocation.eligibility import describe, reasons
-from doseflow.allocation.explanation import BINDING_TEXT, Binding, DeclineNote, Explanation, Mode
+from doseflow.allocation.explanation import (
+    BINDING_TEXT,
+    Binding,
+    CeilingFacts,
+    DeclineNote,
+    Explanation,
+    Mode,
+)
+from doseflow.allocation.explanation import (
+    binding_text as describe_binding,
+)
 from doseflow.allocation.policy import Phase, Policy
 from doseflow.allocation.pools import Pool
+from doseflow.allocation.rounding import ceiling_packs
 from doseflow.allocation.scenario import Decline, RoundKind
 from doseflow.allocation.table import ParticipantTable
 from doseflow.domain.product import Product, ProductKind
@@ -132,7 +143,12 @@ class JointShare:
 
 
 def _joint_reason(
-    pool: PoolResult, joint: JointShare, i: int, binding: Binding, level: float | None
+    pool: PoolResult,
+    joint: JointShare,
+    i: int,
+    binding: Binding,
+    level: float | None,
+    reason: str,
 ) -> tuple[float | None, str]:
     """The level and reason of a participant of a pool shared jointly with the other pools
     of its date: its own common level and the pools that ran out at it."""
@@ -151,7 +167,31 @@ def _joint_reason(
             .replace("this pool reached", "its pools reached")
         )
         return own, f"{text} where pool(s) {bound} ran out, {shared}"
-    return level, f"{BINDING_TEXT[binding]} ({shared})"
+    return level, f"{reason} ({shared})"
+
+
+_CEILING_MODES = (Mode.EQUAL_COVERAGE, Mode.FLOOR_SHORTFALL, Mode.THREAT_WEIGHTED)
+
+
+def _ceiling_facts(pool: PoolResult, i: int, policy: Policy) -> CeilingFacts | None:
+    """The room under participant ``i``'s ceiling when ``pool`` was shared, in doses and in
+    packs by the policy's rounding (the same function the engine used), and its floor."""
+    if pool.ceiling is None or pool.mode not in _CEILING_MODES or pool.exclusions[i] != 0:
+        return None
+    pack = pool.product.pack_doses
+    room = (pool.ceiling[i : i + 1] - pool.coverage_before[i : i + 1]) * pool.doses_per_coverage[
+        i : i + 1
+    ]
+    packs = int(ceiling_packs(room.copy(), pack, policy.ceiling_rounding)[0])
+    floor = 0 if pool.floors is None else int(pool.floors[i])
+    return CeilingFacts(
+        max(float(room[0]), 0.0),
+        packs,
+        pack,
+        policy.ceiling_rounding.value,
+        floor,
+        policy.floors_prevail,
+    )
 
 
 @dataclass(frozen=True)
@@ -182,6 +222,9 @@ class PoolResult:
     request: FloatArray | None = None
     #: Each participant's share of the common level (None: everyone at the level).
     share_of_level: FloatArray | None = None
+    #: per participant, the floor the rules asked for it (doses, whole packs; the severe
+    #: supply minimum in a threat-weighted pool), before a ceiling clipped it; None: no floor
+    floors: FloatArray | None = None
 
     @cached_property
     def binding(self) -> SmallArray:
@@ -344,7 +387,13 @@ class RoundResult:
                 given = tuple((names[j].iso3, q) for j, q in rec.given)
                 declined.append(
                     DeclineNote(
-                        iso3, None, rec.declined, d.reason, d.redirect_text, d.source, given,
+                        iso3,
+                        None,
+                        rec.declined,
+                        d.reason,
+                        d.redirect_text,
+                        d.source,
+                        given,
                         rec.held,
                     )
                 )
@@ -353,7 +402,8 @@ class RoundResult:
                     received.append(
                         DeclineNote(d.iso3, iso3, q, d.reason, d.redirect_text, d.source)
                     )
-        binding_text = BINDING_TEXT[binding]
+        facts = _ceiling_facts(pool, i, self.policy)
+        binding_text = describe_binding(binding, pool.mode.value, facts)
         if declined:
             binding = Binding.DECLINED
             total = sum(note.doses for note in declined)
@@ -368,7 +418,7 @@ class RoundResult:
         level = pool.level if pool.level is None or not math.isnan(pool.level) else None
         shared_with: tuple[str, ...] = ()
         if pool.joint is not None and flags == 0 and not declined:
-            level, binding_text = _joint_reason(pool, pool.joint, i, binding, level)
+            level, binding_text = _joint_reason(pool, pool.joint, i, binding, level, binding_text)
             shared_with = tuple(pool.joint.pools)
         return Explanation(
             round=self.number,
@@ -394,7 +444,7 @@ class RoundResult:
             doses=doses,
             packs=doses // pool.product.pack_doses,
             pack_doses=pool.product.pack_doses,
-            rounding={1: "up", -1: "down"}.get(direction, "none"),
+            rounding={1: "up", -1: "down", -2: "cut"}.get(direction, "none"),
             threat_score=None if pool.threat is None else float(pool.threat[i]),
             weight=None if pool.weights is None else float(pool.weights[i]),
             delivery_rank=None if pool.ranks is None or pool.ranks[i] == 0 else int(pool.ranks[i]),
@@ -404,6 +454,10 @@ class RoundResult:
             share_of_level=None
             if pool.share_of_level is None or float(pool.share_of_level[i]) == 1.0 or flags
             else float(pool.share_of_level[i]),
+            ceiling_doses=None if facts is None else facts.room,
+            ceiling_packs=None if facts is None else facts.packs,
+            ceiling_rounding="" if facts is None else facts.rounding,
+            floor_doses=0 if facts is None else facts.floor,
         )
 
     def _request_text(self, pool: PoolResult, i: int) -> str:

@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from doseflow.allocation.policy import (
+    CeilingRounding,
     ComplianceGate,
     Phase,
     Policy,
@@ -164,6 +165,8 @@ class PolicyDoc(_Doc):
     threat: ThreatWeightsDoc = Field(default_factory=ThreatWeightsDoc)
     severe: SevereDoc = Field(default_factory=SevereDoc)
     compliance_gate: ComplianceGateDoc = Field(default_factory=ComplianceGateDoc)
+    ceiling_rounding: CeilingRounding = CeilingRounding.NEAREST
+    floors_prevail: bool = True
 
 
 class TrancheDoc(_Doc):
@@ -249,6 +252,8 @@ def _code_for(error: Mapping[str, Any]) -> tuple[str, str]:
         return "ALLOC_MISSING_FIELD", "this field to be present"
     if kind == "extra_forbidden":
         return "ALLOC_UNKNOWN_FIELD", "only the fields described in docs/allocation.md"
+    if kind == "enum" and name == "ceiling_rounding":
+        return "ALLOC_BAD_ROUNDING", "one of: " + ", ".join(r.value for r in CeilingRounding)
     if kind == "enum" or kind == "literal_error":
         return "ALLOC_INVALID_FIELD", str(ctx.get("expected", "one of the allowed values"))
     return "ALLOC_INVALID_FIELD", str(error.get("msg", "a valid value"))
@@ -858,6 +863,8 @@ class _Builder:
                 threat=ThreatWeights(**pd.threat.model_dump()),
                 severe=SevereSupply(**pd.severe.model_dump()),
                 compliance_gate=ComplianceGate(**pd.compliance_gate.model_dump()),
+                ceiling_rounding=pd.ceiling_rounding,
+                floors_prevail=pd.floors_prevail,
             )
         except DoseflowError as err:
             self.wrap(err, path)

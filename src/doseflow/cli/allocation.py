@@ -369,7 +369,8 @@ def export(
     round_number: int | None = typer.Option(None, "--round", help="One round only."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
-    """Export allocation lines (CSV and Parquet: one row per line; JSON: with explanations)."""
+    """Export allocation lines, one per participant and pool, 0 doses included (CSV and
+    Parquet: one row per line; JSON: with explanations)."""
     if fmt not in EXPORT_FORMATS:
         raise DoseflowError(
             "ALLOC_BAD_EXPORT_FORMAT",
@@ -378,7 +379,7 @@ def export(
             expected="one of " + ", ".join(EXPORT_FORMATS),
             value=fmt,
         )
-    lines = _store(db).lines(scenario, round_number)
+    lines = _store(db).export_lines(scenario, round_number)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "json":
         payload = [

@@ -490,6 +490,35 @@ class AllocationStore:
             ]
             return lines, len(lines) + offset if total is None else int(total)
 
+    def export_lines(self, name: str, number: int | None = None) -> list[LineInfo]:
+        """Every participant x pool of the stored rounds (one round, or all), as an export
+        lists them: the stored line where there is one, otherwise a line of 0 doses with its
+        explanation worked out afresh (not eligible, above the level, a floor the ceiling
+        clipped to nothing...), so an export drops nobody that has an explanation. The
+        stored lines stay those with doses: shipping and the ledger read only those."""
+        kept = {(line.round, line.pool, line.iso3): line for line in self.lines(name, number)}
+        numbers = {r.number for r in self.rounds(name)}
+        run = self.compute(name)
+        out: list[LineInfo] = []
+        for result in run.rounds:
+            if result.number not in numbers or number not in (None, result.number):
+                continue
+            for line in result.lines(include_zero=True):
+                stored = kept.get((line.round, line.pool, line.iso3))
+                out.append(
+                    stored
+                    or LineInfo(
+                        line.round,
+                        line.pool,
+                        line.product,
+                        line.iso3,
+                        line.doses,
+                        line.packs,
+                        line.explanation,
+                    )
+                )
+        return out
+
     def coverage(self, name: str, number: int | None = None) -> list[CoverageInfo]:
         """Coverage after round ``number`` (default: the last round)."""
         with Session(self.engine) as session:
