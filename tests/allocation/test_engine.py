@@ -229,7 +229,37 @@ def test_phase_two_fills_within_absorption_and_shares_by_demand_when_short() -> 
     plenty = RoundSpec(1, "p2", DAY, (tranche("AZ", 400_000),), phase=Phase.DEMAND_DRIVEN, months=3)
     pr = _pool(run_rounds(scenario([product("AZ", pack=10)], parts, [plenty])))
     assert pr.doses.tolist() == [30_000, 60_000]
-    assert all(Binding(b) is Binding.DEMAND_MET for b in pr.binding)
+    # what set each demand, said as such: AAA's absorption, BBB's request
+    assert [Binding(b) for b in pr.binding] == [Binding.ABSORPTION, Binding.REQUEST]
+
+
+def test_phase_two_absorption_capacity_is_for_the_round_not_for_each_pool() -> None:
+    """A programme that can administer 10,000 doses a month can administer 10,000 doses a
+    month whichever products they are: the round's pools share one capacity."""
+    parts = [
+        participant("AAA", 1_000_000, demand=Demand(absorption_per_month=10_000)),
+        participant("BBB", 100_000),
+    ]
+    prods = [product("AZ", pack=10), product("SV", pack=10)]
+    spec = RoundSpec(
+        1,
+        "p2",
+        DAY,
+        (tranche("AZ", 400_000), tranche("SV", 400_000)),
+        phase=Phase.DEMAND_DRIVEN,
+        months=2,
+    )
+    result = run_rounds(scenario(prods, parts, [spec])).rounds[0]
+    found = {e.product: e for e in result.explain("AAA")}
+    assert found["AZ"].doses + found["SV"].doses == 20_000
+    assert found["AZ"].doses == 20_000
+    assert found["SV"].doses == 0
+    assert found["SV"].binding == Binding.ABSORPTION.label
+    assert "absorption capacity" in found["SV"].render()
+    # BBB has no stated capacity: the target (70% of 100,000 people, two-dose courses)
+    bbb = {e.product: e for e in result.explain("BBB")}
+    assert bbb["AZ"].doses == 140_000
+    assert bbb["AZ"].binding == Binding.TARGET.label
 
 
 def test_top_up_round_completes_started_courses_in_proportion_to_need() -> None:

@@ -285,7 +285,7 @@ def allocate_pool(
     if spec.kind is RoundKind.TOP_UP:
         return _top_up(ctx, spec, state, available, cap_packs, *common)
     if phase is Phase.DEMAND_DRIVEN:
-        return _demand(ctx, spec, policy, available, cap_packs, *common)
+        return _demand(ctx, spec, policy, state, available, cap_packs, *common)
     return _supply(ctx, policy, available, cap_packs, *common)
 
 
@@ -507,6 +507,7 @@ def _demand(
     ctx: RunContext,
     spec: RoundSpec,
     policy: Policy,
+    state: AllocationState,
     available: int,
     cap_packs: IntArray,
     pool: Pool,
@@ -518,7 +519,9 @@ def _demand(
     left: FloatArray | None,
 ) -> PoolResult:
     """Phase 2: fill requests within absorption capacity and the target; share by weight.
-    The request is what is left of the round's request after its earlier pools."""
+    The request is what is left of the round's request of the product after its earlier
+    pools; the absorption capacity (doses of any product a month, times the round's months)
+    is the round's too, less what its earlier pools gave the participant."""
     from doseflow.allocation.policy import SharingWeight
 
     table = ctx.table
@@ -531,6 +534,8 @@ def _demand(
     eligible = flags == 0
     to_target = np.maximum(policy.target - before, 0.0) * per_cov
     absorb = table.absorption_per_month * spec.months
+    if state.round_start is not None:
+        absorb = np.maximum(absorb - (state.doses - state.round_start).sum(axis=1), 0.0)
     demand = np.minimum(np.minimum(to_target, requests), absorb)
     hp = np.minimum(_packs_floor(demand, pack), cap_packs)
     hp[~eligible] = 0
@@ -548,7 +553,15 @@ def _demand(
     x = fill.quantities
     binding = np.zeros(table.population.size, dtype=np.int8)
     binding[eligible] = Binding.WEIGHTED_SHARE
-    binding[eligible & (x >= caps - 1e-6 * pack)] = Binding.DEMAND_MET
+    at_cap = eligible & (x >= caps - 1e-6 * pack)
+    # what set the demand: the request, else the absorption capacity, else the target
+    # (a policy cap below all three is the cap)
+    by_request = requests <= np.minimum(to_target, absorb)
+    by_absorption = ~by_request & (absorb <= to_target)
+    binding[at_cap] = Binding.TARGET
+    binding[at_cap & by_absorption] = Binding.ABSORPTION
+    binding[at_cap & by_request] = Binding.REQUEST
+    binding[at_cap & (hp < _packs_floor(demand, pack))] = Binding.CAP
     ceiling = np.full(table.population.size, policy.target)
     return _finish(
         pool,

@@ -40,6 +40,8 @@ class Binding(IntEnum):
     REQUEST = 11
     FLOOR_ABOVE_CEILING = 12
     FLOOR_CLIPPED = 13
+    ABSORPTION = 14
+    TARGET = 15
 
     @property
     def label(self) -> str:
@@ -53,7 +55,7 @@ BINDING_TEXT: dict[Binding, str] = {
     Binding.CAP: "limited by the policy's cap per participant",
     Binding.FLOOR: "raised to the policy's floor (minimum quantity)",
     Binding.ABOVE_LEVEL: "already above the coverage level this pool reached",
-    Binding.DEMAND_MET: "its request (within absorption capacity and target) was met in full",
+    Binding.DEMAND_MET: "its outstanding need (people awaiting a further dose) was met in full",
     Binding.WEIGHTED_SHARE: "received its weighted share of a pool too small for every need",
     Binding.MINIMUM: "received the minimum every participant gets in a constrained round",
     Binding.PRIORITY_EXHAUSTED: (
@@ -63,6 +65,11 @@ BINDING_TEXT: dict[Binding, str] = {
     Binding.REQUEST: "limited by its request (the most it asked for of this product in the round)",
     Binding.FLOOR_ABOVE_CEILING: "received its floor, above its coverage ceiling",
     Binding.FLOOR_CLIPPED: "its floor was clipped by its coverage ceiling",
+    Binding.ABSORPTION: (
+        "limited by its absorption capacity (the doses a month it can administer times the "
+        "round's months, less what the round's earlier pools gave it)"
+    ),
+    Binding.TARGET: "reached the phase-2 coverage target",
 }
 
 #: How each ceiling rounding reads ("ceiling 4,716.8 doses rounded to the nearest pack").
