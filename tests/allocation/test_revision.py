@@ -260,3 +260,51 @@ def test_diff_does_not_depend_on_participant_order(case: Any, rnd: Any) -> None:
     assert [[x.code for x in r.reasons] for r in one.participants] == [
         [x.code for x in r.reasons] for r in two.participants
     ]
+
+
+def test_a_revision_keeps_pool_membership() -> None:
+    """Issue 12: a revised round keeps who may draw from each pool (its tranches' members),
+    in the engine, through the store's JSON and for added tranches."""
+    from doseflow.allocation import load_scenario
+    from doseflow.allocation.revision_input import parse_supply_change
+    from doseflow.cli.demo import example_path
+    from doseflow.domain.product import Financing
+    from doseflow.domain.supply import Membership
+
+    s = load_scenario(example_path("covax_2021.yaml"))
+    sii = next(t for t in s.round(1).tranches if t.id == "AZ-SII-H1")
+    assert sii.members is not None
+    assert tranche_from_dict(tranche_to_dict(sii)) == sii
+    change = parse_supply_change(
+        {
+            "supply": {"AZ-SII-H1": sii.doses // 2},
+            "add": [
+                {
+                    "id": "DON-PRK",
+                    "product": "AZ-SKB",
+                    "doses": 240_000,
+                    "members": {"iso3": ["PRK"]},
+                }
+            ],
+        },
+        s,
+        1,
+    )
+    (added,) = change.added
+    assert added.members == Membership(iso3=frozenset({"PRK"}))
+    revised = revise(s, 1, change).round(1)
+    amc = {p.iso3 for p in s.participants if p.financing is Financing.AMC}
+    for line in revised.lines():
+        if line.explanation.pool == "AZ-SII":
+            assert line.iso3 in amc
+    (don,) = [e for e in revised.explain("PRK") if e.product == "AZ-SKB" and e.doses > 0]
+    assert don.doses == 240_000
+    (nga,) = [e for e in revised.explain("NGA") if e.pool == don.pool]
+    assert nga.doses == 0
+    assert "not a member" in nga.render()
+    bad = {"add": [{"id": "X", "product": "AZ-SKB", "doses": 10, "members": {"iso3": ["ZZZ"]}}]}
+    with pytest.raises(DoseflowError) as err:
+        revise_round(s, 1, parse_supply_change(bad, s, 1))
+    assert ("ALLOC_UNKNOWN_PARTICIPANT", "add[0].members.iso3") in {
+        (d.code, d.location.field) for d in err.value.details
+    }

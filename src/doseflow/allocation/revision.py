@@ -20,7 +20,8 @@ from doseflow.allocation.readiness import RoundGates
 from doseflow.allocation.results import AllocationRun
 from doseflow.allocation.scenario import Decline, Scenario
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
-from doseflow.domain.supply import Origin, Tranche
+from doseflow.domain.product import Financing
+from doseflow.domain.supply import Membership, Origin, Tranche
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,16 @@ def _check(scenario: Scenario, number: int, change: SupplyChange) -> None:
                     code,
                 )
             )
+        for code in sorted((t.members.iso3 if t.members else frozenset()) - members):
+            problems.append(
+                _problem(
+                    "ALLOC_UNKNOWN_PARTICIPANT",
+                    f"added tranche '{t.id}' names a member that is not a participant",
+                    f"add[{k}].members.iso3",
+                    "the ISO3 codes of participants",
+                    code,
+                )
+            )
     if problems:
         raise DoseflowError.from_details(problems)
 
@@ -235,12 +246,19 @@ def tranche_to_dict(t: Tranche) -> dict[str, Any]:
         "donor": t.donor,
         "earmarked": None if t.earmarked is None else sorted(t.earmarked),
         "expiry": None if t.expiry is None else t.expiry.isoformat(),
+        "members": None
+        if t.members is None
+        else {
+            "financing": sorted(f.value for f in t.members.financing),
+            "iso3": sorted(t.members.iso3),
+        },
     }
 
 
 def tranche_from_dict(data: Mapping[str, Any]) -> Tranche:
     earmarked = data.get("earmarked")
     expiry = data.get("expiry")
+    members = data.get("members")
     return Tranche(
         id=str(data["id"]),
         product=str(data["product"]),
@@ -250,4 +268,10 @@ def tranche_from_dict(data: Mapping[str, Any]) -> Tranche:
         donor=data.get("donor"),
         earmarked=None if earmarked is None else frozenset(str(c) for c in earmarked),
         expiry=None if expiry is None else date.fromisoformat(str(expiry)),
+        members=None
+        if members is None
+        else Membership(
+            financing=frozenset(Financing(str(f)) for f in members.get("financing", ())),
+            iso3=frozenset(str(c) for c in members.get("iso3", ())),
+        ),
     )

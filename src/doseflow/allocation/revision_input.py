@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError
 
 from doseflow.allocation.revision import SupplyChange
 from doseflow.allocation.scenario import Scenario
-from doseflow.allocation.scenario_file import TrancheDoc, _details, _Doc
+from doseflow.allocation.scenario_file import TrancheDoc, _details, _Doc, tranche_from_doc
 from doseflow.allocation.scenario_locate import NoLocator
 from doseflow.data.fields import Identifier, Quantity, text_cells
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
@@ -60,20 +60,7 @@ def parse_supply_change(
             )
             continue
         try:
-            added.append(
-                Tranche(
-                    id=t.id,
-                    product=t.product,
-                    doses=t.doses,
-                    available=t.available or spec.date,
-                    origin=t.origin,
-                    donor=t.donor,
-                    earmarked=None
-                    if t.earmarked is None
-                    else frozenset(c.upper() for c in t.earmarked),
-                    expiry=t.expiry,
-                )
-            )
+            added.append(tranche_from_doc(t, t.id, spec.date))
         except DoseflowError as err:
             for d in err.details:
                 fld = f"add[{k}].{d.location.field}" if d.location.field else f"add[{k}]"

@@ -14,6 +14,7 @@ import dataclasses
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -391,6 +392,28 @@ def scenario_from_document(
     if problems or scenario is None:
         raise DoseflowError.from_details(problems)
     return scenario
+
+
+def tranche_from_doc(t: TrancheDoc, tid: str, default_date: date) -> Tranche:
+    """The :class:`Tranche` a tranche entry describes (``tid``: its id, given or made up;
+    ``default_date``: when it is available unless it says). One translation for scenario
+    files and revisions' added tranches, so no field of the entry is dropped by either."""
+    return Tranche(
+        id=tid,
+        product=t.product,
+        doses=t.doses,
+        available=t.available or default_date,
+        origin=t.origin,
+        donor=t.donor,
+        earmarked=None if t.earmarked is None else frozenset(c.upper() for c in t.earmarked),
+        expiry=t.expiry,
+        members=None
+        if t.members is None
+        else Membership(
+            financing=frozenset(t.members.financing),
+            iso3=frozenset(c.upper() for c in t.members.iso3),
+        ),
+    )
 
 
 def _details(
@@ -908,26 +931,7 @@ class _Builder:
                     )
                 tranche_ids.add(tid)
                 try:
-                    tranches.append(
-                        Tranche(
-                            id=tid,
-                            product=t.product,
-                            doses=t.doses,
-                            available=t.available or r.date,
-                            origin=t.origin,
-                            donor=t.donor,
-                            earmarked=None
-                            if t.earmarked is None
-                            else frozenset(c.upper() for c in t.earmarked),
-                            expiry=t.expiry,
-                            members=None
-                            if t.members is None
-                            else Membership(
-                                financing=frozenset(t.members.financing),
-                                iso3=frozenset(c.upper() for c in t.members.iso3),
-                            ),
-                        )
-                    )
+                    tranches.append(tranche_from_doc(t, tid, r.date))
                 except DoseflowError as err:
                     self.wrap(err, tpath)
             out.append(
