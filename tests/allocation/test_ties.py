@@ -146,7 +146,12 @@ def tied_scenarios(draw: st.DrawFn) -> tuple[Scenario, list[Decline]]:
         parts.append(
             participant(
                 ISO[k],
-                draw(st.sampled_from([10_000, 10_000, 250_000, 1_000_000])),
+                draw(
+                    st.one_of(
+                        st.sampled_from([10_000, 10_000, 250_000, 1_000_000]),
+                        st.integers(1_000, 5_000_000),
+                    )
+                ),
                 financing=draw(
                     st.sampled_from([Financing.AMC, Financing.AMC, Financing.SELF_FINANCING])
                 ),
@@ -258,10 +263,18 @@ def _outcome(sc: Scenario, declines: list[Decline], back: dict[str, str]) -> dic
     return out
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(tied_scenarios(), st.randoms(use_true_random=False))
 def test_permuting_and_renaming_change_nothing_ties_included(case: Any, rnd: Any) -> None:
     sc, declines = case
     moved, moved_declines = _transformed(sc, declines, rnd)
     back = {v: k for k, v in RENAME.items()}
     assert _outcome(moved, moved_declines, back) == _outcome(sc, declines, {})
+
+
+def test_packs_taken_back_go_from_the_smallest_remainders_last_iso3_first() -> None:
+    """The guard for shares above the budget: a pack is taken back from the smallest
+    remainder first; among equal remainders, from the last by ISO3 code."""
+    shares = np.array([150.0, 150.0, 120.0, 180.0])
+    got = round_to_packs(shares, 100, np.full(4, 10), 2, np.array([3, 0, 1, 2]))
+    assert got.doses.tolist() == [0, 100, 0, 100]
