@@ -53,7 +53,8 @@ def _by_iso3(sc: Scenario) -> list[dict[str, int]]:
 
 def test_the_last_pack_goes_by_iso3_code_whatever_the_order() -> None:
     """Found by Hypothesis: four equal participants share 21 packs; the spare pack went to
-    whoever was listed first. It goes to the first by ISO3 code, in every order."""
+    whoever was listed first. It goes to the first by ISO3 code, in every order (the
+    example in docs/allocation.md, Rounding)."""
     parts = [participant(c, 10_000, ceiling=0.0 if c == "EEE" else 1.0) for c in ISO[:5]]
     want = {"AAA": 60, "BBB": 50, "CCC": 50, "DDD": 50, "EEE": 0}
     for order in itertools.permutations(parts):
@@ -278,3 +279,22 @@ def test_packs_taken_back_go_from_the_smallest_remainders_last_iso3_first() -> N
     shares = np.array([150.0, 150.0, 120.0, 180.0])
     got = round_to_packs(shares, 100, np.full(4, 10), 2, np.array([3, 0, 1, 2]))
     assert got.doses.tolist() == [0, 100, 0, 100]
+
+
+def test_explanations_say_how_ties_are_broken() -> None:
+    parts = [participant(c, 1_000_000) for c in ISO[:4]]
+    policy = Policy(severe=SevereSupply(enabled=True, min_packs=3))
+    sc = scenario([product("AZ", pack=100)], parts[::-1], [[tranche("AZ", 700)]], policy)
+    result = run_rounds(sc).rounds[0]
+    ccc = result.explanation(result.pools[0], 1)  # listed second, third by ISO3 code
+    assert ccc.iso3 == "CCC"
+    assert ccc.binding_text.endswith("threat-and-vulnerability order (equal scores by ISO3 code)")
+    parts = [participant(c, 10_000, ceiling=0.0 if c == "EEE" else 1.0) for c in ISO[:5]]
+    sc = scenario([product("AZ", pack=10)], parts[::-1], [[tranche("AZ", 210)]])
+    result = run_rounds(sc).rounds[0]
+    aaa = result.explanation(result.pools[0], 4)
+    assert aaa.iso3 == "AAA"
+    assert aaa.doses == 60
+    assert "rounded up to whole packs (largest remainder; equal remainders by ISO3 code)" in (
+        aaa.render()
+    )
