@@ -29,6 +29,7 @@ from doseflow.allocation import (
     run_rounds,
 )
 from doseflow.allocation.explanation import Binding, Mode
+from doseflow.allocation.joint import MAX_SUBSET_POOLS
 from doseflow.allocation.policy import Phase
 from doseflow.allocation.rounding import round_to_packs
 from doseflow.allocation.scenario import RoundKind
@@ -298,3 +299,23 @@ def test_explanations_say_how_ties_are_broken() -> None:
     assert "rounded up to whole packs (largest remainder; equal remainders by ISO3 code)" in (
         aaa.render()
     )
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(st.sampled_from([10_000, 50_000, 1_000_000]), min_size=2, max_size=6),
+    st.integers(1, 50),
+    st.randoms(use_true_random=False),
+)
+def test_many_pools_on_one_date_ties_included(pops: list[int], k: int, rnd: Any) -> None:
+    """More pools on a date than the set checks take (shared by linear programmes):
+    equal participants, listed and supplied in another order, get the same doses."""
+    prods = [product(f"P{j:02d}", pack=10) for j in range(MAX_SUBSET_POOLS + 1)]
+    parts = [participant(ISO[i], p, ceiling=1.0) for i, p in enumerate(pops)]
+    tranches = [tranche(p.code, 10 * k * (j + 1)) for j, p in enumerate(prods)]
+    moved_parts, moved_tranches = list(parts), list(tranches)
+    rnd.shuffle(moved_parts)
+    rnd.shuffle(moved_tranches)
+    a = _by_iso3(scenario(prods, parts, [tranches]))
+    b = _by_iso3(scenario(prods, moved_parts, [moved_tranches]))
+    assert a == b
