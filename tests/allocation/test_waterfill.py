@@ -72,7 +72,7 @@ def test_rounding_whole_packs_within_budget_and_caps(shares: list[float], pack: 
     x = np.array(shares)
     caps = np.floor(x / pack).astype(np.int64) + 1
     budget = int(np.floor(x.sum() / pack))
-    r = round_to_packs(x, pack, caps, budget)
+    r = round_to_packs(x, pack, caps, budget, np.arange(x.size)[::-1].copy())
     assert np.all(r.doses % pack == 0)
     assert int(r.doses.sum()) <= budget * pack
     assert np.all(r.doses // pack <= caps)
@@ -94,12 +94,13 @@ def test_no_floors_is_the_same_fill_as_zero_floors(
     assert without.quantities.tolist() == zeros.quantities.tolist()
 
 
-def test_spare_packs_go_to_the_largest_remainders_ties_in_participant_order() -> None:
+def test_spare_packs_go_to_the_largest_remainders_ties_by_tie_rank() -> None:
     shares = np.array([150.0, 170.0, 130.0, 170.0, 100.0])  # remainders .5 .7 .3 .7 0 packs
-    r = round_to_packs(shares, 100, np.full(5, 10, dtype=np.int64), budget_packs=7)
+    ties = np.arange(5, dtype=np.int64)  # ISO3 order as listed (see test_ties.py otherwise)
+    r = round_to_packs(shares, 100, np.full(5, 10, dtype=np.int64), 7, ties)
     assert r.doses.tolist() == [100, 200, 100, 200, 100]  # two spare packs: the two .7s
     assert r.direction.tolist() == [-1, 1, -1, 1, 0]
-    capped = round_to_packs(shares, 100, np.array([2, 1, 2, 2, 1]), budget_packs=7)
+    capped = round_to_packs(shares, 100, np.array([2, 1, 2, 2, 1]), 7, ties)
     assert capped.doses.tolist() == [200, 100, 100, 200, 100]  # BBB at its cap: next is AAA
 
 

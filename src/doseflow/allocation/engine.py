@@ -227,6 +227,7 @@ def _finish(
     cap_packs: IntArray,
     classify: Callable[[], npt.NDArray[np.int8]],
     *,
+    ties: IntArray,
     threat: FloatArray | None = None,
     weights: FloatArray | None = None,
     ranks: IntArray | None = None,
@@ -238,7 +239,7 @@ def _finish(
     budget = min(
         math.floor(float(np.add.reduce(shares)) / pack + _EPS), (pool.doses - buffer) // pack
     )
-    rounded = round_to_packs(shares, pack, cap_packs, budget)
+    rounded = round_to_packs(shares, pack, cap_packs, budget, ties)
     return PoolResult(
         pool=pool,
         product=product,
@@ -400,6 +401,7 @@ def _supply(
         x,
         hp,
         classify,
+        ties=table.tie_rank,
         request=left,
         share_of_level=share,
         floors=asked_doses,
@@ -457,14 +459,15 @@ def _weighted(
     bounds = FloorBounds(room, ceiling * per_cov, within_request(cap_packs, req_packs))
     given, hp = floor_packs(policy, asked_packs, hp, eligible, bounds, pack)
     receiving = eligible & (hp > 0)
-    ranks = delivery_ranks(score, receiving)
+    ranks = delivery_ranks(score, receiving, table.tie_rank)
     minimum = given.astype(np.float64) * pack
     asked: FloatArray = np.where(eligible, asked_packs * float(pack), 0.0)
     caps = hp.astype(np.float64) * pack
     binding = np.zeros(table.population.size, dtype=np.int8)
     tol = 1e-6 * pack
     if minimum.sum() > available:
-        order = np.argsort(np.where(receiving, ranks, np.iinfo(np.int64).max), kind="stable")
+        # in delivery order (ranks are unique among those receiving; ISO3 order after them)
+        order = np.lexsort((table.tie_rank, np.where(receiving, ranks, np.iinfo(np.int64).max)))
         cum = np.cumsum(minimum[order])
         fits = cum <= available + _EPS
         x = np.zeros(table.population.size, dtype=np.float64)
@@ -495,6 +498,7 @@ def _weighted(
         x,
         hp,
         lambda: binding,
+        ties=table.tie_rank,
         threat=score,
         weights=weights,
         ranks=ranks,
@@ -576,6 +580,7 @@ def _demand(
         x,
         hp,
         lambda: binding,
+        ties=table.tie_rank,
         threat=threat,
         weights=slopes,
         request=left,
@@ -636,6 +641,7 @@ def _top_up(
         x,
         hp,
         lambda: binding,
+        ties=table.tie_rank,
         request=left,
     )
 

@@ -59,7 +59,8 @@ BINDING_TEXT: dict[Binding, str] = {
     Binding.WEIGHTED_SHARE: "received its weighted share of a pool too small for every need",
     Binding.MINIMUM: "received the minimum every participant gets in a constrained round",
     Binding.PRIORITY_EXHAUSTED: (
-        "the pool ran out before its turn in threat-and-vulnerability order"
+        "the pool ran out before its turn in threat-and-vulnerability order (equal "
+        "scores by ISO3 code)"
     ),
     Binding.DECLINED: "declined what the pool's rules gave it",
     Binding.REQUEST: "limited by its request (the most it asked for of this product in the round)",
@@ -290,7 +291,8 @@ class Explanation:
             elif self.rounding != "none":
                 lines.append(
                     f"Continuous share {self.unrounded_doses:,.0f} doses, rounded "
-                    f"{self.rounding} to whole packs (largest remainder)."
+                    f"{self.rounding} to whole packs (largest remainder; equal remainders "
+                    "by ISO3 code)."
                 )
             if self.threat_score is not None:
                 rank = f", delivery rank {self.delivery_rank}" if self.delivery_rank else ""

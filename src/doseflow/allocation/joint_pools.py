@@ -247,9 +247,7 @@ def _solve(
         [(pp.hp * float(pp.product.pack_doses) - pp.floors) / pp.unit for pp in prepared]
     )
     supply = np.array([pp.available - float(pp.floors.sum()) for pp in prepared]) / units
-    order = np.array(
-        sorted(range(len(table)), key=lambda i: table.participants[i].iso3), dtype=np.int64
-    )
+    order = table.iso3_order
     # a participant held at a share w of the common level: slope w * population, start / w
     slopes, starts = level_terms(population, starts, table.share_of_level)
     fill = joint_fill(supply, slopes, starts, ceilings, edge, order)
@@ -310,6 +308,7 @@ def _joint(
             x,
             caps,
             classify,
+            ties=ctx.table.tie_rank,
             request=pp.left,
             share_of_level=share,
             floors=pp.asked if pp.asked.any() else None,

@@ -155,7 +155,7 @@ def _redistribute(
     else:
         fill = water_fill(float(taken), per_cov, before, None, caps)
     budget = min(int(np.floor(fill.quantities.sum() / pack + _EPS)), taken // pack)
-    rounded = round_to_packs(fill.quantities, pack, hp, budget)
+    rounded = round_to_packs(fill.quantities, pack, hp, budget, table.tie_rank)
     given = [(int(j), int(rounded.doses[j])) for j in np.flatnonzero(rounded.doses)]
     level = fill.level if np.isfinite(fill.level) else None
     return given, taken - int(rounded.doses.sum()), level

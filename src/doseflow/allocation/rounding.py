@@ -2,8 +2,9 @@
 
 Largest remainder (Hamilton): everyone gets the whole packs their share contains; the packs
 the pool still holds go one each to the largest fractional remainders, never above a
-participant's cap; what cannot be placed is held for the next round. Ties are broken by
-the order of the participants (stable), so a re-run gives the same result.
+participant's cap; what cannot be placed is held for the next round. Equal remainders
+(equal to within float noise, :data:`TIE`) are broken by ISO3 code (the participant table's
+``tie_rank``), so the order of the participants in the file never matters.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ IntArray = npt.NDArray[np.int64]
 
 #: Remainders below this (in packs) are float noise, not a share of a pack.
 _EPS = 1e-9
+
+#: Remainders closer than this (in packs) are equal: shares worked out from the same
+#: inputs listed in another order may differ in their last bits, and such noise must not
+#: decide who gets a pack (a millionth of a pack is far below any real difference).
+TIE = 1e-6
 
 
 #: What is added (in packs) before taking the floor: down, nearest (half a pack or more goes
@@ -60,11 +66,31 @@ class Rounded:
     direction: npt.NDArray[np.int8]
 
 
+def _largest_first(remainder: FloatArray, ties: IntArray, count: int) -> IntArray:
+    """Indices of the ``count`` largest of ``remainder`` (``0 < count < remainder.size``).
+    Remainders within :data:`TIE` of their neighbour in size are equal: when the last one
+    taken is equal to the first one left, that group is chosen from by ``ties``. One sort,
+    as without ties; the tie key is looked at only when there is a tie at the cut."""
+    by = np.argsort(-remainder, kind="stable")
+    ordered = remainder[by]
+    if ordered[count - 1] - ordered[count] > TIE:
+        return by[:count]
+    # a new group wherever the next remainder is smaller by more than float noise
+    breaks = np.flatnonzero(ordered[:-1] - ordered[1:] > TIE)
+    at = int(np.searchsorted(breaks, count - 1))  # the first break after the cut
+    first = int(breaks[at - 1]) + 1 if at > 0 else 0
+    last = int(breaks[at]) + 1 if at < breaks.size else by.size
+    group = by[first:last]
+    group = group[np.argsort(ties[group], kind="stable")]
+    return np.concatenate((by[:first], group[: count - first]))
+
+
 def round_to_packs(
-    shares: FloatArray, pack: int, cap_packs: IntArray, budget_packs: int
+    shares: FloatArray, pack: int, cap_packs: IntArray, budget_packs: int, ties: IntArray
 ) -> Rounded:
     """Whole-pack doses from continuous ``shares`` (doses), at most ``budget_packs`` packs in
-    all and ``cap_packs`` each."""
+    all and ``cap_packs`` each; equal remainders are ordered by ``ties`` (the participant
+    table's ``tie_rank``: ISO3 order)."""
     in_packs = shares / pack
     whole = np.floor(in_packs + _EPS).astype(np.int64)
     base = np.maximum(np.minimum(whole, cap_packs), 0)
@@ -74,15 +100,20 @@ def round_to_packs(
     direction[whole > base] = CUT
     spare = budget_packs - int(np.add.reduce(base))
     if spare > 0:
-        # the participants that may take one more pack, in participant order
+        # the participants that may take one more pack
         candidates = (fractional & (base < cap_packs)).nonzero()[0]
         if candidates.size > spare:
-            order = (-remainder[candidates]).argsort(kind="stable")[:spare]
+            order = _largest_first(remainder[candidates], ties[candidates], spare)
             candidates = candidates[order]
         base[candidates] += 1
         direction[candidates] = 1
     elif spare < 0:  # cannot happen when shares sum to at most the budget; guard anyway
-        order = np.argsort(remainder, kind="stable")
+        # smallest remainders first (equal within TIE: the last in ISO3 order first)
+        by = np.argsort(remainder, kind="stable")
+        steps = np.cumsum(np.diff(remainder[by]) > TIE)
+        group = np.empty(by.size, dtype=np.int64)
+        group[by] = np.concatenate(([0], steps))
+        order = np.lexsort((-ties, group))
         taken = 0
         for i in order:
             if taken == -spare:

@@ -54,6 +54,28 @@ class ParticipantTable:
         return self.index.get(iso3)
 
     @cached_property
+    def iso3_order(self) -> IntArray:
+        """Positions of the participants sorted by ISO3 code (unique in a scenario): the
+        canonical order, whatever order they were listed in (read-only)."""
+        codes = self.iso3
+        if bool((codes[1:] > codes[:-1]).all()):  # listed in ISO3 order already (common)
+            order = np.arange(codes.size, dtype=np.int64)
+        else:  # as fixed-width text: sorting Python objects is several times slower
+            order = np.argsort(codes.astype(str), kind="stable").astype(np.int64)
+        order.setflags(write=False)
+        return order
+
+    @cached_property
+    def tie_rank(self) -> IntArray:
+        """Each participant's place in ISO3 order (0 first): the key that breaks exact
+        ties (equal remainders when rounding to packs, equal threat scores), so the order
+        of the participants in the file never matters (read-only)."""
+        rank = np.empty(len(self), dtype=np.int64)
+        rank[self.iso3_order] = np.arange(len(self), dtype=np.int64)
+        rank.setflags(write=False)
+        return rank
+
+    @cached_property
     def _amc(self) -> BoolArray:
         return np.array([p.financing is Financing.AMC for p in self.participants], dtype=bool)
 

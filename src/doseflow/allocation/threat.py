@@ -12,10 +12,12 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def _scaled(values: FloatArray, among: npt.NDArray[np.bool_]) -> FloatArray:
-    """Values divided by the largest among ``among`` (0..1); unknown values get the mean."""
+    """Values divided by the largest among ``among`` (0..1); unknown values get the mean
+    (summed in sorted order, so it is the same to the last bit whatever order the
+    participants are listed in, and equal inputs keep equal scores)."""
     out = values.copy()
     known = among & ~np.isnan(out)
-    fill = float(out[known].mean()) if known.any() else 0.0
+    fill = float(np.sort(out[known]).mean()) if known.any() else 0.0
     out[np.isnan(out)] = fill
     top = float(out[among].max()) if among.any() else 0.0
     if top <= 0:
@@ -41,10 +43,13 @@ def threat_scores(
     return np.asarray(score, dtype=np.float64)
 
 
-def delivery_ranks(scores: FloatArray, among: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-    """1 for the highest score among ``among`` (then 2, ...); 0 for the others."""
+def delivery_ranks(
+    scores: FloatArray, among: npt.NDArray[np.bool_], ties: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """1 for the highest score among ``among`` (then 2, ...); 0 for the others. Equal
+    scores are ranked by ``ties`` (the participant table's ``tie_rank``: ISO3 order)."""
     ranks = np.zeros(scores.size, dtype=np.int64)
     idx = np.flatnonzero(among)
-    order = idx[np.argsort(-scores[idx], kind="stable")]
+    order = idx[np.lexsort((ties[idx], -scores[idx]))]
     ranks[order] = np.arange(1, order.size + 1)
     return ranks
