@@ -128,9 +128,9 @@ def test_floors_beyond_supply_share_equally_then_by_iso3() -> None:
 # --- the property: permuting and renaming changes nothing, ties included ----------------
 
 CODES = ("AZ", "PF")
-#: renamed keeping the order of the codes (pools of one date go in product-code order,
-#: a documented rule; see docs/allocation.md)
-RENAME = {"AZ": "ASTRA", "PF": "PFIZER"}
+#: renamed so that the codes sort the other way round (pools of one date are shared in
+#: an order set by what they are, not by their codes: engine.delivery_order)
+RENAME = {"AZ": "ZZ-ASTRA", "PF": "AA-PFIZER"}
 
 
 @st.composite
@@ -225,8 +225,8 @@ def _renamed_participant(p: Participant) -> Participant:
 
 
 def _transformed(sc: Scenario, declines: list[Decline], rnd: Any) -> tuple[Scenario, list[Decline]]:
-    """``sc`` with participants permuted, products renamed (in the same order) and each
-    round's tranches permuted."""
+    """``sc`` with participants permuted, products renamed (their codes sorting the other
+    way round) and each round's tranches permuted."""
     parts = [_renamed_participant(p) for p in sc.participants]
     rnd.shuffle(parts)
     prods = {RENAME[c]: replace(p, code=RENAME[c], name=RENAME[c]) for c, p in sc.products.items()}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from types import MappingProxyType
 
 import numpy as np
@@ -668,6 +669,40 @@ def record_shared(ctx: RunContext, state: AllocationState, pr: PoolResult) -> No
         state.topped_up[:, col] += pr.doses
 
 
+def delivery_order(ctx: RunContext, pools: Sequence[Pool]) -> list[Pool]:
+    """Pools in the order they are shared: by date available, and pools of one date by
+    what they are rather than what they are called (largest first, then the product's
+    course, pack, storage, shelf life, licence, then the pool's expiry, origin, donor,
+    earmark and members), so renaming a product never changes the order in which the
+    pools of a date are shared one after another (phase 2, top-up rounds), split across
+    or rounded (pools shared jointly). Only pools that differ in nothing but their
+    product's code are taken in code order."""
+
+    def content(pool: Pool) -> tuple[object, ...]:
+        product = ctx.products[pool.product]
+        return (
+            pool.available,
+            -pool.doses,
+            product.kind.value,
+            product.doses_per_course,
+            product.pack_doses,
+            product.doses_per_vial,
+            product.storage_band.value,
+            product.shelf_life_days,
+            tuple(sorted(product.licence_iso3 or ())),
+            tuple(sorted(f.value for f in product.licence_financing or ())),
+            pool.expiry or date.max,
+            pool.origin.value,
+            pool.donor or "",
+            tuple(sorted(pool.earmarked or ())),
+            pool.members.key if pool.members is not None else (),
+            pool.product,
+            pool.id,
+        )
+
+    return sorted(pools, key=content)
+
+
 def _same_date_groups(ctx: RunContext, pools: Sequence[Pool], jointly: bool) -> list[list[Pool]]:
     """Pools in delivery order, those available on the same date and counted in the same
     coverage (every vaccine; each other supply on its own) grouped to be shared jointly."""
@@ -709,7 +744,8 @@ def run_round(
     jointly = spec.kind is not RoundKind.TOP_UP and phase is Phase.SUPPLY_DRIVEN
     from doseflow.allocation.joint_pools import share_jointly
 
-    for group in _same_date_groups(ctx, build_pools(spec.tranches, carried), jointly):
+    pools = delivery_order(ctx, build_pools(spec.tranches, carried))
+    for group in _same_date_groups(ctx, pools, jointly):
         if len(group) > 1:
             results.extend(share_jointly(ctx, group, pol, spec, current, failures))
             continue

@@ -156,7 +156,7 @@ def _joint_reason(
     shared = (
         f"shared jointly with the pools available on {pool.pool.available} ({others}); "
         "where its doses could come from several of its pools, the most restricted pool "
-        "is drawn on first (fewest eligible participants, then product code)"
+        "is drawn on first (fewest eligible participants, then the larger pool)"
     )
     own = float(joint.levels[i])
     if binding in (Binding.LEVEL, Binding.ABOVE_LEVEL) and math.isfinite(own):
