@@ -308,6 +308,8 @@ def test_a_revision_keeps_pool_membership() -> None:
     assert ("ALLOC_UNKNOWN_PARTICIPANT", "add[0].members.iso3") in {
         (d.code, d.location.field) for d in err.value.details
     }
+
+
 @settings(max_examples=20, deadline=None)
 @given(revisions(), st.randoms(use_true_random=False))
 def test_a_revision_does_not_depend_on_the_order_of_participants_or_tranches(

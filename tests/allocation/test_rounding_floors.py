@@ -269,9 +269,7 @@ def test_the_docs_quote_the_explanations_the_engine_gives() -> None:
 def test_nearest_holds_when_pools_of_a_date_are_shared_jointly() -> None:
     parts = [participant("TUV", population=11_792), participant("KEN", population=2_000_000)]
     prods = [product("AZ", pack=PACK), product("SV", pack=PACK)]
-    sc = scenario(
-        prods, parts, [[tranche("AZ", 5_000_000), tranche("SV", 5_000_000)]], _policy()
-    )
+    sc = scenario(prods, parts, [[tranche("AZ", 5_000_000), tranche("SV", 5_000_000)]], _policy())
     result = run_rounds(sc).rounds[0]
     found = result.explain("TUV")
     assert all(e.shared_with for e in found)
