@@ -44,6 +44,7 @@ from doseflow.allocation.results import (
     AllocationState,
     FloatArray,
     IntArray,
+    JointShare,
     PoolResult,
     RoundResult,
     RunContext,
@@ -235,6 +236,7 @@ def _finish(
     request: FloatArray | None = None,
     share_of_level: FloatArray | None = None,
     floors: FloatArray | None = None,
+    joint: JointShare | None = None,
 ) -> PoolResult:
     pack = product.pack_doses
     budget = min(
@@ -262,6 +264,7 @@ def _finish(
         request=request,
         share_of_level=share_of_level,
         floors=floors,
+        joint=joint,
     )
 
 

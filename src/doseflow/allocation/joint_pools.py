@@ -107,8 +107,13 @@ def _prepare(
         limit = np.minimum(limit, req_packs)
     hp = np.where(flags == 0, limit, 0)
     floor_packs = -(-policy.floors.get(product.code, 0) // pack)
-    asked = np.where(flags == 0, asked_floor(policy, floor_packs, per_cov, pack) * float(pack), 0.0)
-    floors = np.minimum(hp * float(pack), asked)
+    if floor_packs:
+        asked = np.where(
+            flags == 0, asked_floor(policy, floor_packs, per_cov, pack) * float(pack), 0.0
+        )
+        floors = np.minimum(hp * float(pack), asked)
+    else:  # no floor for the product: nothing asked, nothing given first
+        asked = floors = np.zeros(len(table))
     return _Prepared(
         pool,
         product,
@@ -133,7 +138,7 @@ def _with_floors(pp: _Prepared, policy: Policy) -> _Prepared:
     """The floors given first (after one floor each): clipped to the ceiling, or prevailing
     over a small participant's ceiling (:func:`~doseflow.allocation.engine.floor_packs`)."""
     if not pp.asked.any():
-        return replace(pp, floors=np.zeros_like(pp.asked))
+        return pp  # no floor asked: _prepare's floors are already zero
     pack = pp.product.pack_doses
     asked = (pp.asked // pack).astype(np.int64)
     bounds = FloorBounds(pp.room, pp.whole, within_request(pp.cap_packs, pp.req_packs))
@@ -312,8 +317,8 @@ def _joint(
             request=pp.left,
             share_of_level=share,
             floors=pp.asked if pp.asked.any() else None,
+            joint=joint,
         )
-        pr = replace(pr, joint=joint)
         record_shared(ctx, current, pr)
         out.append(pr)
     return out
