@@ -85,7 +85,8 @@ class BubarModel:
 
     bands: tuple[str, ...]
     susceptibility: tuple[float, ...]
-    ifr: tuple[float, ...]
+    ifr: tuple[float, ...]  # as in force when the saved heat maps were written (dbdd29c)
+    ifr_final: tuple[float, ...]  # the final paper's (be7c604): Fig. 2 and 3
     latent_days: float
     infectious_days: float
     refusal: float
@@ -117,6 +118,7 @@ class BubarModel:
             bands=tuple(m["age_bands"]),
             susceptibility=tuple(float(x) for x in m["susceptibility_u"]),
             ifr=tuple(float(x) for x in m["ifr"]),
+            ifr_final=tuple(float(x) for x in m["ifr_final_paper"]),
             latent_days=float(m["latent_days"]),
             infectious_days=float(m["infectious_days"]),
             refusal=float(m["refusal"]),
@@ -168,9 +170,10 @@ def bubar_strategies() -> dict[str, BandGroups]:
     return strategies
 
 
-def bubar_scenario(country: str, r0: float, rollout: str) -> Scenario:
+def bubar_scenario(country: str, r0: float, rollout: str, *, final_ifr: bool = False) -> Scenario:
     """The set-up of Bubar et al. (2021) for ``country`` (ISO3, one of the paper's nine) with
-    no vaccine yet (``rollout`` picks the seeding)."""
+    no vaccine yet (``rollout`` picks the seeding; ``final_ifr``: the final paper's IFR, used
+    by its Fig. 2 and 3, rather than the one in force when the heat maps were saved)."""
     model = BubarModel.read()
     data = model.countries[country]
     total = sum(data.population)
@@ -181,7 +184,7 @@ def bubar_scenario(country: str, r0: float, rollout: str) -> Scenario:
         data.population,
         data.contacts,
         susceptibility=model.susceptibility,
-        ifr=model.ifr,
+        ifr=model.ifr_final if final_ifr else model.ifr,
         life_expectancy=data.yll_per_death,
         r0=r0,
         latent_days=model.latent_days,
@@ -199,14 +202,19 @@ def run_bubar(
     rollout: str,
     cases: Sequence[tuple[str, float]],
     supply_percent: Sequence[int],
+    *,
+    rate: float | None = None,
+    final_ifr: bool = False,
 ) -> StudyResult:
     """% deaths averted by each strategy for each (country, R0) case and supply (one batch);
-    rows of :attr:`StudyResult.averted` follow ``cases``."""
-    rate = ANTICIPATORY_RATE if rollout == "anticipatory" else 0.001
+    rows of :attr:`StudyResult.averted` follow ``cases``. ``rate``: doses a day as a share of
+    the population (default: 0.1% for a continuous rollout, as in the saved heat maps)."""
+    if rate is None:
+        rate = ANTICIPATORY_RATE if rollout == "anticipatory" else 0.001
     strategies = bubar_strategies()
     scenarios: list[Scenario] = []
     for country, value in cases:
-        base = bubar_scenario(country, value, rollout)
+        base = bubar_scenario(country, value, rollout, final_ifr=final_ifr)
         scenarios.append(base)  # no vaccination
         for strategy in strategies.values():
             for pct in supply_percent:
@@ -280,6 +288,51 @@ def compare_bubar(figure: str) -> RankingComparison:
     return RankingComparison(result, published)
 
 
+@dataclass(frozen=True)
+class CurveComparison:
+    """% deaths averted here and by the authors' code, ``[strategy][case, supply]``."""
+
+    result: StudyResult
+    theirs: dict[str, FloatArray]
+
+    def difference(self) -> FloatArray:
+        """Ours minus theirs, strategies x cases x supplies (points)."""
+        return np.stack([self.result.averted[s] - self.theirs[s] for s in self.result.strategies])
+
+    def rankings(self) -> tuple[list[list[tuple[str, ...]]], list[list[tuple[str, ...]]]]:
+        """Strategies from most to fewest deaths averted, per case and supply: (ours, theirs)."""
+        names = self.result.strategies
+        out: list[list[list[tuple[str, ...]]]] = [[], []]
+        for k, table in enumerate((self.result.averted, self.theirs)):
+            for i in range(len(self.result.cases)):
+                out[k].append(
+                    [
+                        tuple(sorted(names, key=lambda n: -table[n][i, j]))
+                        for j in range(len(self.result.supply_percent))
+                    ]
+                )
+        return out[0], out[1]
+
+
+def compare_bubar_fig3(*, age_dependent: bool = False) -> CurveComparison:
+    """Fig. 3B-C (USA, R0 1.15 and 1.5, 0.2%/day, final IFR) against the authors' numbers.
+
+    Only constant efficacy can be set up today (``age_dependent`` raises: efficacy by age
+    band is helper A's feature)."""
+    if age_dependent:
+        raise NotImplementedError("efficacy by age band (helper A) is not in the API yet")
+    fig = load("bubar2021")["published"]["fig3_percent_deaths_averted"]
+    supply = [int(x) for x in fig["supply_percent"]]
+    cases = [("USA", 1.15), ("USA", 1.5)]
+    tables = [fig["percent_deaths_averted"][f"r0_{r0}_constant_efficacy"] for r0 in ("1.15", "1.5")]
+    result = run_bubar("continuous", cases, supply, rate=0.002, final_ifr=True)
+    theirs = {
+        name: np.array([[float(x) for x in table[name]] for table in tables])
+        for name in result.strategies
+    }
+    return CurveComparison(result, theirs)
+
+
 def main() -> None:  # pragma: no cover - a report for people, exercised by hand
     for figure in BUBAR_FIGURES:
         comparison = compare_bubar(figure)
@@ -306,6 +359,18 @@ def main() -> None:  # pragma: no cover - a report for people, exercised by hand
             for name in result.strategies:
                 cells = " ".join(f"{result.averted[name][i, j]:5.1f}" for j in (9, 19, 29, 39, 49))
                 print(f"R0={r0:.2f} {name:>9} % deaths averted at 10..50%: {cells}")
+
+    fig3 = compare_bubar_fig3()
+    print("\n== Bubar 2021, Fig. 3B-C (constant efficacy): authors' code/ours, % deaths averted")
+    print("supply %:", fig3.result.supply_percent)
+    for i, (_, r0) in enumerate(fig3.result.cases):
+        for name in fig3.result.strategies:
+            pairs = zip(fig3.theirs[name][i], fig3.result.averted[name][i], strict=True)
+            print(f"R0={r0:.2f} {name:>9}", " ".join(f"{t:5.1f}/{o:5.1f}" for t, o in pairs))
+    ranks_ours, ranks_theirs = fig3.rankings()
+    worst = float(np.abs(fig3.difference()).max())
+    same = ranks_ours == ranks_theirs
+    print(f"max |difference| {worst:.2f} points; rankings identical: {same}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.impact.reproductions import RankingComparison, bubar_scenario, compare_bubar
+from tests.impact.reproductions import (
+    RankingComparison,
+    bubar_scenario,
+    compare_bubar,
+    compare_bubar_fig3,
+)
 
 #: The issue's tolerance on % deaths averted (points).
 TOLERANCE = 0.5
@@ -79,3 +84,23 @@ def test_r0_anticipatory_up_to_1_5_within_tolerance(r0_anticipatory: RankingComp
     rows = [i for i, (_, r0) in enumerate(cases) if r0 <= 1.5 + 1e-9]
     assert len(rows) == 9
     assert float(r0_anticipatory.shortfall()[rows].max()) <= TOLERANCE
+
+
+def test_r0_anticipatory_beyond_1_5_at_most_five_cells_off(
+    r0_anticipatory: RankingComparison,
+) -> None:
+    """R0 1.55-2.00: at most the 5 threshold cells documented in docs/impact-reproductions.md
+    are more than 0.5 points off (``pending_reproductions.py`` asserts none)."""
+    assert int((r0_anticipatory.shortfall() > TOLERANCE).sum()) <= 5
+
+
+def test_fig3_ranking_of_strategies_is_the_authors() -> None:
+    """Fig. 3B-C (R0 1.15 and 1.5, 0.2%/day, 90% at every age), supply 5-50%: the five
+    strategies in the same order, by deaths averted, as the authors' code gives, in all 20
+    cells; and % deaths averted within 1.1 points (0.5 awaits the E seeds and vaccination of
+    exposed people, see pending_reproductions.py)."""
+    fig3 = compare_bubar_fig3()
+    ours, theirs = fig3.rankings()
+    assert ours == theirs
+    assert {order[0] for row in theirs for order in row} == {"20-49", "60+"}
+    assert float(np.abs(fig3.difference()).max()) <= 1.1
