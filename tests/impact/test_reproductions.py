@@ -102,5 +102,6 @@ def test_fig3_ranking_of_strategies_is_the_authors() -> None:
     fig3 = compare_bubar_fig3()
     ours, theirs = fig3.rankings()
     assert ours == theirs
-    assert {order[0] for row in theirs for order in row} == {"20-49", "60+"}
+    assert {order[0] for order in theirs[0]} == {"20-49"}  # R0 1.15
+    assert {order[0] for order in theirs[1]} == {"60+"}  # R0 1.5
     assert float(np.abs(fig3.difference()).max()) <= 1.1
