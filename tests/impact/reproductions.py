@@ -86,7 +86,7 @@ class BubarModel:
     bands: tuple[str, ...]
     susceptibility: tuple[float, ...]
     ifr: tuple[float, ...]  # as in force when the saved heat maps were written (dbdd29c)
-    ifr_final: tuple[float, ...]  # the final paper's (be7c604): Fig. 2 and 3
+    ifr_final: tuple[float, ...]  # the final paper's (be7c604): Fig. 3B-C
     latent_days: float
     infectious_days: float
     refusal: float
@@ -173,7 +173,7 @@ def bubar_strategies() -> dict[str, BandGroups]:
 def bubar_scenario(country: str, r0: float, rollout: str, *, final_ifr: bool = False) -> Scenario:
     """The set-up of Bubar et al. (2021) for ``country`` (ISO3, one of the paper's nine) with
     no vaccine yet (``rollout`` picks the seeding; ``final_ifr``: the final paper's IFR, used
-    by its Fig. 2 and 3, rather than the one in force when the heat maps were saved)."""
+    by its Fig. 3B-C, rather than the one in force when the heat maps were saved)."""
     model = BubarModel.read()
     data = model.countries[country]
     total = sum(data.population)
