@@ -138,7 +138,8 @@ def _with_floors(pp: _Prepared, policy: Policy) -> _Prepared:
     """The floors given first (after one floor each): clipped to the ceiling, or prevailing
     over a small participant's ceiling (:func:`~doseflow.allocation.engine.floor_packs`)."""
     if not pp.asked.any():
-        return pp  # no floor asked: _prepare's floors are already zero
+        # no floor asked (none for the product, or another pool's floor taken instead)
+        return replace(pp, floors=np.zeros_like(pp.asked)) if pp.floors.any() else pp
     pack = pp.product.pack_doses
     asked = (pp.asked // pack).astype(np.int64)
     bounds = FloorBounds(pp.room, pp.whole, within_request(pp.cap_packs, pp.req_packs))
