@@ -122,3 +122,49 @@ def test_bad_number_list_is_a_bad_parameter(capsys: pytest.CaptureFixture[str]) 
     err = capsys.readouterr().err
     assert "IMPACT_BAD_PARAMETER" in err
     assert "'lots'" in err
+
+
+def test_compare_takes_several_ordered_strategies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Several ``ordered:`` strategies in one comparison: repeated --strategy, and --strategies
+    whose commas inside a strategy stay inside it."""
+    args = ["impact", "compare", "--country", "NGA", "--bands", "0,20,40,60", "--supply", "0.2"]
+    code = run(
+        [
+            *args,
+            "--strategy",
+            "ordered:60+",
+            "--strategy",
+            "ordered:[20-39,60+],rest;spill=everyone",
+            "--strategies",
+            "ordered:40-59,60+,older-first",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    table = pd.read_csv(tmp_path / "comparison.csv")
+    assert sorted(set(table["strategy"])) == sorted(
+        ["ordered:60+", "ordered:[20-39,60+],rest;spill=everyone", "ordered:40-59,60+",
+         "older-first"]
+    )  # fmt: skip
+    held = table.set_index("strategy")["doses_held"]
+    assert held["ordered:60+"] > 1.0  # only 60+ listed: doses are held, and shown
+    assert "ordered:60+ at 20%: doses held" in capsys.readouterr().out
+
+
+def test_run_reports_held_doses(capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(
+        ["impact", "run", "--country", "NGA", "--bands", "0,20,40,60", "--supply", "0.2",
+         "--strategy", "ordered:60+", "--json"]
+    )  # fmt: skip
+    assert code == 0
+    import json
+
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["doses_held"] > 0.5 * summary["doses"]
+    assert abs(
+        summary["doses_to_groups"] + summary["doses_spilled"] + summary["doses_held"]
+        - summary["doses"]
+    ) < 1.0

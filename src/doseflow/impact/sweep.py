@@ -57,6 +57,9 @@ RESULT_COLUMNS = (
     "deaths",
     "yll",
     "courses",
+    "doses_to_groups",
+    "doses_spilled",
+    "doses_held",
     "deaths_no_vaccine",
     "infections_no_vaccine",
     "yll_no_vaccine",
@@ -197,6 +200,7 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
     result = simulate(scenarios, by_age=False)
     deaths, infections, yll = result.deaths, result.infections, result.yll  # computed once
     courses = result.vaccinated
+    account = result.doses
     baseline = {r0: j for j, r0 in enumerate(r0s)}
     rows = []
     for j, (country, r0, supply, speed, strategy) in enumerate(chunk.points, start=len(r0s)):
@@ -213,6 +217,9 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
                 "deaths": deaths[j],
                 "yll": yll[j],
                 "courses": courses[j],
+                "doses_to_groups": account.to_groups[j],
+                "doses_spilled": account.spilled[j],
+                "doses_held": account.held[j],
                 "deaths_no_vaccine": deaths[b],
                 "infections_no_vaccine": infections[b],
                 "yll_no_vaccine": yll[b],
