@@ -164,7 +164,12 @@ def test_run_reports_held_doses(capsys: pytest.CaptureFixture[str]) -> None:
 
     summary = json.loads(capsys.readouterr().out)
     assert summary["doses_held"] > 0.5 * summary["doses"]
-    assert abs(
-        summary["doses_to_groups"] + summary["doses_spilled"] + summary["doses_held"]
-        - summary["doses"]
-    ) < 1.0
+    assert (
+        abs(
+            summary["doses_to_groups"]
+            + summary["doses_spilled"]
+            + summary["doses_held"]
+            - summary["doses"]
+        )
+        < 1.0
+    )

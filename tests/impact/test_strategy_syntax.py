@@ -60,7 +60,8 @@ def test_spill_everyone_adds_the_unlisted_bands_last() -> None:
     assert st.spill_bands(TEN) == (0, 1, 2, 3, 4, 5)
     assert Strategy.parse("ordered:60+").spill_bands(TEN) == ()
     groups, w = Strategy.parse("weights:0,0,1,1,1,1,2,2,2;spill=everyone").allocation(TEN)
-    assert groups[-1] == (0, 1) and list(w[:2]) == [1.0, 1.0]
+    assert groups[-1] == (0, 1)
+    assert list(w[:2]) == [1.0, 1.0]
 
 
 def test_split_strategies_keeps_commas_inside_a_strategy() -> None:

@@ -69,7 +69,9 @@ def _steady_doses(sc: Scenario) -> float | None:
     if type(r) is not RateRollout:
         return None
     pop = sc.total_population
-    return min(r.supply_share * pop, r.doses_per_day_share * pop * max(0, sc.horizon_days - r.start_day))
+    return min(
+        r.supply_share * pop, r.doses_per_day_share * pop * max(0, sc.horizon_days - r.start_day)
+    )
 
 
 def dose_account(result: SimulationResult) -> DoseAccount:
