@@ -24,6 +24,7 @@ from doseflow.impact.epidemiology import (
     life_expectancy_by_band,
     remaining_life_expectancy,
 )
+from doseflow.impact.initial import InitialConditions
 from doseflow.impact.rollout import RateRollout, Rollout
 from doseflow.impact.strategy import Strategy
 from doseflow.impact.vaccine import DEFAULT_VACCINE, VaccineProfile
@@ -61,6 +62,8 @@ class Scenario:
     latent_days: float = DEFAULT_LATENT_DAYS
     infectious_days: float = DEFAULT_INFECTIOUS_DAYS
     initial_infected: float = DEFAULT_INITIAL_INFECTED
+    #: Day-0 state by band and compartment; when given, it replaces ``initial_infected``.
+    initial: InitialConditions | None = None
     refusal: float = DEFAULT_REFUSAL
     vaccines: tuple[VaccineProfile, ...] = (DEFAULT_VACCINE,)
     rollout: Rollout | None = None
@@ -145,6 +148,34 @@ class Scenario:
                         value=product,
                     )
         self.strategy.allocation(self.bands)  # validate now, not deep in a batch
+        if self.initial is not None:
+            product = self.initial.vaccinated_product
+            codes = [v.code for v in self.vaccines]
+            if product is not None and product not in codes:
+                raise DoseflowError(
+                    "IMPACT_UNKNOWN_PRODUCT",
+                    f"scenario {self.name}: people vaccinated at day 0 had '{product}' but no "
+                    "vaccine profile has that code",
+                    field="initial.vaccinated_product",
+                    expected=f"one of {codes}",
+                    value=product,
+                )
+            self.initial_counts()  # validate now
+
+    def initial_counts(self) -> FloatArray:
+        """(4, A): people exposed, infectious, recovered and vaccinated at day 0 per band
+        (``initial`` when given, else ``initial_infected`` of every band infectious)."""
+        if self.initial is None:
+            out = np.zeros((4, len(self.bands)))
+            out[1] = self.initial_infected * self.population
+            return out
+        return self.initial.counts_for(self.population, self.bands.labels)
+
+    def initial_vaccine(self) -> int:
+        """Index among ``vaccines`` of the product the day-0 vaccinated had."""
+        product = None if self.initial is None else self.initial.vaccinated_product
+        codes = [v.code for v in self.vaccines]
+        return 0 if product is None else codes.index(product)
 
     @property
     def total_population(self) -> float:
