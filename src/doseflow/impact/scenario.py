@@ -208,6 +208,7 @@ def country_scenario(
     contact_proxy: str | None = None,
     susceptibility: Sequence[float] | None = None,
     ifr: Sequence[float] | None = None,
+    life_expectancy: Sequence[float] | None = None,
     name: str | None = None,
     **params: object,
 ) -> Scenario:
@@ -235,7 +236,9 @@ def country_scenario(
         if susceptibility is None
         else np.asarray(susceptibility, dtype=np.float64),
         ifr=ifr_by_band(bands, five_year) if ifr is None else np.asarray(ifr, dtype=np.float64),
-        life_expectancy=life_expectancy_by_band(bands, five_year),
+        life_expectancy=life_expectancy_by_band(bands, five_year)
+        if life_expectancy is None
+        else np.asarray(life_expectancy, dtype=np.float64),
         labels=labels,
         **params,  # type: ignore[arg-type]
     )
