@@ -167,10 +167,11 @@ def run_command(
     table.add_row("courses completed", _fmt(result.vaccinated[0]), "0", "")
     console.print(table)
     if base.rollout is not None:
+        account = result.doses
         console.print(
-            f"doses {_fmt(summary['doses'])}: to the strategy's groups "
-            f"{_fmt(summary['doses_to_groups'])}, spilled {_fmt(summary['doses_spilled'])}, "
-            f"held {_fmt(summary['doses_held'])} (spill={base.strategy.spill})",
+            f"doses {_fmt(account.doses[0])}: to the strategy's groups "
+            f"{_fmt(account.to_groups[0])}, spilled {_fmt(account.spilled[0])}, "
+            f"held {_fmt(account.held[0])} (spill={base.strategy.spill})",
             highlight=False,
         )
     console.print(f"contact matrix: {summary['contacts']}")

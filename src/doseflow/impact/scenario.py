@@ -149,16 +149,16 @@ class Scenario:
                     )
         self.strategy.allocation(self.bands)  # validate now, not deep in a batch
         if self.initial is not None:
-            product = self.initial.vaccinated_product
+            given = self.initial.vaccinated_product
             codes = [v.code for v in self.vaccines]
-            if product is not None and product not in codes:
+            if given is not None and given not in codes:
                 raise DoseflowError(
                     "IMPACT_UNKNOWN_PRODUCT",
-                    f"scenario {self.name}: people vaccinated at day 0 had '{product}' but no "
+                    f"scenario {self.name}: people vaccinated at day 0 had '{given}' but no "
                     "vaccine profile has that code",
                     field="initial.vaccinated_product",
                     expected=f"one of {codes}",
-                    value=product,
+                    value=given,
                 )
             self.initial_counts()  # validate now
 

@@ -87,7 +87,9 @@ def _unknown(text: str, why: str = "") -> DoseflowError:
 
 def _top_level(text: str) -> list[str]:
     """``text`` cut at commas outside brackets (``[0-19,60+],20-59`` is two parts)."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "[":
             depth += 1
