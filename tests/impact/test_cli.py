@@ -173,3 +173,29 @@ def test_run_reports_held_doses(capsys: pytest.CaptureFixture[str]) -> None:
         )
         < 1.0
     )
+
+
+def test_global_takes_a_stored_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``impact global NAME --db ...`` compares the rules for a scenario stored with
+    ``doseflow allocate run``, as the allocation commands name it."""
+    scenario = tmp_path / "alloc.yaml"
+    scenario.write_text(
+        "name: stored-one\nproducts:\n  - {code: AZ, pack_doses: 2400, doses_per_vial: 10}\n"
+        "participants:\n  - {iso3: NGA, financing: amc}\n  - {iso3: PRK, financing: amc}\n"
+        "rounds:\n  - date: 2021-03-01\n    tranches:\n      - {product: AZ, doses: 4800000}\n"
+    )
+    db = str(tmp_path / "d.sqlite")
+    assert run(["allocate", "run", str(scenario), "--db", db]) == 0
+    capsys.readouterr()
+    out_dir = tmp_path / "g"
+    args = ["impact", "global", "stored-one", "--db", db, "--levels", "4", "--out", str(out_dir)]
+    assert run(args) == 0
+    assert "impact-maximis" in capsys.readouterr().out
+    stored = pd.read_csv(out_dir / "allocation_rules.csv")
+    assert (
+        run(["impact", "global", str(scenario), "--levels", "4", "--out", str(tmp_path / "f")]) == 0
+    )
+    from_file = pd.read_csv(tmp_path / "f" / "allocation_rules.csv")
+    pd.testing.assert_frame_equal(stored, from_file)
+    assert run(["impact", "global", "no-such", "--db", db]) == 2
+    assert "ALLOC_UNKNOWN_SCENARIO" in capsys.readouterr().err

@@ -303,8 +303,10 @@ def sweep_command(
 
 @impact_app.command("global")
 def global_command(
-    allocation_file: Path = typer.Argument(
-        ..., help="Allocation scenario file (see docs/allocation.md)."
+    allocation: str = typer.Argument(
+        ...,
+        help="Allocation scenario file (see docs/allocation.md), or the name of a scenario "
+        "stored with `doseflow allocate run` (run with its recorded declines and revisions).",
     ),
     round_number: int | None = typer.Option(
         None, "--round", help="Compare one round (default: all)."
@@ -313,13 +315,26 @@ def global_command(
     strategy: str = typer.Option("older-first", help="Prioritisation within each country."),
     levels: int = typer.Option(16, help="Points on each curve for the impact-maximising split."),
     out: Path | None = typer.Option(None, help="Folder for per-participant CSV and charts."),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="Database of stored scenarios (SQLite file or URL, or PostgreSQL URL; default: "
+        "$DOSEFLOW_DB or doseflow.sqlite).",
+    ),
 ) -> None:
     """Compare allocation rules for an allocation round by total deaths averted."""
     from doseflow.allocation import load_scenario as load_allocation
     from doseflow.allocation import run_rounds
     from doseflow.impact.global_comparison import compare_allocations
 
-    run = run_rounds(load_allocation(allocation_file))
+    path = Path(allocation)
+    if path.is_file() or path.suffix.lower() in (".yaml", ".yml", ".json"):
+        run = run_rounds(load_allocation(path))  # a missing file: the reader's located error
+    else:
+        from doseflow.store.allocation import AllocationStore
+        from doseflow.store.database import open_database
+
+        run = AllocationStore(open_database(db)).compute(allocation)
     source = run if round_number is None else run.round(round_number)
     comparison = compare_allocations(
         source, r0=r0, strategy=Strategy.parse(strategy), levels=levels
