@@ -46,7 +46,7 @@ from doseflow.impact.scenario import (
     custom_scenario,
 )
 from doseflow.impact.strategy import Strategy
-from doseflow.impact.sweep import DEFAULT_CHUNK_SIZE, SweepGrid
+from doseflow.impact.sweep import DEFAULT_CHUNK_SIZE, SweepGrid, SweepPopulation
 from doseflow.impact.vaccine import EfficacyMode, VaccineProfile
 
 M = TypeVar("M", bound=BaseModel)
@@ -149,8 +149,41 @@ class ScenarioDoc(_Doc):
     strategy: Label = "older-first"
 
 
+class PopulationDoc(_Doc):
+    """A population of a sweep: a country's bundled data with some inputs replaced, or a
+    population and contact matrix of one's own."""
+
+    name: Name
+    country: Code | None = None
+    population: list[Number] | None = Field(None, min_length=1)
+    contacts: list[list[Number]] | None = Field(None, min_length=1)
+    bands: Label | None = None
+    contact_proxy: Code | None = None
+    susceptibility: list[Number] | None = None
+    ifr: list[Number] | None = None
+    life_expectancy: list[Number] | None = None
+
+    def entry(self) -> SweepPopulation:
+        def floats(v: list[Number] | None) -> tuple[float, ...] | None:
+            return None if v is None else tuple(float(x) for x in v)
+
+        return SweepPopulation(
+            name=self.name,
+            country=self.country,
+            population=floats(self.population),
+            contacts=None if self.contacts is None else tuple(tuple(r) for r in self.contacts),
+            bands=AgeBands.parse(self.bands) if self.bands else None,
+            contact_proxy=self.contact_proxy,
+            susceptibility=floats(self.susceptibility),
+            ifr=floats(self.ifr),
+            life_expectancy=floats(self.life_expectancy),
+        )
+
+
 class SweepDoc(_Doc):
-    countries: list[Code] = Field(min_length=1)
+    countries: list[Code] = Field(default_factory=list)
+    populations: list[PopulationDoc] = Field(default_factory=list)
+    initial: InitialDoc | None = None
     r0: list[Number] = Field(min_length=1)
     supply_shares: list[Number] = Field(min_length=1)
     doses_per_day_shares: list[Number] = Field(min_length=1)
@@ -363,9 +396,21 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
 def parse_sweep(text: str, source: str = "<sweep>") -> SweepGrid:
     """A :class:`SweepGrid` from the text of a sweep file."""
     doc = _validate(SweepDoc, text, source)
+    _, lines = _load(text, source)
+    if doc.initial is not None and "initial_infected" in doc.model_fields_set:
+        raise _bad_file(
+            source,
+            "give 'initial' (by band and compartment) or 'initial_infected' (a share infectious), "
+            "not both",
+            line_for(lines, ["initial_infected"]),
+            field="initial_infected",
+            expected="one of initial, initial_infected",
+        )
     try:
-        return SweepGrid(
+        grid = SweepGrid(
             countries=tuple(doc.countries),
+            populations=tuple(p.entry() for p in doc.populations),
+            initial=None if doc.initial is None else doc.initial.conditions(),
             r0=tuple(doc.r0),
             supply_shares=tuple(doc.supply_shares),
             doses_per_day_shares=tuple(doc.doses_per_day_shares),
@@ -379,8 +424,10 @@ def parse_sweep(text: str, source: str = "<sweep>") -> SweepGrid:
             vaccine=doc.vaccine.profile(),
             chunk_size=doc.chunk_size,
         )
+        grid.check_populations()  # every population builds: errors now, not in a worker
+        return grid
     except DoseflowError as err:
-        raise err.with_source(source) from None
+        raise _located(err, source, lines) from None
 
 
 def _read(path: Path | str) -> tuple[str, str]:
