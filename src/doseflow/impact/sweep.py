@@ -115,7 +115,8 @@ class SweepPopulation:
                 labels={"population": self.name},
                 **params,
             )
-        assert self.population is not None and self.contacts is not None
+        assert self.population is not None
+        assert self.contacts is not None
         return custom_scenario(
             self.name,
             self.bands or bands,
