@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from doseflow.impact import (
     Delivery,
@@ -14,9 +16,13 @@ from doseflow.impact import (
     Scenario,
     Strategy,
     VaccineProfile,
+    country_scenario,
     simulate,
 )
 from doseflow.impact.doses import dose_account
+from tests.impact.conftest import TEN_YEAR
+
+_NGA = country_scenario("NGA", bands=TEN_YEAR, horizon_days=200, r0=2.2)
 
 
 def _ordered_60(nga: Scenario, spill: str) -> Scenario:
@@ -90,3 +96,26 @@ def test_account_of_two_products_by_age_or_in_total_agrees(nga: Scenario) -> Non
 def test_no_vaccination_has_an_empty_account(nga: Scenario) -> None:
     account = dose_account(simulate([nga.without_vaccination()]))
     assert account.doses[0] == account.held[0] == account.to_groups[0] == 0.0
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    strategy=st.sampled_from(
+        ["older-first", "proportional", "ordered:60+", "ordered:[0-19,60+];spill=everyone",
+         "ordered:40-59,20-39;spill=everyone", "weights:0,0,1,1,1,1,2,2,2"]
+    ),
+    supply=st.floats(0.0, 1.5),
+    speed=st.floats(0.001, 0.05),
+)  # fmt: skip
+def test_every_dose_is_accounted_for(strategy: str, supply: float, speed: float) -> None:
+    """Whatever the rule, supply and pace: given to groups + spilled + held = administered,
+    to the dose; nothing is spilled under ``hold``; nothing is held or negative."""
+    sc = replace(_NGA, rollout=RateRollout(speed, supply), strategy=Strategy.parse(strategy))
+    account = dose_account(simulate([sc], by_age=False))
+    total = account.to_groups[0] + account.spilled[0] + account.held[0]
+    assert abs(total - account.doses[0]) < 1.0
+    assert account.held[0] > -1e-6 * max(account.doses[0], 1.0)
+    assert account.to_groups[0] >= 0.0
+    assert account.spilled[0] >= 0.0
+    if "spill=everyone" not in strategy:
+        assert account.spilled[0] == 0.0

@@ -73,3 +73,12 @@ def test_split_strategies_keeps_commas_inside_a_strategy() -> None:
         "ordered:[0-19,60+],rest;spill=everyone",
     ]
     assert split_strategies("weights:0,1,2,younger-first") == ["weights:0,1,2", "younger-first"]
+
+
+def test_from_applies_to_presets_only() -> None:
+    """An adult threshold on an ``ordered:`` rule would be ignored: it is refused instead."""
+    with pytest.raises(DoseflowError) as err:
+        Strategy.parse("ordered:60+;from=18")
+    assert err.value.code == "IMPACT_UNKNOWN_STRATEGY"
+    assert "presets only" in str(err.value)
+    assert Strategy.parse("younger-first;from=18").min_age == 18

@@ -148,6 +148,8 @@ class Strategy:
             else:
                 raise _unknown(text, f"option '{option}' is not from=AGE or spill=hold|everyone")
         kind, _, rest = rule.partition(":")
+        if rule not in PRESETS and any(o.split("=")[0].strip() == "from" for o in options):
+            raise _unknown(text, "from=AGE applies to the presets only: " + ", ".join(PRESETS))
         if rule in ("older-first", "younger-first"):
             return cls(text, StrategyKind.ORDERED, min_age=min_age, spill=spill)
         if rule == "proportional":
