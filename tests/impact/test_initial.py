@@ -96,3 +96,9 @@ def test_wrong_number_of_values(nga: Scenario) -> None:
         replace(nga, initial=InitialConditions(exposed=(0.1, 0.2)))
     assert err.value.code == "IMPACT_SHAPE_MISMATCH"
     assert err.value.detail.location.field == "initial.exposed"
+
+
+def test_conditions_given_as_arrays_stay_hashable() -> None:
+    init = InitialConditions(recovered=np.array([0.1, 0.2]), exposed=[0.01, 0.02])
+    assert init.recovered == (0.1, 0.2)
+    assert hash(init) == hash(InitialConditions(recovered=(0.1, 0.2), exposed=(0.01, 0.02)))

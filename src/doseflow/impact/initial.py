@@ -49,6 +49,16 @@ class InitialConditions:
     as_counts: bool = False
     vaccinated_product: str | None = None
 
+    def __post_init__(self) -> None:
+        # values as tuples of floats: the conditions stay hashable (sweep grids are cached
+        # by value) whatever sequence or array they were given as
+        for name in (*COMPARTMENTS, "susceptible"):
+            raw = getattr(self, name)
+            if raw is not None and np.ndim(raw) > 0:
+                object.__setattr__(self, name, tuple(float(v) for v in np.ravel(raw)))
+            elif raw is not None:
+                object.__setattr__(self, name, float(raw))
+
     @classmethod
     def seeded(cls, share: float) -> InitialConditions:
         """``share`` of every band infectious: what ``initial_infected`` means."""

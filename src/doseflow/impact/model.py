@@ -348,9 +348,14 @@ def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
     initial = np.zeros((n, 4, n_bands))
     initial[:, 1] = initial_infected[:, None] * population  # the default seed
     initial_stratum = np.full(n, 2, dtype=np.int64)
+    worked_out: dict[tuple[int, int], FloatArray] = {}  # once per conditions and population
     for j, sc in enumerate(scenarios):
         if sc.initial is not None:  # given by band and compartment
-            initial[j] = sc.initial_counts()
+            key = (id(sc.initial), id(sc.population))  # both alive in ``scenarios``
+            counts = worked_out.get(key)
+            if counts is None:
+                counts = worked_out[key] = sc.initial_counts()
+            initial[j] = counts
             initial_stratum[j] = 2 + sc.initial_vaccine() * per_product
     return Batch(
         scenarios=tuple(scenarios),

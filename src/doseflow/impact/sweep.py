@@ -89,6 +89,13 @@ class SweepPopulation:
     life_expectancy: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
+        for name in ("population", "susceptibility", "ifr", "life_expectancy"):
+            values = getattr(self, name)
+            if values is not None:  # tuples: the grid stays hashable (cached by value)
+                object.__setattr__(self, name, tuple(float(v) for v in values))
+        if self.contacts is not None:
+            rows = tuple(tuple(float(v) for v in row) for row in self.contacts)
+            object.__setattr__(self, "contacts", rows)
         given = (self.population is not None, self.contacts is not None)
         bundled = self.country is not None and given == (False, False)
         if not (bundled or (self.country is None and all(given))):
