@@ -312,7 +312,9 @@ def global_command(
         None, "--round", help="Compare one round (default: all)."
     ),
     r0: float = typer.Option(2.5, help="Basic reproduction number in every participant."),
-    strategy: str = typer.Option("older-first", help="Prioritisation within each country."),
+    strategy: str = typer.Option(
+        "older-first", help="Prioritisation within each country: " + STRATEGY_HELP
+    ),
     levels: int = typer.Option(16, help="Points on each curve for the impact-maximising split."),
     out: Path | None = typer.Option(None, help="Folder for per-participant CSV and charts."),
     db: str | None = typer.Option(
