@@ -122,3 +122,80 @@ def test_bad_number_list_is_a_bad_parameter(capsys: pytest.CaptureFixture[str]) 
     err = capsys.readouterr().err
     assert "IMPACT_BAD_PARAMETER" in err
     assert "'lots'" in err
+
+
+def test_compare_takes_several_ordered_strategies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Several ``ordered:`` strategies in one comparison: repeated --strategy, and --strategies
+    whose commas inside a strategy stay inside it."""
+    args = ["impact", "compare", "--country", "NGA", "--bands", "0,20,40,60", "--supply", "0.2"]
+    code = run(
+        [
+            *args,
+            "--strategy",
+            "ordered:60+",
+            "--strategy",
+            "ordered:[20-39,60+],rest;spill=everyone",
+            "--strategies",
+            "ordered:40-59,60+,older-first",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    table = pd.read_csv(tmp_path / "comparison.csv")
+    assert sorted(set(table["strategy"])) == sorted(
+        ["ordered:60+", "ordered:[20-39,60+],rest;spill=everyone", "ordered:40-59,60+",
+         "older-first"]
+    )  # fmt: skip
+    held = table.set_index("strategy")["doses_held"]
+    assert held["ordered:60+"] > 1.0  # only 60+ listed: doses are held, and shown
+    assert "ordered:60+ at 20%: doses held" in capsys.readouterr().out
+
+
+def test_run_reports_held_doses(capsys: pytest.CaptureFixture[str]) -> None:
+    code = run(
+        ["impact", "run", "--country", "NGA", "--bands", "0,20,40,60", "--supply", "0.2",
+         "--strategy", "ordered:60+", "--json"]
+    )  # fmt: skip
+    assert code == 0
+    import json
+
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["doses_held"] > 0.5 * summary["doses"]
+    assert (
+        abs(
+            summary["doses_to_groups"]
+            + summary["doses_spilled"]
+            + summary["doses_held"]
+            - summary["doses"]
+        )
+        < 1.0
+    )
+
+
+def test_global_takes_a_stored_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``impact global NAME --db ...`` compares the rules for a scenario stored with
+    ``doseflow allocate run``, as the allocation commands name it."""
+    scenario = tmp_path / "alloc.yaml"
+    scenario.write_text(
+        "name: stored-one\nproducts:\n  - {code: AZ, pack_doses: 2400, doses_per_vial: 10}\n"
+        "participants:\n  - {iso3: NGA, financing: amc}\n  - {iso3: PRK, financing: amc}\n"
+        "rounds:\n  - date: 2021-03-01\n    tranches:\n      - {product: AZ, doses: 4800000}\n"
+    )
+    db = str(tmp_path / "d.sqlite")
+    assert run(["allocate", "run", str(scenario), "--db", db]) == 0
+    capsys.readouterr()
+    out_dir = tmp_path / "g"
+    args = ["impact", "global", "stored-one", "--db", db, "--levels", "4", "--out", str(out_dir)]
+    assert run(args) == 0
+    assert "impact-maximis" in capsys.readouterr().out
+    stored = pd.read_csv(out_dir / "allocation_rules.csv")
+    assert (
+        run(["impact", "global", str(scenario), "--levels", "4", "--out", str(tmp_path / "f")]) == 0
+    )
+    from_file = pd.read_csv(tmp_path / "f" / "allocation_rules.csv")
+    pd.testing.assert_frame_equal(stored, from_file)
+    assert run(["impact", "global", "no-such", "--db", db]) == 2
+    assert "ALLOC_UNKNOWN_SCENARIO" in capsys.readouterr().err

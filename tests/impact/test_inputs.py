@@ -45,7 +45,7 @@ def test_strategy_presets_and_groups() -> None:
     bands = AgeBands.uniform(10, 80)
     groups, _ = Strategy.parse("older-first").allocation(bands)
     assert groups[0] == (8,)
-    assert groups[-1] == (2,)
+    assert groups[-1] == (1,)  # 10-19 holds people of 15 and over: included
     groups, _ = Strategy.parse("ordered:60+,20-59").allocation(bands)
     assert groups == [(6, 7, 8), (2, 3, 4, 5)]
     groups, w = Strategy.parse("weights:0,0,1,1,1,1,2,2,2").allocation(bands)

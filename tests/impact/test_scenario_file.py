@@ -92,3 +92,86 @@ def test_rates_must_be_written_as_numbers(r0: str, expected: str) -> None:
         parse_scenario(f"country: NGA\nr0: {r0}\n", "s.yaml")
     assert err.value.detail.location.field == "r0"
     assert expected in (err.value.detail.expected or "")
+
+
+FULL = """\
+custom:
+  name: island
+  population: [600000, 300000, 100000]
+  contacts: [[8, 3, 1], [3, 6, 2], [1, 2, 3]]
+bands: 0-19,20-59,60+
+r0: 1.8
+latent_days: 3
+infectious_days: 6
+susceptibility: [0.5, 1, 1]
+ifr: [0.0001, 0.002, 0.05]
+life_expectancy: [60, 35, 12]
+refusal: 0.15
+horizon_days: 200
+initial:
+  unit: share
+  exposed: 0.0025
+  infectious: 0.0025
+  recovered: [0.05, 0.1, 0.2]
+  vaccinated: [0, 0, 0.1]
+vaccines:
+  - {code: AZ, efficacy_infection: 0.7, efficacy_death: 0.95}
+rollout: {doses_per_day_share: 0.01, supply_share: 0.3, start_day: 10}
+strategy: ordered:[0-19,60+],rest;spill=everyone
+"""
+
+
+def test_a_file_says_everything_the_api_can() -> None:
+    sc = parse_scenario(FULL, "full.yaml")
+    assert sc.name == "island"
+    assert list(sc.life_expectancy) == [60, 35, 12]
+    assert list(sc.susceptibility) == [0.5, 1, 1]
+    assert (sc.latent_days, sc.infectious_days, sc.horizon_days) == (3, 6, 200)
+    assert sc.initial is not None
+    counts = sc.initial_counts()
+    assert list(counts[2]) == [30000, 30000, 20000]
+    assert list(counts[3]) == [0, 0, 10000]
+    assert sc.strategy.groups == ("[0-19,60+]", "rest")
+    assert isinstance(sc.rollout, RateRollout)
+    assert sc.rollout.start_day == 10
+
+
+def test_initial_counts_in_a_country_file() -> None:
+    sc = parse_scenario(
+        "country: NGA\nbands: 0,20,40,60\nlife_expectancy: [60, 40, 25, 10]\n"
+        "initial: {unit: people, infectious: [100, 100, 50, 10], exposed: 200}\n"
+    )
+    assert list(sc.initial_counts()[1]) == [100, 100, 50, 10]
+    assert list(sc.initial_counts()[0]) == [200] * 4
+    assert list(sc.life_expectancy) == [60, 40, 25, 10]
+
+
+def test_initial_that_does_not_fit_is_located_in_the_file() -> None:
+    text = FULL.replace("recovered: [0.05, 0.1, 0.2]", "recovered: [0.05, 0.1, 0.95]")
+    with pytest.raises(DoseflowError) as err:
+        parse_scenario(text, "full.yaml")
+    detail = err.value.detail
+    assert detail.code == "IMPACT_BAD_INITIAL"
+    assert detail.location.source == "full.yaml"
+    assert detail.location.field == "initial[2]"
+    assert detail.location.line == 14  # the 'initial:' entry
+    text = FULL.replace("exposed: 0.0025", "exposed: [0.1, 0.1]")
+    with pytest.raises(DoseflowError) as err:
+        parse_scenario(text, "full.yaml")
+    assert err.value.detail.location.field == "initial.exposed"
+    assert err.value.detail.location.line == 16
+
+
+def test_initial_and_initial_infected_together_are_refused() -> None:
+    with pytest.raises(DoseflowError) as err:
+        parse_scenario("country: NGA\ninitial_infected: 0.001\ninitial: {infectious: 0.001}\n")
+    assert err.value.code == "IMPACT_BAD_FILE"
+    assert err.value.detail.location.field == "initial_infected"
+    assert err.value.detail.location.line == 2
+
+
+def test_contact_proxy_with_custom_contacts_is_refused() -> None:
+    text = FULL.replace("bands:", "contact_proxy: KOR\nbands:")
+    with pytest.raises(DoseflowError) as err:
+        parse_scenario(text, "full.yaml")
+    assert err.value.detail.location.field == "contact_proxy"

@@ -18,6 +18,7 @@ from doseflow.impact import (
     make_executor,
     run_sweep,
 )
+from doseflow.impact.scenario_file import parse_sweep
 from doseflow.impact.sweep import CHUNK_DIR, MANIFEST, run_chunk
 
 GRID = SweepGrid(
@@ -126,3 +127,74 @@ def test_unreachable_dask_scheduler_error() -> None:
     assert err.value.code == "IMPACT_DASK_UNREACHABLE"
     assert "cannot reach the Dask scheduler" in str(err.value)
     assert err.value.detail.value == "tcp://127.0.0.1:9"
+
+
+def test_sweep_of_populations_given_by_the_analyst(tmp_path: Path) -> None:
+    """Own population and contacts, and a bundled country with its life expectancy and
+    susceptibility replaced, swept like bundled countries (results named as given)."""
+    grid = parse_sweep(
+        "countries: [PRK]\n"
+        "populations:\n"
+        "  - name: island\n"
+        "    population: [600000, 300000, 100000, 50000]\n"
+        "    contacts: [[8, 3, 1, 1], [3, 6, 2, 1], [1, 2, 3, 1], [1, 1, 1, 2]]\n"
+        "    life_expectancy: [60, 40, 25, 10]\n"
+        "  - name: PRK-young\n"
+        "    country: PRK\n"
+        "    susceptibility: [0.5, 1, 1, 1]\n"
+        "r0: [2.0]\nsupply_shares: [0.2]\ndoses_per_day_shares: [0.01]\n"
+        "strategies: [older-first, 'ordered:20-39,rest']\nbands: 0,20,40,60\nhorizon_days: 60\n"
+        "initial: {exposed: 0.001, infectious: 0.001, recovered: 0.1}\n"
+    )
+    assert grid.size == 6
+    outcome = run_sweep(grid, tmp_path / "s", InProcessExecutor())
+    rows = outcome.results.set_index(["country", "strategy"])
+    assert set(outcome.results["country"]) == {"PRK", "island", "PRK-young"}
+    assert rows.loc[("island", "older-first"), "population"] == 1_050_000
+    # PRK-young differs from PRK only by children's susceptibility
+    assert (
+        rows.loc[("PRK-young", "older-first"), "population"]
+        == rows.loc[("PRK", "older-first"), "population"]
+    )
+    # (R0 is held, so transmission among adults rises: more deaths, not fewer)
+    assert (
+        rows.loc[("PRK-young", "older-first"), "deaths_no_vaccine"]
+        > 1.5 * rows.loc[("PRK", "older-first"), "deaths_no_vaccine"]
+    )
+    # the same population run on its own gives the same numbers (the file read it all)
+    from doseflow.impact import AgeBands, RateRollout, Strategy, custom_scenario, simulate
+    from doseflow.impact.initial import InitialConditions
+
+    own = custom_scenario(
+        "island",
+        AgeBands((0, 20, 40, 60)),
+        [600000, 300000, 100000, 50000],
+        [[8, 3, 1, 1], [3, 6, 2, 1], [1, 2, 3, 1], [1, 1, 1, 2]],
+        life_expectancy=[60, 40, 25, 10],
+        r0=2.0,
+        horizon_days=60,
+        initial=InitialConditions(exposed=0.001, infectious=0.001, recovered=0.1),
+        rollout=RateRollout(0.01, 0.2),
+        strategy=Strategy.parse("older-first"),
+    )
+    result = simulate([own])
+    assert rows.loc[("island", "older-first"), "deaths"] == pytest.approx(result.deaths[0])
+    assert rows.loc[("island", "older-first"), "yll"] == pytest.approx(result.yll[0])
+
+
+def test_bad_sweep_population_is_located() -> None:
+    text = (
+        "populations:\n  - name: a\n    country: NGA\n"
+        "  - name: b\n    population: [1, 2]\n    contacts: [[1, 1], [1, 1], [1, 1]]\n"
+        "r0: [2.0]\nsupply_shares: [0.2]\ndoses_per_day_shares: [0.01]\n"
+        "strategies: [older-first]\nbands: 0,20\n"
+    )
+    with pytest.raises(DoseflowError) as err:
+        parse_sweep(text, "g.yaml")
+    detail = err.value.detail
+    assert detail.code == "IMPACT_SHAPE_MISMATCH"
+    assert detail.location.field == "populations[1].contacts"
+    assert detail.location.line == 6
+    with pytest.raises(DoseflowError) as err:
+        parse_sweep(text.replace("country: NGA", "country: NGA\n    population: [1, 2]"), "g.yaml")
+    assert "not both" in str(err.value)

@@ -149,3 +149,27 @@ def test_the_impact_kind_checks_parameters_whoever_submits(service: Service) -> 
         runner.submit(KIND, {"scenario": NAME, "round": 7}, submitted_by="a")
     assert no_round.value.code == "ALLOC_UNKNOWN_ROUND"
     assert service.get("/api/impact-runs", "viewer").json() == []
+
+
+def test_an_impact_run_takes_a_strategy_written_as_everywhere_else(service: Service) -> None:
+    service.post("/api/scenarios", "allocation-analyst", json=scenario_document())
+    bad = service.post(
+        f"/api/scenarios/{NAME}/impact-runs",
+        "allocation-analyst",
+        json={"strategy": "ordered:[60+"},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "IMPACT_UNKNOWN_STRATEGY"
+    strategy = "ordered:[0-19,60+],rest;spill=everyone"
+    started = service.post(
+        f"/api/scenarios/{NAME}/impact-runs",
+        "allocation-analyst",
+        json={"round": 2, "horizon_days": 60, "levels": 2, "strategy": strategy},
+    )
+    assert started.status_code == 202
+    job = started.json()
+    service.app.state.jobs.wait(job["id"], timeout=120)
+    done = service.get(f"/api/impact-runs/{job['id']}", "viewer").json()
+    assert done["status"] == "succeeded", done
+    assert done["result"]["strategy"] == strategy
+    assert done["params"]["strategy"] == strategy

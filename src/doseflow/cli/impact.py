@@ -38,8 +38,17 @@ impact_app = typer.Typer(
 )
 
 STRATEGIES_HELP = (
-    "Comma-separated: older-first, younger-first, proportional (ordered:/weights: too)."
+    "Strategies one after another with commas (older-first,ordered:60+,20-59,proportional): "
+    "a comma starts a new strategy only before a strategy's name. Or use --strategy."
 )
+STRATEGY_HELP = (
+    "A strategy (repeat for several): older-first, younger-first, proportional, "
+    "ordered:60+,[0-19,40-59],rest, weights:...; options ;from=AGE ;spill=hold|everyone."
+)
+
+
+#: Strategies ``impact compare`` runs when given none.
+DEFAULT_COMPARED = ("older-first", "younger-first", "proportional")
 
 
 def _floats(text: str, name: str) -> list[float]:
@@ -105,7 +114,7 @@ def run_command(
     speed: float = typer.Option(
         0.005, help="Doses a day as a share of population (with --supply)."
     ),
-    strategy: str | None = typer.Option(None, help="older-first, younger-first, proportional, ..."),
+    strategy: str | None = typer.Option(None, help=STRATEGY_HELP),
     out: Path | None = typer.Option(None, help="Folder for by-age and daily CSV files."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
@@ -121,6 +130,10 @@ def run_command(
         "r0": base.r0,
         "population": base.total_population,
         "courses": float(result.vaccinated[0]),
+        "doses": float(result.doses.doses[0]),
+        "doses_to_groups": float(result.doses.to_groups[0]),
+        "doses_spilled": float(result.doses.spilled[0]),
+        "doses_held": float(result.doses.held[0]),
         "infections": float(result.infections[0]),
         "deaths": float(result.deaths[0]),
         "yll": float(result.yll[0]),
@@ -153,6 +166,14 @@ def run_command(
         table.add_row(label, _fmt(with_v), _fmt(without), _fmt(without - with_v))
     table.add_row("courses completed", _fmt(result.vaccinated[0]), "0", "")
     console.print(table)
+    if base.rollout is not None:
+        account = result.doses
+        console.print(
+            f"doses {_fmt(account.doses[0])}: to the strategy's groups "
+            f"{_fmt(account.to_groups[0])}, spilled {_fmt(account.spilled[0])}, "
+            f"held {_fmt(account.held[0])} (spill={base.strategy.spill})",
+            highlight=False,
+        )
     console.print(f"contact matrix: {summary['contacts']}")
     ages = Table(title="By age band")
     for col in ("band", "population", "courses", "infections", "deaths", "deaths without vaccine"):
@@ -175,7 +196,8 @@ def compare_command(
     country: str | None = typer.Option(None, "--country", help="ISO3 code."),
     bands: str | None = typer.Option(None, help="Age bands."),
     r0: float | None = typer.Option(None, help="Basic reproduction number."),
-    strategies: str = typer.Option("older-first,younger-first,proportional", help=STRATEGIES_HELP),
+    strategies: str | None = typer.Option(None, help=STRATEGIES_HELP),
+    strategy: list[str] | None = typer.Option(None, "--strategy", help=STRATEGY_HELP),
     supply: str = typer.Option(
         "0.05,0.1,0.2,0.4,0.6", help="Supply levels: doses as shares of population."
     ),
@@ -184,11 +206,10 @@ def compare_command(
 ) -> None:
     """Compare vaccination strategies at several supply levels (deaths averted)."""
     base = _base(scenario_file, country, bands, r0, None)
-    chosen = (
-        [Strategy.parse(s) for s in strategies.split(",") if s.strip()]
-        if not strategies.startswith(("ordered:", "weights:"))
-        else [Strategy.parse(strategies)]
-    )
+    from doseflow.impact.strategy import split_strategies
+
+    texts = [*(strategy or []), *split_strategies(strategies or "")]
+    chosen = [Strategy.parse(s) for s in dict.fromkeys(texts or DEFAULT_COMPARED)]
     comparison = compare_strategies(
         base, chosen, _floats(supply, "supply"), doses_per_day_share=speed
     )
@@ -204,6 +225,13 @@ def compare_command(
         cells = (_fmt(float(values[st.name])) for st in chosen)
         table.add_row(f"{level:.0%}", *cells, str(best[level]))
     console.print(table)
+    unused = frame[(frame["doses_held"] >= 1.0) | (frame["doses_spilled"] >= 1.0)]
+    for row in unused.to_dict("records"):
+        console.print(
+            f"{row['strategy']} at {float(row['supply_share']):.0%}: doses held "
+            f"{_fmt(row['doses_held'])}, spilled beyond its groups {_fmt(row['doses_spilled'])}",
+            highlight=False,
+        )
     if out is not None:
         from doseflow.impact.plots import plot_strategies
 
@@ -275,23 +303,40 @@ def sweep_command(
 
 @impact_app.command("global")
 def global_command(
-    allocation_file: Path = typer.Argument(
-        ..., help="Allocation scenario file (see docs/allocation.md)."
+    allocation: str = typer.Argument(
+        ...,
+        help="Allocation scenario file (see docs/allocation.md), or the name of a scenario "
+        "stored with `doseflow allocate run` (run with its recorded declines and revisions).",
     ),
     round_number: int | None = typer.Option(
         None, "--round", help="Compare one round (default: all)."
     ),
     r0: float = typer.Option(2.5, help="Basic reproduction number in every participant."),
-    strategy: str = typer.Option("older-first", help="Prioritisation within each country."),
+    strategy: str = typer.Option(
+        "older-first", help="Prioritisation within each country: " + STRATEGY_HELP
+    ),
     levels: int = typer.Option(16, help="Points on each curve for the impact-maximising split."),
     out: Path | None = typer.Option(None, help="Folder for per-participant CSV and charts."),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        help="Database of stored scenarios (SQLite file or URL, or PostgreSQL URL; default: "
+        "$DOSEFLOW_DB or doseflow.sqlite).",
+    ),
 ) -> None:
     """Compare allocation rules for an allocation round by total deaths averted."""
     from doseflow.allocation import load_scenario as load_allocation
     from doseflow.allocation import run_rounds
     from doseflow.impact.global_comparison import compare_allocations
 
-    run = run_rounds(load_allocation(allocation_file))
+    path = Path(allocation)
+    if path.is_file() or path.suffix.lower() in (".yaml", ".yml", ".json"):
+        run = run_rounds(load_allocation(path))  # a missing file: the reader's located error
+    else:
+        from doseflow.store.allocation import AllocationStore
+        from doseflow.store.database import open_database
+
+        run = AllocationStore(open_database(db)).compute(allocation)
     source = run if round_number is None else run.round(round_number)
     comparison = compare_allocations(
         source, r0=r0, strategy=Strategy.parse(strategy), levels=levels

@@ -25,6 +25,9 @@ COMPARISON_COLUMNS = (
     "supply_share",
     "doses",
     "courses",
+    "doses_to_groups",
+    "doses_spilled",
+    "doses_held",
     "infections",
     "deaths",
     "yll",
@@ -117,6 +120,7 @@ def compare_strategies(
     per_base = 1 + len(supply_shares) * len(strategies)
     baseline_index = [(j // per_base) * per_base for j in range(len(runs))]
     avert = averted(result, result, baseline_index)
+    account = result.doses
     rows = []
     for j, sc in enumerate(runs):
         if j % per_base == 0:
@@ -129,6 +133,9 @@ def compare_strategies(
                 "supply_share": float(sc.labels["supply_share"]),
                 "doses": float(sc.labels["supply_share"]) * sc.total_population,
                 "courses": float(result.vaccinated[j]),
+                "doses_to_groups": float(account.to_groups[j]),
+                "doses_spilled": float(account.spilled[j]),
+                "doses_held": float(account.held[j]),
                 "infections": float(result.infections[j]),
                 "deaths": float(result.deaths[j]),
                 "yll": float(result.yll[j]),

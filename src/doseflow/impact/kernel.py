@@ -54,6 +54,10 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from doseflow.impact.numba_cache import install as _use_user_cache
+
+_use_user_cache()  # the compiled kernel goes to the user's cache, not the package folder
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 

@@ -94,7 +94,9 @@ class Batch:
     n_groups: IntArray  # (S,): priority groups of each scenario
     weights: FloatArray  # (S, A): zero for bands the strategy does not vaccinate
     refusal: FloatArray  # (S,)
-    seeds: FloatArray  # (S, A)
+    seeds: FloatArray  # (S, A): infected before day 0 (exposed, infectious, recovered)
+    initial: FloatArray  # (S, 4, A): exposed, infectious, recovered, vaccinated at day 0
+    initial_stratum: IntArray  # (S,): first stratum of the product the day-0 vaccinated had
 
     @property
     def size(self) -> int:
@@ -119,15 +121,23 @@ class Batch:
         return (*(f"{c}[{s}]" for c in STATE_COMPARTMENTS for s in strata), "D", "vaccinated")
 
     def initial_state(self) -> FloatArray:
-        """(S, C, A): the seed infectious at day 0, willing and refusing in every band."""
+        """(S, C, A): exposed, infectious and recovered people at day 0 (willing and refusing),
+        the day-0 vaccinated in their product's strata, everyone else susceptible."""
         k = self.n_strata
         y = np.zeros((self.size, self.n_compartments, self.population.shape[1]))
-        susceptible = self.population - self.seeds
+        exposed, infectious, recovered, vaccinated = (self.initial[:, c] for c in range(4))
+        susceptible = self.population - exposed - infectious - recovered - vaccinated
         refusal = self.refusal[:, None]
-        y[:, 0] = susceptible * (1.0 - refusal)
-        y[:, 1] = susceptible * refusal
-        y[:, 2 * k] = self.seeds * (1.0 - refusal)
-        y[:, 2 * k + 1] = self.seeds * refusal
+        for block, people in enumerate((susceptible, exposed, infectious, recovered)):
+            y[:, block * k] = people * (1.0 - refusal)
+            y[:, block * k + 1] = people * refusal
+        if vaccinated.any():
+            r = self.responders_per_product
+            for j in np.flatnonzero(vaccinated.any(axis=1)):
+                first = int(self.initial_stratum[j])
+                for m in range(r):
+                    share = self.split[j, (first - 2) + m]
+                    y[j, first + m] += vaccinated[j] * share
         return y
 
 
@@ -335,6 +345,18 @@ def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
     gamma = 1.0 / infectious_days
     ifr = np.stack([sc.ifr for sc in scenarios])
     initial_infected = np.array([sc.initial_infected for sc in scenarios])
+    initial = np.zeros((n, 4, n_bands))
+    initial[:, 1] = initial_infected[:, None] * population  # the default seed
+    initial_stratum = np.full(n, 2, dtype=np.int64)
+    worked_out: dict[tuple[int, int], FloatArray] = {}  # once per conditions and population
+    for j, sc in enumerate(scenarios):
+        if sc.initial is not None:  # given by band and compartment
+            key = (id(sc.initial), id(sc.population))  # both alive in ``scenarios``
+            counts = worked_out.get(key)
+            if counts is None:
+                counts = worked_out[key] = sc.initial_counts()
+            initial[j] = counts
+            initial_stratum[j] = 2 + sc.initial_vaccine() * per_product
     return Batch(
         scenarios=tuple(scenarios),
         n_strata=k,
@@ -353,7 +375,9 @@ def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
         n_groups=set_groups[strategy_of],
         weights=set_weights[strategy_of],
         refusal=np.array([sc.refusal for sc in scenarios]),
-        seeds=initial_infected[:, None] * population,
+        seeds=initial[:, :3].sum(axis=1),
+        initial=initial,
+        initial_stratum=initial_stratum,
     )
 
 

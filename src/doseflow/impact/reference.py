@@ -65,11 +65,14 @@ class _Equations:
 
     def initial_state(self, sc: Scenario) -> FloatArray:
         y = np.zeros((4 * self.k + 2, len(sc.bands)))
-        seeds = sc.initial_infected * sc.population
-        y[0] = (sc.population - seeds) * (1.0 - sc.refusal)
-        y[1] = (sc.population - seeds) * sc.refusal
-        y[2 * self.k] = seeds * (1.0 - sc.refusal)
-        y[2 * self.k + 1] = seeds * sc.refusal
+        exposed, infectious, recovered, vaccinated = sc.initial_counts()
+        susceptible = sc.population - exposed - infectious - recovered - vaccinated
+        for block, people in enumerate((susceptible, exposed, infectious, recovered)):
+            y[block * self.k] = people * (1.0 - sc.refusal)
+            y[block * self.k + 1] = people * sc.refusal
+        p = sc.initial_vaccine()
+        for r in range(2):  # the day-0 vaccinated, susceptible in their product's strata
+            y[2 + 2 * p + r] += vaccinated * self.shares[p, r]
         return y
 
     def vaccination_hazard(self, eligible: FloatArray, total: float) -> FloatArray:
@@ -138,7 +141,7 @@ def reference_solution(
         raise RuntimeError(f"solve_ivp failed on {scenario.name}: {sol.message}")
     k = equations.k
     states = sol.y.T.reshape((len(days), *y0.shape))
-    seeds = scenario.initial_infected * scenario.population
+    seeds = scenario.initial_counts()[:3].sum(axis=0)
     return ReferenceSolution(
         daily_infections=states[:, k : 4 * k].sum(axis=1) + states[:, 4 * k] - seeds,
         daily_deaths=states[:, 4 * k],

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 if TYPE_CHECKING:
+    from doseflow.impact.doses import DoseAccount
     from doseflow.impact.scenario import Scenario
 
 FloatArray = npt.NDArray[np.float64]
@@ -65,12 +66,21 @@ class SimulationResult:
     def vaccinated(self) -> FloatArray:
         return np.asarray(self.vaccinated_by_age.sum(axis=1))
 
+    @cached_property
+    def doses(self) -> DoseAccount:
+        """Where every dose went: to the strategy's groups, spilled, or held
+        (:mod:`doseflow.impact.doses`)."""
+        from doseflow.impact.doses import dose_account
+
+        return dose_account(self)
+
     def daily_totals(self, series: FloatArray) -> FloatArray:
         return np.asarray(series.sum(axis=2) if series.ndim == 3 else series)
 
     def summary(self) -> pd.DataFrame:
         """One row per scenario: labels, parameters, and totals."""
         rows = []
+        account = self.doses
         for j, sc in enumerate(self.scenarios):
             rows.append(
                 {
@@ -83,6 +93,10 @@ class SimulationResult:
                     "deaths": float(self.deaths[j]),
                     "yll": float(self.yll[j]),
                     "courses": float(self.vaccinated[j]),
+                    "doses": float(account.doses[j]),
+                    "doses_to_groups": float(account.to_groups[j]),
+                    "doses_spilled": float(account.spilled[j]),
+                    "doses_held": float(account.held[j]),
                 }
             )
         return pd.DataFrame(rows)

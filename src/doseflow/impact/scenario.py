@@ -24,6 +24,7 @@ from doseflow.impact.epidemiology import (
     life_expectancy_by_band,
     remaining_life_expectancy,
 )
+from doseflow.impact.initial import InitialConditions
 from doseflow.impact.rollout import RateRollout, Rollout
 from doseflow.impact.strategy import Strategy
 from doseflow.impact.vaccine import DEFAULT_VACCINE, VaccineProfile
@@ -61,6 +62,8 @@ class Scenario:
     latent_days: float = DEFAULT_LATENT_DAYS
     infectious_days: float = DEFAULT_INFECTIOUS_DAYS
     initial_infected: float = DEFAULT_INITIAL_INFECTED
+    #: Day-0 state by band and compartment; when given, it replaces ``initial_infected``.
+    initial: InitialConditions | None = None
     refusal: float = DEFAULT_REFUSAL
     vaccines: tuple[VaccineProfile, ...] = (DEFAULT_VACCINE,)
     rollout: Rollout | None = None
@@ -145,6 +148,34 @@ class Scenario:
                         value=product,
                     )
         self.strategy.allocation(self.bands)  # validate now, not deep in a batch
+        if self.initial is not None:
+            given = self.initial.vaccinated_product
+            codes = [v.code for v in self.vaccines]
+            if given is not None and given not in codes:
+                raise DoseflowError(
+                    "IMPACT_UNKNOWN_PRODUCT",
+                    f"scenario {self.name}: people vaccinated at day 0 had '{given}' but no "
+                    "vaccine profile has that code",
+                    field="initial.vaccinated_product",
+                    expected=f"one of {codes}",
+                    value=given,
+                )
+            self.initial_counts()  # validate now
+
+    def initial_counts(self) -> FloatArray:
+        """(4, A): people exposed, infectious, recovered and vaccinated at day 0 per band
+        (``initial`` when given, else ``initial_infected`` of every band infectious)."""
+        if self.initial is None:
+            out = np.zeros((4, len(self.bands)))
+            out[1] = self.initial_infected * self.population
+            return out
+        return self.initial.counts_for(self.population, self.bands.labels)
+
+    def initial_vaccine(self) -> int:
+        """Index among ``vaccines`` of the product the day-0 vaccinated had."""
+        product = None if self.initial is None else self.initial.vaccinated_product
+        codes = [v.code for v in self.vaccines]
+        return 0 if product is None else codes.index(product)
 
     @property
     def total_population(self) -> float:
@@ -177,6 +208,7 @@ def country_scenario(
     contact_proxy: str | None = None,
     susceptibility: Sequence[float] | None = None,
     ifr: Sequence[float] | None = None,
+    life_expectancy: Sequence[float] | None = None,
     name: str | None = None,
     **params: object,
 ) -> Scenario:
@@ -204,7 +236,9 @@ def country_scenario(
         if susceptibility is None
         else np.asarray(susceptibility, dtype=np.float64),
         ifr=ifr_by_band(bands, five_year) if ifr is None else np.asarray(ifr, dtype=np.float64),
-        life_expectancy=life_expectancy_by_band(bands, five_year),
+        life_expectancy=life_expectancy_by_band(bands, five_year)
+        if life_expectancy is None
+        else np.asarray(life_expectancy, dtype=np.float64),
         labels=labels,
         **params,  # type: ignore[arg-type]
     )

@@ -8,8 +8,9 @@ was found; nothing runs unless the whole file is valid. Examples are in ``docs/i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -25,6 +26,7 @@ from doseflow.data.user_files import (
 )
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.impact.bands import AgeBands
+from doseflow.impact.initial import InitialConditions
 from doseflow.impact.rollout import (
     DEFAULT_CAPACITY_SHARE,
     Delivery,
@@ -44,7 +46,7 @@ from doseflow.impact.scenario import (
     custom_scenario,
 )
 from doseflow.impact.strategy import Strategy
-from doseflow.impact.sweep import DEFAULT_CHUNK_SIZE, SweepGrid
+from doseflow.impact.sweep import DEFAULT_CHUNK_SIZE, SweepGrid, SweepPopulation
 from doseflow.impact.vaccine import EfficacyMode, VaccineProfile
 
 M = TypeVar("M", bound=BaseModel)
@@ -97,6 +99,35 @@ class CustomDoc(_Doc):
     contacts: list[list[Number]] = Field(min_length=1)
 
 
+PerBand = Number | list[Number]
+
+
+class InitialDoc(_Doc):
+    """Day-0 state by band: one number for every band, or one per band."""
+
+    unit: Literal["share", "people"] = "share"
+    exposed: PerBand = 0.0
+    infectious: PerBand = 0.0
+    recovered: PerBand = 0.0
+    vaccinated: PerBand = 0.0
+    susceptible: PerBand | None = None
+    vaccinated_product: Code | None = None
+
+    def conditions(self) -> InitialConditions:
+        def values(v: PerBand) -> float | tuple[float, ...]:
+            return tuple(v) if isinstance(v, list) else float(v)
+
+        return InitialConditions(
+            exposed=values(self.exposed),
+            infectious=values(self.infectious),
+            recovered=values(self.recovered),
+            vaccinated=values(self.vaccinated),
+            susceptible=None if self.susceptible is None else values(self.susceptible),
+            as_counts=self.unit == "people",
+            vaccinated_product=self.vaccinated_product,
+        )
+
+
 class ScenarioDoc(_Doc):
     country: Code | None = None
     custom: CustomDoc | None = None
@@ -109,15 +140,50 @@ class ScenarioDoc(_Doc):
     initial_infected: Number = Field(DEFAULT_INITIAL_INFECTED, gt=0, lt=1)
     refusal: Number = Field(DEFAULT_REFUSAL, ge=0, le=1)
     horizon_days: Quantity = Field(DEFAULT_HORIZON_DAYS, ge=1)
+    initial: InitialDoc | None = None
     susceptibility: list[Number] | None = None
     ifr: list[Number] | None = None
+    life_expectancy: list[Number] | None = None
     vaccines: list[VaccineDoc] = Field(default_factory=lambda: [VaccineDoc()])
     rollout: RateDoc | ScheduleDoc | None = None
     strategy: Label = "older-first"
 
 
+class PopulationDoc(_Doc):
+    """A population of a sweep: a country's bundled data with some inputs replaced, or a
+    population and contact matrix of one's own."""
+
+    name: Name
+    country: Code | None = None
+    population: list[Number] | None = Field(None, min_length=1)
+    contacts: list[list[Number]] | None = Field(None, min_length=1)
+    bands: Label | None = None
+    contact_proxy: Code | None = None
+    susceptibility: list[Number] | None = None
+    ifr: list[Number] | None = None
+    life_expectancy: list[Number] | None = None
+
+    def entry(self) -> SweepPopulation:
+        def floats(v: list[Number] | None) -> tuple[float, ...] | None:
+            return None if v is None else tuple(float(x) for x in v)
+
+        return SweepPopulation(
+            name=self.name,
+            country=self.country,
+            population=floats(self.population),
+            contacts=None if self.contacts is None else tuple(tuple(r) for r in self.contacts),
+            bands=AgeBands.parse(self.bands) if self.bands else None,
+            contact_proxy=self.contact_proxy,
+            susceptibility=floats(self.susceptibility),
+            ifr=floats(self.ifr),
+            life_expectancy=floats(self.life_expectancy),
+        )
+
+
 class SweepDoc(_Doc):
-    countries: list[Code] = Field(min_length=1)
+    countries: list[Code] = Field(default_factory=list)
+    populations: list[PopulationDoc] = Field(default_factory=list)
+    initial: InitialDoc | None = None
     r0: list[Number] = Field(min_length=1)
     supply_shares: list[Number] = Field(min_length=1)
     doses_per_day_shares: list[Number] = Field(min_length=1)
@@ -214,9 +280,46 @@ def _rollout(
     return DeliverySchedule(tuple(deliveries), doc.capacity_share)
 
 
+_FIELD_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _located(
+    err: DoseflowError, source: str, lines: LineMap, prefix: tuple[str, ...] = ()
+) -> DoseflowError:
+    """``err`` (raised while building from a valid document) with the file and the line of
+    the field it names (``initial.exposed[2]``), or of its closest enclosing entry."""
+    details = []
+    for d in err.details:
+        line = d.location.line
+        if line is None and d.location.field:
+            path: list[str | int] = [
+                m.group(1) if m.group(1) is not None else int(m.group(2))
+                for m in _FIELD_PART.finditer(d.location.field)
+            ]
+            line = line_for(lines, path)
+            if line is None and prefix:
+                line = line_for(lines, [*prefix, *path])
+        details.append(
+            ErrorDetail(
+                d.code,
+                d.message,
+                ErrorLocation(
+                    source=d.location.source or source,
+                    line=line,
+                    column=d.location.column,
+                    field=d.location.field,
+                ),
+                expected=d.expected,
+                value=d.value,
+            )
+        )
+    return DoseflowError.from_details(details)
+
+
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """A :class:`Scenario` from the text of a scenario file."""
     doc = _validate(ScenarioDoc, text, source)
+    _, lines = _load(text, source)
     if (doc.country is None) == (doc.custom is None):
         raise _bad_file(
             source,
@@ -225,19 +328,39 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
             field="country",
             expected="exactly one of country, custom",
         )
+    if doc.initial is not None and "initial_infected" in doc.model_fields_set:
+        raise _bad_file(
+            source,
+            "give 'initial' (by band and compartment) or 'initial_infected' (a share infectious), "
+            "not both",
+            line_for(lines, ["initial_infected"]),
+            field="initial_infected",
+            expected="one of initial, initial_infected",
+        )
+    if doc.custom is not None and doc.contact_proxy is not None:
+        raise _bad_file(
+            source,
+            "'contact_proxy' names a country whose contact matrix to use; a custom scenario "
+            "gives its own contacts",
+            line_for(lines, ["contact_proxy"]),
+            field="contact_proxy",
+            expected="contact_proxy only with country",
+            value=doc.contact_proxy,
+        )
     vaccines = tuple(v.profile() for v in doc.vaccines)
     params: dict[str, Any] = {
         "r0": doc.r0,
         "latent_days": doc.latent_days,
         "infectious_days": doc.infectious_days,
         "initial_infected": doc.initial_infected,
+        "initial": None if doc.initial is None else doc.initial.conditions(),
         "refusal": doc.refusal,
         "horizon_days": doc.horizon_days,
         "vaccines": vaccines,
         "rollout": _rollout(doc.rollout, vaccines[0].code, source),
-        "strategy": Strategy.parse(doc.strategy),
     }
     try:
+        params["strategy"] = Strategy.parse(doc.strategy)
         if doc.country is not None:
             bands = AgeBands.parse(doc.bands) if doc.bands else AgeBands.uniform(5, 75)
             return country_scenario(
@@ -246,6 +369,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
                 contact_proxy=doc.contact_proxy,
                 susceptibility=doc.susceptibility,
                 ifr=doc.ifr,
+                life_expectancy=doc.life_expectancy,
                 name=doc.name,
                 **params,
             )
@@ -262,18 +386,31 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
             doc.custom.contacts,
             susceptibility=doc.susceptibility,
             ifr=doc.ifr,
+            life_expectancy=doc.life_expectancy,
             **params,
         )
     except DoseflowError as err:
-        raise err.with_source(source) from None
+        raise _located(err, source, lines, ("custom",)) from None
 
 
 def parse_sweep(text: str, source: str = "<sweep>") -> SweepGrid:
     """A :class:`SweepGrid` from the text of a sweep file."""
     doc = _validate(SweepDoc, text, source)
+    _, lines = _load(text, source)
+    if doc.initial is not None and "initial_infected" in doc.model_fields_set:
+        raise _bad_file(
+            source,
+            "give 'initial' (by band and compartment) or 'initial_infected' (a share infectious), "
+            "not both",
+            line_for(lines, ["initial_infected"]),
+            field="initial_infected",
+            expected="one of initial, initial_infected",
+        )
     try:
-        return SweepGrid(
+        grid = SweepGrid(
             countries=tuple(doc.countries),
+            populations=tuple(p.entry() for p in doc.populations),
+            initial=None if doc.initial is None else doc.initial.conditions(),
             r0=tuple(doc.r0),
             supply_shares=tuple(doc.supply_shares),
             doses_per_day_shares=tuple(doc.doses_per_day_shares),
@@ -287,8 +424,10 @@ def parse_sweep(text: str, source: str = "<sweep>") -> SweepGrid:
             vaccine=doc.vaccine.profile(),
             chunk_size=doc.chunk_size,
         )
+        grid.check_populations()  # every population builds: errors now, not in a worker
+        return grid
     except DoseflowError as err:
-        raise err.with_source(source) from None
+        raise _located(err, source, lines) from None
 
 
 def _read(path: Path | str) -> tuple[str, str]:

@@ -25,6 +25,7 @@ import pandas as pd
 from doseflow.domain.errors import DoseflowError
 from doseflow.impact.bands import AgeBands
 from doseflow.impact.executors import Executor, InProcessExecutor
+from doseflow.impact.initial import InitialConditions
 from doseflow.impact.model import simulate
 from doseflow.impact.rollout import RateRollout
 from doseflow.impact.scenario import (
@@ -36,6 +37,7 @@ from doseflow.impact.scenario import (
     DEFAULT_REFUSAL,
     Scenario,
     country_scenario,
+    custom_scenario,
 )
 from doseflow.impact.strategy import Strategy
 from doseflow.impact.vaccine import DEFAULT_VACCINE, VaccineProfile
@@ -57,6 +59,9 @@ RESULT_COLUMNS = (
     "deaths",
     "yll",
     "courses",
+    "doses_to_groups",
+    "doses_spilled",
+    "doses_held",
     "deaths_no_vaccine",
     "infections_no_vaccine",
     "yll_no_vaccine",
@@ -68,8 +73,74 @@ RESULT_COLUMNS = (
 
 
 @dataclass(frozen=True)
+class SweepPopulation:
+    """A population of a sweep given by the analyst, named ``name`` in results: bundled data
+    of ``country`` with some inputs replaced, or a whole population and contact matrix of its
+    own (``population`` and ``contacts``, on ``bands`` or the grid's bands)."""
+
+    name: str
+    country: str | None = None
+    population: tuple[float, ...] | None = None
+    contacts: tuple[tuple[float, ...], ...] | None = None
+    bands: AgeBands | None = None
+    contact_proxy: str | None = None
+    susceptibility: tuple[float, ...] | None = None
+    ifr: tuple[float, ...] | None = None
+    life_expectancy: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("population", "susceptibility", "ifr", "life_expectancy"):
+            values = getattr(self, name)
+            if values is not None:  # tuples: the grid stays hashable (cached by value)
+                object.__setattr__(self, name, tuple(float(v) for v in values))
+        if self.contacts is not None:
+            rows = tuple(tuple(float(v) for v in row) for row in self.contacts)
+            object.__setattr__(self, "contacts", rows)
+        given = (self.population is not None, self.contacts is not None)
+        bundled = self.country is not None and given == (False, False)
+        if not (bundled or (self.country is None and all(given))):
+            raise DoseflowError(
+                "IMPACT_BAD_PARAMETER",
+                f"sweep population '{self.name}' needs either a country (bundled data) or "
+                "both a population and a contact matrix, not both",
+                field=f"populations.{self.name}",
+                expected="country, or population and contacts",
+                value=self.name,
+            )
+
+    def scenario(self, bands: AgeBands, **params: object) -> Scenario:
+        """The base scenario of this population (``params``: the grid's shared parameters)."""
+        if self.country is not None:
+            return country_scenario(
+                self.country,
+                bands=self.bands or bands,
+                contact_proxy=self.contact_proxy,
+                susceptibility=self.susceptibility,
+                ifr=self.ifr,
+                life_expectancy=self.life_expectancy,
+                name=self.name,
+                labels={"population": self.name},
+                **params,
+            )
+        assert self.population is not None
+        assert self.contacts is not None
+        return custom_scenario(
+            self.name,
+            self.bands or bands,
+            self.population,
+            self.contacts,
+            susceptibility=self.susceptibility,
+            ifr=self.ifr,
+            life_expectancy=self.life_expectancy,
+            labels={"population": self.name, "contacts": "given"},
+            **params,
+        )
+
+
+@dataclass(frozen=True)
 class SweepGrid:
-    """The axes of a sweep and the parameters shared by every scenario."""
+    """The axes of a sweep and the parameters shared by every scenario. The first axis is
+    ``countries`` (bundled data) and ``populations`` (the analyst's own), each by name."""
 
     countries: tuple[str, ...]
     r0: tuple[float, ...]
@@ -84,10 +155,22 @@ class SweepGrid:
     infectious_days: float = DEFAULT_INFECTIOUS_DAYS
     vaccine: VaccineProfile = DEFAULT_VACCINE
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    populations: tuple[SweepPopulation, ...] = ()
+    initial: InitialConditions | None = None
 
     def __post_init__(self) -> None:
+        names = [c.upper() for c in self.countries] + [p.name for p in self.populations]
+        clash = sorted({n for n in names if names.count(n) > 1})
+        if clash:
+            raise DoseflowError(
+                "IMPACT_BAD_PARAMETER",
+                f"the sweep names '{clash[0]}' more than once (countries and populations)",
+                field="populations",
+                expected="distinct country codes and population names",
+                value=clash[0],
+            )
         axes = {
-            "countries": self.countries,
+            "countries": names,
             "r0": self.r0,
             "supply_shares": self.supply_shares,
             "doses_per_day_shares": self.doses_per_day_shares,
@@ -116,7 +199,7 @@ class SweepGrid:
     @property
     def size(self) -> int:
         return (
-            len(self.countries)
+            (len(self.countries) + len(self.populations))
             * len(self.r0)
             * len(self.supply_shares)
             * len(self.doses_per_day_shares)
@@ -133,13 +216,36 @@ class SweepGrid:
         """(country, R0, supply share, doses/day share, strategy) in a fixed order."""
         return list(
             itertools.product(
-                [c.upper() for c in self.countries],
+                [c.upper() for c in self.countries] + [p.name for p in self.populations],
                 self.r0,
                 self.supply_shares,
                 self.doses_per_day_shares,
                 self.strategies,
             )
         )
+
+    def check_populations(self) -> None:
+        """Build every population's base scenario once: a bad input (a matrix of the wrong
+        shape, an unknown country) is reported before any chunk runs; a problem of an entry
+        of ``populations`` is located there (``populations[1].contacts``)."""
+        where = {p.name: i for i, p in enumerate(self.populations)}
+        for name in dict.fromkeys(p[0] for p in self.points()):
+            try:
+                _country_base(name, self.bands, self.key(), self)
+            except DoseflowError as err:
+                if name not in where:
+                    raise
+                prefix = f"populations[{where[name]}]"
+                raise DoseflowError.from_details(
+                    replace(
+                        d,
+                        location=replace(
+                            d.location,
+                            field=f"{prefix}.{d.location.field}" if d.location.field else prefix,
+                        ),
+                    )
+                    for d in err.details
+                ) from None
 
     def chunks(self) -> list[Chunk]:
         """The grid cut into chunks that never mix countries."""
@@ -166,16 +272,19 @@ class Chunk:
 
 @cache
 def _country_base(iso3: str, bands: AgeBands, grid_key: str, grid: SweepGrid) -> Scenario:
-    return country_scenario(
-        iso3,
-        bands=bands,
-        horizon_days=grid.horizon_days,
-        refusal=grid.refusal,
-        initial_infected=grid.initial_infected,
-        latent_days=grid.latent_days,
-        infectious_days=grid.infectious_days,
-        vaccines=(grid.vaccine,),
-    )
+    params: dict[str, object] = {
+        "horizon_days": grid.horizon_days,
+        "refusal": grid.refusal,
+        "initial_infected": grid.initial_infected,
+        "initial": grid.initial,
+        "latent_days": grid.latent_days,
+        "infectious_days": grid.infectious_days,
+        "vaccines": (grid.vaccine,),
+    }
+    for own in grid.populations:
+        if own.name == iso3:
+            return own.scenario(bands, **params)
+    return country_scenario(iso3, bands=bands, **params)  # type: ignore[arg-type]
 
 
 def run_chunk(chunk: Chunk) -> pd.DataFrame:
@@ -197,6 +306,7 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
     result = simulate(scenarios, by_age=False)
     deaths, infections, yll = result.deaths, result.infections, result.yll  # computed once
     courses = result.vaccinated
+    account = result.doses
     baseline = {r0: j for j, r0 in enumerate(r0s)}
     rows = []
     for j, (country, r0, supply, speed, strategy) in enumerate(chunk.points, start=len(r0s)):
@@ -213,6 +323,9 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
                 "deaths": deaths[j],
                 "yll": yll[j],
                 "courses": courses[j],
+                "doses_to_groups": account.to_groups[j],
+                "doses_spilled": account.spilled[j],
+                "doses_held": account.held[j],
                 "deaths_no_vaccine": deaths[b],
                 "infections_no_vaccine": infections[b],
                 "yll_no_vaccine": yll[b],

@@ -18,6 +18,7 @@ from doseflow.data.fields import Name, Number, Quantity
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.limits import MAX_ROUND_NUMBER
 from doseflow.impact.global_comparison import DEFAULT_LEVELS, compare_allocations
+from doseflow.impact.strategy import SYNTAX, Strategy
 from doseflow.service.bodies import WriteBody
 from doseflow.service.jobs import JobKind
 from doseflow.store.allocation import AllocationStore
@@ -37,6 +38,10 @@ class ImpactRunIn(WriteBody):
         le=100,
         description="points on each participant's curve of deaths against doses "
         "(the impact-maximising rule's resolution)",
+    )
+    strategy: Name = Field(
+        default="older-first",
+        description=f"prioritisation within each participant, written as everywhere else: {SYNTAX}",
     )
 
 
@@ -67,6 +72,7 @@ def prepare(engine: Engine, params: Mapping[str, Any]) -> dict[str, Any]:
         checked = ImpactJobParams.model_validate(dict(params))
     except ValidationError as err:
         raise _bad_params(err) from None
+    Strategy.parse(checked.strategy)  # IMPACT_UNKNOWN_STRATEGY now, not in the job
     scenario = AllocationStore(engine).scenario(checked.scenario)
     if checked.round is not None:
         scenario.round(checked.round)
@@ -79,11 +85,16 @@ def run(engine: Engine, params: Mapping[str, Any]) -> dict[str, Any]:
     allocation = AllocationStore(engine).compute(checked.scenario)
     source = allocation.round(checked.round) if checked.round is not None else allocation
     comparison = compare_allocations(
-        source, r0=checked.r0, horizon_days=checked.horizon_days, levels=checked.levels
+        source,
+        r0=checked.r0,
+        horizon_days=checked.horizon_days,
+        levels=checked.levels,
+        strategy=Strategy.parse(checked.strategy),
     )
     return {
         "scenario": checked.scenario,
         "round": checked.round,
+        "strategy": checked.strategy,
         "start": comparison.start.isoformat(),
         "totals": comparison.totals().to_dict(orient="records"),
         "participants": comparison.participants.to_dict(orient="records"),
