@@ -199,3 +199,18 @@ def test_global_takes_a_stored_scenario(tmp_path: Path, capsys: pytest.CaptureFi
     pd.testing.assert_frame_equal(stored, from_file)
     assert run(["impact", "global", "no-such", "--db", db]) == 2
     assert "ALLOC_UNKNOWN_SCENARIO" in capsys.readouterr().err
+
+
+def test_compare_includes_the_scenario_files_own_strategy(tmp_path: Path) -> None:
+    """A scenario file's ``strategy:`` is compared with the defaults, not dropped."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "name: nga\ncountry: NGA\nbands: '0,20,40,60'\nstrategy: 'ordered:20-39,rest'\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    code = run(["impact", "compare", str(scenario), "--supply", "0.2", "--out", str(out)])
+    assert code == 0
+    table = pd.read_csv(out / "comparison.csv")
+    assert "ordered:20-39,rest" in set(table["strategy"])
+    assert "older-first" in set(table["strategy"])

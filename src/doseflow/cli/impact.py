@@ -210,6 +210,9 @@ def compare_command(
 
     texts = [*(strategy or []), *split_strategies(strategies or "")]
     chosen = [Strategy.parse(s) for s in dict.fromkeys(texts or DEFAULT_COMPARED)]
+    if not texts and scenario_file is not None and base.strategy not in chosen:
+        # the file's own strategy is compared too, never dropped in silence
+        chosen.insert(0, base.strategy)
     comparison = compare_strategies(
         base, chosen, _floats(supply, "supply"), doses_per_day_share=speed
     )
