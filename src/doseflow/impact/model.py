@@ -36,7 +36,7 @@ from doseflow.impact.rollout import RateRollout, rate_daily_doses
 from doseflow.impact.scenario import Scenario
 from doseflow.impact.strategy import REACH_DAYS
 from doseflow.impact.epidemiology import ForceDenominator
-from doseflow.impact.vaccine import Eligibility, VaccineProfile, check_bands
+from doseflow.impact.vaccine import Eligibility, VaccineProfile
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -281,9 +281,6 @@ def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
                 value=sc.name,
             )
     n = len(scenarios)
-    for sc in scenarios:
-        for vaccine in sc.vaccines:
-            check_bands(vaccine, n_bands, f"scenario {sc.name}")
     vaccine_sets, vaccines_of = _distinct([sc.vaccines for sc in scenarios])
     n_products = max(len(vs) for vs in vaccine_sets)
     any_aon = any(v.strata()[1].share.max() > 0 for vs in vaccine_sets for v in vs)

@@ -28,7 +28,7 @@ from doseflow.impact.epidemiology import (
 )
 from doseflow.impact.rollout import RateRollout, Rollout
 from doseflow.impact.strategy import Strategy
-from doseflow.impact.vaccine import DEFAULT_VACCINE, Eligibility, VaccineProfile
+from doseflow.impact.vaccine import DEFAULT_VACCINE, Eligibility, VaccineProfile, check_bands
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -153,6 +153,8 @@ class Scenario:
                 "a contact matrix with positive entries",
                 0,
             )
+        for vaccine in self.vaccines:  # efficacies given per band: one per band
+            check_bands(vaccine, n, f"scenario {self.name}")
         if self.rollout is not None:
             known = {v.code for v in self.vaccines}
             for product in self.rollout.products:
