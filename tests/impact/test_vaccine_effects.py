@@ -372,16 +372,16 @@ def test_efficacy_errors_name_the_field(nga: Scenario) -> None:
     with pytest.raises(DoseflowError) as err:
         replace(nga, vaccines=(VaccineProfile("vaccine", (0.5, 0.6, 0.7), 0.9),))
     assert err.value.code == "IMPACT_SHAPE_MISMATCH"
-    assert err.value.detail.field == "vaccines[vaccine].efficacy_infection"
+    assert err.value.detail.location.field == "vaccines[vaccine].efficacy_infection"
     assert "3 values for 9 age bands" in str(err.value)
     with pytest.raises(DoseflowError) as err:
         VaccineProfile("AZ", 0.6, 0.9, efficacy_symptomatic=0.5)
     assert err.value.code == "IMPACT_BAD_EFFICACY"
-    assert err.value.detail.field == "efficacy_symptomatic"
+    assert err.value.detail.location.field == "efficacy_symptomatic"
     with pytest.raises(DoseflowError) as err:
         VaccineProfile("AZ", 0.6, 0.9, efficacy_transmission=(0.2, 1.5))
     assert err.value.code == "IMPACT_BAD_EFFICACY"
-    assert err.value.detail.field == "efficacy_transmission"
+    assert err.value.detail.location.field == "efficacy_transmission"
     with pytest.raises(DoseflowError) as err:
         VaccineProfile("AZ", (0.5, 0.6), (0.9, 0.9, 0.9))
     assert err.value.code == "IMPACT_SHAPE_MISMATCH"
@@ -392,7 +392,7 @@ def test_efficacy_errors_name_the_field(nga: Scenario) -> None:
         with pytest.raises(DoseflowError) as err:
             VaccineProfile("AZ", 0.6, 0.9, **kwargs)  # type: ignore[arg-type]
         assert err.value.code == "IMPACT_BAD_PARAMETER"
-        assert err.value.detail.field == field
+        assert err.value.detail.location.field == field
 
 
 def test_defaults_are_stated(nga: Scenario) -> None:
