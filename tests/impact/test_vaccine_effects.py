@@ -171,6 +171,14 @@ def test_doses_given_to_exposed_or_recovered_people_are_used_and_change_no_cours
     assert result.infections[0] > result.infections[1]
 
 
+def test_the_default_eligibility_costs_a_little(nga: Scenario, prk: Scenario) -> None:
+    """Doses landing on incubating people protect nobody: deaths rise, by well under 1%
+    (the figure docs/impact.md quotes)."""
+    for sc in (nga, prk, replace(nga, strategy=Strategy.parse("proportional"), r0=3.0)):
+        result = simulate([replace(sc, eligibility=e) for e in (SER, SR)])
+        assert result.deaths[1] < result.deaths[0] < 1.01 * result.deaths[1]
+
+
 @pytest.mark.parametrize(
     "features",
     [
@@ -205,9 +213,7 @@ def test_kernel_agrees_with_the_reference_on_every_new_feature(
     else:
         vaccines = (
             VaccineProfile("vaccine", 0.6, 0.9, efficacy_symptomatic=0.7, protection_days=90.0),
-            VaccineProfile(
-                "B", 0.5, 0.95, EfficacyMode.ALL_OR_NOTHING, efficacy_transmission=0.4
-            ),
+            VaccineProfile("B", 0.5, 0.95, EfficacyMode.ALL_OR_NOTHING, efficacy_transmission=0.4),
         )
         extra = {}
     sc = replace(nga, r0=2.6, refusal=0.2, vaccines=vaccines, **extra)  # type: ignore[arg-type]
@@ -299,9 +305,7 @@ def test_protection_of_the_old_only_protects_the_old_bands(nga: Scenario) -> Non
         VaccineProfile("vaccine", 0.0, old_only),
         VaccineProfile("vaccine", 0.0, 0.0),
     ]
-    runs = [
-        replace(nga, vaccines=(v,), strategy=Strategy.parse("proportional")) for v in vaccines
-    ]
+    runs = [replace(nga, vaccines=(v,), strategy=Strategy.parse("proportional")) for v in vaccines]
     result = simulate(runs)
     np.testing.assert_allclose(result.deaths_by_age[0, :6], result.deaths_by_age[1, :6], rtol=1e-9)
     assert (result.deaths_by_age[0, 6:] < 0.95 * result.deaths_by_age[1, 6:]).all()
@@ -398,6 +402,9 @@ def test_efficacy_errors_name_the_field(nga: Scenario) -> None:
 def test_defaults_are_stated(nga: Scenario) -> None:
     v = VaccineProfile("vaccine")
     assert (v.efficacy_infection, v.efficacy_death, v.efficacy_transmission) == (0.6, 0.9, 0.0)
-    assert v.efficacy_symptomatic is None and not v.wanes and v.residual_protection == 0.0
-    assert nga.eligibility is SER and nga.denominator is ForceDenominator.INITIAL
+    assert v.efficacy_symptomatic is None
+    assert not v.wanes
+    assert v.residual_protection == 0.0
+    assert nga.eligibility is SER
+    assert nga.denominator is ForceDenominator.INITIAL
     assert compile_batch([nga]).n_strata == FIRST_PRODUCT_STRATUM + 1  # no waned stratum

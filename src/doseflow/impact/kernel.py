@@ -2,18 +2,24 @@
 
 This is the only place the integrator's right-hand side is written (the SciPy check in
 :mod:`doseflow.impact.reference` writes the same equations again, independently, in NumPy).
-Band ``a``, stratum ``k`` (0 unvaccinated and willing, 1 refusing, then one responder and, when
-all-or-nothing efficacy is used, one non-responder stratum per product)::
+Band ``a``, stratum ``k`` (0 unvaccinated and willing, 1 refusing, 2 vaccinated after
+infection, then one responder and, when all-or-nothing efficacy is used, one non-responder
+stratum per product, then one waned stratum per product when a product wanes)::
 
-    force_a   = u_a * beta * sum_b C_ab * I_b / N_b          (I_b: infectious, all strata)
-    dS_ak/dt  = -sigma_k * force_a * S_ak  -/+ vaccination
-    dE_ak/dt  =  sigma_k * force_a * S_ak - E_ak / latent
-    dI_ak/dt  =  E_ak / latent - I_ak / infectious
-    dR_ak/dt  = (1 - ifr_a * phi_k) * I_ak / infectious  -/+ vaccination
-    dD_a/dt   =  sum_k ifr_a * phi_k * I_ak / infectious
-    dV_a/dt   =  vaccination out of S_a0 and R_a0
+    force_a   = u_a * beta * sum_b C_ab * sum_k rho_bk I_bk / N_b     (N_b: initial or living)
+    dS_ak/dt  = -sigma_ak * force_a * S_ak                 - vaccination - waning
+    dE_ak/dt  =  sigma_ak * force_a * S_ak - E_ak / latent - vaccination - waning
+    dI_ak/dt  =  E_ak / latent - I_ak / infectious                      - waning
+    dR_ak/dt  = (1 - ifr_a * phi_ak) * I_ak / infectious   - vaccination - waning
+    dD_a/dt   =  sum_k ifr_a * phi_ak * I_ak / infectious
+    dV_a/dt   =  vaccination out of S_a0, E_a0 (by default) and R_a0
+    dY_a/dt   =  sum_k clinical_a * psi_ak * sigma_ak * force_a * S_ak  (symptomatic cases)
 
-Why a compiled kernel: a scenario's state is (4 K + 2) x A numbers (about 1.8 KB for 16 bands),
+Vaccinated susceptible people go to the product strata; vaccinated exposed and recovered
+people to stratum 2, whose multipliers are all 1 (the dose changes nothing for them). Waning
+moves everyone of a product's strata (S, E, I and R) into its waned stratum at its rate.
+
+Why a compiled kernel: a scenario's state is (4 K + 3) x A numbers (about 2.4 KB for 16 bands),
 so all four RK4 stages of a step fit in the first-level cache. Written as NumPy array operations
 over a batch, every one of the ~15 operations of a right-hand side streams the whole batch
 through memory; here each scenario is advanced through its whole horizon while its state stays

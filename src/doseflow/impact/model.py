@@ -31,11 +31,11 @@ import numpy.typing as npt
 
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.units import course_equivalents
+from doseflow.impact.epidemiology import ForceDenominator
 from doseflow.impact.results import SimulationResult
 from doseflow.impact.rollout import RateRollout, rate_daily_doses
 from doseflow.impact.scenario import Scenario
 from doseflow.impact.strategy import REACH_DAYS
-from doseflow.impact.epidemiology import ForceDenominator
 from doseflow.impact.vaccine import Eligibility, VaccineProfile
 
 FloatArray = npt.NDArray[np.float64]
@@ -433,9 +433,7 @@ def integrate(
     state = batch.initial_state()
     flat = state.reshape(n, -1)  # a view: each scenario's state is one contiguous row
     recorded = n_bands if by_age else 1
-    infections, deaths, vaccinated, symptomatic = (
-        np.zeros((n, days, recorded)) for _ in range(4)
-    )
+    infections, deaths, vaccinated, symptomatic = (np.zeros((n, days, recorded)) for _ in range(4))
 
     def run(first: int, stop: int) -> None:
         integrate_range(
