@@ -264,9 +264,9 @@ def test_kernel_agrees_with_the_independent_reference_with_every_feature_on(
     oldest = sc.population[6:].sum() * (1 - sc.refusal)
     assert vaccinated[6:].sum() > 0.5 * oldest  # the first group was served...
     assert vaccinated[4:6].sum() > 0.05 * vaccinated.sum()  # ...and doses spilled over
-    # unvaccinated, refusing, vaccinated after infection, two strata for each product; then
-    # deaths, courses and symptomatic cases
-    assert result.final_state[0, :, :].shape[0] == 4 * (3 + 2 * 2) + 3
+    # unvaccinated, refusing (or vaccinated after infection), two strata for each product;
+    # then deaths, courses and symptomatic cases
+    assert result.final_state[0, :, :].shape[0] == 4 * (2 + 2 * 2) + 3
     deaths, ref_deaths = result.daily_deaths[0].sum(axis=1), ref.daily_deaths.sum(axis=1)
     np.testing.assert_allclose(deaths[1:], ref_deaths[1:], rtol=1e-3)
     np.testing.assert_allclose(result.deaths_by_age[0], ref.daily_deaths[-1], rtol=1e-3)

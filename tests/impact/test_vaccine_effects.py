@@ -140,35 +140,42 @@ def test_a_vaccine_with_no_effect_reproduces_the_unvaccinated_epidemic(nga: Scen
 def test_doses_given_to_exposed_or_recovered_people_are_used_and_change_no_course(
     nga: Scenario,
 ) -> None:
-    """With no deaths (IFR 0) every course given is a person in a vaccinated stratum. Exposed
-    and recovered people vaccinated go to the 'vaccinated after infection' stratum, whose
-    susceptibility, fatality, symptoms and infectiousness are those of the unvaccinated."""
+    """With no deaths (IFR 0) and no refusal every course given is a person in a vaccinated
+    stratum. Exposed and recovered people vaccinated go to stratum 1 (shared with refusers,
+    none here), whose susceptibility, fatality, symptoms and infectiousness are those of the
+    unvaccinated and who are not vaccinated again."""
     late = replace(
         nga,
         ifr=np.zeros(N_BANDS),
+        refusal=0.0,
         rollout=RateRollout(0.01, 0.8, start_day=40),  # in the thick of the epidemic
         strategy=Strategy.parse("proportional"),
     )
     runs = [replace(late, eligibility=e) for e in (SER, SR)]
     result = simulate(runs)
-    vaccinated_strata = result.final_state[:, : 4 * compile_batch(runs).n_strata].reshape(
-        2, 4, -1, N_BANDS
-    )[:, :, 2:]  # S, E, I, R of every stratum from 'vaccinated after infection' on
+    batch = compile_batch(runs)
+    vaccinated_strata = result.final_state[:, : 4 * batch.n_strata].reshape(2, 4, -1, N_BANDS)[
+        :, :, 1:
+    ]  # S, E, I, R of every stratum but the unvaccinated
     np.testing.assert_allclose(
         vaccinated_strata.sum(axis=(1, 2)), result.vaccinated_by_age, rtol=1e-9
     )
-    after = _stratum(result, "vaccinated after infection")
+    after = _stratum(result, "refusing or vaccinated after infection")
     assert after[:, 0].max() == 0.0  # nobody susceptible gets there
     assert after[0].sum() > after[1].sum() > 0  # recovered both ways, exposed only by default
-    assert after[1, 1:3].sum() < 1e-6 * after[0, 1:3].sum()  # SR: no exposed, none infectious
-    batch = compile_batch(runs)
     for name in ("sigma", "death_rate", "infectiousness", "symptomatic"):
         arr = getattr(batch, name)
-        np.testing.assert_array_equal(arr[:, 2], arr[:, 0])
-    assert batch.waning[:, 2].max() == 0.0
+        np.testing.assert_array_equal(arr[:, 1], arr[:, 0])
+    assert batch.waning[:, 1].max() == 0.0
     # exposed people are eligible by default: the same doses reach fewer susceptible people
     assert result.vaccinated[0] == pytest.approx(result.vaccinated[1], rel=1e-9)
     assert result.infections[0] > result.infections[1]
+    # the reference keeps them in a stratum of their own: the same epidemic
+    ref = reference_solution(runs[0])
+    np.testing.assert_allclose(result.infections_by_age[0], ref.daily_infections[-1], rtol=1e-3)
+    k = ref.n_strata
+    own = ref.states[-1, [2, k + 2, 2 * k + 2, 3 * k + 2]].sum()  # its S, E, I, R
+    assert own == pytest.approx(after[0].sum(), rel=1e-3)
 
 
 def test_the_default_eligibility_costs_a_little(nga: Scenario, prk: Scenario) -> None:
@@ -317,7 +324,9 @@ def test_transmission_efficacy_protects_the_unvaccinated_too(nga: Scenario) -> N
         for t in (0.0, 0.5)
     ]
     result = simulate(runs)
-    refusing = [_stratum(result, "refusing")[j, 0].sum() for j in (0, 1)]
+    refusing = [
+        _stratum(result, "refusing or vaccinated after infection")[j, 0].sum() for j in (0, 1)
+    ]
     assert refusing[1] > refusing[0]  # more refusers still susceptible at the end
     assert result.deaths[1] < result.deaths[0]
 

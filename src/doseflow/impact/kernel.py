@@ -2,7 +2,7 @@
 
 This is the only place the integrator's right-hand side is written (the SciPy check in
 :mod:`doseflow.impact.reference` writes the same equations again, independently, in NumPy).
-Band ``a``, stratum ``k`` (0 unvaccinated and willing, 1 refusing, 2 vaccinated after
+Band ``a``, stratum ``k`` (0 unvaccinated and willing, 1 refusing or vaccinated after
 infection, then one responder and, when all-or-nothing efficacy is used, one non-responder
 stratum per product, then one waned stratum per product when a product wanes)::
 
@@ -16,7 +16,9 @@ stratum per product, then one waned stratum per product when a product wanes)::
     dY_a/dt   =  sum_k clinical_a * psi_ak * sigma_ak * force_a * S_ak  (symptomatic cases)
 
 Vaccinated susceptible people go to the product strata; vaccinated exposed and recovered
-people to stratum 2, whose multipliers are all 1 (the dose changes nothing for them). Waning
+people to stratum 1, whose multipliers are all 1 (the dose changes nothing for them) and who
+are never vaccinated (again): the refusers' stratum, shared because a stratum of their own
+cost a quarter of the kernel's time. Waning
 moves everyone of a product's strata (S, E, I and R) into its waned stratum at its rate.
 
 Why a compiled kernel: a scenario's state is (4 K + 3) x A numbers (about 2.4 KB for 16 bands),
@@ -96,7 +98,7 @@ def _rhs(
     waning: FloatArray,  # (K,): rate out of stratum k (0: none)
     wane_into: IntArray,  # (K,): the stratum it wanes into
     wanes: bool,  # any waning in this scenario
-    living: bool,  # force divided by the living population instead of the initial one
+    living: float,  # 1: force divided by the living population instead of the initial one
     population: FloatArray,  # (A,): N_a at day 0
     exposed: float,  # 1: exposed people are vaccinated too (with no effect); 0: deferred
     total: float,  # courses given today (0: no vaccination)
@@ -130,10 +132,12 @@ def _rhs(
         for a in range(n_bands):
             infectious[a] += rho[a] * row[a]
             dying[a] += rate[a] * row[a]
-    if living:  # transmission is divided by N_b at day 0: rescale to the living N_b - D_b
-        dead = y[d : d + n_bands]
-        for a in range(n_bands):
-            infectious[a] = infectious[a] * (population[a] / (population[a] - dead[a]))
+    # transmission is divided by N_b at day 0: rescaled to the living N_b - D_b when
+    # ``living`` is 1 (no branch: a branch here cost 13% of the kernel's time even when not
+    # taken; with ``living`` 0 the factor is exactly 1)
+    dead = y[d : d + n_bands]
+    for a in range(n_bands):
+        infectious[a] = infectious[a] * (population[a] / (population[a] - living * dead[a]))
     # force_a = sum_b transmission[b, a] * I_b, eight columns b at a time
     base = force[:n_bands]
     for a in range(n_bands):
@@ -200,10 +204,10 @@ def _rhs(
     # Vaccination: doses go to the first group with eligible people (S, E when ``exposed``,
     # and R of stratum 0), a group absorbing at most sum(w * eligible) / reach_days a day,
     # the rest spilling over to the next group; groups after the one where the day's courses
-    # run out get none. Susceptible people move into the product strata (3, 4, ...); exposed
-    # and recovered people into stratum 2, where their infection runs its course unchanged.
+    # run out get none. Susceptible people move into the product strata (2, 3, ...); exposed
+    # and recovered people into stratum 1, where their infection runs its course unchanged.
     remaining = total
-    after_e, after_r = e0 + 2 * n_bands, r0 + 2 * n_bands
+    after_e, after_r = e0 + n_bands, r0 + n_bands
     for g in range(n_groups):
         if remaining <= 0.0:
             break
@@ -230,7 +234,7 @@ def _rhs(
             out[r0 + a] -= from_r
             out[after_r + a] += from_r
             for m in range(into.shape[0] // n_bands):
-                out[(3 + m) * n_bands + a] += into[m * n_bands + a] * from_s
+                out[(2 + m) * n_bands + a] += into[m * n_bands + a] * from_s
             out[v + a] = (from_s + from_e) + from_r
 
 
@@ -332,7 +336,7 @@ def integrate_range(
         for s in range(k):
             if wane[s] > 0.0:
                 wanes = True
-        lives, pop, ex = living[j] != 0, population[j], exposed[j]
+        lives, pop, ex = float(living[j]), population[j], exposed[j]
         kap, gam, w, starts, bands = kappa[j], gamma[j], weights[j], group_start[j], group_bands[j]
         groups = n_groups[j]
         _record(y, k, seeds[j], infections[j, 0], deaths[j, 0], vaccinated[j, 0], cases[j, 0],

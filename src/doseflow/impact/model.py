@@ -50,9 +50,10 @@ STATE_COMPARTMENTS = ("S", "E", "I", "R")
 #: Rows after the strata, per band only: deaths, courses given, symptomatic cases (cumulative).
 COUNTERS = ("D", "vaccinated", "symptomatic")
 
-#: Strata before the products': unvaccinated and willing, refusing, vaccinated after infection
-#: (exposed or recovered when vaccinated: the dose changes nothing for them).
-FIRST_PRODUCT_STRATUM = 3
+#: Strata before the products': unvaccinated and willing; refusing or vaccinated after
+#: infection (exposed or recovered when vaccinated: the dose changes nothing for them, and
+#: they are not vaccinated again, like refusers).
+FIRST_PRODUCT_STRATUM = 2
 
 #: Fewest scenarios worth a thread of their own (below, thread start-up costs more than it saves).
 MIN_SCENARIOS_PER_THREAD = 8
@@ -119,7 +120,7 @@ class Batch:
         return 4 * self.n_strata + len(COUNTERS)
 
     def compartment_names(self) -> tuple[str, ...]:
-        strata = ["unvaccinated", "refusing", "vaccinated after infection"]
+        strata = ["unvaccinated", "refusing or vaccinated after infection"]
         n_products = self.courses.shape[1]
         codes = [
             self.scenarios[0].vaccines[p].code
