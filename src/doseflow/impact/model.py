@@ -6,8 +6,10 @@ and runs the kernel over a batch (:func:`integrate`, :func:`simulate`).
 
 ``beta`` is set so the dominant eigenvalue of the next-generation matrix
 ``K_ab = beta * infectious * u_a * C_ab * N_a / N_b`` equals R0. Vaccination moves eligible
-people (stratum 0, susceptible or recovered) into the product strata at the hazard the
-strategy sets (see :mod:`doseflow.impact.strategy`); a cumulative compartment counts courses.
+people of stratum 0 at the hazard the strategy sets (see :mod:`doseflow.impact.strategy`):
+susceptible people into the product strata, exposed (by default, see
+:class:`doseflow.impact.vaccine.Eligibility`) and recovered people into stratum 1, where the
+dose changes nothing; cumulative compartments count courses and symptomatic cases.
 
 Integration: classical fourth-order Runge-Kutta with a fixed step (a whole fraction of a day,
 so daily vaccination rates are constant within a step). Every array is scenario-first and each
