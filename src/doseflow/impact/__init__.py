@@ -18,6 +18,7 @@ many scenarios at once. The public API, used by the CLI and the REST service:
 
 from doseflow.impact.bands import AgeBands
 from doseflow.impact.compare import StrategyComparison, compare_strategies, with_supply
+from doseflow.impact.epidemiology import ForceDenominator
 from doseflow.impact.executors import (
     DaskExecutor,
     Executor,
@@ -32,7 +33,7 @@ from doseflow.impact.rollout import Delivery, DeliverySchedule, RateRollout
 from doseflow.impact.scenario import Scenario, country_scenario, custom_scenario
 from doseflow.impact.strategy import Strategy, StrategyKind
 from doseflow.impact.sweep import SweepGrid, SweepOutcome, run_sweep
-from doseflow.impact.vaccine import DEFAULT_VACCINE, EfficacyMode, VaccineProfile
+from doseflow.impact.vaccine import DEFAULT_VACCINE, EfficacyMode, Eligibility, VaccineProfile
 
 __all__ = [
     "DEFAULT_VACCINE",
@@ -42,7 +43,9 @@ __all__ = [
     "Delivery",
     "DeliverySchedule",
     "EfficacyMode",
+    "Eligibility",
     "Executor",
+    "ForceDenominator",
     "InProcessExecutor",
     "PoolExecutor",
     "RateRollout",

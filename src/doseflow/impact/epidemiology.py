@@ -8,12 +8,18 @@
 * Remaining life expectancy for years of life lost: the GBD 2019 reference life table
   (Global Burden of Disease Collaborative Network, IHME 2021, doi:10.6069/1D4Y-YQ37), the
   normative table the GBD uses for YLL, the same for every country and both sexes.
+* Clinical (symptomatic) fraction of infections by age: Davies NG, Klepac P, Liu Y, Prem K,
+  Jit M, CMMID COVID-19 working group, Eggo RM (2020) "Age-dependent effects in the
+  transmission and control of COVID-19 epidemics", Nat Med 26:1205-1211: posterior means by
+  ten-year band (0-9 ... 70+), from 21% of infections at 10-19 to 69% over 70.
 
 A band's value is the population-weighted mean over the five-year WPP bands it holds when the
 population by five-year band is known, else the value at the band's mid-age.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -110,3 +116,48 @@ def life_expectancy_by_band(
         five_year_population,
         remaining_life_expectancy(np.asarray(bands.midpoints)),
     )
+
+
+#: Davies et al. (2020), Nat Med 26:1205, clinical fraction by ten-year band (0-9 ... 70+):
+#: the share of infections that are symptomatic (posterior means, as in the authors' covidm).
+DAVIES_CLINICAL_FRACTION: tuple[float, ...] = (
+    0.2904,
+    0.2096,
+    0.2704,
+    0.3285,
+    0.4024,
+    0.4958,
+    0.6269,
+    0.6860,
+)
+
+
+def clinical_fraction(age: FloatArray | float) -> FloatArray:
+    """Share of infections that are symptomatic at ``age`` years (Davies et al. 2020: the value
+    of the ten-year band holding the age; 70 and over share the last)."""
+    decade = np.clip(np.asarray(age, dtype=np.float64) // 10, 0, 7).astype(np.int64)
+    return np.asarray(np.array(DAVIES_CLINICAL_FRACTION)[decade], dtype=np.float64)
+
+
+def clinical_fraction_by_band(
+    bands: AgeBands, five_year_population: npt.NDArray[np.int64] | None = None
+) -> FloatArray:
+    """Davies clinical fraction per band (population-weighted over five-year bands when the
+    population is known, else at the band's mid-age)."""
+    return per_band(
+        bands,
+        clinical_fraction(_five_year_midpoints()),
+        five_year_population,
+        clinical_fraction(np.asarray(bands.midpoints)),
+    )
+
+
+class ForceDenominator(StrEnum):
+    """What ``N_b`` in the force of infection ``beta * u_a * sum_b C_ab I_b / N_b`` is.
+
+    ``initial``: band ``b``'s population at day 0 (the default; deaths then slightly dilute
+    contacts as if the dead still mixed, by at most the band's cumulative IFR). ``living``:
+    its living population ``N_b - D_b``, contacts spread over those still alive."""
+
+    INITIAL = "initial"
+    LIVING = "living"

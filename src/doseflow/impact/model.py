@@ -6,8 +6,10 @@ and runs the kernel over a batch (:func:`integrate`, :func:`simulate`).
 
 ``beta`` is set so the dominant eigenvalue of the next-generation matrix
 ``K_ab = beta * infectious * u_a * C_ab * N_a / N_b`` equals R0. Vaccination moves eligible
-people (stratum 0, susceptible or recovered) into the product strata at the hazard the
-strategy sets (see :mod:`doseflow.impact.strategy`); a cumulative compartment counts courses.
+people of stratum 0 at the hazard the strategy sets (see :mod:`doseflow.impact.strategy`):
+susceptible people into the product strata, exposed (by default, see
+:class:`doseflow.impact.vaccine.Eligibility`) and recovered people into stratum 1, where the
+dose changes nothing; cumulative compartments count courses and symptomatic cases.
 
 Integration: classical fourth-order Runge-Kutta with a fixed step (a whole fraction of a day,
 so daily vaccination rates are constant within a step). Every array is scenario-first and each
@@ -31,11 +33,12 @@ import numpy.typing as npt
 
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.units import course_equivalents
+from doseflow.impact.epidemiology import ForceDenominator
 from doseflow.impact.results import SimulationResult
 from doseflow.impact.rollout import RateRollout, rate_daily_doses
 from doseflow.impact.scenario import Scenario
 from doseflow.impact.strategy import REACH_DAYS
-from doseflow.impact.vaccine import VaccineProfile
+from doseflow.impact.vaccine import Eligibility, VaccineProfile
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -43,8 +46,16 @@ IntArray = npt.NDArray[np.int64]
 #: Default integration steps per day (RK4). Checked against LSODA in tests and the benchmark.
 DEFAULT_STEPS_PER_DAY = 1
 
-#: Compartment names in the state, per stratum (``D`` and ``V`` are per band only).
+#: Compartment names in the state, per stratum.
 STATE_COMPARTMENTS = ("S", "E", "I", "R")
+
+#: Rows after the strata, per band only: deaths, courses given, symptomatic cases (cumulative).
+COUNTERS = ("D", "vaccinated", "symptomatic")
+
+#: Strata before the products': unvaccinated and willing; refusing or vaccinated after
+#: infection (exposed or recovered when vaccinated: the dose changes nothing for them, and
+#: they are not vaccinated again, like refusers).
+FIRST_PRODUCT_STRATUM = 2
 
 #: Fewest scenarios worth a thread of their own (below, thread start-up costs more than it saves).
 MIN_SCENARIOS_PER_THREAD = 8
@@ -85,10 +96,16 @@ class Batch:
     transmission: FloatArray  # (S, A, A): [j, b, a] = beta * u_a * C_ab / N_b
     kappa: FloatArray  # (S,): 1 / latent days
     gamma: FloatArray  # (S,): 1 / infectious days
-    sigma: FloatArray  # (S, K): susceptibility multiplier of each stratum
+    sigma: FloatArray  # (S, K, A): susceptibility multiplier of each stratum and band
     death_rate: FloatArray  # (S, K, A): gamma * ifr * phi
+    infectiousness: FloatArray  # (S, K, A): rho, infectiousness multiplier
+    symptomatic: FloatArray  # (S, K, A): clinical fraction * psi, symptoms per infection
+    waning: FloatArray  # (S, K): rate out of each stratum (per day; 0: none)
+    wane_into: IntArray  # (S, K): the stratum each one wanes into
+    living: IntArray  # (S,): 1 when the force of infection divides by the living population
+    exposed: FloatArray  # (S,): 1 when exposed people are vaccinated (to no effect), else 0
     courses: FloatArray  # (S, P, H): courses completed per product per day
-    split: FloatArray  # (S, P*R): share of product p into its r-th stratum
+    split: FloatArray  # (S, P*R, A): share of product p's courses into its r-th stratum
     group_start: IntArray  # (S, G+1): group g of scenario j is
     group_bands: IntArray  # (S, A): group_bands[j, group_start[j, g] : group_start[j, g + 1]]
     n_groups: IntArray  # (S,): priority groups of each scenario
@@ -104,21 +121,23 @@ class Batch:
 
     @property
     def n_compartments(self) -> int:
-        return 4 * self.n_strata + 2
+        return 4 * self.n_strata + len(COUNTERS)
 
     def compartment_names(self) -> tuple[str, ...]:
-        strata = ["unvaccinated", "refusing"]
+        strata = ["unvaccinated", "refusing or vaccinated after infection"]
         n_products = self.courses.shape[1]
-        for p in range(n_products):
-            code = (
-                self.scenarios[0].vaccines[p].code
-                if p < len(self.scenarios[0].vaccines)
-                else f"product{p}"
-            )
+        codes = [
+            self.scenarios[0].vaccines[p].code
+            if p < len(self.scenarios[0].vaccines)
+            else f"product{p}"
+            for p in range(n_products)
+        ]
+        for code in codes:
             strata.append(f"{code}")
             if self.responders_per_product == 2:
                 strata.append(f"{code} (not protected)")
-        return (*(f"{c}[{s}]" for c in STATE_COMPARTMENTS for s in strata), "D", "vaccinated")
+        strata.extend(f"{code} (waned)" for code in codes[: self.n_strata - len(strata)])
+        return (*(f"{c}[{s}]" for c in STATE_COMPARTMENTS for s in strata), *COUNTERS)
 
     def initial_state(self) -> FloatArray:
         """(S, C, A): exposed, infectious and recovered people at day 0 (willing and refusing),
@@ -277,20 +296,37 @@ def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
     n = len(scenarios)
     vaccine_sets, vaccines_of = _distinct([sc.vaccines for sc in scenarios])
     n_products = max(len(vs) for vs in vaccine_sets)
-    any_aon = any(v.strata()[1].share > 0 for vs in vaccine_sets for v in vs)
+    any_aon = any(v.strata()[1].share.max() > 0 for vs in vaccine_sets for v in vs)
     per_product = 2 if any_aon else 1
-    k = 2 + n_products * per_product
+    any_waning = any(v.wanes for vs in vaccine_sets for v in vs)
+    first_waned = FIRST_PRODUCT_STRATUM + n_products * per_product
+    k = first_waned + (n_products if any_waning else 0)
 
-    # strata of each distinct vaccine set: susceptibility and fatality multipliers, shares
-    set_sigma = np.ones((len(vaccine_sets), k))
-    set_phi = np.ones((len(vaccine_sets), k))
-    set_split = np.zeros((len(vaccine_sets), n_products * per_product))
+    # strata of each distinct vaccine set: multipliers of susceptibility, fatality, symptoms
+    # and infectiousness by band; shares into the product strata; waning
+    n_sets = len(vaccine_sets)
+    set_sigma, set_phi, set_psi, set_rho = (np.ones((n_sets, k, n_bands)) for _ in range(4))
+    set_split = np.zeros((n_sets, n_products * per_product, n_bands))
+    set_waning = np.zeros((n_sets, k))
+    set_wane_into = np.zeros((n_sets, k), dtype=np.int64)
     for u, vs in enumerate(vaccine_sets):
-        rows = [st for v in vs for st in v.strata()[:per_product]]
-        set_sigma[u, 2 : 2 + len(rows)] = [st.susceptibility for st in rows]
-        set_phi[u, 2 : 2 + len(rows)] = [st.fatality for st in rows]
-        set_split[u, : len(rows)] = [st.share for st in rows]
+        for p, v in enumerate(vs):
+            strata = v.strata()[:per_product]
+            for r, st in enumerate(strata):
+                at = FIRST_PRODUCT_STRATUM + p * per_product + r
+                set_sigma[u, at], set_phi[u, at] = st.susceptibility, st.fatality
+                set_psi[u, at], set_rho[u, at] = st.symptomatic, st.infectiousness
+                set_split[u, p * per_product + r] = st.share
+                if v.wanes:
+                    set_waning[u, at] = v.waning_rate
+                    set_wane_into[u, at] = first_waned + p
+            if v.wanes:
+                waned = v.waned()
+                at = first_waned + p
+                set_sigma[u, at], set_phi[u, at] = waned.susceptibility, waned.fatality
+                set_psi[u, at], set_rho[u, at] = waned.symptomatic, waned.infectiousness
     sigma, phi, split = set_sigma[vaccines_of], set_phi[vaccines_of], set_split[vaccines_of]
+    psi, rho = set_psi[vaccines_of], set_rho[vaccines_of]
 
     # beta from R0: the spectral radius once per distinct contacts and susceptibility
     contact_sets, contacts_of = _distinct_arrays([sc.contacts for sc in scenarios])
@@ -344,6 +380,7 @@ def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
     )
     gamma = 1.0 / infectious_days
     ifr = np.stack([sc.ifr for sc in scenarios])
+    clinical = np.stack([np.asarray(sc.symptomatic_fraction, dtype=np.float64) for sc in scenarios])
     initial_infected = np.array([sc.initial_infected for sc in scenarios])
     initial = np.zeros((n, 4, n_bands))
     initial[:, 1] = initial_infected[:, None] * population  # the default seed
@@ -367,7 +404,18 @@ def compile_batch(scenarios: Sequence[Scenario]) -> Batch:
         kappa=1.0 / np.array([sc.latent_days for sc in scenarios]),
         gamma=gamma,
         sigma=sigma,
-        death_rate=gamma[:, None, None] * phi[:, :, None] * ifr[:, None, :],
+        death_rate=gamma[:, None, None] * phi * ifr[:, None, :],
+        infectiousness=rho,
+        symptomatic=psi * clinical[:, None, :],
+        waning=set_waning[vaccines_of],
+        wane_into=set_wane_into[vaccines_of],
+        living=np.array(
+            [sc.denominator is ForceDenominator.LIVING for sc in scenarios], dtype=np.int64
+        ),
+        exposed=np.array(
+            [sc.eligibility is Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED for sc in scenarios],
+            dtype=np.float64,
+        ),
         courses=courses,
         split=split,
         group_start=set_starts[strategy_of],
@@ -412,7 +460,7 @@ def integrate(
     state = batch.initial_state()
     flat = state.reshape(n, -1)  # a view: each scenario's state is one contiguous row
     recorded = n_bands if by_age else 1
-    infections, deaths, vaccinated = (np.zeros((n, days, recorded)) for _ in range(3))
+    infections, deaths, vaccinated, symptomatic = (np.zeros((n, days, recorded)) for _ in range(4))
 
     def run(first: int, stop: int) -> None:
         integrate_range(
@@ -420,13 +468,19 @@ def integrate(
             stop,
             steps_per_day,
             batch.n_strata,
-            batch.responders_per_product,
             REACH_DAYS,
             batch.transmission,
             batch.kappa,
             batch.gamma,
-            batch.sigma,
+            batch.sigma.reshape(n, -1),
             batch.death_rate.reshape(n, -1),
+            batch.infectiousness.reshape(n, -1),
+            batch.symptomatic.reshape(n, -1),
+            batch.waning,
+            batch.wane_into,
+            batch.living,
+            batch.population,
+            batch.exposed,
             batch.courses,
             batch.split,
             batch.group_start,
@@ -438,6 +492,7 @@ def integrate(
             infections,
             deaths,
             vaccinated,
+            symptomatic,
         )
 
     wanted = default_threads() if threads is None else threads
@@ -457,15 +512,19 @@ def integrate(
 
     k = batch.n_strata
     if not by_age:
-        infections, deaths, vaccinated = (a[:, :, 0] for a in (infections, deaths, vaccinated))
+        infections, deaths, vaccinated, symptomatic = (
+            a[:, :, 0] for a in (infections, deaths, vaccinated, symptomatic)
+        )
     return SimulationResult(
         scenarios=batch.scenarios,
         infections_by_age=state[:, k : 4 * k].sum(axis=1) + state[:, 4 * k] - batch.seeds,
         deaths_by_age=state[:, 4 * k].copy(),
         vaccinated_by_age=state[:, 4 * k + 1].copy(),
+        symptomatic_by_age=state[:, 4 * k + 2].copy(),
         daily_infections=infections,
         daily_deaths=deaths,
         daily_vaccinated=vaccinated,
+        daily_symptomatic=symptomatic,
         final_state=state,
         compartments=batch.compartment_names(),
     )

@@ -1,8 +1,14 @@
-"""What a model run returns: infections, deaths, years of life lost and courses, by age and day.
+"""What a model run returns: infections, symptomatic cases, deaths, years of life lost and
+courses, by age and day.
 
 Arrays are scenario-first. Daily series are cumulative from day 0 (``daily_deaths[:, d]``:
 deaths up to the end of day ``d``); with ``by_age=False`` they are totals over bands only
-(sweeps keep memory small that way). Infections exclude the initial seed.
+(sweeps keep memory small that way).
+
+**Infections** are the cumulative incidence: everyone who entered the exposed compartment by
+the horizon (so including people still incubating or infectious then), excluding the initial
+seed. **Symptomatic cases** are those infections that are symptomatic (clinical fraction by
+age, times the vaccine's effect on symptoms given infection for vaccinated people).
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ class SimulationResult:
     daily_vaccinated: FloatArray
     final_state: FloatArray  # (S, compartments, A)
     compartments: tuple[str, ...]
+    symptomatic_by_age: FloatArray  # (S, A) symptomatic cases
+    daily_symptomatic: FloatArray  # (S, H+1, A) or (S, H+1)
 
     def __len__(self) -> int:
         return len(self.scenarios)
@@ -57,6 +65,10 @@ class SimulationResult:
     @cached_property
     def infections(self) -> FloatArray:
         return np.asarray(self.infections_by_age.sum(axis=1))
+
+    @cached_property
+    def symptomatic(self) -> FloatArray:
+        return np.asarray(self.symptomatic_by_age.sum(axis=1))
 
     @cached_property
     def yll(self) -> FloatArray:
@@ -90,6 +102,7 @@ class SimulationResult:
                     "r0": sc.r0,
                     "population": sc.total_population,
                     "infections": float(self.infections[j]),
+                    "symptomatic": float(self.symptomatic[j]),
                     "deaths": float(self.deaths[j]),
                     "yll": float(self.yll[j]),
                     "courses": float(self.vaccinated[j]),
@@ -113,6 +126,7 @@ class SimulationResult:
                         "band": label,
                         "population": float(sc.population[a]),
                         "infections": float(self.infections_by_age[j, a]),
+                        "symptomatic": float(self.symptomatic_by_age[j, a]),
                         "deaths": float(self.deaths_by_age[j, a]),
                         "yll": float(yll[j, a]),
                         "courses": float(self.vaccinated_by_age[j, a]),
@@ -121,10 +135,16 @@ class SimulationResult:
         return pd.DataFrame(rows)
 
     def timeseries(self) -> pd.DataFrame:
-        """Long table: scenario x day with cumulative infections, deaths and courses."""
-        inf, dth, vac = (
+        """Long table: scenario x day with cumulative infections, symptomatic cases, deaths and
+        courses."""
+        inf, sym, dth, vac = (
             self.daily_totals(s)
-            for s in (self.daily_infections, self.daily_deaths, self.daily_vaccinated)
+            for s in (
+                self.daily_infections,
+                self.daily_symptomatic,
+                self.daily_deaths,
+                self.daily_vaccinated,
+            )
         )
         days = np.arange(inf.shape[1])
         frames = [
@@ -133,6 +153,7 @@ class SimulationResult:
                     "scenario": sc.name,
                     "day": days,
                     "infections": inf[j],
+                    "symptomatic": sym[j],
                     "deaths": dth[j],
                     "courses": vac[j],
                 }
@@ -144,12 +165,21 @@ class SimulationResult:
 
 @dataclass(frozen=True)
 class Averted:
-    """Outcomes averted by vaccination against the same epidemic without it."""
+    """Outcomes averted by vaccination against the same epidemic without it, in number and as a
+    share of the outcome without vaccination (0 when there was none)."""
 
     deaths: FloatArray
     infections: FloatArray
     yll: FloatArray
     deaths_share: FloatArray  # averted / deaths without vaccination
+    symptomatic: FloatArray
+    infections_share: FloatArray
+    symptomatic_share: FloatArray
+    yll_share: FloatArray
+
+
+def _share(averted: FloatArray, base: FloatArray) -> FloatArray:
+    return np.asarray(averted / np.where(base > 0, base, 1.0))
 
 
 def averted(
@@ -159,10 +189,18 @@ def averted(
     scenario ``index[j]`` of ``without``; by default the same position)."""
     idx = np.arange(len(with_vaccine)) if index is None else np.asarray(index)
     base_d, base_i, base_y = without.deaths[idx], without.infections[idx], without.yll[idx]
+    base_s = without.symptomatic[idx]
     d = base_d - with_vaccine.deaths
+    i = base_i - with_vaccine.infections
+    s = base_s - with_vaccine.symptomatic
+    y = base_y - with_vaccine.yll
     return Averted(
         deaths=d,
-        infections=base_i - with_vaccine.infections,
-        yll=base_y - with_vaccine.yll,
-        deaths_share=d / np.where(base_d > 0, base_d, 1.0),
+        infections=i,
+        yll=y,
+        deaths_share=_share(d, base_d),
+        symptomatic=s,
+        infections_share=_share(i, base_i),
+        symptomatic_share=_share(s, base_s),
+        yll_share=_share(y, base_y),
     )

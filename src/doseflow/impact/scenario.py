@@ -19,6 +19,8 @@ from doseflow.domain.errors import DoseflowError
 from doseflow.impact.bands import AgeBands
 from doseflow.impact.contact_matrices import contacts_for_bands
 from doseflow.impact.epidemiology import (
+    ForceDenominator,
+    clinical_fraction_by_band,
     ifr_by_band,
     levin_ifr,
     life_expectancy_by_band,
@@ -27,7 +29,7 @@ from doseflow.impact.epidemiology import (
 from doseflow.impact.initial import InitialConditions
 from doseflow.impact.rollout import RateRollout, Rollout
 from doseflow.impact.strategy import Strategy
-from doseflow.impact.vaccine import DEFAULT_VACCINE, VaccineProfile
+from doseflow.impact.vaccine import DEFAULT_VACCINE, Eligibility, VaccineProfile, check_bands
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -70,10 +72,27 @@ class Scenario:
     strategy: Strategy = field(default_factory=lambda: Strategy.parse("older-first"))
     horizon_days: int = DEFAULT_HORIZON_DAYS
     labels: Mapping[str, str | float] = field(default_factory=dict)
+    #: who is vaccinated among the willing unvaccinated (see :class:`Eligibility`)
+    eligibility: Eligibility = Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED
+    #: N_b of the force of infection: population at day 0, or living (see ForceDenominator)
+    denominator: ForceDenominator = ForceDenominator.INITIAL
+    #: share of infections that are symptomatic, by band (None: Davies et al. 2020 by age)
+    symptomatic_fraction: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.bands)
-        for name in ("population", "contacts", "susceptibility", "ifr", "life_expectancy"):
+        if self.symptomatic_fraction is None:
+            object.__setattr__(self, "symptomatic_fraction", clinical_fraction_by_band(self.bands))
+        object.__setattr__(self, "eligibility", Eligibility(self.eligibility))
+        object.__setattr__(self, "denominator", ForceDenominator(self.denominator))
+        for name in (
+            "population",
+            "contacts",
+            "susceptibility",
+            "ifr",
+            "life_expectancy",
+            "symptomatic_fraction",
+        ):
             arr = np.asarray(getattr(self, name), dtype=np.float64)
             want = (n, n) if name == "contacts" else (n,)
             if arr.shape != want:
@@ -100,13 +119,15 @@ class Scenario:
                 "a positive population",
                 0,
             )
-        if np.any(self.ifr > 1):
-            raise _bad(
-                "ifr",
-                f"scenario {self.name}: an IFR is above 1",
-                "fractions in [0, 1]",
-                self.ifr.max(),
-            )
+        for name in ("ifr", "symptomatic_fraction"):
+            arr = getattr(self, name)
+            if np.any(arr > 1):
+                raise _bad(
+                    name,
+                    f"scenario {self.name}: a value of {name} is above 1",
+                    "fractions in [0, 1]",
+                    float(arr.max()),
+                )
         checks = (
             ("r0", self.r0, self.r0 > 0 and math.isfinite(self.r0), "a number > 0"),
             ("latent_days", self.latent_days, self.latent_days > 0, "days > 0"),
@@ -135,6 +156,8 @@ class Scenario:
                 "a contact matrix with positive entries",
                 0,
             )
+        for vaccine in self.vaccines:  # efficacies given per band: one per band
+            check_bands(vaccine, n, f"scenario {self.name}")
         if self.rollout is not None:
             known = {v.code for v in self.vaccines}
             for product in self.rollout.products:
@@ -225,6 +248,7 @@ def country_scenario(
     matrix, sourced = contacts_for_bands(country.iso3, bands, five_year, proxy=contact_proxy)
     labels: dict[str, str | float] = {"country": country.iso3, "contacts": sourced.describe()}
     extra = params.pop("labels", None)
+    params.setdefault("symptomatic_fraction", clinical_fraction_by_band(bands, five_year))
     if isinstance(extra, Mapping):
         labels.update(extra)
     return Scenario(
