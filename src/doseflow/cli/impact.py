@@ -20,6 +20,8 @@ from doseflow.cli.console import console
 from doseflow.domain.errors import DoseflowError
 from doseflow.impact import (
     AgeBands,
+    Eligibility,
+    ForceDenominator,
     RateRollout,
     Scenario,
     Strategy,
@@ -67,12 +69,44 @@ def _floats(text: str, name: str) -> list[float]:
     return values
 
 
+ELIGIBILITY_HELP = (
+    "Who is vaccinated among the willing: susceptible-exposed-recovered (default) or "
+    "susceptible-recovered (exposed people deferred). Overrides the scenario file."
+)
+DENOMINATOR_HELP = (
+    "Population the force of infection divides by: initial (day 0, default) or living "
+    "(the dead no longer mix). Overrides the scenario file."
+)
+BEST_BY_HELP = "Outcome averted that ranks strategies: deaths, yll, infections or symptomatic."
+#: How each outcome is named on screen.
+OUTCOME_LABELS = {
+    "deaths": "deaths",
+    "infections": "infections",
+    "symptomatic": "symptomatic cases",
+    "yll": "years of life lost",
+}
+
+
+def _choice(values: tuple[str, ...], text: str, name: str) -> str:
+    if text not in values:
+        raise DoseflowError(
+            "IMPACT_BAD_PARAMETER",
+            f"--{name} takes one of {', '.join(values)}",
+            field=name,
+            expected=" or ".join(values),
+            value=text,
+        )
+    return text
+
+
 def _base(
     scenario_file: Path | None,
     country: str | None,
     bands: str | None,
     r0: float | None,
     strategy: str | None,
+    eligibility: str | None = None,
+    denominator: str | None = None,
 ) -> Scenario:
     if scenario_file is not None:
         base = load_scenario(scenario_file)
@@ -91,7 +125,18 @@ def _base(
         base = replace(base, r0=r0)
     if strategy is not None:
         base = replace(base, strategy=Strategy.parse(strategy))
+    if eligibility is not None:
+        allowed = tuple(e.value for e in Eligibility)
+        base = replace(base, eligibility=Eligibility(_choice(allowed, eligibility, "eligibility")))
+    if denominator is not None:
+        allowed = tuple(d.value for d in ForceDenominator)
+        chosen = _choice(allowed, denominator, "denominator")
+        base = replace(base, denominator=ForceDenominator(chosen))
     return base
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
 
 
 def _fmt(x: float) -> str:
@@ -115,35 +160,40 @@ def run_command(
         0.005, help="Doses a day as a share of population (with --supply)."
     ),
     strategy: str | None = typer.Option(None, help=STRATEGY_HELP),
+    eligibility: str | None = typer.Option(None, help=ELIGIBILITY_HELP),
+    denominator: str | None = typer.Option(None, help=DENOMINATOR_HELP),
     out: Path | None = typer.Option(None, help="Folder for by-age and daily CSV files."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Run one scenario and its no-vaccination counterfactual."""
-    base = _base(scenario_file, country, bands, r0, strategy)
+    from doseflow.impact.results import INFECTIONS_DEFINITION, OUTCOMES
+
+    base = _base(scenario_file, country, bands, r0, strategy, eligibility, denominator)
     if supply is not None:
         base = replace(base, rollout=RateRollout(speed, supply, base.vaccines[0].code))
     result = simulate([base, base.without_vaccination()])
     avert = averted(result, result, [1, 1])
-    summary = {
+    summary: dict[str, object] = {
         "scenario": base.name,
         "strategy": base.strategy.name,
         "r0": base.r0,
+        "eligibility": base.eligibility.value,
+        "denominator": base.denominator.value,
         "population": base.total_population,
         "courses": float(result.vaccinated[0]),
         "doses": float(result.doses.doses[0]),
         "doses_to_groups": float(result.doses.to_groups[0]),
         "doses_spilled": float(result.doses.spilled[0]),
         "doses_held": float(result.doses.held[0]),
-        "infections": float(result.infections[0]),
-        "deaths": float(result.deaths[0]),
-        "yll": float(result.yll[0]),
-        "deaths_no_vaccine": float(result.deaths[1]),
-        "deaths_averted": float(avert.deaths[0]),
-        "deaths_averted_share": float(avert.deaths_share[0]),
-        "yll_averted": float(avert.yll[0]),
-        "infections_averted": float(avert.infections[0]),
-        "contacts": str(base.labels.get("contacts", "given")),
     }
+    figures: dict[str, float] = {}
+    for outcome in OUTCOMES:
+        figures[outcome] = float(getattr(result, outcome)[0])
+        figures[f"{outcome}_no_vaccine"] = float(getattr(result, outcome)[1])
+    figures.update(avert.row(0))
+    summary.update(figures)
+    summary["infections_definition"] = INFECTIONS_DEFINITION
+    summary["contacts"] = str(base.labels.get("contacts", "given"))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         result.by_age().to_csv(out / "by_age.csv", index=False)
@@ -156,16 +206,23 @@ def run_command(
     table.add_column("with vaccination", justify="right")
     table.add_column("without", justify="right")
     table.add_column("averted", justify="right")
-    for label, j in (
-        ("infections", "infections"),
-        ("deaths", "deaths"),
-        ("years of life lost", "yll"),
-    ):
-        with_v = getattr(result, j)[0]
-        without = getattr(result, j)[1]
-        table.add_row(label, _fmt(with_v), _fmt(without), _fmt(without - with_v))
-    table.add_row("courses completed", _fmt(result.vaccinated[0]), "0", "")
+    table.add_column("% averted", justify="right")
+    for outcome in ("infections", "symptomatic", "deaths", "yll"):
+        table.add_row(
+            OUTCOME_LABELS[outcome],
+            _fmt(figures[outcome]),
+            _fmt(figures[f"{outcome}_no_vaccine"]),
+            _fmt(figures[f"{outcome}_averted"]),
+            _pct(figures[f"{outcome}_averted_share"]),
+        )
+    table.add_row("courses completed", _fmt(result.vaccinated[0]), "0", "", "")
     console.print(table)
+    console.print(f"infections: {INFECTIONS_DEFINITION}", highlight=False)
+    console.print(
+        f"vaccinated: {base.eligibility.value} among the willing; force of infection over the "
+        f"{base.denominator.value} population",
+        highlight=False,
+    )
     if base.rollout is not None:
         account = result.doses
         console.print(
@@ -176,7 +233,15 @@ def run_command(
         )
     console.print(f"contact matrix: {summary['contacts']}")
     ages = Table(title="By age band")
-    for col in ("band", "population", "courses", "infections", "deaths", "deaths without vaccine"):
+    for col in (
+        "band",
+        "population",
+        "courses",
+        "infections",
+        "symptomatic",
+        "deaths",
+        "deaths without vaccine",
+    ):
         ages.add_column(col, justify="left" if col == "band" else "right")
     for a, label in enumerate(base.bands.labels):
         ages.add_row(
@@ -184,6 +249,7 @@ def run_command(
             _fmt(base.population[a]),
             _fmt(result.vaccinated_by_age[0, a]),
             _fmt(result.infections_by_age[0, a]),
+            _fmt(result.symptomatic_by_age[0, a]),
             _fmt(result.deaths_by_age[0, a]),
             _fmt(result.deaths_by_age[1, a]),
         )
@@ -202,11 +268,20 @@ def compare_command(
         "0.05,0.1,0.2,0.4,0.6", help="Supply levels: doses as shares of population."
     ),
     speed: float | None = typer.Option(None, help="Doses a day as a share of population."),
+    best_by: str = typer.Option("deaths", "--best-by", help=BEST_BY_HELP),
+    eligibility: str | None = typer.Option(None, help=ELIGIBILITY_HELP),
+    denominator: str | None = typer.Option(None, help=DENOMINATOR_HELP),
     out: Path | None = typer.Option(None, help="Folder for comparison.csv and charts (PNG, HTML)."),
 ) -> None:
-    """Compare vaccination strategies at several supply levels (deaths averted)."""
-    base = _base(scenario_file, country, bands, r0, None)
+    """Compare vaccination strategies at several supply levels: deaths, infections,
+    symptomatic cases and years of life lost averted (number and %), and the best strategy
+    at each level by the outcome of --best-by (deaths by default)."""
+    from doseflow.impact.compare import metric_for
     from doseflow.impact.strategy import split_strategies
+
+    metric = metric_for(best_by)  # IMPACT_UNKNOWN_METRIC before anything runs
+    outcome = metric.removesuffix("_averted")
+    base = _base(scenario_file, country, bands, r0, None, eligibility, denominator)
 
     texts = [*(strategy or []), *split_strategies(strategies or "")]
     chosen = [Strategy.parse(s) for s in dict.fromkeys(texts or DEFAULT_COMPARED)]
@@ -216,18 +291,36 @@ def compare_command(
     comparison = compare_strategies(
         base, chosen, _floats(supply, "supply"), doses_per_day_share=speed
     )
-    table = Table(title=f"{base.name}: deaths averted by strategy (R0 {base.r0:g})")
-    table.add_column("supply", justify="right")
-    for st in chosen:
-        table.add_column(st.name, justify="right")
-    table.add_column("best")
-    best = comparison.best_by_supply().set_index("supply_share")["strategy"]
     frame = comparison.table
-    for level in sorted(float(v) for v in frame["supply_share"].unique()):
-        values = frame[frame["supply_share"] == level].set_index("strategy")["deaths_averted"]
-        cells = (_fmt(float(values[st.name])) for st in chosen)
-        table.add_row(f"{level:.0%}", *cells, str(best[level]))
+    best = comparison.best_by_supply(metric).set_index("supply_share")["strategy"]
+    table = Table(
+        title=f"{base.name}, R0 {base.r0:g}: averted by vaccination, number "
+        "(% of the outcome without vaccination)"
+    )
+    table.add_column("supply", justify="right")
+    table.add_column("strategy", overflow="fold")
+    for name in ("deaths", "infections", "symptomatic", "YLL"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("best")
+    records = {(float(r["supply_share"]), str(r["strategy"])): r for r in frame.to_dict("records")}
+    for level in sorted({level for level, _ in records}):
+        for st in chosen:
+            record = records[(level, st.name)]
+            cells = (
+                f"{_fmt(float(record[f'{o}_averted']))}\n"
+                f"({_pct(float(record[f'{o}_averted_share']))})"
+                for o in ("deaths", "infections", "symptomatic", "yll")
+            )
+            mark = "*" if best[level] == st.name else ""
+            table.add_row(f"{level:.0%}", st.name, *cells, mark)
     console.print(table)
+    label = f"{OUTCOME_LABELS[outcome]} averted"
+    console.print(
+        f"best by {label} (*; choose with --best-by): "
+        + "; ".join(f"{level:.0%}: {name}" for level, name in best.items()),
+        highlight=False,
+        soft_wrap=True,
+    )
     unused = frame[(frame["doses_held"] >= 1.0) | (frame["doses_spilled"] >= 1.0)]
     for row in unused.to_dict("records"):
         console.print(

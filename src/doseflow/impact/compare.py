@@ -29,15 +29,42 @@ COMPARISON_COLUMNS = (
     "doses_spilled",
     "doses_held",
     "infections",
+    "symptomatic",
     "deaths",
     "yll",
+    "infections_no_vaccine",
+    "symptomatic_no_vaccine",
     "deaths_no_vaccine",
+    "yll_no_vaccine",
     "deaths_averted",
     "deaths_averted_share",
     "infections_averted",
+    "infections_averted_share",
+    "symptomatic_averted",
+    "symptomatic_averted_share",
     "yll_averted",
+    "yll_averted_share",
 )
-METRICS = ("deaths_averted", "yll_averted", "infections_averted")
+#: What strategies can be ranked by: an outcome averted, in number (the share ranks the same
+#: way, since every strategy of a scenario shares one baseline).
+METRICS = ("deaths_averted", "yll_averted", "infections_averted", "symptomatic_averted")
+#: Short names (``--best-by deaths``) of :data:`METRICS`.
+OUTCOMES = ("deaths", "yll", "infections", "symptomatic")
+
+
+def metric_for(outcome: str) -> str:
+    """The column ranking by ``outcome`` (``deaths`` or ``deaths_averted``) uses."""
+    metric = outcome if outcome.endswith("_averted") else f"{outcome}_averted"
+    if metric not in METRICS:
+        raise DoseflowError(
+            "IMPACT_UNKNOWN_METRIC",
+            f"cannot rank strategies by '{outcome}'",
+            field="metric",
+            expected=", ".join(OUTCOMES),
+            value=outcome,
+        )
+    return metric
+
 
 DEFAULT_DOSES_PER_DAY_SHARE = 0.005
 
@@ -49,15 +76,9 @@ class StrategyComparison:
     table: pd.DataFrame
 
     def best_by_supply(self, metric: str = "deaths_averted") -> pd.DataFrame:
-        """For each supply level, the strategy with the largest ``metric`` (ties: first given)."""
-        if metric not in METRICS:
-            raise DoseflowError(
-                "IMPACT_UNKNOWN_METRIC",
-                f"cannot rank strategies by '{metric}'",
-                field="metric",
-                expected=", ".join(METRICS),
-                value=metric,
-            )
+        """For each supply level, the strategy with the largest ``metric`` (ties: first given).
+        ``metric`` is an outcome averted (``deaths_averted``) or its short name (``deaths``)."""
+        metric = metric_for(metric)
         idx = self.table.groupby(["scenario", "supply_share"], sort=True)[metric].idxmax()
         return self.table.loc[idx, ["scenario", "supply_share", "strategy", metric]].reset_index(
             drop=True
@@ -137,13 +158,21 @@ def compare_strategies(
                 "doses_spilled": float(account.spilled[j]),
                 "doses_held": float(account.held[j]),
                 "infections": float(result.infections[j]),
+                "symptomatic": float(result.symptomatic[j]),
                 "deaths": float(result.deaths[j]),
                 "yll": float(result.yll[j]),
+                "infections_no_vaccine": float(result.infections[baseline_index[j]]),
+                "symptomatic_no_vaccine": float(result.symptomatic[baseline_index[j]]),
                 "deaths_no_vaccine": float(result.deaths[baseline_index[j]]),
+                "yll_no_vaccine": float(result.yll[baseline_index[j]]),
                 "deaths_averted": float(avert.deaths[j]),
                 "deaths_averted_share": float(avert.deaths_share[j]),
                 "infections_averted": float(avert.infections[j]),
+                "infections_averted_share": float(avert.infections_share[j]),
+                "symptomatic_averted": float(avert.symptomatic[j]),
+                "symptomatic_averted_share": float(avert.symptomatic_share[j]),
                 "yll_averted": float(avert.yll[j]),
+                "yll_averted_share": float(avert.yll_share[j]),
             }
         )
     return StrategyComparison(pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS)))

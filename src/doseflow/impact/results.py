@@ -28,6 +28,16 @@ if TYPE_CHECKING:
 
 FloatArray = npt.NDArray[np.float64]
 
+#: What "infections" counts, for outputs that must say so (issue 13).
+INFECTIONS_DEFINITION = (
+    "cumulative incidence: people infected (entered the exposed compartment) from day 0 to "
+    "the horizon, including those still incubating or infectious then, excluding the people "
+    "infected at day 0"
+)
+
+#: Outcomes reported averted, in number and as a share of the outcome without vaccination.
+OUTCOMES = ("deaths", "infections", "symptomatic", "yll")
+
 
 @dataclass(frozen=True, eq=False)
 class SimulationResult:
@@ -176,6 +186,16 @@ class Averted:
     infections_share: FloatArray
     symptomatic_share: FloatArray
     yll_share: FloatArray
+
+    def row(self, j: int) -> dict[str, float]:
+        """Scenario ``j``'s outcomes averted: ``deaths_averted``, ``deaths_averted_share``, ...
+        for every outcome of :data:`OUTCOMES`."""
+        out: dict[str, float] = {}
+        for outcome in OUTCOMES:
+            share = "deaths_share" if outcome == "deaths" else f"{outcome}_share"
+            out[f"{outcome}_averted"] = float(getattr(self, outcome)[j])
+            out[f"{outcome}_averted_share"] = float(getattr(self, share)[j])
+        return out
 
 
 def _share(averted: FloatArray, base: FloatArray) -> FloatArray:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
 from doseflow.data.fields import BoundedDate, Code, Label, Name, Number, Quantity
 from doseflow.data.user_files import (
@@ -26,6 +26,7 @@ from doseflow.data.user_files import (
 )
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.impact.bands import AgeBands
+from doseflow.impact.epidemiology import ForceDenominator
 from doseflow.impact.initial import InitialConditions
 from doseflow.impact.rollout import (
     DEFAULT_CAPACITY_SHARE,
@@ -47,7 +48,7 @@ from doseflow.impact.scenario import (
 )
 from doseflow.impact.strategy import Strategy
 from doseflow.impact.sweep import DEFAULT_CHUNK_SIZE, SweepGrid, SweepPopulation
-from doseflow.impact.vaccine import EfficacyMode, VaccineProfile
+from doseflow.impact.vaccine import Efficacy, EfficacyMode, Eligibility, VaccineProfile
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -56,20 +57,53 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Share = Annotated[Number, Field(ge=0, le=1)]
+
+
+def _number_or_list(value: Any) -> str:
+    return "List" if isinstance(value, list) else "Number"
+
+
+#: A share for every age band, or one per band (checked against the scenario's bands). The
+#: form is chosen by what was written, so an error names one problem (``efficacy_death[2]``),
+#: not one per form tried; the capitalised tags are left out of field paths by ``_validate``.
+ShareByBand = Annotated[
+    Annotated[Share, Tag("Number")] | Annotated[list[Share], Tag("List")],
+    Discriminator(_number_or_list),
+]
+
+
+def _efficacy(value: ShareByBand) -> Efficacy:
+    return tuple(float(v) for v in value) if isinstance(value, list) else float(value)
+
+
 class VaccineDoc(_Doc):
+    """A vaccine profile (:class:`VaccineProfile`); every efficacy is a share, or a list of
+    shares with one per age band of the scenario."""
+
     code: Code = "vaccine"
-    efficacy_infection: Number = Field(0.6, ge=0, le=1)
-    efficacy_death: Number = Field(0.9, ge=0, le=1)
+    efficacy_infection: ShareByBand = 0.6
+    efficacy_death: ShareByBand = 0.9
+    efficacy_symptomatic: ShareByBand | None = None
+    efficacy_transmission: ShareByBand = 0.0
     mode: EfficacyMode = EfficacyMode.LEAKY
     doses_per_course: Quantity = Field(2, ge=1)
+    protection_days: Number | None = Field(None, gt=0)
+    residual_protection: Share = 0.0
 
     def profile(self) -> VaccineProfile:
         return VaccineProfile(
             self.code,
-            self.efficacy_infection,
-            self.efficacy_death,
+            _efficacy(self.efficacy_infection),
+            _efficacy(self.efficacy_death),
             self.mode,
             self.doses_per_course,
+            efficacy_symptomatic=None
+            if self.efficacy_symptomatic is None
+            else _efficacy(self.efficacy_symptomatic),
+            efficacy_transmission=_efficacy(self.efficacy_transmission),
+            protection_days=self.protection_days,
+            residual_protection=self.residual_protection,
         )
 
 
@@ -144,9 +178,12 @@ class ScenarioDoc(_Doc):
     susceptibility: list[Number] | None = None
     ifr: list[Number] | None = None
     life_expectancy: list[Number] | None = None
-    vaccines: list[VaccineDoc] = Field(default_factory=lambda: [VaccineDoc()])
+    symptomatic_fraction: list[Share] | None = None
+    vaccines: list[VaccineDoc] = Field(default_factory=lambda: [VaccineDoc()], min_length=1)
     rollout: RateDoc | ScheduleDoc | None = None
     strategy: Label = "older-first"
+    eligibility: Eligibility = Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED
+    denominator: ForceDenominator = ForceDenominator.INITIAL
 
 
 class PopulationDoc(_Doc):
@@ -162,6 +199,7 @@ class PopulationDoc(_Doc):
     susceptibility: list[Number] | None = None
     ifr: list[Number] | None = None
     life_expectancy: list[Number] | None = None
+    symptomatic_fraction: list[Share] | None = None
 
     def entry(self) -> SweepPopulation:
         def floats(v: list[Number] | None) -> tuple[float, ...] | None:
@@ -177,6 +215,7 @@ class PopulationDoc(_Doc):
             susceptibility=floats(self.susceptibility),
             ifr=floats(self.ifr),
             life_expectancy=floats(self.life_expectancy),
+            symptomatic_fraction=floats(self.symptomatic_fraction),
         )
 
 
@@ -195,6 +234,8 @@ class SweepDoc(_Doc):
     latent_days: Number = Field(DEFAULT_LATENT_DAYS, gt=0)
     infectious_days: Number = Field(DEFAULT_INFECTIOUS_DAYS, gt=0)
     vaccine: VaccineDoc = Field(default_factory=VaccineDoc)
+    eligibility: Eligibility = Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED
+    denominator: ForceDenominator = ForceDenominator.INITIAL
     chunk_size: Quantity = Field(DEFAULT_CHUNK_SIZE, ge=1)
 
 
@@ -316,6 +357,56 @@ def _located(
     return DoseflowError.from_details(details)
 
 
+_VACCINE_FIELD = re.compile(r"^(?:populations\[\d+\]\.)?vaccines\[([^\]]+)\]")
+
+
+def _vaccine_fields(err: DoseflowError, where: dict[str, str]) -> DoseflowError:
+    """``err`` with a vaccine named by code (``vaccines[AZ].efficacy_death``, as the model
+    names it) renamed to its place in the file (``vaccines[1].efficacy_death``)."""
+
+    def rename(field: str | None) -> str | None:
+        if field is None:
+            return None
+        m = _VACCINE_FIELD.match(field)
+        if m is None or m.group(1) not in where:
+            return field
+        return where[m.group(1)] + field[m.end() :]
+
+    return DoseflowError.from_details(
+        ErrorDetail(
+            d.code,
+            d.message,
+            ErrorLocation(
+                source=d.location.source,
+                line=d.location.line,
+                column=d.location.column,
+                field=rename(d.location.field),
+            ),
+            expected=d.expected,
+            value=d.value,
+        )
+        for d in err.details
+    )
+
+
+def _profile(doc: VaccineDoc, place: str, source: str, lines: LineMap) -> VaccineProfile:
+    """The profile of one vaccine entry; a problem is located at ``place`` (``vaccines[1]``)."""
+    try:
+        return doc.profile()
+    except DoseflowError as err:
+        prefixed = DoseflowError.from_details(
+            ErrorDetail(
+                d.code,
+                d.message,
+                ErrorLocation(field=f"{place}.{d.location.field}" if d.location.field else place),
+                expected=d.expected,
+                value=d.value,
+            )
+            for d in err.details
+        )
+        raise _located(prefixed, source, lines) from None
+
+
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """A :class:`Scenario` from the text of a scenario file."""
     doc = _validate(ScenarioDoc, text, source)
@@ -347,7 +438,10 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
             expected="contact_proxy only with country",
             value=doc.contact_proxy,
         )
-    vaccines = tuple(v.profile() for v in doc.vaccines)
+    vaccines = tuple(
+        _profile(v, f"vaccines[{i}]", source, lines) for i, v in enumerate(doc.vaccines)
+    )
+    where = {v.code: f"vaccines[{i}]" for i, v in enumerate(doc.vaccines)}
     params: dict[str, Any] = {
         "r0": doc.r0,
         "latent_days": doc.latent_days,
@@ -358,7 +452,11 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         "horizon_days": doc.horizon_days,
         "vaccines": vaccines,
         "rollout": _rollout(doc.rollout, vaccines[0].code, source),
+        "eligibility": doc.eligibility,
+        "denominator": doc.denominator,
     }
+    if doc.symptomatic_fraction is not None:
+        params["symptomatic_fraction"] = tuple(doc.symptomatic_fraction)
     try:
         params["strategy"] = Strategy.parse(doc.strategy)
         if doc.country is not None:
@@ -390,7 +488,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
             **params,
         )
     except DoseflowError as err:
-        raise _located(err, source, lines, ("custom",)) from None
+        raise _located(_vaccine_fields(err, where), source, lines, ("custom",)) from None
 
 
 def parse_sweep(text: str, source: str = "<sweep>") -> SweepGrid:
@@ -406,6 +504,7 @@ def parse_sweep(text: str, source: str = "<sweep>") -> SweepGrid:
             field="initial_infected",
             expected="one of initial, initial_infected",
         )
+    vaccine = _profile(doc.vaccine, "vaccine", source, lines)
     try:
         grid = SweepGrid(
             countries=tuple(doc.countries),
@@ -421,13 +520,15 @@ def parse_sweep(text: str, source: str = "<sweep>") -> SweepGrid:
             initial_infected=doc.initial_infected,
             latent_days=doc.latent_days,
             infectious_days=doc.infectious_days,
-            vaccine=doc.vaccine.profile(),
+            vaccine=vaccine,
+            eligibility=doc.eligibility,
+            denominator=doc.denominator,
             chunk_size=doc.chunk_size,
         )
         grid.check_populations()  # every population builds: errors now, not in a worker
         return grid
     except DoseflowError as err:
-        raise _located(err, source, lines) from None
+        raise _located(_vaccine_fields(err, {vaccine.code: "vaccine"}), source, lines) from None
 
 
 def _read(path: Path | str) -> tuple[str, str]:

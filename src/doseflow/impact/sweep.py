@@ -24,9 +24,11 @@ import pandas as pd
 
 from doseflow.domain.errors import DoseflowError
 from doseflow.impact.bands import AgeBands
+from doseflow.impact.epidemiology import ForceDenominator
 from doseflow.impact.executors import Executor, InProcessExecutor
 from doseflow.impact.initial import InitialConditions
 from doseflow.impact.model import simulate
+from doseflow.impact.results import averted
 from doseflow.impact.rollout import RateRollout
 from doseflow.impact.scenario import (
     DEFAULT_BANDS,
@@ -40,7 +42,7 @@ from doseflow.impact.scenario import (
     custom_scenario,
 )
 from doseflow.impact.strategy import Strategy
-from doseflow.impact.vaccine import DEFAULT_VACCINE, VaccineProfile
+from doseflow.impact.vaccine import DEFAULT_VACCINE, Eligibility, VaccineProfile
 
 MANIFEST = "manifest.json"
 RESULTS = "results.parquet"
@@ -56,6 +58,7 @@ RESULT_COLUMNS = (
     "strategy",
     "population",
     "infections",
+    "symptomatic",
     "deaths",
     "yll",
     "courses",
@@ -64,10 +67,16 @@ RESULT_COLUMNS = (
     "doses_held",
     "deaths_no_vaccine",
     "infections_no_vaccine",
+    "symptomatic_no_vaccine",
     "yll_no_vaccine",
     "deaths_averted",
+    "deaths_averted_share",
     "infections_averted",
+    "infections_averted_share",
+    "symptomatic_averted",
+    "symptomatic_averted_share",
     "yll_averted",
+    "yll_averted_share",
     "chunk",
 )
 
@@ -87,9 +96,16 @@ class SweepPopulation:
     susceptibility: tuple[float, ...] | None = None
     ifr: tuple[float, ...] | None = None
     life_expectancy: tuple[float, ...] | None = None
+    symptomatic_fraction: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        for name in ("population", "susceptibility", "ifr", "life_expectancy"):
+        for name in (
+            "population",
+            "susceptibility",
+            "ifr",
+            "life_expectancy",
+            "symptomatic_fraction",
+        ):
             values = getattr(self, name)
             if values is not None:  # tuples: the grid stays hashable (cached by value)
                 object.__setattr__(self, name, tuple(float(v) for v in values))
@@ -110,6 +126,8 @@ class SweepPopulation:
 
     def scenario(self, bands: AgeBands, **params: object) -> Scenario:
         """The base scenario of this population (``params``: the grid's shared parameters)."""
+        if self.symptomatic_fraction is not None:
+            params = {**params, "symptomatic_fraction": self.symptomatic_fraction}
         if self.country is not None:
             return country_scenario(
                 self.country,
@@ -157,6 +175,8 @@ class SweepGrid:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     populations: tuple[SweepPopulation, ...] = ()
     initial: InitialConditions | None = None
+    eligibility: Eligibility = Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED
+    denominator: ForceDenominator = ForceDenominator.INITIAL
 
     def __post_init__(self) -> None:
         names = [c.upper() for c in self.countries] + [p.name for p in self.populations]
@@ -280,6 +300,8 @@ def _country_base(iso3: str, bands: AgeBands, grid_key: str, grid: SweepGrid) ->
         "latent_days": grid.latent_days,
         "infectious_days": grid.infectious_days,
         "vaccines": (grid.vaccine,),
+        "eligibility": grid.eligibility,
+        "denominator": grid.denominator,
     }
     for own in grid.populations:
         if own.name == iso3:
@@ -305,9 +327,11 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
         )
     result = simulate(scenarios, by_age=False)
     deaths, infections, yll = result.deaths, result.infections, result.yll  # computed once
+    symptomatic = result.symptomatic
     courses = result.vaccinated
     account = result.doses
     baseline = {r0: j for j, r0 in enumerate(r0s)}
+    avert = averted(result, result, [*range(len(r0s)), *(baseline[p[1]] for p in chunk.points)])
     rows = []
     for j, (country, r0, supply, speed, strategy) in enumerate(chunk.points, start=len(r0s)):
         b = baseline[r0]
@@ -320,6 +344,7 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
                 "strategy": strategy,
                 "population": base.total_population,
                 "infections": infections[j],
+                "symptomatic": symptomatic[j],
                 "deaths": deaths[j],
                 "yll": yll[j],
                 "courses": courses[j],
@@ -328,10 +353,16 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
                 "doses_held": account.held[j],
                 "deaths_no_vaccine": deaths[b],
                 "infections_no_vaccine": infections[b],
+                "symptomatic_no_vaccine": symptomatic[b],
                 "yll_no_vaccine": yll[b],
                 "deaths_averted": deaths[b] - deaths[j],
+                "deaths_averted_share": avert.deaths_share[j],
                 "infections_averted": infections[b] - infections[j],
+                "infections_averted_share": avert.infections_share[j],
+                "symptomatic_averted": symptomatic[b] - symptomatic[j],
+                "symptomatic_averted_share": avert.symptomatic_share[j],
                 "yll_averted": yll[b] - yll[j],
+                "yll_averted_share": avert.yll_share[j],
                 "chunk": chunk.index,
             }
         )
