@@ -317,3 +317,33 @@ def test_compare_table_and_csv_have_every_outcome_and_say_what_best_means(
     assert "best by years of life lost averted" in capsys.readouterr().out
     assert run([*args, "--best-by", "happiness"]) == 2
     assert "IMPACT_UNKNOWN_METRIC" in capsys.readouterr().err
+
+
+def test_global_comparison_reports_every_outcome_averted_and_its_share() -> None:
+    from doseflow.allocation import parse_scenario as parse_allocation
+    from doseflow.allocation import run_rounds
+    from doseflow.impact.global_comparison import compare_allocations
+
+    allocation = run_rounds(
+        parse_allocation(
+            "name: g\nproducts:\n  - {code: AZ, pack_doses: 2400, doses_per_vial: 10}\n"
+            "participants:\n  - {iso3: NGA, financing: amc}\n  - {iso3: PRK, financing: amc}\n"
+            "rounds:\n  - date: 2021-03-01\n    tranches:\n      - {product: AZ, doses: 4800000}\n"
+        )
+    )
+    comparison = compare_allocations(allocation, horizon_days=120, levels=3)
+    per, totals = comparison.participants, comparison.totals()
+    for outcome in ("deaths", "infections", "symptomatic", "yll"):
+        assert np.allclose(per[f"{outcome}_averted"], per[f"{outcome}_no_vaccine"] - per[outcome])
+        assert np.allclose(
+            per[f"{outcome}_averted_share"],
+            per[f"{outcome}_averted"] / per[f"{outcome}_no_vaccine"],
+        )
+        assert np.allclose(
+            totals[f"{outcome}_averted_share"],
+            totals[f"{outcome}_averted"] / totals[f"{outcome}_no_vaccine"],
+        )
+    later = compare_allocations(
+        allocation, horizon_days=120, levels=3, eligibility=Eligibility.SUSCEPTIBLE_RECOVERED
+    )
+    assert not np.array_equal(later.participants["infections"], per["infections"])

@@ -173,3 +173,30 @@ def test_an_impact_run_takes_a_strategy_written_as_everywhere_else(service: Serv
     assert done["status"] == "succeeded", done
     assert done["result"]["strategy"] == strategy
     assert done["params"]["strategy"] == strategy
+
+
+def test_an_impact_run_reports_every_outcome_and_takes_eligibility(service: Service) -> None:
+    """Issue 13: infections (with the definition used), symptomatic cases, deaths and YLL,
+    each averted in number and in %; eligibility and denominator as in scenario files."""
+    service.post("/api/scenarios", "allocation-analyst", json=scenario_document())
+    url = f"/api/scenarios/{NAME}/impact-runs"
+    body = {"round": 2, "horizon_days": 60, "levels": 2}
+    started = service.post(
+        url, "allocation-analyst", json={**body, "eligibility": "susceptible-recovered",
+                                          "denominator": "living"}
+    )  # fmt: skip
+    assert started.status_code == 202, started.json()
+    service.app.state.jobs.wait(started.json()["id"], timeout=120)
+    result = service.get(f"/api/impact-runs/{started.json()['id']}", "viewer").json()["result"]
+    assert result["eligibility"] == "susceptible-recovered"
+    assert result["denominator"] == "living"
+    assert "exposed" in result["infections_definition"]
+    for rows in (result["totals"], result["participants"]):
+        for row in rows:
+            for outcome in ("deaths", "infections", "symptomatic", "yll"):
+                assert row[f"{outcome}_averted"] == pytest.approx(
+                    row[f"{outcome}_no_vaccine"] - row[outcome], abs=1e-6
+                )
+                assert 0 <= row[f"{outcome}_averted_share"] <= 1
+    refused = service.post(url, "allocation-analyst", json={**body, "eligibility": "everyone"})
+    assert refused.status_code == 422

@@ -450,16 +450,21 @@ def render_allocation_comparison(
     totals: pd.DataFrame, skipped: tuple[tuple[str, str], ...]
 ) -> None:
     """Rich table of a global comparison's totals (used by ``impact global`` and the demo)."""
-    table = Table(title="Allocation rules compared: same total supply, deaths averted")
-    for col in ("rule", "doses", "deaths", "deaths averted", "years of life lost averted"):
-        table.add_column(col, justify="left" if col == "rule" else "right")
+    table = Table(
+        title="Allocation rules compared: same total supply; averted by vaccination, number "
+        "(% of the outcome without vaccination)"
+    )
+    table.add_column("rule", no_wrap=True)
+    for col in ("doses", "deaths averted", "symptomatic averted", "YLL averted"):
+        table.add_column(col, justify="right", no_wrap=col == "doses")
     for row in totals.to_dict("records"):
         table.add_row(
             str(row["rule"]),
             _fmt(row["doses"]),
-            _fmt(row["deaths"]),
-            _fmt(row["deaths_averted"]),
-            _fmt(row["yll_averted"]),
+            *(
+                f"{_fmt(row[f'{o}_averted'])}\n({_pct(row[f'{o}_averted_share'])})"
+                for o in ("deaths", "symptomatic", "yll")
+            ),
         )
     console.print(table)
     if skipped:

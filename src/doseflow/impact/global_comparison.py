@@ -42,6 +42,7 @@ from doseflow.domain.errors import DoseflowError
 from doseflow.domain.product import ProductKind
 from doseflow.impact.bands import AgeBands
 from doseflow.impact.model import simulate
+from doseflow.impact.results import OUTCOMES, SimulationResult
 from doseflow.impact.rollout import DEFAULT_CAPACITY_SHARE, DeliverySchedule
 from doseflow.impact.scenario import (
     DEFAULT_BANDS,
@@ -69,17 +70,23 @@ class AllocationRule(StrEnum):
 class AllocationComparison:
     """Per participant and rule: doses and deaths; and totals per rule."""
 
-    participants: (
-        pd.DataFrame
-    )  # rule, iso3, population, doses, deaths, deaths_no_vaccine, deaths_averted, yll_averted
+    #: rule, iso3, population, doses, and for deaths, infections, symptomatic cases and YLL:
+    #: the outcome, without vaccination, averted and averted as a share (``deaths_averted_share``)
+    participants: pd.DataFrame
     skipped: tuple[tuple[str, str], ...]  # (iso3, reason)
     start: date
 
     def totals(self) -> pd.DataFrame:
-        """One row per rule: doses, deaths, deaths averted, YLL averted (best first)."""
-        t = self.participants.groupby("rule", sort=False)[
-            ["doses", "deaths", "deaths_no_vaccine", "deaths_averted", "yll_averted"]
-        ].sum()
+        """One row per rule (best first by deaths averted): doses, and each outcome, without
+        vaccination, averted, and averted as a share of the total without vaccination."""
+        summed = [
+            "doses",
+            *(f"{o}{suffix}" for o in OUTCOMES for suffix in ("", "_no_vaccine", "_averted")),
+        ]
+        t = self.participants.groupby("rule", sort=False)[summed].sum()
+        for o in OUTCOMES:
+            base = t[f"{o}_no_vaccine"]
+            t[f"{o}_averted_share"] = (t[f"{o}_averted"] / base.where(base > 0, 1.0)).astype(float)
         return t.sort_values("deaths_averted", ascending=False).reset_index()
 
 
@@ -103,6 +110,18 @@ def _pooled(deliveries: Mapping[str, list[tuple[date, str, int]]]) -> list[tuple
         for d, p, n in rows:
             total[(d, p)] += n
     return [(d, p, n) for (d, p), n in sorted(total.items())]
+
+
+def _outcomes(result: SimulationResult, run: int, baseline: int) -> dict[str, float]:
+    """Run ``run``'s outcomes against ``baseline`` (its participant without vaccination)."""
+    row: dict[str, float] = {}
+    for o in OUTCOMES:
+        with_v, without = float(getattr(result, o)[run]), float(getattr(result, o)[baseline])
+        row[o] = with_v
+        row[f"{o}_no_vaccine"] = without
+        row[f"{o}_averted"] = without - with_v
+        row[f"{o}_averted_share"] = (without - with_v) / without if without > 0 else 0.0
+    return row
 
 
 def greedy_split(curves: Sequence[FloatArray], steps: Sequence[float], budget: float) -> FloatArray:
@@ -243,10 +262,7 @@ def compare_allocations(
                 "iso3": iso3s[j],
                 "population": b.total_population,
                 "doses": doses,
-                "deaths": float(result.deaths[run]),
-                "deaths_no_vaccine": float(result.deaths[j]),
-                "deaths_averted": float(result.deaths[j] - result.deaths[run]),
-                "yll_averted": float(result.yll[j] - result.yll[run]),
+                **_outcomes(result, run, j),
             }
         )
 
@@ -267,10 +283,7 @@ def compare_allocations(
                     "iso3": iso3s[j],
                     "population": b.total_population,
                     "doses": float(split[j]),
-                    "deaths": float(final.deaths[len(bases) + j]),
-                    "deaths_no_vaccine": float(final.deaths[j]),
-                    "deaths_averted": float(final.deaths[j] - final.deaths[len(bases) + j]),
-                    "yll_averted": float(final.yll[j] - final.yll[len(bases) + j]),
+                    **_outcomes(final, len(bases) + j, j),
                 }
             )
     return AllocationComparison(pd.DataFrame(rows), tuple(skipped), day0)

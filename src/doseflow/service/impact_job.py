@@ -17,8 +17,11 @@ from sqlalchemy import Engine
 from doseflow.data.fields import Name, Number, Quantity
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.limits import MAX_ROUND_NUMBER
+from doseflow.impact.epidemiology import ForceDenominator
 from doseflow.impact.global_comparison import DEFAULT_LEVELS, compare_allocations
+from doseflow.impact.results import INFECTIONS_DEFINITION
 from doseflow.impact.strategy import SYNTAX, Strategy
+from doseflow.impact.vaccine import Eligibility
 from doseflow.service.bodies import WriteBody
 from doseflow.service.jobs import JobKind
 from doseflow.store.allocation import AllocationStore
@@ -42,6 +45,14 @@ class ImpactRunIn(WriteBody):
     strategy: Name = Field(
         default="older-first",
         description=f"prioritisation within each participant, written as everywhere else: {SYNTAX}",
+    )
+    eligibility: Eligibility = Field(
+        default=Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED,
+        description="who is vaccinated among the willing unvaccinated (see docs/impact.md)",
+    )
+    denominator: ForceDenominator = Field(
+        default=ForceDenominator.INITIAL,
+        description="population the force of infection divides by: at day 0, or living",
     )
 
 
@@ -90,11 +101,16 @@ def run(engine: Engine, params: Mapping[str, Any]) -> dict[str, Any]:
         horizon_days=checked.horizon_days,
         levels=checked.levels,
         strategy=Strategy.parse(checked.strategy),
+        eligibility=checked.eligibility,
+        denominator=checked.denominator,
     )
     return {
         "scenario": checked.scenario,
         "round": checked.round,
         "strategy": checked.strategy,
+        "eligibility": checked.eligibility.value,
+        "denominator": checked.denominator.value,
+        "infections_definition": INFECTIONS_DEFINITION,
         "start": comparison.start.isoformat(),
         "totals": comparison.totals().to_dict(orient="records"),
         "participants": comparison.participants.to_dict(orient="records"),
