@@ -347,3 +347,72 @@ def test_global_comparison_reports_every_outcome_averted_and_its_share() -> None
         allocation, horizon_days=120, levels=3, eligibility=Eligibility.SUSCEPTIBLE_RECOVERED
     )
     assert not np.array_equal(later.participants["infections"], per["infections"])
+
+
+AXES = """\
+countries: [NGA]
+bands: 0,20,60
+r0: [2.0]
+supply_shares: [0.2]
+doses_per_day_shares: [0.01]
+strategies: [older-first]
+horizon_days: 150
+eligibility: [susceptible-exposed-recovered, susceptible-recovered]
+denominator: [initial, living]
+vaccines:
+  - {code: weak, efficacy_infection: 0.3, efficacy_death: 0.6}
+  - {code: strong, efficacy_infection: [0.7, 0.8, 0.6], efficacy_death: 0.95}
+"""
+
+
+def test_vaccines_eligibility_and_denominator_are_axes_of_a_sweep(tmp_path: Path) -> None:
+    from doseflow.impact import run_sweep
+
+    grid = parse_sweep(AXES, "axes.yaml")
+    assert grid.size == 2 * 2 * 2
+    results = run_sweep(grid, tmp_path).results
+    assert len(results) == 8
+    assert set(results["vaccine"]) == {"weak", "strong"}
+    assert set(results["eligibility"]) == {e.value for e in Eligibility}
+    assert set(results["denominator"]) == {"initial", "living"}
+    # every row against its own baseline: the same for both vaccines and eligibilities
+    baselines = results.groupby("denominator")["deaths_no_vaccine"].nunique()
+    assert (baselines == 1).all()
+    assert results.groupby("denominator")["deaths_no_vaccine"].first().nunique() == 2
+    by = results.set_index(["vaccine", "eligibility", "denominator"])["deaths_averted"]
+    assert (by["strong"] > by["weak"]).all()
+    # each point is the scenario the API builds for it
+    from doseflow.impact import ForceDenominator, country_scenario
+
+    point = results[
+        (results["vaccine"] == "strong")
+        & (results["eligibility"] == "susceptible-recovered")
+        & (results["denominator"] == "living")
+    ].iloc[0]
+    direct = country_scenario(
+        "NGA",
+        bands=AgeBands.parse("0,20,60"),
+        r0=2.0,
+        horizon_days=150,
+        vaccines=grid.vaccine_axis,
+        eligibility=Eligibility.SUSCEPTIBLE_RECOVERED,
+        denominator=ForceDenominator.LIVING,
+        rollout=RateRollout(0.01, 0.2, "strong"),
+    )
+    assert point["deaths"] == pytest.approx(float(simulate([direct]).deaths[0]), rel=1e-12)
+
+
+def test_a_sweep_gives_one_vaccine_or_a_list_not_both() -> None:
+    with pytest.raises(DoseflowError) as err:
+        parse_sweep(AXES + "vaccine: {code: x}\n", "axes.yaml")
+    assert err.value.detail.location.field == "vaccines"
+    assert err.value.detail.location.line == 10
+    text = AXES.replace("[0.7, 0.8, 0.6]", "[0.7, 0.8]")
+    with pytest.raises(DoseflowError) as err:
+        parse_sweep(text, "axes.yaml")
+    assert err.value.detail.location.field == "vaccines[1].efficacy_infection"
+    assert err.value.detail.location.line == 12
+    with pytest.raises(DoseflowError) as err:
+        parse_sweep(AXES.replace("[initial, living]", "[initial, dead]"), "axes.yaml")
+    assert err.value.detail.location.field == "denominator[1]"
+    assert err.value.detail.location.line == 9

@@ -383,7 +383,7 @@ def sweep_command(
     summary = outcome.results.groupby(["strategy", "supply_share"], as_index=False)[
         "deaths_averted"
     ].sum()
-    table = Table(title="Deaths averted (all countries, R0 values and speeds)")
+    table = Table(title="Deaths averted (summed over the other axes of the grid)")
     for col in ("strategy", "supply", "deaths averted"):
         table.add_column(col, justify="left" if col == "strategy" else "right")
     for row in summary.itertuples():

@@ -60,16 +60,25 @@ class _Doc(BaseModel):
 Share = Annotated[Number, Field(ge=0, le=1)]
 
 
-def _number_or_list(value: Any) -> str:
-    return "List" if isinstance(value, list) else "Number"
+def _one_or_list(value: Any) -> str:
+    return "List" if isinstance(value, list) else "One"
 
 
 #: A share for every age band, or one per band (checked against the scenario's bands). The
 #: form is chosen by what was written, so an error names one problem (``efficacy_death[2]``),
 #: not one per form tried; the capitalised tags are left out of field paths by ``_validate``.
 ShareByBand = Annotated[
-    Annotated[Share, Tag("Number")] | Annotated[list[Share], Tag("List")],
-    Discriminator(_number_or_list),
+    Annotated[Share, Tag("One")] | Annotated[list[Share], Tag("List")],
+    Discriminator(_one_or_list),
+]
+#: In a sweep, one value for every scenario or a list (an axis of the grid).
+EligibilityAxis = Annotated[
+    Annotated[Eligibility, Tag("One")] | Annotated[list[Eligibility], Tag("List")],
+    Discriminator(_one_or_list),
+]
+DenominatorAxis = Annotated[
+    Annotated[ForceDenominator, Tag("One")] | Annotated[list[ForceDenominator], Tag("List")],
+    Discriminator(_one_or_list),
 ]
 
 
@@ -234,8 +243,9 @@ class SweepDoc(_Doc):
     latent_days: Number = Field(DEFAULT_LATENT_DAYS, gt=0)
     infectious_days: Number = Field(DEFAULT_INFECTIOUS_DAYS, gt=0)
     vaccine: VaccineDoc = Field(default_factory=VaccineDoc)
-    eligibility: Eligibility = Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED
-    denominator: ForceDenominator = ForceDenominator.INITIAL
+    vaccines: list[VaccineDoc] | None = Field(None, min_length=1)
+    eligibility: EligibilityAxis = Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED
+    denominator: DenominatorAxis = ForceDenominator.INITIAL
     chunk_size: Quantity = Field(DEFAULT_CHUNK_SIZE, ge=1)
 
 
@@ -504,7 +514,20 @@ def parse_sweep(text: str, source: str = "<sweep>") -> SweepGrid:
             field="initial_infected",
             expected="one of initial, initial_infected",
         )
+    if doc.vaccines is not None and "vaccine" in doc.model_fields_set:
+        raise _bad_file(
+            source,
+            "give one 'vaccine' for every scenario or a list of 'vaccines' (an axis), not both",
+            line_for(lines, ["vaccines"]),
+            field="vaccines",
+            expected="one of vaccine, vaccines",
+        )
     vaccine = _profile(doc.vaccine, "vaccine", source, lines)
+    axis = tuple(
+        _profile(v, f"vaccines[{i}]", source, lines) for i, v in enumerate(doc.vaccines or [])
+    )
+    where = {vaccine.code: "vaccine"} if not axis else {}
+    where.update({v.code: f"vaccines[{i}]" for i, v in enumerate(axis)})
     try:
         grid = SweepGrid(
             countries=tuple(doc.countries),
@@ -521,14 +544,19 @@ def parse_sweep(text: str, source: str = "<sweep>") -> SweepGrid:
             latent_days=doc.latent_days,
             infectious_days=doc.infectious_days,
             vaccine=vaccine,
-            eligibility=doc.eligibility,
-            denominator=doc.denominator,
+            vaccines=axis,
+            eligibility=tuple(doc.eligibility)
+            if isinstance(doc.eligibility, list)
+            else doc.eligibility,
+            denominator=tuple(doc.denominator)
+            if isinstance(doc.denominator, list)
+            else doc.denominator,
             chunk_size=doc.chunk_size,
         )
         grid.check_populations()  # every population builds: errors now, not in a worker
         return grid
     except DoseflowError as err:
-        raise _located(_vaccine_fields(err, {vaccine.code: "vaccine"}), source, lines) from None
+        raise _located(_vaccine_fields(err, where), source, lines) from None
 
 
 def _read(path: Path | str) -> tuple[str, str]:

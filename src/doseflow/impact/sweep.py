@@ -49,6 +49,10 @@ RESULTS = "results.parquet"
 CHUNK_DIR = "chunks"
 DEFAULT_CHUNK_SIZE = 250
 
+#: A grid point: (country, R0, supply share, doses/day share, strategy, vaccine code,
+#: eligibility, denominator).
+Point = tuple[str, float, float, float, str, str, str, str]
+
 #: Columns of a sweep's results table.
 RESULT_COLUMNS = (
     "country",
@@ -56,6 +60,9 @@ RESULT_COLUMNS = (
     "supply_share",
     "doses_per_day_share",
     "strategy",
+    "vaccine",
+    "eligibility",
+    "denominator",
     "population",
     "infections",
     "symptomatic",
@@ -158,7 +165,11 @@ class SweepPopulation:
 @dataclass(frozen=True)
 class SweepGrid:
     """The axes of a sweep and the parameters shared by every scenario. The first axis is
-    ``countries`` (bundled data) and ``populations`` (the analyst's own), each by name."""
+    ``countries`` (bundled data) and ``populations`` (the analyst's own), each by name.
+
+    ``vaccine``, ``eligibility`` and ``denominator`` are one value for every scenario, or
+    axes: ``vaccines`` (profiles with distinct codes; when given, ``vaccine`` must be left at
+    its default) and a tuple of eligibilities or of denominators."""
 
     countries: tuple[str, ...]
     r0: tuple[float, ...]
@@ -175,8 +186,25 @@ class SweepGrid:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     populations: tuple[SweepPopulation, ...] = ()
     initial: InitialConditions | None = None
-    eligibility: Eligibility = Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED
-    denominator: ForceDenominator = ForceDenominator.INITIAL
+    eligibility: Eligibility | tuple[Eligibility, ...] = Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED
+    denominator: ForceDenominator | tuple[ForceDenominator, ...] = ForceDenominator.INITIAL
+    vaccines: tuple[VaccineProfile, ...] = ()
+
+    @property
+    def vaccine_axis(self) -> tuple[VaccineProfile, ...]:
+        return self.vaccines or (self.vaccine,)
+
+    @property
+    def eligibility_axis(self) -> tuple[Eligibility, ...]:
+        e = self.eligibility
+        return tuple(Eligibility(v) for v in e) if isinstance(e, tuple) else (Eligibility(e),)
+
+    @property
+    def denominator_axis(self) -> tuple[ForceDenominator, ...]:
+        d = self.denominator
+        if isinstance(d, tuple):
+            return tuple(ForceDenominator(v) for v in d)
+        return (ForceDenominator(d),)
 
     def __post_init__(self) -> None:
         names = [c.upper() for c in self.countries] + [p.name for p in self.populations]
@@ -195,6 +223,8 @@ class SweepGrid:
             "supply_shares": self.supply_shares,
             "doses_per_day_shares": self.doses_per_day_shares,
             "strategies": self.strategies,
+            "eligibility": self.eligibility_axis,
+            "denominator": self.denominator_axis,
         }
         for name, values in axes.items():
             if not values:
@@ -207,6 +237,16 @@ class SweepGrid:
                 )
         for text in self.strategies:
             Strategy.parse(text)
+        codes = [v.code for v in self.vaccine_axis]
+        if len(set(codes)) != len(codes) or (self.vaccines and self.vaccine != DEFAULT_VACCINE):
+            raise DoseflowError(
+                "IMPACT_BAD_PARAMETER",
+                "the vaccines of a sweep need distinct codes (results name them), given as one "
+                "'vaccine' or a list of 'vaccines', not both",
+                field="vaccines",
+                expected="distinct codes; vaccine or vaccines",
+                value=", ".join(codes),
+            )
         if self.chunk_size < 1:
             raise DoseflowError(
                 "IMPACT_BAD_PARAMETER",
@@ -224,6 +264,9 @@ class SweepGrid:
             * len(self.supply_shares)
             * len(self.doses_per_day_shares)
             * len(self.strategies)
+            * len(self.vaccine_axis)
+            * len(self.eligibility_axis)
+            * len(self.denominator_axis)
         )
 
     def key(self) -> str:
@@ -232,8 +275,8 @@ class SweepGrid:
         text = json.dumps(asdict(self), sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def points(self) -> list[tuple[str, float, float, float, str]]:
-        """(country, R0, supply share, doses/day share, strategy) in a fixed order."""
+    def points(self) -> list[Point]:
+        """Every :data:`Point` of the grid, in a fixed order."""
         return list(
             itertools.product(
                 [c.upper() for c in self.countries] + [p.name for p in self.populations],
@@ -241,6 +284,9 @@ class SweepGrid:
                 self.supply_shares,
                 self.doses_per_day_shares,
                 self.strategies,
+                [v.code for v in self.vaccine_axis],
+                [e.value for e in self.eligibility_axis],
+                [d.value for d in self.denominator_axis],
             )
         )
 
@@ -283,7 +329,7 @@ class Chunk:
 
     index: int
     grid: SweepGrid
-    points: tuple[tuple[str, float, float, float, str], ...]
+    points: tuple[Point, ...]
 
     @property
     def filename(self) -> str:
@@ -299,9 +345,9 @@ def _country_base(iso3: str, bands: AgeBands, grid_key: str, grid: SweepGrid) ->
         "initial": grid.initial,
         "latent_days": grid.latent_days,
         "infectious_days": grid.infectious_days,
-        "vaccines": (grid.vaccine,),
-        "eligibility": grid.eligibility,
-        "denominator": grid.denominator,
+        "vaccines": grid.vaccine_axis,
+        "eligibility": grid.eligibility_axis[0],
+        "denominator": grid.denominator_axis[0],
     }
     for own in grid.populations:
         if own.name == iso3:
@@ -314,15 +360,21 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
     grid = chunk.grid
     iso3 = chunk.points[0][0]
     base = _country_base(iso3, grid.bands, grid.key(), grid)
-    r0s = sorted({p[1] for p in chunk.points})
-    scenarios = [replace(base, r0=r0, rollout=None) for r0 in r0s]
-    for _, r0, supply, speed, strategy in chunk.points:
+    # one run without vaccination per R0 and denominator (eligibility and vaccine do not
+    # change an epidemic in which nobody is vaccinated after day 0)
+    keys = sorted({(p[1], p[7]) for p in chunk.points})
+    scenarios = [
+        replace(base, r0=r0, rollout=None, denominator=ForceDenominator(d)) for r0, d in keys
+    ]
+    for _, r0, supply, speed, strategy, vaccine, eligibility, denominator in chunk.points:
         scenarios.append(
             replace(
                 base,
                 r0=r0,
                 strategy=Strategy.parse(strategy),
-                rollout=RateRollout(speed, supply, grid.vaccine.code),
+                rollout=RateRollout(speed, supply, vaccine),
+                eligibility=Eligibility(eligibility),
+                denominator=ForceDenominator(denominator),
             )
         )
     result = simulate(scenarios, by_age=False)
@@ -330,11 +382,13 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
     symptomatic = result.symptomatic
     courses = result.vaccinated
     account = result.doses
-    baseline = {r0: j for j, r0 in enumerate(r0s)}
-    avert = averted(result, result, [*range(len(r0s)), *(baseline[p[1]] for p in chunk.points)])
+    baseline = {key: j for j, key in enumerate(keys)}
+    own = [baseline[(p[1], p[7])] for p in chunk.points]
+    avert = averted(result, result, [*range(len(keys)), *own])
     rows = []
-    for j, (country, r0, supply, speed, strategy) in enumerate(chunk.points, start=len(r0s)):
-        b = baseline[r0]
+    for j, point in enumerate(chunk.points, start=len(keys)):
+        country, r0, supply, speed, strategy, vaccine, eligibility, denominator = point
+        b = own[j - len(keys)]
         rows.append(
             {
                 "country": country,
@@ -342,6 +396,9 @@ def run_chunk(chunk: Chunk) -> pd.DataFrame:
                 "supply_share": supply,
                 "doses_per_day_share": speed,
                 "strategy": strategy,
+                "vaccine": vaccine,
+                "eligibility": eligibility,
+                "denominator": denominator,
                 "population": base.total_population,
                 "infections": infections[j],
                 "symptomatic": symptomatic[j],
