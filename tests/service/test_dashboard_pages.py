@@ -148,3 +148,22 @@ def test_declines_from_the_scenario_file_are_shown_and_explained_as_declines(
     row = row[: row.index("</tr>")]
     assert "raised to the common coverage level" not in row
     assert "declined" in row
+
+
+def test_the_impact_page_shows_every_outcome_averted_with_its_share(full: Service) -> None:
+    """Issue 13: deaths, symptomatic cases and years of life averted, in number and in %."""
+    started = full.post(
+        f"/api/scenarios/{NAME}/impact-runs",
+        "allocation-analyst",
+        json={"round": 1, "horizon_days": 60, "levels": 2},
+    )
+    assert started.status_code == 202, started.json()
+    done = full.app.state.jobs.wait(started.json()["id"], timeout=120)
+    assert done.status.value == "succeeded", done.errors
+    page = browser_for(full, "viewer").get("/dashboard/impact").text
+    table = page[page.index('id="impact-table"') :]
+    table = table[: table.index("</table>")]
+    assert "Symptomatic cases averted" in table
+    first = done.result["totals"][0]
+    assert f"{first['deaths_averted_share']:.1%}" in table
+    assert f"{first['symptomatic_averted_share']:.1%}" in table
