@@ -416,3 +416,27 @@ def test_a_sweep_gives_one_vaccine_or_a_list_not_both() -> None:
         parse_sweep(AXES.replace("[initial, living]", "[initial, dead]"), "axes.yaml")
     assert err.value.detail.location.field == "denominator[1]"
     assert err.value.detail.location.line == 9
+
+
+def test_global_takes_eligibility_and_denominator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    allocation = tmp_path / "alloc.yaml"
+    allocation.write_text(
+        "name: g\nproducts:\n  - {code: AZ, pack_doses: 2400, doses_per_vial: 10}\n"
+        "participants:\n  - {iso3: NGA, financing: amc}\n  - {iso3: PRK, financing: amc}\n"
+        "rounds:\n  - date: 2021-03-01\n    tranches:\n      - {product: AZ, doses: 4800000}\n",
+        encoding="utf-8",
+    )
+    args = ["impact", "global", str(allocation), "--levels", "3"]
+    assert run([*args, "--out", str(tmp_path / "a")]) == 0
+    assert "symptomatic" in capsys.readouterr().out
+    assert run([*args, "--denominator", "living", "--out", str(tmp_path / "b")]) == 0
+    default = pd.read_csv(tmp_path / "a" / "allocation_rules.csv")
+    living = pd.read_csv(tmp_path / "b" / "allocation_rules.csv")
+    assert "symptomatic_averted_share" in default.columns
+    assert not np.array_equal(default["deaths"], living["deaths"])
+    assert run([*args, "--eligibility", "nobody"]) == 2
+    assert "IMPACT_BAD_PARAMETER" in capsys.readouterr().err

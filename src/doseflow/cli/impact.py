@@ -412,6 +412,12 @@ def global_command(
         "older-first", help="Prioritisation within each country: " + STRATEGY_HELP
     ),
     levels: int = typer.Option(16, help="Points on each curve for the impact-maximising split."),
+    eligibility: str = typer.Option(
+        Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED.value, help=ELIGIBILITY_HELP.split(". ")[0] + "."
+    ),
+    denominator: str = typer.Option(
+        ForceDenominator.INITIAL.value, help=DENOMINATOR_HELP.split(". ")[0] + "."
+    ),
     out: Path | None = typer.Option(None, help="Folder for per-participant CSV and charts."),
     db: str | None = typer.Option(
         None,
@@ -434,8 +440,17 @@ def global_command(
 
         run = AllocationStore(open_database(db)).compute(allocation)
     source = run if round_number is None else run.round(round_number)
+    who = Eligibility(_choice(tuple(e.value for e in Eligibility), eligibility, "eligibility"))
+    over = ForceDenominator(
+        _choice(tuple(d.value for d in ForceDenominator), denominator, "denominator")
+    )
     comparison = compare_allocations(
-        source, r0=r0, strategy=Strategy.parse(strategy), levels=levels
+        source,
+        r0=r0,
+        strategy=Strategy.parse(strategy),
+        levels=levels,
+        eligibility=who,
+        denominator=over,
     )
     render_allocation_comparison(comparison.totals(), comparison.skipped)
     if out is not None:
