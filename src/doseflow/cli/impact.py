@@ -219,8 +219,8 @@ def run_command(
     console.print(table)
     console.print(f"infections: {INFECTIONS_DEFINITION}", highlight=False)
     console.print(
-        f"vaccinated: {base.eligibility.value} among the willing; force of infection over the "
-        f"{base.denominator.value} population",
+        f"eligibility: {base.eligibility.value} (who is vaccinated among the willing); "
+        f"denominator: {base.denominator.value} (population the force of infection divides by)",
         highlight=False,
     )
     if base.rollout is not None:
