@@ -440,3 +440,23 @@ def test_global_takes_eligibility_and_denominator(
     assert not np.array_equal(default["deaths"], living["deaths"])
     assert run([*args, "--eligibility", "nobody"]) == 2
     assert "IMPACT_BAD_PARAMETER" in capsys.readouterr().err
+
+
+def test_sweep_command_shows_shares_averted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        "countries: [PRK]\nr0: [2.0]\nsupply_shares: [0.3]\ndoses_per_day_shares: [0.01]\n"
+        "strategies: [older-first]\nbands: 0,20,40,60\nhorizon_days: 90\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "sweep"
+    assert run(["impact", "sweep", str(grid), "--out", str(out), "--no-plot"]) == 0
+    text = capsys.readouterr().out
+    row = pd.read_parquet(out / "results.parquet").iloc[0]
+    assert f"({row['deaths_averted_share']:.1%})" in text
+    assert f"({row['symptomatic_averted_share']:.1%})" in text
+    assert "symptomatic" in text

@@ -380,16 +380,24 @@ def sweep_command(
         f"({len(outcome.chunks_run)} run, {len(outcome.chunks_skipped)} already done) "
         f"on {outcome.executor}: {outcome.path}"
     )
-    summary = outcome.results.groupby(["strategy", "supply_share"], as_index=False)[
-        "deaths_averted"
-    ].sum()
-    table = Table(title="Deaths averted (summed over the other axes of the grid)")
-    for col in ("strategy", "supply", "deaths averted"):
-        table.add_column(col, justify="left" if col == "strategy" else "right")
-    for row in summary.itertuples():
-        table.add_row(
-            str(row.strategy), f"{float(row.supply_share):.0%}", _fmt(float(row.deaths_averted))
-        )
+    shown = ("deaths", "symptomatic", "yll")
+    summed = [f"{o}{suffix}" for o in shown for suffix in ("_averted", "_no_vaccine")]
+    summary = outcome.results.groupby(["strategy", "supply_share"], as_index=False)[summed].sum()
+    table = Table(
+        title="Averted by vaccination, summed over the other axes of the grid, number "
+        "(% of the sum without vaccination)"
+    )
+    table.add_column("strategy", overflow="fold")
+    table.add_column("supply", justify="right")
+    for col in ("deaths averted", "symptomatic averted", "YLL averted"):
+        table.add_column(col, justify="right")
+    for row in summary.to_dict("records"):
+        cells = []
+        for o in shown:
+            base = float(row[f"{o}_no_vaccine"])
+            share = float(row[f"{o}_averted"]) / base if base > 0 else 0.0
+            cells.append(f"{_fmt(float(row[f'{o}_averted']))}\n({_pct(share)})")
+        table.add_row(str(row["strategy"]), f"{float(row['supply_share']):.0%}", *cells)
     console.print(table)
     if plot:
         from doseflow.impact.plots import plot_strategies
