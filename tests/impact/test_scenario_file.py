@@ -175,3 +175,16 @@ def test_contact_proxy_with_custom_contacts_is_refused() -> None:
     with pytest.raises(DoseflowError) as err:
         parse_scenario(text, "full.yaml")
     assert err.value.detail.location.field == "contact_proxy"
+
+
+def test_two_vaccines_with_one_code_are_refused() -> None:
+    """A rollout names a vaccine by its code: a second profile with the same code could
+    never be used, so it is refused rather than ignored."""
+    with pytest.raises(DoseflowError) as err:
+        parse_scenario(
+            "country: NGA\nvaccines:\n  - {code: AZ, efficacy_infection: 0.6}\n"
+            "  - {code: AZ, efficacy_infection: 0.8}\n",
+            "s.yaml",
+        )
+    assert err.value.code == "IMPACT_DUPLICATE_VACCINE"
+    assert "AZ" in str(err.value)

@@ -158,6 +158,17 @@ class Scenario:
             )
         for vaccine in self.vaccines:  # efficacies given per band: one per band
             check_bands(vaccine, n, f"scenario {self.name}")
+        codes = [v.code for v in self.vaccines]
+        twice = sorted({c for c in codes if codes.count(c) > 1})
+        if twice:
+            raise DoseflowError(
+                "IMPACT_DUPLICATE_VACCINE",
+                f"scenario {self.name}: vaccine {', '.join(twice)} is listed twice; a rollout "
+                "names a vaccine by its code, so the second profile could never be used",
+                field="vaccines",
+                expected="one profile per product code",
+                value=twice,
+            )
         if self.rollout is not None:
             known = {v.code for v in self.vaccines}
             for product in self.rollout.products:
