@@ -1,0 +1,308 @@
+"""The impact benchmark's strongest fair baseline: the kernel's equations as a batched NumPy RK4.
+
+The compiled kernel (:mod:`doseflow.impact.kernel`) advances one scenario at a time through its
+whole horizon. The natural NumPy alternative advances *all* scenarios together, one array
+operation per term of the right-hand side, arrays shaped ``(scenarios, strata, bands)``. This
+module is that alternative written for speed, so the benchmark's ratio measures the kernel's
+design rather than a careless baseline:
+
+* the same compiled inputs as the kernel (:func:`doseflow.impact.model.compile_batch`: the
+  transmission matrix already divided by ``N_b``, death rates, daily courses, priority groups),
+  the same fixed step (``1 / steps_per_day`` days) and the same daily vaccination input;
+* every buffer allocated once, every operation in place (``out=``), no temporaries in the loop;
+* the contact sum and the priority groups' sums as batched ``matmul`` (fastest of matmul and
+  ``einsum`` on the project machine);
+* optionally several threads, each advancing a contiguous slice of the batch (NumPy releases
+  the GIL inside its loops), as the kernel's caller does.
+
+It reproduces the kernel's results: the benchmark and ``tests/impact/test_benchmark_smoke.py``
+check cumulative infections and deaths of every scenario, day by day, within
+:data:`RELATIVE_TOLERANCE` (the two differ only in the order of floating-point additions).
+
+Equations (band ``a``, stratum ``k``; see the kernel's docstring)::
+
+    force_a   = sum_b T_ba * I_b                 (T: transmission, I_b: infectious, all strata)
+    dS_ak/dt  = -sigma_k * force_a * S_ak  -/+ vaccination
+    dE_ak/dt  =  sigma_k * force_a * S_ak - kappa E_ak
+    dI_ak/dt  =  kappa E_ak - gamma I_ak
+    dR_ak/dt  =  gamma I_ak - death_rate_ak I_ak  -/+ vaccination
+    dD_a/dt   =  sum_k death_rate_ak I_ak
+    dV_a/dt   =  vaccination out of S_a0 and R_a0
+
+Each term is one block of :meth:`_Slice.rhs` (transmission; progression and deaths;
+vaccination), so a term added to the kernel is a block added here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from doseflow.impact.model import DEFAULT_STEPS_PER_DAY, Batch
+from doseflow.impact.strategy import REACH_DAYS
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Largest relative difference allowed between this baseline and the kernel (cumulative
+#: infections and deaths of each scenario on each day). Same equations, same step, same inputs:
+#: only the order of additions differs (the kernel sums contacts eight columns at a time).
+RELATIVE_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True)
+class NumpyResult:
+    """Cumulative totals per scenario by day (0..horizon), as ``simulate(by_age=False)``."""
+
+    daily_infections: FloatArray  # (S, H + 1), excluding the seed
+    daily_deaths: FloatArray  # (S, H + 1)
+    daily_vaccinated: FloatArray  # (S, H + 1)
+    final_state: FloatArray  # (S, C, A)
+
+
+def group_membership(batch: Batch) -> FloatArray:
+    """(S, G, A): ``weights[j, a]`` where band ``a`` is in priority group ``g`` of scenario
+    ``j``, else 0. The kernel walks each group's bands; here a group's sum is a row of a
+    batched matrix product."""
+    n, n_bands = batch.weights.shape
+    most = int(batch.n_groups.max()) if n else 0
+    member = np.zeros((n, max(most, 1), n_bands))
+    for j in range(n):
+        starts, bands = batch.group_start[j], batch.group_bands[j]
+        for g in range(int(batch.n_groups[j])):
+            idx = bands[starts[g] : starts[g + 1]]
+            member[j, g, idx] = batch.weights[j, idx]
+    return member
+
+
+def _sum_rows(blocks: FloatArray, out: FloatArray) -> None:
+    """``out = blocks[:, 0] + blocks[:, 1] + ...`` (the kernel's order), one ufunc per row:
+    ``np.sum(axis=1)`` over this middle axis was five times slower."""
+    np.add(blocks[:, 0], blocks[:, 1], out=out)
+    for c in range(2, blocks.shape[1]):
+        out += blocks[:, c]
+
+
+class _Slice:
+    """Scenarios ``lo:hi`` of a batch: their inputs reshaped for broadcasting, and every buffer
+    one RK4 step needs, allocated once."""
+
+    def __init__(self, batch: Batch, member: FloatArray, state: FloatArray, lo: int, hi: int):
+        n, k, n_bands = hi - lo, batch.n_strata, batch.population.shape[1]
+        self.k = k
+        self.y = state[lo:hi]  # (n, C, A), a view: advanced in place
+        self.transmission = batch.transmission[lo:hi]  # (n, A, A): [j, b, a]
+        # per-scenario rates spread to full (n, K, A) arrays: a ufunc over two contiguous
+        # blocks runs one long loop, where a (n, 1, 1) operand cuts it into n short ones
+        block = (n, k, n_bands)
+        self.kappa = np.ascontiguousarray(np.broadcast_to(batch.kappa[lo:hi, None, None], block))
+        self.gamma = np.ascontiguousarray(np.broadcast_to(batch.gamma[lo:hi, None, None], block))
+        self.sigma = batch.sigma[lo:hi, :, None]  # (n, K, 1)
+        self.death_rate = batch.death_rate[lo:hi]  # (n, K, A)
+        self.member = member[lo:hi]  # (n, G, A)
+        n_groups = self.member.shape[1]
+        # each band's group as a flat index into (n, G + 1) scales (column G: no group, 0):
+        # a band's hazard is its weight times its group's scale, as in the kernel
+        group_of = np.full((n, n_bands), n_groups, dtype=np.int64)
+        for g in range(n_groups):
+            group_of[self.member[:, g] > 0.0] = g
+        self.group_index = (np.arange(n)[:, None] * (n_groups + 1) + group_of).ravel()
+        self.weights = batch.weights[lo:hi]
+        self.seeds = batch.seeds[lo:hi]
+        # daily vaccination input, as the kernel forms it: total courses and each vaccinated
+        # stratum's share of them (product m // R, split m)
+        courses = batch.courses[lo:hi]  # (n, P, H)
+        self.total = courses.sum(axis=1)  # (n, H)
+        product = np.arange(batch.split.shape[1]) // batch.responders_per_product
+        share = np.divide(
+            courses[:, product, :],
+            self.total[:, None, :],
+            out=np.zeros((n, product.size, courses.shape[2])),
+            where=self.total[:, None, :] > 0.0,
+        )
+        self.into = np.ascontiguousarray(
+            (share * batch.split[lo:hi, :, None]).transpose(0, 2, 1)
+        )  # (n, H, M)
+        self.vaccinating = self.total.max(axis=0, initial=0.0) > 0.0  # (H,): any scenario
+        # work buffers
+        shape = self.y.shape
+        self.tmp, self.acc, self.stage = np.empty(shape), np.empty(shape), np.empty(shape)
+        self.infectious = np.empty((n, 1, n_bands))
+        self.force = np.empty((n, 1, n_bands))
+        self.by_stratum = np.empty((n, k, n_bands))  # force per stratum, then infections
+        self.progression = np.empty((n, k, n_bands))
+        self.dying = np.empty((n, k, n_bands))
+        self.eligible = np.empty((n, n_bands, 1))
+        self.weighted = np.empty((n, self.member.shape[1], 1))
+        self.capacity = np.empty((n, n_groups))
+        self.remaining = np.empty((n, n_groups))
+        self.scale = np.zeros((n, n_groups + 1))  # the last column stays 0
+        self.hazard = np.empty((n, n_bands))
+        self.from_s = np.empty((n, n_bands))
+        self.from_r = np.empty((n, n_bands))
+        self.moved = np.empty((n, self.into.shape[2], n_bands))
+        self.infected = np.empty((n, n_bands))
+
+    def rhs(self, y: FloatArray, out: FloatArray, day: int) -> None:
+        """d(state)/dt into ``out``: blocks of K rows S, E, I, R, then D and V."""
+        k = self.k
+        s, e, i = y[:, :k], y[:, k : 2 * k], y[:, 2 * k : 3 * k]
+        ds, de, di, dr = (out[:, c * k : (c + 1) * k] for c in range(4))
+        dd, dv = out[:, 4 * k], out[:, 4 * k + 1]
+        # transmission: force_a = sum_b T_ba I_b, I summed over strata
+        _sum_rows(i, self.infectious[:, 0])
+        np.matmul(self.infectious, self.transmission, out=self.force)
+        infections = self.by_stratum
+        np.multiply(self.sigma, self.force, out=infections)
+        infections *= s
+        np.negative(infections, out=ds)
+        # progression, recovery and deaths
+        np.multiply(self.kappa, e, out=self.progression)
+        np.subtract(infections, self.progression, out=de)
+        np.multiply(self.gamma, i, out=di)  # leaving I (kept in di for a moment)
+        np.multiply(self.death_rate, i, out=self.dying)
+        np.subtract(di, self.dying, out=dr)
+        np.subtract(self.progression, di, out=di)
+        _sum_rows(self.dying, dd)
+        # vaccination
+        if self.vaccinating[day]:
+            self._vaccinate(y, out, day)
+        else:
+            dv[...] = 0.0
+
+    def _vaccinate(self, y: FloatArray, out: FloatArray, day: int) -> None:
+        """Courses to the first priority group with eligible people (S and R of stratum 0), a
+        group taking at most sum(w * eligible) / REACH_DAYS a day, the rest to the next."""
+        k = self.k
+        s0, r0 = y[:, 0], y[:, 3 * k]
+        np.add(s0, r0, out=self.eligible[:, :, 0])
+        np.matmul(self.member, self.eligible, out=self.weighted)
+        weighted = self.weighted[:, :, 0]
+        np.divide(weighted, REACH_DAYS, out=self.capacity)
+        # courses left before each group: today's total less the capacity of earlier groups,
+        # subtracted group after group as the kernel does (a loop over G, not over scenarios)
+        remaining, capacity = self.remaining, self.capacity
+        remaining[:, 0] = self.total[:, day]
+        for g in range(1, remaining.shape[1]):
+            np.subtract(remaining[:, g - 1], capacity[:, g - 1], out=remaining[:, g])
+        given = np.minimum(remaining, capacity, out=remaining)
+        np.maximum(given, 0.0, out=given)
+        scale = self.scale[:, :-1]
+        scale[...] = 0.0
+        np.divide(given, weighted, out=scale, where=weighted > 0.0)
+        hazard = self.hazard
+        np.take(self.scale.ravel(), self.group_index, out=hazard.ravel())
+        hazard *= self.weights
+        np.multiply(hazard, s0, out=self.from_s)
+        np.multiply(hazard, r0, out=self.from_r)
+        out[:, 0] -= self.from_s
+        out[:, 3 * k] -= self.from_r
+        into = self.into[:, day, :, None]  # (n, M, 1)
+        m = into.shape[1]
+        np.multiply(into, self.from_s[:, None, :], out=self.moved)
+        out[:, 2 : 2 + m] += self.moved
+        np.multiply(into, self.from_r[:, None, :], out=self.moved)
+        out[:, 3 * k + 2 : 3 * k + 2 + m] += self.moved
+        np.add(self.from_s, self.from_r, out=out[:, 4 * k + 1])
+
+    def step(self, h: float, day: int) -> None:
+        """One classical RK4 step of ``h`` days, in the kernel's order of operations."""
+        y, tmp, acc, stage = self.y, self.tmp, self.acc, self.stage
+        self.rhs(y, stage, day)
+        np.copyto(acc, stage)
+        np.multiply(stage, 0.5 * h, out=tmp)
+        tmp += y
+        for weight in (0.5 * h, h):
+            self.rhs(tmp, stage, day)
+            stage *= 2.0
+            acc += stage
+            np.multiply(stage, 0.5 * weight, out=tmp)  # weight * k, from 2 k
+            tmp += y
+        self.rhs(tmp, stage, day)
+        acc += stage
+        acc *= h / 6.0
+        y += acc
+
+    def record(self, infections: FloatArray, deaths: FloatArray, vaccinated: FloatArray) -> None:
+        """Cumulative infections (E, I, R, D less the seed), deaths and courses, summed over
+        bands, as the kernel records them."""
+        k, y = self.k, self.y
+        _sum_rows(y[:, k : 4 * k + 1], self.infected)  # E, I, R of every stratum, and D
+        self.infected -= self.seeds
+        np.sum(self.infected, axis=1, out=infections)
+        np.sum(y[:, 4 * k], axis=1, out=deaths)
+        np.sum(y[:, 4 * k + 1], axis=1, out=vaccinated)
+
+
+def integrate_numpy(
+    batch: Batch,
+    steps_per_day: int = DEFAULT_STEPS_PER_DAY,
+    *,
+    threads: int = 1,
+    member: FloatArray | None = None,
+) -> NumpyResult:
+    """Advance every scenario of ``batch`` with fixed-step RK4, all together, on ``threads``
+    threads (each a contiguous slice). ``member``: :func:`group_membership` of the batch,
+    when the caller already has it (it is input preparation, not integration)."""
+    if member is None:
+        member = group_membership(batch)
+    n, horizon = batch.size, batch.horizon
+    state = batch.initial_state()
+    infections, deaths, vaccinated = (np.zeros((n, horizon + 1)) for _ in range(3))
+    h = 1.0 / steps_per_day
+
+    def run(lo: int, hi: int) -> None:
+        part = _Slice(batch, member, state, lo, hi)
+        part.record(infections[lo:hi, 0], deaths[lo:hi, 0], vaccinated[lo:hi, 0])
+        for day in range(horizon):
+            for _ in range(steps_per_day):
+                part.step(h, day)
+            row = day + 1
+            part.record(infections[lo:hi, row], deaths[lo:hi, row], vaccinated[lo:hi, row])
+
+    bounds = np.linspace(0, n, max(1, min(threads, n)) + 1).round().astype(int)
+    if len(bounds) == 2:
+        run(0, n)
+    else:
+        with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
+            for done in [
+                pool.submit(run, int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds)
+            ]:
+                done.result()
+    return NumpyResult(infections, deaths, vaccinated, state)
+
+
+def flops_per_scenario_day(batch: Batch, steps_per_day: int = DEFAULT_STEPS_PER_DAY) -> int:
+    """Floating-point operations (additions, multiplications, divisions; a negation is free) one
+    scenario's day costs, counted from the equations as the kernel evaluates them.
+
+    Per right-hand side, with A bands, K strata, M vaccinated strata, G groups:
+    infectious total (K-1) A; deaths K A + (K-1) A; contact sum A^2 products and A (A-1)
+    sums; force per stratum K A; per state entry of S, E, I, R (K A of each) 7 (infections 2
+    with the force, progression 1, leaving 1, three differences, dR's death term 2 less the
+    force's 1, shared); vaccination 3 A for the groups' weighted sums, 4 per group, then per
+    band 1 (hazard) + 2 (from S, R) + 2 (subtract) + 4 M (into strata) + 1 (courses).
+    RK4 per step: 4 right-hand sides and 13 per state entry (C A entries). Record per day:
+    (3K + 1) A sums. Days without vaccination cost less; this counts a vaccinating day."""
+    k, a = batch.n_strata, batch.population.shape[1]
+    m = batch.split.shape[1]
+    groups = int(batch.n_groups.max()) if batch.size else 0
+    c = 4 * k + 2
+    rhs = (
+        (k - 1) * a  # infectious total
+        + k * a
+        + (k - 1) * a  # deaths
+        + a * a
+        + a * (a - 1)  # contact sum
+        + k * a  # force per stratum
+        + 7 * k * a  # S, E, I, R derivatives
+        + 3 * a
+        + 4 * groups
+        + a * (6 + 4 * m)  # vaccination
+    )
+    step = 4 * rhs + 13 * c * a
+    record = (3 * k + 1) * a + 3 * a
+    return steps_per_day * step + record
