@@ -113,9 +113,10 @@ def test_flop_count_grows_with_steps_and_strata(baseline: ModuleType, nga: Scena
     one = compile_batch([nga])
     per_step = baseline.flops_per_scenario_day(one, 2) - baseline.flops_per_scenario_day(one, 1)
     assert per_step > 0
-    assert baseline.flops_per_scenario_day(one, 3) == baseline.flops_per_scenario_day(
-        one, 1
-    ) + 2 * per_step
+    assert (
+        baseline.flops_per_scenario_day(one, 3)
+        == baseline.flops_per_scenario_day(one, 1) + 2 * per_step
+    )
     aon = VaccineProfile("AZ", 0.7, 0.95, EfficacyMode.ALL_OR_NOTHING)
     more = compile_batch([replace(nga, vaccines=(aon,), rollout=None)])
     assert more.n_strata > one.n_strata
