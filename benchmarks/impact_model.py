@@ -338,6 +338,14 @@ def main() -> None:
         f"the kernel on 2 threads is {best_numpy / f.two_threads.wall_s:.1f}x the faster "
         "NumPy RK4 run)"
     )
+    cpu_ratios = ", ".join(
+        f"{numpy_t.cpu_s / kernel_t.cpu_s:.1f}x on {threads} thread(s)"
+        for threads, numpy_t, kernel_t in (
+            (1, f.numpy_one_thread, f.one_thread),
+            (2, f.numpy_two_threads, f.two_threads),
+        )
+    )
+    print(f"(in CPU time, which a busy machine disturbs less: the kernel {cpu_ratios})")
     print(
         f"(each run includes preparing the batch, compile_batch in Python on one thread: "
         f"{f.prepare.wall_s:.3f} s wall, {f.prepare.cpu_s:.3f} s CPU)"

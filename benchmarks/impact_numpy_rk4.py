@@ -290,8 +290,8 @@ def flops_per_scenario_day(batch: Batch, steps_per_day: int = DEFAULT_STEPS_PER_
     for the groups' weighted sums, 4 per group, and per band 6 + 4 M (hazard 1, out of S and
     R 2 + 2, into the M strata 4 M, courses 1). RK4 per step: 4 right-hand sides and 13 per
     state entry (C A entries). Recording a day: (3K + 2) A, then 3 A for the totals."""
-    k, a = batch.n_strata, batch.population.shape[1]
-    m = batch.split.shape[1]
+    k, a = int(batch.n_strata), int(batch.population.shape[1])
+    m = int(batch.split.shape[1])
     groups = int(batch.n_groups.max()) if batch.size else 0
     c = 4 * k + 2
     rhs = (
