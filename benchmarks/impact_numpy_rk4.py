@@ -217,9 +217,8 @@ class _Slice:
     def step(self, h: float, day: int) -> None:
         """One classical RK4 step of ``h`` days, in the kernel's order of operations."""
         y, tmp, acc, stage = self.y, self.tmp, self.acc, self.stage
-        self.rhs(y, stage, day)
-        np.copyto(acc, stage)
-        np.multiply(stage, 0.5 * h, out=tmp)
+        self.rhs(y, acc, day)  # k1, straight into the accumulator
+        np.multiply(acc, 0.5 * h, out=tmp)
         tmp += y
         for weight in (0.5 * h, h):
             self.rhs(tmp, stage, day)

@@ -8,6 +8,7 @@ no vaccination) is checked here, scenario by scenario and day by day."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -121,3 +122,18 @@ def test_flop_count_grows_with_steps_and_strata(baseline: ModuleType, nga: Scena
     more = compile_batch([replace(nga, vaccines=(aon,), rollout=None)])
     assert more.n_strata > one.n_strata
     assert baseline.flops_per_scenario_day(more) > baseline.flops_per_scenario_day(one)
+
+
+def test_benchmark_doc_quotes_the_flop_count_and_tolerance(baseline: ModuleType) -> None:
+    """docs/benchmarks.md's machine-limit figure is the count for the benchmark's batch, and
+    the tolerance it states is the one the benchmark checks."""
+    doc = (BENCHMARKS.parent / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### Against a batched NumPy RK4") :]
+    quoted = re.search(r"\*\*([0-9.]+) MFLOP per scenario-year\*\*", section)
+    assert quoted is not None
+    batch = compile_batch(_load("impact_model").make_batch(12))
+    per_year = baseline.flops_per_scenario_day(batch) * 365 / 1e6
+    assert quoted.group(1) == f"{per_year:.2f}"
+    tolerance = re.search(r"agree within a relative\s+\*\*([0-9e.-]+)\*\*", section)
+    assert tolerance is not None
+    assert float(tolerance.group(1)) == baseline.RELATIVE_TOLERANCE
