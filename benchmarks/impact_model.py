@@ -361,14 +361,21 @@ def main() -> None:
         f"\nMachine limit: {f.flops_per_year / 1e6:.2f} MFLOP per scenario-year "
         "(counted from the equations)"
     )
-    for threads, wall in ((1, f.one_thread.wall_s), (2, f.two_threads.wall_s)):
+    for threads, kernel_t, numpy_t in (
+        (1, f.one_thread, f.numpy_one_thread),
+        (2, f.two_threads, f.numpy_two_threads),
+    ):
         if threads not in f.blas_gflops:
             continue
-        achieved = f.years * f.flops_per_year / wall / 1e9
+        peak = f.blas_gflops[threads]
+        achieved, numpy_rate = (
+            f.years * f.flops_per_year / t.wall_s / 1e9 for t in (kernel_t, numpy_t)
+        )
         print(
-            f"  {threads} thread(s): DGEMM {f.blas_gflops[threads]:.1f} GFLOP/s -> limit "
+            f"  {threads} thread(s): DGEMM {peak:.1f} GFLOP/s -> limit "
             f"{f.limit(threads):,.0f} scenario-years/s; kernel {achieved:.1f} GFLOP/s = "
-            f"{achieved / f.blas_gflops[threads]:.0%} of it"
+            f"{achieved / peak:.0%} of it; NumPy RK4 {numpy_rate:.1f} GFLOP/s = "
+            f"{numpy_rate / peak:.0%}"
         )
     print(
         f"\nSweep of {f.sweep_scenarios:,} scenarios (+ baselines) in {f.sweep_chunks} chunks, "
