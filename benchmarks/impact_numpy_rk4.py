@@ -19,7 +19,8 @@ so the benchmark's ratio measures the kernel's design rather than a careless bas
   vaccination hazard gathered from its group's scale with one ``take``; sums over strata as
   row additions;
 * optionally several threads, each advancing a contiguous slice of the batch (NumPy releases
-  the GIL inside its loops), as the kernel's caller does.
+  the GIL inside its loops), as the kernel's caller does; or several processes
+  (:func:`integrate_numpy_processes`), which the GIL does not hold back.
 
 It reproduces the kernel's results: the benchmark and ``tests/impact/test_numpy_rk4_baseline.py``
 check cumulative infections and deaths of every scenario, day by day, within
@@ -43,8 +44,8 @@ vaccination in :meth:`_Slice.vaccinate`), and every input is laid out in
 from __future__ import annotations
 
 import itertools
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -242,6 +243,34 @@ class _Slice:
         np.sum(y[4 * k + 1], axis=0, out=vaccinated)
 
 
+def _advance(
+    batch: Batch,
+    member: FloatArray,
+    state: FloatArray,
+    lo: int,
+    hi: int,
+    steps_per_day: int,
+    recorders: tuple[FloatArray, FloatArray, FloatArray],
+) -> None:
+    """Advance scenarios ``lo:hi`` over the horizon: ``state`` (S, C, A) in place, cumulative
+    totals into ``recorders`` (infections, deaths, courses; each (H + 1, S))."""
+    infections, deaths, vaccinated = recorders
+    h = 1.0 / steps_per_day
+    part = _Slice(batch, member, state, lo, hi)
+    part.record(infections[0, lo:hi], deaths[0, lo:hi], vaccinated[0, lo:hi])
+    for day in range(batch.horizon):
+        for _ in range(steps_per_day):
+            part.step(h, day)
+        row = day + 1
+        part.record(infections[row, lo:hi], deaths[row, lo:hi], vaccinated[row, lo:hi])
+    state[lo:hi] = part.y.transpose(2, 0, 1)
+
+
+def _result(recorders: tuple[FloatArray, FloatArray, FloatArray], state: FloatArray) -> NumpyResult:
+    infections, deaths, vaccinated = (np.ascontiguousarray(r.T) for r in recorders)
+    return NumpyResult(infections, deaths, vaccinated, state)
+
+
 def integrate_numpy(
     batch: Batch,
     steps_per_day: int = DEFAULT_STEPS_PER_DAY,
@@ -254,35 +283,88 @@ def integrate_numpy(
     when the caller already has it (it is input preparation, not integration)."""
     if member is None:
         member = group_membership(batch)
-    n, horizon = batch.size, batch.horizon
+    n = batch.size
     state = batch.initial_state()
-    infections, deaths, vaccinated = (np.zeros((horizon + 1, n)) for _ in range(3))
-    h = 1.0 / steps_per_day
-
-    def run(lo: int, hi: int) -> None:
-        part = _Slice(batch, member, state, lo, hi)
-        part.record(infections[0, lo:hi], deaths[0, lo:hi], vaccinated[0, lo:hi])
-        for day in range(horizon):
-            for _ in range(steps_per_day):
-                part.step(h, day)
-            row = day + 1
-            part.record(infections[row, lo:hi], deaths[row, lo:hi], vaccinated[row, lo:hi])
-        state[lo:hi] = part.y.transpose(2, 0, 1)
-
+    recorders = (
+        np.zeros((batch.horizon + 1, n)),
+        np.zeros((batch.horizon + 1, n)),
+        np.zeros((batch.horizon + 1, n)),
+    )
     bounds = np.linspace(0, n, max(1, min(threads, n)) + 1).round().astype(int)
     if len(bounds) == 2:
-        run(0, n)
+        _advance(batch, member, state, 0, n, steps_per_day, recorders)
     else:
         with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:
             for done in [
-                pool.submit(run, int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds)
+                pool.submit(
+                    _advance, batch, member, state, int(lo), int(hi), steps_per_day, recorders
+                )
+                for lo, hi in itertools.pairwise(bounds)
             ]:
                 done.result()
+    return _result(recorders, state)
+
+
+def _batch_part(batch: Batch, lo: int, hi: int) -> Batch:
+    """Scenarios ``lo:hi`` of a batch: its arrays only (the scenarios themselves stay behind,
+    so a worker process receives numbers, not Python objects)."""
+    return replace(
+        batch,
+        scenarios=(),
+        **{
+            name: getattr(batch, name)[lo:hi]
+            for name in (
+                "population", "transmission", "kappa", "gamma", "sigma", "death_rate",
+                "courses", "split", "group_start", "group_bands", "n_groups", "weights",
+                "refusal", "seeds",
+            )
+        },
+    )  # fmt: skip
+
+
+def _integrate_part(
+    part: Batch, member: FloatArray, state: FloatArray, steps_per_day: int
+) -> NumpyResult:
+    """A worker process's share: every scenario of ``part`` (its initial ``state`` given)."""
+    n = state.shape[0]
+    recorders = (
+        np.zeros((part.horizon + 1, n)),
+        np.zeros((part.horizon + 1, n)),
+        np.zeros((part.horizon + 1, n)),
+    )
+    _advance(part, member, state, 0, n, steps_per_day, recorders)
+    return _result(recorders, state)
+
+
+def integrate_numpy_processes(
+    batch: Batch,
+    pool: Executor,
+    workers: int,
+    steps_per_day: int = DEFAULT_STEPS_PER_DAY,
+) -> NumpyResult:
+    """:func:`integrate_numpy` with the batch cut into ``workers`` slices run by a process
+    ``pool`` (started by the caller): NumPy on threads is held back by the interpreter lock
+    between its many short operations, processes are not. Inputs and results travel by
+    pickle, which the timing includes."""
+    member = group_membership(batch)
+    state = batch.initial_state()
+    bounds = np.linspace(0, batch.size, max(1, min(workers, batch.size)) + 1).round().astype(int)
+    futures = [
+        pool.submit(
+            _integrate_part,
+            _batch_part(batch, int(lo), int(hi)),
+            member[lo:hi],
+            state[lo:hi],
+            steps_per_day,
+        )
+        for lo, hi in itertools.pairwise(bounds)
+    ]
+    parts = [f.result() for f in futures]
     return NumpyResult(
-        np.ascontiguousarray(infections.T),
-        np.ascontiguousarray(deaths.T),
-        np.ascontiguousarray(vaccinated.T),
-        state,
+        np.concatenate([p.daily_infections for p in parts]),
+        np.concatenate([p.daily_deaths for p in parts]),
+        np.concatenate([p.daily_vaccinated for p in parts]),
+        np.concatenate([p.final_state for p in parts]),
     )
 
 

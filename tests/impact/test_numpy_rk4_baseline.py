@@ -8,8 +8,10 @@ no vaccination) is checked here, scenario by scenario and day by day."""
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
 import re
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
@@ -58,6 +60,10 @@ def _assert_same(baseline: ModuleType, scenarios: list[Scenario], steps_per_day:
     np.testing.assert_allclose(ours.final_state, kernel.final_state, rtol=0, atol=tol * scale)
     two = baseline.integrate_numpy(batch, steps_per_day, threads=2)
     np.testing.assert_array_equal(two.daily_deaths, ours.daily_deaths)  # slices independent
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        apart = baseline.integrate_numpy_processes(batch, pool, 2, steps_per_day)
+    np.testing.assert_array_equal(apart.daily_infections, ours.daily_infections)
+    np.testing.assert_array_equal(apart.final_state, ours.final_state)
 
 
 def test_baseline_reproduces_the_kernel_on_the_benchmark_batch(baseline: ModuleType) -> None:
