@@ -363,13 +363,13 @@ def main() -> None:
         "whose work is not this process's)"
     )
     cpu_ratios = ", ".join(
-        f"{numpy_t.cpu_s / kernel_t.cpu_s:.1f}x on {threads} thread(s)"
+        f"{numpy_t.cpu_s / kernel_t.cpu_s:.1f}x the kernel's on {threads} thread(s)"
         for threads, numpy_t, kernel_t in (
             (1, f.numpy_one_thread, f.one_thread),
             (2, f.numpy_two_threads, f.two_threads),
         )
     )
-    print(f"(in CPU time, which a busy machine disturbs less: the kernel {cpu_ratios})")
+    print(f"(CPU time, which a busy machine disturbs less: NumPy RK4 takes {cpu_ratios})")
     print(
         f"(each run includes preparing the batch, compile_batch in Python on one thread: "
         f"{f.prepare.wall_s:.3f} s wall, {f.prepare.cpu_s:.3f} s CPU)"
