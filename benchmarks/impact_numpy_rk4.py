@@ -76,13 +76,16 @@ def group_membership(batch: Batch) -> FloatArray:
     ``j``, else 0. The kernel walks each group's bands; here a group's sum is one ``einsum``
     over all scenarios."""
     n, n_bands = batch.weights.shape
-    most = int(batch.n_groups.max()) if n else 0
-    member = np.zeros((n, max(most, 1), n_bands))
-    for j in range(n):
-        starts, bands = batch.group_start[j], batch.group_bands[j]
-        for g in range(int(batch.n_groups[j])):
-            idx = bands[starts[g] : starts[g + 1]]
-            member[j, g, idx] = batch.weights[j, idx]
+    most = max(int(batch.n_groups.max()) if n else 0, 1)
+    starts = batch.group_start[:, : most + 1]  # (S, G + 1)
+    position = np.arange(n_bands)
+    # group of each position of group_bands: the last group starting at or before it
+    group = (starts[:, None, :] <= position[None, :, None]).sum(axis=2) - 1  # (S, A)
+    inside = (group < batch.n_groups[:, None]) & (position[None, :] < starts[:, -1:])
+    rows, cols = np.nonzero(inside)
+    bands = batch.group_bands[rows, cols]
+    member = np.zeros((n, most, n_bands))
+    member[rows, group[rows, cols], bands] = batch.weights[rows, bands]
     return member
 
 
