@@ -91,15 +91,16 @@ def test_anticipatory_supply_is_vaccinated_at_day_0_as_the_authors_split_it() ->
     """The anticipatory supply fills the strategy's bands in proportion to their willing
     susceptible people (all fill together), the excess going to every other band the same
     way; none is left in a rollout."""
-    sc = bubar_vaccinated(bubar_scenario("USA", 1.5, "anticipatory"), "60+", "anticipatory",
-                          30, 0.0)  # fmt: skip
+    base = bubar_scenario("USA", 1.5, "anticipatory")
+    sc = bubar_vaccinated(base, "60+", "anticipatory", 30, 0.0)
     assert sc.rollout is None
     vaccinated = sc.initial_counts()[3]
     willing = (sc.population - 2.0) * 0.7
     assert vaccinated.sum() == pytest.approx(0.3 * sc.total_population)
     assert np.allclose(vaccinated[6:], willing[6:])  # 60+ all vaccinated (they are < 30%)
     share = vaccinated[:6] / willing[:6]
-    assert np.allclose(share, share[0]) and 0 < share[0] < 1
+    assert np.allclose(share, share[0])
+    assert 0 < share[0] < 1
 
 
 @pytest.mark.parametrize("age_dependent", [False, True], ids=["constant", "age-dependent"])
@@ -109,12 +110,33 @@ def test_fig3_percent_deaths_averted_within_tolerance(age_dependent: bool) -> No
     of the authors' code in all 100 cells of each, and the five strategies in the same order
     in all 20 (20-49 first at R0 1.15, 60+ at 1.5).
 
-    Ours is 0.0-0.37 points lower in every cell (measured), the same sign everywhere: the
-    authors give each day's doses as a pulse at its start, doseflow spreads them over the
-    day (see docs/impact-reproductions.md)."""
+    Ours is 0.01-0.37 points lower in every cell (measured; asserted below, so the docs'
+    figures stay true): the authors give each day's doses as a pulse at its start, doseflow
+    spreads them over the day (next test)."""
     fig3 = compare_bubar_fig3(age_dependent=age_dependent)
     ours, theirs = fig3.rankings()
     assert ours == theirs
     assert {order[0] for order in theirs[0]} == {"20-49"}  # R0 1.15
     assert {order[0] for order in theirs[1]} == {"60+"}  # R0 1.5
-    assert float(np.abs(fig3.difference()).max()) <= TOLERANCE
+    difference = fig3.difference()
+    assert float(np.abs(difference).max()) <= TOLERANCE
+    assert float(difference.max()) < 0.0  # ours lower in every cell
+    assert float(difference.min()) > -0.38
+
+
+@pytest.mark.parametrize("age_dependent", [False, True], ids=["constant", "age-dependent"])
+def test_fig3_remaining_gap_is_the_daily_pulse(age_dependent: bool) -> None:
+    """The authors' code with each day's doses given as 32 pulses over the day (spread, as
+    doseflow gives them) instead of one at its start agrees with ours within 0.07 points in
+    all 100 cells, against up to 0.37 with the single pulse: the gap above is the timing of
+    a day's doses, a rollout feature doseflow lacks, not the model.
+
+    The last 0.07 (measured: at most 0.061, 60+ at 15% and all ages at R0 1.5) is the
+    other rollout difference: they split a day's doses over a group's bands by eligible
+    people at day 0, doseflow by eligible people now. Their code with both changes
+    (``fig3_spread.R ... 32 out.csv current``) agrees with ours within 0.011 in the four
+    cells checked (docs/impact-reproductions.md); that run is not recorded cell by cell."""
+    spread = compare_bubar_fig3(age_dependent=age_dependent, doses_spread_over_day=True)
+    assert float(np.abs(spread.difference()).max()) <= 0.07
+    pulse = compare_bubar_fig3(age_dependent=age_dependent)
+    assert float(np.abs(pulse.difference()).max()) > 0.3  # the check has teeth
