@@ -368,14 +368,20 @@ class CurveComparison:
 
 
 def compare_bubar_fig3(
-    *, age_dependent: bool = False, doses_spread_over_day: bool = False
+    *,
+    age_dependent: bool = False,
+    doses_spread_over_day: bool = False,
+    split_by_current_eligible: bool = False,
 ) -> CurveComparison:
     """Fig. 3B-C (USA, R0 1.15 and 1.5, 0.2%/day, final IFR) against the authors' numbers:
     solid lines (90% at every age) or, with ``age_dependent``, dashed (falling with age).
     ``doses_spread_over_day``: against the authors' code run with each day's doses as 32
     pulses over the day instead of one at its start (a check, not a published result)."""
-    spread = "fig3_doses_spread_over_each_day"
-    key = spread if doses_spread_over_day else "fig3_percent_deaths_averted"
+    key = "fig3_percent_deaths_averted"
+    if doses_spread_over_day:
+        key = "fig3_doses_spread_over_each_day"
+        if split_by_current_eligible:  # and each pulse split as doseflow splits doses
+            key = "fig3_doses_spread_and_split_by_current_eligible"
     fig = load("bubar2021")["published"][key]
     supply = [int(x) for x in fig["supply_percent"]]
     cases = [("USA", 1.15), ("USA", 1.5)]
