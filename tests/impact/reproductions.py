@@ -9,14 +9,16 @@ percentage of deaths averted and the best strategy, so tests and
 Where doseflow cannot yet express a study exactly, the approximation is named in
 :data:`APPROXIMATIONS` (and in ``docs/impact-reproductions.md``), never hidden.
 
-Bubar et al. (2021), the only study set up so far:
+Bubar et al. (2021), the only study set up so far, as the authors' code does it:
 
-* **anticipatory rollout** (the whole supply before any transmission): given in doseflow as a
-  fast steady rollout (``ANTICIPATORY_RATE`` of the population a day) finishing before the
-  epidemic, seeded with 18 infectious people (the paper seeds two per band), grows;
-* **continuous rollout** (0.1% of the population a day from day 0, 0.25% of each band in E
-  and 0.25% in I): today seeds the 0.5% all as infectious, vaccinates only S and R (the paper
-  also vaccinates E), and divides by N, not N - D, in the force of infection.
+* **anticipatory rollout** (the whole supply before any transmission): 2 infectious people per
+  band, and the supply vaccinated at day 0 through ``Scenario.initial`` (the split by band
+  computed here, as their code does: :func:`anticipatory_vaccinated`);
+* **continuous rollout** (0.1% or 0.2% of the population a day from day 0): 0.25% of each band
+  exposed and 0.25% infectious; willing S, E and R vaccinated; force of infection over N - D;
+  doses spread over each day and split by current eligible people (theirs: a pulse at the
+  start of each day, split by day-0 eligible people; the difference is measured, see
+  ``docs/impact-reproductions.md``).
 """
 
 from __future__ import annotations
@@ -33,34 +35,32 @@ import numpy.typing as npt
 from doseflow.impact import (
     AgeBands,
     EfficacyMode,
+    Eligibility,
+    ForceDenominator,
     RateRollout,
     Scenario,
     Strategy,
-    StrategyKind,
     VaccineProfile,
     custom_scenario,
     simulate,
 )
+from doseflow.impact.initial import InitialConditions
 
 FloatArray = npt.NDArray[np.float64]
 
 PUBLISHED = Path(__file__).parent / "published"
 
-#: Doses a day (share of population) standing in for "all at day 0" (anticipatory rollout):
-#: 50% supply is given in 25 days, while 18 seeds have infected only a few hundred people.
-ANTICIPATORY_RATE = 0.02
-
-#: What each set-up cannot yet express exactly with today's API.
+#: What each set-up still cannot express exactly with doseflow (see docs/impact-reproductions.md).
 APPROXIMATIONS = {
     "anticipatory": (
-        "whole supply at t=0 given at 2%/day from day 0 (a group absorbs at most its "
-        "eligible people a day, so a single-day delivery would spill to later groups); "
-        "18 seeds spread in proportion to population instead of 2 per band"
+        "none in the model: the whole supply is vaccinated at day 0 through the initial "
+        "conditions, the split by band computed here as the authors' code does (a rollout "
+        "cannot give a whole supply at once: a group absorbs at most its eligible people a day)"
     ),
     "continuous": (
-        "E seeds (0.25% of each band) put in I; exposed people not vaccinated (the paper "
-        "wastes doses on them); force of infection divided by N instead of N - D; doses "
-        "split in proportion to current rather than day-0 eligible people"
+        "doses spread over each day, split in proportion to current eligible people of a "
+        "group, where the authors' code gives a pulse at the start of each day split in "
+        "proportion to day-0 eligible people"
     ),
 }
 
@@ -130,18 +130,6 @@ class BubarModel:
 
 
 @dataclass(frozen=True)
-class BandGroups(Strategy):
-    """An ordered strategy whose groups are any sets of bands (indices), e.g. the paper's
-    '20-49 first, then everyone else (0-19 and 50+) in proportion to eligible people'.
-    Today's ``ordered:`` groups are contiguous age ranges only."""
-
-    index_groups: tuple[tuple[int, ...], ...] = ()
-
-    def allocation(self, bands: AgeBands) -> tuple[list[tuple[int, ...]], FloatArray]:
-        return [tuple(g) for g in self.index_groups], np.ones(len(bands))
-
-
-@dataclass(frozen=True)
 class StudyResult:
     """% deaths averted, ``averted[strategy][case index, supply index]``; a case is
     (country, R0)."""
@@ -158,26 +146,74 @@ class StudyResult:
         return [[self.strategies[int(w)] for w in row] for row in winners]
 
 
-def bubar_strategies() -> dict[str, BandGroups]:
-    """The paper's five strategies: the named bands first, leftovers to every other band."""
+def bubar_strategies() -> dict[str, Strategy]:
+    """The paper's five strategies: the named bands first, leftovers to every other band
+    (``ordered:[bands],rest``; all ages: one group)."""
     model = BubarModel.read()
-    strategies: dict[str, BandGroups] = {}
+    strategies: dict[str, Strategy] = {}
     for name, members in model.strategies.items():
-        first = tuple(model.bands.index(b) for b in members)
-        rest = tuple(i for i in range(len(model.bands)) if i not in first)
-        groups = (first, rest) if rest else (first,)
-        strategies[name] = BandGroups(f"bubar:{name}", StrategyKind.ORDERED, index_groups=groups)
+        first = f"[{','.join(members)}]"
+        rest = ",rest" if len(members) < len(model.bands) else ""
+        strategies[name] = Strategy.parse(f"ordered:{first}{rest}")
     return strategies
 
 
-def bubar_scenario(country: str, r0: float, rollout: str, *, final_ifr: bool = False) -> Scenario:
+def bubar_efficacy(*, age_dependent: bool = False) -> tuple[float, ...]:
+    """Efficacy by band: 90% everywhere, or (Fig. 3 dashed) the code's
+    ``get_v_e(p = 0.5, y0 = 0.9, hinge_age = 50)``: 90% up to the 50-59 band, then falling
+    linearly to 50% at 80+ (decade starts 0, 10, ..., 80)."""
+    model = BubarModel.read()
+    y0 = model.efficacy
+    if not age_dependent:
+        return (y0,) * len(model.bands)
+    final, hinge = 0.5, 50
+    return tuple(
+        y0 if x <= hinge else y0 + (final - y0) / (80 - hinge) * (x - hinge)
+        for x in range(0, 90, 10)
+    )
+
+
+def anticipatory_vaccinated(
+    population: Sequence[float] | FloatArray, members: Sequence[int], supply: float, refusal: float
+) -> FloatArray:
+    """People vaccinated at t = 0 per band in the anticipatory set-up, as the authors'
+    ``run_sim`` (``num_perday == 1``) computes them: the willing susceptible (N - 2 seeds,
+    x (1 - refusal)) of the strategy's bands share the supply in proportion to their number
+    (so all fill at the same time); what exceeds them goes to every other band, again in
+    proportion to their willing susceptible."""
+    eligible = (np.asarray(population, dtype=np.float64) - 2.0) * (1.0 - refusal)
+    inside = np.zeros(len(eligible), dtype=bool)
+    inside[list(members)] = True
+    out = np.zeros(len(eligible))
+    first = float(eligible[inside].sum())
+    out[inside] = eligible[inside] * min(1.0, supply / first)
+    left = supply - float(out.sum())
+    if left > 0 and (~inside).any():
+        out[~inside] = eligible[~inside] * min(1.0, left / float(eligible[~inside].sum()))
+    return out
+
+
+def bubar_scenario(
+    country: str,
+    r0: float,
+    rollout: str,
+    *,
+    final_ifr: bool = False,
+    age_dependent: bool = False,
+) -> Scenario:
     """The set-up of Bubar et al. (2021) for ``country`` (ISO3, one of the paper's nine) with
-    no vaccine yet (``rollout`` picks the seeding; ``final_ifr``: the final paper's IFR, used
-    by its Fig. 3B-C, rather than the one in force when the heat maps were saved)."""
+    no vaccine yet (``rollout`` picks the seeding: continuous, 0.25% of each band exposed and
+    0.25% infectious; anticipatory, 2 infectious people per band; ``final_ifr``: the final
+    paper's IFR, used by its Fig. 3B-C, rather than the one in force when the heat maps were
+    saved; ``age_dependent``: Fig. 3's efficacy falling with age)."""
     model = BubarModel.read()
     data = model.countries[country]
-    total = sum(data.population)
-    seeds = 18.0 / total if rollout == "anticipatory" else 0.005
+    n = len(model.bands)
+    if rollout == "anticipatory":
+        initial = InitialConditions(infectious=(2.0,) * n, as_counts=True)
+    else:
+        initial = InitialConditions(exposed=0.0025, infectious=0.0025)
+    efficacy = bubar_efficacy(age_dependent=age_dependent)
     return custom_scenario(
         f"Bubar 2021 {country} R0={r0:.2f} {rollout}",
         AgeBands.parse(",".join(model.bands)),
@@ -189,13 +225,35 @@ def bubar_scenario(country: str, r0: float, rollout: str, *, final_ifr: bool = F
         r0=r0,
         latent_days=model.latent_days,
         infectious_days=model.infectious_days,
-        initial_infected=seeds,
+        initial=initial,
         refusal=model.refusal,
-        vaccines=(
-            VaccineProfile("bubar", model.efficacy, model.efficacy, EfficacyMode.ALL_OR_NOTHING, 1),
-        ),
+        vaccines=(VaccineProfile("bubar", efficacy, efficacy, EfficacyMode.ALL_OR_NOTHING, 1),),
         horizon_days=model.horizon_days,
+        eligibility=Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED,
+        denominator=ForceDenominator.LIVING,
     )
+
+
+def bubar_vaccinated(
+    base: Scenario, strategy: str, rollout: str, supply_percent: float, rate: float
+) -> Scenario:
+    """``base`` with ``strategy`` at ``supply_percent``: the anticipatory supply as people
+    vaccinated at day 0 (computed here, as the authors' code does); the continuous one as a
+    steady rollout of ``rate`` x population a day from day 0."""
+    model = BubarModel.read()
+    rule = bubar_strategies()[strategy]
+    if rollout == "anticipatory":
+        members = [model.bands.index(b) for b in model.strategies[strategy]]
+        vaccinated = anticipatory_vaccinated(
+            base.population,
+            members,
+            supply_percent / 100.0 * base.total_population,
+            base.refusal,
+        )
+        assert base.initial is not None
+        initial = replace(base.initial, vaccinated=tuple(float(v) for v in vaccinated))
+        return replace(base, strategy=rule, initial=initial)
+    return replace(base, strategy=rule, rollout=RateRollout(rate, supply_percent / 100.0, "bubar"))
 
 
 def run_bubar(
@@ -203,28 +261,23 @@ def run_bubar(
     cases: Sequence[tuple[str, float]],
     supply_percent: Sequence[int],
     *,
-    rate: float | None = None,
+    rate: float = 0.001,
     final_ifr: bool = False,
+    age_dependent: bool = False,
 ) -> StudyResult:
     """% deaths averted by each strategy for each (country, R0) case and supply (one batch);
     rows of :attr:`StudyResult.averted` follow ``cases``. ``rate``: doses a day as a share of
-    the population (default: 0.1% for a continuous rollout, as in the saved heat maps)."""
-    if rate is None:
-        rate = ANTICIPATORY_RATE if rollout == "anticipatory" else 0.001
+    the population of a continuous rollout (default 0.1%, as in the saved heat maps)."""
     strategies = bubar_strategies()
     scenarios: list[Scenario] = []
     for country, value in cases:
-        base = bubar_scenario(country, value, rollout, final_ifr=final_ifr)
+        base = bubar_scenario(
+            country, value, rollout, final_ifr=final_ifr, age_dependent=age_dependent
+        )
         scenarios.append(base)  # no vaccination
-        for strategy in strategies.values():
+        for strategy in strategies:
             for pct in supply_percent:
-                scenarios.append(
-                    replace(
-                        base,
-                        strategy=strategy,
-                        rollout=RateRollout(rate, pct / 100.0, "bubar"),
-                    )
-                )
+                scenarios.append(bubar_vaccinated(base, strategy, rollout, pct, rate))
     deaths = simulate(scenarios, by_age=False).deaths
     per_r0 = 1 + len(strategies) * len(supply_percent)
     averted: dict[str, FloatArray] = {}
@@ -314,18 +367,31 @@ class CurveComparison:
         return out[0], out[1]
 
 
-def compare_bubar_fig3(*, age_dependent: bool = False) -> CurveComparison:
-    """Fig. 3B-C (USA, R0 1.15 and 1.5, 0.2%/day, final IFR) against the authors' numbers.
-
-    Only constant efficacy can be set up today (``age_dependent`` raises: efficacy by age
-    band is helper A's feature)."""
-    if age_dependent:
-        raise NotImplementedError("efficacy by age band (helper A) is not in the API yet")
-    fig = load("bubar2021")["published"]["fig3_percent_deaths_averted"]
+def compare_bubar_fig3(
+    *,
+    age_dependent: bool = False,
+    doses_spread_over_day: bool = False,
+    split_by_current_eligible: bool = False,
+) -> CurveComparison:
+    """Fig. 3B-C (USA, R0 1.15 and 1.5, 0.2%/day, final IFR) against the authors' numbers:
+    solid lines (90% at every age) or, with ``age_dependent``, dashed (falling with age).
+    ``doses_spread_over_day``: against the authors' code run with each day's doses as 32
+    pulses over the day instead of one at its start (a check, not a published result)."""
+    key = "fig3_percent_deaths_averted"
+    if doses_spread_over_day:
+        key = "fig3_doses_spread_over_each_day"
+        if split_by_current_eligible:  # and each pulse split as doseflow splits doses
+            key = "fig3_doses_spread_and_split_by_current_eligible"
+    fig = load("bubar2021")["published"][key]
     supply = [int(x) for x in fig["supply_percent"]]
     cases = [("USA", 1.15), ("USA", 1.5)]
-    tables = [fig["percent_deaths_averted"][f"r0_{r0}_constant_efficacy"] for r0 in ("1.15", "1.5")]
-    result = run_bubar("continuous", cases, supply, rate=0.002, final_ifr=True)
+    variant = "age_dependent" if age_dependent else "constant"
+    tables = [
+        fig["percent_deaths_averted"][f"r0_{r0}_{variant}_efficacy"] for r0 in ("1.15", "1.5")
+    ]
+    result = run_bubar(
+        "continuous", cases, supply, rate=0.002, final_ifr=True, age_dependent=age_dependent
+    )
     theirs = {
         name: np.array([[float(x) for x in table[name]] for table in tables])
         for name in result.strategies
@@ -360,17 +426,19 @@ def main() -> None:  # pragma: no cover - a report for people, exercised by hand
                 cells = " ".join(f"{result.averted[name][i, j]:5.1f}" for j in (9, 19, 29, 39, 49))
                 print(f"R0={r0:.2f} {name:>9} % deaths averted at 10..50%: {cells}")
 
-    fig3 = compare_bubar_fig3()
-    print("\n== Bubar 2021, Fig. 3B-C (constant efficacy): authors' code/ours, % deaths averted")
-    print("supply %:", fig3.result.supply_percent)
-    for i, (_, r0) in enumerate(fig3.result.cases):
-        for name in fig3.result.strategies:
-            pairs = zip(fig3.theirs[name][i], fig3.result.averted[name][i], strict=True)
-            print(f"R0={r0:.2f} {name:>9}", " ".join(f"{t:5.1f}/{o:5.1f}" for t, o in pairs))
-    ranks_ours, ranks_theirs = fig3.rankings()
-    worst = float(np.abs(fig3.difference()).max())
-    same = ranks_ours == ranks_theirs
-    print(f"max |difference| {worst:.2f} points; rankings identical: {same}")
+    for age_dependent in (False, True):
+        fig3 = compare_bubar_fig3(age_dependent=age_dependent)
+        variant = "efficacy falling with age" if age_dependent else "90% at every age"
+        print(f"\n== Bubar 2021, Fig. 3B-C ({variant}): authors' code/ours, % deaths averted")
+        print("supply %:", fig3.result.supply_percent)
+        for i, (_, r0) in enumerate(fig3.result.cases):
+            for name in fig3.result.strategies:
+                pairs = zip(fig3.theirs[name][i], fig3.result.averted[name][i], strict=True)
+                print(f"R0={r0:.2f} {name:>9}", " ".join(f"{t:5.1f}/{o:5.1f}" for t, o in pairs))
+        ranks_ours, ranks_theirs = fig3.rankings()
+        worst = float(np.abs(fig3.difference()).max())
+        same = ranks_ours == ranks_theirs
+        print(f"max |difference| {worst:.2f} points; rankings identical: {same}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,12 +1,11 @@
-"""Published age-prioritisation results reproduced with doseflow (issue 13): passing today.
+"""Published age-prioritisation results reproduced with doseflow (issue 13).
 
-Bubar et al. (2021, Science 371:916), USA and eight other countries: the best strategy for
-deaths (of under-20, 20-49, 60+, 20+ and all ages) at every supply from 1% to 50%, as saved
-by the authors' code (``tests/impact/published/bubar2021.json`` records where). The
-parameters are the paper's; see ``tests/impact/reproductions.py`` for the set-up and the
-approximations today's API needs. The cells that do not yet agree are asserted in
-``tests/impact/pending_reproductions.py`` (run it by path), which names the features they
-wait for.
+Bubar et al. (2021, Science 371:916): the best strategy for deaths (of under-20, 20-49, 60+,
+20+ and all ages) at every supply from 1% to 50%, USA by R0 and nine countries, as saved by
+the authors' code; and % deaths averted in Fig. 3B-C, both efficacy variants, as the
+authors' code computes it (``tests/impact/published/bubar2021.json`` records where each
+number comes from). The parameters and set-up are the paper's code's; see
+``tests/impact/reproductions.py``. Every comparison is held to the issue's 0.5 points.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import pytest
 from tests.impact.reproductions import (
     RankingComparison,
     bubar_scenario,
+    bubar_vaccinated,
     compare_bubar,
     compare_bubar_fig3,
 )
@@ -76,32 +76,71 @@ def test_r0_continuous_best_strategy_is_the_published_one(
     assert switch == {"20-49", "60+"}
 
 
-def test_r0_anticipatory_up_to_1_5_within_tolerance(r0_anticipatory: RankingComparison) -> None:
-    """USA, anticipatory rollout, R0 1.10-1.50: in every cell the published best strategy
-    averts within 0.5 points of the best here (where they differ, the strategies tie: all
-    near 100%, or 20-49 and 20+ equal once both stop the epidemic)."""
-    cases = r0_anticipatory.result.cases
-    rows = [i for i, (_, r0) in enumerate(cases) if r0 <= 1.5 + 1e-9]
-    assert len(rows) == 9
-    assert float(r0_anticipatory.shortfall()[rows].max()) <= TOLERANCE
-
-
-def test_r0_anticipatory_beyond_1_5_at_most_five_cells_off(
+def test_r0_anticipatory_best_strategy_within_tolerance(
     r0_anticipatory: RankingComparison,
 ) -> None:
-    """R0 1.55-2.00: at most the 5 threshold cells documented in docs/impact-reproductions.md
-    are more than 0.5 points off (``pending_reproductions.py`` asserts none)."""
-    assert int((r0_anticipatory.shortfall() > TOLERANCE).sum()) <= 5
+    """USA, anticipatory rollout (whole supply at day 0), R0 1.10-2.00: 950 cells; in every
+    one the published best strategy averts within 0.5 points of the best here. They differ
+    in one cell only (R0 1.10, 24%: 20+ and 20-49 both stop the epidemic and tie)."""
+    assert r0_anticipatory.result.cases[-1] == ("USA", 2.0)
+    assert float(r0_anticipatory.shortfall().max()) <= TOLERANCE
+    assert r0_anticipatory.agreement() >= 0.99
 
 
-def test_fig3_ranking_of_strategies_is_the_authors() -> None:
-    """Fig. 3B-C (R0 1.15 and 1.5, 0.2%/day, 90% at every age), supply 5-50%: the five
-    strategies in the same order, by deaths averted, as the authors' code gives, in all 20
-    cells; and % deaths averted within 1.1 points (0.5 awaits the E seeds and vaccination of
-    exposed people, see pending_reproductions.py)."""
-    fig3 = compare_bubar_fig3()
+def test_anticipatory_supply_is_vaccinated_at_day_0_as_the_authors_split_it() -> None:
+    """The anticipatory supply fills the strategy's bands in proportion to their willing
+    susceptible people (all fill together), the excess going to every other band the same
+    way; none is left in a rollout."""
+    base = bubar_scenario("USA", 1.5, "anticipatory")
+    sc = bubar_vaccinated(base, "60+", "anticipatory", 30, 0.0)
+    assert sc.rollout is None
+    vaccinated = sc.initial_counts()[3]
+    willing = (sc.population - 2.0) * 0.7
+    assert vaccinated.sum() == pytest.approx(0.3 * sc.total_population)
+    assert np.allclose(vaccinated[6:], willing[6:])  # 60+ all vaccinated (they are < 30%)
+    share = vaccinated[:6] / willing[:6]
+    assert np.allclose(share, share[0])
+    assert 0 < share[0] < 1
+
+
+@pytest.mark.parametrize("age_dependent", [False, True], ids=["constant", "age-dependent"])
+def test_fig3_percent_deaths_averted_within_tolerance(age_dependent: bool) -> None:
+    """Fig. 3B-C (USA, R0 1.15 and 1.5, 0.2%/day), supply 5-50%, solid lines (90% at every
+    age) and dashed (90% to 59, then down to 50% at 80+): % deaths averted within 0.5 points
+    of the authors' code in all 100 cells of each, and the five strategies in the same order
+    in all 20 (20-49 first at R0 1.15, 60+ at 1.5).
+
+    Ours is 0.01-0.37 points lower in every cell (measured; asserted below, so the docs'
+    figures stay true): the authors give each day's doses as a pulse at its start, doseflow
+    spreads them over the day (next test)."""
+    fig3 = compare_bubar_fig3(age_dependent=age_dependent)
     ours, theirs = fig3.rankings()
     assert ours == theirs
     assert {order[0] for order in theirs[0]} == {"20-49"}  # R0 1.15
     assert {order[0] for order in theirs[1]} == {"60+"}  # R0 1.5
-    assert float(np.abs(fig3.difference()).max()) <= 1.1
+    difference = fig3.difference()
+    assert float(np.abs(difference).max()) <= TOLERANCE
+    assert float(difference.max()) < 0.0  # ours lower in every cell
+    assert float(difference.min()) > -0.38
+
+
+@pytest.mark.parametrize("age_dependent", [False, True], ids=["constant", "age-dependent"])
+def test_fig3_remaining_gap_is_the_daily_pulse(age_dependent: bool) -> None:
+    """The authors' code with each day's doses given as 32 pulses over the day (spread, as
+    doseflow gives them) instead of one at its start agrees with ours within 0.07 points in
+    all 100 cells, against up to 0.37 with the single pulse: the gap above is the timing of
+    a day's doses, a rollout feature doseflow lacks, not the model.
+
+    The last 0.07 (measured: at most 0.061, 60+ at 15% and all ages at R0 1.5) is the
+    other rollout difference: they split a day's doses over a group's bands by eligible
+    people at day 0, doseflow by eligible people now. Their code with both changes
+    (``fig3_spread.R ... 32 out.csv current``, recorded) agrees with ours within 0.015 in
+    all 100 cells (measured 0.012: what 32 pulses still differ from an even spread)."""
+    spread = compare_bubar_fig3(age_dependent=age_dependent, doses_spread_over_day=True)
+    assert float(np.abs(spread.difference()).max()) <= 0.07
+    both = compare_bubar_fig3(
+        age_dependent=age_dependent, doses_spread_over_day=True, split_by_current_eligible=True
+    )
+    assert float(np.abs(both.difference()).max()) <= 0.015
+    pulse = compare_bubar_fig3(age_dependent=age_dependent)
+    assert float(np.abs(pulse.difference()).max()) > 0.3  # the check has teeth
