@@ -37,6 +37,7 @@ from doseflow.impact import (
     EfficacyMode,
     Eligibility,
     ForceDenominator,
+    InitialConditions,
     RateRollout,
     Scenario,
     Strategy,
@@ -44,7 +45,6 @@ from doseflow.impact import (
     custom_scenario,
     simulate,
 )
-from doseflow.impact.initial import InitialConditions
 
 FloatArray = npt.NDArray[np.float64]
 

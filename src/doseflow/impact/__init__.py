@@ -26,6 +26,7 @@ from doseflow.impact.executors import (
     PoolExecutor,
     make_executor,
 )
+from doseflow.impact.initial import InitialConditions
 from doseflow.impact.model import simulate
 from doseflow.impact.reference import reference_daily_deaths, reference_deaths
 from doseflow.impact.results import Averted, SimulationResult, averted
@@ -47,6 +48,7 @@ __all__ = [
     "Executor",
     "ForceDenominator",
     "InProcessExecutor",
+    "InitialConditions",
     "PoolExecutor",
     "RateRollout",
     "Scenario",
