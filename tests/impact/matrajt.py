@@ -127,7 +127,7 @@ class MatrajtModel:
 def group_doses(model: MatrajtModel, strategy: str, doses: float) -> FloatArray:
     """Doses per vaccine group: pro-rata, or filling the groups in the strategy's order."""
     if strategy == "pro-rata":
-        return doses * model.group_population / model.population.sum()
+        return np.asarray(doses * model.group_population / model.population.sum())
     out, left = np.zeros(len(model.group_bands)), doses
     for g in model.orders[strategy]:
         out[g] = min(left, float(model.group_population[g]))
