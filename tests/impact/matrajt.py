@@ -224,16 +224,31 @@ def authors_results(efficacy: float, horizon_days: int = 365) -> dict[str, Float
     return out
 
 
-def ranking(averted: dict[str, FloatArray]) -> list[tuple[str, ...]]:
-    """Strategies from most to fewest deaths averted, per coverage."""
-    n = len(averted[STRATEGIES[0]])
-    return [tuple(sorted(STRATEGIES, key=lambda s: -float(averted[s][j]))) for j in range(n)]
+#: Strategies closer than this (points) rank as a tie: at 80% coverage both orderings give
+#: the same allocation (every adult, then the same children), so their order is noise.
+TIE_POINTS = 0.05
+
+
+def ranking(averted: dict[str, FloatArray]) -> list[tuple[frozenset[str], ...]]:
+    """Per coverage, the strategies from most to fewest deaths averted, as groups of ties
+    (within :data:`TIE_POINTS` of the group's best)."""
+    out = []
+    for j in range(len(averted[STRATEGIES[0]])):
+        order = sorted(STRATEGIES, key=lambda s: -float(averted[s][j]))
+        groups: list[list[str]] = []
+        for s in order:
+            if groups and averted[groups[-1][0]][j] - averted[s][j] < TIE_POINTS:
+                groups[-1].append(s)
+            else:
+                groups.append([s])
+        out.append(tuple(frozenset(g) for g in groups))
+    return out
 
 
 def main() -> None:
     """Print the comparison cell by cell."""
     model = MatrajtModel.read()
-    for efficacy in (0.5, 0.9):
+    for efficacy in (0.3, 0.5, 0.9):
         ours, theirs = run_matrajt(efficacy), authors_results(efficacy)
         for s in STRATEGIES:
             for j, pct in enumerate(model.coverage_percent):

@@ -1,7 +1,7 @@
 """Matrajt et al. (2021, Science Advances 7:eabf1374) reproduced with doseflow (issue 13).
 
-% deaths averted by three allocations (pro-rata, older first, adults 20-49 first) at 10-50%
-coverage and vaccine efficacy 0.5 and 0.9, against the authors' own code run on their
+% deaths averted by three allocations (pro-rata, older first, adults 20-49 first) at 10-80%
+coverage and vaccine efficacy 0.3, 0.5 and 0.9, against the authors' own code run on their
 public data (``tests/impact/published/matrajt2021.json`` records how). Their model has more
 infectious stages than doseflow's; the set-up (``tests/impact/matrajt.py``) matches its
 next-generation matrix, which fixes the final size. Held to the issue's 0.5 points.
@@ -25,7 +25,7 @@ from tests.impact.matrajt import (
 
 #: The issue's tolerance on % deaths averted (points).
 TOLERANCE = 0.5
-EFFICACIES = (0.5, 0.9)
+EFFICACIES = (0.3, 0.5, 0.9)
 
 Results = dict[float, dict[str, np.ndarray]]
 
@@ -88,15 +88,16 @@ def test_unvaccinated_deaths_are_theirs(ours: Results) -> None:
 
 
 def test_deaths_averted_within_half_a_point(ours: Results) -> None:
-    """All 30 cells (3 strategies x 5 coverages x 2 efficacies) at their 365 days; largest
-    gap measured 0.36 (VE 0.9, pro-rata, 50%: see the 3650-day test), the rest <= 0.023."""
+    """All 72 cells (3 strategies x 8 coverages x 3 efficacies) at their 365 days; largest
+    gap measured 0.360 (VE 0.9, pro-rata, 50%), then 0.113 (VE 0.5, pro-rata, 80%), the
+    rest <= 0.028: the two are epidemics still running at day 365 (3650-day test)."""
     assert _largest_gap(ours, 365) <= TOLERANCE
 
 
 def test_ranking_at_365_days_differs_only_where_the_horizon_cuts_the_epidemic(
     ours: Results,
 ) -> None:
-    """The authors' ranking in 29 of 30 cells; in the other (VE 0.9, 50%: pro-rata and older
+    """The authors' ranking in 23 of 24 cells; in the other (VE 0.9, 50%: pro-rata and older
     first within 0.16 points in theirs) the epidemic is still running at day 365 and the
     two models' different timing decides the order (next test)."""
     m = MatrajtModel.read()
@@ -113,8 +114,9 @@ def test_ranking_at_365_days_differs_only_where_the_horizon_cuts_the_epidemic(
 
 def test_run_to_the_end_ranking_and_values_agree_everywhere(ours_long: Results) -> None:
     """Both models run for 3650 days (the authors' code with only its horizon changed,
-    recorded in the JSON): the same ranking in all 30 cells and within 0.03 points (measured
-    0.030), so the 365-day gap is the truncation of a slow epidemic, not the model."""
+    recorded in the JSON): the same ranking in all 24 cells and all 72 values within 0.03
+    points (measured 0.030), so the 365-day gaps are the truncation of slow epidemics, not
+    the model."""
     for ve in EFFICACIES:
         assert ranking(ours_long[ve]) == ranking(authors_results(ve, 3650))
     assert _largest_gap(ours_long, 3650) <= 0.035
@@ -134,3 +136,22 @@ def test_vaccinated_are_susceptible_and_never_exceed_the_doses() -> None:
         vaccinated = vaccinated_at_start(m, doses)
         assert np.all(vaccinated <= susceptible + 1e-9)
         assert 0.7 * 0.5 * total < vaccinated.sum() < 0.5 * total
+
+
+def test_the_papers_finding_holds_for_these_strategies(ours_long: Results) -> None:
+    """The paper (abstract): to minimise deaths with a vaccine of low effectiveness, older
+    groups first whatever the coverage; with high effectiveness and high coverage, a switch
+    towards the high-transmission (younger) groups. Among these fixed allocations, in the
+    authors' code and here alike: at VE 0.3 older first is best (or tied) at every coverage,
+    at VE 0.9 it is best up to 50% and pro-rata (which reaches the younger groups) beats it
+    from 60%. Run to the end (3650 days): at 365 days ours switches at 50% already, the one
+    cell the horizon decides (above). Their optimal allocations themselves are published as
+    figures only."""
+    m = MatrajtModel.read()
+    for results in (ours_long, {ve: authors_results(ve, 3650) for ve in EFFICACIES}):
+        for j, _ in enumerate(m.coverage_percent):
+            best = max(float(results[0.3][s][j]) for s in STRATEGIES)
+            assert results[0.3]["older-first"][j] > best - 0.05
+        for j, pct in enumerate(m.coverage_percent):
+            gap = results[0.9]["pro-rata"][j] - results[0.9]["older-first"][j]
+            assert (gap > 0) == (pct >= 60)

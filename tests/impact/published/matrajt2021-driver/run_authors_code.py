@@ -32,8 +32,8 @@ from optimizationFunctionsCoronavirus3P import (  # noqa: E402
 
 #: Order in which each strategy fills the five vaccine groups (0-19, 20-49, 50-64, 65-74, 75+).
 ORDERS = {"older-first": [4, 3, 2, 1, 0], "adults-20-49-first": [1, 4, 3, 2, 0]}
-EFFICACIES = (0.5, 0.9)
-COVERAGES = (10, 20, 30, 40, 50)
+EFFICACIES = (0.3, 0.5, 0.9)
+COVERAGES = (10, 20, 30, 40, 50, 60, 70, 80)
 
 
 def load(name):
