@@ -9,7 +9,8 @@ percentage of deaths averted and the best strategy, so tests and
 Where doseflow cannot yet express a study exactly, the approximation is named in
 :data:`APPROXIMATIONS` (and in ``docs/impact-reproductions.md``), never hidden.
 
-Bubar et al. (2021), the only study set up so far, as the authors' code does it:
+Bubar et al. (2021), as the authors' code does it (Matrajt et al. (2021):
+:mod:`tests.impact.matrajt`):
 
 * **anticipatory rollout** (the whole supply before any transmission): 2 infectious people per
   band, and the supply vaccinated at day 0 through ``Scenario.initial`` (the split by band

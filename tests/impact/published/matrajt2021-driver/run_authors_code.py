@@ -68,14 +68,46 @@ current = 1000 * shares16
 def initial_state():
     rest = 0.2 * (pop - current)
     z = np.zeros(16)
-    rows = [0.8 * (pop - current), z, (1 - fs) * current, z, fs * current, z, z,
-            fs * rest * (1 - h), (1 - fs) * rest, fs * rest * h * (1 - icu), fs * rest * h * icu]
+    rows = [
+        0.8 * (pop - current),
+        z,
+        (1 - fs) * current,
+        z,
+        fs * current,
+        z,
+        z,
+        fs * rest * (1 - h),
+        (1 - fs) * rest,
+        fs * rest * h * (1 - icu),
+        fs * rest * h * icu,
+    ]
     return np.array(rows + [z] * 11 + [current.copy()]).reshape(23 * 16)
 
 
 def deaths(ve, group_doses):
-    params = [beta, C, fs, gA, gE, gH, gI, gICU, gP, h, icu, 16, 1 - h, 1 - icu, 1 - fs,
-              redA, redH, redP, red_sus, pop, ve]
+    params = [
+        beta,
+        C,
+        fs,
+        gA,
+        gE,
+        gH,
+        gI,
+        gICU,
+        gP,
+        h,
+        icu,
+        16,
+        1 - h,
+        1 - icu,
+        1 - fs,
+        redA,
+        redH,
+        redP,
+        red_sus,
+        pop,
+        ve,
+    ]
     per_age = splitVaccineAmongAgeGroups(np.asarray(group_doses), group_fracs, pop)
     return runVaccination(mort, initial_state(), 16, per_age, params, tspan)[4]
 
