@@ -127,6 +127,9 @@ class _Slice:
             np.ascontiguousarray(getattr(batch, name)[lo:hi].transpose(1, 2, 0))
             for name in ("sigma", "death_rate", "infectiousness", "symptomatic")
         )
+        # infectiousness: skipped when it is 1 for every stratum, band and scenario of the
+        # slice (no transmission efficacy; x * 1 is x, so no bit changes)
+        self.weigh_infectious = not (self.rho == 1.0).all()
         # the living denominator: only when a scenario of the slice uses it (with ``living``
         # 0 the kernel's factor is exactly 1, so skipping it changes no bit)
         living = batch.living[lo:hi].astype(np.float64)
@@ -201,9 +204,12 @@ class _Slice:
         dd, dy = out[4 * k], out[4 * k + 2]
         # transmission: force_a = sum_b T_ba sum_k rho_bk I_bk (x N_b / (N_b - D_b) when the
         # denominator is the living population)
-        weighted = self.dying  # work: rho I by stratum
-        np.multiply(self.rho, i, out=weighted)
-        _sum_rows(weighted, self.infectious)
+        if self.weigh_infectious:
+            weighted = self.dying  # work: rho I by stratum
+            np.multiply(self.rho, i, out=weighted)
+            _sum_rows(weighted, self.infectious)
+        else:
+            _sum_rows(i, self.infectious)
         if self.living is not None:
             factor = self.factor
             np.multiply(self.living, y[4 * k], out=factor)
