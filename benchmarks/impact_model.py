@@ -10,8 +10,8 @@
    vaccination input, as a batched NumPy RK4 over all scenarios at once
    (``benchmarks/impact_numpy_rk4.py``), on one thread and on two (each a half of the batch).
    Its runs include the same batch preparation. Its results are checked against the kernel's
-   (cumulative infections and deaths of every scenario on every day, relative difference at
-   most ``impact_numpy_rk4.RELATIVE_TOLERANCE``).
+   (cumulative infections, deaths, courses and symptomatic cases of every scenario on every
+   day, relative difference at most ``impact_numpy_rk4.RELATIVE_TOLERANCE``).
 3. The first baseline: one ``solve_ivp`` call per scenario (LSODA, rtol 1e-10, atol 1e-6, the
    same equations written independently in NumPy). Solving all 1,000 takes minutes, so it runs
    on a sample of scenarios (20 by default) and the time is extrapolated to the batch: the
@@ -112,7 +112,7 @@ class Figures:
     numpy_one_thread: Timing
     numpy_two_threads: Timing
     numpy_two_processes: Timing  # CPU time: this process only (the workers' is not in it)
-    numpy_max_rel_diff: float  # largest |NumPy RK4 - kernel| / kernel, infections and deaths
+    numpy_max_rel_diff: float  # largest |NumPy RK4 - kernel| / kernel, the four daily series
     flops_per_year: float  # per scenario-year, counted from the equations
     blas_gflops: dict[int, float]  # DGEMM GFLOP/s measured on this machine, by threads
     reference_sample: int
@@ -236,6 +236,8 @@ def measure(
             for mine, theirs in (
                 (baseline.daily_infections, kernel_result.daily_infections),
                 (baseline.daily_deaths, kernel_result.daily_deaths),
+                (baseline.daily_vaccinated, kernel_result.daily_vaccinated),
+                (baseline.daily_symptomatic, kernel_result.daily_symptomatic),
             ):
                 scale = np.maximum(np.abs(theirs), 1e-300)
                 numpy_diff = max(numpy_diff, float(np.max(np.abs(mine - theirs) / scale)))
@@ -378,7 +380,7 @@ def main() -> None:
     print(f"\naccuracy on the sample: max |deaths kernel - LSODA| / LSODA = {error} (limit 1e-3)")
     print(
         f"NumPy RK4 vs kernel: max relative difference {f.numpy_max_rel_diff:.1e} in cumulative "
-        f"infections and deaths, every scenario and day (tolerance "
+        f"infections, deaths, courses and symptomatic cases, every scenario and day (tolerance "
         f"{impact_numpy_rk4.RELATIVE_TOLERANCE:.0e})"
     )
     print(
