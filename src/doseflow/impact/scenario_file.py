@@ -429,15 +429,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
             field="country",
             expected="exactly one of country, custom",
         )
-    if doc.initial is not None and "initial_infected" in doc.model_fields_set:
-        raise _bad_file(
-            source,
-            "give 'initial' (by band and compartment) or 'initial_infected' (a share infectious), "
-            "not both",
-            line_for(lines, ["initial_infected"]),
-            field="initial_infected",
-            expected="one of initial, initial_infected",
-        )
+    _initial_once(doc, source, lines)
     if doc.custom is not None and doc.contact_proxy is not None:
         raise _bad_file(
             source,
@@ -501,10 +493,8 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         raise _located(_vaccine_fields(err, where), source, lines, ("custom",)) from None
 
 
-def parse_sweep(text: str, source: str = "<sweep>") -> SweepGrid:
-    """A :class:`SweepGrid` from the text of a sweep file."""
-    doc = _validate(SweepDoc, text, source)
-    _, lines = _load(text, source)
+def _initial_once(doc: ScenarioDoc | SweepDoc, source: str, lines: LineMap) -> None:
+    """Refuse a file that gives both ways of seeding: one would be silently ignored."""
     if doc.initial is not None and "initial_infected" in doc.model_fields_set:
         raise _bad_file(
             source,
@@ -514,6 +504,13 @@ def parse_sweep(text: str, source: str = "<sweep>") -> SweepGrid:
             field="initial_infected",
             expected="one of initial, initial_infected",
         )
+
+
+def parse_sweep(text: str, source: str = "<sweep>") -> SweepGrid:
+    """A :class:`SweepGrid` from the text of a sweep file."""
+    doc = _validate(SweepDoc, text, source)
+    _, lines = _load(text, source)
+    _initial_once(doc, source, lines)
     if doc.vaccines is not None and "vaccine" in doc.model_fields_set:
         raise _bad_file(
             source,
