@@ -164,6 +164,23 @@ def asked_floor(policy: Policy, packs: int, everyone: FloatArray, pack: int) -> 
     return np.minimum(packs, full)
 
 
+def take_packs(
+    eligible: npt.NDArray[np.bool_],
+    ceiling_packs: IntArray,
+    cap_packs: IntArray,
+    req_packs: IntArray | None,
+) -> IntArray:
+    """Packs each participant may take from a pool: the room under its ceiling, within the
+    policy's caps and what is left of its request; none where it is not eligible. One rule
+    for a pool shared alone, the severe-supply mode and pools shared jointly."""
+    limit = ceiling_packs
+    if int(cap_packs) < _NO_CAP:
+        limit = np.minimum(limit, cap_packs)
+    if req_packs is not None:
+        limit = np.minimum(limit, req_packs)
+    return np.where(eligible, limit, 0)
+
+
 def floor_packs(
     policy: Policy,
     asked: IntArray | int,
@@ -335,11 +352,7 @@ def _supply(
     room *= per_cov
     ceiling_packs = to_packs(room, pack, policy.ceiling_rounding)
     req_packs = request_packs(left, pack)
-    capped = int(cap_packs) < _NO_CAP
-    limit = np.minimum(ceiling_packs, cap_packs) if capped else ceiling_packs
-    if req_packs is not None:
-        limit = np.minimum(limit, req_packs)
-    hp = np.where(eligible, limit, 0)
+    hp = take_packs(eligible, ceiling_packs, cap_packs, req_packs)
     floor = -(-policy.floors.get(product.code, 0) // pack)
     asked = asked_floor(policy, floor, per_cov, pack)
     bounds = FloorBounds(room, ceiling * per_cov, within_request(cap_packs, req_packs))
@@ -453,11 +466,7 @@ def _weighted(
     weights = policy.threat.base + score
     if table.share_of_level is not None:
         weights = weights * table.share_of_level
-    capped = int(cap_packs) < _NO_CAP
-    limit = np.minimum(ceiling_packs, cap_packs) if capped else ceiling_packs
-    if req_packs is not None:
-        limit = np.minimum(limit, req_packs)
-    hp = np.where(eligible, limit, 0)
+    hp = take_packs(eligible, ceiling_packs, cap_packs, req_packs)
     min_packs = max(policy.severe.min_packs, -(-policy.floors.get(product.code, 0) // pack))
     asked_packs = asked_floor(policy, min_packs, per_cov, pack)
     bounds = FloorBounds(room, ceiling * per_cov, within_request(cap_packs, req_packs))

@@ -41,6 +41,7 @@ from doseflow.allocation.engine import (
     record_shared,
     request_left,
     request_packs,
+    take_packs,
     within_request,
 )
 from doseflow.allocation.explanation import Binding, Mode
@@ -102,10 +103,7 @@ def _prepare(
     cap_packs = _cap_packs(product, policy, available, len(table))
     left = request_left(ctx, current, product, unit)
     req_packs = request_packs(left, pack)
-    limit = np.minimum(ceiling_packs, cap_packs)
-    if req_packs is not None:
-        limit = np.minimum(limit, req_packs)
-    hp = np.where(flags == 0, limit, 0)
+    hp = take_packs(flags == 0, ceiling_packs, cap_packs, req_packs)
     floor_packs = -(-policy.floors.get(product.code, 0) // pack)
     if floor_packs:
         asked = np.where(

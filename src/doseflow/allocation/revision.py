@@ -19,9 +19,9 @@ from typing import Any
 from doseflow.allocation.readiness import RoundGates
 from doseflow.allocation.results import AllocationRun
 from doseflow.allocation.scenario import Decline, Scenario
+from doseflow.allocation.scenario_file import TrancheDoc, tranche_from_doc
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
-from doseflow.domain.product import Financing
-from doseflow.domain.supply import Membership, Origin, Tranche
+from doseflow.domain.supply import Tranche
 
 
 @dataclass(frozen=True)
@@ -256,22 +256,7 @@ def tranche_to_dict(t: Tranche) -> dict[str, Any]:
 
 
 def tranche_from_dict(data: Mapping[str, Any]) -> Tranche:
-    earmarked = data.get("earmarked")
-    expiry = data.get("expiry")
-    members = data.get("members")
-    return Tranche(
-        id=str(data["id"]),
-        product=str(data["product"]),
-        doses=int(data["doses"]),
-        available=date.fromisoformat(str(data["available"])),
-        origin=Origin(str(data.get("origin", Origin.PURCHASE.value))),
-        donor=data.get("donor"),
-        earmarked=None if earmarked is None else frozenset(str(c) for c in earmarked),
-        expiry=None if expiry is None else date.fromisoformat(str(expiry)),
-        members=None
-        if members is None
-        else Membership(
-            financing=frozenset(Financing(str(f)) for f in members.get("financing", ())),
-            iso3=frozenset(str(c) for c in members.get("iso3", ())),
-        ),
-    )
+    """A tranche from the store's JSON (:func:`tranche_to_dict`), read by the scenario
+    files' own model and translation, so the two never disagree on a field."""
+    doc = TrancheDoc.model_validate(dict(data))
+    return tranche_from_doc(doc, str(data["id"]), date.fromisoformat(str(data["available"])))
