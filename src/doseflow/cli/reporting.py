@@ -280,16 +280,39 @@ def export_cmd(
     end: str | None = typer.Option(None, help="Only periods starting on or before (YYYY-MM-DD)."),
     mapping: Path | None = typer.Option(None, help="DHIS2 mapping file (YAML)."),
     id_scheme: IdScheme = typer.Option(IdScheme.UID, help="DHIS2 JSON identifiers: uid or code."),
+    bundle_type: str = typer.Option(
+        "collection", "--bundle-type", help="FHIR Bundle type: collection or transaction."
+    ),
+    method: str = typer.Option(
+        "PUT", "--method", help="FHIR transaction entries: PUT <Type>/<id> or conditional POST."
+    ),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="FHIR server base: fullUrls <base>/<Type>/<id> (default urn:uuid)."
+    ),
+    product_codes: Path | None = typer.Option(
+        None, "--product-codes", help="CSV of product CVX/GTIN codes (default: the bundled one)."
+    ),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Export stored values (DHIS2 JSON, ADX, FHIR MeasureReport) or ledger shipments (FHIR
     SupplyDelivery)."""
+    from doseflow.reporting.fhir_export import MEDIA_TYPE
+
     the_schema = _schema(schema)
     engine = open_database(db)
     try:
         if fmt == "fhir-shipments":
-            text = bundle_json(supply_deliveries(shipment_records(engine)))
+            from doseflow.data.product_codes import load_product_codes
+            from doseflow.store.reporting_ledger import ledger_nodes
+
+            resources = supply_deliveries(
+                shipment_records(engine),
+                nodes=ledger_nodes(engine),
+                codes=load_product_codes(product_codes),
+                base_url=base_url,
+            )
+            text = bundle_json(resources, bundle_type=bundle_type, method=method, base_url=base_url)
         else:
             values = store.load_values(
                 engine,
@@ -303,7 +326,10 @@ def export_cmd(
             elif fmt == "adx":
                 text = write_adx(values, load_mapping(mapping), the_schema)
             elif fmt == "fhir":
-                text = bundle_json(measure_reports(values, the_schema))
+                resources = measure_reports(values, the_schema, base_url=base_url)
+                text = bundle_json(
+                    resources, bundle_type=bundle_type, method=method, base_url=base_url
+                )
             else:
                 raise DoseflowError(
                     "REPORT_UNKNOWN_FORMAT",
@@ -319,6 +345,8 @@ def export_cmd(
     else:
         out.write_text(text, encoding="utf-8")
         err_console.print(f"wrote {out}")
+    if fmt.startswith("fhir"):
+        err_console.print(f"FHIR R4: send it as Content-Type: {MEDIA_TYPE}", markup=False)
 
 
 @report_app.command("template")
