@@ -35,6 +35,7 @@ from doseflow.reporting.fhir_export import (
     full_url,
 )
 
+from .conftest import make_hierarchy
 from .fhir_schema import assert_valid_r4, r4_errors
 from .test_files import example
 
@@ -149,6 +150,30 @@ def test_transaction_post_is_a_conditional_create_on_the_identifier() -> None:
     assert report["request"]["ifNoneExist"].startswith(
         "identifier=https://doseflow.org/fhir/NamingSystem/measure-report|PRK/"
     )
+
+
+def test_post_condition_escapes_the_identifier() -> None:
+    record = ShipmentRecord("A|B,C&D", "AZ-SII", 10, "X", "Y", "completed")
+    document = assert_valid_r4(
+        bundle_json(supply_deliveries([record]), bundle_type="transaction", method="POST")
+    )
+    (entry,) = resources_by_type(document)["SupplyDelivery"]
+    assert entry["request"]["ifNoneExist"] == (
+        "identifier=https://doseflow.org/fhir/NamingSystem/shipment|A%5C%7CB%5C%2CC%26D"
+    )
+
+
+def test_names_come_from_the_hierarchy() -> None:
+    resources = measure_reports(VALUES, DEFAULT_SCHEMA, hierarchy=make_hierarchy())
+    document = assert_valid_r4(bundle_json(resources))
+    names = {
+        e["resource"]["identifier"][0]["value"]: e["resource"]["name"]
+        for e in document["entry"]
+        if e["resource"]["resourceType"] in ("Location", "Organization")
+    }
+    assert names == {"PRK": "DPR Korea", "PRK-SPY": "South Pyongan"}
+    report = resources_by_type(document)["MeasureReport"][-1]["resource"]
+    assert report["subject"]["display"] == "South Pyongan"
 
 
 def test_post_with_a_base_url_and_unknown_options_are_refused() -> None:
@@ -355,3 +380,20 @@ def test_r4_schema_refuses_what_only_r4b_has() -> None:
     bad = json.loads(bundle_json(supply_deliveries(SHIPMENTS)))
     delivery(bad, "SHP-7")["occurrenceDateTime"] = "2021-8"
     assert r4_errors(bad)
+
+
+def test_docs_quote_the_bundled_cvx_codes() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "reporting.md").read_text()
+    section = docs[docs.index("#### Product codes") : docs.index("## Data-entry templates")]
+    quoted: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 3 and cells[1].isdigit():
+            for product in cells[0].split(","):
+                quoted[product.strip().strip("`")] = cells[1]
+    table = bundled_product_codes()
+    assert quoted == {p: c.cvx for p, c in table.items() if c.cvx}
+    without = section[section.index("**no CVX code**") : section.index("No GTIN is bundled")]
+    named = {w.strip("`") for w in without.split() if w.startswith("`")}
+    named = {n.rstrip("`,") for n in named}
+    assert named == {p for p, c in table.items() if not c.cvx}

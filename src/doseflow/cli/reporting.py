@@ -292,6 +292,7 @@ def export_cmd(
     product_codes: Path | None = typer.Option(
         None, "--product-codes", help="CSV of product CVX/GTIN codes (default: the bundled one)."
     ),
+    hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
@@ -326,7 +327,9 @@ def export_cmd(
             elif fmt == "adx":
                 text = write_adx(values, load_mapping(mapping), the_schema)
             elif fmt == "fhir":
-                resources = measure_reports(values, the_schema, base_url=base_url)
+                resources = measure_reports(
+                    values, the_schema, base_url=base_url, hierarchy=_hierarchy(hierarchy)
+                )
                 text = bundle_json(
                     resources, bundle_type=bundle_type, method=method, base_url=base_url
                 )

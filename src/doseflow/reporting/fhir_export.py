@@ -39,6 +39,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote
 
 from fhir.resources.R4B.address import Address
 from fhir.resources.R4B.bundle import Bundle, BundleEntry, BundleEntryRequest
@@ -63,6 +64,7 @@ from fhir.resources.R4B.supplydelivery import SupplyDelivery, SupplyDeliverySupp
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.network import Node
 from doseflow.domain.product import ProductCodes
+from doseflow.reporting.hierarchy import Hierarchy
 from doseflow.reporting.periods import parse_period
 from doseflow.reporting.schema import Schema, parse_category_key
 from doseflow.reporting.values import DataValue
@@ -186,15 +188,19 @@ def measure_reports(
     *,
     base_url: str | None = None,
     generated: datetime | None = None,
-    names: Mapping[str, str] | None = None,
+    hierarchy: Hierarchy | None = None,
 ) -> list[Resource]:
     """Validated MeasureReports, one per participant, org unit, period and report type,
     after the Organizations (participants) and Locations (org units) they reference.
-    ``names`` gives display names of participants and org units (default: their codes)."""
-    known = names or {}
+    Participants and org units are named as in ``hierarchy`` (else by their codes)."""
     when = (generated or datetime.now(UTC)).replace(microsecond=0)
     groups: dict[tuple[str, str, str, str], list[DataValue]] = {}
+    known: dict[str, str] = {}
     for v in values:
+        for code in (v.participant, v.org_unit):
+            unit = hierarchy.unit(code) if hierarchy is not None and code not in known else None
+            if unit is not None:
+                known[code] = unit.name
         element = schema.elements.get(v.data_element)
         report = element.report if element is not None else "other"
         groups.setdefault((v.participant, v.org_unit, v.period, report), []).append(v)
@@ -369,9 +375,15 @@ def _request(resource: Resource, method: str) -> BundleEntryRequest:
     if first is None:
         return BundleEntryRequest(method="POST", url=kind)
     # conditional create: exporting the same shipment twice does not create it twice
-    return BundleEntryRequest(
-        method="POST", url=kind, ifNoneExist=f"identifier={first.system}|{first.value}"
-    )
+    search = f"identifier={_escape(first.system)}|{_escape(first.value)}"
+    return BundleEntryRequest(method="POST", url=kind, ifNoneExist=search)
+
+
+def _escape(value: str) -> str:
+    """A search parameter value with FHIR's escapes (``\\``, ``\\|``, ``\\,``, ``\\$``) and
+    then URL encoding, so a shipment id holding ``|`` or ``&`` stays one value."""
+    escaped = "".join("\\" + c if c in "\\|,$" else c for c in value)
+    return quote(escaped, safe=":/")
 
 
 def bundle(
