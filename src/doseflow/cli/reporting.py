@@ -18,6 +18,7 @@ from rich.table import Table
 from doseflow.cli.console import console, err_console
 from doseflow.domain.errors import DoseflowError
 from doseflow.reporting import (
+    MEDIA_TYPE,
     GatePolicy,
     Hierarchy,
     IdScheme,
@@ -48,7 +49,7 @@ from doseflow.reporting import (
 from doseflow.reporting.values import format_number
 from doseflow.store import reporting as store
 from doseflow.store.database import open_database
-from doseflow.store.reporting_ledger import StoreLedger, shipment_records
+from doseflow.store.reporting_ledger import StoreLedger, ledger_nodes, shipment_records
 
 report_app = typer.Typer(
     help="Reports: submit, import/export (DHIS2, ADX, FHIR), templates, locks, compliance, "
@@ -298,14 +299,11 @@ def export_cmd(
 ) -> None:
     """Export stored values (DHIS2 JSON, ADX, FHIR MeasureReport) or ledger shipments (FHIR
     SupplyDelivery)."""
-    from doseflow.reporting.fhir_export import MEDIA_TYPE
-
     the_schema = _schema(schema)
     engine = open_database(db)
     try:
         if fmt == "fhir-shipments":
             from doseflow.data.product_codes import load_product_codes
-            from doseflow.store.reporting_ledger import ledger_nodes
 
             resources = supply_deliveries(
                 shipment_records(engine),
