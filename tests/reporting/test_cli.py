@@ -43,7 +43,7 @@ def test_import_plausibility_export(
     assert json.loads(capsys.readouterr().out)["counts"]["ignored"] == 230
     assert run(["report", "plausibility", "--hierarchy", HIERARCHY, "--db", db, "--json"]) == 0
     flags = json.loads(capsys.readouterr().out)
-    assert flags[0]["method"] == "binomial_positivity"
+    assert flags[0]["method"] == "beta_binomial_positivity"
     assert flags[0]["figures"]["tests"] == 40_700
     out = tmp_path / "prk.adx.xml"
     mapping = str(example("reporting_dhis2_mapping.yaml"))
