@@ -182,3 +182,50 @@ def test_cli_errors(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "'xls' is not an export format" in err
     assert run(["report", "schema"]) == 0
     assert "doses_administered" in capsys.readouterr().out
+
+
+def test_a_stored_hierarchy_serves_every_command_not_given_one(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = str(example("reporting_prk_surveillance.json"))
+    # without a hierarchy the regions are unknown and the neighbours unnamed
+    assert run(["report", "hierarchy", "show", "--db", db]) == 0
+    assert "default hierarchy" in capsys.readouterr().out
+    assert run(["report", "import", src, "--as-of", "2021-09-27", "--db", db, "--json"]) == 0
+    capsys.readouterr()
+    assert run(["report", "plausibility", "--db", db, "--json"]) == 0
+    captured = capsys.readouterr()
+    flags = json.loads(captured.out)
+    assert not [f for f in flags if f["method"] == "beta_binomial_positivity"]
+    assert "beta_binomial_positivity not checked for KOR, PRK, RUS" in captured.err
+    assert "none stored with `doseflow report hierarchy load`" in captured.err
+
+    assert run(["report", "hierarchy", "load", HIERARCHY, "--by", "who", "--db", db]) == 0
+    assert "9 participants, 3 with neighbours" in capsys.readouterr().out
+    assert run(["report", "hierarchy", "show", "--db", db]) == 0
+    assert "stored hierarchy #1 (" in capsys.readouterr().out
+    assert run(["report", "plausibility", "--db", db, "--json"]) == 0
+    captured = capsys.readouterr()
+    flags = json.loads(captured.out)
+    assert flags[0]["method"] == "beta_binomial_positivity"
+    assert flags[0]["participant"] == "PRK"
+    assert "warning" not in captured.err
+    # submissions take the stored hierarchy too: a region it names is accepted
+    region = [
+        {"dataElement": "people_tested", "period": "2021W38", "orgUnit": "PRK-RYG", "value": "5"}
+    ]
+    one = Path(db).with_name("one.json")
+    one.write_text(json.dumps({"dataValues": region}))
+    assert run(["report", "import", str(one), "--as-of", "2021-09-27", "--db", db, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["accepted"] == 1
+
+
+def test_loading_an_invalid_hierarchy_stores_nothing(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("participants: []\n")
+    assert run(["report", "hierarchy", "load", str(bad), "--db", db]) == 2
+    assert "REPORT_HIERARCHY_INVALID" in capsys.readouterr().err
+    assert run(["report", "hierarchy", "show", "--db", db]) == 0
+    assert "default hierarchy" in capsys.readouterr().out

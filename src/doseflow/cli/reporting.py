@@ -621,7 +621,9 @@ def plausibility_cmd(
         engine.dispose()
     flags = report.flags
     for note in report.notes:
-        err_console.print(f"[yellow]warning:[/] {note} ({origin})", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+    if report.notes:
+        err_console.print(f"hierarchy used: {origin}", highlight=False, soft_wrap=True)
     if as_json:
         console.print_json(json.dumps([f.to_dict() for f in flags]))
         return
