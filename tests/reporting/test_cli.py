@@ -201,7 +201,7 @@ def test_a_stored_hierarchy_serves_every_command_not_given_one(
     assert "none stored with `doseflow report hierarchy load`" in captured.err
 
     assert run(["report", "hierarchy", "load", HIERARCHY, "--by", "who", "--db", db]) == 0
-    assert "9 participants, 3 with neighbours" in capsys.readouterr().out
+    assert "8 participants, 3 with neighbours" in capsys.readouterr().out
     assert run(["report", "hierarchy", "show", "--db", db]) == 0
     assert "stored hierarchy #1 (" in capsys.readouterr().out
     assert run(["report", "plausibility", "--db", db, "--json"]) == 0
