@@ -209,7 +209,8 @@ def test_a_stored_hierarchy_serves_every_command_not_given_one(
     flags = json.loads(captured.out)
     assert flags[0]["method"] == "beta_binomial_positivity"
     assert flags[0]["participant"] == "PRK"
-    assert "warning" not in captured.err
+    assert "not checked for PRK" not in captured.err
+    assert "not checked for RUS" in captured.err  # the example names no neighbours for RUS
     # submissions take the stored hierarchy too: a region it names is accepted
     region = [
         {"dataElement": "people_tested", "period": "2021W38", "orgUnit": "PRK-RYG", "value": "5"}
