@@ -198,7 +198,8 @@ def test_a_stored_hierarchy_serves_every_command_not_given_one(
     flags = json.loads(captured.out)
     assert not [f for f in flags if f["method"] == "beta_binomial_positivity"]
     assert "beta_binomial_positivity not checked for KOR, PRK, RUS" in captured.err
-    assert "none stored with `doseflow report hierarchy load`" in captured.err
+    assert "hierarchy used: default hierarchy" in captured.err
+    assert "store one with `doseflow report hierarchy load FILE`" in captured.err
 
     assert run(["report", "hierarchy", "load", HIERARCHY, "--by", "who", "--db", db]) == 0
     assert "8 participants, 3 with neighbours" in capsys.readouterr().out
@@ -230,3 +231,20 @@ def test_loading_an_invalid_hierarchy_stores_nothing(
     assert "REPORT_HIERARCHY_INVALID" in capsys.readouterr().err
     assert run(["report", "hierarchy", "show", "--db", db]) == 0
     assert "default hierarchy" in capsys.readouterr().out
+
+
+def test_the_report_commands_load_without_scipy(tmp_path: Path) -> None:
+    """SciPy is imported by the plausibility computations themselves, not at start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import doseflow.cli.reporting\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] == 'scipy']\n"
+        "assert loaded == [], loaded\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -89,8 +89,8 @@ def _hierarchy_and_origin(path: Path | None, engine: Engine) -> tuple[Hierarchy,
             f"stored hierarchy #{stored.id} ({stored.source}, loaded {stored.loaded_at:%Y-%m-%d})"
         )
     return national_hierarchy(), (
-        "default hierarchy (no --hierarchy given and none stored with `doseflow report "
-        "hierarchy load`): every WPP country nationally, without regions or neighbours"
+        "default hierarchy: every WPP country nationally, without regions or neighbours (give "
+        "--hierarchy FILE, or store one with `doseflow report hierarchy load FILE`)"
     )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from doseflow.domain.errors import DoseflowError
 from doseflow.domain.events import (
     EventKind,
     LedgerEvent,
@@ -18,7 +19,6 @@ from doseflow.domain.events import (
     ShipmentPlanned,
     ShipmentReceived,
 )
-from doseflow.domain.errors import DoseflowError
 from doseflow.domain.product import Product
 from doseflow.domain.units import Quantity, Unit, express_with_rest
 

@@ -241,8 +241,7 @@ def _positivity_notes(
     if alone:
         notes.append(
             f"{Method.BETA_BINOMIAL_POSITIVITY.value} not checked for {', '.join(alone)}: the "
-            "hierarchy names no neighbours for them to be compared with (the default hierarchy "
-            "names none: give a hierarchy file listing 'neighbours')"
+            "hierarchy names no neighbours to compare them with"
         )
     if unmatched:
         notes.append(
