@@ -12,6 +12,7 @@ from doseflow.domain.units import (
     Rounding,
     Unit,
     express,
+    express_with_rest,
     from_doses,
     full_courses,
     round_down_to_packs,
@@ -92,3 +93,19 @@ def test_packs_and_remainder_add_up(doses: int) -> None:
     assert packs * PFIZER.pack_doses + rest == doses
     assert 0 <= rest < PFIZER.pack_doses
     assert round_down_to_packs(PFIZER, doses) == packs * PFIZER.pack_doses
+
+
+def test_express_with_rest_shows_the_doses_left_over() -> None:
+    q = express_with_rest(PFIZER, 12_285, Unit.VIAL)
+    assert (q.amount, q.rest_doses) == (2_047, 3)
+    assert str(q) == "2,047 vials + 3 doses"
+    assert q.to_doses(PFIZER) == 12_285
+    assert str(express_with_rest(PFIZER, 2_341, Unit.PACK)) == "2 packs + 1 dose"
+    assert str(express_with_rest(PFIZER, 2_340, Unit.PACK)) == "2 packs"
+
+
+@given(st.integers(min_value=0, max_value=10**9), st.sampled_from(list(Unit)))
+def test_express_with_rest_loses_no_dose(doses: int, unit: Unit) -> None:
+    q = express_with_rest(PFIZER, doses, unit)
+    assert q.to_doses(PFIZER) == doses
+    assert 0 <= q.rest_doses < to_doses(PFIZER, 1, unit)

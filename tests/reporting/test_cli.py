@@ -44,7 +44,7 @@ def test_import_plausibility_export(
     assert json.loads(capsys.readouterr().out)["counts"]["ignored"] == 230
     assert run(["report", "plausibility", "--hierarchy", HIERARCHY, "--db", db, "--json"]) == 0
     flags = json.loads(capsys.readouterr().out)
-    assert flags[0]["method"] == "binomial_positivity"
+    assert flags[0]["method"] == "beta_binomial_positivity"
     assert flags[0]["figures"]["tests"] == 40_700
     out = tmp_path / "prk.adx.xml"
     mapping = str(example("reporting_dhis2_mapping.yaml"))
@@ -211,3 +211,67 @@ def test_export_fhir_shipments_transaction(
     assert "application/fhir+json; fhirVersion=4.0" in capsys.readouterr().err
     assert run([*args, *base, "--method", "POST"]) == 2
     assert "REPORT_FHIR_OPTIONS" in capsys.readouterr().err
+def test_a_stored_hierarchy_serves_every_command_not_given_one(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = str(example("reporting_prk_surveillance.json"))
+    # without a hierarchy the regions are unknown and the neighbours unnamed
+    assert run(["report", "hierarchy", "show", "--db", db]) == 0
+    assert "default hierarchy" in capsys.readouterr().out
+    assert run(["report", "import", src, "--as-of", "2021-09-27", "--db", db, "--json"]) == 0
+    capsys.readouterr()
+    assert run(["report", "plausibility", "--db", db, "--json"]) == 0
+    captured = capsys.readouterr()
+    flags = json.loads(captured.out)
+    assert not [f for f in flags if f["method"] == "beta_binomial_positivity"]
+    assert "beta_binomial_positivity not checked for KOR, PRK, RUS" in captured.err
+    assert "hierarchy used: default hierarchy" in captured.err
+    assert "store one with `doseflow report hierarchy load FILE`" in captured.err
+
+    assert run(["report", "hierarchy", "load", HIERARCHY, "--by", "who", "--db", db]) == 0
+    assert "8 participants, 3 with neighbours" in capsys.readouterr().out
+    assert run(["report", "hierarchy", "show", "--db", db]) == 0
+    assert "stored hierarchy #1 (" in capsys.readouterr().out
+    assert run(["report", "plausibility", "--db", db, "--json"]) == 0
+    captured = capsys.readouterr()
+    flags = json.loads(captured.out)
+    assert flags[0]["method"] == "beta_binomial_positivity"
+    assert flags[0]["participant"] == "PRK"
+    assert "not checked for PRK" not in captured.err
+    assert "not checked for RUS" in captured.err  # the example names no neighbours for RUS
+    # submissions take the stored hierarchy too: a region it names is accepted
+    region = [
+        {"dataElement": "people_tested", "period": "2021W38", "orgUnit": "PRK-RYG", "value": "5"}
+    ]
+    one = Path(db).with_name("one.json")
+    one.write_text(json.dumps({"dataValues": region}))
+    assert run(["report", "import", str(one), "--as-of", "2021-09-27", "--db", db, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["accepted"] == 1
+
+
+def test_loading_an_invalid_hierarchy_stores_nothing(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("participants: []\n")
+    assert run(["report", "hierarchy", "load", str(bad), "--db", db]) == 2
+    assert "REPORT_HIERARCHY_INVALID" in capsys.readouterr().err
+    assert run(["report", "hierarchy", "show", "--db", db]) == 0
+    assert "default hierarchy" in capsys.readouterr().out
+
+
+def test_the_report_commands_load_without_scipy(tmp_path: Path) -> None:
+    """SciPy is imported by the plausibility computations themselves, not at start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import doseflow.cli.reporting\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] == 'scipy']\n"
+        "assert loaded == [], loaded\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -20,14 +21,17 @@ from doseflow.reporting import (
     Outcome,
     Requirement,
     SubmittedValue,
+    national_hierarchy,
     parse_period,
 )
 from doseflow.reporting.periods import PeriodType
 from doseflow.store import reporting as store
 from doseflow.store.database import open_database
+from doseflow.store.reporting_hierarchy import load_hierarchy_file, stored_hierarchy
 from doseflow.store.reporting_ledger import ledger_figures
 
 from .conftest import AS_OF, make_hierarchy, north_korea_case, sv
+from .test_files import example
 
 H = make_hierarchy()
 
@@ -158,11 +162,50 @@ def test_plausibility_over_stored_values(engine: Engine) -> None:
     ]
     summary = store.submit(engine, values, hierarchy=H, as_of=AS_OF)
     assert summary.counts["conflict"] == 0
-    flags = store.plausibility(engine, H, participants=["PRK"])
-    binomial = [f for f in flags if f.method is Method.BINOMIAL_POSITIVITY]
-    assert len(binomial) == 1
-    assert binomial[0].figures["tests"] == 40_700
-    assert all(f.participant == "PRK" for f in flags)
+    report = store.plausibility(engine, H, participants=["PRK"])
+    positivity = [f for f in report.flags if f.method is Method.BETA_BINOMIAL_POSITIVITY]
+    assert len(positivity) == 1
+    assert positivity[0].figures["tests"] == 40_700
+    assert all(f.participant == "PRK" for f in report.flags)
+    assert report.notes == ()
+    # the default hierarchy names no neighbours: no positivity flag, and a note saying why
+    bare = store.plausibility(engine, national_hierarchy(), participants=["PRK"])
+    assert not [f for f in bare.flags if f.method is Method.BETA_BINOMIAL_POSITIVITY]
+    assert any("not checked for PRK" in n and "no neighbours" in n for n in bare.notes)
+
+
+def test_a_loaded_hierarchy_is_stored_and_the_latest_is_in_force(
+    engine: Engine, tmp_path: Path
+) -> None:
+    assert stored_hierarchy(engine) is None
+    first = load_hierarchy_file(engine, example("reporting_hierarchy.yaml"), by="who-searo")
+    assert first.hierarchy.neighbours_of("PRK") == ("CHN", "KOR", "RUS")
+    again = stored_hierarchy(engine)
+    assert again is not None
+    assert (again.id, again.loaded_by, again.sha256) == (first.id, "who-searo", first.sha256)
+    assert again.hierarchy.population("PRK-RYG") == 719_269
+    second = tmp_path / "h.yaml"
+    second.write_text("participants:\n  - {code: PRK, neighbours: [KOR]}\n  - {code: KOR}\n")
+    load_hierarchy_file(engine, second)
+    latest = stored_hierarchy(engine)
+    assert latest is not None
+    assert latest.id > first.id
+    assert latest.hierarchy.neighbours_of("PRK") == ("KOR",)
+
+
+def test_an_invalid_hierarchy_file_is_refused_and_nothing_stored(
+    engine: Engine, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("participants:\n  - {code: PRK, neighbors: [KOR]}\n")
+    with pytest.raises(DoseflowError) as exc:
+        load_hierarchy_file(engine, bad)
+    assert exc.value.code == "REPORT_HIERARCHY_INVALID"
+    assert exc.value.detail.location.line == 2
+    with pytest.raises(DoseflowError) as exc:
+        load_hierarchy_file(engine, tmp_path / "missing.yaml")
+    assert exc.value.code == "REPORT_HIERARCHY_INVALID"
+    assert stored_hierarchy(engine) is None
 
 
 class FakeLedger:

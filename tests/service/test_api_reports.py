@@ -63,3 +63,46 @@ def test_staff_cannot_submit_reports_but_may_read_compliance(service: Service) -
     assert service.post("/api/reports", "logistics-officer", json=_values("KEN")).status_code == 403
     assert service.get("/api/reports/compliance", "viewer").status_code == 200
     assert service.get("/api/reports/plausibility", "allocation-analyst").status_code == 200
+
+
+def _surveillance(org_unit: str, weeks: int, tests: int, positives: int) -> dict[str, Any]:
+    values = []
+    for week in range(1, weeks + 1):
+        for element, value in (("people_tested", tests), ("positives", positives)):
+            values.append(
+                {
+                    "data_element": element,
+                    "period": f"2021W{week}",
+                    "org_unit": org_unit,
+                    "value": value,
+                }
+            )
+    return {"values": values, "as_of": "2021-09-27"}
+
+
+def test_plausibility_says_why_positivity_was_not_checked_then_uses_the_stored_hierarchy(
+    service: Service,
+) -> None:
+    from doseflow.store.reporting_hierarchy import save_hierarchy
+
+    for iso3, positives in (("KEN", 0), ("NGA", 400)):
+        done = service.post(
+            "/api/reports", f"participant-{iso3}", json=_surveillance(iso3, 12, 4000, positives)
+        )
+        assert done.json()["written"] == 24, done.json()
+    answer = service.get("/api/reports/plausibility", "viewer")
+    assert answer.status_code == 200
+    assert not [f for f in answer.json() if f["method"] == "beta_binomial_positivity"]
+    notes = answer.headers.get_list("X-Doseflow-Note")
+    assert any("not checked for KEN, NGA" in n and "no neighbours" in n for n in notes)
+
+    save_hierarchy(
+        service.engine,
+        "any_country: true\nparticipants:\n  - {code: KEN, neighbours: [NGA]}\n  - {code: NGA}\n",
+        "h.yaml",
+    )
+    answer = service.get("/api/reports/plausibility", "viewer", params={"iso3": "KEN"})
+    (flag,) = [f for f in answer.json() if f["method"] == "beta_binomial_positivity"]
+    assert flag["participant"] == "KEN"
+    assert flag["figures"]["tests"] == 48_000
+    assert answer.headers.get_list("X-Doseflow-Note") == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -49,7 +50,11 @@ from doseflow.reporting import (
 from doseflow.reporting.values import format_number
 from doseflow.store import reporting as store
 from doseflow.store.database import open_database
+from doseflow.store.reporting_hierarchy import load_hierarchy_file, stored_hierarchy
 from doseflow.store.reporting_ledger import StoreLedger, ledger_nodes, shipment_records
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 report_app = typer.Typer(
     help="Reports: submit, import/export (DHIS2, ADX, FHIR), templates, locks, compliance, "
@@ -60,8 +65,9 @@ report_app = typer.Typer(
 DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
 SCHEMA_HELP = "Schema extension file (YAML); the built-in schema when not given."
 HIERARCHY_HELP = (
-    "Hierarchy file (YAML): participants, regions, populations, neighbours. Default: every "
-    "WPP country reports nationally, without regions or neighbours."
+    "Hierarchy file (YAML): participants, regions, populations, neighbours. Default: the one "
+    "stored with `doseflow report hierarchy load`, else every WPP country reports "
+    "nationally, without regions or neighbours."
 )
 AS_OF_HELP = "The date periods are judged open or due on (YYYY-MM-DD; default today)."
 
@@ -70,8 +76,23 @@ def _schema(path: Path | None) -> Schema:
     return load_schema(path)
 
 
-def _hierarchy(path: Path | None) -> Hierarchy:
-    return national_hierarchy() if path is None else load_hierarchy(path)
+def _hierarchy(path: Path | None, engine: Engine) -> Hierarchy:
+    """The file given, else the stored hierarchy, else every WPP country nationally."""
+    return _hierarchy_and_origin(path, engine)[0]
+
+
+def _hierarchy_and_origin(path: Path | None, engine: Engine) -> tuple[Hierarchy, str]:
+    if path is not None:
+        return load_hierarchy(path), f"hierarchy file {path}"
+    stored = stored_hierarchy(engine)
+    if stored is not None:
+        return stored.hierarchy, (
+            f"stored hierarchy #{stored.id} ({stored.source}, loaded {stored.loaded_at:%Y-%m-%d})"
+        )
+    return national_hierarchy(), (
+        "default hierarchy: every WPP country nationally, without regions or neighbours (give "
+        "--hierarchy FILE, or store one with `doseflow report hierarchy load FILE`)"
+    )
 
 
 def _date(text: str | None, name: str = "--as-of") -> date | None:
@@ -142,7 +163,7 @@ def _submit(
     *,
     db: str | None,
     schema: Schema,
-    hierarchy: Hierarchy,
+    hierarchy: Path | None,
     as_of: str | None,
     dry_run: bool,
     atomic: bool,
@@ -156,7 +177,7 @@ def _submit(
         summary = store.submit(
             engine,
             values,
-            hierarchy=hierarchy,
+            hierarchy=_hierarchy(hierarchy, engine),
             schema=schema,
             as_of=_date(as_of),
             dry_run=dry_run,
@@ -191,7 +212,7 @@ def submit_cmd(
         values,
         db=db,
         schema=_schema(schema),
-        hierarchy=_hierarchy(hierarchy),
+        hierarchy=hierarchy,
         as_of=as_of,
         dry_run=dry_run,
         atomic=atomic,
@@ -256,7 +277,7 @@ def import_cmd(
         values,
         db=db,
         schema=the_schema,
-        hierarchy=_hierarchy(hierarchy),
+        hierarchy=hierarchy,
         as_of=as_of,
         dry_run=dry_run,
         atomic=atomic,
@@ -326,7 +347,7 @@ def export_cmd(
                 text = write_adx(values, load_mapping(mapping), the_schema)
             elif fmt == "fhir":
                 resources = measure_reports(
-                    values, the_schema, base_url=base_url, hierarchy=_hierarchy(hierarchy)
+                    values, the_schema, base_url=base_url, hierarchy=_hierarchy(hierarchy, engine)
                 )
                 text = bundle_json(
                     resources, bundle_type=bundle_type, method=method, base_url=base_url
@@ -359,6 +380,7 @@ def template_cmd(
     out: Path = typer.Option(..., help="Output file: .xlsx (Excel) or .csv."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP + " Read for its hierarchy."),
 ) -> None:
     """Write a data-entry template (one row per figure owed) for a participant."""
     the_schema = _schema(schema)
@@ -372,8 +394,16 @@ def template_cmd(
             expected=f"a {first.type.value} period",
             value=to,
         )
+    if hierarchy is not None:
+        the_hierarchy = load_hierarchy(hierarchy)
+    else:
+        engine = open_database(db)
+        try:
+            the_hierarchy = _hierarchy(None, engine)
+        finally:
+            engine.dispose()
     rows = template_rows(
-        participant, report, periods_between(first, last), the_schema, _hierarchy(hierarchy)
+        participant, report, periods_between(first, last), the_schema, the_hierarchy
     )
     if out.suffix.lower() == ".csv":
         out.write_text(write_csv_template(rows), encoding="utf-8")
@@ -595,28 +625,34 @@ def plausibility_cmd(
     method: list[Method] | None = typer.Option(None, help="Only these methods (repeatable)."),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
-    alpha: float = typer.Option(0.01, help="binomial_positivity: flag when P is below this."),
+    alpha: float = typer.Option(0.01, help="beta_binomial_positivity: flag when P is below this."),
     z: float = typer.Option(3.5, help="robust_z_score: flag when |z| is above this."),
     as_json: bool = typer.Option(False, "--json", help="Print the flags as JSON."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Plausibility flags over stored values, strongest first, each with its method."""
     options = PlausibilityOptions(
-        binomial_alpha=alpha,
+        positivity_alpha=alpha,
         z_threshold=z,
         methods=frozenset(method) if method else frozenset(Method),
     )
     engine = open_database(db)
     try:
-        flags = store.plausibility(
+        the_hierarchy, origin = _hierarchy_and_origin(hierarchy, engine)
+        report = store.plausibility(
             engine,
-            _hierarchy(hierarchy),
+            the_hierarchy,
             schema=_schema(schema),
             participants=participant or None,
             options=options,
         )
     finally:
         engine.dispose()
+    flags = report.flags
+    for note in report.notes:
+        err_console.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+    if report.notes:
+        err_console.print(f"hierarchy used: {origin}", highlight=False, soft_wrap=True)
     if as_json:
         console.print_json(json.dumps([f.to_dict() for f in flags]))
         return
@@ -639,6 +675,44 @@ def plausibility_cmd(
             f.explanation,
         )
     console.print(t)
+
+
+hierarchy_app = typer.Typer(
+    help="The stored hierarchy, used by every reporting command not given --hierarchy.",
+    no_args_is_help=True,
+)
+report_app.add_typer(hierarchy_app, name="hierarchy")
+
+
+@hierarchy_app.command("load")
+def hierarchy_load_cmd(
+    file: Path = typer.Argument(..., help="Hierarchy file (YAML)."),
+    by: str | None = typer.Option(None, help="Who loads it (kept with it)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Check a hierarchy file and store it: later commands use it when not given one."""
+    engine = open_database(db)
+    try:
+        stored = load_hierarchy_file(engine, file, by)
+    finally:
+        engine.dispose()
+    h = stored.hierarchy
+    with_neighbours = sum(1 for p in h.participants() if h.neighbours_of(p))
+    console.print(
+        f"stored hierarchy #{stored.id} from {file}: {len(h.participants())} participants, "
+        f"{with_neighbours} with neighbours"
+    )
+
+
+@hierarchy_app.command("show")
+def hierarchy_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """Which hierarchy reporting commands use when not given --hierarchy."""
+    engine = open_database(db)
+    try:
+        _, origin = _hierarchy_and_origin(None, engine)
+    finally:
+        engine.dispose()
+    console.print(origin)
 
 
 def register(app: typer.Typer) -> None:

@@ -87,19 +87,37 @@ def full_courses(product: Product, doses: int) -> int:
 
 @dataclass(frozen=True)
 class Quantity:
-    """An amount with its unit, for display: every view says which unit it shows."""
+    """An amount with its unit, for display: every view says which unit it shows.
+
+    ``rest_doses`` are doses that do not fill one more ``unit`` (an opened vial, a part
+    pack): shown beside the whole units, never dropped."""
 
     amount: int
     unit: Unit
+    rest_doses: int = 0
 
     def __str__(self) -> str:
         plural = "" if self.amount == 1 else "s"
-        return f"{self.amount:,} {self.unit.value}{plural}"
+        text = f"{self.amount:,} {self.unit.value}{plural}"
+        if self.rest_doses:
+            text += f" + {self.rest_doses:,} dose{'' if self.rest_doses == 1 else 's'}"
+        return text
+
+    def to_doses(self, product: Product) -> int:
+        """The doses this quantity stands for (whole units and the rest)."""
+        return to_doses(product, self.amount, self.unit) + self.rest_doses
 
 
 def express(product: Product, doses: int, unit: Unit) -> Quantity:
     """``doses`` shown in ``unit`` (exact; raises if not whole)."""
     return Quantity(from_doses(product, doses, unit), unit)
+
+
+def express_with_rest(product: Product, doses: int, unit: Unit) -> Quantity:
+    """``doses`` as whole ``unit``\\ s and the doses left over (12,285 Pfizer doses: 2,047
+    vials + 3 doses), for stock that need not be whole units."""
+    whole, rest = divmod(doses, doses_per_unit(product, unit))
+    return Quantity(whole, unit, rest)
 
 
 def course_equivalents(doses: float, doses_per_course: int) -> float:

@@ -1,7 +1,7 @@
 """What the ledger shows: stock lines, stock cards, transit, hub holdings, expiry and FEFO.
 
 Every view is in doses and says so (``unit``); :meth:`StockLine.express` converts through
-``doseflow.domain.units`` for display in vials or packs.
+``doseflow.domain.units`` for display in vials or packs, showing the doses left over.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from doseflow.domain.errors import DoseflowError
 from doseflow.domain.events import (
     EventKind,
     LedgerEvent,
@@ -19,7 +20,7 @@ from doseflow.domain.events import (
     ShipmentReceived,
 )
 from doseflow.domain.product import Product
-from doseflow.domain.units import Quantity, Rounding, Unit, from_doses
+from doseflow.domain.units import Quantity, Unit, express_with_rest
 
 UNIT = Unit.DOSE
 
@@ -37,8 +38,21 @@ class StockLine:
     unit: Unit = UNIT
 
     def express(self, product: Product, unit: Unit) -> Quantity:
-        """The quantity in whole ``unit``\\ s (rounded down; the rest stays in doses)."""
-        return Quantity(from_doses(product, self.doses, unit, Rounding.DOWN), unit)
+        """The line's doses in whole ``unit``\\ s of its own product's presentation, with the
+        doses left over shown (``Quantity.rest_doses``), never dropped: 12,285 Pfizer doses
+        are 2,047 vials + 3 doses. Another product's presentation is refused
+        (``LEDGER_WRONG_PRODUCT``): its vial or pack size says nothing about this lot."""
+        if product.code != self.product:
+            raise DoseflowError(
+                "LEDGER_WRONG_PRODUCT",
+                f"the stock line of lot {self.lot} at {self.node} is of product "
+                f"{self.product}, not {product.code}: its doses cannot be counted in "
+                f"{product.code}'s {unit.value}s",
+                field="product",
+                expected=self.product,
+                value=product.code,
+            )
+        return express_with_rest(product, self.doses, unit)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,9 @@ from doseflow.reporting.plausibility import (
     Flag,
     Method,
     PlausibilityOptions,
+    PlausibilityReport,
     Strength,
+    check_plausibility,
     plausibility_flags,
 )
 from doseflow.reporting.requirements_file import load_requirements, make_requirement
@@ -98,6 +100,7 @@ __all__ = [
     "PeriodLock",
     "PeriodType",
     "PlausibilityOptions",
+    "PlausibilityReport",
     "ReportType",
     "Requirement",
     "Role",
@@ -112,6 +115,7 @@ __all__ = [
     "build_hierarchy",
     "bundle",
     "bundle_json",
+    "check_plausibility",
     "compliance",
     "data_value_set",
     "hierarchy_from_network",

@@ -58,7 +58,16 @@ class _HierarchyFileModel(_Strict):
 
 def load_hierarchy(path: Path | str) -> Hierarchy:
     """The hierarchy in the YAML file at ``path``."""
-    doc = YamlDocument.read(path, "REPORT_HIERARCHY_INVALID")
+    return _hierarchy_of(YamlDocument.read(path, "REPORT_HIERARCHY_INVALID"))
+
+
+def hierarchy_from_text(text: str, source: str) -> Hierarchy:
+    """The hierarchy in a hierarchy file's text (as stored by ``doseflow report hierarchy
+    load``); ``source`` names it in errors."""
+    return _hierarchy_of(YamlDocument(source, text, "REPORT_HIERARCHY_INVALID"))
+
+
+def _hierarchy_of(doc: YamlDocument) -> Hierarchy:
     model = doc.validate(_HierarchyFileModel)
     units: list[OrgUnit] = []
 

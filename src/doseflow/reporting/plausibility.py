@@ -4,13 +4,19 @@ Each flag names its method, gives a plain-language explanation with the figures 
 a strength (low, medium, high) and a score whose meaning depends on the method. The methods
 (formulas in ``docs/reporting.md``):
 
-``binomial_positivity``
-    A participant's tests and positives over the weeks it reported, against the positivity
-    ``p`` its neighbours found in the same weeks (pooled: their positives over their tests).
-    If its tests were positive at rate ``p``, the probability of seeing ``k`` or fewer
-    positives in ``n`` tests is the binomial ``P(X <= k)``; for ``k = 0`` it is
-    ``(1 - p)^n``. Computed in log space with SciPy (``binom.logpmf``) so that probabilities
-    like 10^-200 do not underflow. Score: ``-log10 P``.
+``beta_binomial_positivity``
+    A participant's tests ``n`` and positives ``k`` over the weeks it reported, against what
+    its neighbours found in the same weeks. Positivity differs between countries far more
+    than a binomial with the neighbours' pooled rate allows (testing policy, who is tested,
+    epidemic timing), so the participant's positivity over those weeks is taken as unknown,
+    drawn from a beta distribution fitted to the neighbours' weekly positivity by the method
+    of moments (mean ``m``, between-country variance ``v``: the variance of the weekly rates
+    less their binomial sampling variance; ``α + β = m(1 − m)/v − 1``). The probability of
+    ``k`` or fewer positives is then the beta-binomial ``P(X ≤ k)``; for ``k = 0`` it is
+    ``B(α, β + n) / B(α, β)``. Computed in log space (SciPy ``betaln``, ``betabinom``) so
+    that probabilities like 10^-200 do not underflow. Score: ``-log10 P``. When the
+    neighbours' weekly rates show no spread beyond sampling noise the model is the binomial
+    with rate ``m``.
 ``administered_exceeds_received``
     Cumulative doses administered in an org unit above the cumulative doses it reported
     receiving. Score: the excess as a share of doses received.
@@ -33,14 +39,12 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
 import numpy as np
-from scipy.special import logsumexp
-from scipy.stats import binom, median_abs_deviation
 
 from doseflow.reporting.hierarchy import Hierarchy
 from doseflow.reporting.periods import Period, PeriodType, parse_period
@@ -49,7 +53,7 @@ from doseflow.reporting.values import DataValue
 
 
 class Method(StrEnum):
-    BINOMIAL_POSITIVITY = "binomial_positivity"
+    BETA_BINOMIAL_POSITIVITY = "beta_binomial_positivity"
     ADMINISTERED_EXCEEDS_RECEIVED = "administered_exceeds_received"
     COVERAGE_ABOVE_100 = "coverage_above_100"
     ROBUST_Z_SCORE = "robust_z_score"
@@ -93,7 +97,7 @@ class Flag:
 
 @dataclass(frozen=True)
 class PlausibilityOptions:
-    binomial_alpha: float = 0.01  # flag when P(X <= k) is below this
+    positivity_alpha: float = 0.01  # flag when P(X <= k) is below this
     z_threshold: float = 3.5
     z_window: int = 26  # previous values the median and MAD are taken over
     z_min_history: int = 8  # no z-score before this many previous values
@@ -154,18 +158,37 @@ class ValueTable:
         return {**summed, **national}
 
 
-def plausibility_flags(
+@dataclass(frozen=True)
+class PlausibilityReport:
+    """The flags, strongest first, and notes on what could not be checked and why (a check
+    that found nothing to compare reports that instead of passing silently)."""
+
+    flags: tuple[Flag, ...]
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {"flags": [f.to_dict() for f in self.flags], "notes": list(self.notes)}
+
+
+def check_plausibility(
     values: Iterable[DataValue],
     schema: Schema,
     hierarchy: Hierarchy,
     options: PlausibilityOptions = PlausibilityOptions(),
-) -> list[Flag]:
-    """Every flag raised by the methods in ``options.methods``, strongest first."""
+    participants: Collection[str] | None = None,
+) -> PlausibilityReport:
+    """Every flag raised by the methods in ``options.methods``, strongest first, with notes
+    on the checks that could not run; only of ``participants`` when given (the values may
+    hold their neighbours' too)."""
     table = ValueTable(values, schema)
     flags: list[Flag] = []
+    notes: list[str] = []
     m = options.methods
-    if Method.BINOMIAL_POSITIVITY in m:
-        flags += binomial_positivity(table, hierarchy, options)
+    if not table.total:
+        notes.append("no reported values to check")
+    if Method.BETA_BINOMIAL_POSITIVITY in m:
+        flags += beta_binomial_positivity(table, hierarchy, options)
+        notes += _positivity_notes(table, hierarchy, participants)
     if Method.ADMINISTERED_EXCEEDS_RECEIVED in m:
         flags += administered_exceeds_received(table)
     if Method.COVERAGE_ABOVE_100 in m:
@@ -176,22 +199,163 @@ def plausibility_flags(
         flags += illness_without_tests(table)
     if Method.PART_EXCEEDS_WHOLE in m:
         flags += part_exceeds_whole(table)
+    if participants is not None:
+        flags = [f for f in flags if f.participant in participants]
     rank = {Strength.HIGH: 0, Strength.MEDIUM: 1, Strength.LOW: 2}
     flags.sort(key=lambda f: (rank[f.strength], f.participant, f.method.value, f.last_period))
-    return flags
+    return PlausibilityReport(tuple(flags), tuple(notes))
 
 
-def log_probability_at_most(k: int, n: int, p: float) -> float:
-    """Natural log of the binomial ``P(X <= k)`` for ``X ~ Binomial(n, p)``, exact in log
-    space (``(1 - p)^n`` when ``k = 0``)."""
+def plausibility_flags(
+    values: Iterable[DataValue],
+    schema: Schema,
+    hierarchy: Hierarchy,
+    options: PlausibilityOptions = PlausibilityOptions(),
+) -> list[Flag]:
+    """Every flag raised by the methods in ``options.methods``, strongest first (the notes
+    of :func:`check_plausibility` left out)."""
+    return list(check_plausibility(values, schema, hierarchy, options).flags)
+
+
+def _positivity_notes(
+    table: ValueTable, hierarchy: Hierarchy, participants: Collection[str] | None
+) -> list[str]:
+    """Why the positivity check did not run for participants that reported tests."""
+    testing = sorted(
+        p
+        for p in {p for p, _ in table.org_units()}
+        if (participants is None or p in participants)
+        and table.participant_series(p, Role.TESTED, hierarchy)
+    )
+    alone = [p for p in testing if not hierarchy.neighbours_of(p)]
+    unmatched = [
+        p
+        for p in testing
+        if hierarchy.neighbours_of(p)
+        and not any(
+            table.participant_series(nb, Role.TESTED, hierarchy)
+            for nb in hierarchy.neighbours_of(p)
+        )
+    ]
+    notes: list[str] = []
+    if alone:
+        notes.append(
+            f"{Method.BETA_BINOMIAL_POSITIVITY.value} not checked for {', '.join(alone)}: the "
+            "hierarchy names no neighbours to compare them with"
+        )
+    if unmatched:
+        notes.append(
+            f"{Method.BETA_BINOMIAL_POSITIVITY.value} not checked for {', '.join(unmatched)}: "
+            "none of their neighbours reported tests"
+        )
+    return notes
+
+
+def format_probability(log10_p: float) -> str:
+    """A probability given by its base-10 logarithm, written so that a reader can check it:
+    ``2.0e-24 (10^-23.70)``. Mantissa and exponent are taken from the logarithm, so a
+    probability far below the smallest float (10^-308) is still written exactly."""
+    if log10_p >= -4:
+        return f"{10**log10_p:.4f} (10^{log10_p:.2f})"
+    exponent = math.floor(log10_p)
+    mantissa = 10 ** (log10_p - exponent)
+    if round(mantissa, 1) >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{mantissa:.1f}e{exponent} (10^{log10_p:.2f})"
+
+
+@dataclass(frozen=True)
+class PositivityModel:
+    """The beta distribution of positivity fitted to the neighbours' weekly rates.
+
+    ``alpha`` and ``beta`` are ``None`` when the rates show no spread beyond their binomial
+    sampling noise: the model is then the binomial with rate ``mean``.
+    """
+
+    mean: float  # m: the mean of the weekly rates
+    sd: float  # the between-country standard deviation, sqrt(v)
+    weeks: int  # neighbour-weeks the fit is over
+    alpha: float | None
+    beta: float | None
+
+    @property
+    def dispersion(self) -> float:
+        """``ρ = 1 / (α + β + 1)``: 0 for a binomial, 1 when every country is all or none."""
+        if self.alpha is None or self.beta is None:
+            return 0.0
+        return 1.0 / (self.alpha + self.beta + 1.0)
+
+
+def fit_positivity(tests: Sequence[float], positives: Sequence[float]) -> PositivityModel:
+    """Method-of-moments beta fit to weekly positivity ``positives[i] / tests[i]``.
+
+    The variance of the weekly rates is the between-country (and between-week) variance
+    plus binomial sampling noise ``r(1 − r)/n``; the noise is taken out so that a large
+    neighbour testing at one steady rate does not look more variable than it is.
+    """
+    n = np.asarray(tests, dtype=float)
+    rates = np.asarray(positives, dtype=float) / n
+    mean = float(rates.mean())
+    if len(rates) < 2 or not 0 < mean < 1:
+        return PositivityModel(mean, 0.0, len(rates), None, None)
+    noise = float(np.mean(rates * (1 - rates) / n))
+    between = float(rates.var(ddof=1)) - noise
+    if between <= 0:
+        return PositivityModel(mean, 0.0, len(rates), None, None)
+    # a beta with mean m has variance below m(1 − m); a sample can reach it (all or none)
+    size = max(mean * (1 - mean) / between - 1, 1e-6)
+    return PositivityModel(mean, math.sqrt(between), len(rates), mean * size, (1 - mean) * size)
+
+
+def log_probability_at_most(k: int, n: int, model: PositivityModel) -> float:
+    """Natural log of ``P(X ≤ k)`` for ``X`` beta-binomial (``n``, ``α``, ``β``), or binomial
+    (``n``, mean) when the model has no spread; exact in log space."""
+    from scipy.special import betaln, logsumexp
+    from scipy.stats import betabinom, binom
+
     if k >= n:
         return 0.0
+    if model.alpha is None or model.beta is None:
+        if k == 0:
+            return float(n * math.log1p(-model.mean))
+        return float(logsumexp(binom.logpmf(np.arange(k + 1), n, model.mean)))
+    a, b = model.alpha, model.beta
     if k == 0:
-        return float(n * math.log1p(-p))
-    return float(logsumexp(binom.logpmf(np.arange(k + 1), n, p)))
+        return float(betaln(a, b + n) - betaln(a, b))
+    return float(logsumexp(betabinom.logpmf(np.arange(k + 1), n, a, b)))
 
 
-def binomial_positivity(
+def _pct(x: float) -> str:
+    return f"{x:.2%}" if x >= 0.0001 else f"{x:.2e}"
+
+
+def _model_text(model: PositivityModel, n: int, k: int) -> tuple[str, str]:
+    """How the model was fitted, and the formula of the probability, in words a reader can
+    recompute (SciPy: ``betaln``, ``betabinom.cdf``)."""
+    weekly = (
+        f"their weekly positivity averaged {_pct(model.mean)}, with a standard deviation of "
+        f"{_pct(model.sd)} between countries and weeks beyond sampling noise, over "
+        f"{model.weeks} country-weeks"
+    )
+    if model.alpha is None or model.beta is None:
+        fit = f"{weekly}, no more spread than sampling noise, so the model is the binomial"
+        formula = (
+            f"(1 − {model.mean:.6f})^{n:,}"
+            if k == 0
+            else f"P(X ≤ {k:,}), X ~ Binomial({n:,}, {model.mean:.6f})"
+        )
+        return fit, formula
+    fit = (
+        f"{weekly}; the beta distribution with that mean and spread has α = {model.alpha:.6g}, "
+        f"β = {model.beta:.6g} (dispersion ρ = 1/(α + β + 1) = {model.dispersion:.3g})"
+    )
+    formula = (
+        f"B(α, β + {n:,}) / B(α, β)" if k == 0 else f"P(X ≤ {k:,}), X ~ BetaBinomial({n:,}, α, β)"
+    )
+    return fit, formula
+
+
+def beta_binomial_positivity(
     table: ValueTable, hierarchy: Hierarchy, options: PlausibilityOptions
 ) -> list[Flag]:
     flags: list[Flag] = []
@@ -207,48 +371,49 @@ def binomial_positivity(
         )
         if not weeks:
             continue
-        n_nb = 0.0
-        k_nb = 0.0
+        nb_tests_weekly: list[float] = []
+        nb_pos_weekly: list[float] = []
         reporting_nb: list[str] = []
         covered: set[Period] = set()
         for nb in neighbours:
             nb_tests = table.participant_series(nb, Role.TESTED, hierarchy)
             nb_pos = table.participant_series(nb, Role.POSITIVE, hierarchy)
-            shared = [w for w in weeks if w in nb_tests and w in nb_pos]
+            shared = [w for w in weeks if w in nb_tests and w in nb_pos and nb_tests[w] > 0]
             if shared:
                 reporting_nb.append(nb)
                 covered.update(shared)
-                n_nb += sum(nb_tests[w] for w in shared)
-                k_nb += sum(nb_pos[w] for w in shared)
+                nb_tests_weekly += [nb_tests[w] for w in shared]
+                nb_pos_weekly += [min(nb_pos[w], nb_tests[w]) for w in shared]
         weeks = [w for w in weeks if w in covered]
         if not weeks:
             continue
         n = int(sum(tests[w] for w in weeks))
         k = int(sum(positives[w] for w in weeks))
-        if n_nb <= 0 or k_nb <= 0:
+        n_nb = sum(nb_tests_weekly)
+        k_nb = sum(nb_pos_weekly)
+        if k_nb <= 0:
             continue
-        p = k_nb / n_nb
-        if k / n >= p:
+        model = fit_positivity(nb_tests_weekly, nb_pos_weekly)
+        if k / n >= model.mean:
             continue
-        log_p = log_probability_at_most(k, n, p)
-        log10_p = log_p / math.log(10)
-        if log10_p >= math.log10(options.binomial_alpha):
+        log10_p = log_probability_at_most(k, n, model) / math.log(10)
+        if log10_p >= math.log10(options.positivity_alpha):
             continue
         strength = (
             Strength.HIGH if log10_p < -6 else Strength.MEDIUM if log10_p < -3 else Strength.LOW
         )
-        formula = f"(1 − {p:.4f})^{n:,}" if k == 0 else f"P(X ≤ {k:,}), X ~ Bin({n:,}, {p:.4f})"
+        fit, formula = _model_text(model, n, k)
         explanation = (
             f"{participant} reported {_n(n)} people tested and {_n(k)} positive over "
             f"{_periods_text(weeks)}. In the same weeks its neighbours "
-            f"({', '.join(reporting_nb)}) found {p:.2%} of tests positive "
-            f"({_n(k_nb)} of {_n(n_nb)}). Had {participant}'s tests been positive at that rate, "
-            f"{_n(k)} or fewer positives would have probability {formula} ≈ "
-            f"10^{log10_p:.1f}."
+            f"({', '.join(reporting_nb)}) found {_pct(k_nb / n_nb)} of tests positive "
+            f"({_n(k_nb)} of {_n(n_nb)}); {fit}. For a country whose positivity is drawn from "
+            f"that distribution, {_n(k)} or fewer positives in {_n(n)} tests has probability "
+            f"P = {formula} = {format_probability(log10_p)}."
         )
         flags.append(
             Flag(
-                Method.BINOMIAL_POSITIVITY,
+                Method.BETA_BINOMIAL_POSITIVITY,
                 participant,
                 participant,
                 table.role_codes(Role.POSITIVE)[0],
@@ -263,7 +428,16 @@ def binomial_positivity(
                         "positives": float(k),
                         "neighbour_tests": n_nb,
                         "neighbour_positives": k_nb,
-                        "neighbour_positivity": p,
+                        "neighbour_positivity": k_nb / n_nb,
+                        "neighbour_weeks": float(model.weeks),
+                        "fitted_mean": model.mean,
+                        "fitted_sd": model.sd,
+                        **(
+                            {"alpha": model.alpha, "beta": model.beta}
+                            if model.alpha is not None and model.beta is not None
+                            else {}
+                        ),
+                        "dispersion": model.dispersion,
                         "log10_probability": log10_p,
                     }
                 ),
@@ -393,6 +567,8 @@ def coverage_above_100(
 
 
 def robust_z_scores(table: ValueTable, options: PlausibilityOptions) -> list[Flag]:
+    from scipy.stats import median_abs_deviation
+
     flags: list[Flag] = []
     for (participant, org_unit, code, category), series in sorted(
         table.by_category.items(), key=lambda kv: kv[0]

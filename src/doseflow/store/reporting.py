@@ -33,7 +33,11 @@ from doseflow.reporting.crosscheck import ledger_needs
 from doseflow.reporting.hierarchy import Hierarchy
 from doseflow.reporting.locks import LockAction, LockEvent, LockKey, PeriodLock
 from doseflow.reporting.periods import Period, PeriodType, parse_period
-from doseflow.reporting.plausibility import Flag, PlausibilityOptions, plausibility_flags
+from doseflow.reporting.plausibility import (
+    PlausibilityOptions,
+    PlausibilityReport,
+    check_plausibility,
+)
 from doseflow.reporting.schema import DEFAULT_SCHEMA, Schema
 from doseflow.reporting.submission import (
     ImportSummary,
@@ -628,8 +632,9 @@ def plausibility(
     options: PlausibilityOptions = DEFAULT_PLAUSIBILITY,
     start: date | None = None,
     end: date | None = None,
-) -> list[Flag]:
-    """Plausibility flags over stored values (of ``participants`` and their neighbours)."""
+) -> PlausibilityReport:
+    """Plausibility flags over stored values (of ``participants`` and their neighbours), with
+    notes on the checks that could not run."""
     wanted: list[str] | None = None
     if participants is not None:
         found = set(participants)
@@ -637,10 +642,8 @@ def plausibility(
             found.update(hierarchy.neighbours_of(p))
         wanted = sorted(found)
     values = load_values(engine, participants=wanted, start=start, end=end)
-    flags = plausibility_flags(values, schema, hierarchy, options)
-    if participants is not None:
-        flags = [f for f in flags if f.participant in set(participants)]
-    return flags
+    only = None if participants is None else set(participants)
+    return check_plausibility(values, schema, hierarchy, options, only)
 
 
 def delete_values(engine: Engine, keys: Iterable[ValueKey]) -> int:

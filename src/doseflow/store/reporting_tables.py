@@ -4,7 +4,8 @@
 element, category): re-submitting replaces the row, so the table is the latest figure for
 every key. Its timestamps are whole seconds since 1970 UTC (integers, fast to write in bulk
 on both backends). Locks, their audit trail, requirements and the first-submission times
-used by compliance sit beside it.
+used by compliance sit beside it, and the hierarchy files loaded with `doseflow report
+hierarchy load` (the latest is in force).
 """
 
 from __future__ import annotations
@@ -101,4 +102,15 @@ requirements = Table(
     Column("last_period", String(16), nullable=True),
     Column("updated_at", DateTime, nullable=False),
     PrimaryKeyConstraint("participant", "report", name="pk_report_requirements"),
+)
+
+hierarchies = Table(
+    "report_hierarchies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(1000), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("loaded_by", String(100), nullable=True),
+    Column("loaded_at", DateTime, nullable=False),
 )

@@ -27,7 +27,8 @@ def reporting_page(
     own = access.own_iso3
     engine = engine_of(request)
     rows = compliance_view(engine, as_of=as_of, participant=own)
-    flags = plausibility(engine, hierarchy_of(request), participants=[own] if own else None)
+    report = plausibility(engine, hierarchy_of(request), participants=[own] if own else None)
+    flags = list(report.flags)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
@@ -42,4 +43,5 @@ def reporting_page(
         counts=counts,
         flags=flags,
         flags_page=flags_page,
+        notes=report.notes,
     )

@@ -35,6 +35,7 @@ from doseflow.service.errors import ERROR_RESPONSES
 from doseflow.service.queries import PAGED_RESPONSES, DateQuery, Iso3Query, Page, page_of, paged
 from doseflow.store.ledger import LedgerStore
 from doseflow.store.reporting import compliance_view, plausibility, submit, values_page
+from doseflow.store.reporting_hierarchy import stored_hierarchy
 from doseflow.store.reporting_ledger import StoreLedger
 
 router = APIRouter(prefix="/api/reports", tags=["reports"], responses=ERROR_RESPONSES)
@@ -45,6 +46,8 @@ ReadCompliance = Annotated[Access, Depends(authorize("compliance.read"))]
 ReadPlausibility = Annotated[Access, Depends(authorize("plausibility.read"))]
 
 MAX_VALUES = 200_000
+#: One header per check that could not run, with the reason (e.g. no neighbours named).
+NOTES_HEADER = "X-Doseflow-Note"
 
 
 class ValueIn(WriteBody):
@@ -120,7 +123,11 @@ class ComplianceOut(BaseModel):
 
 
 def hierarchy_of(request: Request) -> Hierarchy:
-    """Org units from the ledger's network, or every country at national level."""
+    """The hierarchy stored with ``doseflow report hierarchy load``, else org units from the
+    ledger's network, else every country at national level."""
+    stored = stored_hierarchy(engine_of(request))
+    if stored is not None:
+        return stored.hierarchy
     nodes = LedgerStore(engine_of(request)).nodes()
     if any(n.country for n in nodes.values()):
         return hierarchy_from_network(build_network(nodes.values()))
@@ -281,13 +288,16 @@ def get_plausibility(
     end: DateQuery = None,
 ) -> list[FlagOut]:
     country = access.scoped(iso3)
-    flags: list[Flag] = plausibility(
+    report = plausibility(
         engine_of(request),
         hierarchy_of(request),
         participants=[country] if country else None,
         start=start,
         end=end,
     )
+    for note in report.notes:
+        response.headers.append(NOTES_HEADER, note)
+    flags: tuple[Flag, ...] = report.flags
     out = [
         FlagOut(
             method=f.method.value,
