@@ -161,3 +161,120 @@ def test_an_import_with_a_huge_lot_is_refused_and_writes_nothing(
     assert "LEDGER_BAD_FILE" in err
     assert ":2" in err
     assert list(ledger.events()) == []
+
+
+def _flat(text: str) -> str:
+    """Rich wraps long lines at the console width: compare with single spaces."""
+    return " ".join(text.split())
+
+
+def test_unicef_import_reports_the_unknown_vaccine_choice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from doseflow.data.deliveries import delivery_rows
+
+    kenya = sum(
+        r.total_doses
+        for r in delivery_rows()
+        if r.country_name == "Kenya" and r.vaccine_name == "Unknown"
+    )
+    assert kenya > 0
+    db = str(tmp_path / "u.sqlite")
+    _ok(["ledger", "unicef", "--db", db])
+    out = _flat(capsys.readouterr().out)
+    assert (
+        "Vaccine 'Unknown': 1,012 rows (6,182,973,714 doses) excluded (--unknown-vaccine "
+        "exclude): the vaccine is not named in the UNICEF data" in out
+    )
+    store = LedgerStore(open_database(db))
+    assert store.stock_total("KEN-NS-UNICEF", "COVID19-UNSPECIFIED") == 0
+    _ok(["ledger", "unicef", "--unknown-vaccine", "unspecified", "--db", db])
+    out = _flat(capsys.readouterr().out)
+    assert (
+        "Vaccine 'Unknown': 1,012 rows (6,182,973,714 doses) imported under "
+        "COVID19-UNSPECIFIED (--unknown-vaccine unspecified)" in out
+    )
+    assert store.stock_total("KEN-NS-UNICEF", "COVID19-UNSPECIFIED") == kenya
+    # the rows named for a vaccine were recorded by the first run: only the new ones now
+    from doseflow.data.population import countries
+    from doseflow.ledger.unicef import UNSPECIFIED, UnknownVaccine, plan_import
+
+    plan = plan_import(delivery_rows(), countries(), unknown_vaccine=UnknownVaccine.UNSPECIFIED)
+    new = sum(1 for e in plan.events if getattr(e, "lot").product == UNSPECIFIED)
+    assert new > 0
+    assert f"{new:,} events recorded" in out
+    assert store.self_check().ok
+    assert run(["ledger", "unicef", "--unknown-vaccine", "maybe", "--db", db]) == 2
+
+
+def test_stock_says_which_source_it_covers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from doseflow.data.population import countries
+    from doseflow.data.deliveries import DeliveryRow
+    from doseflow.ledger.unicef import plan_import
+
+    db = str(tmp_path / "s.sqlite")
+    store = LedgerStore(open_database(db))
+    store.register_nodes(NODES)
+    store.append_events([dispatched("d1", 2, 500, to="PRK-NS"), received("r1", 3, 500)])
+    row = DeliveryRow(2, "Kenya", "AstraZeneca - Vaxzevria", date(2021, 3, 1), (("COVAX", 70),), 70)
+    plan = plan_import([row], countries())
+    store.register_nodes(plan.nodes)
+    store.append_events(list(plan.events))
+    _ok(["ledger", "stock", "--db", db])
+    out = _flat(capsys.readouterr().out)
+    assert "Source: both sources, kept at separate nodes" in out
+    assert "Total: 570 doses (network stores 500; UNICEF deliveries data 70)" in out
+    _ok(["ledger", "stock", "--source", "unicef", "--db", db])
+    out = _flat(capsys.readouterr().out)
+    assert "Source: the UNICEF deliveries data only" in out
+    assert "KEN-NS-UNICEF" in out and "PRK-NS" not in out
+    assert "Total: 70 doses" in out
+    _ok(["ledger", "stock", "--source", "network", "--db", db])
+    out = _flat(capsys.readouterr().out)
+    assert "Source: the network's stores only" in out
+    assert "KEN-NS-UNICEF" not in out and "PRK-NS" in out
+    assert "Total: 500 doses" in out
+    # a node asked for by name keeps to the source asked for
+    _ok(["ledger", "stock", "--source", "network", "--node", "KEN-NS-UNICEF", "--db", db])
+    assert "Total: 0 doses" in _flat(capsys.readouterr().out)
+
+
+def test_the_demo_keeps_modelled_and_unicef_stock_apart(tmp_path: Path) -> None:
+    """The demo's ledger step records round 1's modelled shipments and the UNICEF deliveries;
+    Mongolia's store holds the modelled doses only, its UNICEF store the reported ones only."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from doseflow.allocation import load_scenario
+    from doseflow.cli.demo import example_path
+    from doseflow.cli.ledger import demo_ledger
+    from doseflow.data.deliveries import delivery_rows
+    from doseflow.store.allocation import AllocationStore
+
+    engine = open_database(str(tmp_path / "demo.sqlite"))
+    alloc = AllocationStore(engine)
+    alloc.save_scenario(load_scenario(example_path("covax_2021.yaml")))
+    alloc.run("covax-2021")
+    sink = StringIO()
+    demo_ledger(engine, Console(file=sink, width=300), "covax-2021")
+    store = LedgerStore(engine)
+    modelled = [e for e in store.events() if e.recorded_by == "demo" and e.kind.value == "received"]
+    mng = sum(getattr(e, "quantity") for e in modelled if getattr(e, "node") == "MNG-NS")
+    assert mng > 0
+    lines = store.stock_on_hand(node=["MNG-NS"])
+    assert sum(s.doses for s in lines) == mng
+    assert not [s for s in lines if s.lot.startswith("UNICEF-")]
+    reported = store.stock_on_hand(node=["MNG-NS-UNICEF"])
+    mongolia = sum(
+        r.total_doses
+        for r in delivery_rows()
+        if r.country_name == "Mongolia" and r.vaccine_name != "Unknown"
+    )
+    assert mongolia > 0
+    assert sum(s.doses for s in reported) == mongolia
+    assert all(s.lot.startswith("UNICEF-") for s in reported)
+    out = " ".join(sink.getvalue().split())
+    assert "MNG-NS-UNICEF" in out and "--source" in out

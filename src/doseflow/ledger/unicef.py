@@ -109,8 +109,8 @@ UNKNOWN_VACCINE = "Unknown"
 
 #: Why a vaccine name has no product.
 NOT_PRODUCTS: dict[str, str] = {
-    UNKNOWN_VACCINE: "the vaccine is not named in the UNICEF data (left out: import with "
-    f"the unknown-vaccine option 'unspecified' to count them under {UNSPECIFIED})"
+    UNKNOWN_VACCINE: "the vaccine is not named in the UNICEF data (the unknown-vaccine "
+    f"option 'unspecified' imports it as {UNSPECIFIED})"
 }
 
 #: Products the import introduces that the allocation example does not define, with their
