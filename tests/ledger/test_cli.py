@@ -288,3 +288,39 @@ def test_the_demo_keeps_modelled_and_unicef_stock_apart(tmp_path: Path) -> None:
     out = " ".join(sink.getvalue().split())
     assert "MNG-NS-UNICEF" in out
     assert "--source" in out
+
+
+def _doc_blocks(heading: str) -> list[str]:
+    """The ```text blocks of a section of docs/ledger.md, each flattened to one line."""
+    doc = (Path(__file__).parents[2] / "docs" / "ledger.md").read_text(encoding="utf-8")
+    section = doc.split(heading, 1)[1].split("\n## ", 1)[0]
+    return [_flat(b.split("```", 1)[0]) for b in section.split("```text")[1:]]
+
+
+def test_the_documented_unicef_figures_are_what_the_commands_print(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from doseflow.data.deliveries import delivery_rows
+    from doseflow.data.population import countries
+    from doseflow.ledger.unicef import plan_import
+
+    default, unspecified = _doc_blocks("## UNICEF deliveries")
+    db = str(tmp_path / "doc.sqlite")
+    _ok(["ledger", "unicef", "--db", db])
+    out = _flat(capsys.readouterr().out)
+    for line in default.split(". "):
+        assert line.rstrip(".") in out, line
+    _ok(["ledger", "unicef", "--unknown-vaccine", "unspecified", "--db", db])
+    out = _flat(capsys.readouterr().out)
+    for line in unspecified.split(". "):
+        assert line.rstrip(".") in out, line
+    doc = _flat((Path(__file__).parents[2] / "docs" / "ledger.md").read_text(encoding="utf-8"))
+    plan = plan_import(delivery_rows(), countries())
+    for u in plan.unmapped:
+        if u.kind == "country":
+            rows = f"{len(u.lines)} row{'s' if len(u.lines) > 1 else ''}"
+            assert f"`{u.name}` ({rows}, {u.doses:,} doses)" in doc, u.name
+    vaxzevria = sum(
+        r.total_doses for r in delivery_rows() if r.vaccine_name == "AstraZeneca - Vaxzevria"
+    )
+    assert f"real Vaxzevria deliveries ({vaxzevria:,} doses)" in doc

@@ -243,3 +243,20 @@ def test_reconciliation_with_the_bundled_file(option: UnknownVaccine) -> None:
     assert "AZ-SKB" not in products
     az = sum(d for (_i, p, _m), d in want.items() if p == "AZ")
     assert az == 1_135_281_569
+
+
+def test_the_data_sources_page_quotes_the_file() -> None:
+    """docs/data-sources.md's figures for the UNICEF file, recomputed from the bundled file."""
+    from pathlib import Path
+
+    doc = " ".join(
+        (Path(__file__).parents[2] / "docs" / "data-sources.md").read_text("utf-8").split()
+    )
+    rows = [r for r in delivery_rows() if r.doses_by_channel]
+    total = sum(r.total_doses for r in rows)
+    vax = [r for r in rows if r.vaccine_name == AZ_NAME]
+    unknown = [r for r in rows if r.vaccine_name == "Unknown"]
+    doses = sum(r.total_doses for r in unknown)
+    assert f"({len(vax):,} rows, {sum(r.total_doses for r in vax):,} doses," in doc
+    assert f"carry {100 * doses / total:.1f}% of the file's doses" in doc
+    assert f"({len(unknown):,} rows with doses, {doses:,} of {total:,})" in doc
