@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from doseflow.cli.app import run
 from doseflow.cli.console import console, err_console
 
+from .fhir_schema import assert_valid_r4
 from .test_files import example
 
 HIERARCHY = str(example("reporting_hierarchy.yaml"))
@@ -85,7 +86,10 @@ def test_import_plausibility_export(
         )
         == 0
     )
-    assert json.loads(fhir.read_text())["entry"][0]["resource"]["resourceType"] == "MeasureReport"
+    document = assert_valid_r4(fhir.read_text())
+    kinds = {e["resource"]["resourceType"] for e in document["entry"]}
+    assert kinds == {"MeasureReport", "Organization", "Location"}
+    assert "fhirVersion=4.0" in capsys.readouterr().err
 
 
 def test_template_submit_lock_reopen(
@@ -182,3 +186,28 @@ def test_cli_errors(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "'xls' is not an export format" in err
     assert run(["report", "schema"]) == 0
     assert "doses_administered" in capsys.readouterr().out
+
+
+def test_export_fhir_shipments_transaction(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from doseflow.store.database import open_database
+    from doseflow.store.ledger import LedgerStore
+    from tests.ledger.factory import NODES, dispatched, planned
+
+    engine = open_database(db)
+    ledger = LedgerStore(engine)
+    ledger.register_nodes(NODES)
+    ledger.append_events([planned("p1", 1, 1000), dispatched("d1", 2, 1000)])
+    engine.dispose()
+    out = tmp_path / "shipments.json"
+    args = ["report", "export", "--format", "fhir-shipments", "--out", str(out), "--db", db]
+    base = ["--bundle-type", "transaction", "--base-url", "https://fhir.example.org/r4"]
+    assert run([*args, *base]) == 0
+    document = assert_valid_r4(out.read_text())
+    assert document["type"] == "transaction"
+    assert all(e["fullUrl"].startswith("https://fhir.example.org/r4/") for e in document["entry"])
+    assert {e["request"]["method"] for e in document["entry"]} == {"PUT"}
+    assert "application/fhir+json; fhirVersion=4.0" in capsys.readouterr().err
+    assert run([*args, *base, "--method", "POST"]) == 2
+    assert "REPORT_FHIR_OPTIONS" in capsys.readouterr().err

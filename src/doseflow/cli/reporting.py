@@ -18,6 +18,7 @@ from rich.table import Table
 from doseflow.cli.console import console, err_console
 from doseflow.domain.errors import DoseflowError
 from doseflow.reporting import (
+    MEDIA_TYPE,
     GatePolicy,
     Hierarchy,
     IdScheme,
@@ -48,7 +49,7 @@ from doseflow.reporting import (
 from doseflow.reporting.values import format_number
 from doseflow.store import reporting as store
 from doseflow.store.database import open_database
-from doseflow.store.reporting_ledger import StoreLedger, shipment_records
+from doseflow.store.reporting_ledger import StoreLedger, ledger_nodes, shipment_records
 
 report_app = typer.Typer(
     help="Reports: submit, import/export (DHIS2, ADX, FHIR), templates, locks, compliance, "
@@ -280,6 +281,19 @@ def export_cmd(
     end: str | None = typer.Option(None, help="Only periods starting on or before (YYYY-MM-DD)."),
     mapping: Path | None = typer.Option(None, help="DHIS2 mapping file (YAML)."),
     id_scheme: IdScheme = typer.Option(IdScheme.UID, help="DHIS2 JSON identifiers: uid or code."),
+    bundle_type: str = typer.Option(
+        "collection", "--bundle-type", help="FHIR Bundle type: collection or transaction."
+    ),
+    method: str = typer.Option(
+        "PUT", "--method", help="FHIR transaction entries: PUT <Type>/<id> or conditional POST."
+    ),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="FHIR server base: fullUrls <base>/<Type>/<id> (default urn:uuid)."
+    ),
+    product_codes: Path | None = typer.Option(
+        None, "--product-codes", help="CSV of product CVX/GTIN codes (default: the bundled one)."
+    ),
+    hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
@@ -289,7 +303,15 @@ def export_cmd(
     engine = open_database(db)
     try:
         if fmt == "fhir-shipments":
-            text = bundle_json(supply_deliveries(shipment_records(engine)))
+            from doseflow.data.product_codes import load_product_codes
+
+            resources = supply_deliveries(
+                shipment_records(engine),
+                nodes=ledger_nodes(engine),
+                codes=load_product_codes(product_codes),
+                base_url=base_url,
+            )
+            text = bundle_json(resources, bundle_type=bundle_type, method=method, base_url=base_url)
         else:
             values = store.load_values(
                 engine,
@@ -303,7 +325,12 @@ def export_cmd(
             elif fmt == "adx":
                 text = write_adx(values, load_mapping(mapping), the_schema)
             elif fmt == "fhir":
-                text = bundle_json(measure_reports(values, the_schema))
+                resources = measure_reports(
+                    values, the_schema, base_url=base_url, hierarchy=_hierarchy(hierarchy)
+                )
+                text = bundle_json(
+                    resources, bundle_type=bundle_type, method=method, base_url=base_url
+                )
             else:
                 raise DoseflowError(
                     "REPORT_UNKNOWN_FORMAT",
@@ -319,6 +346,8 @@ def export_cmd(
     else:
         out.write_text(text, encoding="utf-8")
         err_console.print(f"wrote {out}")
+    if fmt.startswith("fhir"):
+        err_console.print(f"FHIR R4: send it as Content-Type: {MEDIA_TYPE}", markup=False)
 
 
 @report_app.command("template")

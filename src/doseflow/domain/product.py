@@ -86,3 +86,30 @@ class Product:
         return (self.licence_iso3 is not None and iso3 in self.licence_iso3) or (
             self.licence_financing is not None and financing in self.licence_financing
         )
+
+
+@dataclass(frozen=True)
+class ProductCodes:
+    """A product code's standard codes, for exchange with other systems (FHIR).
+
+    Kept apart from :class:`Product` because they are reference data about a product code
+    (the same code, e.g. ``PFIZER``, is used by allocation examples, network files and the
+    UNICEF import), not something a pool's product file has to repeat. ``cvx`` is the CDC
+    vaccine code (``http://hl7.org/fhir/sid/cvx``), ``gtin`` the GS1 trade item number of
+    a pack. Either may be missing: then only doseflow's own product code is exchanged.
+    """
+
+    product: str
+    cvx: str | None = None
+    cvx_display: str | None = None
+    gtin: str | None = None
+
+
+def gtin_valid(gtin: str) -> bool:
+    """Whether ``gtin`` is a GTIN-8, -12, -13 or -14 with a correct GS1 check digit."""
+    if not gtin.isdigit() or len(gtin) not in (8, 12, 13, 14):
+        return False
+    digits = [int(c) for c in gtin]
+    body = digits[:-1]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == digits[-1]

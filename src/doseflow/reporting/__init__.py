@@ -19,6 +19,7 @@ from doseflow.reporting.crosscheck import LedgerFigures, LedgerPosition, ledger_
 from doseflow.reporting.dhis2_json import data_value_set, read_data_value_set, write_data_value_set
 from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme, load_mapping
 from doseflow.reporting.fhir_export import (
+    MEDIA_TYPE,
     ShipmentRecord,
     bundle,
     bundle_json,
@@ -71,6 +72,7 @@ from doseflow.reporting.values import DataValue, Origin, SubmittedValue, ValueKe
 
 __all__ = [
     "DEFAULT_SCHEMA",
+    "MEDIA_TYPE",
     "Category",
     "ComplianceRow",
     "ComplianceStatus",

@@ -19,10 +19,14 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
+from doseflow.domain.network import Node
+from doseflow.ledger.unicef import RECORDED_BY as UNICEF_IMPORT
+from doseflow.ledger.views import shipment_status
 from doseflow.reporting.crosscheck import LedgerPosition
 from doseflow.reporting.fhir_export import ShipmentRecord
 from doseflow.reporting.hierarchy import Hierarchy
 from doseflow.reporting.periods import parse_period
+from doseflow.store import ledger_query as q
 from doseflow.store.ledger import LedgerStore
 
 
@@ -77,12 +81,22 @@ class StoreLedger:
 
 _FHIR_STATUS = {"received": "completed", "cancelled": "abandoned"}
 
+#: Who records shipments whose dates are known to the month only: the UNICEF import turns
+#: each monthly row into a shipment dated the 1st of its month.
+MONTHLY_SOURCES = frozenset({UNICEF_IMPORT})
+
 
 def shipment_records(engine: Engine) -> list[ShipmentRecord]:
-    """Every ledger shipment as a :class:`ShipmentRecord` for the FHIR export."""
-    statuses = LedgerStore(engine).shipments()
+    """Every ledger shipment as a :class:`ShipmentRecord` for the FHIR export. A shipment
+    whose events all come from a monthly source is dated to the month."""
+    with engine.connect() as conn:
+        grouped = q.shipment_events(conn, None)
+        gone = q.reversed_ids(conn, [e.event_id for evs in grouped.values() for e in evs])
     records: list[ShipmentRecord] = []
-    for s in statuses:
+    for shipment_id, events in sorted(grouped.items()):
+        s = shipment_status(shipment_id, events, gone)
+        live = [e for e in events if e.event_id not in gone]
+        monthly = bool(live) and all(e.recorded_by in MONTHLY_SOURCES for e in live)
         received = s.state == "received"
         occurred = s.last_event_at.date() if received and s.last_event_at else s.expected_arrival
         records.append(
@@ -94,6 +108,12 @@ def shipment_records(engine: Engine) -> list[ShipmentRecord]:
                 destination=s.destination or "unknown",
                 status=_FHIR_STATUS.get(s.state, "in-progress"),
                 occurred=occurred,
+                occurred_month=monthly,
             )
         )
     return records
+
+
+def ledger_nodes(engine: Engine) -> dict[str, Node]:
+    """The ledger's registered nodes (names and countries of suppliers and destinations)."""
+    return LedgerStore(engine).nodes()
