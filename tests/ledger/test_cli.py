@@ -324,3 +324,35 @@ def test_the_documented_unicef_figures_are_what_the_commands_print(
         r.total_doses for r in delivery_rows() if r.vaccine_name == "AstraZeneca - Vaxzevria"
     )
     assert f"real Vaxzevria deliveries ({vaxzevria:,} doses)" in doc
+
+
+def test_a_ledger_imported_with_the_earlier_mapping_is_refused_not_doubled(
+    db_url: str,
+) -> None:
+    """The earlier import received at <ISO3>-NS under the same event ids: importing again
+    is refused whole (the ids' content differs), never recorded a second time."""
+    from dataclasses import replace
+
+    from doseflow.data.deliveries import DeliveryRow
+    from doseflow.data.population import countries
+    from doseflow.domain.errors import DoseflowError
+    from doseflow.domain.network import Node, NodeKind
+    from doseflow.ledger.unicef import plan_import
+
+    rows = [DeliveryRow(2, "Kenya", "Moderna - Spikevax", date(2021, 7, 1), (("COVAX", 9),), 9)]
+    plan = plan_import(rows, countries())
+    earlier = [
+        replace(e, node="KEN-NS")
+        if isinstance(e, ShipmentReceived)
+        else replace(e, destination="KEN-NS")
+        for e in plan.events
+        if isinstance(e, ShipmentReceived | ShipmentDispatched)
+    ]
+    store = LedgerStore(open_database(db_url))
+    store.register_nodes([*plan.nodes, Node("KEN-NS", "Kenya", NodeKind.NATIONAL_STORE, "KEN")])
+    store.append_events(earlier)
+    with pytest.raises(DoseflowError) as exc:
+        store.append_events(list(plan.events))
+    assert exc.value.code == "LEDGER_IDEMPOTENCY_CONFLICT"
+    assert store.event_count() == 2
+    assert store.stock_total("KEN-NS-UNICEF", "MODERNA") == 0
