@@ -17,7 +17,7 @@ from doseflow.data.product_codes import bundled_product_codes, load_product_code
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.network import Node, NodeKind
 from doseflow.domain.product import ProductCodes, gtin_valid
-from doseflow.ledger.unicef import VACCINE_PRODUCTS
+from doseflow.ledger.unicef import UNSPECIFIED, VACCINE_PRODUCTS
 from doseflow.reporting import (
     DEFAULT_SCHEMA,
     MEDIA_TYPE,
@@ -270,6 +270,8 @@ def test_gtin_coding_when_the_table_has_one() -> None:
 CDC_CVX = {
     "AZ-SII": "210",  # AstraZeneca; trade names include COVISHIELD
     "AZ-SKB": "210",  # AstraZeneca; trade names include VAXZEVRIA
+    "AZ": "210",  # AstraZeneca, any manufacturing site (UNICEF's "AstraZeneca - Vaxzevria")
+    "COVID19-UNSPECIFIED": "213",  # the UNICEF import's rows whose vaccine is "Unknown"
     "PFIZER": "208",
     "MODERNA": "207",
     "JANSSEN": "212",
@@ -290,7 +292,7 @@ def test_bundled_table_gives_every_known_product_its_cvx() -> None:
     table = bundled_product_codes()
     assert {p: c.cvx for p, c in table.items() if c.cvx} == CDC_CVX
     # every product code doseflow ships or imports is in the table (with or without CVX)
-    unicef = set(VACCINE_PRODUCTS.values())
+    unicef = set(VACCINE_PRODUCTS.values()) | {UNSPECIFIED}
     covax = {p["code"] for p in yaml.safe_load(example("covax_2021.yaml").read_text())["products"]}
     assert covax == {"AZ-SII", "AZ-SKB", "PFIZER", "SINOVAC"}
     assert unicef | covax <= set(table)

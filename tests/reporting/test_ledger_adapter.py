@@ -125,6 +125,9 @@ def test_unicef_shipments_are_dated_to_their_month(db_url: str) -> None:
     )
     assert sinovac["occurrenceDateTime"] == "2021-08"
     store_ = by_url[sinovac["destination"]["reference"]]
-    assert (store_["name"], store_["address"]["country"]) == ("Bangladesh national store", "BGD")
+    assert (store_["name"], store_["address"]["country"]) == (
+        "Bangladesh national store (UNICEF deliveries data)",
+        "BGD",
+    )
     assert by_url[sinovac["supplier"]["reference"]]["name"] == "COVAX (UNICEF data)"
     engine.dispose()

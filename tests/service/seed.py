@@ -150,3 +150,22 @@ def receipt_row(event_id: str = "r-nga-1", **changes: Any) -> dict[str, Any]:
     }
     row.update(changes)
     return row
+
+
+def seed_unicef(engine: Engine) -> LedgerStore:
+    """Two UNICEF-reported deliveries to Kenya (70 AZ, 30 Pfizer doses), as the UNICEF
+    import records them: at KEN-NS-UNICEF, apart from the network's KEN-NS."""
+    from doseflow.data.deliveries import DeliveryRow
+    from doseflow.data.population import countries
+    from doseflow.ledger.unicef import plan_import
+
+    month = date(2021, 3, 1)
+    rows = [
+        DeliveryRow(2, "Kenya", "AstraZeneca - Vaxzevria", month, (("COVAX", 70),), 70),
+        DeliveryRow(3, "Kenya", "Pfizer BioNTech - Comirnaty", month, (("Donations", 30),), 30),
+    ]
+    plan = plan_import(rows, countries())
+    ledger = LedgerStore(engine)
+    ledger.register_nodes(plan.nodes)
+    ledger.append_events(list(plan.events))
+    return ledger

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.service.conftest import Service, make_service
-from tests.service.seed import receipt_row, seed_ledger
+from tests.service.seed import receipt_row, seed_ledger, seed_unicef
 
 
 @pytest.fixture
@@ -111,3 +111,26 @@ def test_only_logistics_and_administrators_record_events(seeded: Service) -> Non
     for actor in ("viewer", "allocation-analyst", "participant-NGA"):
         response = seeded.post("/api/ledger/events", actor, json={"events": [receipt_row()]})
         assert response.status_code == 403, actor
+
+
+def test_stock_by_source_keeps_unicef_data_apart(seeded: Service) -> None:
+    seed_unicef(seeded.engine)
+    kenya = seeded.get("/api/stock", "participant-KEN").json()
+    assert {(s["node"], s["doses"]) for s in kenya} == {
+        ("KEN-NS", 24_000),
+        ("KEN-NS-UNICEF", 70),
+        ("KEN-NS-UNICEF", 30),
+    }
+    reported = seeded.get("/api/stock", "participant-KEN", params={"source": "unicef"}).json()
+    assert {(s["node"], s["product"], s["doses"]) for s in reported} == {
+        ("KEN-NS-UNICEF", "AZ", 70),
+        ("KEN-NS-UNICEF", "PFIZER", 30),
+    }
+    network = seeded.get("/api/stock", "viewer", params={"source": "network"}).json()
+    assert {(s["node"], s["doses"]) for s in network} == {("KEN-NS", 24_000), ("DXB", 4_800)}
+    # a node of the other source: nothing, not the node's stock
+    other = seeded.get(
+        "/api/stock", "viewer", params={"source": "network", "node": "KEN-NS-UNICEF"}
+    )
+    assert other.json() == []
+    assert seeded.get("/api/stock", "viewer", params={"source": "nope"}).status_code == 422

@@ -13,7 +13,7 @@ from doseflow.service.permissions import PERMISSIONS
 from doseflow.store.service import audit_log
 from tests.service.conftest import ACTORS, Service, dashboard_sign_in, make_service
 from tests.service.scenario import NAME, scenario_document
-from tests.service.seed import seed_ledger
+from tests.service.seed import seed_ledger, seed_unicef
 
 
 @pytest.fixture
@@ -122,6 +122,23 @@ def test_shipments_and_stock_pages(full: Service) -> None:
     assert "DXB" not in stock
     staff = browser_for(full, "logistics-officer").get("/dashboard/shipments").text
     assert "S-NGA-1" in staff
+
+
+def test_the_stock_page_says_which_source_it_covers(full: Service) -> None:
+    seed_unicef(full.engine)
+    kenya = browser_for(full, "participant-KEN")
+    both = " ".join(kenya.get("/dashboard/stock").text.split())
+    assert "Source: both sources, kept at separate nodes" in both
+    assert "KEN-NS-UNICEF" in both
+    assert "K1" in both
+    reported = " ".join(kenya.get("/dashboard/stock", params={"source": "unicef"}).text.split())
+    assert "Source: the UNICEF deliveries data only" in reported
+    assert "UNICEF-2021-03" in reported
+    assert "K1" not in reported
+    network = " ".join(kenya.get("/dashboard/stock", params={"source": "network"}).text.split())
+    assert "Source: the network&#39;s stores only" in network  # escaped by the template
+    assert "UNICEF-2021-03" not in network
+    assert "K1" in network
 
 
 def test_reporting_and_impact_pages(full: Service) -> None:

@@ -32,7 +32,15 @@ from doseflow.ledger.shipments import (
     receive,
     shipment_id_for,
 )
-from doseflow.ledger.unicef import UnicefImport, plan_import
+from doseflow.ledger.sources import StockSource, describe, select, source_of
+from doseflow.ledger.unicef import (
+    NOT_PRODUCTS,
+    UNKNOWN_VACCINE,
+    UNSPECIFIED,
+    UnicefImport,
+    UnknownVaccine,
+    plan_import,
+)
 from doseflow.store.database import open_database
 from doseflow.store.ledger import LedgerStore
 
@@ -121,11 +129,23 @@ def stock(
     product: str | None = typer.Option(None, "--product"),
     lot: str | None = typer.Option(None, "--lot"),
     at: str | None = typer.Option(None, "--at", help="As of this date (end of day, UTC)."),
+    source: StockSource = typer.Option(
+        StockSource.ALL,
+        "--source",
+        help="network: the network's stores; unicef: the UNICEF deliveries data "
+        "(<ISO3>-NS-UNICEF); all: both, totalled apart.",
+    ),
     db: str | None = DB,
 ) -> None:
-    """Stock on hand by node, product and lot, now or at a date (doses)."""
-    lines = _store(db).stock_on_hand(
-        node=node or None, product=product, lot=lot, at=_day(at, "--at")
+    """Stock on hand by node, product and lot, now or at a date (doses), from one source."""
+    store = _store(db)
+    nodes = (
+        None if source is StockSource.ALL and not node else select(node or store.nodes(), source)
+    )
+    lines = (
+        store.stock_on_hand(node=nodes, product=product, lot=lot, at=_day(at, "--at"))
+        if nodes is None or nodes
+        else []
     )
     when = f" on {at}" if at else ""
     table = Table(title=f"Stock on hand{when} (doses)")
@@ -136,7 +156,13 @@ def stock(
             s.node, s.product, s.lot, str(s.expiry or "-"), str(s.vvm_stage), f"{s.doses:,}"
         )
     console.print(table)
-    console.print(f"Total: {sum(s.doses for s in lines):,} doses", highlight=False)
+    console.print(f"Source: {describe(source)}.", highlight=False, markup=False)
+    total = f"Total: {sum(s.doses for s in lines):,} doses"
+    if source is StockSource.ALL:
+        network = sum(s.doses for s in lines if source_of(s.node) is StockSource.NETWORK)
+        unicef = sum(s.doses for s in lines if source_of(s.node) is StockSource.UNICEF)
+        total += f" (network stores {network:,}; UNICEF deliveries data {unicef:,})"
+    console.print(total, highlight=False)
 
 
 @ledger_app.command("card")
@@ -288,20 +314,53 @@ def render_unicef(result: UnicefImport) -> None:
             lines = ", ".join(str(x) for x in u.lines[:8]) + (" ..." if len(u.lines) > 8 else "")
             table.add_row(u.kind, u.name, u.reason, f"{len(u.lines):,}", f"{u.doses:,}", lines)
         console.print(table)
+    console.print(
+        f"Doses: {result.doses_imported:,} imported + {result.doses_skipped:,} not imported = "
+        f"{result.doses_imported + result.doses_skipped:,} in the file's rows.",
+        highlight=False,
+    )
+    console.print(unknown_vaccine_text(result), highlight=False, markup=False)
 
 
-def import_unicef(store: LedgerStore) -> tuple[UnicefImport, int]:
+def unknown_vaccine_text(result: UnicefImport) -> str:
+    """What became of the rows whose vaccine UNICEF does not name (the option's effect)."""
+    option = f"--unknown-vaccine {result.unknown_vaccine.value}"
+    if result.unknown_vaccine is UnknownVaccine.UNSPECIFIED:
+        return (
+            f"Vaccine '{UNKNOWN_VACCINE}': {result.unspecified_rows:,} rows "
+            f"({result.unspecified_doses:,} doses) imported under {UNSPECIFIED} ({option})."
+        )
+    left = [u for u in result.unmapped if u.kind == "vaccine" and u.name == UNKNOWN_VACCINE]
+    rows = sum(len(u.lines) for u in left)
+    doses = sum(u.doses for u in left)
+    return (
+        f"Vaccine '{UNKNOWN_VACCINE}': {rows:,} rows ({doses:,} doses) excluded ({option}): "
+        f"{NOT_PRODUCTS[UNKNOWN_VACCINE]}."
+    )
+
+
+def import_unicef(
+    store: LedgerStore, unknown_vaccine: UnknownVaccine = UnknownVaccine.EXCLUDE
+) -> tuple[UnicefImport, int]:
     """Map the bundled UNICEF file and record it; returns the plan and events recorded."""
-    result = plan_import(delivery_rows(), countries())
+    result = plan_import(delivery_rows(), countries(), unknown_vaccine=unknown_vaccine)
     store.register_nodes(result.nodes)
     appended = store.append_events(list(result.events))
     return result, len(appended.appended)
 
 
 @ledger_app.command("unicef")
-def unicef(db: str | None = DB) -> None:
+def unicef(
+    unknown_vaccine: UnknownVaccine = typer.Option(
+        UnknownVaccine.EXCLUDE,
+        "--unknown-vaccine",
+        help=f"Rows whose vaccine is 'Unknown' (40.7% of the doses): exclude (reported) or "
+        f"import them under the product {UNSPECIFIED}.",
+    ),
+    db: str | None = DB,
+) -> None:
     """Import the bundled UNICEF COVID-19 vaccine deliveries as received shipments."""
-    result, appended = import_unicef(_store(db))
+    result, appended = import_unicef(_store(db), unknown_vaccine)
     render_unicef(result)
     console.print(f"{appended:,} events recorded (re-running records nothing new).")
 
@@ -532,8 +591,9 @@ def register(app: typer.Typer) -> None:
 
 def demo_ledger(engine: object, out_console: object, scenario: str | None) -> None:
     """The demo's ledger step: round 1's shipments via the Dalian hub (one held there, one
-    received with damaged doses), then the UNICEF deliveries import. Idempotent: every
-    event id is derived from the shipment and step, so a re-run records nothing new."""
+    received with damaged doses), then the UNICEF deliveries import (at ``<ISO3>-NS-UNICEF``,
+    apart from the modelled stock). Idempotent: every event id is derived from the shipment
+    and step, so a re-run records nothing new."""
     from datetime import timedelta
 
     from rich.console import Console
@@ -650,11 +710,19 @@ def demo_ledger(engine: object, out_console: object, scenario: str | None) -> No
     con.print(table)
     unicef_result, _appended = import_unicef(store)
     render_unicef(unicef_result)
+    con.print(
+        "The modelled shipments above arrive at the network's stores (<ISO3>-NS); UNICEF's "
+        "reported deliveries at stores of their own (<ISO3>-NS-UNICEF, e.g. MNG-NS-UNICEF), "
+        "so no stock mixes the two. `doseflow ledger stock --source network|unicef` shows one.",
+        highlight=False,
+        markup=False,
+    )
     report = store.self_check()
     con.print(
         f"Ledger check: {report.events:,} events; {report.entered:,} doses entered = "
         f"{report.accounted:,} in stock, in transit, administered or written off "
         f"({'consistent' if report.ok else 'INCONSISTENT'}). Try `doseflow ledger hubs`, "
-        "`doseflow ledger card NPL-NS AZ-SKB`, `doseflow ship list`.",
+        "`doseflow ledger card MNG-NS AZ-SII`, `doseflow ledger card MNG-NS-UNICEF AZ-SII`, "
+        "`doseflow ship list`.",
         highlight=False,
     )

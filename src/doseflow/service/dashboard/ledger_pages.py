@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from doseflow.ledger.sources import StockSource, describe, select
 from doseflow.service.context import engine_of
 from doseflow.service.dashboard.paging import (
     DASHBOARD_ROWS,
@@ -77,12 +78,14 @@ def stock_page(
     within_days: Annotated[int, Query(ge=0, le=3650)] = 90,
     stock_offset: OffsetParam = 0,
     expiring_offset: OffsetParam = 0,
+    source: StockSource = StockSource.ALL,
 ) -> Response:
     access = page_access(request, "stock.read")
     ledger = LedgerStore(engine_of(request))
     nodes = ledger.nodes()
     own = access.own_iso3
-    codes = [c for c, n in nodes.items() if own is None or n.country == own]
+    codes = select((c for c, n in nodes.items() if own is None or n.country == own), source)
+    everywhere = own is None and source is StockSource.ALL
     # the database cuts the stock table to one page
     stock, total = (
         ledger.stock_page(limit=DASHBOARD_ROWS, offset=stock_offset, node=codes)
@@ -92,7 +95,7 @@ def stock_page(
     stock_nav = table_page(request, "stock_offset", stock_offset, len(stock), total)
     every = (
         ledger.expiring(within_days)
-        if own is None
+        if everywhere
         else [line for code in codes for line in ledger.expiring(within_days, node=code)]
     )
     every.sort(key=lambda x: (x.expiry, x.node, x.product, x.lot))
@@ -107,4 +110,7 @@ def stock_page(
         expiring_page=expiring_nav,
         within_days=within_days,
         nodes=nodes,
+        source=source,
+        sources=list(StockSource),
+        source_text=describe(source),
     )

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from doseflow.domain.errors import DoseflowError
 from doseflow.ledger.attribution import recorded_events
 from doseflow.ledger.event_file import row_of
+from doseflow.ledger.sources import StockSource, describe, select
 from doseflow.ledger.views import (
     ExpiringLine,
     HubHolding,
@@ -47,6 +48,19 @@ from doseflow.service.responses import json_response
 from doseflow.store.ledger import LedgerStore
 
 router = APIRouter(prefix="/api", tags=["stock and shipments"], responses=ERROR_RESPONSES)
+
+#: Which stock a query covers: the network's stores, the UNICEF deliveries data, or both.
+SourceQuery = Annotated[
+    StockSource,
+    Query(
+        description="network: "
+        + describe(StockSource.NETWORK)
+        + "; unicef: "
+        + describe(StockSource.UNICEF)
+        + "; all (default): "
+        + describe(StockSource.ALL)
+    ),
+]
 
 ReadStock = Annotated[Access, Depends(authorize("stock.read"))]
 ReadShipments = Annotated[Access, Depends(authorize("shipments.read"))]
@@ -148,9 +162,12 @@ def get_stock(
     lot: LotQuery = None,
     at: MomentQuery = None,
     include_zero: bool = False,
+    source: SourceQuery = StockSource.ALL,
 ) -> Response:
     ledger = ledger_of(request)
     nodes = scoped_nodes(ledger, access, iso3, node)
+    if source is not StockSource.ALL:
+        nodes = select(ledger.nodes() if nodes is None else nodes, source)
     lines, total = (
         ([], 0)
         if nodes is not None and not nodes
@@ -183,9 +200,12 @@ def get_expiring(
     today: DateQuery = None,
     iso3: Iso3Query = None,
     node: CodeQuery = None,
+    source: SourceQuery = StockSource.ALL,
 ) -> list[ExpiringLine]:
     ledger = ledger_of(request)
     nodes = scoped_nodes(ledger, access, iso3, node)
+    if source is not StockSource.ALL:
+        nodes = select(ledger.nodes() if nodes is None else nodes, source)
     lines: list[ExpiringLine] = []
     for code in nodes if nodes is not None else [None]:
         lines.extend(ledger.expiring(within_days, today=today, node=code))
