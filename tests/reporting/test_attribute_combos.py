@@ -26,7 +26,7 @@ from doseflow.reporting import (
     write_adx,
     write_data_value_set,
 )
-from doseflow.reporting.dhis2_mapping import Dhis2Mapping
+from doseflow.reporting.dhis2_mapping import CategoryCodes, Dhis2Mapping
 from doseflow.reporting.plausibility import ValueTable
 from doseflow.store import reporting as store
 from doseflow.store.database import open_database
@@ -107,11 +107,19 @@ def test_ledger_cross_check_sums_administered_doses_over_attribute_combos(
     }
     ctx2 = SubmissionContext(ctx.schema, ctx.hierarchy, ctx.as_of, stored=stored, ledger=ledger)
     one = sv(
-        "doses_administered", "202109", "PRK-SPY", 40, category="dose=dose1,group=hcw",
+        "doses_administered",
+        "202109",
+        "PRK-SPY",
+        40,
+        category="dose=dose1,group=hcw",
         attribute="funder=gavi",
     )
     two = sv(
-        "doses_administered", "202109", "PRK-SPY", 20, category="dose=dose1,group=hcw",
+        "doses_administered",
+        "202109",
+        "PRK-SPY",
+        20,
+        category="dose=dose1,group=hcw",
         attribute="funder=who",
     )
     summary = validate_submission([one, two], ctx2)
@@ -122,7 +130,11 @@ def test_ledger_cross_check_sums_administered_doses_over_attribute_combos(
     assert "160 doses administered" in summary.conflicts[0].error.message
     # replacing the stored covax figure counts the new figure, not both
     three = sv(
-        "doses_administered", "202109", "PRK-SPY", 50, category="dose=dose1,group=hcw",
+        "doses_administered",
+        "202109",
+        "PRK-SPY",
+        50,
+        category="dose=dose1,group=hcw",
         attribute="funder=covax",
     )
     assert validate_submission([one, two, three], ctx2).conflicts == ()
@@ -194,7 +206,6 @@ ADX = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_adx_reads_attribute_option_combos_from_the_group() -> None:
-    mapping = load_mapping(None)
     mapping = Dhis2Mapping(
         attribute_option_combos=MAPPING.attribute_option_combos,
         categories={"funder": _codes("FUNDER", {"gavi": "GAVI", "covax": "COVAX"})},
@@ -207,9 +218,7 @@ def test_adx_reads_attribute_option_combos_from_the_group() -> None:
     ]
 
 
-def _codes(code: str, options: dict[str, str]):  # type: ignore[no-untyped-def]
-    from doseflow.reporting.dhis2_mapping import CategoryCodes
-
+def _codes(code: str, options: dict[str, str]) -> CategoryCodes:
     return CategoryCodes(code, options)
 
 
@@ -301,6 +310,7 @@ def test_store_keeps_values_per_attribute_option_combo(engine: Engine) -> None:
     loaded = store.load_values(engine, participants=["PRK"])
     assert [(v.attribute, v.value) for v in loaded] == [("default", 1.0), ("funder=gavi", 5.0)]
     page, total = store.values_page(engine, limit=1, offset=1)
-    assert total == 2 and page[0].attribute == "funder=gavi"
+    assert total == 2
+    assert page[0].attribute == "funder=gavi"
     assert store.delete_values(engine, [loaded[1].key]) == 1
     assert [v.attribute for v in store.load_values(engine)] == ["default"]

@@ -31,7 +31,6 @@ from doseflow.reporting.dhis2_mapping import Dhis2Mapping, Ident
 from doseflow.reporting.periods import PeriodType
 from doseflow.reporting.registrations import (
     CompleteRegistration,
-    RegistrationRequest,
     check_registrations,
 )
 from doseflow.store import reporting as store
@@ -94,16 +93,28 @@ def test_an_unknown_data_set_is_a_located_error() -> None:
 @pytest.mark.parametrize(
     ("top", "code", "fld"),
     [
-        ({"completeDate": "28/09/2021", "period": "2021W38", "orgUnit": "PRK"},
-         "REPORT_BAD_COMPLETION", "completed"),
+        (
+            {"completeDate": "28/09/2021", "period": "2021W38", "orgUnit": "PRK"},
+            "REPORT_BAD_COMPLETION",
+            "completed",
+        ),
         ({"completeDate": "2021-09-28", "orgUnit": "PRK"}, "REPORT_BAD_COMPLETION", "period"),
         ({"completeDate": "2021-09-28", "period": "2021W38"}, "REPORT_BAD_COMPLETION", "org_unit"),
-        ({"completeDate": "2021-09-01", "period": "2021W38", "orgUnit": "PRK"},
-         "REPORT_BAD_COMPLETION", "completed"),
-        ({"completeDate": "2021-09-28", "period": "202109", "orgUnit": "PRK"},
-         "REPORT_WRONG_PERIOD_TYPE", "period"),
-        ({"completeDate": "2021-09-28", "period": "2021W38", "orgUnit": "XXX"},
-         "REPORT_ORG_UNIT_NOT_IN_HIERARCHY", "org_unit"),
+        (
+            {"completeDate": "2021-09-01", "period": "2021W38", "orgUnit": "PRK"},
+            "REPORT_BAD_COMPLETION",
+            "completed",
+        ),
+        (
+            {"completeDate": "2021-09-28", "period": "202109", "orgUnit": "PRK"},
+            "REPORT_WRONG_PERIOD_TYPE",
+            "period",
+        ),
+        (
+            {"completeDate": "2021-09-28", "period": "2021W38", "orgUnit": "XXX"},
+            "REPORT_ORG_UNIT_NOT_IN_HIERARCHY",
+            "org_unit",
+        ),
     ],
 )
 def test_a_completion_that_cannot_be_recorded_is_refused(
@@ -168,7 +179,9 @@ def test_compliance_prefers_the_registration_and_names_its_basis() -> None:
         # a registration without values
         ("PRK", "surveillance", "2021W38"): [(date(2021, 9, 27), datetime(2021, 9, 27, 9))],
     }
-    rows = {r.period.code: r for r in compliance([REQ], submissions, date(2021, 9, 28), completions)}
+    rows = {
+        r.period.code: r for r in compliance([REQ], submissions, date(2021, 9, 28), completions)
+    }
     assert rows["2021W35"].basis is ComplianceBasis.VALUES
     assert rows["2021W35"].status is ComplianceStatus.ON_TIME
     assert rows["2021W36"].basis is ComplianceBasis.REGISTRATION
@@ -179,7 +192,9 @@ def test_compliance_prefers_the_registration_and_names_its_basis() -> None:
     assert rows["2021W37"].status is ComplianceStatus.ON_TIME
     assert rows["2021W38"].basis is ComplianceBasis.REGISTRATION
     # as things stood on 19 Sep: no registration yet for W36, so its values count
-    then = {r.period.code: r for r in compliance([REQ], submissions, date(2021, 9, 19), completions)}
+    then = {
+        r.period.code: r for r in compliance([REQ], submissions, date(2021, 9, 19), completions)
+    }
     assert then["2021W36"].basis is ComplianceBasis.VALUES
     assert then["2021W36"].status is ComplianceStatus.ON_TIME
     none = compliance([REQ], {}, date(2021, 9, 28))
@@ -188,7 +203,9 @@ def test_compliance_prefers_the_registration_and_names_its_basis() -> None:
 
 def test_writers_export_the_completion() -> None:
     values = [DataValue("PRK", "PRK", "2021W38", "deaths", "default", 0)]
-    done = [CompleteRegistration("PRK", "PRK", "surveillance", "2021W38", "default", date(2021, 9, 28))]
+    done = [
+        CompleteRegistration("PRK", "PRK", "surveillance", "2021W38", "default", date(2021, 9, 28))
+    ]
     doc = json.loads(write_data_value_set(values, MAPPING, registrations=done))
     assert (doc["dataSet"], doc["completeDate"], doc["period"], doc["orgUnit"]) == (
         "CovWeekly01",
@@ -217,9 +234,11 @@ def test_store_registers_completions_with_the_values(engine: Engine) -> None:
         _doc(dataSet="CovWeekly01", completeDate="2021-09-28", period="2021W38", orgUnit="PRK"),
         MAPPING,
     )
-    dry = store.submit(engine, doc.values, hierarchy=H, as_of=AS_OF, data_sets=doc.data_sets,
-                       dry_run=True)
-    assert dry.to_dict()["completed"] == 0 and len(dry.completed) == 1
+    dry = store.submit(
+        engine, doc.values, hierarchy=H, as_of=AS_OF, data_sets=doc.data_sets, dry_run=True
+    )
+    assert dry.to_dict()["completed"] == 0
+    assert len(dry.completed) == 1
     assert store.stored_registrations(engine) == []
     summary = store.submit(
         engine,
@@ -279,15 +298,31 @@ def test_cli_complete_incomplete_and_compliance_basis(
     args = ["--hierarchy", hierarchy, "--as-of", "2021-09-27", "--db", db]
     assert run(["report", "import", src, *args]) == 0
     common = ["--org-unit", "PRK", "--report", "surveillance", "--period", "2021W37"]
-    assert run(["report", "complete", *common, "--date", "2021-09-24", "--hierarchy",
-                hierarchy, "--db", db]) == 0
+    assert (
+        run(
+            [
+                "report",
+                "complete",
+                *common,
+                "--date",
+                "2021-09-24",
+                "--hierarchy",
+                hierarchy,
+                "--db",
+                db,
+            ]
+        )
+        == 0
+    )
     assert "marked complete on 2021-09-24" in capsys.readouterr().out
     # judged as of today: the registration and the values were stored today
     assert run(["report", "compliance", "--detail", "--db", db]) == 0
     out = capsys.readouterr().out
     w37 = next(line for line in out.splitlines() if "2021W37" in line)
     w38 = next(line for line in out.splitlines() if "2021W38" in line)
-    assert "marked complete" in w37 and "2021-09-24" in w37 and "late (2 d)" in w37
+    assert "marked complete" in w37
+    assert "2021-09-24" in w37
+    assert "late (2 d)" in w37
     assert "values present (not marked complete)" in w38
     assert run(["report", "incomplete", *common, "--db", db]) == 0
     assert "no longer marked complete" in capsys.readouterr().out

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from doseflow.reporting import Requirement, parse_period
+from doseflow.reporting.periods import PeriodType
+from doseflow.store.reporting import save_requirements
 from doseflow.store.service import audit_log
 from tests.service.conftest import Service
 
@@ -63,3 +66,27 @@ def test_staff_cannot_submit_reports_but_may_read_compliance(service: Service) -
     assert service.post("/api/reports", "logistics-officer", json=_values("KEN")).status_code == 403
     assert service.get("/api/reports/compliance", "viewer").status_code == 200
     assert service.get("/api/reports/plausibility", "allocation-analyst").status_code == 200
+
+
+def test_values_keep_their_attribute_option_combo_and_compliance_names_its_basis(
+    service: Service,
+) -> None:
+    body = _values("KEN")
+    body["values"].append({**body["values"][0], "value": 30, "attribute": "funder=gavi"})
+    summary = service.post("/api/reports", "participant-KEN", json=body).json()
+    assert summary["counts"]["accepted"] == 2
+    assert summary["completed"] == 0
+    stored = service.get("/api/reports/values", "viewer", params={"iso3": "KEN"}).json()
+    assert sorted((v["attribute"], v["value"]) for v in stored) == [
+        ("default", 1200.0),
+        ("funder=gavi", 30.0),
+    ]
+    save_requirements(
+        service.engine,
+        [Requirement("KEN", "distribution", PeriodType.MONTHLY, 15, parse_period("202106"))],
+    )
+    rows = service.get("/api/reports/compliance", "viewer", params={"iso3": "KEN"}).json()
+    june = next(r for r in rows if r["period"] == "202106")
+    assert june["basis"] == "values"  # no completion registered: judged by the values
+    july = next(r for r in rows if r["period"] == "202107")
+    assert (july["basis"], july["status"]) == ("none", "missing")

@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 
 from doseflow.reporting import SubmittedValue, national_hierarchy
 from doseflow.store import reporting as store
@@ -45,8 +45,8 @@ def _names(diff: object) -> set[str]:
     return out
 
 
-def _key_columns(engine: object) -> list[str]:
-    pk = inspect(engine).get_pk_constraint("report_data_values")  # type: ignore[arg-type]
+def _key_columns(engine: Engine) -> list[str]:
+    pk = inspect(engine).get_pk_constraint("report_data_values")
     return list(pk["constrained_columns"])
 
 
@@ -89,7 +89,9 @@ def test_reporting_0001_upgrades_downgrades_and_upgrades_again(db_url: str) -> N
 
     with pytest.raises(RuntimeError, match="1 stored values have an attribute option combo"):
         command.downgrade(config, "reporting_0001")
-    store.delete_values(engine, [v.key for v in store.load_values(engine) if v.attribute != "default"])
+    store.delete_values(
+        engine, [v.key for v in store.load_values(engine) if v.attribute != "default"]
+    )
     command.downgrade(config, "reporting_0001")
     assert "report_complete_registrations" not in inspect(engine).get_table_names()
     assert "attribute" not in {c["name"] for c in inspect(engine).get_columns("report_data_values")}

@@ -211,9 +211,7 @@ def submit_cmd(
     )
 
 
-def _read_exchange(
-    path: Path, fmt: str, mapping: Path | None, schema: Schema
-) -> ExchangeDocument:
+def _read_exchange(path: Path, fmt: str, mapping: Path | None, schema: Schema) -> ExchangeDocument:
     m = load_mapping(mapping)
     kind = fmt
     if kind == "auto":
@@ -449,7 +447,9 @@ def reopen_cmd(
 
 @report_app.command("complete")
 def complete_cmd(
-    org_unit: str = typer.Option(..., "--org-unit", help="Org unit (the participant's code or a region)."),
+    org_unit: str = typer.Option(
+        ..., "--org-unit", help="Org unit (the participant's code or a region)."
+    ),
     report: str = typer.Option(..., help="Report type (DHIS2: the data set)."),
     period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
     completed: str | None = typer.Option(

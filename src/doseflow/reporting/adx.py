@@ -21,8 +21,10 @@ per attribute category (``FUNDER="GAVI"``, read like a value's categories; the k
 categories in alphabetical order: ``funder=gavi,partner=who``) or as an
 ``attributeOptionCombo`` identifier (DHIS2's legacy form, mapped through the mapping file's
 ``attribute_option_combos``); and ``completeDate``, which registers the group's report as
-complete (:mod:`doseflow.reporting.registrations`). The reader uses expat directly so every value keeps its line
-number, and refuses documents with a DOCTYPE (no entity expansion, so no "billion laughs").
+complete (:mod:`doseflow.reporting.registrations`).
+
+The reader uses expat directly so every value keeps its line number, and refuses documents
+with a DOCTYPE (no entity expansion, so no "billion laughs").
 """
 
 from __future__ import annotations
@@ -36,13 +38,13 @@ from typing import Any
 from doseflow.domain.errors import DoseflowError
 from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme
 from doseflow.reporting.periods import parse_period
-from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY, Schema, parse_category_key
 from doseflow.reporting.registrations import (
     CompleteRegistration,
     ExchangeDocument,
     RegistrationRequest,
     registration_index,
 )
+from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY, Schema, parse_category_key
 from doseflow.reporting.values import (
     DEFAULT_ATTRIBUTE_KEY,
     DataValue,

@@ -21,7 +21,9 @@ configured with doseflow's codes needs no mapping at all. Example
 
 ``attribute_option_combo`` (one identifier) is the DHIS2 identifier of the ``default``
 attribute option combo, kept for files written before ``attribute_option_combos``; an entry
-``default:`` in that section wins over it. In dataValueSets JSON, identifiers are UIDs by default (``id_scheme="uid"``) or codes
+``default:`` in that section wins over it.
+
+In dataValueSets JSON, identifiers are UIDs by default (``id_scheme="uid"``) or codes
 (``"code"``); on import either is recognised. ADX uses codes, as DHIS2 does.
 """
 

@@ -107,9 +107,7 @@ def measure_reports(
                                 )
                                 for cat, opt in options.items()
                             ],
-                            measureScore=Quantity(
-                                value=score, unit="count", system=UCUM, code="1"
-                            ),
+                            measureScore=Quantity(value=score, unit="count", system=UCUM, code="1"),
                         )
                     )
                 group["stratifier"] = [

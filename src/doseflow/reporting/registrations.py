@@ -111,7 +111,8 @@ def check_registrations(
                     f"data set '{r.data_set}' is not a report type of the schema and not "
                     "mapped to one",
                     _where(r.origin, "data_set"),
-                    "one of " + ", ".join(sorted(schema.report_types))
+                    "one of "
+                    + ", ".join(sorted(schema.report_types))
                     + " (or a DHIS2 data set mapped to one in the mapping file's data_sets)",
                     r.data_set,
                 )

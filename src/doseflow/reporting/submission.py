@@ -282,7 +282,11 @@ class _Validator:
         key = v.attribute
         ok = self.attributes.get(key)
         if ok is None:
-            ok = 0 < len(key) <= MAX_ATTRIBUTE_KEY_LENGTH and key.isprintable() and key == key.strip()
+            ok = (
+                0 < len(key) <= MAX_ATTRIBUTE_KEY_LENGTH
+                and key.isprintable()
+                and key == key.strip()
+            )
             self.attributes[key] = ok
         if ok:
             return None

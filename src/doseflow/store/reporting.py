@@ -36,6 +36,11 @@ from doseflow.reporting.hierarchy import Hierarchy
 from doseflow.reporting.locks import LockAction, LockEvent, LockKey, PeriodLock
 from doseflow.reporting.periods import Period, PeriodType, parse_period
 from doseflow.reporting.plausibility import Flag, PlausibilityOptions, plausibility_flags
+from doseflow.reporting.registrations import (
+    CompleteRegistration,
+    RegistrationRequest,
+    check_registrations,
+)
 from doseflow.reporting.schema import DEFAULT_SCHEMA, Schema
 from doseflow.reporting.submission import (
     ImportSummary,
@@ -43,11 +48,6 @@ from doseflow.reporting.submission import (
     SubmissionContext,
     paused_gc,
     validate_submission,
-)
-from doseflow.reporting.registrations import (
-    CompleteRegistration,
-    RegistrationRequest,
-    check_registrations,
 )
 from doseflow.reporting.values import (
     DEFAULT_ATTRIBUTE_KEY,

@@ -2,10 +2,11 @@
 
 ``report_data_values`` holds one row per value key (participant, org unit, period, data
 element, category, attribute option combo): re-submitting replaces the row, so the table is
-the latest figure for every key. Its timestamps are whole seconds since 1970 UTC (integers, fast to write in bulk
-on both backends). Locks, their audit trail, requirements and the first-submission times
-used by compliance sit beside it, and the complete data set registrations (DHIS2's way of
-marking a report as submitted) that compliance prefers when there are any.
+the latest figure for every key. Its timestamps are whole seconds since 1970 UTC (integers,
+fast to write in bulk on both backends). Locks, their audit trail, requirements and the
+first-submission times used by compliance sit beside it, and the complete data set
+registrations (DHIS2's way of marking a report as submitted) that compliance prefers when
+there are any.
 """
 
 from __future__ import annotations
