@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from doseflow.domain.errors import DoseflowError
 from doseflow.reporting import (
     DEFAULT_SCHEMA,
     DataValue,
@@ -314,3 +315,15 @@ def test_store_keeps_values_per_attribute_option_combo(engine: Engine) -> None:
     assert page[0].attribute == "funder=gavi"
     assert store.delete_values(engine, [loaded[1].key]) == 1
     assert [v.attribute for v in store.load_values(engine)] == ["default"]
+
+
+def test_one_dhis2_identifier_for_two_attribute_combos_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "attribute_option_combos:\n  funder=gavi: Aoc00000001\n  funder=who: Aoc00000001\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DoseflowError) as err:
+        load_mapping(path)
+    assert err.value.code == "REPORT_MAPPING_INVALID"
+    assert err.value.detail.location.line == 3

@@ -5,8 +5,9 @@ and CSV / Excel data-entry templates. Pure: persistence lives in ``doseflow.stor
 The names below are the public API (see ``docs/reporting.md``).
 """
 
-from doseflow.reporting.adx import read_adx, write_adx
+from doseflow.reporting.adx import read_adx, read_adx_document, write_adx
 from doseflow.reporting.compliance import (
+    ComplianceBasis,
     ComplianceRow,
     ComplianceStatus,
     GatePolicy,
@@ -16,7 +17,12 @@ from doseflow.reporting.compliance import (
     readiness_gate,
 )
 from doseflow.reporting.crosscheck import LedgerFigures, LedgerPosition, ledger_needs
-from doseflow.reporting.dhis2_json import data_value_set, read_data_value_set, write_data_value_set
+from doseflow.reporting.dhis2_json import (
+    data_value_set,
+    read_data_value_set,
+    read_data_value_set_document,
+    write_data_value_set,
+)
 from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme, load_mapping
 from doseflow.reporting.fhir_export import (
     ShipmentRecord,
@@ -41,6 +47,12 @@ from doseflow.reporting.plausibility import (
     PlausibilityOptions,
     Strength,
     plausibility_flags,
+)
+from doseflow.reporting.registrations import (
+    CompleteRegistration,
+    ExchangeDocument,
+    RegistrationRequest,
+    check_registrations,
 )
 from doseflow.reporting.requirements_file import load_requirements, make_requirement
 from doseflow.reporting.schema import (
@@ -72,12 +84,15 @@ from doseflow.reporting.values import DataValue, Origin, SubmittedValue, ValueKe
 __all__ = [
     "DEFAULT_SCHEMA",
     "Category",
+    "CompleteRegistration",
+    "ComplianceBasis",
     "ComplianceRow",
     "ComplianceStatus",
     "Conflict",
     "DataElement",
     "DataValue",
     "Dhis2Mapping",
+    "ExchangeDocument",
     "Flag",
     "GatePolicy",
     "GateResult",
@@ -96,6 +111,7 @@ __all__ = [
     "PeriodLock",
     "PeriodType",
     "PlausibilityOptions",
+    "RegistrationRequest",
     "ReportType",
     "Requirement",
     "Role",
@@ -110,6 +126,7 @@ __all__ = [
     "build_hierarchy",
     "bundle",
     "bundle_json",
+    "check_registrations",
     "compliance",
     "data_value_set",
     "hierarchy_from_network",
@@ -126,7 +143,9 @@ __all__ = [
     "periods_between",
     "plausibility_flags",
     "read_adx",
+    "read_adx_document",
     "read_data_value_set",
+    "read_data_value_set_document",
     "read_template",
     "readiness_gate",
     "supply_deliveries",

@@ -225,6 +225,19 @@ def load_mapping(path: Path | str | None) -> Dhis2Mapping:
                         )
                     )
                 seen[theirs] = ours
+    keys_of: dict[str, str] = {}  # read back, each identifier must name one key
+    for ours, theirs in m.attribute_option_combos.items():
+        if theirs in keys_of:
+            problems.append(
+                doc.detail(
+                    ("attribute_option_combos", ours),
+                    f"DHIS2 identifier '{theirs}' is mapped to both '{keys_of[theirs]}' "
+                    f"and '{ours}'",
+                    expected="each DHIS2 identifier mapped once",
+                    value=theirs,
+                )
+            )
+        keys_of[theirs] = ours
     if problems:
         raise DoseflowError.from_details(problems)
     return Dhis2Mapping(
