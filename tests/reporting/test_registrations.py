@@ -329,3 +329,26 @@ def test_cli_complete_incomplete_and_compliance_basis(
     assert run(["report", "compliance", "--detail", "--db", db]) == 0
     w37 = next(line for line in capsys.readouterr().out.splitlines() if "2021W37" in line)
     assert "values present" in w37
+
+
+def test_a_locked_report_keeps_its_completion(engine: Engine) -> None:
+    store.register_complete(
+        engine, "PRK", "surveillance", "2021W38", hierarchy=H, completed=date(2021, 9, 28)
+    )
+    store.lock_period(engine, "PRK", "surveillance", "2021W38", by="who-searo")
+    with pytest.raises(DoseflowError) as err:
+        store.unregister_complete(engine, "PRK", "surveillance", "2021W38")
+    assert err.value.code == "REPORT_PERIOD_LOCKED"
+    with pytest.raises(DoseflowError) as err:
+        store.register_complete(engine, "PRK", "surveillance", "2021W38", hierarchy=H)
+    assert err.value.code == "REPORT_PERIOD_LOCKED"
+    doc = read_data_value_set_document(
+        _doc(dataSet="CovWeekly01", completeDate="2021-09-30", period="2021W38", orgUnit="PRK"),
+        MAPPING,
+    )
+    with pytest.raises(DoseflowError) as err:
+        store.submit(engine, doc.values, hierarchy=H, as_of=AS_OF, data_sets=doc.data_sets)
+    assert err.value.code == "REPORT_PERIOD_LOCKED"
+    assert [r.completed for r in store.stored_registrations(engine)] == [date(2021, 9, 28)]
+    store.reopen_period(engine, "PRK", "surveillance", "2021W38", by="moph", reason="late lab")
+    assert store.unregister_complete(engine, "PRK", "surveillance", "2021W38") == 1

@@ -16,12 +16,13 @@ file, as DHIS2 does, with ``REPORT_UNKNOWN_DATA_SET``. A completion that cannot 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.reporting.hierarchy import Hierarchy
+from doseflow.reporting.locks import LockKey, PeriodLock
 from doseflow.reporting.periods import parse_period
 from doseflow.reporting.schema import Schema
 from doseflow.reporting.values import DEFAULT_ATTRIBUTE_KEY, Origin, SubmittedValue
@@ -95,11 +96,15 @@ def parse_complete_date(text: str) -> date | None:
 
 
 def check_registrations(
-    requests: Iterable[RegistrationRequest], schema: Schema, hierarchy: Hierarchy
+    requests: Iterable[RegistrationRequest],
+    schema: Schema,
+    hierarchy: Hierarchy,
+    locks: Mapping[LockKey, PeriodLock] | None = None,
 ) -> list[CompleteRegistration]:
     """The registrations ``requests`` ask for; raises one :class:`DoseflowError` listing every
     problem (unknown data set, a completion without period or org unit, a bad date, an org
-    unit or period that does not fit) so that nothing of the file is written."""
+    unit or period that does not fit, a report locked after approval) so that nothing of the
+    file is written."""
     problems: list[ErrorDetail] = []
     found: list[CompleteRegistration] = []
     for r in requests:
@@ -186,6 +191,20 @@ def check_registrations(
                     _where(r.origin, "completed"),
                     f"a date on or after {period.start.isoformat()}",
                     r.completed,
+                )
+            )
+            continue
+        lock = (locks or {}).get((unit.participant, rt.code, period.code))
+        if lock is not None:
+            problems.append(
+                ErrorDetail(
+                    "REPORT_PERIOD_LOCKED",
+                    f"the {rt.code} report of {unit.participant} for {period.code} was approved "
+                    f"and locked by {lock.locked_by} on {lock.locked_at:%Y-%m-%d}; its "
+                    "completion cannot change; reopen it first",
+                    _where(r.origin, "period"),
+                    "an open period (or `doseflow report reopen` with a reason)",
+                    period.code,
                 )
             )
             continue

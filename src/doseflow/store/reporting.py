@@ -301,10 +301,10 @@ def submit(
     """
     moment = now or _utcnow()
     today = as_of or moment.date()
-    completed = check_registrations(data_sets, schema, hierarchy)
     with engine.connect() as conn, paused_gc():
         stored: StoredValues = stored_values_for(conn, values, hierarchy)
         locks = _lock_rows(conn)
+    completed = check_registrations(data_sets, schema, hierarchy, locks)
     figures = None
     if ledger is not None:
         figures = ledger_figures(ledger, hierarchy, ledger_needs(values, schema))
@@ -393,8 +393,8 @@ def register_complete(
         completed=(completed or moment.date()).isoformat(),
         origin=Origin(columns={"data_set": "--report", "period": "--period"}),
     )
-    (registration,) = check_registrations([request], schema, hierarchy)
     with engine.begin() as conn:
+        (registration,) = check_registrations([request], schema, hierarchy, _lock_rows(conn))
         _upsert_registrations(conn, [registration], by, moment)
     return registration
 
@@ -408,10 +408,31 @@ def unregister_complete(
     attribute: str = DEFAULT_ATTRIBUTE_KEY,
 ) -> int:
     """Remove a completion (``doseflow report incomplete``); how many were removed (0 or 1).
-    The report then counts by its values again."""
+    The report then counts by its values again. Refused while the report is locked."""
     c = t.complete_registrations
     code = parse_period(period).code
     with engine.begin() as conn:
+        owners = conn.execute(
+            select(c.c.participant).where(
+                c.c.org_unit == org_unit,
+                c.c.report == report,
+                c.c.period == code,
+                c.c.attribute == attribute,
+            )
+        ).scalars()
+        locks = _lock_rows(conn)
+        for owner in owners:
+            lock = locks.get((owner, report, code))
+            if lock is not None:
+                raise DoseflowError(
+                    "REPORT_PERIOD_LOCKED",
+                    f"the {report} report of {owner} for {code} was approved and locked by "
+                    f"{lock.locked_by} on {lock.locked_at:%Y-%m-%d}; its completion cannot "
+                    "change; reopen it first",
+                    field="period",
+                    expected="an open period (or `doseflow report reopen` with a reason)",
+                    value=code,
+                )
         result = conn.execute(
             delete(c).where(
                 c.c.org_unit == org_unit,
