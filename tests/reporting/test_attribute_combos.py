@@ -23,6 +23,7 @@ from doseflow.reporting import (
     measure_reports,
     read_adx,
     read_data_value_set,
+    read_template,
     validate_submission,
     write_adx,
     write_data_value_set,
@@ -327,3 +328,17 @@ def test_one_dhis2_identifier_for_two_attribute_combos_is_refused(tmp_path: Path
         load_mapping(path)
     assert err.value.code == "REPORT_MAPPING_INVALID"
     assert err.value.detail.location.line == 3
+
+
+def test_a_template_may_carry_an_attribute_column(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "org_unit,period,data_element,attribute,value\n"
+        "PRK,2021W38,deaths,funder=gavi,1\n"
+        "PRK,2021W38,deaths,,2\n",
+        encoding="utf-8",
+    )
+    found = read_template(path)
+    assert [(v.attribute, v.value) for v in found] == [("funder=gavi", "1"), ("default", "2")]
+    assert found[0].origin is not None
+    assert found[0].origin.columns["attribute"] == 4
