@@ -625,10 +625,13 @@ def _ledger_checks(
         group = (dv.participant, dv.org_unit, dv.period)
         if dv.data_element in administered and group in totals:
             totals[group] += dv.value
-    for key, (old, _) in ctx.stored.items():
-        group = (key[0], key[1], key[2])
-        if key[3] in administered and group in totals and key not in accepted:
-            totals[group] += old
+    if totals:
+        for key, (old, _) in ctx.stored.items():
+            if key[3] not in administered:
+                continue  # most stored values: one set lookup, no tuple built
+            group = (key[0], key[1], key[2])
+            if group in totals and key not in accepted:
+                totals[group] += old
     for (participant, org_unit, period), members in groups.items():
         position = ledger.get((org_unit, period))
         if position is None:
