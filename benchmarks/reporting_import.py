@@ -97,6 +97,7 @@ def row_by_row(conn: Connection, writes: list[DataValue]) -> None:
             dv.c.period == v.period,
             dv.c.data_element == v.data_element,
             dv.c.category == v.category,
+            dv.c.attribute == v.attribute,
         )
         found = conn.execute(select(dv.c.value).where(key)).first()
         if found is None:
@@ -107,6 +108,7 @@ def row_by_row(conn: Connection, writes: list[DataValue]) -> None:
                     period=v.period,
                     data_element=v.data_element,
                     category=v.category,
+                    attribute=v.attribute,
                     value=v.value,
                     comment=v.comment,
                     period_start=date(2021, 1, 4),

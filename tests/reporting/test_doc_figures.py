@@ -167,7 +167,7 @@ def test_the_dhis2_export_example_is_what_the_export_gives(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     section = _section("### dataValueSets JSON")
-    (block,) = _fenced(section, "json")
+    block = _fenced(section, "json")[0]  # the export example; the second shows a completion
     (quoted,) = json.loads(block)["dataValues"]
     db = str(tmp_path / "x.sqlite")
     src = str(example("reporting_prk_surveillance.json"))

@@ -167,8 +167,11 @@ def test_stock_differs_from_ledger(ctx: SubmissionContext) -> None:
 
 
 def test_outcomes_accepted_updated_ignored(ctx: SubmissionContext) -> None:
-    key = ("PRK", "PRK", "2021W38", "people_tested", "default")
-    stored = {key: (667.0, None), ("PRK", "PRK", "2021W38", "positives", "default"): (0.0, None)}
+    key = ("PRK", "PRK", "2021W38", "people_tested", "default", "default")
+    stored = {
+        key: (667.0, None),
+        ("PRK", "PRK", "2021W38", "positives", "default", "default"): (0.0, None),
+    }
     values = [
         sv("people_tested", "2021W38", "PRK", "667"),
         sv("positives", "2021W38", "PRK", 1),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from doseflow.reporting import Requirement, parse_period
+from doseflow.reporting.periods import PeriodType
+from doseflow.store.reporting import save_requirements
 from doseflow.store.service import audit_log
 from tests.service.conftest import Service
 
@@ -106,3 +109,25 @@ def test_plausibility_says_why_positivity_was_not_checked_then_uses_the_stored_h
     assert flag["participant"] == "KEN"
     assert flag["figures"]["tests"] == 48_000
     assert answer.headers.get_list("X-Doseflow-Note") == []
+def test_values_keep_their_attribute_option_combo_and_compliance_names_its_basis(
+    service: Service,
+) -> None:
+    body = _values("KEN")
+    body["values"].append({**body["values"][0], "value": 30, "attribute": "funder=gavi"})
+    summary = service.post("/api/reports", "participant-KEN", json=body).json()
+    assert summary["counts"]["accepted"] == 2
+    assert summary["completed"] == 0
+    stored = service.get("/api/reports/values", "viewer", params={"iso3": "KEN"}).json()
+    assert sorted((v["attribute"], v["value"]) for v in stored) == [
+        ("default", 1200.0),
+        ("funder=gavi", 30.0),
+    ]
+    save_requirements(
+        service.engine,
+        [Requirement("KEN", "distribution", PeriodType.MONTHLY, 15, parse_period("202106"))],
+    )
+    rows = service.get("/api/reports/compliance", "viewer", params={"iso3": "KEN"}).json()
+    june = next(r for r in rows if r["period"] == "202106")
+    assert june["basis"] == "values"  # no completion registered: judged by the values
+    july = next(r for r in rows if r["period"] == "202107")
+    assert (july["basis"], july["status"]) == ("none", "missing")

@@ -231,6 +231,27 @@ def test_missing_reports_exclude_a_participant_only_when_the_gate_is_on(engine: 
     assert later.round(2).gate_notes == {}
 
 
+def test_reports_marked_complete_count_for_the_gate(engine: Engine) -> None:
+    store = AllocationStore(engine)
+    owed = Requirement("PRK", "surveillance", PeriodType.WEEKLY, 3, parse_period("2021W27"))
+    reporting.save_requirements(engine, [owed])
+    store.save_scenario(with_compliance_gate(parse_scenario(GATED)))
+    # no values at all, but every week marked complete on 1 September (DHIS2 completions)
+    for w in range(27, 35):
+        reporting.register_complete(
+            engine,
+            "PRK",
+            "surveillance",
+            f"2021W{w}",
+            hierarchy=HIERARCHY,
+            completed=date(2021, 9, 1),
+            now=datetime(2021, 9, 1, 12),
+        )
+    run = store.run("gated")
+    assert run.round(1).pools[0].doses.tolist() == [0, 1_000_000]  # not yet on 2 August
+    assert run.round(2).pools[0].doses[0] > 0
+
+
 SPLIT = """\
 name: split
 products:

@@ -37,8 +37,6 @@ from doseflow.reporting import (
     national_hierarchy,
     parse_period,
     periods_between,
-    read_adx,
-    read_data_value_set,
     read_template,
     supply_deliveries,
     template_rows,
@@ -47,7 +45,10 @@ from doseflow.reporting import (
     write_data_value_set,
     write_excel_template,
 )
-from doseflow.reporting.values import format_number
+from doseflow.reporting.adx import read_adx_document
+from doseflow.reporting.dhis2_json import read_data_value_set_document
+from doseflow.reporting.registrations import ExchangeDocument, RegistrationRequest
+from doseflow.reporting.values import DEFAULT_ATTRIBUTE_KEY, format_number
 from doseflow.store import reporting as store
 from doseflow.store.database import open_database
 from doseflow.store.reporting_hierarchy import load_hierarchy_file, stored_hierarchy
@@ -127,6 +128,13 @@ def _print_summary(summary: ImportSummary, values: list[SubmittedValue], show: i
     console.print(table)
     if summary.atomic and summary.conflicts:
         console.print("[bold]Atomic submission with conflicts: nothing was written.[/]")
+    for done in summary.completed:
+        verb = "marked complete" if summary.completions_written else "not marked complete"
+        console.print(
+            f"{done.report} report of {done.org_unit} for {done.period}"
+            + ("" if done.attribute == "default" else f" ({done.attribute})")
+            + f" {verb} (completed {done.completed.isoformat()})"
+        )
     for label, items in (("Conflicts", summary.conflicts), ("Warnings", summary.warnings)):
         if not items:
             continue
@@ -171,6 +179,7 @@ def _submit(
     by: str | None,
     show: int,
     as_json: bool,
+    data_sets: tuple[RegistrationRequest, ...] = (),
 ) -> None:
     engine = open_database(db)
     try:
@@ -184,6 +193,7 @@ def _submit(
             atomic=atomic,
             ledger=StoreLedger(engine) if ledger_check else None,
             stored_by=by,
+            data_sets=data_sets,
         )
     finally:
         engine.dispose()
@@ -223,9 +233,7 @@ def submit_cmd(
     )
 
 
-def _read_exchange(
-    path: Path, fmt: str, mapping: Path | None, schema: Schema
-) -> list[SubmittedValue]:
+def _read_exchange(path: Path, fmt: str, mapping: Path | None, schema: Schema) -> ExchangeDocument:
     m = load_mapping(mapping)
     kind = fmt
     if kind == "auto":
@@ -240,9 +248,9 @@ def _read_exchange(
             expected="a readable file",
         ) from None
     if kind == "dhis2-json":
-        return read_data_value_set(data, m, source=str(path))
+        return read_data_value_set_document(data, m, source=str(path))
     if kind == "adx":
-        return read_adx(data, m, schema, source=str(path))
+        return read_adx_document(data, m, schema, source=str(path))
     raise DoseflowError(
         "REPORT_UNKNOWN_FORMAT",
         f"'{fmt}' is not an import format",
@@ -272,9 +280,9 @@ def import_cmd(
 ) -> None:
     """Import a DHIS2 dataValueSets JSON or ADX XML file; prints the import summary."""
     the_schema = _schema(schema)
-    values = _read_exchange(file, fmt, mapping, the_schema)
+    doc = _read_exchange(file, fmt, mapping, the_schema)
     _submit(
-        values,
+        doc.values,
         db=db,
         schema=the_schema,
         hierarchy=hierarchy,
@@ -285,6 +293,7 @@ def import_cmd(
         by=by,
         show=show,
         as_json=as_json,
+        data_sets=doc.data_sets,
     )
 
 
@@ -341,10 +350,17 @@ def export_cmd(
                 start=_date(start, "--start"),
                 end=_date(end, "--end"),
             )
+            done = store.stored_registrations(engine)
             if fmt == "dhis2-json":
-                text = write_data_value_set(values, load_mapping(mapping), id_scheme=id_scheme)
+                text = write_data_value_set(
+                    values,
+                    load_mapping(mapping),
+                    id_scheme=id_scheme,
+                    registrations=done,
+                    schema=the_schema,
+                )
             elif fmt == "adx":
-                text = write_adx(values, load_mapping(mapping), the_schema)
+                text = write_adx(values, load_mapping(mapping), the_schema, registrations=done)
             elif fmt == "fhir":
                 resources = measure_reports(
                     values, the_schema, base_url=base_url, hierarchy=_hierarchy(hierarchy, engine)
@@ -488,6 +504,65 @@ def reopen_cmd(
     console.print(f"reopened {event.report} report of {event.participant} for {event.period}")
 
 
+@report_app.command("complete")
+def complete_cmd(
+    org_unit: str = typer.Option(
+        ..., "--org-unit", help="Org unit (the participant's code or a region)."
+    ),
+    report: str = typer.Option(..., help="Report type (DHIS2: the data set)."),
+    period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
+    completed: str | None = typer.Option(
+        None, "--date", help="Completion date (YYYY-MM-DD; default today)."
+    ),
+    attribute: str = typer.Option(DEFAULT_ATTRIBUTE_KEY, help="Attribute option combo key."),
+    by: str | None = typer.Option(None, help="Who marks it complete."),
+    schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
+    hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Mark a report complete (DHIS2's complete data set registration): compliance then
+    judges it by this date rather than by when its values arrived."""
+    engine = open_database(db)
+    try:
+        done = store.register_complete(
+            engine,
+            org_unit,
+            report,
+            period,
+            hierarchy=_hierarchy(hierarchy, engine),
+            completed=_date(completed, "--date"),
+            attribute=attribute,
+            by=by,
+            schema=_schema(schema),
+        )
+    finally:
+        engine.dispose()
+    console.print(
+        f"{done.report} report of {done.org_unit} for {done.period} marked complete on "
+        f"{done.completed.isoformat()}"
+    )
+
+
+@report_app.command("incomplete")
+def incomplete_cmd(
+    org_unit: str = typer.Option(..., "--org-unit", help="Org unit."),
+    report: str = typer.Option(..., help="Report type (DHIS2: the data set)."),
+    period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
+    attribute: str = typer.Option(DEFAULT_ATTRIBUTE_KEY, help="Attribute option combo key."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Remove a report's completion: it counts by its values again."""
+    engine = open_database(db)
+    try:
+        removed = store.unregister_complete(engine, org_unit, report, period, attribute=attribute)
+    finally:
+        engine.dispose()
+    if removed:
+        console.print(f"{report} report of {org_unit} for {period} is no longer marked complete")
+    else:
+        console.print(f"{report} report of {org_unit} for {period} was not marked complete")
+
+
 @report_app.command("locks")
 def locks_cmd(
     participant: str | None = typer.Option(None, help="Only this participant."),
@@ -546,6 +621,11 @@ def require_cmd(
 
 
 _STATUS_STYLE = {"on_time": "green", "late": "yellow", "missing": "bold red", "not_due": "dim"}
+_BASIS_LABEL = {
+    "registration": "marked complete",
+    "values": "values present (not marked complete)",
+    "none": "",
+}
 
 
 @report_app.command("compliance")
@@ -592,9 +672,15 @@ def compliance_cmd(
             str(tally["not_due"]),
         )
     console.print(t)
+    bases = {r.basis.value for r in rows if r.submitted_at is not None}
+    if "values" in bases:
+        console.print(
+            "Reports not marked complete count as submitted when their first values arrived "
+            "(--detail shows the basis of each)."
+        )
     if detail:
         d = Table(title="Owed periods")
-        for col in ("participant", "report", "period", "due", "first submitted", "status"):
+        for col in ("participant", "report", "period", "due", "submitted", "basis", "status"):
             d.add_column(col)
         for r in rows:
             style = _STATUS_STYLE[r.status.value]
@@ -604,6 +690,7 @@ def compliance_cmd(
                 r.period.code,
                 r.due.isoformat(),
                 "" if r.submitted_at is None else f"{r.submitted_at:%Y-%m-%d}",
+                _BASIS_LABEL[r.basis.value],
                 f"[{style}]{r.status.value}"
                 + (f" ({r.days_late} d)" if r.days_late else "")
                 + "[/]",

@@ -5,8 +5,9 @@ and CSV / Excel data-entry templates. Pure: persistence lives in ``doseflow.stor
 The names below are the public API (see ``docs/reporting.md``).
 """
 
-from doseflow.reporting.adx import read_adx, write_adx
+from doseflow.reporting.adx import read_adx, read_adx_document, write_adx
 from doseflow.reporting.compliance import (
+    ComplianceBasis,
     ComplianceRow,
     ComplianceStatus,
     GatePolicy,
@@ -16,7 +17,12 @@ from doseflow.reporting.compliance import (
     readiness_gate,
 )
 from doseflow.reporting.crosscheck import LedgerFigures, LedgerPosition, ledger_needs
-from doseflow.reporting.dhis2_json import data_value_set, read_data_value_set, write_data_value_set
+from doseflow.reporting.dhis2_json import (
+    data_value_set,
+    read_data_value_set,
+    read_data_value_set_document,
+    write_data_value_set,
+)
 from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme, load_mapping
 from doseflow.reporting.fhir_export import (
     MEDIA_TYPE,
@@ -44,6 +50,12 @@ from doseflow.reporting.plausibility import (
     Strength,
     check_plausibility,
     plausibility_flags,
+)
+from doseflow.reporting.registrations import (
+    CompleteRegistration,
+    ExchangeDocument,
+    RegistrationRequest,
+    check_registrations,
 )
 from doseflow.reporting.requirements_file import load_requirements, make_requirement
 from doseflow.reporting.schema import (
@@ -76,12 +88,15 @@ __all__ = [
     "DEFAULT_SCHEMA",
     "MEDIA_TYPE",
     "Category",
+    "CompleteRegistration",
+    "ComplianceBasis",
     "ComplianceRow",
     "ComplianceStatus",
     "Conflict",
     "DataElement",
     "DataValue",
     "Dhis2Mapping",
+    "ExchangeDocument",
     "Flag",
     "GatePolicy",
     "GateResult",
@@ -101,6 +116,7 @@ __all__ = [
     "PeriodType",
     "PlausibilityOptions",
     "PlausibilityReport",
+    "RegistrationRequest",
     "ReportType",
     "Requirement",
     "Role",
@@ -116,6 +132,7 @@ __all__ = [
     "bundle",
     "bundle_json",
     "check_plausibility",
+    "check_registrations",
     "compliance",
     "data_value_set",
     "hierarchy_from_network",
@@ -132,7 +149,9 @@ __all__ = [
     "periods_between",
     "plausibility_flags",
     "read_adx",
+    "read_adx_document",
     "read_data_value_set",
+    "read_data_value_set_document",
     "read_template",
     "readiness_gate",
     "supply_deliveries",

@@ -13,14 +13,24 @@ The format, as DHIS2 reads and writes it::
 
 Periods are ISO 8601 intervals (first day and duration ``P7D`` or ``P1M``; ``P1W`` is also
 read); identifiers are codes; a disaggregated value carries one attribute per category
-(category code = option code). The reader uses expat directly so every value keeps its line
-number, and refuses documents with a DOCTYPE (no entity expansion, so no "billion laughs").
+(category code = option code).
+
+As in DHIS2, the ``<group>`` carries what applies to all its values: besides ``orgUnit``,
+``period`` and ``dataSet``, the attribute option combo, either exploded into one attribute
+per attribute category (``FUNDER="GAVI"``, read like a value's categories; the key lists the
+categories in alphabetical order: ``funder=gavi,partner=who``) or as an
+``attributeOptionCombo`` identifier (DHIS2's legacy form, mapped through the mapping file's
+``attribute_option_combos``); and ``completeDate``, which registers the group's report as
+complete (:mod:`doseflow.reporting.registrations`).
+
+The reader uses expat directly so every value keeps its line number, and refuses documents
+with a DOCTYPE (no entity expansion, so no "billion laughs").
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pyexpat import ExpatError, ParserCreate, errors
 from typing import Any
@@ -28,12 +38,26 @@ from typing import Any
 from doseflow.domain.errors import DoseflowError
 from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme
 from doseflow.reporting.periods import parse_period
+from doseflow.reporting.registrations import (
+    CompleteRegistration,
+    ExchangeDocument,
+    RegistrationRequest,
+    registration_index,
+)
 from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY, Schema, parse_category_key
-from doseflow.reporting.values import DataValue, Origin, SubmittedValue, format_number
+from doseflow.reporting.values import (
+    DEFAULT_ATTRIBUTE_KEY,
+    DataValue,
+    Origin,
+    SubmittedValue,
+    format_number,
+)
 
 ADX_NAMESPACE = "urn:ihe:qrph:adx:2015"
 CODE = "REPORT_ADX_INVALID"
 _VALUE_ATTRIBUTES = {"dataElement", "value"}
+#: <group> attributes that are not attribute categories.
+_GROUP_ATTRIBUTES = {"orgUnit", "period", "dataSet", "completeDate", "attributeOptionCombo"}
 
 
 class _AdxReader:
@@ -42,6 +66,7 @@ class _AdxReader:
         self.schema = schema
         self.source = source
         self.values: list[SubmittedValue] = []
+        self.data_sets: list[RegistrationRequest] = []
         self.stack: list[str] = []
         self.group: dict[str, str] | None = None
         self.pending: dict[str, Any] | None = None  # dataValue awaiting its annotation
@@ -78,7 +103,12 @@ class _AdxReader:
             for needed in ("orgUnit", "period"):
                 if not attrs.get(needed):
                     self.fail(f"<group> has no {needed}", f"an {needed} attribute", None, needed)
-            self.group = {**attrs, "_line": str(self.parser.CurrentLineNumber)}
+            self.group = {
+                **attrs,
+                "_line": str(self.parser.CurrentLineNumber),
+                "_attribute": self.group_attribute(attrs),
+            }
+            self.group_data_set(attrs)
         elif depth == 2 and local == "dataValue":
             self.pending = {"attrs": attrs, "line": self.parser.CurrentLineNumber}
         elif depth == 3 and local == "annotation":
@@ -99,6 +129,52 @@ class _AdxReader:
             self.pending = None
         elif local == "group":
             self.group = None
+
+    def group_attribute(self, attrs: dict[str, str]) -> str:
+        """The group's attribute option combo key (``default`` when it has none)."""
+        if attrs.get("attributeOptionCombo"):
+            return self.mapping.aoc_in(attrs["attributeOptionCombo"])
+        options: dict[str, str] = {}
+        for attr, option in attrs.items():
+            if attr in _GROUP_ATTRIBUTES or " " in attr:
+                continue
+            cat, opt = self.mapping.category_in(attr, option)
+            options[cat] = opt
+        if not options:
+            return DEFAULT_ATTRIBUTE_KEY
+        return ",".join(f"{c}={options[c]}" for c in sorted(options))
+
+    def group_data_set(self, attrs: dict[str, str]) -> None:
+        data_set = attrs.get("dataSet", "").strip()
+        complete = attrs.get("completeDate", "").strip() or None
+        if not data_set:
+            if complete is not None:
+                self.fail(
+                    "<group> has a completeDate but no dataSet",
+                    "a dataSet attribute beside completeDate",
+                    None,
+                    "dataSet",
+                )
+            return
+        self.data_sets.append(
+            RegistrationRequest(
+                data_set=self.mapping.data_set_in(data_set),
+                period=attrs.get("period", ""),
+                org_unit=self.mapping.org_unit_in(attrs.get("orgUnit", "")),
+                attribute=self.group_attribute(attrs),
+                completed=complete,
+                origin=Origin(
+                    source=self.source,
+                    line=self.parser.CurrentLineNumber,
+                    columns={
+                        "data_set": "group dataSet",
+                        "completed": "group completeDate",
+                        "period": "group period",
+                        "org_unit": "group orgUnit",
+                    },
+                ),
+            )
+        )
 
     def value(self, pending: dict[str, Any], group: dict[str, str]) -> SubmittedValue:
         attrs: dict[str, str] = pending["attrs"]
@@ -122,6 +198,7 @@ class _AdxReader:
             value=attrs.get("value"),
             category=key or DEFAULT_CATEGORY_KEY,
             comment=pending.get("comment"),
+            attribute=group["_attribute"],
             origin=Origin(
                 source=self.source,
                 line=pending["line"],
@@ -132,6 +209,7 @@ class _AdxReader:
                     "period": "group period",
                     "org_unit": "group orgUnit",
                     "participant": "group orgUnit",
+                    "attribute": "group attributes",
                 },
             ),
         )
@@ -141,6 +219,14 @@ def read_adx(
     data: str | bytes, mapping: Dhis2Mapping, schema: Schema, *, source: str = "<adx>"
 ) -> list[SubmittedValue]:
     """The values of an ADX document, mapped to doseflow codes, unchecked."""
+    return read_adx_document(data, mapping, schema, source=source).values
+
+
+def read_adx_document(
+    data: str | bytes, mapping: Dhis2Mapping, schema: Schema, *, source: str = "<adx>"
+) -> ExchangeDocument:
+    """The values of an ADX document and the data sets (and completions) its groups name,
+    mapped to doseflow codes, unchecked."""
     reader = _AdxReader(mapping, schema, source)
     try:
         reader.parser.Parse(data, True)
@@ -155,7 +241,7 @@ def read_adx(
             column=exc.offset + 1,
             expected="an ADX XML document",
         ) from None
-    return reader.values
+    return ExchangeDocument(reader.values, tuple(reader.data_sets))
 
 
 def write_adx(
@@ -164,23 +250,30 @@ def write_adx(
     schema: Schema,
     *,
     exported: datetime | None = None,
+    registrations: Sequence[CompleteRegistration] = (),
 ) -> str:
-    """An ADX document for ``values``: one group per org unit, period and report type."""
+    """An ADX document for ``values``: one group per org unit, period, report type and
+    attribute option combo, with its ``completeDate`` when ``registrations`` holds one."""
     ET.register_namespace("", ADX_NAMESPACE)
     ns = f"{{{ADX_NAMESPACE}}}"
     when = (exported or datetime.now(UTC)).replace(microsecond=0)
     root = ET.Element(f"{ns}adx", {"exported": when.isoformat().replace("+00:00", "Z")})
-    groups: dict[tuple[str, str, str], list[DataValue]] = {}
+    groups: dict[tuple[str, str, str, str], list[DataValue]] = {}
     for v in values:
         report = schema.elements[v.data_element].report if v.data_element in schema.elements else ""
-        groups.setdefault((v.org_unit, v.period, report), []).append(v)
-    for (org_unit, period, report), members in sorted(groups.items()):
+        groups.setdefault((v.org_unit, v.period, report, v.attribute), []).append(v)
+    done = registration_index(registrations)
+    for (org_unit, period, report, attribute), members in sorted(groups.items()):
         attrs = {
             "orgUnit": mapping.org_unit_out(org_unit, IdScheme.CODE),
             "period": parse_period(period).adx,
         }
         if report:
             attrs["dataSet"] = mapping.data_set_out(report, IdScheme.CODE)
+        attrs.update(_attribute_out(attribute, mapping))
+        registration = done.get((org_unit, report, period, attribute))
+        if registration is not None:
+            attrs["completeDate"] = registration.completed.isoformat()
         group = ET.SubElement(root, f"{ns}group", attrs)
         for v in members:
             dv_attrs = {"dataElement": mapping.data_element_out(v.data_element, IdScheme.CODE)}
@@ -193,3 +286,22 @@ def write_adx(
                 ET.SubElement(dv, f"{ns}annotation").text = v.comment
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _attribute_out(key: str, mapping: Dhis2Mapping) -> dict[str, str]:
+    """A group's attribute option combo: nothing for ``default``; one attribute per attribute
+    category for a key like ``funder=gavi`` (DHIS2's preferred ADX form); otherwise the
+    ``attributeOptionCombo`` identifier."""
+    if key == DEFAULT_ATTRIBUTE_KEY:
+        return {}
+    try:
+        options = parse_category_key(key)
+    except ValueError:
+        options = {}
+    if not options:
+        return {"attributeOptionCombo": mapping.aoc_out(key) or key}
+    out: dict[str, str] = {}
+    for cat, opt in options.items():
+        code, option = mapping.category_out(cat, opt)
+        out[code] = option
+    return out

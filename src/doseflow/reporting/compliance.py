@@ -2,9 +2,17 @@
 and a readiness gate the next allocation round can consult.
 
 A *requirement* says that a participant owes a report type every week or month from a first
-period (to an optional last one), due a number of days after each period ends. A report
-counts as submitted for a period at the first submission that stored or confirmed at least
-one of its values (the store records that time). For each owed period:
+period (to an optional last one), due a number of days after each period ends. When was a
+report submitted? Two bases, and every row says which it used (``basis``):
+
+* ``registration``: the report was marked complete (DHIS2's complete data set
+  registration, for any of the participant's org units and attribute option combos); it was
+  submitted on the earliest completion date. This is how DHIS2 itself judges timeliness.
+* ``values``: no registration, so the report counts as submitted at the first submission
+  that stored or confirmed at least one of its values (the store records that time).
+  Weaker: one value is not a complete report.
+
+``none`` when neither exists. For each owed period:
 
 * ``on_time``: first submitted on or before the due date;
 * ``late``: first submitted after the due date (``days_late`` says by how much);
@@ -18,9 +26,9 @@ for paperwork is a policy choice a programme must make on purpose.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from doseflow.reporting.periods import Period, PeriodType, period_of, periods_between
@@ -34,6 +42,14 @@ class Requirement:
     due_days: int
     first_period: Period
     last_period: Period | None = None
+
+
+class ComplianceBasis(StrEnum):
+    """What a row's submission time rests on."""
+
+    REGISTRATION = "registration"  # marked complete (completeDate)
+    VALUES = "values"  # first values stored, no completion registered
+    NONE = "none"  # neither
 
 
 class ComplianceStatus(StrEnum):
@@ -51,6 +67,7 @@ class ComplianceRow:
     due: date
     submitted_at: datetime | None
     status: ComplianceStatus
+    basis: ComplianceBasis = ComplianceBasis.NONE
 
     @property
     def days_late(self) -> int:
@@ -61,6 +78,9 @@ class ComplianceRow:
 
 #: (participant, report type, period code) -> first submission time
 Submissions = Mapping[tuple[str, str, str], datetime]
+#: (participant, report type, period code) -> every completion registered for it:
+#: (completion date, when the registration was stored)
+Completions = Mapping[tuple[str, str, str], Sequence[tuple[date, datetime]]]
 
 
 def due_date(period: Period, due_days: int) -> date:
@@ -68,13 +88,25 @@ def due_date(period: Period, due_days: int) -> date:
     return period.end + timedelta(days=due_days)
 
 
+def _completed(found: Sequence[tuple[date, datetime]] | None, as_of: date) -> datetime | None:
+    """The earliest completion date among the registrations stored by ``as_of``."""
+    if not found:
+        return None
+    dates = [done for done, stored in found if stored.date() <= as_of and done <= as_of]
+    return datetime.combine(min(dates), time.min) if dates else None
+
+
 def compliance(
-    requirements: Iterable[Requirement], submissions: Submissions, as_of: date
+    requirements: Iterable[Requirement],
+    submissions: Submissions,
+    as_of: date,
+    completions: Completions | None = None,
 ) -> list[ComplianceRow]:
     """One row per owed period that has ended by ``as_of``, per requirement, oldest first.
 
-    Judged as things stood on ``as_of``: a report submitted after that day counts as not yet
-    submitted, so re-running a past allocation round's gate gives the answer it gave then."""
+    Judged as things stood on ``as_of``: a report submitted (or a registration stored) after
+    that day counts as not yet there, so re-running a past allocation round's gate gives the
+    answer it gave then. A registration wins over the values' arrival (module docstring)."""
     rows: list[ComplianceRow] = []
     for req in requirements:
         current = period_of(as_of, req.frequency)
@@ -85,16 +117,23 @@ def compliance(
             continue
         for period in periods_between(req.first_period, last):
             due = due_date(period, req.due_days)
-            at = submissions.get((req.participant, req.report, period.code))
-            if at is not None and at.date() > as_of:
-                at = None  # not yet submitted on as_of
+            key = (req.participant, req.report, period.code)
+            at = _completed(completions.get(key) if completions else None, as_of)
+            basis = ComplianceBasis.REGISTRATION
+            if at is None:
+                at = submissions.get(key)
+                basis = ComplianceBasis.VALUES
+                if at is not None and at.date() > as_of:
+                    at = None  # not yet submitted on as_of
+            if at is None:
+                basis = ComplianceBasis.NONE
             if at is not None:
                 status = ComplianceStatus.ON_TIME if at.date() <= due else ComplianceStatus.LATE
             elif as_of > due:
                 status = ComplianceStatus.MISSING
             else:
                 status = ComplianceStatus.NOT_DUE
-            rows.append(ComplianceRow(req.participant, req.report, period, due, at, status))
+            rows.append(ComplianceRow(req.participant, req.report, period, due, at, status, basis))
     rows.sort(key=lambda r: (r.participant, r.report, r.period))
     return rows
 

@@ -16,6 +16,12 @@ configured with doseflow's codes needs no mapping at all. Example
       dose=dose1,group=hcw: CocD1Hcw001
     categories:                        # ADX: category and option codes
       dose: {code: DOSE, options: {dose1: D1, dose2: D2}}
+    attribute_option_combos:           # attribute option combo key -> DHIS2 UID or code
+      funder=gavi: AocGavi0001
+
+``attribute_option_combo`` (one identifier) is the DHIS2 identifier of the ``default``
+attribute option combo, kept for files written before ``attribute_option_combos``; an entry
+``default:`` in that section wins over it.
 
 In dataValueSets JSON, identifiers are UIDs by default (``id_scheme="uid"``) or codes
 (``"code"``); on import either is recognised. ADX uses codes, as DHIS2 does.
@@ -33,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 
 from doseflow.data.fields import Code
 from doseflow.domain.errors import DoseflowError
+from doseflow.reporting.values import DEFAULT_ATTRIBUTE_KEY
 from doseflow.reporting.yaml_source import YamlDocument
 
 
@@ -88,11 +95,14 @@ class Dhis2Mapping:
     category_option_combos: Mapping[str, str] = field(default_factory=_frozen)
     categories: Mapping[str, CategoryCodes] = field(default_factory=lambda: MappingProxyType({}))
     attribute_option_combo: str | None = None
+    attribute_option_combos: Mapping[str, str] = field(default_factory=_frozen)
     _de: _Lookup = field(init=False, repr=False, compare=False)
     _ou: _Lookup = field(init=False, repr=False, compare=False)
     _ds: _Lookup = field(init=False, repr=False, compare=False)
     _coc_back: dict[str, str] = field(init=False, repr=False, compare=False)
     _cat_back: dict[str, str] = field(init=False, repr=False, compare=False)
+    _aoc: dict[str, str] = field(init=False, repr=False, compare=False)
+    _aoc_back: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_de", _Lookup(self.data_elements))
@@ -102,6 +112,11 @@ class Dhis2Mapping:
             self, "_coc_back", {uid: key for key, uid in self.category_option_combos.items()}
         )
         object.__setattr__(self, "_cat_back", {c.code: ours for ours, c in self.categories.items()})
+        aoc = dict(self.attribute_option_combos)
+        if self.attribute_option_combo and DEFAULT_ATTRIBUTE_KEY not in aoc:
+            aoc[DEFAULT_ATTRIBUTE_KEY] = self.attribute_option_combo
+        object.__setattr__(self, "_aoc", aoc)
+        object.__setattr__(self, "_aoc_back", {theirs: key for key, theirs in aoc.items()})
 
     # -- data elements, org units, data sets
     def data_element_out(self, code: str, scheme: IdScheme = IdScheme.UID) -> str:
@@ -118,6 +133,21 @@ class Dhis2Mapping:
 
     def data_set_out(self, report: str, scheme: IdScheme = IdScheme.UID) -> str:
         return self._ds.out(report, scheme)
+
+    def data_set_in(self, theirs: str) -> str:
+        return self._ds.into(theirs)
+
+    # -- attribute option combos
+    def aoc_out(self, key: str) -> str | None:
+        """The DHIS2 identifier of attribute option combo ``key``: mapped, else the key
+        itself; None for an unmapped ``default`` (left out of exports, as before)."""
+        found = self._aoc.get(key)
+        if found is not None:
+            return found
+        return None if key == DEFAULT_ATTRIBUTE_KEY else key
+
+    def aoc_in(self, theirs: str) -> str:
+        return self._aoc_back.get(theirs, theirs)
 
     # -- category option combos (JSON)
     def coc_out(self, key: str) -> str:
@@ -159,6 +189,7 @@ class _CategoryModel(BaseModel):
 class _MappingFileModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     attribute_option_combo: Code | None = None
+    attribute_option_combos: dict[Code, Code] = {}
     data_sets: dict[Code, _IdentModel] = {}
     data_elements: dict[Code, _IdentModel] = {}
     org_units: dict[Code, _IdentModel] = {}
@@ -194,6 +225,19 @@ def load_mapping(path: Path | str | None) -> Dhis2Mapping:
                         )
                     )
                 seen[theirs] = ours
+    keys_of: dict[str, str] = {}  # read back, each identifier must name one key
+    for ours, theirs in m.attribute_option_combos.items():
+        if theirs in keys_of:
+            problems.append(
+                doc.detail(
+                    ("attribute_option_combos", ours),
+                    f"DHIS2 identifier '{theirs}' is mapped to both '{keys_of[theirs]}' "
+                    f"and '{ours}'",
+                    expected="each DHIS2 identifier mapped once",
+                    value=theirs,
+                )
+            )
+        keys_of[theirs] = ours
     if problems:
         raise DoseflowError.from_details(problems)
     return Dhis2Mapping(
@@ -208,4 +252,5 @@ def load_mapping(path: Path | str | None) -> Dhis2Mapping:
             }
         ),
         attribute_option_combo=m.attribute_option_combo,
+        attribute_option_combos=MappingProxyType(dict(m.attribute_option_combos)),
     )

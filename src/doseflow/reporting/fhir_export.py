@@ -251,8 +251,11 @@ def _groups(members: Sequence[DataValue], schema: Schema) -> list[MeasureReportG
         }
         if element is not None and element.categories:
             strata = []
-            for v in sorted(vals, key=lambda x: x.category):
-                options = parse_category_key(v.category)
+            by_key: dict[str, float] = {}  # attribute option combos summed
+            for v in vals:
+                by_key[v.category] = by_key.get(v.category, 0.0) + v.value
+            for category, score in sorted(by_key.items()):
+                options = parse_category_key(category)
                 strata.append(
                     MeasureReportGroupStratifierStratum(
                         component=[
@@ -262,7 +265,7 @@ def _groups(members: Sequence[DataValue], schema: Schema) -> list[MeasureReportG
                             )
                             for cat, opt in options.items()
                         ],
-                        measureScore=Quantity(value=v.value, unit="count", system=UCUM, code="1"),
+                        measureScore=Quantity(value=score, unit="count", system=UCUM, code="1"),
                     )
                 )
             group["stratifier"] = [

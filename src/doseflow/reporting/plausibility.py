@@ -126,9 +126,9 @@ class ValueTable:
             period = parse_period(v.period)
             series = self.total[(v.participant, v.org_unit, v.data_element)]
             series[period] = series.get(period, 0.0) + v.value
-            self.by_category[(v.participant, v.org_unit, v.data_element, v.category)][period] = (
-                v.value
-            )
+            # summed over attribute option combos too
+            cat_series = self.by_category[(v.participant, v.org_unit, v.data_element, v.category)]
+            cat_series[period] = cat_series.get(period, 0.0) + v.value
 
     def role_codes(self, role: Role) -> tuple[str, ...]:
         return tuple(e.code for e in self.schema.elements_with_role(role))

@@ -34,14 +34,24 @@ from doseflow.reporting.crosscheck import LedgerFigures
 from doseflow.reporting.hierarchy import Hierarchy
 from doseflow.reporting.locks import LockKey, PeriodLock
 from doseflow.reporting.periods import Period, parse_period
+from doseflow.reporting.registrations import CompleteRegistration
 from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY, DataElement, Role, Schema, ValueType
-from doseflow.reporting.values import DataValue, Origin, SubmittedValue, ValueKey, format_number
+from doseflow.reporting.values import (
+    DEFAULT_ATTRIBUTE_KEY,
+    DataValue,
+    Origin,
+    SubmittedValue,
+    ValueKey,
+    format_number,
+)
 
 #: Stored values the submission is compared with: key -> (value, comment).
 StoredValues = Mapping[ValueKey, tuple[float, str | None]]
 
 
 _INFINITIES = (math.inf, -math.inf)
+#: The longest attribute option combo key (the store's column width).
+MAX_ATTRIBUTE_KEY_LENGTH = 200
 
 
 class Outcome(StrEnum):
@@ -80,10 +90,17 @@ class ImportSummary:
     dry_run: bool = False
     atomic: bool = False
     reports: frozenset[LockKey] = field(default_factory=frozenset)
+    #: completions (complete data set registrations) the file asked for, checked
+    completed: tuple[CompleteRegistration, ...] = ()
 
     @property
     def written(self) -> bool:
         return not self.dry_run and bool(self.writes)
+
+    @property
+    def completions_written(self) -> bool:
+        """Registrations are stored with the values, and not when nothing could be."""
+        return not self.dry_run and self.status is not SummaryStatus.ERROR
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for o in self.outcomes if o is outcome)
@@ -115,6 +132,7 @@ class ImportSummary:
             "atomic": self.atomic,
             "counts": self.counts,
             "written": len(self.writes) if self.written else 0,
+            "completed": len(self.completed) if self.completions_written else 0,
             "conflicts": [c.to_dict() for c in conflicts],
             "warnings": [w.to_dict() for w in warnings],
             "truncated": len(conflicts) < len(self.conflicts) or len(warnings) < len(self.warnings),
@@ -149,6 +167,7 @@ class _Validator:
         self.periods: dict[str, Period | ErrorDetail] = {}
         self.units: dict[tuple[str, str | None], str | ErrorDetail] = {}
         self.categories: dict[tuple[str, str], bool] = {}
+        self.attributes: dict[str, bool] = {DEFAULT_ATTRIBUTE_KEY: True}
         self.locks = ctx.locks
         self.element_info = {
             e.code: (e.report, e.value_type is ValueType.INTEGER, e.minimum, e.maximum)
@@ -256,6 +275,31 @@ class _Validator:
             v.category,
         )
 
+    def attribute(self, v: SubmittedValue) -> ErrorDetail | None:
+        """Attribute option combos are not declared in the schema (DHIS2 ties them to the data
+        set, doseflow keeps whatever the mapping gives): only a key that cannot be stored is
+        refused."""
+        key = v.attribute
+        ok = self.attributes.get(key)
+        if ok is None:
+            ok = (
+                0 < len(key) <= MAX_ATTRIBUTE_KEY_LENGTH
+                and key.isprintable()
+                and key == key.strip()
+            )
+            self.attributes[key] = ok
+        if ok:
+            return None
+        return self.detail(
+            v,
+            "REPORT_BAD_ATTRIBUTE_COMBO",
+            "attribute",
+            f"'{key}' cannot be an attribute option combo",
+            f"'{DEFAULT_ATTRIBUTE_KEY}' or a key like funder=gavi, of 1-"
+            f"{MAX_ATTRIBUTE_KEY_LENGTH} printable characters",
+            key,
+        )
+
     def number(self, v: SubmittedValue, element: DataElement) -> float | ErrorDetail:
         raw = v.value
         number: float
@@ -319,6 +363,9 @@ class _Validator:
         bad_category = self.category(v, element)
         if bad_category is not None:
             return bad_category
+        bad_attribute = self.attribute(v)
+        if bad_attribute is not None:
+            return bad_attribute
         if period.start > self.ctx.as_of:
             return self.detail(
                 v,
@@ -356,7 +403,14 @@ class _Validator:
                 v.comment,
             )
         return DataValue(
-            participant, v.org_unit, period.code, element.code, v.category, number, v.comment
+            participant,
+            v.org_unit,
+            period.code,
+            element.code,
+            v.category,
+            number,
+            v.comment,
+            v.attribute,
         )
 
 
@@ -403,6 +457,7 @@ def _validate(
     period_info = checker.period_info
     units = checker.units
     categories = checker.categories
+    attributes = checker.attributes
     locks = ctx.locks
     as_of = ctx.as_of
     accepted_get = accepted.get
@@ -429,6 +484,7 @@ def _validate(
                 code is not None
                 and participant.__class__ is str
                 and categories.get((v.data_element, v.category))
+                and attributes.get(v.attribute)
                 and number == number
                 and number not in _INFINITIES
                 and not (whole and not number.is_integer())
@@ -444,6 +500,7 @@ def _validate(
                     v.category,
                     number,
                     v.comment,
+                    v.attribute,
                 )
         if checked is None:
             slow = checker.check(v)
@@ -455,7 +512,14 @@ def _validate(
                 period_info
             ) and parse_period(slow.period).start <= as_of:
                 period_info[(v.period, slow_report)] = slow.period
-        key = checked[:5]
+        key = (
+            checked.participant,
+            checked.org_unit,
+            checked.period,
+            checked.data_element,
+            checked.category,
+            checked.attribute,
+        )
         earlier = accepted_get(key)
         if earlier is None and key in duplicated:
             conflicts[index] = checker.detail(
@@ -554,20 +618,25 @@ def _ledger_checks(
                         ),
                     )
                 )
+    # every category and attribute option combo counts: the stored values of the groups
+    # checked, except those this submission replaces
+    totals: dict[tuple[str, str, str], float] = dict.fromkeys(groups, 0.0)
+    for _, dv in accepted.values():
+        group = (dv.participant, dv.org_unit, dv.period)
+        if dv.data_element in administered and group in totals:
+            totals[group] += dv.value
+    if totals:
+        for key, (old, _) in ctx.stored.items():
+            if key[3] not in administered:
+                continue  # most stored values: one set lookup, no tuple built
+            group = (key[0], key[1], key[2])
+            if group in totals and key not in accepted:
+                totals[group] += old
     for (participant, org_unit, period), members in groups.items():
         position = ledger.get((org_unit, period))
         if position is None:
             continue
-        total = 0.0
-        for code in administered:
-            element = schema.elements[code]
-            for ck in schema.category_keys(element):
-                key = (participant, org_unit, period, code, ck)
-                new = accepted.get(key)
-                if new is not None:
-                    total += new[1].value
-                elif (old := ctx.stored.get(key)) is not None:
-                    total += old[0]
+        total = totals[(participant, org_unit, period)]
         if total <= position.available:
             continue
         excess = total - position.available

@@ -56,6 +56,7 @@ _FIELD_OF_COLUMN = {
     "period": "period",
     "data_element": "data_element",
     "category": "category",
+    "attribute": "attribute",  # optional: the attribute option combo (default: "default")
     "value": "value",
     "comment": "comment",
 }
@@ -271,6 +272,7 @@ def _values(
                 participant=text(row, "participant") or None,
                 comment=text(row, "comment") or None,
                 origin=Origin(source=source, line=line, columns=columns),
+                attribute=text(row, "attribute") or DEFAULT_CATEGORY_KEY,
             )
         )
     return found

@@ -48,15 +48,21 @@ def compliance_gates(engine: Engine, scenario: Scenario) -> dict[int, tuple[Extr
     # imported here: reporting (and its exchange formats) loads in seconds, and a run with
     # the gate off, the default, should not pay for it
     from doseflow.reporting import compliance, readiness_gate
-    from doseflow.store.reporting import stored_requirements, stored_submissions
+    from doseflow.store.reporting import (
+        stored_completions,
+        stored_requirements,
+        stored_submissions,
+    )
 
     iso3 = [p.iso3 for p in scenario.participants]
     wanted = set(iso3)
     requirements = [r for r in stored_requirements(engine) if r.participant in wanted]
     submissions = {k: at for k, at in stored_submissions(engine).items() if k[0] in wanted}
+    completions = {k: done for k, done in stored_completions(engine).items() if k[0] in wanted}
     gates: dict[int, tuple[ExtraGate, ...]] = {}
     for spec, setting in chosen:
-        rows = compliance(requirements, submissions, spec.date)  # as things stood that day
+        # as things stood that day; completions (marked complete) win, as in compliance_view
+        rows = compliance(requirements, submissions, spec.date, completions)
         verdicts = readiness_gate(rows, iso3, _gate_policy(setting))
         gates[spec.number] = (ExtraGate.from_results(COMPLIANCE_GATE, verdicts),)
     return gates

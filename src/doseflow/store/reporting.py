@@ -12,6 +12,7 @@ and PostgreSQL). A dry run stops before writing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from doseflow.domain.errors import DoseflowError
 from doseflow.reporting.compliance import (
+    Completions,
     ComplianceRow,
     GatePolicy,
     GateResult,
@@ -38,6 +40,11 @@ from doseflow.reporting.plausibility import (
     PlausibilityReport,
     check_plausibility,
 )
+from doseflow.reporting.registrations import (
+    CompleteRegistration,
+    RegistrationRequest,
+    check_registrations,
+)
 from doseflow.reporting.schema import DEFAULT_SCHEMA, Schema
 from doseflow.reporting.submission import (
     ImportSummary,
@@ -46,13 +53,19 @@ from doseflow.reporting.submission import (
     paused_gc,
     validate_submission,
 )
-from doseflow.reporting.values import DataValue, SubmittedValue, ValueKey
+from doseflow.reporting.values import (
+    DEFAULT_ATTRIBUTE_KEY,
+    DataValue,
+    Origin,
+    SubmittedValue,
+    ValueKey,
+)
 from doseflow.store import reporting_tables as t
 from doseflow.store.reporting_ledger import LedgerSource, ledger_figures
 
 #: Rows per executemany call of the batch path.
 BATCH_ROWS = 20_000
-#: Rows per multi-row INSERT on PostgreSQL (11 parameters each; the limit is 65,535).
+#: Rows per multi-row INSERT on PostgreSQL (12 parameters each; the limit is 65,535).
 PG_ROWS_PER_STATEMENT = 1_000
 #: SQLite page cache (KiB) on a connection that runs the batch path.
 SQLITE_CACHE_KIB = 131_072
@@ -61,7 +74,7 @@ LOOKUP_CHUNK = 500
 DEFAULT_GATE_POLICY = GatePolicy()
 DEFAULT_PLAUSIBILITY = PlausibilityOptions()
 
-_KEY_COLUMNS = ("participant", "org_unit", "period", "data_element", "category")
+_KEY_COLUMNS = ("participant", "org_unit", "period", "data_element", "category", "attribute")
 _VALUE_COLUMNS = (
     *_KEY_COLUMNS,
     "value",
@@ -163,6 +176,7 @@ def _upsert_rows(
                 v.period,
                 v.data_element,
                 v.category,
+                v.attribute,
                 v.value,
                 v.comment,
                 start,
@@ -214,12 +228,13 @@ def stored_values_for(
                 dv.c.period,
                 dv.c.data_element,
                 dv.c.category,
+                dv.c.attribute,
                 dv.c.value,
                 dv.c.comment,
             ).where(dv.c.participant.in_(pchunk), dv.c.period.in_(perchunk))
-            for p, o, per, de, cat, value, comment in conn.execute(q):
+            for p, o, per, de, cat, attr, value, comment in conn.execute(q):
                 if o in org_units:
-                    found[(p, o, per, de, cat)] = (float(value), comment)
+                    found[(p, o, per, de, cat, attr)] = (float(value), comment)
     return found
 
 
@@ -276,18 +291,24 @@ def submit(
     ledger: LedgerSource | None = None,
     stored_by: str | None = None,
     now: datetime | None = None,
+    data_sets: Sequence[RegistrationRequest] = (),
 ) -> ImportSummary:
     """Validate ``values`` and store the accepted and updated ones (unless ``dry_run``).
 
     ``as_of`` (default: today, UTC) decides which periods are open. ``ledger`` turns on the
     ledger cross-checks. Returns the per-value :class:`ImportSummary`; a submission's first
     arrival per participant, report and period is recorded for compliance.
+
+    ``data_sets`` are the data sets an exchange file names (:class:`ExchangeDocument`): an
+    unknown one or a bad completion raises before anything is written; completions are
+    stored with the values (not in a dry run, nor when the summary's status is ERROR).
     """
     moment = now or _utcnow()
     today = as_of or moment.date()
     with engine.connect() as conn, paused_gc():
         stored: StoredValues = stored_values_for(conn, values, hierarchy)
         locks = _lock_rows(conn)
+    completed = check_registrations(data_sets, schema, hierarchy, locks)
     figures = None
     if ledger is not None:
         figures = ledger_figures(ledger, hierarchy, ledger_needs(values, schema))
@@ -300,12 +321,171 @@ def submit(
         ledger=figures,
     )
     summary = validate_submission(values, ctx, dry_run=dry_run, atomic=atomic)
+    if completed:
+        summary = replace(summary, completed=tuple(completed))
     if dry_run or (atomic and summary.conflicts):
         return summary
     with engine.begin() as conn:
         upsert_values(conn, summary.writes, stored_by=stored_by, now=moment)
         _record_submissions(conn, summary.reports, moment)
+        if summary.completions_written:
+            _upsert_registrations(conn, completed, stored_by, moment)
     return summary
+
+
+# -- complete data set registrations ---------------------------------------------------
+
+
+def _upsert_registrations(
+    conn: Connection,
+    registrations: Sequence[CompleteRegistration],
+    stored_by: str | None,
+    now: datetime,
+) -> None:
+    """Insert or replace registrations by key (the later completion date wins, as in DHIS2
+    where completing again updates the registration)."""
+    rows = {
+        r.key: {
+            "participant": r.participant,
+            "org_unit": r.org_unit,
+            "report": r.report,
+            "period": r.period,
+            "attribute": r.attribute,
+            "completed": r.completed,
+            "stored_by": stored_by,
+            "stored_at": now,
+        }
+        for r in registrations
+    }
+    if not rows:
+        return
+    c = t.complete_registrations
+    dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    stmt = dialect_insert(c)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[c.c.participant, c.c.org_unit, c.c.report, c.c.period, c.c.attribute],
+        set_={
+            "completed": stmt.excluded.completed,
+            "stored_by": stmt.excluded.stored_by,
+            "stored_at": stmt.excluded.stored_at,
+        },
+    )
+    conn.execute(stmt, list(rows.values()))
+
+
+def register_complete(
+    engine: Engine,
+    org_unit: str,
+    report: str,
+    period: str,
+    *,
+    hierarchy: Hierarchy,
+    completed: date | None = None,
+    attribute: str = DEFAULT_ATTRIBUTE_KEY,
+    by: str | None = None,
+    schema: Schema = DEFAULT_SCHEMA,
+    now: datetime | None = None,
+) -> CompleteRegistration:
+    """Mark a report complete by hand (``doseflow report complete``); ``completed`` defaults
+    to today (UTC). Replaces an earlier registration of the same key."""
+    moment = now or _utcnow()
+    request = RegistrationRequest(
+        data_set=report,
+        period=period,
+        org_unit=org_unit,
+        attribute=attribute,
+        completed=(completed or moment.date()).isoformat(),
+        origin=Origin(columns={"data_set": "--report", "period": "--period"}),
+    )
+    with engine.begin() as conn:
+        (registration,) = check_registrations([request], schema, hierarchy, _lock_rows(conn))
+        _upsert_registrations(conn, [registration], by, moment)
+    return registration
+
+
+def unregister_complete(
+    engine: Engine,
+    org_unit: str,
+    report: str,
+    period: str,
+    *,
+    attribute: str = DEFAULT_ATTRIBUTE_KEY,
+) -> int:
+    """Remove a completion (``doseflow report incomplete``); how many were removed (0 or 1).
+    The report then counts by its values again. Refused while the report is locked."""
+    c = t.complete_registrations
+    code = parse_period(period).code
+    with engine.begin() as conn:
+        owners = conn.execute(
+            select(c.c.participant).where(
+                c.c.org_unit == org_unit,
+                c.c.report == report,
+                c.c.period == code,
+                c.c.attribute == attribute,
+            )
+        ).scalars()
+        locks = _lock_rows(conn)
+        for owner in owners:
+            lock = locks.get((owner, report, code))
+            if lock is not None:
+                raise DoseflowError(
+                    "REPORT_PERIOD_LOCKED",
+                    f"the {report} report of {owner} for {code} was approved and locked by "
+                    f"{lock.locked_by} on {lock.locked_at:%Y-%m-%d}; its completion cannot "
+                    "change; reopen it first",
+                    field="period",
+                    expected="an open period (or `doseflow report reopen` with a reason)",
+                    value=code,
+                )
+        result = conn.execute(
+            delete(c).where(
+                c.c.org_unit == org_unit,
+                c.c.report == report,
+                c.c.period == code,
+                c.c.attribute == attribute,
+            )
+        )
+    return int(result.rowcount or 0)
+
+
+def stored_registrations(
+    engine: Engine | Connection, participant: str | None = None
+) -> list[CompleteRegistration]:
+    """Stored completions, ordered by key."""
+    c = t.complete_registrations
+    q = select(c.c.participant, c.c.org_unit, c.c.report, c.c.period, c.c.attribute, c.c.completed)
+    if participant is not None:
+        q = q.where(c.c.participant == participant)
+    q = q.order_by(c.c.participant, c.c.org_unit, c.c.report, c.c.period, c.c.attribute)
+
+    def read(conn: Connection) -> list[CompleteRegistration]:
+        return [
+            CompleteRegistration(p, o, r, per, attr, _as_date(done))
+            for p, o, r, per, attr, done in conn.execute(q)
+        ]
+
+    if isinstance(engine, Connection):
+        return read(engine)
+    with engine.connect() as conn:
+        return read(conn)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def stored_completions(engine: Engine, participant: str | None = None) -> Completions:
+    """Per participant, report and period, every completion and when it was stored (what
+    :func:`doseflow.reporting.compliance` takes)."""
+    c = t.complete_registrations
+    q = select(c.c.participant, c.c.report, c.c.period, c.c.completed, c.c.stored_at)
+    if participant is not None:
+        q = q.where(c.c.participant == participant)
+    found: dict[tuple[str, str, str], list[tuple[date, datetime]]] = {}
+    with engine.connect() as conn:
+        for p, r, per, done, at in conn.execute(q):
+            found.setdefault((p, r, per), []).append((_as_date(done), at))
+    return found
 
 
 def _values_query(
@@ -325,6 +505,7 @@ def _values_query(
         dv.c.category,
         dv.c.value,
         dv.c.comment,
+        dv.c.attribute,
     )
     if participants is not None:
         q = q.where(dv.c.participant.in_(list(participants)))
@@ -343,8 +524,8 @@ def _values_query(
 
 def _read_values(conn: Connection, query: Any) -> list[DataValue]:
     return [
-        DataValue(p, o, per, de, cat, float(value), comment)
-        for p, o, per, de, cat, value, comment in conn.execute(query)
+        DataValue(p, o, per, de, cat, float(value), comment, attr)
+        for p, o, per, de, cat, value, comment, attr in conn.execute(query)
     ]
 
 
@@ -603,7 +784,10 @@ def compliance_view(
     """On time / late / missing / not yet due, per requirement and owed period."""
     today = as_of or _utcnow().date()
     return compliance(
-        stored_requirements(engine, participant), stored_submissions(engine, participant), today
+        stored_requirements(engine, participant),
+        stored_submissions(engine, participant),
+        today,
+        stored_completions(engine, participant),
     )
 
 
@@ -651,7 +835,7 @@ def delete_values(engine: Engine, keys: Iterable[ValueKey]) -> int:
     dv = t.data_values
     removed = 0
     with engine.begin() as conn:
-        for p, o, per, de, cat in keys:
+        for p, o, per, de, cat, attr in keys:
             result = conn.execute(
                 delete(dv).where(
                     and_(
@@ -660,6 +844,7 @@ def delete_values(engine: Engine, keys: Iterable[ValueKey]) -> int:
                         dv.c.period == per,
                         dv.c.data_element == de,
                         dv.c.category == cat,
+                        dv.c.attribute == attr,
                     )
                 )
             )
@@ -678,11 +863,15 @@ __all__ = [
     "period_locks",
     "plausibility",
     "readiness",
+    "register_complete",
     "reopen_period",
     "save_requirements",
+    "stored_completions",
+    "stored_registrations",
     "stored_requirements",
     "stored_submissions",
     "stored_values_for",
     "submit",
+    "unregister_complete",
     "upsert_values",
 ]

@@ -1,11 +1,13 @@
 """Tables of the reporting area (Alembic branch ``reporting``).
 
 ``report_data_values`` holds one row per value key (participant, org unit, period, data
-element, category): re-submitting replaces the row, so the table is the latest figure for
-every key. Its timestamps are whole seconds since 1970 UTC (integers, fast to write in bulk
-on both backends). Locks, their audit trail, requirements and the first-submission times
-used by compliance sit beside it, and the hierarchy files loaded with `doseflow report
-hierarchy load` (the latest is in force).
+element, category, attribute option combo): re-submitting replaces the row, so the table is
+the latest figure for every key. Its timestamps are whole seconds since 1970 UTC (integers,
+fast to write in bulk on both backends). Locks, their audit trail, requirements and the
+first-submission times used by compliance sit beside it, the complete data set
+registrations (DHIS2's way of marking a report as submitted) that compliance prefers when
+there are any, and the hierarchy files loaded with `doseflow report hierarchy load` (the
+latest is in force).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ data_values = Table(
     Column("period", String(16), nullable=False),
     Column("data_element", String(64), nullable=False),
     Column("category", String(200), nullable=False),
+    Column("attribute", String(200), nullable=False, server_default="default"),
     Column("value", Float(precision=53), nullable=False),
     Column("comment", Text, nullable=True),
     Column("period_start", Date, nullable=False),
@@ -48,6 +51,7 @@ data_values = Table(
         "period",
         "data_element",
         "category",
+        "attribute",
         name="pk_report_data_values",
     ),
     sqlite_with_rowid=False,
@@ -113,4 +117,26 @@ hierarchies = Table(
     Column("sha256", String(64), nullable=False),
     Column("loaded_by", String(100), nullable=True),
     Column("loaded_at", DateTime, nullable=False),
+)
+
+
+complete_registrations = Table(
+    "report_complete_registrations",
+    metadata,
+    Column("participant", String(32), nullable=False),
+    Column("org_unit", String(64), nullable=False),
+    Column("report", String(64), nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("attribute", String(200), nullable=False),
+    Column("completed", Date, nullable=False),
+    Column("stored_by", String(100), nullable=True),
+    Column("stored_at", DateTime, nullable=False),
+    PrimaryKeyConstraint(
+        "participant",
+        "org_unit",
+        "report",
+        "period",
+        "attribute",
+        name="pk_report_complete_registrations",
+    ),
 )

@@ -59,6 +59,9 @@ class ValueIn(WriteBody):
     org_unit: Code
     value: ReportedValue
     category: Code | None = None
+    attribute: Code | None = Field(
+        default=None, description="attribute option combo key (default: 'default')"
+    )
     participant: str | None = Field(default=None, max_length=3)
     comment: FreeText | None = None
 
@@ -84,6 +87,7 @@ class ImportSummaryOut(BaseModel):
     atomic: bool
     counts: dict[str, int]
     written: int
+    completed: int = 0
     conflicts: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
     truncated: bool
@@ -95,6 +99,7 @@ class ValueOut(BaseModel):
     period: str
     data_element: str
     category: str
+    attribute: str
     value: float
     comment: str | None
 
@@ -120,6 +125,10 @@ class ComplianceOut(BaseModel):
     submitted_at: str | None
     status: str
     days_late: int
+    basis: str = Field(
+        description="what submitted_at rests on: registration (marked complete), values "
+        "(first values stored, not marked complete) or none"
+    )
 
 
 def hierarchy_of(request: Request) -> Hierarchy:
@@ -156,6 +165,8 @@ def _submitted(body: SubmissionIn, hierarchy: Hierarchy, access: Access) -> list
         kwargs: dict[str, Any] = {}
         if v.category is not None:
             kwargs["category"] = v.category
+        if v.attribute is not None:
+            kwargs["attribute"] = v.attribute
         out.append(
             SubmittedValue(
                 data_element=v.data_element,
@@ -234,6 +245,7 @@ def get_values(
             period=v.period,
             data_element=v.data_element,
             category=v.category,
+            attribute=v.attribute,
             value=v.value,
             comment=v.comment,
         )
@@ -267,6 +279,7 @@ def get_compliance(
             submitted_at=r.submitted_at.isoformat() if r.submitted_at else None,
             status=r.status.value,
             days_late=r.days_late,
+            basis=r.basis.value,
         )
         for r in rows
     ]
