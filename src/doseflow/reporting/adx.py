@@ -12,8 +12,10 @@ The format, as DHIS2 reads and writes it::
     </adx>
 
 Periods are ISO 8601 intervals (first day and duration ``P7D`` or ``P1M``; ``P1W`` is also
-read); identifiers are codes; a disaggregated value carries one attribute per category
-(category code = option code). The reader uses expat directly so every value keeps its line
+read; the start may be a date-time at midnight, as SDMX's TimeRangeType allows); identifiers
+are codes; a disaggregated value carries one attribute per category (category code = option
+code) or, as DHIS2 also reads, a ``categoryOptionCombo`` attribute naming the combo itself
+(mapped like the JSON ``categoryOptionCombo``), never both. The reader uses expat directly so every value keeps its line
 number, and refuses documents with a DOCTYPE (no entity expansion, so no "billion laughs").
 """
 
@@ -34,6 +36,7 @@ from doseflow.reporting.values import DataValue, Origin, SubmittedValue, format_
 ADX_NAMESPACE = "urn:ihe:qrph:adx:2015"
 CODE = "REPORT_ADX_INVALID"
 _VALUE_ATTRIBUTES = {"dataElement", "value"}
+_COMBO = "categoryOptionCombo"  # DHIS2: the combo itself instead of category attributes
 
 
 class _AdxReader:
@@ -80,11 +83,35 @@ class _AdxReader:
                     self.fail(f"<group> has no {needed}", f"an {needed} attribute", None, needed)
             self.group = {**attrs, "_line": str(self.parser.CurrentLineNumber)}
         elif depth == 2 and local == "dataValue":
+            self.check_combo(attrs)
             self.pending = {"attrs": attrs, "line": self.parser.CurrentLineNumber}
         elif depth == 3 and local == "annotation":
             self.text = []
         elif depth >= 1 and self.stack[1] != "group":
             self.fail(f"unexpected <{local}> element", "<group> elements in <adx>", local)
+
+    def check_combo(self, attrs: dict[str, str]) -> None:
+        """A value names its disaggregation one way: a ``categoryOptionCombo`` or one
+        attribute per category, never both (which would be meant is anyone's guess)."""
+        if _COMBO not in attrs:
+            return
+        if not attrs[_COMBO].strip():
+            self.fail(
+                "categoryOptionCombo is empty",
+                "a category option combo identifier",
+                attrs[_COMBO],
+                _COMBO,
+            )
+        categories = sorted(a for a in attrs if a not in _VALUE_ATTRIBUTES and " " not in a)
+        categories.remove(_COMBO)
+        if categories:
+            self.fail(
+                f"dataValue gives both categoryOptionCombo and category attributes "
+                f"({', '.join(categories)})",
+                "either categoryOptionCombo or one attribute per category, not both",
+                attrs[_COMBO],
+                _COMBO,
+            )
 
     def chars(self, data: str) -> None:
         if self.stack and self.stack[-1] == "annotation":
@@ -103,9 +130,10 @@ class _AdxReader:
     def value(self, pending: dict[str, Any], group: dict[str, str]) -> SubmittedValue:
         attrs: dict[str, str] = pending["attrs"]
         element_code = self.mapping.data_element_in(attrs.get("dataElement", ""))
+        combo = attrs.get(_COMBO)
         options: dict[str, str] = {}
         for attr, option in attrs.items():
-            if attr in _VALUE_ATTRIBUTES or " " in attr:
+            if attr in _VALUE_ATTRIBUTES or " " in attr or attr == _COMBO:
                 continue
             cat, opt = self.mapping.category_in(attr, option)
             options[cat] = opt
@@ -115,6 +143,8 @@ class _AdxReader:
         key = ",".join(f"{c}={options[c]}" for c in order if c in options)
         if element is not None and not options and not element.categories:
             key = DEFAULT_CATEGORY_KEY
+        if combo is not None:  # the combo itself, as in dataValueSets JSON
+            key = self.mapping.coc_in(combo.strip())
         return SubmittedValue(
             data_element=element_code,
             period=group["period"],
@@ -128,7 +158,7 @@ class _AdxReader:
                 columns={
                     "data_element": "dataElement",
                     "value": "value",
-                    "category": "category attributes",
+                    "category": _COMBO if combo is not None else "category attributes",
                     "period": "group period",
                     "org_unit": "group orgUnit",
                     "participant": "group orgUnit",
