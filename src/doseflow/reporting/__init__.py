@@ -17,7 +17,7 @@ from doseflow.reporting.compliance import (
 )
 from doseflow.reporting.crosscheck import LedgerFigures, LedgerPosition, ledger_needs
 from doseflow.reporting.dhis2_json import data_value_set, read_data_value_set, write_data_value_set
-from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme, load_mapping
+from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdKind, IdScheme, IdSchemes, load_mapping
 from doseflow.reporting.fhir_export import (
     ShipmentRecord,
     bundle,
@@ -82,7 +82,9 @@ __all__ = [
     "GatePolicy",
     "GateResult",
     "Hierarchy",
+    "IdKind",
     "IdScheme",
+    "IdSchemes",
     "ImportSummary",
     "LedgerFigures",
     "LedgerPosition",

@@ -28,7 +28,8 @@ from pyexpat import ExpatError, ParserCreate, errors
 from typing import Any
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme
+from doseflow.reporting.dhis2_json import mismatch_detail
+from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdKind, IdScheme, IdSchemes
 from doseflow.reporting.periods import parse_period
 from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY, Schema, parse_category_key
 from doseflow.reporting.values import DataValue, Origin, SubmittedValue, format_number
@@ -40,8 +41,11 @@ _COMBO = "categoryOptionCombo"  # DHIS2: the combo itself instead of category at
 
 
 class _AdxReader:
-    def __init__(self, mapping: Dhis2Mapping, schema: Schema, source: str) -> None:
+    def __init__(
+        self, mapping: Dhis2Mapping, schema: Schema, source: str, schemes: IdSchemes
+    ) -> None:
         self.mapping = mapping
+        self.schemes = schemes
         self.schema = schema
         self.source = source
         self.values: list[SubmittedValue] = []
@@ -90,6 +94,16 @@ class _AdxReader:
         elif depth >= 1 and self.stack[1] != "group":
             self.fail(f"unexpected <{local}> element", "<group> elements in <adx>", local)
 
+    def ident(self, kind: IdKind, theirs: str, fld: str, line: int) -> str:
+        scheme = self.schemes.of(kind)
+        ours = self.mapping.identifier_in(kind, theirs, scheme)
+        if ours is None:
+            assert scheme is not None
+            raise DoseflowError.from_details(
+                [mismatch_detail(self.source, fld, kind, theirs, scheme, line)]
+            )
+        return ours
+
     def check_combo(self, attrs: dict[str, str]) -> None:
         """A value names its disaggregation one way: a ``categoryOptionCombo`` or one
         attribute per category, never both (which would be meant is anyone's guess)."""
@@ -129,7 +143,10 @@ class _AdxReader:
 
     def value(self, pending: dict[str, Any], group: dict[str, str]) -> SubmittedValue:
         attrs: dict[str, str] = pending["attrs"]
-        element_code = self.mapping.data_element_in(attrs.get("dataElement", ""))
+        line: int = pending["line"]
+        element_code = self.ident(
+            IdKind.DATA_ELEMENT, attrs.get("dataElement", ""), "dataElement", line
+        )
         combo = attrs.get(_COMBO)
         options: dict[str, str] = {}
         for attr, option in attrs.items():
@@ -144,11 +161,11 @@ class _AdxReader:
         if element is not None and not options and not element.categories:
             key = DEFAULT_CATEGORY_KEY
         if combo is not None:  # the combo itself, as in dataValueSets JSON
-            key = self.mapping.coc_in(combo.strip())
+            key = self.ident(IdKind.CATEGORY_OPTION_COMBO, combo.strip(), _COMBO, line)
         return SubmittedValue(
             data_element=element_code,
             period=group["period"],
-            org_unit=self.mapping.org_unit_in(group["orgUnit"]),
+            org_unit=self.ident(IdKind.ORG_UNIT, group["orgUnit"], "orgUnit", line),
             value=attrs.get("value"),
             category=key or DEFAULT_CATEGORY_KEY,
             comment=pending.get("comment"),
@@ -168,10 +185,16 @@ class _AdxReader:
 
 
 def read_adx(
-    data: str | bytes, mapping: Dhis2Mapping, schema: Schema, *, source: str = "<adx>"
+    data: str | bytes,
+    mapping: Dhis2Mapping,
+    schema: Schema,
+    *,
+    source: str = "<adx>",
+    id_schemes: IdSchemes | None = None,
 ) -> list[SubmittedValue]:
-    """The values of an ADX document, mapped to doseflow codes, unchecked."""
-    reader = _AdxReader(mapping, schema, source)
+    """The values of an ADX document, mapped to doseflow codes, unchecked. Identifiers
+    are read under ``id_schemes`` (default: auto, either UID or code)."""
+    reader = _AdxReader(mapping, schema, source, id_schemes or IdSchemes())
     try:
         reader.parser.Parse(data, True)
     except ExpatError as exc:

@@ -8,9 +8,18 @@ The format (DHIS2 Web API, ``/api/dataValueSets``)::
          "categoryOptionCombo": "HllvX50cXC0", "value": "667", "comment": "..."}]}
 
 ``period``, ``orgUnit`` and ``attributeOptionCombo`` at the top level apply to every value
-that does not give its own. Values are strings, as DHIS2 writes them. Only the envelope can
-make a file unreadable (``REPORT_DHIS2_JSON_INVALID``); a bad value becomes a conflict of
-its own in the import summary, located by its path (``dataValues[3].value``).
+that does not give its own. Values are strings, as DHIS2 writes them (a JSON number is read
+as the text it is written with, as DHIS2 does, so ``12.0`` is not an integer). Only the
+envelope can make a file unreadable (``REPORT_DHIS2_JSON_INVALID``); a bad value becomes a
+conflict of its own in the import summary, located by its path (``dataValues[3].value``).
+
+Identifier schemes: a document may state DHIS2's ``idScheme`` and per-kind
+``dataElementIdScheme``, ``orgUnitIdScheme``, ``categoryOptionComboIdScheme``... (as DHIS2
+reads them, the document's own override the importer's options); an export states the
+schemes it used, so DHIS2 and doseflow read it back without being told. An identifier that is
+not of its scheme refuses the document (``REPORT_DHIS2_ID_SCHEME_MISMATCH``, every one
+listed with its path), as does an export under UID of anything the mapping has no UID for
+(``REPORT_DHIS2_UNMAPPED_ID``).
 """
 
 from __future__ import annotations
@@ -19,12 +28,61 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from doseflow.domain.errors import DoseflowError
-from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme
+from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.reporting.dhis2_mapping import (
+    UID_RULE,
+    Dhis2Mapping,
+    IdKind,
+    IdScheme,
+    IdSchemes,
+)
 from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY
 from doseflow.reporting.values import DataValue, Origin, SubmittedValue, format_number
 
 CODE = "REPORT_DHIS2_JSON_INVALID"
+MISMATCH = "REPORT_DHIS2_ID_SCHEME_MISMATCH"
+UNMAPPED = "REPORT_DHIS2_UNMAPPED_ID"
+#: Shown at most in one error (a million-value file with the wrong scheme is one mistake).
+MAX_DETAILS = 50
+_LABELS = {
+    IdKind.DATA_SET: "data set",
+    IdKind.DATA_ELEMENT: "data element",
+    IdKind.ORG_UNIT: "org unit",
+    IdKind.CATEGORY_OPTION_COMBO: "category option combo",
+    IdKind.ATTRIBUTE_OPTION_COMBO: "attribute option combo",
+}
+
+
+def document_schemes(doc: dict[str, Any], source: str) -> IdSchemes:
+    """The schemes a document states (``idScheme``, ``dataElementIdScheme``...)."""
+    given: dict[IdKind | None, str | None] = {None: doc.get("idScheme")}
+    for kind in IdKind:
+        given[kind] = doc.get(kind.parameter)
+    return IdSchemes.parse(
+        {k: None if v is None else str(v) for k, v in given.items()}, source=source
+    )
+
+
+def mismatch_detail(
+    source: str, path: str, kind: IdKind, theirs: str, scheme: IdScheme, line: int | None = None
+) -> ErrorDetail:
+    """``theirs`` is not an identifier of ``scheme`` (see ``Dhis2Mapping.identifier_in``)."""
+    if scheme is IdScheme.UID:
+        expected = f"{UID_RULE}, as the {kind.parameter} or idScheme in force is UID"
+        what = "not a DHIS2 UID" if theirs else "empty"
+    else:
+        expected = (
+            f"a DHIS2 code (the mapping's code, or the doseflow code where none is mapped), "
+            f"as the {kind.parameter} or idScheme in force is CODE"
+        )
+        what = "a UID or a doseflow code whose DHIS2 code differs, not a code"
+    return ErrorDetail(
+        MISMATCH,
+        f"{_LABELS[kind]} '{theirs}' is {what}",
+        ErrorLocation(source=source, line=line, field=path),
+        expected,
+        theirs,
+    )
 
 
 def _bad(
@@ -34,11 +92,16 @@ def _bad(
 
 
 def read_data_value_set(
-    text: str | bytes, mapping: Dhis2Mapping, *, source: str = "<dataValueSets>"
+    text: str | bytes,
+    mapping: Dhis2Mapping,
+    *,
+    source: str = "<dataValueSets>",
+    id_schemes: IdSchemes | None = None,
 ) -> list[SubmittedValue]:
-    """The values of a ``dataValueSets`` document, mapped to doseflow codes, unchecked."""
+    """The values of a ``dataValueSets`` document, mapped to doseflow codes, unchecked.
+    ``id_schemes``: the importer's schemes (default: auto); the document's own override."""
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_float=str)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         line = getattr(exc, "lineno", None)
         raise DoseflowError(
@@ -67,6 +130,21 @@ def read_data_value_set(
             "a list of data value objects",
             None if rows is None else type(rows).__name__,
         )
+    schemes = document_schemes(doc, source).over(id_schemes or IdSchemes())
+    de_scheme = schemes.of(IdKind.DATA_ELEMENT)
+    ou_scheme = schemes.of(IdKind.ORG_UNIT)
+    coc_scheme = schemes.of(IdKind.CATEGORY_OPTION_COMBO)
+    mismatches: list[ErrorDetail] = []
+
+    def ident(kind: IdKind, theirs: str, scheme: IdScheme | None, path: str) -> str:
+        ours = mapping.identifier_in(kind, theirs, scheme)
+        if ours is None:
+            assert scheme is not None
+            if len(mismatches) < MAX_DETAILS:
+                mismatches.append(mismatch_detail(source, path, kind, theirs, scheme))
+            return theirs
+        return ours
+
     default_period = doc.get("period")
     default_ou = doc.get("orgUnit")
     found: list[SubmittedValue] = []
@@ -93,17 +171,37 @@ def read_data_value_set(
         )
         coc = row.get("categoryOptionCombo")
         comment = row.get("comment")
+        ou_path = f"{path}.orgUnit" if "orgUnit" in row else "orgUnit"
         found.append(
             SubmittedValue(
-                data_element=mapping.data_element_in(str(row.get("dataElement", ""))),
+                data_element=ident(
+                    IdKind.DATA_ELEMENT,
+                    str(row.get("dataElement", "")),
+                    de_scheme,
+                    f"{path}.dataElement",
+                ),
                 period=str(row.get("period", default_period) or ""),
-                org_unit=mapping.org_unit_in(str(row.get("orgUnit", default_ou) or "")),
+                org_unit=ident(
+                    IdKind.ORG_UNIT,
+                    str(row.get("orgUnit", default_ou) or ""),
+                    ou_scheme,
+                    ou_path,
+                ),
                 value=row.get("value"),
-                category=mapping.coc_in(str(coc)) if coc else DEFAULT_CATEGORY_KEY,
+                category=ident(
+                    IdKind.CATEGORY_OPTION_COMBO,
+                    str(coc),
+                    coc_scheme,
+                    f"{path}.categoryOptionCombo",
+                )
+                if coc
+                else DEFAULT_CATEGORY_KEY,
                 comment=None if comment is None else str(comment),
                 origin=origin,
             )
         )
+    if mismatches:
+        raise DoseflowError.from_details(mismatches)
     return found
 
 
@@ -113,27 +211,80 @@ def data_value_set(
     *,
     id_scheme: IdScheme = IdScheme.UID,
     data_set: str | None = None,
+    id_schemes: IdSchemes | None = None,
 ) -> dict[str, Any]:
-    """A ``dataValueSets`` document for ``values`` (identifiers per ``id_scheme``)."""
+    """A ``dataValueSets`` document for ``values``, every identifier under its scheme
+    (``id_schemes`` per kind, else ``id_scheme``), the schemes stated in the document.
+    An unmapped ``default`` category option combo is left out (DHIS2 reads that as its
+    default combo)."""
+    schemes = (id_schemes or IdSchemes()).over(IdSchemes(general=id_scheme))
+    general = schemes.general or IdScheme.UID
+    chosen = {kind: schemes.of(kind) or general for kind in IdKind}
+    unmapped: dict[tuple[IdKind, str], None] = {}
+
+    def out(kind: IdKind, ours: str) -> str:
+        theirs = mapping.identifier_out(kind, ours, chosen[kind])
+        if theirs is None:
+            unmapped[(kind, ours)] = None
+            return ours
+        return theirs
+
+    coc_scheme = chosen[IdKind.CATEGORY_OPTION_COMBO]
+    aoc = None
+    if mapping.attribute_option_combo is not None:
+        aoc = out(IdKind.ATTRIBUTE_OPTION_COMBO, "")
     rows: list[dict[str, Any]] = []
     for v in values:
         row: dict[str, Any] = {
-            "dataElement": mapping.data_element_out(v.data_element, id_scheme),
+            "dataElement": out(IdKind.DATA_ELEMENT, v.data_element),
             "period": v.period,
-            "orgUnit": mapping.org_unit_out(v.org_unit, id_scheme),
-            "categoryOptionCombo": mapping.coc_out(v.category),
-            "value": format_number(v.value),
+            "orgUnit": out(IdKind.ORG_UNIT, v.org_unit),
         }
-        if mapping.attribute_option_combo:
-            row["attributeOptionCombo"] = mapping.attribute_option_combo
+        if v.category != DEFAULT_CATEGORY_KEY or mapping.identifier_out(
+            IdKind.CATEGORY_OPTION_COMBO, v.category, coc_scheme
+        ) not in (None, DEFAULT_CATEGORY_KEY):
+            row["categoryOptionCombo"] = out(IdKind.CATEGORY_OPTION_COMBO, v.category)
+        row["value"] = format_number(v.value)
+        if aoc is not None:
+            row["attributeOptionCombo"] = aoc
         if v.comment:
             row["comment"] = v.comment
         rows.append(row)
-    doc: dict[str, Any] = {}
+    doc: dict[str, Any] = {"idScheme": general.name}
+    for kind in IdKind:
+        if chosen[kind] is not general:
+            doc[kind.parameter] = chosen[kind].name
     if data_set:
-        doc["dataSet"] = mapping.data_set_out(data_set, id_scheme)
+        doc["dataSet"] = out(IdKind.DATA_SET, data_set)
+    if unmapped:
+        raise DoseflowError.from_details(
+            _unmapped(kind, ours, chosen[kind]) for kind, ours in list(unmapped)[:MAX_DETAILS]
+        )
     doc["dataValues"] = rows
     return doc
+
+
+def _unmapped(kind: IdKind, ours: str, scheme: IdScheme) -> ErrorDetail:
+    if kind is IdKind.ATTRIBUTE_OPTION_COMBO:
+        name = "UID" if scheme is IdScheme.UID else "code"
+        return ErrorDetail(
+            UNMAPPED,
+            f"the mapping's attribute_option_combo has no {name}, and the "
+            f"{kind.parameter} or idScheme in force is {scheme.name}",
+            ErrorLocation(field=kind.section),
+            f"a mapping entry `attribute_option_combo: {{id: <UID>, code: <code>}}` "
+            f"({UID_RULE})",
+            None,
+        )
+    return ErrorDetail(
+        UNMAPPED,
+        f"{_LABELS[kind]} '{ours}' has no DHIS2 UID in the mapping (a doseflow code is not "
+        "passed off as a UID)",
+        ErrorLocation(field=f"{kind.section}.{ours}"),
+        f"a mapping entry `{kind.section}: {{{ours}: {{id: <UID>}}}}` ({UID_RULE}), or "
+        "identifiers by code (--id-scheme code)",
+        ours,
+    )
 
 
 def write_data_value_set(
@@ -142,9 +293,12 @@ def write_data_value_set(
     *,
     id_scheme: IdScheme = IdScheme.UID,
     data_set: str | None = None,
+    id_schemes: IdSchemes | None = None,
 ) -> str:
     return json.dumps(
-        data_value_set(values, mapping, id_scheme=id_scheme, data_set=data_set),
+        data_value_set(
+            values, mapping, id_scheme=id_scheme, data_set=data_set, id_schemes=id_schemes
+        ),
         indent=2,
         ensure_ascii=False,
     )
