@@ -49,7 +49,8 @@ def test_adx_category_option_combo_is_the_combo(combo: str) -> None:
     )
     (value,) = read_adx(text, mapping, DEFAULT_SCHEMA)
     assert value.category == "dose=dose1,group=hcw"
-    assert value.origin is not None and value.origin.columns["category"] == "categoryOptionCombo"
+    assert value.origin is not None
+    assert value.origin.columns["category"] == "categoryOptionCombo"
 
 
 def test_adx_combo_and_category_attributes_refused() -> None:
@@ -70,8 +71,13 @@ def test_adx_combo_and_category_attributes_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "start", ["2021-09-20T00:00:00", "2021-09-20T00:00", "2021-09-20T00:00:00Z",
-              "2021-09-20T00:00:00.000+02:00"]
+    "start",
+    [
+        "2021-09-20T00:00:00",
+        "2021-09-20T00:00",
+        "2021-09-20T00:00:00Z",
+        "2021-09-20T00:00:00.000+02:00",
+    ],
 )
 def test_adx_period_with_midnight_time(start: str) -> None:
     period = parse_period(f"{start}/P7D")
@@ -151,7 +157,7 @@ def test_export_uid_without_mapping_refuses_to_invent_uids() -> None:
         ("REPORT_DHIS2_UNMAPPED_ID", "org_units.PRK-SPY"),
         ("REPORT_DHIS2_UNMAPPED_ID", "category_option_combos.dose=dose1,group=hcw"),
     }
-    combo = [d for d in exc.value if d.location.field.startswith("category")][0]  # type: ignore[union-attr]
+    combo = next(d for d in exc.value if d.location.field.startswith("category"))  # type: ignore[union-attr]
     assert "has no DHIS2 UID in the mapping" in combo.message
     assert combo.expected is not None
     assert "category_option_combos: {dose=dose1,group=hcw: {id: <UID>}}" in combo.expected
@@ -165,7 +171,9 @@ def test_export_without_mapping_by_code_states_code() -> None:
 
 
 def test_export_unmapped_combo_under_uid_refused() -> None:
-    value = DataValue("PRK", "PRK-SPY", "202109", "doses_administered", "dose=booster1,group=general", 3)
+    value = DataValue(
+        "PRK", "PRK-SPY", "202109", "doses_administered", "dose=booster1,group=general", 3
+    )
     with pytest.raises(DoseflowError) as exc:
         data_value_set([value], MAPPING)
     assert [d.location.field for d in exc.value] == [
@@ -177,8 +185,15 @@ def test_export_unmapped_combo_under_uid_refused() -> None:
 
 
 def dvs(**top: object) -> str:
-    row = {"dataElement": "C19_TESTED", "period": "2021W38", "orgUnit": "PRK", "value": "5"}
-    row.update({k: v for k, v in top.items() if k in ("dataElement", "orgUnit", "categoryOptionCombo")})
+    row: dict[str, object] = {
+        "dataElement": "C19_TESTED",
+        "period": "2021W38",
+        "orgUnit": "PRK",
+        "value": "5",
+    }
+    row.update(
+        {k: v for k, v in top.items() if k in ("dataElement", "orgUnit", "categoryOptionCombo")}
+    )
     doc = {k: v for k, v in top.items() if k not in row}
     return json.dumps({**doc, "dataValues": [row]})
 
@@ -195,13 +210,31 @@ def test_import_round_trip_by_code() -> None:
 @pytest.mark.parametrize(
     ("doc", "schemes", "path", "value"),
     [
-        (dvs(idScheme="CODE", dataElement="C19Tested01"), None, "dataValues[0].dataElement", "C19Tested01"),
-        (dvs(dataElementIdScheme="code", dataElement="people_tested"), None,
-         "dataValues[0].dataElement", "people_tested"),
+        (
+            dvs(idScheme="CODE", dataElement="C19Tested01"),
+            None,
+            "dataValues[0].dataElement",
+            "C19Tested01",
+        ),
+        (
+            dvs(dataElementIdScheme="code", dataElement="people_tested"),
+            None,
+            "dataValues[0].dataElement",
+            "people_tested",
+        ),
         (dvs(), IdSchemes(general=IdScheme.UID), "dataValues[0].dataElement", "C19_TESTED"),
-        (dvs(dataElement="C19Tested01"), IdSchemes(org_unit=IdScheme.UID), "dataValues[0].orgUnit", "PRK"),
-        (dvs(categoryOptionComboIdScheme="CODE", categoryOptionCombo="CocD1Hcw001"), None,
-         "dataValues[0].categoryOptionCombo", "CocD1Hcw001"),
+        (
+            dvs(dataElement="C19Tested01"),
+            IdSchemes(org_unit=IdScheme.UID),
+            "dataValues[0].orgUnit",
+            "PRK",
+        ),
+        (
+            dvs(categoryOptionComboIdScheme="CODE", categoryOptionCombo="CocD1Hcw001"),
+            None,
+            "dataValues[0].categoryOptionCombo",
+            "CocD1Hcw001",
+        ),
     ],
 )
 def test_import_reads_identifiers_under_the_scheme_only(
@@ -238,15 +271,19 @@ def test_unsupported_scheme_refused(scheme: str) -> None:
 
 def test_json_number_value_read_as_written() -> None:
     """DHIS2 reads a JSON number as its text: 12.0 is not an INTEGER."""
-    text = '{"dataValues": [{"dataElement": "people_tested", "period": "2021W38", ' \
-        '"orgUnit": "PRK", "value": 12.0}, {"dataElement": "positives", "period": "2021W38", ' \
+    text = (
+        '{"dataValues": [{"dataElement": "people_tested", "period": "2021W38", '
+        '"orgUnit": "PRK", "value": 12.0}, {"dataElement": "positives", "period": "2021W38", '
         '"orgUnit": "PRK", "value": 12}]}'
+    )
     values = read_data_value_set(text, Dhis2Mapping())
     assert [v.value for v in values] == ["12.0", 12]
 
 
 def test_adx_scheme_applies() -> None:
-    text = adx('orgUnit="OuDPRKorea1" period="2021-09-20/P7D"', 'dataElement="C19_TESTED" value="5"')
+    text = adx(
+        'orgUnit="OuDPRKorea1" period="2021-09-20/P7D"', 'dataElement="C19_TESTED" value="5"'
+    )
     (v,) = read_adx(text, MAPPING, DEFAULT_SCHEMA, id_schemes=IdSchemes(data_element=IdScheme.CODE))
     assert (v.data_element, v.org_unit) == ("people_tested", "PRK")
     with pytest.raises(DoseflowError) as exc:
@@ -308,6 +345,7 @@ def test_cli_export_and_import_by_code(tmp_path: Path, capsys: pytest.CaptureFix
     assert "REPORT_DHIS2_UNMAPPED_ID" in capsys.readouterr().err
     assert run([*export, "--id-scheme", "name"]) == 2
     err = capsys.readouterr().err
-    assert "REPORT_ID_SCHEME_UNSUPPORTED" in err and "--id-scheme" in err
+    assert "REPORT_ID_SCHEME_UNSUPPORTED" in err
+    assert "--id-scheme" in err
     assert run(["report", "import", src, "--id-scheme", "uid", "--dry-run", *common]) == 2
     assert "REPORT_DHIS2_ID_SCHEME_MISMATCH" in capsys.readouterr().err

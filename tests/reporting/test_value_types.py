@@ -19,7 +19,9 @@ from doseflow.reporting.schema import DataElement, build_schema
 from .conftest import sv
 
 
-def typed_ctx(ctx: SubmissionContext, value_type: ValueType, minimum: float | None) -> SubmissionContext:
+def typed_ctx(
+    ctx: SubmissionContext, value_type: ValueType, minimum: float | None
+) -> SubmissionContext:
     """The built-in schema with ``people_tested`` of ``value_type`` and ``minimum``."""
     elements = [
         replace(e, value_type=value_type, minimum=minimum) if e.code == "people_tested" else e
@@ -33,8 +35,10 @@ def typed_ctx(ctx: SubmissionContext, value_type: ValueType, minimum: float | No
 
 def outcome(ctx: SubmissionContext, raw: object) -> tuple[Outcome, str | None, str | None]:
     summary = validate_submission([sv("people_tested", "2021W38", "PRK", raw)], ctx)
-    error = summary.conflicts[0].error if summary.conflicts else None
-    return summary.outcomes[0], error and error.code, error and error.expected
+    if not summary.conflicts:
+        return summary.outcomes[0], None, None
+    error = summary.conflicts[0].error
+    return summary.outcomes[0], error.code, error.expected
 
 
 @pytest.mark.parametrize(
@@ -87,7 +91,8 @@ def test_dhis2_value_type_rules(
     else:
         assert got is Outcome.CONFLICT
         assert code == "REPORT_BAD_VALUE"
-        assert expected is not None and f"DHIS2 {value_type.name}" in expected
+        assert expected is not None
+        assert f"DHIS2 {value_type.name}" in expected
 
 
 def test_integer_message_quotes_dhis2_rule(ctx: SubmissionContext) -> None:
@@ -96,7 +101,8 @@ def test_integer_message_quotes_dhis2_rule(ctx: SubmissionContext) -> None:
     assert error.code == "REPORT_BAD_VALUE"
     assert "is not a whole number" in error.message
     assert "no thousands separators" in error.message
-    assert error.expected is not None and r"^(0|-?[1-9]\d*)$" in error.expected
+    assert error.expected is not None
+    assert r"^(0|-?[1-9]\d*)$" in error.expected
     assert error.value == "1,200"
 
 

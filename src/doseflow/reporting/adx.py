@@ -15,8 +15,9 @@ Periods are ISO 8601 intervals (first day and duration ``P7D`` or ``P1M``; ``P1W
 read; the start may be a date-time at midnight, as SDMX's TimeRangeType allows); identifiers
 are codes; a disaggregated value carries one attribute per category (category code = option
 code) or, as DHIS2 also reads, a ``categoryOptionCombo`` attribute naming the combo itself
-(mapped like the JSON ``categoryOptionCombo``), never both. The reader uses expat directly so every value keeps its line
-number, and refuses documents with a DOCTYPE (no entity expansion, so no "billion laughs").
+(mapped like the JSON ``categoryOptionCombo``), never both. The reader uses expat directly so
+every value keeps its line number, and refuses documents with a DOCTYPE (no entity
+expansion, so no "billion laughs").
 """
 
 from __future__ import annotations

@@ -272,8 +272,7 @@ def _unmapped(kind: IdKind, ours: str, scheme: IdScheme) -> ErrorDetail:
             f"the mapping's attribute_option_combo has no {name}, and the "
             f"{kind.parameter} or idScheme in force is {scheme.name}",
             ErrorLocation(field=kind.section),
-            f"a mapping entry `attribute_option_combo: {{id: <UID>, code: <code>}}` "
-            f"({UID_RULE})",
+            f"a mapping entry `attribute_option_combo: {{id: <UID>, code: <code>}}` ({UID_RULE})",
             None,
         )
     return ErrorDetail(

@@ -131,8 +131,12 @@ class IdSchemes:
 
     @classmethod
     def parse(
-        cls, given: Mapping[IdKind | None, str | None], *, source: str | None = None,
-        auto: bool = False, names: Mapping[IdKind | None, str] | None = None,
+        cls,
+        given: Mapping[IdKind | None, str | None],
+        *,
+        source: str | None = None,
+        auto: bool = False,
+        names: Mapping[IdKind | None, str] | None = None,
     ) -> IdSchemes:
         """Schemes from text (None: not given). ``names`` says what each was called where
         it was written (a CLI option, a JSON key), for errors."""
@@ -229,7 +233,9 @@ class Dhis2Mapping:
     data_elements: Mapping[str, Ident] = field(default_factory=lambda: MappingProxyType({}))
     org_units: Mapping[str, Ident] = field(default_factory=lambda: MappingProxyType({}))
     data_sets: Mapping[str, Ident] = field(default_factory=lambda: MappingProxyType({}))
-    category_option_combos: Mapping[str, Ident] = field(default_factory=lambda: MappingProxyType({}))
+    category_option_combos: Mapping[str, Ident] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     categories: Mapping[str, CategoryCodes] = field(default_factory=lambda: MappingProxyType({}))
     attribute_option_combo: str | Ident | None = None
     _de: _Lookup = field(init=False, repr=False, compare=False)
@@ -245,7 +251,9 @@ class Dhis2Mapping:
         }
         object.__setattr__(self, "category_option_combos", MappingProxyType(cocs))
         if isinstance(self.attribute_option_combo, str):
-            object.__setattr__(self, "attribute_option_combo", Ident(id=self.attribute_option_combo))
+            object.__setattr__(
+                self, "attribute_option_combo", Ident(id=self.attribute_option_combo)
+            )
         object.__setattr__(self, "_de", _Lookup(self.data_elements))
         object.__setattr__(self, "_ou", _Lookup(self.org_units))
         object.__setattr__(self, "_ds", _Lookup(self.data_sets))

@@ -166,7 +166,13 @@ class _Validator:
         self.locks = ctx.locks
         self.texts: dict[ValueType, dict[str, float]] = {t: {} for t in ValueType}
         self.element_info = {
-            e.code: (e.report, e.value_type.whole, *_bounds(e), e.value_type, self.texts[e.value_type])
+            e.code: (
+                e.report,
+                e.value_type.whole,
+                *_bounds(e),
+                e.value_type,
+                self.texts[e.value_type],
+            )
             for e in ctx.schema.elements.values()
         }
         self.period_info: dict[tuple[str, str], str] = {}
