@@ -4,6 +4,7 @@ MathUtils), on the fast path and the slow one alike."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -12,11 +13,13 @@ from doseflow.reporting import (
     Outcome,
     SubmissionContext,
     ValueType,
+    load_schema,
     validate_submission,
 )
-from doseflow.reporting.schema import DataElement, build_schema
+from doseflow.reporting.schema import build_schema
 
 from .conftest import sv
+from .test_files import write
 
 
 def typed_ctx(
@@ -130,7 +133,18 @@ def test_fast_path_cache_is_per_value_type(ctx: SubmissionContext) -> None:
     )
 
 
-def test_schema_file_takes_dhis2_value_types() -> None:
-    element = DataElement("share", "Share vaccinated", "administration", ValueType("percentage"))
-    assert element.value_type is ValueType.PERCENTAGE
-    assert ValueType("integer_zero_or_positive").whole
+def test_schema_file_takes_dhis2_value_types(tmp_path: Path, ctx: SubmissionContext) -> None:
+    path = write(
+        tmp_path,
+        "data_elements:\n"
+        "  - {code: share_vaccinated, name: Share vaccinated, report: administration,\n"
+        "     value_type: percentage}\n",
+    )
+    schema = load_schema(path)
+    assert schema.elements["share_vaccinated"].value_type is ValueType.PERCENTAGE
+    values = [
+        sv("share_vaccinated", "202109", "PRK", "100"),
+        sv("share_vaccinated", "202108", "PRK", "100.0"),
+    ]
+    summary = validate_submission(values, replace(ctx, schema=schema))
+    assert summary.outcomes == (Outcome.ACCEPTED, Outcome.CONFLICT)
