@@ -26,6 +26,8 @@ AREAS = (
     "STORE",
     "UNIT",
 )
+#: Constants of an error area's form that are not error codes.
+NOT_CODES = {"UNIT_INTERVAL"}  # a DHIS2 value type
 CODE = re.compile(rf"^(?:{'|'.join(AREAS)})(?:_[A-Z0-9]+)+$")
 
 
@@ -37,6 +39,7 @@ def _codes_in_source() -> dict[str, str]:
                 isinstance(node, ast.Constant)
                 and isinstance(node.value, str)
                 and CODE.match(node.value)
+                and node.value not in NOT_CODES
             ):
                 found.setdefault(node.value, str(path.relative_to(ROOT)))
     return found

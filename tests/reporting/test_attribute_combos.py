@@ -28,7 +28,7 @@ from doseflow.reporting import (
     write_adx,
     write_data_value_set,
 )
-from doseflow.reporting.dhis2_mapping import CategoryCodes, Dhis2Mapping
+from doseflow.reporting.dhis2_mapping import CategoryCodes, Dhis2Mapping, IdScheme, IdSchemes
 from doseflow.reporting.plausibility import ValueTable
 from doseflow.store import reporting as store
 from doseflow.store.database import open_database
@@ -183,10 +183,14 @@ def test_json_export_writes_each_values_attribute_option_combo() -> None:
         DataValue("PRK", "PRK", "2021W38", "deaths", "default", 1),
         DataValue("PRK", "PRK", "2021W38", "deaths", "default", 2, None, "funder=gavi"),
     ]
-    rows = json.loads(write_data_value_set(values, MAPPING))["dataValues"]
+    # attribute option combos by UID (the mapping has none for the element and org unit)
+    by_uid = IdSchemes(general=IdScheme.CODE, attribute_option_combo=IdScheme.UID)
+    rows = json.loads(write_data_value_set(values, MAPPING, id_schemes=by_uid))["dataValues"]
     assert [r["attributeOptionCombo"] for r in rows] == ["HllvX50cXC0", "AocGavi0001"]
-    # without any mapping the default is left out (as before) and other keys are written
-    rows = json.loads(write_data_value_set(values, Dhis2Mapping()))["dataValues"]
+    # without any mapping the default is left out (as before) and other keys are written as
+    # codes; under UID they would be refused, not passed off as UIDs
+    code = IdScheme.CODE
+    rows = json.loads(write_data_value_set(values, Dhis2Mapping(), id_scheme=code))["dataValues"]
     assert "attributeOptionCombo" not in rows[0]
     assert rows[1]["attributeOptionCombo"] == "funder=gavi"
 
@@ -245,7 +249,7 @@ def test_adx_writes_the_attribute_option_combo_on_the_group_and_round_trips() ->
         ("funder=gavi", "2"),
     ]
     # JSON -> ADX -> JSON keeps them too
-    as_json = json.loads(write_data_value_set(values, mapping))
+    as_json = json.loads(write_data_value_set(values, mapping, id_scheme=IdScheme.CODE))
     again = read_data_value_set(json.dumps(as_json), mapping)
     assert sorted(v.attribute for v in again) == ["Unmapped001", "default", "funder=gavi"]
 

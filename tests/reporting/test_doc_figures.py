@@ -178,5 +178,6 @@ def test_the_dhis2_export_example_is_what_the_export_gives(
     mapping = str(example("reporting_dhis2_mapping.yaml"))
     out = tmp_path / "out.json"
     args = ["report", "export", "--format", "dhis2-json", "--mapping", mapping]
-    assert run([*args, "--period", quoted["period"], "--out", str(out), "--db", db]) == 0
+    scope = ["--participant", "PRK", "--period", quoted["period"]]
+    assert run([*args, *scope, "--out", str(out), "--db", db]) == 0
     assert quoted in json.loads(out.read_text())["dataValues"]

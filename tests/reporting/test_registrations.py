@@ -27,7 +27,7 @@ from doseflow.reporting import (
 from doseflow.reporting.adx import read_adx_document
 from doseflow.reporting.compliance import ComplianceBasis
 from doseflow.reporting.dhis2_json import read_data_value_set_document
-from doseflow.reporting.dhis2_mapping import Dhis2Mapping, Ident
+from doseflow.reporting.dhis2_mapping import Dhis2Mapping, Ident, IdScheme
 from doseflow.reporting.periods import PeriodType
 from doseflow.reporting.registrations import (
     CompleteRegistration,
@@ -206,16 +206,18 @@ def test_writers_export_the_completion() -> None:
     done = [
         CompleteRegistration("PRK", "PRK", "surveillance", "2021W38", "default", date(2021, 9, 28))
     ]
-    doc = json.loads(write_data_value_set(values, MAPPING, registrations=done))
+    by_code = IdScheme.CODE  # the mapping names no UID for PRK or deaths
+    doc = json.loads(write_data_value_set(values, MAPPING, id_scheme=by_code, registrations=done))
     assert (doc["dataSet"], doc["completeDate"], doc["period"], doc["orgUnit"]) == (
-        "CovWeekly01",
+        "COVID_WEEKLY",
         "2021-09-28",
         "2021W38",
         "PRK",
     )
     # values of two groups: one document cannot say which is complete
     two = [*values, DataValue("PRK", "PRK", "2021W37", "deaths", "default", 0)]
-    assert "completeDate" not in json.loads(write_data_value_set(two, MAPPING, registrations=done))
+    again = write_data_value_set(two, MAPPING, id_scheme=by_code, registrations=done)
+    assert "completeDate" not in json.loads(again)
     adx = write_adx(two, MAPPING, DEFAULT_SCHEMA, registrations=done)
     assert adx.count('completeDate="2021-09-28"') == 1
     back = read_adx_document(adx, MAPPING, DEFAULT_SCHEMA)

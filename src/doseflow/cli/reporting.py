@@ -22,7 +22,8 @@ from doseflow.reporting import (
     MEDIA_TYPE,
     GatePolicy,
     Hierarchy,
-    IdScheme,
+    IdKind,
+    IdSchemes,
     ImportSummary,
     Method,
     PlausibilityOptions,
@@ -233,7 +234,38 @@ def submit_cmd(
     )
 
 
-def _read_exchange(path: Path, fmt: str, mapping: Path | None, schema: Schema) -> ExchangeDocument:
+ID_SCHEME_HELP = "DHIS2 identifier scheme of every identifier: uid or code"
+KIND_SCHEME_HELP = "Scheme of {} identifiers only (uid or code; default: --id-scheme)."
+
+
+def _schemes(
+    general: str | None,
+    data_element: str | None,
+    org_unit: str | None,
+    combo: str | None,
+    *,
+    auto: bool,
+) -> IdSchemes:
+    return IdSchemes.parse(
+        {
+            None: general,
+            IdKind.DATA_ELEMENT: data_element,
+            IdKind.ORG_UNIT: org_unit,
+            IdKind.CATEGORY_OPTION_COMBO: combo,
+        },
+        auto=auto,
+        names={
+            None: "--id-scheme",
+            IdKind.DATA_ELEMENT: "--data-element-id-scheme",
+            IdKind.ORG_UNIT: "--org-unit-id-scheme",
+            IdKind.CATEGORY_OPTION_COMBO: "--category-option-combo-id-scheme",
+        },
+    )
+
+
+def _read_exchange(
+    path: Path, fmt: str, mapping: Path | None, schema: Schema, schemes: IdSchemes
+) -> ExchangeDocument:
     m = load_mapping(mapping)
     kind = fmt
     if kind == "auto":
@@ -248,9 +280,9 @@ def _read_exchange(path: Path, fmt: str, mapping: Path | None, schema: Schema) -
             expected="a readable file",
         ) from None
     if kind == "dhis2-json":
-        return read_data_value_set_document(data, m, source=str(path))
+        return read_data_value_set_document(data, m, source=str(path), id_schemes=schemes)
     if kind == "adx":
-        return read_adx_document(data, m, schema, source=str(path))
+        return read_adx_document(data, m, schema, source=str(path), id_schemes=schemes)
     raise DoseflowError(
         "REPORT_UNKNOWN_FORMAT",
         f"'{fmt}' is not an import format",
@@ -265,6 +297,16 @@ def import_cmd(
     file: Path = typer.Argument(..., help="A DHIS2 dataValueSets JSON or ADX XML file."),
     fmt: str = typer.Option("auto", "--format", help="auto (by extension), dhis2-json or adx."),
     mapping: Path | None = typer.Option(None, help="DHIS2 mapping file (YAML)."),
+    id_scheme: str = typer.Option(
+        "auto", help=ID_SCHEME_HELP + ", or auto (either); a scheme the file states wins."
+    ),
+    data_element_id_scheme: str | None = typer.Option(
+        None, help=KIND_SCHEME_HELP.format("data element")
+    ),
+    org_unit_id_scheme: str | None = typer.Option(None, help=KIND_SCHEME_HELP.format("org unit")),
+    category_option_combo_id_scheme: str | None = typer.Option(
+        None, help=KIND_SCHEME_HELP.format("category option combo")
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate only; write nothing."),
     atomic: bool = typer.Option(False, help="Write nothing if any value conflicts."),
     ledger_check: bool = typer.Option(
@@ -280,7 +322,14 @@ def import_cmd(
 ) -> None:
     """Import a DHIS2 dataValueSets JSON or ADX XML file; prints the import summary."""
     the_schema = _schema(schema)
-    doc = _read_exchange(file, fmt, mapping, the_schema)
+    schemes = _schemes(
+        id_scheme,
+        data_element_id_scheme,
+        org_unit_id_scheme,
+        category_option_combo_id_scheme,
+        auto=True,
+    )
+    doc = _read_exchange(file, fmt, mapping, the_schema, schemes)
     _submit(
         doc.values,
         db=db,
@@ -310,7 +359,16 @@ def export_cmd(
     start: str | None = typer.Option(None, help="Only periods starting on or after (YYYY-MM-DD)."),
     end: str | None = typer.Option(None, help="Only periods starting on or before (YYYY-MM-DD)."),
     mapping: Path | None = typer.Option(None, help="DHIS2 mapping file (YAML)."),
-    id_scheme: IdScheme = typer.Option(IdScheme.UID, help="DHIS2 JSON identifiers: uid or code."),
+    id_scheme: str = typer.Option(
+        "uid", help=ID_SCHEME_HELP + " (DHIS2 JSON; uid needs a UID in the mapping for each)."
+    ),
+    data_element_id_scheme: str | None = typer.Option(
+        None, help=KIND_SCHEME_HELP.format("data element")
+    ),
+    org_unit_id_scheme: str | None = typer.Option(None, help=KIND_SCHEME_HELP.format("org unit")),
+    category_option_combo_id_scheme: str | None = typer.Option(
+        None, help=KIND_SCHEME_HELP.format("category option combo")
+    ),
     bundle_type: str = typer.Option(
         "collection", "--bundle-type", help="FHIR Bundle type: collection or transaction."
     ),
@@ -330,6 +388,13 @@ def export_cmd(
     """Export stored values (DHIS2 JSON, ADX, FHIR MeasureReport) or ledger shipments (FHIR
     SupplyDelivery)."""
     the_schema = _schema(schema)
+    schemes = _schemes(
+        id_scheme,
+        data_element_id_scheme,
+        org_unit_id_scheme,
+        category_option_combo_id_scheme,
+        auto=False,
+    )
     engine = open_database(db)
     try:
         if fmt == "fhir-shipments":
@@ -355,7 +420,7 @@ def export_cmd(
                 text = write_data_value_set(
                     values,
                     load_mapping(mapping),
-                    id_scheme=id_scheme,
+                    id_schemes=schemes,
                     registrations=done,
                     schema=the_schema,
                 )

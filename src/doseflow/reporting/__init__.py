@@ -23,7 +23,13 @@ from doseflow.reporting.dhis2_json import (
     read_data_value_set_document,
     write_data_value_set,
 )
-from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme, load_mapping
+from doseflow.reporting.dhis2_mapping import (
+    Dhis2Mapping,
+    IdKind,
+    IdScheme,
+    IdSchemes,
+    load_mapping,
+)
 from doseflow.reporting.fhir_export import (
     MEDIA_TYPE,
     ShipmentRecord,
@@ -101,7 +107,9 @@ __all__ = [
     "GatePolicy",
     "GateResult",
     "Hierarchy",
+    "IdKind",
     "IdScheme",
+    "IdSchemes",
     "ImportSummary",
     "LedgerFigures",
     "LedgerPosition",

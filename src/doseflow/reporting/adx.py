@@ -12,8 +12,10 @@ The format, as DHIS2 reads and writes it::
     </adx>
 
 Periods are ISO 8601 intervals (first day and duration ``P7D`` or ``P1M``; ``P1W`` is also
-read); identifiers are codes; a disaggregated value carries one attribute per category
-(category code = option code).
+read; the start may be a date-time at midnight, as SDMX's TimeRangeType allows); identifiers
+are codes; a disaggregated value carries one attribute per category (category code = option
+code) or, as DHIS2 also reads, a ``categoryOptionCombo`` attribute naming the combo itself
+(mapped like the JSON ``categoryOptionCombo``), never both.
 
 As in DHIS2, the ``<group>`` carries what applies to all its values: besides ``orgUnit``,
 ``period`` and ``dataSet``, the attribute option combo, either exploded into one attribute
@@ -36,7 +38,8 @@ from pyexpat import ExpatError, ParserCreate, errors
 from typing import Any
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme
+from doseflow.reporting.dhis2_json import mismatch_detail
+from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdKind, IdScheme, IdSchemes
 from doseflow.reporting.periods import parse_period
 from doseflow.reporting.registrations import (
     CompleteRegistration,
@@ -58,11 +61,15 @@ CODE = "REPORT_ADX_INVALID"
 _VALUE_ATTRIBUTES = {"dataElement", "value"}
 #: <group> attributes that are not attribute categories.
 _GROUP_ATTRIBUTES = {"orgUnit", "period", "dataSet", "completeDate", "attributeOptionCombo"}
+_COMBO = "categoryOptionCombo"  # DHIS2: the combo itself instead of category attributes
 
 
 class _AdxReader:
-    def __init__(self, mapping: Dhis2Mapping, schema: Schema, source: str) -> None:
+    def __init__(
+        self, mapping: Dhis2Mapping, schema: Schema, source: str, schemes: IdSchemes
+    ) -> None:
         self.mapping = mapping
+        self.schemes = schemes
         self.schema = schema
         self.source = source
         self.values: list[SubmittedValue] = []
@@ -110,11 +117,45 @@ class _AdxReader:
             }
             self.group_data_set(attrs)
         elif depth == 2 and local == "dataValue":
+            self.check_combo(attrs)
             self.pending = {"attrs": attrs, "line": self.parser.CurrentLineNumber}
         elif depth == 3 and local == "annotation":
             self.text = []
         elif depth >= 1 and self.stack[1] != "group":
             self.fail(f"unexpected <{local}> element", "<group> elements in <adx>", local)
+
+    def ident(self, kind: IdKind, theirs: str, fld: str, line: int) -> str:
+        scheme = self.schemes.of(kind)
+        ours = self.mapping.identifier_in(kind, theirs, scheme)
+        if ours is None:
+            assert scheme is not None
+            raise DoseflowError.from_details(
+                [mismatch_detail(self.source, fld, kind, theirs, scheme, line)]
+            )
+        return ours
+
+    def check_combo(self, attrs: dict[str, str]) -> None:
+        """A value names its disaggregation one way: a ``categoryOptionCombo`` or one
+        attribute per category, never both (which would be meant is anyone's guess)."""
+        if _COMBO not in attrs:
+            return
+        if not attrs[_COMBO].strip():
+            self.fail(
+                "categoryOptionCombo is empty",
+                "a category option combo identifier",
+                attrs[_COMBO],
+                _COMBO,
+            )
+        categories = sorted(a for a in attrs if a not in _VALUE_ATTRIBUTES and " " not in a)
+        categories.remove(_COMBO)
+        if categories:
+            self.fail(
+                f"dataValue gives both categoryOptionCombo and category attributes "
+                f"({', '.join(categories)})",
+                "either categoryOptionCombo or one attribute per category, not both",
+                attrs[_COMBO],
+                _COMBO,
+            )
 
     def chars(self, data: str) -> None:
         if self.stack and self.stack[-1] == "annotation":
@@ -178,10 +219,14 @@ class _AdxReader:
 
     def value(self, pending: dict[str, Any], group: dict[str, str]) -> SubmittedValue:
         attrs: dict[str, str] = pending["attrs"]
-        element_code = self.mapping.data_element_in(attrs.get("dataElement", ""))
+        line: int = pending["line"]
+        element_code = self.ident(
+            IdKind.DATA_ELEMENT, attrs.get("dataElement", ""), "dataElement", line
+        )
+        combo = attrs.get(_COMBO)
         options: dict[str, str] = {}
         for attr, option in attrs.items():
-            if attr in _VALUE_ATTRIBUTES or " " in attr:
+            if attr in _VALUE_ATTRIBUTES or " " in attr or attr == _COMBO:
                 continue
             cat, opt = self.mapping.category_in(attr, option)
             options[cat] = opt
@@ -191,10 +236,12 @@ class _AdxReader:
         key = ",".join(f"{c}={options[c]}" for c in order if c in options)
         if element is not None and not options and not element.categories:
             key = DEFAULT_CATEGORY_KEY
+        if combo is not None:  # the combo itself, as in dataValueSets JSON
+            key = self.ident(IdKind.CATEGORY_OPTION_COMBO, combo.strip(), _COMBO, line)
         return SubmittedValue(
             data_element=element_code,
             period=group["period"],
-            org_unit=self.mapping.org_unit_in(group["orgUnit"]),
+            org_unit=self.ident(IdKind.ORG_UNIT, group["orgUnit"], "orgUnit", line),
             value=attrs.get("value"),
             category=key or DEFAULT_CATEGORY_KEY,
             comment=pending.get("comment"),
@@ -205,7 +252,7 @@ class _AdxReader:
                 columns={
                     "data_element": "dataElement",
                     "value": "value",
-                    "category": "category attributes",
+                    "category": _COMBO if combo is not None else "category attributes",
                     "period": "group period",
                     "org_unit": "group orgUnit",
                     "participant": "group orgUnit",
@@ -216,18 +263,29 @@ class _AdxReader:
 
 
 def read_adx(
-    data: str | bytes, mapping: Dhis2Mapping, schema: Schema, *, source: str = "<adx>"
+    data: str | bytes,
+    mapping: Dhis2Mapping,
+    schema: Schema,
+    *,
+    source: str = "<adx>",
+    id_schemes: IdSchemes | None = None,
 ) -> list[SubmittedValue]:
-    """The values of an ADX document, mapped to doseflow codes, unchecked."""
-    return read_adx_document(data, mapping, schema, source=source).values
+    """The values of an ADX document, mapped to doseflow codes, unchecked. Identifiers
+    are read under ``id_schemes`` (default: auto, either UID or code)."""
+    return read_adx_document(data, mapping, schema, source=source, id_schemes=id_schemes).values
 
 
 def read_adx_document(
-    data: str | bytes, mapping: Dhis2Mapping, schema: Schema, *, source: str = "<adx>"
+    data: str | bytes,
+    mapping: Dhis2Mapping,
+    schema: Schema,
+    *,
+    source: str = "<adx>",
+    id_schemes: IdSchemes | None = None,
 ) -> ExchangeDocument:
     """The values of an ADX document and the data sets (and completions) its groups name,
     mapped to doseflow codes, unchecked."""
-    reader = _AdxReader(mapping, schema, source)
+    reader = _AdxReader(mapping, schema, source, id_schemes or IdSchemes())
     try:
         reader.parser.Parse(data, True)
     except ExpatError as exc:

@@ -24,7 +24,11 @@ class PeriodType(StrEnum):
 
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$")
 _MONTH = re.compile(r"^(\d{4})-?(\d{2})$")
-_ADX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})/P(7D|1W|1M)$")
+# ADX periods are SDMX TimeRangeType: a start date or date-time, '/', an ISO 8601 duration.
+_ADX = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?)?"
+    r"/P(7D|1W|1M)$"
+)
 
 PERIOD_FORMS = "an ISO week like 2021W38 or a month like 202109"
 
@@ -134,8 +138,24 @@ def parse_period(text: str, field: str = "period") -> Period:
             start = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         except ValueError:
             raise _bad(text, field) from None
-        kind = PeriodType.MONTHLY if m.group(4) == "1M" else PeriodType.WEEKLY
+        kind = PeriodType.MONTHLY if m.group(10) == "1M" else PeriodType.WEEKLY
         found = period_of(start, kind)
+        if m.group(4) and (
+            m.group(5) != "00"
+            or m.group(6) != "00"
+            or (m.group(7) or "00") != "00"
+            or (m.group(8) or "0").strip("0")
+        ):
+            raise DoseflowError(
+                "REPORT_BAD_PERIOD",
+                f"ADX period '{text}' starts at {m.group(4)[1:]}, not at midnight: a "
+                f"{'month' if kind is PeriodType.MONTHLY else 'week'} is whole days, so it "
+                "starts at the start of its first day",
+                field=field,
+                expected=f"{found.adx} or {found.start.isoformat()}T00:00:00/"
+                f"{found.adx.split('/')[1]}",
+                value=text,
+            )
         if found.start != start:
             raise DoseflowError(
                 "REPORT_BAD_PERIOD",

@@ -26,8 +26,22 @@ DEFAULT_CATEGORY_KEY = "default"
 
 
 class ValueType(StrEnum):
+    """The type of an element's values, named after DHIS2's value types (``INTEGER`` is
+    ``integer``...) so a schema can say what the DHIS2 data element says; the rules are
+    DHIS2's (:mod:`doseflow.reporting.value_types`)."""
+
     INTEGER = "integer"  # counts of doses or people
     NUMBER = "number"  # anything with decimals
+    INTEGER_POSITIVE = "integer_positive"
+    INTEGER_ZERO_OR_POSITIVE = "integer_zero_or_positive"
+    INTEGER_NEGATIVE = "integer_negative"
+    PERCENTAGE = "percentage"
+    UNIT_INTERVAL = "unit_interval"
+
+    @property
+    def whole(self) -> bool:
+        """Whether values must be whole numbers."""
+        return self not in (ValueType.NUMBER, ValueType.UNIT_INTERVAL)
 
 
 class Role(StrEnum):

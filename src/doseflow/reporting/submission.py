@@ -36,6 +36,7 @@ from doseflow.reporting.locks import LockKey, PeriodLock
 from doseflow.reporting.periods import Period, parse_period
 from doseflow.reporting.registrations import CompleteRegistration
 from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY, DataElement, Role, Schema, ValueType
+from doseflow.reporting.value_types import RULES, parse_text
 from doseflow.reporting.values import (
     DEFAULT_ATTRIBUTE_KEY,
     DataValue,
@@ -52,6 +53,19 @@ StoredValues = Mapping[ValueKey, tuple[float, str | None]]
 _INFINITIES = (math.inf, -math.inf)
 #: The longest attribute option combo key (the store's column width).
 MAX_ATTRIBUTE_KEY_LENGTH = 200
+#: Distinct value texts remembered per value type (most submissions repeat few figures).
+_TEXT_CACHE_SIZE = 1 << 16
+
+
+def _bounds(element: DataElement) -> tuple[float | None, float | None]:
+    """The element's bounds narrowed by its value type's (e.g. 0..100 for a percentage)."""
+    rule = RULES[element.value_type]
+    low, high = element.minimum, element.maximum
+    if rule.low is not None:
+        low = rule.low if low is None else max(low, rule.low)
+    if rule.high is not None:
+        high = rule.high if high is None else min(high, rule.high)
+    return low, high
 
 
 class Outcome(StrEnum):
@@ -169,8 +183,15 @@ class _Validator:
         self.categories: dict[tuple[str, str], bool] = {}
         self.attributes: dict[str, bool] = {DEFAULT_ATTRIBUTE_KEY: True}
         self.locks = ctx.locks
+        self.texts: dict[ValueType, dict[str, float]] = {t: {} for t in ValueType}
         self.element_info = {
-            e.code: (e.report, e.value_type is ValueType.INTEGER, e.minimum, e.maximum)
+            e.code: (
+                e.report,
+                e.value_type.whole,
+                *_bounds(e),
+                e.value_type,
+                self.texts[e.value_type],
+            )
             for e in ctx.schema.elements.values()
         }
         self.period_info: dict[tuple[str, str], str] = {}
@@ -302,26 +323,31 @@ class _Validator:
 
     def number(self, v: SubmittedValue, element: DataElement) -> float | ErrorDetail:
         raw = v.value
+        rule = RULES[element.value_type]
         number: float
         if isinstance(raw, bool):
             number = math.nan
         elif isinstance(raw, int | float):
             number = float(raw)
         elif isinstance(raw, str):
-            try:
-                number = float(raw.strip().replace(",", "")) if raw.strip() else math.nan
-            except ValueError:
-                number = math.nan
+            number = parse_text(raw, element.value_type)
         else:
             number = math.nan
-        whole = element.value_type is ValueType.INTEGER
-        if not math.isfinite(number) or (whole and not number.is_integer()):
+        whole = element.value_type.whole
+        if (
+            not math.isfinite(number)
+            or (whole and not number.is_integer())
+            or (rule.low is not None and number < rule.low)
+            or (rule.high is not None and number > rule.high)
+        ):
             return self.detail(
                 v,
                 "REPORT_BAD_VALUE",
                 "value",
-                f"value of '{element.code}' is not {'a whole number' if whole else 'a number'}",
-                "a whole number" if whole else "a number",
+                f"value of '{element.code}' is not {'a whole number' if whole else 'a number'} "
+                f"as its value type {element.value_type.value} (DHIS2 {rule.dhis2}) requires: "
+                f"{rule.words}",
+                rule.expected,
                 raw,
             )
         low, high = element.minimum, element.maximum
@@ -467,17 +493,19 @@ def _validate(
         checked: DataValue | None = None
         info = element_info.get(v.data_element)
         if info is not None:
-            report, whole, low, high = info
+            report, whole, low, high, value_type, texts = info
             code = period_info.get((v.period, report))
             participant = units.get((v.org_unit, v.participant))
             raw = v.value
             kind = raw.__class__
             number = math.nan
             if kind is str:
-                try:
-                    number = float(raw)  # type: ignore[arg-type]
-                except ValueError:
-                    number = math.nan
+                parsed = texts.get(raw)  # type: ignore[call-overload]
+                if parsed is None:
+                    parsed = parse_text(raw, value_type)  # type: ignore[arg-type]
+                    if len(texts) < _TEXT_CACHE_SIZE:
+                        texts[raw] = parsed  # type: ignore[index]
+                number = parsed
             elif kind is int or kind is float:
                 number = float(raw)  # type: ignore[arg-type]
             if (

@@ -31,7 +31,7 @@ from doseflow.data.user_files import readable_csv
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.reporting.hierarchy import Hierarchy
 from doseflow.reporting.periods import Period
-from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY, Schema, ValueType
+from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY, Schema
 from doseflow.reporting.values import Origin, SubmittedValue
 
 CODE = "REPORT_TEMPLATE_INVALID"
@@ -186,7 +186,7 @@ def write_excel_template(
     for r in range(2, len(rows) + 2):
         ws[f"{value_col}{r}"].fill = entry_fill
     integer_elements = all(
-        schema.elements[r.data_element].value_type is ValueType.INTEGER
+        schema.elements[r.data_element].value_type.whole
         for r in rows
         if r.data_element in schema.elements
     )
