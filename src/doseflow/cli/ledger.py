@@ -8,7 +8,7 @@ Every table says its unit (doses, or packs where asked).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 
 import typer
@@ -74,6 +74,43 @@ def _day(text: str | None, name: str) -> date | None:
     return None if text is None else _moment(text, name).date()
 
 
+def _at(text: str | None, name: str = "--at") -> date | datetime | None:
+    """A date (the end of that day at each node, in the node's time zone) or, with a time,
+    an exact instant."""
+    if text is None:
+        return None
+    moment = _moment(text, name)
+    return moment if "T" in text or " " in text else moment.date()
+
+
+def _zone_option(name: str | None) -> tzinfo | None:
+    from doseflow.data.time_zones import load_zone
+
+    return None if name is None else load_zone(name, field="--zone")
+
+
+def _zone_caption(store: LedgerStore, at: date | datetime | None, nodes: set[str]) -> str:
+    """Which zone's midnight ended the day asked, per node shown (for a date only)."""
+    if at is None or isinstance(at, datetime) or not nodes:
+        return ""
+    from doseflow.domain.time_zone import zone_name
+
+    zones = store.node_zones()
+    by_zone: dict[str, list[str]] = {}
+    for code in sorted(nodes):
+        by_zone.setdefault(zone_name(zones.get(code, UTC)), []).append(code)
+    return "Day ends at local midnight: " + "; ".join(
+        f"{zone} ({', '.join(codes)})" for zone, codes in sorted(by_zone.items())
+    )
+
+
+ZONE = typer.Option(
+    None,
+    "--zone",
+    help="Read dates in this IANA time zone instead of each node's own (e.g. UTC).",
+)
+
+
 # -- ledger ----------------------------------------------------------------------------------
 
 
@@ -120,15 +157,27 @@ def stock(
     node: list[str] = typer.Option(None, "--node", help="Node code (repeatable)."),
     product: str | None = typer.Option(None, "--product"),
     lot: str | None = typer.Option(None, "--lot"),
-    at: str | None = typer.Option(None, "--at", help="As of this date (end of day, UTC)."),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="As of the end of this date at each node (local midnight in the node's time "
+        "zone), or of an exact date-time (YYYY-MM-DDTHH:MM+zone).",
+    ),
+    zone: str | None = ZONE,
     db: str | None = DB,
 ) -> None:
     """Stock on hand by node, product and lot, now or at a date (doses)."""
-    lines = _store(db).stock_on_hand(
-        node=node or None, product=product, lot=lot, at=_day(at, "--at")
-    )
+    store = _store(db)
+    moment = _at(at)
+    given = _zone_option(zone)
+    lines = store.stock_on_hand(node=node or None, product=product, lot=lot, at=moment, zone=given)
     when = f" on {at}" if at else ""
-    table = Table(title=f"Stock on hand{when} (doses)")
+    caption = (
+        f"Day ends at local midnight: {zone}"
+        if given is not None and isinstance(moment, date) and not isinstance(moment, datetime)
+        else _zone_caption(store, moment, {s.node for s in lines})
+    )
+    table = Table(title=f"Stock on hand{when} (doses)", caption=caption or None)
     for col in ("node", "product", "lot", "expiry", "VVM", "doses"):
         table.add_column(col, justify="right" if col in ("doses", "VVM") else "left")
     for s in lines:
@@ -144,15 +193,27 @@ def card(
     node: str = typer.Argument(...),
     product: str = typer.Argument(...),
     lot: str | None = typer.Option(None, "--lot"),
-    start: str | None = typer.Option(None, "--from"),
-    end: str | None = typer.Option(None, "--to"),
+    start: str | None = typer.Option(
+        None, "--from", help="From the start of this day at the node."
+    ),
+    end: str | None = typer.Option(None, "--to", help="To the end of this day at the node."),
+    zone: str | None = ZONE,
     db: str | None = DB,
 ) -> None:
-    """A stock card: every movement with running balances (doses)."""
-    c = _store(db).stock_card(
-        node, product, lot=lot, start=_day(start, "--from"), end=_day(end, "--to")
+    """A stock card: every movement with running balances (doses); times in UTC, days
+    (``--from``, ``--to``) at the node, in its time zone."""
+    store = _store(db)
+    given = _zone_option(zone)
+    c = store.stock_card(
+        node, product, lot=lot, start=_at(start, "--from"), end=_at(end, "--to"), zone=given
     )
-    table = Table(title=f"Stock card {node} {product}{' lot ' + lot if lot else ''} (doses)")
+    from doseflow.domain.time_zone import zone_name
+
+    here = zone_name(given or store.node_zones().get(node, UTC))
+    table = Table(
+        title=f"Stock card {node} {product}{' lot ' + lot if lot else ''} (doses)",
+        caption=f"Times in UTC; --from/--to are days in {here}" if start or end else None,
+    )
     for col in (
         "date",
         "event",
@@ -171,7 +232,7 @@ def card(
     table.add_row("", "opening", "", "", "", "", "", "", f"{c.opening:,}", "")
     for x in c.lines:
         table.add_row(
-            x.at.strftime("%Y-%m-%d %H:%M"),
+            x.at.strftime("%Y-%m-%d %H:%M UTC"),
             x.event_id,
             x.kind.value,
             x.lot,
@@ -187,12 +248,15 @@ def card(
 
 @ledger_app.command("transit")
 def transit(
-    at: str | None = typer.Option(None, "--at"),
+    at: str | None = typer.Option(
+        None, "--at", help="As of the end of this day at each destination (its time zone)."
+    ),
     destination: str | None = typer.Option(None, "--to"),
+    zone: str | None = ZONE,
     db: str | None = DB,
 ) -> None:
     """Doses in transit per shipment leg, with the expected arrival."""
-    lines = _store(db).in_transit(at=_day(at, "--at"), destination=destination)
+    lines = _store(db).in_transit(at=_at(at), destination=destination, zone=_zone_option(zone))
     table = Table(title="In transit (doses)")
     for col in ("shipment", "from", "to", "product", "lot", "doses", "dispatched", "expected"):
         table.add_column(col, justify="right" if col == "doses" else "left")
@@ -211,12 +275,17 @@ def transit(
 
 
 @ledger_app.command("hubs")
-def hubs(at: str | None = typer.Option(None, "--at"), db: str | None = DB) -> None:
+def hubs(
+    at: str | None = typer.Option(
+        None, "--at", help="As of the end of this day at each hub (its time zone)."
+    ),
+    db: str | None = DB,
+) -> None:
     """Stock held at hubs and the shipments held there."""
     table = Table(title="Held at hubs (doses)")
     for col in ("hub", "product", "lot", "expiry", "doses", "held shipments"):
         table.add_column(col, justify="right" if col == "doses" else "left")
-    for h in _store(db).held_at_hubs(_day(at, "--at")):
+    for h in _store(db).held_at_hubs(_at(at)):
         held = "; ".join(
             f"{s.shipment_id} ({s.reason}{', until ' + str(s.until) if s.until else ''})"
             for s in h.held

@@ -73,6 +73,11 @@ def _hierarchy(path: Path | None) -> Hierarchy:
     return national_hierarchy() if path is None else load_hierarchy(path)
 
 
+def _zones(found: Hierarchy) -> dict[str, str]:
+    """The time zone each participant of a hierarchy file names (national unit or above)."""
+    return {p: z for p in found.participants() if (z := found.time_zone(p)) is not None}
+
+
 def _date(text: str | None, name: str = "--as-of") -> date | None:
     if text is None:
         return None
@@ -498,13 +503,20 @@ def compliance_cmd(
     lookback: int = typer.Option(4, help="Gate: owed periods looked at, per report."),
     max_missing: int = typer.Option(0, help="Gate: missing reports allowed."),
     max_late: int | None = typer.Option(None, help="Gate: late reports allowed (default any)."),
+    hierarchy: Path | None = typer.Option(
+        None,
+        help="Hierarchy file whose participants' time_zone judges due dates (default: each "
+        "country's default zone).",
+    ),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
-    """Which reports came on time, late, or not at all (and the readiness gate)."""
+    """Which reports came on time, late, or not at all (and the readiness gate). Days are
+    the participant's, in its time zone (shown with each due date)."""
     today = _date(as_of) or datetime.now().date()
+    zones = _zones(_hierarchy(hierarchy)) if hierarchy is not None else None
     engine = open_database(db)
     try:
-        rows = store.compliance_view(engine, today, participant)
+        rows = store.compliance_view(engine, today, participant, zones)
         wanted = sorted({r.participant for r in store.stored_requirements(engine, participant)})
         results = store.readiness(
             engine,
@@ -513,6 +525,7 @@ def compliance_cmd(
                 enabled=gate, lookback_periods=lookback, max_missing=max_missing, max_late=max_late
             ),
             today,
+            zones,
         )
     finally:
         engine.dispose()
@@ -535,7 +548,7 @@ def compliance_cmd(
     console.print(t)
     if detail:
         d = Table(title="Owed periods")
-        for col in ("participant", "report", "period", "due", "first submitted", "status"):
+        for col in ("participant", "report", "period", "due (local)", "first submitted", "status"):
             d.add_column(col)
         for r in rows:
             style = _STATUS_STYLE[r.status.value]
@@ -543,8 +556,8 @@ def compliance_cmd(
                 r.participant,
                 r.report,
                 r.period.code,
-                r.due.isoformat(),
-                "" if r.submitted_at is None else f"{r.submitted_at:%Y-%m-%d}",
+                f"{r.due.isoformat()} ({r.time_zone})",
+                "" if r.submitted_at is None else f"{r.submitted_at:%Y-%m-%d %H:%M} UTC",
                 f"[{style}]{r.status.value}"
                 + (f" ({r.days_late} d)" if r.days_late else "")
                 + "[/]",

@@ -24,9 +24,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from doseflow.data.fields import Label, Litres, Name, Number, Quantity
-from doseflow.data.user_files import readable_csv
 from doseflow.data.time_zones import EXPECTED as ZONE_EXPECTED
 from doseflow.data.time_zones import is_zone_name
+from doseflow.data.user_files import readable_csv
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.network import Lane, LaneMode, Network, Node, NodeKind, build_network
 from doseflow.domain.product import Product

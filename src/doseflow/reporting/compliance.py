@@ -11,6 +11,11 @@ one of its values (the store records that time). For each owed period:
 * ``missing``: not submitted, and the due date has passed;
 * ``not_due``: not submitted, but still within its time.
 
+Days are the participant's civil days: a report is on time if it was first submitted before
+midnight at the end of its due date in the participant's time zone (its own, e.g. from the
+hierarchy file or the scenario, else its country's default; the row names the zone), and
+``as_of`` is a day there too.
+
 The *readiness gate* turns the last few owed periods into pass/fail per participant. It is
 off by default (everyone passes, with the reason saying so), because withholding vaccines
 for paperwork is a policy choice a programme must make on purpose.
@@ -23,6 +28,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from doseflow.data.time_zones import load_zone, zone_for
+from doseflow.domain.time_zone import day_start, local_date, zone_name
 from doseflow.reporting.periods import Period, PeriodType, period_of, periods_between
 
 
@@ -51,12 +58,19 @@ class ComplianceRow:
     due: date
     submitted_at: datetime | None
     status: ComplianceStatus
+    time_zone: str = "UTC"  # the zone whose days judged the row
+
+    @property
+    def due_by(self) -> datetime:
+        """The instant (UTC) the report stops being on time: midnight after the due date in
+        :attr:`time_zone`."""
+        return day_start(self.due + timedelta(days=1), load_zone(self.time_zone))
 
     @property
     def days_late(self) -> int:
         if self.submitted_at is None or self.status is not ComplianceStatus.LATE:
             return 0
-        return (self.submitted_at.date() - self.due).days
+        return (local_date(self.submitted_at, load_zone(self.time_zone)) - self.due).days
 
 
 #: (participant, report type, period code) -> first submission time
@@ -69,14 +83,22 @@ def due_date(period: Period, due_days: int) -> date:
 
 
 def compliance(
-    requirements: Iterable[Requirement], submissions: Submissions, as_of: date
+    requirements: Iterable[Requirement],
+    submissions: Submissions,
+    as_of: date,
+    zones: Mapping[str, str] | None = None,
 ) -> list[ComplianceRow]:
     """One row per owed period that has ended by ``as_of``, per requirement, oldest first.
 
     Judged as things stood on ``as_of``: a report submitted after that day counts as not yet
-    submitted, so re-running a past allocation round's gate gives the answer it gave then."""
+    submitted, so re-running a past allocation round's gate gives the answer it gave then.
+    ``zones`` maps a participant to its IANA zone; one not in it takes its country's default
+    (UTC if it is not a country). Submission instants are read as days in that zone."""
     rows: list[ComplianceRow] = []
+    given = zones or {}
     for req in requirements:
+        zone = zone_for(given.get(req.participant), req.participant)
+        name = zone_name(zone)
         current = period_of(as_of, req.frequency)
         last = current.previous()  # periods that have ended
         if req.last_period is not None and req.last_period < last:
@@ -86,15 +108,16 @@ def compliance(
         for period in periods_between(req.first_period, last):
             due = due_date(period, req.due_days)
             at = submissions.get((req.participant, req.report, period.code))
-            if at is not None and at.date() > as_of:
-                at = None  # not yet submitted on as_of
-            if at is not None:
-                status = ComplianceStatus.ON_TIME if at.date() <= due else ComplianceStatus.LATE
+            day = None if at is None else local_date(at, zone)
+            if day is not None and day > as_of:
+                at = day = None  # not yet submitted on as_of
+            if day is not None:
+                status = ComplianceStatus.ON_TIME if day <= due else ComplianceStatus.LATE
             elif as_of > due:
                 status = ComplianceStatus.MISSING
             else:
                 status = ComplianceStatus.NOT_DUE
-            rows.append(ComplianceRow(req.participant, req.report, period, due, at, status))
+            rows.append(ComplianceRow(req.participant, req.report, period, due, at, status, name))
     rows.sort(key=lambda r: (r.participant, r.report, r.period))
     return rows
 

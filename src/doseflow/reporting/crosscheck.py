@@ -10,9 +10,10 @@ during the period and the stock at the end, over the ledger nodes the org unit a
 * reported stock on hand differing from the ledger's closing stock is accepted but flagged
   with the difference, ``REPORT_STOCK_DIFFERS_FROM_LEDGER``.
 
-Periods are cut in local time where the stock is (:func:`~doseflow.reporting.periods.period_bounds`):
-in the org unit's time zone if the hierarchy gives one, otherwise in each ledger node's own;
-:attr:`LedgerPosition.time_zone` names the zone used, and the checks' messages state it.
+Periods are cut in local time where the stock is
+(:func:`~doseflow.reporting.periods.period_bounds`): in the org unit's time zone if the
+hierarchy gives one, otherwise in each ledger node's own; :attr:`LedgerPosition.time_zone`
+names the zone used, and the checks' messages state it.
 
 The ledger figures are computed outside the engine (``doseflow.store.reporting_ledger``) and
 handed in as a mapping, so this module stays pure.

@@ -56,7 +56,8 @@ def compliance_gates(engine: Engine, scenario: Scenario) -> dict[int, tuple[Extr
     submissions = {k: at for k, at in stored_submissions(engine).items() if k[0] in wanted}
     gates: dict[int, tuple[ExtraGate, ...]] = {}
     for spec, setting in chosen:
-        rows = compliance(requirements, submissions, spec.date)  # as things stood that day
+        zones = {p.iso3: p.time_zone for p in scenario.participants if p.time_zone}
+        rows = compliance(requirements, submissions, spec.date, zones)  # as things stood then
         verdicts = readiness_gate(rows, iso3, _gate_policy(setting))
         gates[spec.number] = (ExtraGate.from_results(COMPLIANCE_GATE, verdicts),)
     return gates

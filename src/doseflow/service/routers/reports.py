@@ -117,6 +117,8 @@ class ComplianceOut(BaseModel):
     submitted_at: str | None
     status: str
     days_late: int
+    time_zone: str = "UTC"  # the participant's zone: due is a day there
+    due_by: str | None = None  # the instant (UTC) after which the report is late
 
 
 def hierarchy_of(request: Request) -> Hierarchy:
@@ -260,6 +262,8 @@ def get_compliance(
             submitted_at=r.submitted_at.isoformat() if r.submitted_at else None,
             status=r.status.value,
             days_late=r.days_late,
+            time_zone=r.time_zone,
+            due_by=r.due_by.isoformat(),
         )
         for r in rows
     ]
