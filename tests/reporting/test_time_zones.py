@@ -13,7 +13,7 @@ from doseflow.reporting import OrgUnit, Outcome, build_hierarchy
 from doseflow.store import reporting as store
 from doseflow.store.database import open_database
 from doseflow.store.ledger import LedgerStore
-from doseflow.store.reporting_ledger import StoreLedger
+from doseflow.store.reporting_ledger import StoreLedger, shipment_records
 from tests.ledger.factory import BY, LOT_A, NODES, arrived, dispatched, onward
 
 from .conftest import sv
@@ -69,4 +69,21 @@ def test_pyongyang_receipt_on_1_july_local_counts_in_july(db_url: str) -> None:
     )
     assert summary.outcomes == (Outcome.ACCEPTED, Outcome.ACCEPTED)
     assert summary.warnings == ()
+    # a report in UTC days would be flagged, and the message says which days it used
+    flagged = store.submit(
+        engine,
+        [sv("stock_on_hand", "202106", "PRK", 0)],
+        hierarchy=build_hierarchy(
+            [OrgUnit("PRK", "DPR Korea", "PRK", ledger_nodes=("PRK-NS",), time_zone="UTC")]
+        ),
+        as_of=date(2021, 8, 5),
+        ledger=source,
+        dry_run=True,
+    )
+    (warning,) = flagged.warnings
+    assert warning.error.code == "REPORT_STOCK_DIFFERS_FROM_LEDGER"
+    assert "at the end of 202106 (UTC time)" in warning.error.message
+    # the FHIR SupplyDelivery date is the day of receipt in Pyongyang
+    (record,) = shipment_records(engine)
+    assert record.occurred == date(2021, 7, 1)
     engine.dispose()

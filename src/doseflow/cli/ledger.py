@@ -175,9 +175,9 @@ def stock(
     caption = (
         f"Day ends at local midnight: {zone}"
         if given is not None and isinstance(moment, date) and not isinstance(moment, datetime)
-        else _zone_caption(store, moment, {s.node for s in lines})
+        else _zone_caption(store, moment, {s.node for s in lines} | set(node or ()))
     )
-    table = Table(title=f"Stock on hand{when} (doses)", caption=caption or None)
+    table = Table(title=f"Stock on hand{when} (doses)")
     for col in ("node", "product", "lot", "expiry", "VVM", "doses"):
         table.add_column(col, justify="right" if col in ("doses", "VVM") else "left")
     for s in lines:
@@ -186,6 +186,8 @@ def stock(
         )
     console.print(table)
     console.print(f"Total: {sum(s.doses for s in lines):,} doses", highlight=False)
+    if caption:
+        console.print(caption, highlight=False, soft_wrap=True)
 
 
 @ledger_app.command("card")

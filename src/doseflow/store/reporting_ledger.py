@@ -20,7 +20,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from doseflow.data.time_zones import load_zone
-from doseflow.domain.time_zone import zone_name
+from doseflow.domain.time_zone import local_date, zone_name
 from doseflow.reporting.crosscheck import LedgerPosition
 from doseflow.reporting.fhir_export import ShipmentRecord
 from doseflow.reporting.hierarchy import Hierarchy
@@ -95,12 +95,19 @@ _FHIR_STATUS = {"received": "completed", "cancelled": "abandoned"}
 
 
 def shipment_records(engine: Engine) -> list[ShipmentRecord]:
-    """Every ledger shipment as a :class:`ShipmentRecord` for the FHIR export."""
-    statuses = LedgerStore(engine).shipments()
+    """Every ledger shipment as a :class:`ShipmentRecord` for the FHIR export; a receipt's
+    date is the day at the destination (in its time zone), not in UTC."""
+    ledger = LedgerStore(engine)
+    statuses = ledger.shipments()
+    zones = ledger.node_zones()
     records: list[ShipmentRecord] = []
     for s in statuses:
         received = s.state == "received"
-        occurred = s.last_event_at.date() if received and s.last_event_at else s.expected_arrival
+        occurred = (
+            local_date(s.last_event_at, zones.get(s.destination or "", UTC))
+            if received and s.last_event_at
+            else s.expected_arrival
+        )
         records.append(
             ShipmentRecord(
                 shipment_id=s.shipment_id,
