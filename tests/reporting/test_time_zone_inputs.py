@@ -239,7 +239,7 @@ def test_ledger_stock_at_a_date_is_the_end_of_the_local_day(
     assert run([*base, "--at", "2021-06-30"]) == 0
     out = capsys.readouterr().out
     assert "Total: 0 doses" in out
-    assert "Asia/Pyongyang (PRK-NS)" in out
+    assert "Day ends at local midnight: Asia/Pyongyang (PRK-NS)" in out  # docs/ledger.md
     assert run([*base, "--at", "2021-07-01"]) == 0
     assert "Total: 700 doses" in capsys.readouterr().out
     assert run([*base, "--at", "2021-06-30", "--zone", "UTC"]) == 0

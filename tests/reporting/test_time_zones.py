@@ -82,7 +82,10 @@ def test_pyongyang_receipt_on_1_july_local_counts_in_july(db_url: str) -> None:
     )
     (warning,) = flagged.warnings
     assert warning.error.code == "REPORT_STOCK_DIFFERS_FROM_LEDGER"
-    assert "at the end of 202106 (UTC time)" in warning.error.message
+    assert warning.error.message == (  # quoted in docs/reporting.md
+        "reported stock of PRK at the end of 202106 (UTC time) is 0 doses; the ledger holds "
+        "1,000 (difference -1,000 doses)"
+    )
     # the FHIR SupplyDelivery date is the day of receipt in Pyongyang
     (record,) = shipment_records(engine)
     assert record.occurred == date(2021, 7, 1)
