@@ -28,7 +28,7 @@ from doseflow.reporting.periods import PeriodType, parse_period
 from doseflow.store.database import alembic_config, make_engine, migrate, open_database
 from doseflow.store.ledger import LedgerStore
 from doseflow.store.reporting_ledger import StoreLedger
-from tests.ledger.factory import NODES, adjusted, arrived, dispatched, onward
+from tests.ledger.factory import NODES, adjusted, arrived, dispatched, onward, planned
 
 from .test_time_zones import PYONGYANG_MORNING, _receipt
 
@@ -301,3 +301,30 @@ def test_migration_gives_existing_nodes_their_countrys_zone(db_url: str) -> None
     migrate(engine)
     assert LedgerStore(engine).nodes()["NS"].time_zone == "Asia/Pyongyang"
     engine.dispose()
+
+
+def test_ship_commands_put_a_dated_event_on_that_day_at_the_node(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--at DATE`` is noon of that day where the event happens: at UTC+14 noon UTC would
+    already be the next day."""
+    ledger = LedgerStore(open_database(sqlite_url))
+    kiritimati = [
+        replace(n, time_zone="Pacific/Kiritimati") if n.code == "PRK-NS" else n for n in NODES
+    ]
+    ledger.register_nodes(kiritimati)
+    ledger.append_events([planned("p1", 1, 1000)])
+    db = ["--db", sqlite_url]
+    steps = [
+        ["dispatch", "S1", "--lot", "A1", "--expiry", "2021-09-30", "--at", "2021-06-01"],
+        ["arrive", "S1", "--at", "2021-06-10"],
+        ["onward", "S1", "--at", "2021-06-20"],
+        ["receive", "S1", "--at", "2021-06-30"],
+    ]
+    for step in steps:
+        assert run(["ship", *step, *db]) == 0, step
+    (receipt,) = [e for e in ledger.shipment_events("S1") if e.kind.value == "received"]
+    assert receipt.occurred_at == datetime(2021, 6, 29, 22, tzinfo=UTC)  # 12:00 at UTC+14
+    assert ledger.stock_total("PRK-NS", "AZ-SII", at=date(2021, 6, 30)) == 1000
+    assert ledger.stock_total("PRK-NS", "AZ-SII", at=date(2021, 6, 29)) == 0
+    capsys.readouterr()

@@ -18,7 +18,7 @@ from doseflow.cli.console import console
 from doseflow.data.deliveries import delivery_rows
 from doseflow.data.population import countries
 from doseflow.domain.errors import DoseflowError
-from doseflow.domain.events import DiscrepancyReason, LedgerEvent
+from doseflow.domain.events import DiscrepancyReason, EventKind, LedgerEvent
 from doseflow.domain.lot import Lot
 from doseflow.domain.product import Product
 from doseflow.ledger.event_file import read_events, write_events
@@ -52,14 +52,16 @@ def _store(db: str | None) -> LedgerStore:
     return LedgerStore(open_database(db))
 
 
-def _moment(text: str | None, name: str = "--at") -> datetime:
+def _moment(text: str | None, name: str = "--at", zone: tzinfo = UTC) -> datetime:
+    """Now, an exact date-time (UTC without an offset), or noon of a date in ``zone`` (the
+    zone of the node where the event happens, so the event falls on that day there)."""
     if text is None:
         return datetime.now(UTC)
     try:
         if "T" in text or " " in text:
             moment = datetime.fromisoformat(text)
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        return datetime.combine(date.fromisoformat(text), time(12, 0), tzinfo=UTC)
+        return datetime.combine(date.fromisoformat(text), time(12, 0), tzinfo=zone).astimezone(UTC)
     except ValueError:
         raise DoseflowError(
             "LEDGER_BAD_DATE",
@@ -81,6 +83,21 @@ def _at(text: str | None, name: str = "--at") -> date | datetime | None:
         return None
     moment = _moment(text, name)
     return moment if "T" in text or " " in text else moment.date()
+
+
+_LEG_ENDS = (EventKind.SHIPMENT_PLANNED, EventKind.DISPATCHED, EventKind.DISPATCHED_ONWARD)
+
+
+def _zone_where(store: LedgerStore, events: Sequence[LedgerEvent], origin: bool) -> tzinfo:
+    """The zone of the node a shipment's next event happens at: its origin (dispatch) or
+    the end of its latest leg (arrival at the hub, hold, onward dispatch, receipt)."""
+    code: str | None = None
+    for e in events:
+        if origin and e.kind is EventKind.SHIPMENT_PLANNED:
+            code = getattr(e, "origin", None)
+        elif not origin and e.kind in _LEG_ENDS:
+            code = getattr(e, "destination", None) or code
+    return store.node_zones().get(code or "", UTC)
 
 
 def _zone_option(name: str | None) -> tzinfo | None:
@@ -514,7 +531,8 @@ def ship_dispatch(
         (getattr(e, "product", None) for e in events if e.kind.value == "shipment-planned"), None
     )
     the_lot = Lot(product or "?", lot, _day(expiry, "--expiry"))
-    _record(store, [dispatch(events, shipment, the_lot, doses, _moment(at), by)])
+    when = _moment(at, zone=_zone_where(store, events, origin=True))
+    _record(store, [dispatch(events, shipment, the_lot, doses, when, by)])
 
 
 @ship_app.command("arrive")
@@ -526,7 +544,9 @@ def ship_arrive(
 ) -> None:
     """The shipment arrived at the hub it was travelling to."""
     store = _store(db)
-    _record(store, arrive(store.shipment_events(shipment), shipment, _moment(at), by))
+    events = store.shipment_events(shipment)
+    when = _moment(at, zone=_zone_where(store, events, origin=False))
+    _record(store, arrive(events, shipment, when, by))
 
 
 @ship_app.command("hold")
@@ -540,19 +560,9 @@ def ship_hold(
 ) -> None:
     """The shipment is held (stockpiled) at the hub."""
     store = _store(db)
-    _record(
-        store,
-        [
-            hold(
-                store.shipment_events(shipment),
-                shipment,
-                reason,
-                _day(until, "--until"),
-                _moment(at),
-                by,
-            )
-        ],
-    )
+    events = store.shipment_events(shipment)
+    when = _moment(at, zone=_zone_where(store, events, origin=False))
+    _record(store, [hold(events, shipment, reason, _day(until, "--until"), when, by)])
 
 
 @ship_app.command("onward")
@@ -564,7 +574,9 @@ def ship_onward(
 ) -> None:
     """The shipment leaves the hub for the next node on its route."""
     store = _store(db)
-    _record(store, onward(store.shipment_events(shipment), shipment, _moment(at), by))
+    events = store.shipment_events(shipment)
+    when = _moment(at, zone=_zone_where(store, events, origin=False))
+    _record(store, onward(events, shipment, when, by))
 
 
 @ship_app.command("receive")
@@ -589,7 +601,15 @@ def ship_receive(
     events = store.shipment_events(shipment)
     _record(
         store,
-        receive(events, shipment, _moment(at), by, missing=missing, reason=reason, reject=reject),
+        receive(
+            events,
+            shipment,
+            _moment(at, zone=_zone_where(store, events, origin=False)),
+            by,
+            missing=missing,
+            reason=reason,
+            reject=reject,
+        ),
     )
 
 
