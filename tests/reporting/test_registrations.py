@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -14,6 +15,7 @@ from sqlalchemy import Engine
 from doseflow.cli.app import run
 from doseflow.cli.console import console
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.time_zone import day_start
 from doseflow.reporting import (
     DEFAULT_SCHEMA,
     ComplianceStatus,
@@ -40,6 +42,7 @@ from .conftest import AS_OF, make_hierarchy
 from .test_files import example
 
 H = make_hierarchy()
+PYONGYANG = ZoneInfo("Asia/Pyongyang")
 MAPPING = Dhis2Mapping(
     data_sets={"surveillance": Ident("CovWeekly01", "COVID_WEEKLY")},
     attribute_option_combos={"funder=gavi": "AocGavi0001"},
@@ -188,7 +191,8 @@ def test_compliance_prefers_the_registration_and_names_its_basis() -> None:
     assert rows["2021W36"].status is ComplianceStatus.LATE
     assert rows["2021W36"].days_late == 5
     assert rows["2021W37"].basis is ComplianceBasis.REGISTRATION
-    assert rows["2021W37"].submitted_at == datetime(2021, 9, 21)
+    # the completion's day began at local midnight in Pyongyang (UTC+9)
+    assert rows["2021W37"].submitted_at == day_start(date(2021, 9, 21), PYONGYANG)
     assert rows["2021W37"].status is ComplianceStatus.ON_TIME
     assert rows["2021W38"].basis is ComplianceBasis.REGISTRATION
     # as things stood on 19 Sep: no registration yet for W36, so its values count
@@ -256,7 +260,7 @@ def test_store_registers_completions_with_the_values(engine: Engine) -> None:
     store.save_requirements(engine, [REQ])
     rows = {r.period.code: r for r in store.compliance_view(engine, date(2021, 10, 10))}
     assert rows["2021W38"].basis is ComplianceBasis.REGISTRATION
-    assert rows["2021W38"].submitted_at == datetime(2021, 9, 28)
+    assert rows["2021W38"].submitted_at == day_start(date(2021, 9, 28), PYONGYANG)
 
 
 def test_an_unknown_data_set_writes_nothing(engine: Engine) -> None:

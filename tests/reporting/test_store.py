@@ -212,7 +212,9 @@ class FakeLedger:
     def __init__(self) -> None:
         self.asked: list[tuple[tuple[str, ...], date, date]] = []
 
-    def position(self, nodes: Sequence[str], start: date, end: date) -> LedgerPosition | None:
+    def position(
+        self, nodes: Sequence[str], start: date, end: date, zone: str | None = None
+    ) -> LedgerPosition | None:
         self.asked.append((tuple(nodes), start, end))
         return (
             LedgerPosition(opening=100, received=900, closing=400) if "PRK-SPY" in nodes else None

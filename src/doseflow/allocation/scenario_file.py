@@ -45,6 +45,8 @@ from doseflow.data.fields import (
     expected_text,
 )
 from doseflow.data.population import countries
+from doseflow.data.time_zones import EXPECTED as ZONE_EXPECTED
+from doseflow.data.time_zones import is_zone_name
 from doseflow.data.user_files import (
     DocumentRefused,
     check_document_depth,
@@ -126,6 +128,9 @@ class ParticipantDoc(_Doc):
     )
     share_of_level: Number | None = Field(None, gt=0, le=1)
     awaiting_second_dose: dict[Code, Quantity] = Field(default_factory=dict)
+    # IANA zone whose days the reporting compliance gate judges due dates in (like
+    # compliance_gate, kept when the gate is off: `--compliance-gate` turns it on)
+    time_zone: str | None = Field(None, max_length=64)
 
 
 class ThreatWeightsDoc(_Doc):
@@ -814,6 +819,16 @@ class _Builder:
                 )
                 continue
             self._participant_refs(base, code, p.model_dump())
+            if p.time_zone is not None and not is_zone_name(p.time_zone):
+                self.problem(
+                    "TIME_ZONE_UNKNOWN",
+                    f"participant {code}: '{p.time_zone}' is not a time zone of the IANA tz "
+                    "database",
+                    [*base, "time_zone"],
+                    ZONE_EXPECTED,
+                    p.time_zone,
+                )
+                continue
             try:
                 out.append(
                     Participant(
@@ -841,6 +856,7 @@ class _Builder:
                         ),
                         awaiting_second_dose=dict(p.awaiting_second_dose),
                         share_of_level=p.share_of_level,
+                        time_zone=p.time_zone,
                     )
                 )
             except DoseflowError as err:

@@ -8,7 +8,7 @@ Every table says its unit (doses, or packs where asked).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 
 import typer
@@ -18,7 +18,7 @@ from doseflow.cli.console import console
 from doseflow.data.deliveries import delivery_rows
 from doseflow.data.population import countries
 from doseflow.domain.errors import DoseflowError
-from doseflow.domain.events import DiscrepancyReason, LedgerEvent
+from doseflow.domain.events import DiscrepancyReason, EventKind, LedgerEvent
 from doseflow.domain.lot import Lot
 from doseflow.domain.product import Product
 from doseflow.ledger.event_file import read_events, write_events
@@ -60,14 +60,16 @@ def _store(db: str | None) -> LedgerStore:
     return LedgerStore(open_database(db))
 
 
-def _moment(text: str | None, name: str = "--at") -> datetime:
+def _moment(text: str | None, name: str = "--at", zone: tzinfo = UTC) -> datetime:
+    """Now, an exact date-time (UTC without an offset), or noon of a date in ``zone`` (the
+    zone of the node where the event happens, so the event falls on that day there)."""
     if text is None:
         return datetime.now(UTC)
     try:
         if "T" in text or " " in text:
             moment = datetime.fromisoformat(text)
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        return datetime.combine(date.fromisoformat(text), time(12, 0), tzinfo=UTC)
+        return datetime.combine(date.fromisoformat(text), time(12, 0), tzinfo=zone).astimezone(UTC)
     except ValueError:
         raise DoseflowError(
             "LEDGER_BAD_DATE",
@@ -80,6 +82,58 @@ def _moment(text: str | None, name: str = "--at") -> datetime:
 
 def _day(text: str | None, name: str) -> date | None:
     return None if text is None else _moment(text, name).date()
+
+
+def _at(text: str | None, name: str = "--at") -> date | datetime | None:
+    """A date (the end of that day at each node, in the node's time zone) or, with a time,
+    an exact instant."""
+    if text is None:
+        return None
+    moment = _moment(text, name)
+    return moment if "T" in text or " " in text else moment.date()
+
+
+_LEG_ENDS = (EventKind.SHIPMENT_PLANNED, EventKind.DISPATCHED, EventKind.DISPATCHED_ONWARD)
+
+
+def _zone_where(store: LedgerStore, events: Sequence[LedgerEvent], origin: bool) -> tzinfo:
+    """The zone of the node a shipment's next event happens at: its origin (dispatch) or
+    the end of its latest leg (arrival at the hub, hold, onward dispatch, receipt)."""
+    code: str | None = None
+    for e in events:
+        if origin and e.kind is EventKind.SHIPMENT_PLANNED:
+            code = getattr(e, "origin", None)
+        elif not origin and e.kind in _LEG_ENDS:
+            code = getattr(e, "destination", None) or code
+    return store.node_zones().get(code or "", UTC)
+
+
+def _zone_option(name: str | None) -> tzinfo | None:
+    from doseflow.data.time_zones import load_zone
+
+    return None if name is None else load_zone(name, field="--zone")
+
+
+def _zone_caption(store: LedgerStore, at: date | datetime | None, nodes: set[str]) -> str:
+    """Which zone's midnight ended the day asked, per node shown (for a date only)."""
+    if at is None or isinstance(at, datetime) or not nodes:
+        return ""
+    from doseflow.domain.time_zone import zone_name
+
+    zones = store.node_zones()
+    by_zone: dict[str, list[str]] = {}
+    for code in sorted(nodes):
+        by_zone.setdefault(zone_name(zones.get(code, UTC)), []).append(code)
+    return "Day ends at local midnight: " + "; ".join(
+        f"{zone} ({', '.join(codes)})" for zone, codes in sorted(by_zone.items())
+    )
+
+
+ZONE = typer.Option(
+    None,
+    "--zone",
+    help="Read dates in this IANA time zone instead of each node's own (e.g. UTC).",
+)
 
 
 # -- ledger ----------------------------------------------------------------------------------
@@ -128,26 +182,39 @@ def stock(
     node: list[str] = typer.Option(None, "--node", help="Node code (repeatable)."),
     product: str | None = typer.Option(None, "--product"),
     lot: str | None = typer.Option(None, "--lot"),
-    at: str | None = typer.Option(None, "--at", help="As of this date (end of day, UTC)."),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="As of the end of this date at each node (local midnight in the node's time "
+        "zone), or of an exact date-time (YYYY-MM-DDTHH:MM+zone).",
+    ),
     source: StockSource = typer.Option(
         StockSource.ALL,
         "--source",
         help="network: the network's stores; unicef: the UNICEF deliveries data "
         "(<ISO3>-NS-UNICEF); all: both, totalled apart.",
     ),
+    zone: str | None = ZONE,
     db: str | None = DB,
 ) -> None:
     """Stock on hand by node, product and lot, now or at a date (doses), from one source."""
     store = _store(db)
+    moment = _at(at)
+    given = _zone_option(zone)
     nodes = (
         None if source is StockSource.ALL and not node else select(node or store.nodes(), source)
     )
     lines = (
-        store.stock_on_hand(node=nodes, product=product, lot=lot, at=_day(at, "--at"))
+        store.stock_on_hand(node=nodes, product=product, lot=lot, at=moment, zone=given)
         if nodes is None or nodes
         else []
     )
     when = f" on {at}" if at else ""
+    caption = (
+        f"Day ends at local midnight: {zone}"
+        if given is not None and isinstance(moment, date) and not isinstance(moment, datetime)
+        else _zone_caption(store, moment, {s.node for s in lines} | set(node or ()))
+    )
     table = Table(title=f"Stock on hand{when} (doses)")
     for col in ("node", "product", "lot", "expiry", "VVM", "doses"):
         table.add_column(col, justify="right" if col in ("doses", "VVM") else "left")
@@ -163,6 +230,8 @@ def stock(
         unicef = sum(s.doses for s in lines if source_of(s.node) is StockSource.UNICEF)
         total += f" (network stores {network:,}; UNICEF deliveries data {unicef:,})"
     console.print(total, highlight=False)
+    if caption:
+        console.print(caption, highlight=False, soft_wrap=True)
 
 
 @ledger_app.command("card")
@@ -170,15 +239,27 @@ def card(
     node: str = typer.Argument(...),
     product: str = typer.Argument(...),
     lot: str | None = typer.Option(None, "--lot"),
-    start: str | None = typer.Option(None, "--from"),
-    end: str | None = typer.Option(None, "--to"),
+    start: str | None = typer.Option(
+        None, "--from", help="From the start of this day at the node."
+    ),
+    end: str | None = typer.Option(None, "--to", help="To the end of this day at the node."),
+    zone: str | None = ZONE,
     db: str | None = DB,
 ) -> None:
-    """A stock card: every movement with running balances (doses)."""
-    c = _store(db).stock_card(
-        node, product, lot=lot, start=_day(start, "--from"), end=_day(end, "--to")
+    """A stock card: every movement with running balances (doses); times in UTC, days
+    (``--from``, ``--to``) at the node, in its time zone."""
+    store = _store(db)
+    given = _zone_option(zone)
+    c = store.stock_card(
+        node, product, lot=lot, start=_at(start, "--from"), end=_at(end, "--to"), zone=given
     )
-    table = Table(title=f"Stock card {node} {product}{' lot ' + lot if lot else ''} (doses)")
+    from doseflow.domain.time_zone import zone_name
+
+    here = zone_name(given or store.node_zones().get(node, UTC))
+    table = Table(
+        title=f"Stock card {node} {product}{' lot ' + lot if lot else ''} (doses)",
+        caption=f"Times in UTC; --from/--to are days in {here}" if start or end else None,
+    )
     for col in (
         "date",
         "event",
@@ -197,7 +278,7 @@ def card(
     table.add_row("", "opening", "", "", "", "", "", "", f"{c.opening:,}", "")
     for x in c.lines:
         table.add_row(
-            x.at.strftime("%Y-%m-%d %H:%M"),
+            x.at.strftime("%Y-%m-%d %H:%M UTC"),
             x.event_id,
             x.kind.value,
             x.lot,
@@ -213,12 +294,15 @@ def card(
 
 @ledger_app.command("transit")
 def transit(
-    at: str | None = typer.Option(None, "--at"),
+    at: str | None = typer.Option(
+        None, "--at", help="As of the end of this day at each destination (its time zone)."
+    ),
     destination: str | None = typer.Option(None, "--to"),
+    zone: str | None = ZONE,
     db: str | None = DB,
 ) -> None:
     """Doses in transit per shipment leg, with the expected arrival."""
-    lines = _store(db).in_transit(at=_day(at, "--at"), destination=destination)
+    lines = _store(db).in_transit(at=_at(at), destination=destination, zone=_zone_option(zone))
     table = Table(title="In transit (doses)")
     for col in ("shipment", "from", "to", "product", "lot", "doses", "dispatched", "expected"):
         table.add_column(col, justify="right" if col == "doses" else "left")
@@ -237,12 +321,17 @@ def transit(
 
 
 @ledger_app.command("hubs")
-def hubs(at: str | None = typer.Option(None, "--at"), db: str | None = DB) -> None:
+def hubs(
+    at: str | None = typer.Option(
+        None, "--at", help="As of the end of this day at each hub (its time zone)."
+    ),
+    db: str | None = DB,
+) -> None:
     """Stock held at hubs and the shipments held there."""
     table = Table(title="Held at hubs (doses)")
     for col in ("hub", "product", "lot", "expiry", "doses", "held shipments"):
         table.add_column(col, justify="right" if col == "doses" else "left")
-    for h in _store(db).held_at_hubs(_day(at, "--at")):
+    for h in _store(db).held_at_hubs(_at(at)):
         held = "; ".join(
             f"{s.shipment_id} ({s.reason}{', until ' + str(s.until) if s.until else ''})"
             for s in h.held
@@ -502,7 +591,8 @@ def ship_dispatch(
         (getattr(e, "product", None) for e in events if e.kind.value == "shipment-planned"), None
     )
     the_lot = Lot(product or "?", lot, _day(expiry, "--expiry"))
-    _record(store, [dispatch(events, shipment, the_lot, doses, _moment(at), by)])
+    when = _moment(at, zone=_zone_where(store, events, origin=True))
+    _record(store, [dispatch(events, shipment, the_lot, doses, when, by)])
 
 
 @ship_app.command("arrive")
@@ -514,7 +604,9 @@ def ship_arrive(
 ) -> None:
     """The shipment arrived at the hub it was travelling to."""
     store = _store(db)
-    _record(store, arrive(store.shipment_events(shipment), shipment, _moment(at), by))
+    events = store.shipment_events(shipment)
+    when = _moment(at, zone=_zone_where(store, events, origin=False))
+    _record(store, arrive(events, shipment, when, by))
 
 
 @ship_app.command("hold")
@@ -528,19 +620,9 @@ def ship_hold(
 ) -> None:
     """The shipment is held (stockpiled) at the hub."""
     store = _store(db)
-    _record(
-        store,
-        [
-            hold(
-                store.shipment_events(shipment),
-                shipment,
-                reason,
-                _day(until, "--until"),
-                _moment(at),
-                by,
-            )
-        ],
-    )
+    events = store.shipment_events(shipment)
+    when = _moment(at, zone=_zone_where(store, events, origin=False))
+    _record(store, [hold(events, shipment, reason, _day(until, "--until"), when, by)])
 
 
 @ship_app.command("onward")
@@ -552,7 +634,9 @@ def ship_onward(
 ) -> None:
     """The shipment leaves the hub for the next node on its route."""
     store = _store(db)
-    _record(store, onward(store.shipment_events(shipment), shipment, _moment(at), by))
+    events = store.shipment_events(shipment)
+    when = _moment(at, zone=_zone_where(store, events, origin=False))
+    _record(store, onward(events, shipment, when, by))
 
 
 @ship_app.command("receive")
@@ -577,7 +661,15 @@ def ship_receive(
     events = store.shipment_events(shipment)
     _record(
         store,
-        receive(events, shipment, _moment(at), by, missing=missing, reason=reason, reject=reject),
+        receive(
+            events,
+            shipment,
+            _moment(at, zone=_zone_where(store, events, origin=False)),
+            by,
+            missing=missing,
+            reason=reason,
+            reject=reject,
+        ),
     )
 
 

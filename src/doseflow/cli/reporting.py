@@ -17,7 +17,9 @@ import typer
 from rich.table import Table
 
 from doseflow.cli.console import console, err_console
+from doseflow.data.time_zones import load_zone
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.time_zone import local_date
 from doseflow.reporting import (
     MEDIA_TYPE,
     GatePolicy,
@@ -47,6 +49,7 @@ from doseflow.reporting import (
     write_excel_template,
 )
 from doseflow.reporting.adx import read_adx_document
+from doseflow.reporting.compliance import ComplianceRow
 from doseflow.reporting.dhis2_json import read_data_value_set_document
 from doseflow.reporting.registrations import ExchangeDocument, RegistrationRequest
 from doseflow.reporting.values import DEFAULT_ATTRIBUTE_KEY, format_number
@@ -95,6 +98,11 @@ def _hierarchy_and_origin(path: Path | None, engine: Engine) -> tuple[Hierarchy,
         "default hierarchy: every WPP country nationally, without regions or neighbours (give "
         "--hierarchy FILE, or store one with `doseflow report hierarchy load FILE`)"
     )
+
+
+def _zones(found: Hierarchy) -> dict[str, str]:
+    """The time zone each participant of a hierarchy file names (national unit or above)."""
+    return {p: z for p in found.participants() if (z := found.time_zone(p)) is not None}
 
 
 def _date(text: str | None, name: str = "--as-of") -> date | None:
@@ -686,6 +694,16 @@ def require_cmd(
 
 
 _STATUS_STYLE = {"on_time": "green", "late": "yellow", "missing": "bold red", "not_due": "dim"}
+def _submitted_label(row: ComplianceRow) -> str:
+    """When a report arrived: the completion's day (in the participant's zone) for a
+    registration, the first values' instant (UTC) otherwise."""
+    if row.submitted_at is None:
+        return ""
+    if row.basis.value == "registration":
+        return f"{local_date(row.submitted_at, load_zone(row.time_zone)):%Y-%m-%d}"
+    return f"{row.submitted_at:%Y-%m-%d %H:%M} UTC"
+
+
 _BASIS_LABEL = {
     "registration": "marked complete",
     "values": "values present (not marked complete)",
@@ -702,13 +720,20 @@ def compliance_cmd(
     lookback: int = typer.Option(4, help="Gate: owed periods looked at, per report."),
     max_missing: int = typer.Option(0, help="Gate: missing reports allowed."),
     max_late: int | None = typer.Option(None, help="Gate: late reports allowed (default any)."),
+    hierarchy: Path | None = typer.Option(
+        None,
+        help="Hierarchy file whose participants' time_zone judges due dates (default: each "
+        "country's default zone).",
+    ),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
-    """Which reports came on time, late, or not at all (and the readiness gate)."""
+    """Which reports came on time, late, or not at all (and the readiness gate). Days are
+    the participant's, in its time zone (shown with each due date)."""
     today = _date(as_of) or datetime.now().date()
     engine = open_database(db)
     try:
-        rows = store.compliance_view(engine, today, participant)
+        zones = _zones(_hierarchy(hierarchy, engine))  # the file, else the stored hierarchy
+        rows = store.compliance_view(engine, today, participant, zones)
         wanted = sorted({r.participant for r in store.stored_requirements(engine, participant)})
         results = store.readiness(
             engine,
@@ -717,6 +742,7 @@ def compliance_cmd(
                 enabled=gate, lookback_periods=lookback, max_missing=max_missing, max_late=max_late
             ),
             today,
+            zones,
         )
     finally:
         engine.dispose()
@@ -745,16 +771,17 @@ def compliance_cmd(
         )
     if detail:
         d = Table(title="Owed periods")
-        for col in ("participant", "report", "period", "due", "submitted", "basis", "status"):
+        for col in ("participant", "report", "period", "due (local)", "submitted", "basis"):
             d.add_column(col)
+        d.add_column("status")
         for r in rows:
             style = _STATUS_STYLE[r.status.value]
             d.add_row(
                 r.participant,
                 r.report,
                 r.period.code,
-                r.due.isoformat(),
-                "" if r.submitted_at is None else f"{r.submitted_at:%Y-%m-%d}",
+                f"{r.due.isoformat()} ({r.time_zone})",
+                _submitted_label(r),
                 _BASIS_LABEL[r.basis.value],
                 f"[{style}]{r.status.value}"
                 + (f" ({r.days_late} d)" if r.days_late else "")

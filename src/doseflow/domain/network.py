@@ -46,6 +46,9 @@ class Node:
         default_factory=lambda: MappingProxyType({})
     )
     region: str | None = None  # sub-national region name, for regional and lower stores
+    #: IANA zone whose midnights cut this node's days (periods, stock at a date); None: the
+    #: country's default (``doseflow.data.time_zones``), UTC without a country
+    time_zone: str | None = None
 
     def can_store(self, band: TemperatureBand) -> bool:
         return self.capacity_litres.get(band, 0.0) > 0.0

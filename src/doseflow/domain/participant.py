@@ -89,7 +89,8 @@ class Participant:
     authorised / signed an indemnification agreement for (``None`` means every product).
     ``delays`` maps a product to the first date the participant wants it delivered.
     ``awaiting_second_dose`` counts people per product who received a first dose and wait
-    for the next one (used by second-dose top-up rounds). ``share_of_level`` (0..1, ``None``
+    for the next one (used by second-dose top-up rounds). ``time_zone`` names where the
+    participant's reporting days begin (compliance due dates). ``share_of_level`` (0..1, ``None``
     for 1) holds the participant's coverage at that fraction of the common coverage level
     of a phase-1 pool, so its share scales with supply (e.g. 0.9: 90% of the level).
     """
@@ -112,6 +113,9 @@ class Participant:
     demand: Demand = field(default_factory=Demand)
     awaiting_second_dose: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     share_of_level: float | None = None
+    #: IANA zone whose civil days judge the participant's report due dates (None: the
+    #: country's default, ``doseflow.data.time_zones``)
+    time_zone: str | None = None
 
     def __post_init__(self) -> None:
         if self.share_of_level is not None and not 0.0 < self.share_of_level <= 1.0:

@@ -24,6 +24,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from doseflow.data.fields import Label, Litres, Name, Number, Quantity
+from doseflow.data.time_zones import EXPECTED as ZONE_EXPECTED
+from doseflow.data.time_zones import is_zone_name
 from doseflow.data.user_files import readable_csv
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.network import Lane, LaneMode, Network, Node, NodeKind, build_network
@@ -60,6 +62,7 @@ class NodeRecord(BaseModel):
     country: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     parent: Code | None = None
     region: Name | None = None
+    time_zone: str | None = Field(default=None, max_length=64)
     capacity_litres: dict[Band, Litres] = Field(default_factory=dict)
     planned_use_days: Number | None = Field(default=None, ge=0)
     products: list[Code] = Field(default_factory=list)
@@ -144,6 +147,7 @@ NODE_COLUMNS: tuple[str, ...] = (
     "country",
     "parent",
     "region",
+    "time_zone",
     *_NODE_CAPACITY_COLUMNS,
     "planned_use_days",
     "products",
@@ -409,6 +413,18 @@ def _assemble(
     for line, rec in nodes:
         if rec.parent is not None and rec.parent not in known:
             problems.append(_unknown(source, line, "parent", rec.parent, f"node '{rec.code}'"))
+    for line, rec in nodes:
+        if rec.time_zone is not None and not is_zone_name(rec.time_zone):
+            problems.append(
+                ErrorDetail(
+                    "TIME_ZONE_UNKNOWN",
+                    f"node '{rec.code}' names time zone '{rec.time_zone}', which is not in "
+                    "the IANA tz database",
+                    ErrorLocation(source=source, line=line, field="time_zone"),
+                    expected=ZONE_EXPECTED,
+                    value=rec.time_zone,
+                )
+            )
     seen_lanes: dict[tuple[str, str, LaneMode], int | None] = {}
     for line, rec in lanes:
         label = f"lane {rec.origin} -> {rec.destination}"
@@ -447,6 +463,7 @@ def _assemble(
             parent=rec.parent,
             capacity_litres=MappingProxyType(dict(rec.capacity_litres)),
             region=rec.region,
+            time_zone=rec.time_zone,
         )
         for _, rec in nodes
     ]

@@ -19,6 +19,13 @@ report submitted? Two bases, and every row says which it used (``basis``):
 * ``missing``: not submitted, and the due date has passed;
 * ``not_due``: not submitted, but still within its time.
 
+Days are the participant's civil days: a report is on time if it was first submitted before
+midnight at the end of its due date in the participant's time zone (its own, e.g. from the
+hierarchy file or the scenario, else its country's default; the row names the zone).
+``as_of`` is a point in the database's history: what had been stored by the end of that day
+(UTC) counts, so the default "today" never hides what was stored a moment ago in a zone
+ahead of UTC.
+
 The *readiness gate* turns the last few owed periods into pass/fail per participant. It is
 off by default (everyone passes, with the reason saying so), because withholding vaccines
 for paperwork is a policy choice a programme must make on purpose.
@@ -28,9 +35,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
+from doseflow.data.time_zones import load_zone, zone_for
+from doseflow.domain.time_zone import day_start, local_date, zone_name
 from doseflow.reporting.periods import Period, PeriodType, period_of, periods_between
 
 
@@ -68,12 +77,19 @@ class ComplianceRow:
     submitted_at: datetime | None
     status: ComplianceStatus
     basis: ComplianceBasis = ComplianceBasis.NONE
+    time_zone: str = "UTC"  # the zone whose days judged the row
+
+    @property
+    def due_by(self) -> datetime:
+        """The instant (UTC) the report stops being on time: midnight after the due date in
+        :attr:`time_zone`."""
+        return day_start(self.due + timedelta(days=1), load_zone(self.time_zone))
 
     @property
     def days_late(self) -> int:
         if self.submitted_at is None or self.status is not ComplianceStatus.LATE:
             return 0
-        return (self.submitted_at.date() - self.due).days
+        return (local_date(self.submitted_at, load_zone(self.time_zone)) - self.due).days
 
 
 #: (participant, report type, period code) -> first submission time
@@ -88,12 +104,18 @@ def due_date(period: Period, due_days: int) -> date:
     return period.end + timedelta(days=due_days)
 
 
-def _completed(found: Sequence[tuple[date, datetime]] | None, as_of: date) -> datetime | None:
-    """The earliest completion date among the registrations stored by ``as_of``."""
+def _completed(found: Sequence[tuple[date, datetime]] | None, as_of: date) -> date | None:
+    """The earliest completion date among the registrations stored by ``as_of`` (a point in
+    the database's history, in UTC, like the values' arrival)."""
     if not found:
         return None
-    dates = [done for done, stored in found if stored.date() <= as_of and done <= as_of]
-    return datetime.combine(min(dates), time.min) if dates else None
+    dates = [done for done, stored in found if _utc_date(stored) <= as_of and done <= as_of]
+    return min(dates) if dates else None
+
+
+def _utc_date(moment: datetime) -> date:
+    """The UTC date of a stored instant (naive instants are UTC)."""
+    return local_date(moment, UTC)
 
 
 def compliance(
@@ -101,14 +123,20 @@ def compliance(
     submissions: Submissions,
     as_of: date,
     completions: Completions | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> list[ComplianceRow]:
     """One row per owed period that has ended by ``as_of``, per requirement, oldest first.
 
     Judged as things stood on ``as_of``: a report submitted (or a registration stored) after
     that day counts as not yet there, so re-running a past allocation round's gate gives the
-    answer it gave then. A registration wins over the values' arrival (module docstring)."""
+    answer it gave then. A registration wins over the values' arrival (module docstring).
+    ``zones`` maps a participant to its IANA zone; one not in it takes its country's default
+    (UTC if it is not a country). Submission instants are read as days in that zone."""
     rows: list[ComplianceRow] = []
+    given = zones or {}
     for req in requirements:
+        zone = zone_for(given.get(req.participant), req.participant)
+        name = zone_name(zone)
         current = period_of(as_of, req.frequency)
         last = current.previous()  # periods that have ended
         if req.last_period is not None and req.last_period < last:
@@ -118,22 +146,35 @@ def compliance(
         for period in periods_between(req.first_period, last):
             due = due_date(period, req.due_days)
             key = (req.participant, req.report, period.code)
-            at = _completed(completions.get(key) if completions else None, as_of)
-            basis = ComplianceBasis.REGISTRATION
-            if at is None:
+            at: datetime | None
+            day: date | None
+            done = _completed(completions.get(key) if completions else None, as_of)
+            if done is not None:
+                at, day, basis = day_start(done, zone), done, ComplianceBasis.REGISTRATION
+            else:
                 at = submissions.get(key)
-                basis = ComplianceBasis.VALUES
-                if at is not None and at.date() > as_of:
-                    at = None  # not yet submitted on as_of
-            if at is None:
-                basis = ComplianceBasis.NONE
-            if at is not None:
-                status = ComplianceStatus.ON_TIME if at.date() <= due else ComplianceStatus.LATE
+                if at is not None and _utc_date(at) > as_of:
+                    at = None  # not yet stored on as_of (the database's history, in UTC)
+                day = None if at is None else local_date(at, zone)
+                basis = ComplianceBasis.NONE if day is None else ComplianceBasis.VALUES
+            if day is not None:
+                status = ComplianceStatus.ON_TIME if day <= due else ComplianceStatus.LATE
             elif as_of > due:
                 status = ComplianceStatus.MISSING
             else:
                 status = ComplianceStatus.NOT_DUE
-            rows.append(ComplianceRow(req.participant, req.report, period, due, at, status, basis))
+            rows.append(
+                ComplianceRow(
+                    req.participant,
+                    req.report,
+                    period,
+                    due,
+                    at,
+                    status,
+                    basis=basis,
+                    time_zone=name,
+                )
+            )
     rows.sort(key=lambda r: (r.participant, r.report, r.period))
     return rows
 

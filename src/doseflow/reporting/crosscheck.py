@@ -10,6 +10,11 @@ during the period and the stock at the end, over the ledger nodes the org unit a
 * reported stock on hand differing from the ledger's closing stock is accepted but flagged
   with the difference, ``REPORT_STOCK_DIFFERS_FROM_LEDGER``.
 
+Periods are cut in local time where the stock is
+(:func:`~doseflow.reporting.periods.period_bounds`): in the org unit's time zone if the
+hierarchy gives one, otherwise in each ledger node's own; :attr:`LedgerPosition.time_zone`
+names the zone used, and the checks' messages state it.
+
 The ledger figures are computed outside the engine (``doseflow.store.reporting_ledger``) and
 handed in as a mapping, so this module stays pure.
 """
@@ -32,6 +37,9 @@ class LedgerPosition:
     opening: int  # stock at the start of the first day
     received: int  # doses received during the period
     closing: int  # stock at the end of the last day
+    #: the zone whose days cut the period (several, comma-separated, when the org unit's
+    #: nodes lie in different zones and the org unit names none)
+    time_zone: str = "UTC"
 
     @property
     def available(self) -> int:

@@ -28,6 +28,9 @@ class OrgUnit:
     parent: str | None = None  # None for the national unit
     population: int | None = None
     ledger_nodes: tuple[str, ...] = ()
+    #: IANA zone whose days cut this unit's periods against the ledger (None: each ledger
+    #: node's own zone, unless a unit above names one)
+    time_zone: str | None = None
 
     @property
     def is_national(self) -> bool:
@@ -88,6 +91,18 @@ class Hierarchy:
         for below in self.descendants(code):
             nodes.extend(n for n in below.ledger_nodes if n not in nodes)
         return tuple(nodes)
+
+    def time_zone(self, code: str) -> str | None:
+        """The zone named by this org unit or the nearest unit above it, or None (then each
+        ledger node's own zone cuts the days)."""
+        unit = self.unit(code)
+        seen: set[str] = set()
+        while unit is not None and unit.code not in seen:
+            if unit.time_zone is not None:
+                return unit.time_zone
+            seen.add(unit.code)
+            unit = None if unit.parent is None else self.units.get(unit.parent)
+        return None
 
     def population(self, code: str) -> int | None:
         unit = self.unit(code)

@@ -12,6 +12,9 @@ Example (``data/examples/reporting_hierarchy.yaml``)::
       - code: KOR
 
 A participant with an ISO3 code takes its name and population from WPP 2019 when not given.
+``time_zone`` (an IANA name, on a participant or region, inherited by the regions below)
+overrides the ledger nodes' own zones for the cross-checks; an unknown name is
+``TIME_ZONE_UNKNOWN`` at its line.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from doseflow.data.fields import Code, Name, Quantity
 from doseflow.data.population import countries
-from doseflow.domain.errors import DoseflowError
+from doseflow.data.time_zones import EXPECTED as ZONE_EXPECTED
+from doseflow.data.time_zones import is_zone_name
+from doseflow.domain.errors import DoseflowError, ErrorDetail
 from doseflow.domain.limits import MAX_CODE_LENGTH
 from doseflow.reporting.hierarchy import Hierarchy, OrgUnit, build_hierarchy
 from doseflow.reporting.yaml_source import YamlDocument
@@ -39,6 +44,7 @@ class _RegionModel(_Strict):
     name: Name
     population: Quantity | None = Field(default=None, ge=0)
     ledger_nodes: list[Code] = []
+    time_zone: str | None = Field(default=None, max_length=64)
     regions: list[_RegionModel] = []
 
 
@@ -48,6 +54,7 @@ class _ParticipantModel(_Strict):
     population: Quantity | None = Field(default=None, ge=0)
     neighbours: list[Code] = []
     ledger_nodes: list[Code] = []
+    time_zone: str | None = Field(default=None, max_length=64)
     regions: list[_RegionModel] = []
 
 
@@ -70,15 +77,40 @@ def hierarchy_from_text(text: str, source: str) -> Hierarchy:
 def _hierarchy_of(doc: YamlDocument) -> Hierarchy:
     model = doc.validate(_HierarchyFileModel)
     units: list[OrgUnit] = []
+    bad_zones: list[ErrorDetail] = []
 
-    def add_regions(regions: list[_RegionModel], participant: str, parent: str) -> None:
-        for r in regions:
-            units.append(
-                OrgUnit(r.code, r.name, participant, parent, r.population, tuple(r.ledger_nodes))
+    def zone(name: str | None, path: tuple[int | str, ...]) -> str | None:
+        if name is not None and not is_zone_name(name):
+            bad_zones.append(
+                doc.detail(
+                    (*path, "time_zone"),
+                    f"'{name}' is not a time zone of the IANA tz database",
+                    code="TIME_ZONE_UNKNOWN",
+                    expected=ZONE_EXPECTED,
+                    value=name,
+                )
             )
-            add_regions(r.regions, participant, r.code)
+        return name
 
-    for p in model.participants:
+    def add_regions(
+        regions: list[_RegionModel], participant: str, parent: str, at: tuple[int | str, ...]
+    ) -> None:
+        for i, r in enumerate(regions):
+            here = (*at, "regions", i)
+            units.append(
+                OrgUnit(
+                    r.code,
+                    r.name,
+                    participant,
+                    parent,
+                    r.population,
+                    tuple(r.ledger_nodes),
+                    zone(r.time_zone, here),
+                )
+            )
+            add_regions(r.regions, participant, r.code, here)
+
+    for index, p in enumerate(model.participants):
         wpp = countries().get(p.code)
         units.append(
             OrgUnit(
@@ -88,9 +120,12 @@ def _hierarchy_of(doc: YamlDocument) -> Hierarchy:
                 None,
                 p.population,
                 tuple(p.ledger_nodes),
+                zone(p.time_zone, ("participants", index)),
             )
         )
-        add_regions(p.regions, p.code, p.code)
+        add_regions(p.regions, p.code, p.code, ("participants", index))
+    if bad_zones:
+        raise DoseflowError.from_details(bad_zones)
     try:
         return build_hierarchy(
             units,

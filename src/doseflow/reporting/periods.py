@@ -4,17 +4,23 @@ Reports are owed per ISO week (weekly surveillance) or per calendar month (distr
 administration, wastage). A period is written the way DHIS2 writes it (``2021W38``,
 ``202109``) everywhere in doseflow, and as an ISO 8601 interval (``2021-09-20/P7D``,
 ``2021-09-01/P1M``) in ADX files.
+
+A period is a run of civil days; where it begins and ends in time depends on where the
+stock is: :func:`period_bounds` gives its instants in a time zone (local midnight of its
+first day to local midnight after its last), by the one rule of
+:func:`doseflow.domain.time_zone.day_start` that the ledger views use too.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import cache
 
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.time_zone import day_span
 
 
 class PeriodType(StrEnum):
@@ -92,6 +98,13 @@ def period_of(day: date, period_type: PeriodType) -> Period:
         iso = day.isocalendar()
         return Period(PeriodType.WEEKLY, iso.year, iso.week)
     return Period(PeriodType.MONTHLY, day.year, day.month)
+
+
+def period_bounds(period: Period, zone: tzinfo) -> tuple[datetime, datetime]:
+    """The instants (UTC) ``period`` covers at a place in ``zone``: from local midnight of
+    its first day (inclusive) to local midnight after its last day (exclusive). June 2021
+    in Asia/Pyongyang is 2021-05-31T15:00Z to 2021-06-30T15:00Z."""
+    return day_span(period.start, period.end, zone)
 
 
 def periods_between(first: Period, last: Period) -> list[Period]:

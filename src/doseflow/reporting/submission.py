@@ -637,9 +637,10 @@ def _ledger_checks(
                         index,
                         ErrorDetail(
                             "REPORT_STOCK_DIFFERS_FROM_LEDGER",
-                            f"reported stock of {dv.org_unit} at the end of {dv.period} is "
-                            f"{dv.value:,.0f} doses; the ledger holds "
-                            f"{position.closing:,} (difference {diff:+,.0f} doses)",
+                            f"reported stock of {dv.org_unit} at the end of {dv.period} "
+                            f"({position.time_zone} time) is {dv.value:,.0f} doses; the "
+                            f"ledger holds {position.closing:,} (difference {diff:+,.0f} "
+                            "doses)",
                             _location(values[index].origin, "value"),
                             f"{position.closing} doses, as in the ledger",
                             values[index].value,
@@ -673,8 +674,8 @@ def _ledger_checks(
                 "REPORT_ADMINISTERED_EXCEEDS_AVAILABLE",
                 f"{total:,.0f} doses administered in {org_unit} in {period} "
                 f"exceed the {position.available:,} doses available there per the ledger "
-                f"(stock {position.opening:,} at the start + {position.received:,} received; "
-                f"{excess:,.0f} too many)",
+                f"({period} in {position.time_zone} time: stock {position.opening:,} at the "
+                f"start + {position.received:,} received; {excess:,.0f} too many)",
                 _location(values[index].origin, "value"),
                 f"at most {position.available:,} doses in total",
                 values[index].value,

@@ -62,7 +62,8 @@ def compliance_gates(engine: Engine, scenario: Scenario) -> dict[int, tuple[Extr
     gates: dict[int, tuple[ExtraGate, ...]] = {}
     for spec, setting in chosen:
         # as things stood that day; completions (marked complete) win, as in compliance_view
-        rows = compliance(requirements, submissions, spec.date, completions)
+        zones = {p.iso3: p.time_zone for p in scenario.participants if p.time_zone}
+        rows = compliance(requirements, submissions, spec.date, completions, zones)
         verdicts = readiness_gate(rows, iso3, _gate_policy(setting))
         gates[spec.number] = (ExtraGate.from_results(COMPLIANCE_GATE, verdicts),)
     return gates

@@ -18,14 +18,16 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
+from doseflow.data.time_zones import zone_for
 from doseflow.domain.events import LedgerEvent
 from doseflow.domain.network import Node, NodeKind
 from doseflow.domain.temperature import TemperatureBand
+from doseflow.domain.time_zone import zone_name
 from doseflow.ledger.accounts import CHECKED_STATES
 from doseflow.ledger.book import AppendResult, Book
 from doseflow.ledger.conservation import ConservationReport, compare
@@ -70,19 +72,19 @@ class LedgerStore:
     # -- master data ---------------------------------------------------------------------
 
     def register_nodes(self, nodes: Iterable[Node]) -> int:
-        """Add nodes, or update the name, parent, region and capacity of known ones.
-        Returns how many were new."""
-        items = list(nodes)
+        """Add nodes, or update the name, parent, region, capacity and time zone of known
+        ones (a node without a zone of its own gets its country's default, stored resolved,
+        so later changes to the bundled table do not move its days). Returns how many were
+        new; ``TIME_ZONE_UNKNOWN`` before anything is written if a zone is not one."""
+        rows = {n.code: _node_row(n) for n in nodes}
         with self.engine.begin() as conn:
             known = {code for (code,) in conn.execute(select(t.nodes.c.code))}
-            new = [n for n in items if n.code not in known]
+            new = [row for code, row in rows.items() if code not in known]
             if new:
-                conn.execute(t.nodes.insert(), [_node_row(n) for n in new])
-            for n in items:
-                if n.code in known:
-                    conn.execute(
-                        t.nodes.update().where(t.nodes.c.code == n.code).values(**_node_row(n))
-                    )
+                conn.execute(t.nodes.insert(), new)
+            for code, row in rows.items():
+                if code in known:
+                    conn.execute(t.nodes.update().where(t.nodes.c.code == code).values(**row))
         return len(new)
 
     def nodes(self) -> dict[str, Node]:
@@ -174,11 +176,19 @@ class LedgerStore:
         lot: str | None = None,
         at: Moment | None = None,
         include_zero: bool = False,
+        zone: tzinfo | None = None,
     ) -> list[StockLine]:
-        """Doses per (node, product, lot) now or at ``at`` (a date means its end, UTC)."""
+        """Doses per (node, product, lot) now or at ``at`` (a date means the end of that day
+        in each node's time zone, or in ``zone`` if given)."""
         with self.engine.connect() as conn:
             return q.stock_on_hand(
-                conn, node=node, product=product, lot=lot, at=at, include_zero=include_zero
+                conn,
+                node=node,
+                product=product,
+                lot=lot,
+                at=at,
+                include_zero=include_zero,
+                zone=zone,
             )
 
     def stock_page(
@@ -191,6 +201,7 @@ class LedgerStore:
         lot: str | None = None,
         at: Moment | None = None,
         include_zero: bool = False,
+        zone: tzinfo | None = None,
     ) -> tuple[list[StockLine], int]:
         """A page of :meth:`stock_on_hand`, cut by the database, and the number of lines."""
         with self.engine.connect() as conn:
@@ -203,17 +214,24 @@ class LedgerStore:
                 lot=lot,
                 at=at,
                 include_zero=include_zero,
+                zone=zone,
             )
 
-    def stock_total(self, node: str, product: str, at: Moment | None = None) -> int:
-        """Doses of ``product`` at ``node``, all lots."""
+    def stock_total(
+        self, node: str, product: str, at: Moment | None = None, zone: tzinfo | None = None
+    ) -> int:
+        """Doses of ``product`` at ``node``, all lots (a date: the end of that day at the
+        node, or in ``zone``)."""
         with self.engine.connect() as conn:
-            return q.stock_total(conn, node, product, at)
+            return q.stock_total(conn, node, product, at, zone)
 
-    def stock_summary(self, at: Moment | None = None) -> dict[tuple[str, str], int]:
-        """Doses per (node, product) across the whole network."""
+    def stock_summary(
+        self, at: Moment | None = None, zone: tzinfo | None = None
+    ) -> dict[tuple[str, str], int]:
+        """Doses per (node, product) across the whole network (a date: the end of that day
+        at each node, or in ``zone``)."""
         with self.engine.connect() as conn:
-            return q.stock_summary(conn, at)
+            return q.stock_summary(conn, at, zone)
 
     def stock_card(
         self,
@@ -223,10 +241,12 @@ class LedgerStore:
         lot: str | None = None,
         start: Moment | None = None,
         end: Moment | None = None,
+        zone: tzinfo | None = None,
     ) -> StockCard:
-        """Every movement of ``product`` (or one lot) at ``node`` with running balances."""
+        """Every movement of ``product`` (or one lot) at ``node`` with running balances;
+        dates are days at the node (or in ``zone``)."""
         with self.engine.connect() as conn:
-            return q.stock_card(conn, node, product, lot=lot, start=start, end=end)
+            return q.stock_card(conn, node, product, lot=lot, start=start, end=end, zone=zone)
 
     def stock_card_page(
         self,
@@ -238,20 +258,38 @@ class LedgerStore:
         lot: str | None = None,
         start: Moment | None = None,
         end: Moment | None = None,
+        zone: tzinfo | None = None,
     ) -> tuple[StockCard, int]:
         """``limit`` lines of the stock card after ``offset`` (cut by the database; the opening
         balance is the one before the page's first line), and how many lines it has."""
         with self.engine.connect() as conn:
             return q.stock_card_page(
-                conn, node, product, lot=lot, start=start, end=end, limit=limit, offset=offset
+                conn,
+                node,
+                product,
+                lot=lot,
+                start=start,
+                end=end,
+                limit=limit,
+                offset=offset,
+                zone=zone,
             )
 
     def in_transit(
-        self, *, at: Moment | None = None, destination: str | None = None
+        self,
+        *,
+        at: Moment | None = None,
+        destination: str | None = None,
+        zone: tzinfo | None = None,
     ) -> list[TransitLine]:
         """Doses in transit per shipment leg and lot, with the expected arrival."""
         with self.engine.connect() as conn:
-            return q.in_transit(conn, at=at, destination=destination)
+            return q.in_transit(conn, at=at, destination=destination, zone=zone)
+
+    def node_zones(self) -> dict[str, tzinfo]:
+        """The time zone of every registered node (the one its dates are read in)."""
+        with self.engine.connect() as conn:
+            return q.node_zones(conn)
 
     def held_at_hubs(self, at: Moment | None = None) -> list[HubHolding]:
         """Stock at hub nodes and the shipments held there."""
@@ -398,6 +436,7 @@ def _node_row(node: Node) -> dict[str, object]:
         "parent": node.parent,
         "region": node.region,
         "capacity": json.dumps({b.value: v for b, v in node.capacity_litres.items()}),
+        "time_zone": zone_name(zone_for(node.time_zone, node.country)),
     }
 
 
@@ -411,4 +450,5 @@ def _node_of(row: object) -> Node:
         parent=getattr(row, "parent"),  # noqa: B009
         region=getattr(row, "region"),  # noqa: B009
         capacity_litres={TemperatureBand(b): float(v) for b, v in capacity.items()},
+        time_zone=getattr(row, "time_zone"),  # noqa: B009
     )

@@ -2,18 +2,25 @@
 
 Current balances come straight from ``ledger_accounts``; balances at a past moment take,
 per account, the last step at or before that moment (one index seek each).
+
+A date means the end of that civil day *at the node*: the instant before the next local
+midnight in the node's time zone (``ledger_nodes.time_zone``;
+:func:`doseflow.domain.time_zone.day_start` is the rule), or in the ``zone`` a caller gives
+instead (e.g. an org unit's). A datetime is an exact instant wherever the node is.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, or_, select
+from sqlalchemy import Connection, Select, case, func, literal, or_, select
 
+from doseflow.data.time_zones import FALLBACK_ZONE, load_zone
 from doseflow.domain.events import EventKind, LedgerEvent
+from doseflow.domain.time_zone import day_start
 from doseflow.ledger.accounts import AccountKey, AccountState, from_instant, to_instant
 from doseflow.ledger.views import (
     CardLine,
@@ -33,14 +40,26 @@ from doseflow.store.ledger_write import LOOKUP_CHUNK, load_events
 Moment = date | datetime
 
 
-def instant_of(moment: Moment) -> int:
-    """A date means the end of that day (UTC); a datetime is exact."""
+def instant_of(moment: Moment, zone: tzinfo = UTC) -> int:
+    """The last instant ``moment`` covers: a datetime is exact; a date means the end of that
+    day in ``zone`` (the second before the next local midnight: instants are whole seconds)."""
     if isinstance(moment, datetime):
         return to_instant(moment)
-    return to_instant(datetime.combine(moment, time(23, 59, 59)))
+    return to_instant(day_start(moment + timedelta(days=1), zone)) - 1
 
 
-def _balance_at(at: int) -> Any:
+def node_zones(conn: Connection) -> dict[str, tzinfo]:
+    """Each registered node's time zone (a node never registered: UTC)."""
+    rows = conn.execute(select(t.nodes.c.code, t.nodes.c.time_zone))
+    return {code: load_zone(name or FALLBACK_ZONE) for code, name in rows}
+
+
+def zone_of_node(conn: Connection, node: str) -> tzinfo:
+    name = conn.execute(select(t.nodes.c.time_zone).where(t.nodes.c.code == node)).scalar()
+    return load_zone(name or FALLBACK_ZONE)
+
+
+def _balance_at(at: Any) -> Any:
     s = t.steps
     return (
         select(s.c.balance_after)
@@ -51,18 +70,45 @@ def _balance_at(at: int) -> Any:
     )
 
 
-def _balance_column(at: Moment | None) -> Any:
+def _cutoff(conn: Connection, at: Moment, zone: tzinfo | None) -> Any:
+    """The instant ``at`` means for each account row: one value for a datetime or a given
+    zone; for a date without one, the end of that day in the zone of the account's node
+    (one ``CASE`` arm per zone in use)."""
+    if zone is not None or isinstance(at, datetime):
+        return literal(instant_of(at, zone or UTC))
+    names = sorted(
+        {name for (name,) in conn.execute(select(t.nodes.c.time_zone).distinct()) if name}
+    )
+    fallback = instant_of(at, UTC)
+    if not names:
+        return literal(fallback)
+    node_zone = (
+        select(t.nodes.c.time_zone)
+        .where(t.nodes.c.code == t.accounts.c.node)
+        .correlate(t.accounts)
+        .scalar_subquery()
+    )
+    return case(
+        {name: literal(instant_of(at, load_zone(name))) for name in names},
+        value=node_zone,
+        else_=literal(fallback),
+    )
+
+
+def _balance_column(conn: Connection, at: Moment | None, zone: tzinfo | None = None) -> Any:
     if at is None:
         return t.accounts.c.balance
-    return func.coalesce(_balance_at(instant_of(at)), 0)
+    return func.coalesce(_balance_at(_cutoff(conn, at, zone)), 0)
 
 
 def _accounts_query(
+    conn: Connection,
     state: AccountState,
     at: Moment | None,
     node: str | Sequence[str] | None,
     product: str | None,
     lot: str | None,
+    zone: tzinfo | None = None,
 ) -> Select[Any]:
     a, lots = t.accounts, t.lots
     q = (
@@ -74,7 +120,7 @@ def _accounts_query(
             lots.c.number,
             lots.c.expiry,
             lots.c.vvm_stage,
-            _balance_column(at).label("doses"),
+            _balance_column(conn, at, zone).label("doses"),
         )
         .join(lots, lots.c.id == a.c.lot_id)
         .where(a.c.state == state.value)
@@ -98,8 +144,9 @@ def stock_on_hand(
     lot: str | None = None,
     at: Moment | None = None,
     include_zero: bool = False,
+    zone: tzinfo | None = None,
 ) -> list[StockLine]:
-    rows = conn.execute(_accounts_query(AccountState.STOCK, at, node, product, lot))
+    rows = conn.execute(_accounts_query(conn, AccountState.STOCK, at, node, product, lot, zone))
     out = [
         StockLine(r.node, r.product, r.number, r.expiry, r.vvm_stage, int(r.doses))
         for r in rows
@@ -118,12 +165,13 @@ def stock_page(
     lot: str | None = None,
     at: Moment | None = None,
     include_zero: bool = False,
+    zone: tzinfo | None = None,
 ) -> tuple[list[StockLine], int]:
     """One page of :func:`stock_on_hand` (the same order: node, product, expiry with none
     last, lot), cut by the database, and how many lines match in all."""
-    query = _accounts_query(AccountState.STOCK, at, node, product, lot)
+    query = _accounts_query(conn, AccountState.STOCK, at, node, product, lot, zone)
     if not include_zero:
-        query = query.where(_balance_column(at) != 0)
+        query = query.where(_balance_column(conn, at, zone) != 0)
     lots = t.lots
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     ordered = query.order_by(
@@ -141,7 +189,13 @@ def stock_page(
     return lines, int(total)
 
 
-def stock_total(conn: Connection, node: str, product: str, at: Moment | None = None) -> int:
+def stock_total(
+    conn: Connection,
+    node: str,
+    product: str,
+    at: Moment | None = None,
+    zone: tzinfo | None = None,
+) -> int:
     """Doses of ``product`` in stock at ``node`` (all lots)."""
     a = t.accounts
     if at is None:
@@ -150,14 +204,16 @@ def stock_total(conn: Connection, node: str, product: str, at: Moment | None = N
         )
         return int(conn.execute(q).scalar_one())
     sub = (
-        select(_balance_column(at).label("b"))
+        select(_balance_column(conn, at, zone).label("b"))
         .where(a.c.node == node, a.c.product == product, a.c.state == AccountState.STOCK.value)
         .subquery()
     )
     return int(conn.execute(select(func.coalesce(func.sum(sub.c.b), 0))).scalar_one())
 
 
-def stock_summary(conn: Connection, at: Moment | None = None) -> dict[tuple[str, str], int]:
+def stock_summary(
+    conn: Connection, at: Moment | None = None, zone: tzinfo | None = None
+) -> dict[tuple[str, str], int]:
     """Doses in stock per (node, product), every node and product with stock."""
     a = t.accounts
     if at is None:  # one grouped scan; plain DBAPI rows (165,000 of them for 3,300 x 50)
@@ -174,7 +230,7 @@ def stock_summary(conn: Connection, at: Moment | None = None) -> dict[tuple[str,
             cursor.close()
         return {(n, p): int(s) for n, p, s in rows if s}
     sub = (
-        select(a.c.node, a.c.product, _balance_column(at).label("b"))
+        select(a.c.node, a.c.product, _balance_column(conn, at, zone).label("b"))
         .where(a.c.state == AccountState.STOCK.value)
         .subquery()
     )
@@ -220,8 +276,9 @@ def stock_card(
     lot: str | None = None,
     start: Moment | None = None,
     end: Moment | None = None,
+    zone: tzinfo | None = None,
 ) -> StockCard:
-    return stock_card_page(conn, node, product, lot=lot, start=start, end=end)[0]
+    return stock_card_page(conn, node, product, lot=lot, start=start, end=end, zone=zone)[0]
 
 
 def stock_card_page(
@@ -234,16 +291,27 @@ def stock_card_page(
     end: Moment | None = None,
     limit: int | None = None,
     offset: int = 0,
+    zone: tzinfo | None = None,
 ) -> tuple[StockCard, int]:
     """The stock card, or ``limit`` of its lines after ``offset`` (cut by the database, the
-    opening balance then being the one before the page's first line), and its line count."""
-    accounts = list(conn.execute(_accounts_query(AccountState.STOCK, None, node, product, lot)))
+    opening balance then being the one before the page's first line), and its line count.
+    Dates are days at the node (in ``zone`` if given): ``start`` from its local midnight,
+    ``end`` to the end of its local day."""
+    accounts = list(
+        conn.execute(_accounts_query(conn, AccountState.STOCK, None, node, product, lot))
+    )
     ids = {r.id: r.number for r in accounts}
+    here = zone or zone_of_node(conn, node)
     lot_balances: dict[str, int] = {}
+    before = 0
     if start is not None:
-        before = instant_of(start) - (0 if isinstance(start, datetime) else 86_400)
+        before = (
+            to_instant(start)
+            if isinstance(start, datetime)
+            else to_instant(day_start(start, here)) - 1
+        )
         opening_rows = conn.execute(
-            _accounts_query(AccountState.STOCK, from_instant(before), node, product, lot)
+            _accounts_query(conn, AccountState.STOCK, from_instant(before), node, product, lot)
         )
         lot_balances = {r.number: int(r.doses) for r in opening_rows}
     opening = sum(lot_balances.values())
@@ -271,9 +339,9 @@ def stock_card_page(
         .order_by(s.c.at, s.c.ord, s.c.seq, s.c.account_id)
     )
     if start is not None:
-        q = q.where(s.c.at > instant_of(start) - (0 if isinstance(start, datetime) else 86_400))
+        q = q.where(s.c.at > before)
     if end is not None:
-        q = q.where(s.c.at <= instant_of(end))
+        q = q.where(s.c.at <= instant_of(end, here))
     # counted only for a page: unpaged, the count is the number of lines read (below)
     count = (
         None
@@ -365,13 +433,20 @@ def shipments_page(
 
 
 def in_transit(
-    conn: Connection, *, at: Moment | None = None, destination: str | None = None
+    conn: Connection,
+    *,
+    at: Moment | None = None,
+    destination: str | None = None,
+    zone: tzinfo | None = None,
 ) -> list[TransitLine]:
     rows = [
         r
-        for r in conn.execute(_accounts_query(AccountState.TRANSIT, at, destination, None, None))
+        for r in conn.execute(
+            _accounts_query(conn, AccountState.TRANSIT, at, destination, None, None, zone)
+        )
         if r.doses > 0
     ]
+    zones = node_zones(conn) if at is not None and zone is None else {}
     grouped = shipment_events(conn, [r.ref for r in rows])
     out: list[TransitLine] = []
     for r in rows:
@@ -380,7 +455,10 @@ def in_transit(
             for ev in grouped.get(r.ref, [])
             if ev.kind in (EventKind.DISPATCHED, EventKind.DISPATCHED_ONWARD)
             and getattr(ev, "destination", None) == r.node
-            and (at is None or to_instant(ev.occurred_at) <= instant_of(at))
+            and (
+                at is None
+                or to_instant(ev.occurred_at) <= instant_of(at, zone or zones.get(r.node, UTC))
+            )
         ]
         leg = max(legs, key=lambda ev: ev.occurred_at) if legs else None
         out.append(
@@ -399,12 +477,15 @@ def in_transit(
 
 
 def held_at_hubs(
-    conn: Connection, hub_codes: Sequence[str], at: Moment | None = None
+    conn: Connection,
+    hub_codes: Sequence[str],
+    at: Moment | None = None,
+    zone: tzinfo | None = None,
 ) -> list[HubHolding]:
     """Stock at hub nodes, with the shipments whose latest event holds them there."""
     if not hub_codes:
         return []
-    stock = stock_on_hand(conn, node=list(hub_codes), at=at)
+    stock = stock_on_hand(conn, node=list(hub_codes), at=at, zone=zone)
     statuses = shipments(conn, None)
     grouped = shipment_events(
         conn, [s.shipment_id for s in statuses if s.state == ShipmentState.HELD]

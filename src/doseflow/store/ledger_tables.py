@@ -41,6 +41,8 @@ nodes = Table(
     Column("parent", String(64), nullable=True),
     Column("region", String(200), nullable=True),
     Column("capacity", Text, nullable=True),  # JSON: band -> litres
+    # IANA zone cutting the node's days (its own, or its country's default; UTC without one)
+    Column("time_zone", String(64), nullable=False),
     PrimaryKeyConstraint("code", name="pk_ledger_nodes"),
 )
 

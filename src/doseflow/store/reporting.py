@@ -11,7 +11,7 @@ and PostgreSQL). A dry run stops before writing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -779,15 +779,20 @@ def stored_submissions(engine: Engine, participant: str | None = None) -> Submis
 
 
 def compliance_view(
-    engine: Engine, as_of: date | None = None, participant: str | None = None
+    engine: Engine,
+    as_of: date | None = None,
+    participant: str | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> list[ComplianceRow]:
-    """On time / late / missing / not yet due, per requirement and owed period."""
+    """On time / late / missing / not yet due, per requirement and owed period; days are
+    the participant's (``zones``, else its country's default zone)."""
     today = as_of or _utcnow().date()
     return compliance(
         stored_requirements(engine, participant),
         stored_submissions(engine, participant),
         today,
         stored_completions(engine, participant),
+        zones,
     )
 
 
@@ -796,11 +801,12 @@ def readiness(
     participants: Iterable[str],
     policy: GatePolicy = DEFAULT_GATE_POLICY,
     as_of: date | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> dict[str, GateResult]:
     """Per participant, pass/fail of the reporting readiness gate (off by default): the
     input the allocation engine's readiness gate takes."""
     wanted = list(participants)
-    rows = [r for r in compliance_view(engine, as_of) if r.participant in set(wanted)]
+    rows = [r for r in compliance_view(engine, as_of, zones=zones) if r.participant in set(wanted)]
     return readiness_gate(rows, wanted, policy)
 
 

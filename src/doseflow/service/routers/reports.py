@@ -129,6 +129,8 @@ class ComplianceOut(BaseModel):
         description="what submitted_at rests on: registration (marked complete), values "
         "(first values stored, not marked complete) or none"
     )
+    time_zone: str = "UTC"  # the participant's zone: due is a day there
+    due_by: str | None = None  # the instant (UTC) after which the report is late
 
 
 def hierarchy_of(request: Request) -> Hierarchy:
@@ -280,6 +282,8 @@ def get_compliance(
             status=r.status.value,
             days_late=r.days_late,
             basis=r.basis.value,
+            time_zone=r.time_zone,
+            due_by=r.due_by.isoformat(),
         )
         for r in rows
     ]
