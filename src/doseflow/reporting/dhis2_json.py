@@ -7,7 +7,8 @@ The format (DHIS2 Web API, ``/api/dataValueSets``)::
         {"dataElement": "DeTested001", "period": "2021W38", "orgUnit": "OuPRK000001",
          "categoryOptionCombo": "HllvX50cXC0", "value": "667", "comment": "..."}]}
 
-``period``, ``orgUnit`` and ``attributeOptionCombo`` at the top level apply to every value
+A value with ``"deleted": true`` asks for the stored value to be deleted (as DHIS2 does on
+import). ``period``, ``orgUnit`` and ``attributeOptionCombo`` at the top level apply to every value
 that does not give its own. Values are strings, as DHIS2 writes them. Only the envelope can
 make a file unreadable (``REPORT_DHIS2_JSON_INVALID``); a bad value becomes a conflict of
 its own in the import summary, located by its path (``dataValues[3].value``).
@@ -31,6 +32,11 @@ def _bad(
     source: str, message: str, fld: str | None, expected: str, value: Any = None
 ) -> DoseflowError:
     return DoseflowError(CODE, message, source=source, field=fld, expected=expected, value=value)
+
+
+def _is_true(flag: object) -> bool:
+    """DHIS2's ``"deleted"``: a JSON ``true`` or the text ``"true"`` (any case)."""
+    return flag is True or (isinstance(flag, str) and flag.strip().lower() == "true")
 
 
 def read_data_value_set(
@@ -102,6 +108,7 @@ def read_data_value_set(
                 category=mapping.coc_in(str(coc)) if coc else DEFAULT_CATEGORY_KEY,
                 comment=None if comment is None else str(comment),
                 origin=origin,
+                deleted=_is_true(row.get("deleted")),
             )
         )
     return found

@@ -30,7 +30,9 @@ class Origin:
 @dataclass(frozen=True, slots=True)
 class SubmittedValue:
     """One value as a participant sent it: nothing checked yet. ``value`` may be text.
-    ``participant`` may be left out; it is then the participant owning ``org_unit``."""
+    ``participant`` may be left out; it is then the participant owning ``org_unit``.
+    ``deleted`` marks a DHIS2 ``"deleted": true`` value: it asks for the stored value to be
+    removed (its ``value`` is then not checked)."""
 
     data_element: str
     period: str
@@ -40,6 +42,7 @@ class SubmittedValue:
     participant: str | None = None
     comment: str | None = None
     origin: Origin | None = None
+    deleted: bool = False
 
 
 class DataValue(NamedTuple):
