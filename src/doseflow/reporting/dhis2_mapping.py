@@ -119,6 +119,9 @@ class Dhis2Mapping:
     def data_set_out(self, report: str, scheme: IdScheme = IdScheme.UID) -> str:
         return self._ds.out(report, scheme)
 
+    def data_set_in(self, theirs: str) -> str:
+        return self._ds.into(theirs)
+
     # -- category option combos (JSON)
     def coc_out(self, key: str) -> str:
         return self.category_option_combos.get(key, key)

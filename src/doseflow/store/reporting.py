@@ -362,12 +362,15 @@ def load_values(
     start: date | None = None,
     end: date | None = None,
     updated_since: datetime | None = None,
+    limit: int | None = None,
 ) -> list[DataValue]:
     """Stored values matching every filter given, ordered by key (``updated_since``: stored
-    or changed at or after that moment, UTC when naive)."""
+    or changed at or after that moment, UTC when naive; ``limit``: at most that many)."""
     dv = t.data_values
     q = _values_query(participants, org_units, periods, data_elements, start, end, updated_since)
     q = q.order_by(*(dv.c[c] for c in _KEY_COLUMNS))
+    if limit is not None:
+        q = q.limit(limit)
     if isinstance(engine, Connection):
         return _read_values(engine, q)
     with engine.connect() as conn:
