@@ -204,12 +204,7 @@ def test_import_with_dhis2_summary_strategy_and_deletion(
     assert run(["report", "import", str(gone), "--summary-format", "dhis2", *args]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["importCount"]["deleted"] == 1
-    assert (
-        run(
-            ["report", "import", str(src), "--import-strategy", "UPDATES", "--json", *args]
-        )
-        == 0
-    )
+    assert run(["report", "import", str(src), "--import-strategy", "UPDATES", "--json", *args]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["import_strategy"] == "UPDATE"
     assert summary["counts"]["ignored"] == 2  # one deleted (UPDATE creates nothing), one same

@@ -63,3 +63,21 @@ def test_staff_cannot_submit_reports_but_may_read_compliance(service: Service) -
     assert service.post("/api/reports", "logistics-officer", json=_values("KEN")).status_code == 403
     assert service.get("/api/reports/compliance", "viewer").status_code == 200
     assert service.get("/api/reports/plausibility", "allocation-analyst").status_code == 200
+
+
+def test_the_import_summary_in_dhis2s_shape(service: Service) -> None:
+    path = "/api/reports/dry-run"
+    params = {"summary_format": "dhis2"}
+    body = _values("KEN")
+    body["values"].append({**body["values"][0], "value": "many", "period": "202105"})
+    summary = service.post(path, "participant-KEN", json=body, params=params)
+    assert summary.status_code == 200
+    found = summary.json()
+    assert found["responseType"] == "ImportSummary"
+    assert found["status"] == "WARNING"
+    assert found["importCount"] == {"imported": 1, "updated": 0, "ignored": 1, "deleted": 0}
+    assert found["rejectedIndexes"] == [1]
+    assert found["conflicts"][0]["errorCode"] == "REPORT_BAD_VALUE"
+    plain = service.post(path, "participant-KEN", json=body).json()
+    assert plain["counts"]["accepted"] == 1
+    assert plain["deleted"] == 0

@@ -88,7 +88,8 @@ def test_a_dhis2_client_pushes_deletes_and_reads_back(server: tuple[Service, str
 
         adx = api.get("dataValueSets", params=QUERY, accept="application/adx+xml")
         assert adx.headers["content-type"].startswith("application/adx+xml")
-        assert 'dataElement="people_tested"' in adx.text and 'value="1250"' in adx.text
+        assert 'dataElement="people_tested"' in adx.text
+        assert 'value="1250"' in adx.text
     finally:
         api.close()
 
@@ -109,7 +110,12 @@ def test_adx_import_versioned_paths_and_strategies(server: tuple[Service, str]) 
         assert summary["importCount"]["imported"] == 1
         update_only = {
             "dataValues": [
-                {"dataElement": "people_tested", "period": PERIOD, "orgUnit": "KEN", "value": "950"},
+                {
+                    "dataElement": "people_tested",
+                    "period": PERIOD,
+                    "orgUnit": "KEN",
+                    "value": "950",
+                },
                 {"dataElement": "positives", "period": PERIOD, "orgUnit": "KEN", "value": "3"},
             ]
         }
@@ -139,7 +145,9 @@ def test_basic_auth_needs_the_tokens_own_user(service: Service) -> None:
         raw = base64.b64encode(f"{user}:{password}".encode()).decode()
         return {"Authorization": f"Basic {raw}"}
 
-    ok = service.client.get("/api/dataValueSets", params=QUERY, headers=basic("participant-KEN", token))
+    ok = service.client.get(
+        "/api/dataValueSets", params=QUERY, headers=basic("participant-KEN", token)
+    )
     assert ok.status_code == 200
     for headers in (basic("administrator", token), basic("participant-KEN", "dft_nope")):
         refused = service.client.get("/api/dataValueSets", params=QUERY, headers=headers)
@@ -168,7 +176,11 @@ def test_queries_and_bodies_dhis2_refuses(service: Service) -> None:
 
 
 def test_a_participant_pushes_and_reads_only_its_own(service: Service) -> None:
-    body = {"dataValues": [{"dataElement": "people_tested", "period": PERIOD, "orgUnit": "KEN", "value": "5"}]}
+    body = {
+        "dataValues": [
+            {"dataElement": "people_tested", "period": PERIOD, "orgUnit": "KEN", "value": "5"}
+        ]
+    }
     refused = service.post("/api/dataValueSets", "participant-NGA", json=body)
     assert refused.status_code == 403
     assert refused.json()["code"] == "SERVICE_OUT_OF_SCOPE"

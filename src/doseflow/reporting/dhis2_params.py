@@ -52,9 +52,7 @@ def parse_id_scheme(name: str, value: str | None) -> IdScheme | None:
         return IdScheme.UID
     if text == "code":
         return IdScheme.CODE
-    raise _unsupported(
-        name, value, "UID or CODE", "doseflow maps identifiers by UID or code only"
-    )
+    raise _unsupported(name, value, "UID or CODE", "doseflow maps identifiers by UID or code only")
 
 
 def id_scheme_of(
@@ -256,12 +254,11 @@ def export_query(
     codes = tuple(parse_period(p).code for p in periods) if periods else None
     start = end = None
     if codes is None and has_dates:
-        assert start_date is not None and end_date is not None
+        assert start_date is not None
+        assert end_date is not None
         start = _moment("startDate", start_date).date()
         end = _moment("endDate", end_date).date()
-    elements = tuple(
-        sorted(e.code for e in schema.elements.values() if e.report in set(reports))
-    )
+    elements = tuple(sorted(e.code for e in schema.elements.values() if e.report in set(reports)))
     return ExportQuery(
         data_elements=elements,
         org_units=tuple(dict.fromkeys(units)),

@@ -436,7 +436,15 @@ def _validate(
     for index, v in enumerate(values):
         if v.deleted or delete_all:
             _deletion(
-                index, values, checker, strategy, accepted, deleting, duplicated, outcomes, conflicts
+                index,
+                values,
+                checker,
+                strategy,
+                accepted,
+                deleting,
+                duplicated,
+                outcomes,
+                conflicts,
             )
             continue
         # The fast path: every check through a cache, inline (a million values a go).

@@ -293,9 +293,9 @@ class RequestMiddleware:
         if token is not None:
             ctx.token_given = True
             ctx.principal = await to_thread.run_sync(authenticate, self.engine, token)
-            if basic_user is not None and ctx.principal is not None:
-                if ctx.principal.user != basic_user:  # a token and someone else's name
-                    ctx.principal = None
+            principal = ctx.principal
+            if basic_user is not None and principal is not None and principal.user != basic_user:
+                ctx.principal = None  # a token given with someone else's name
         elif session_id is not None:
             idle = self.security.session_idle
             ctx.principal = await to_thread.run_sync(

@@ -671,7 +671,10 @@ def delete_keys(conn: Connection, keys: Sequence[ValueKey]) -> None:
     )
     conn.execute(
         stmt,
-        [{"k_p": p, "k_o": o, "k_per": per, "k_de": de, "k_cat": cat} for p, o, per, de, cat in keys],
+        [
+            {"k_p": p, "k_o": o, "k_per": per, "k_de": de, "k_cat": cat}
+            for p, o, per, de, cat in keys
+        ],
     )
 
 
