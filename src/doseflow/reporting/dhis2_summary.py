@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from doseflow.domain.errors import ErrorDetail
 from doseflow.reporting.submission import ImportSummary, Outcome, SummaryStatus
 
 #: DHIS2's field names for the fields doseflow locates its problems in.
@@ -106,17 +107,19 @@ def _counts(summary: ImportSummary) -> dict[str, int]:
     }
 
 
-def _conflict(index: int, summary_error: Any) -> dict[str, Any]:
-    location = summary_error.location
-    prop = PROPERTIES.get(location.field or "", location.field or "value")
-    value = summary_error.value
+def _conflict(index: int, error: ErrorDetail) -> dict[str, Any]:
+    """One conflict as DHIS2 2.40 writes it: the offending identifier or value (``object``,
+    ``objects``), the message (``value``), the code, DHIS2's field name and the index."""
+    fld = error.location.field
+    prop = PROPERTIES.get(fld or "", fld or "value")
+    value = error.value
     obj = "" if value is None else str(value)
     conflict: dict[str, Any] = {"object": obj}
     kind = OBJECT_TYPES.get(prop)
     if kind is not None:
         conflict["objects"] = {kind: obj}
-    conflict["value"] = summary_error.message
-    conflict["errorCode"] = summary_error.code
+    conflict["value"] = error.message
+    conflict["errorCode"] = error.code
     conflict["property"] = prop
     conflict["indexes"] = [index]
     return conflict
