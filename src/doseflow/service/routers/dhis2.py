@@ -198,8 +198,9 @@ def get_data_value_sets(
 POST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "the import summary (status SUCCESS)"},
     409: {
-        "model": WebMessageOut,
-        "description": "the import summary, with conflicts (status WARNING or ERROR)",
+        "model": WebMessageOut | ErrorBody,
+        "description": "the import summary, with conflicts (status WARNING or ERROR); or a "
+        "parameter DHIS2 refuses too (REPORT_DHIS2_QUERY_INVALID)",
     },
     415: {"model": ErrorBody, "description": "a body neither JSON nor ADX"},
 }
