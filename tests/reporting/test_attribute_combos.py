@@ -187,11 +187,11 @@ def test_json_export_writes_each_values_attribute_option_combo() -> None:
     by_uid = IdSchemes(general=IdScheme.CODE, attribute_option_combo=IdScheme.UID)
     rows = json.loads(write_data_value_set(values, MAPPING, id_schemes=by_uid))["dataValues"]
     assert [r["attributeOptionCombo"] for r in rows] == ["HllvX50cXC0", "AocGavi0001"]
-    # without any mapping the default is left out (as before) and other keys are written as
-    # codes; under UID they would be refused, not passed off as UIDs
+    # without any mapping the default is DHIS2's own default combo (code "default") and
+    # other keys are written as codes; under UID they would be refused, not passed off as UIDs
     code = IdScheme.CODE
     rows = json.loads(write_data_value_set(values, Dhis2Mapping(), id_scheme=code))["dataValues"]
-    assert "attributeOptionCombo" not in rows[0]
+    assert rows[0]["attributeOptionCombo"] == "default"
     assert rows[1]["attributeOptionCombo"] == "funder=gavi"
 
 

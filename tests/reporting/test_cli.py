@@ -275,3 +275,30 @@ def test_the_report_commands_load_without_scipy(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_import_with_dhis2_summary_strategy_and_deletion(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--hierarchy", HIERARCHY, "--as-of", "2021-09-27", "--db", db]
+    rows = [
+        {"dataElement": "people_tested", "period": "2021W38", "orgUnit": "PRK", "value": "667"},
+        {"dataElement": "positives", "period": "2021W38", "orgUnit": "PRK", "value": "0"},
+    ]
+    src = tmp_path / "week.json"
+    src.write_text(json.dumps({"dataValues": rows}))
+    assert run(["report", "import", str(src), "--summary-format", "dhis2", *args]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["responseType"] == "ImportSummary"
+    assert summary["status"] == "SUCCESS"
+    assert summary["importCount"] == {"imported": 2, "updated": 0, "ignored": 0, "deleted": 0}
+    gone = tmp_path / "gone.json"
+    gone.write_text(json.dumps({"dataValues": [{**rows[0], "deleted": True}]}))
+    assert run(["report", "import", str(gone), "--summary-format", "dhis2", *args]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["importCount"]["deleted"] == 1
+    assert run(["report", "import", str(src), "--import-strategy", "UPDATES", "--json", *args]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["import_strategy"] == "UPDATE"
+    assert summary["counts"]["ignored"] == 2  # one deleted (UPDATE creates nothing), one same
+    assert run(["report", "import", str(src), "--import-strategy", "MERGE", *args]) == 2

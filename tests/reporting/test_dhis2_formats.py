@@ -113,6 +113,7 @@ def test_export_code_scheme_applies_to_every_identifier() -> None:
         "dataElement": "C19_TESTED",
         "period": "2021W38",
         "orgUnit": "PRK",
+        "categoryOptionCombo": "default",  # DHIS2's default combo, by its code
         "value": "667",
         "attributeOptionCombo": "default",
     }
@@ -166,7 +167,14 @@ def test_export_uid_without_mapping_refuses_to_invent_uids() -> None:
 def test_export_without_mapping_by_code_states_code() -> None:
     doc = data_value_set(VALUES, Dhis2Mapping(), id_scheme=IdScheme.CODE)
     assert doc["idScheme"] == "CODE"
-    assert "categoryOptionCombo" not in doc["dataValues"][0]  # DHIS2's default combo
+    # DHIS2's default combo is the same everywhere: code "default", UID HllvX50cXC0
+    assert doc["dataValues"][0]["categoryOptionCombo"] == "default"
+    by_uid = data_value_set(
+        VALUES[:1],
+        Dhis2Mapping(),
+        id_schemes=IdSchemes(general=IdScheme.CODE, category_option_combo=IdScheme.UID),
+    )
+    assert by_uid["dataValues"][0]["categoryOptionCombo"] == "HllvX50cXC0"
     assert doc["dataValues"][1]["categoryOptionCombo"] == "dose=dose1,group=hcw"
 
 

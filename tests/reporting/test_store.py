@@ -56,7 +56,7 @@ def test_resubmission_is_idempotent(engine: Engine) -> None:
     first = store.submit(engine, WEEK, hierarchy=H, as_of=AS_OF, now=datetime(2021, 9, 27, 8))
     assert first.counts["accepted"] == 5
     again = store.submit(engine, WEEK, hierarchy=H, as_of=AS_OF, now=datetime(2021, 9, 27, 9))
-    assert again.counts == {"accepted": 0, "updated": 0, "ignored": 5, "conflict": 0}
+    assert again.counts == {"accepted": 0, "updated": 0, "ignored": 5, "conflict": 0, "deleted": 0}
     assert store.count_values(engine) == 5
     changed = [*WEEK[:3], sv("health_workers_tested", "2021W38", "PRK", 575)]
     third = store.submit(engine, changed, hierarchy=H, as_of=AS_OF)

@@ -180,7 +180,13 @@ def test_outcomes_accepted_updated_ignored(ctx: SubmissionContext) -> None:
     summary = validate_submission(values, replace(ctx, stored=stored))
     assert summary.outcomes == (Outcome.IGNORED, Outcome.UPDATED, Outcome.ACCEPTED)
     assert {v.data_element for v in summary.writes} == {"positives", "deaths"}
-    assert summary.counts == {"accepted": 1, "updated": 1, "ignored": 1, "conflict": 0}
+    assert summary.counts == {
+        "accepted": 1,
+        "updated": 1,
+        "ignored": 1,
+        "conflict": 0,
+        "deleted": 0,
+    }
     assert summary.status is SummaryStatus.OK
 
 

@@ -131,3 +131,21 @@ def test_values_keep_their_attribute_option_combo_and_compliance_names_its_basis
     assert june["basis"] == "values"  # no completion registered: judged by the values
     july = next(r for r in rows if r["period"] == "202107")
     assert (july["basis"], july["status"]) == ("none", "missing")
+
+
+def test_the_import_summary_in_dhis2s_shape(service: Service) -> None:
+    path = "/api/reports/dry-run"
+    params = {"summary_format": "dhis2"}
+    body = _values("KEN")
+    body["values"].append({**body["values"][0], "value": "many", "period": "202105"})
+    summary = service.post(path, "participant-KEN", json=body, params=params)
+    assert summary.status_code == 200
+    found = summary.json()
+    assert found["responseType"] == "ImportSummary"
+    assert found["status"] == "WARNING"
+    assert found["importCount"] == {"imported": 1, "updated": 0, "ignored": 1, "deleted": 0}
+    assert found["rejectedIndexes"] == [1]
+    assert found["conflicts"][0]["errorCode"] == "REPORT_BAD_VALUE"
+    plain = service.post(path, "participant-KEN", json=body).json()
+    assert plain["counts"]["accepted"] == 1
+    assert plain["deleted"] == 0

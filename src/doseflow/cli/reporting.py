@@ -166,8 +166,18 @@ def _print_summary(summary: ImportSummary, values: list[SubmittedValue], show: i
             console.print(f"... and {len(items) - show:,} more (use --show or --json)")
 
 
-def _finish(summary: ImportSummary, values: list[SubmittedValue], show: int, as_json: bool) -> None:
-    if as_json:
+def _finish(
+    summary: ImportSummary,
+    values: list[SubmittedValue],
+    show: int,
+    as_json: bool,
+    summary_format: str = "doseflow",
+) -> None:
+    if summary_format == "dhis2":
+        from doseflow.reporting.dhis2_summary import dhis2_import_summary
+
+        console.print_json(json.dumps(dhis2_import_summary(summary)))
+    elif as_json:
         console.print_json(json.dumps(summary.to_dict()))
     else:
         _print_summary(summary, values, show)
@@ -189,7 +199,20 @@ def _submit(
     show: int,
     as_json: bool,
     data_sets: tuple[RegistrationRequest, ...] = (),
+    strategy: str | None = None,
+    summary_format: str = "doseflow",
 ) -> None:
+    from doseflow.reporting.import_strategy import parse_import_strategy
+
+    the_strategy = parse_import_strategy(strategy, fld="--import-strategy")
+    if summary_format not in ("doseflow", "dhis2"):
+        raise DoseflowError(
+            "REPORT_UNKNOWN_FORMAT",
+            f"'{summary_format}' is not an import summary format",
+            field="--summary-format",
+            expected="doseflow or dhis2",
+            value=summary_format,
+        )
     engine = open_database(db)
     try:
         summary = store.submit(
@@ -203,10 +226,11 @@ def _submit(
             ledger=StoreLedger(engine) if ledger_check else None,
             stored_by=by,
             data_sets=data_sets,
+            strategy=the_strategy,
         )
     finally:
         engine.dispose()
-    _finish(summary, values, show, as_json)
+    _finish(summary, values, show, as_json, summary_format)
 
 
 @report_app.command("submit")
@@ -326,6 +350,16 @@ def import_cmd(
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
     show: int = typer.Option(20, help="Conflicts and warnings to list."),
     as_json: bool = typer.Option(False, "--json", help="Print the import summary as JSON."),
+    import_strategy: str = typer.Option(
+        "CREATE_AND_UPDATE",
+        "--import-strategy",
+        help="DHIS2 importStrategy: CREATE_AND_UPDATE, CREATE, UPDATE or DELETE.",
+    ),
+    summary_format: str = typer.Option(
+        "doseflow",
+        "--summary-format",
+        help="doseflow (table, or --json) or dhis2 (DHIS2's ImportSummary JSON).",
+    ),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Import a DHIS2 dataValueSets JSON or ADX XML file; prints the import summary."""
@@ -351,6 +385,8 @@ def import_cmd(
         show=show,
         as_json=as_json,
         data_sets=doc.data_sets,
+        strategy=import_strategy,
+        summary_format=summary_format,
     )
 
 

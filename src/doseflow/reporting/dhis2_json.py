@@ -10,8 +10,9 @@ The format (DHIS2 Web API, ``/api/dataValueSets``)::
 ``period``, ``orgUnit`` and ``attributeOptionCombo`` at the top level apply to every value
 that does not give its own. ``dataSet`` names the report; with ``completeDate`` (and a
 top-level ``period`` and ``orgUnit``) it registers the report as complete for that org unit,
-period and attribute option combo (:mod:`doseflow.reporting.registrations`). Values are
-strings, as DHIS2 writes them (a JSON number is read
+period and attribute option combo (:mod:`doseflow.reporting.registrations`). A value with
+``"deleted": true`` asks for the stored value to be deleted (as DHIS2 does on import).
+Values are strings, as DHIS2 writes them (a JSON number is read
 as the text it is written with, as DHIS2 does, so ``12.0`` is not an integer). Only the
 envelope can make a file unreadable (``REPORT_DHIS2_JSON_INVALID``); a bad value becomes a
 conflict of its own in the import summary, located by its path (``dataValues[3].value``).
@@ -104,6 +105,11 @@ def _bad(
     source: str, message: str, fld: str | None, expected: str, value: Any = None
 ) -> DoseflowError:
     return DoseflowError(CODE, message, source=source, field=fld, expected=expected, value=value)
+
+
+def _is_true(flag: object) -> bool:
+    """DHIS2's ``"deleted"``: a JSON ``true`` or the text ``"true"`` (any case)."""
+    return flag is True or (isinstance(flag, str) and flag.strip().lower() == "true")
 
 
 def read_data_value_set(
@@ -248,6 +254,7 @@ def read_data_value_set_document(
                 )
                 if aoc
                 else default_attribute,
+                deleted=_is_true(row.get("deleted")),
             )
         )
     requests = _data_set_request(doc, default_attribute, source, ident, schemes)
@@ -309,8 +316,8 @@ def data_value_set(
 ) -> dict[str, Any]:
     """A ``dataValueSets`` document for ``values``, every identifier under its scheme
     (``id_schemes`` per kind, else ``id_scheme``), the schemes stated in the document.
-    An unmapped ``default`` category or attribute option combo is left out (DHIS2 reads that
-    as its default combo).
+    Category and attribute option combos are always written, as DHIS2 writes them; an
+    unmapped ``default`` is DHIS2's own default combo (``HllvX50cXC0``, code ``default``).
 
     A document has room for one completion: when every value belongs to one report, org unit,
     period and attribute option combo and ``registrations`` holds its registration, the
@@ -328,12 +335,6 @@ def data_value_set(
             return ours
         return theirs
 
-    def aoc_out(key: str) -> str | None:
-        if key == DEFAULT_ATTRIBUTE_KEY and not mapping.maps(IdKind.ATTRIBUTE_OPTION_COMBO, key):
-            return None
-        return out(IdKind.ATTRIBUTE_OPTION_COMBO, key)
-
-    coc_scheme = chosen[IdKind.CATEGORY_OPTION_COMBO]
     values = list(values)
     head: dict[str, Any] = {}
     done = _one_registration(values, registrations, schema or DEFAULT_SCHEMA)
@@ -342,8 +343,7 @@ def data_value_set(
         head["completeDate"] = done.completed.isoformat()
         head["period"] = done.period
         head["orgUnit"] = out(IdKind.ORG_UNIT, done.org_unit)
-        if (aoc := aoc_out(done.attribute)) is not None:
-            head["attributeOptionCombo"] = aoc
+        head["attributeOptionCombo"] = out(IdKind.ATTRIBUTE_OPTION_COMBO, done.attribute)
     elif data_set:
         head["dataSet"] = out(IdKind.DATA_SET, data_set)
     rows: list[dict[str, Any]] = []
@@ -353,13 +353,9 @@ def data_value_set(
             "period": v.period,
             "orgUnit": out(IdKind.ORG_UNIT, v.org_unit),
         }
-        if v.category != DEFAULT_CATEGORY_KEY or mapping.identifier_out(
-            IdKind.CATEGORY_OPTION_COMBO, v.category, coc_scheme
-        ) not in (None, DEFAULT_CATEGORY_KEY):
-            row["categoryOptionCombo"] = out(IdKind.CATEGORY_OPTION_COMBO, v.category)
+        row["categoryOptionCombo"] = out(IdKind.CATEGORY_OPTION_COMBO, v.category)
         row["value"] = format_number(v.value)
-        if (aoc := aoc_out(v.attribute)) is not None:
-            row["attributeOptionCombo"] = aoc
+        row["attributeOptionCombo"] = out(IdKind.ATTRIBUTE_OPTION_COMBO, v.attribute)
         if v.comment:
             row["comment"] = v.comment
         rows.append(row)

@@ -48,6 +48,7 @@ from pydantic import BaseModel, ConfigDict
 
 from doseflow.data.fields import Code
 from doseflow.domain.errors import DoseflowError
+from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY
 from doseflow.reporting.values import DEFAULT_ATTRIBUTE_KEY
 from doseflow.reporting.yaml_source import YamlDocument
 
@@ -174,6 +175,12 @@ class Ident:
     code: str | None = None
 
 
+#: DHIS2's default category option combo, also its default attribute option combo: the same
+#: UID and code on every DHIS2 instance (fixed by dhis2-core's DefaultCategoryService), so
+#: an unmapped ``default`` is written and read as DHIS2 writes it.
+DHIS2_DEFAULT_COMBO = Ident(id="HllvX50cXC0", code="default")
+
+
 @dataclass(frozen=True)
 class CategoryCodes:
     code: str
@@ -261,6 +268,7 @@ class Dhis2Mapping:
             k: v if isinstance(v, Ident) else Ident(id=v)
             for k, v in self.category_option_combos.items()
         }
+        cocs.setdefault(DEFAULT_CATEGORY_KEY, DHIS2_DEFAULT_COMBO)
         object.__setattr__(self, "category_option_combos", MappingProxyType(cocs))
         if isinstance(self.attribute_option_combo, str):
             object.__setattr__(
@@ -277,6 +285,7 @@ class Dhis2Mapping:
         default = self.attribute_option_combo
         if isinstance(default, Ident) and DEFAULT_ATTRIBUTE_KEY not in aocs:
             aocs[DEFAULT_ATTRIBUTE_KEY] = default
+        aocs.setdefault(DEFAULT_ATTRIBUTE_KEY, DHIS2_DEFAULT_COMBO)
         object.__setattr__(self, "attribute_option_combos", MappingProxyType(aocs))
         object.__setattr__(self, "_aoc", _Lookup(aocs))
         object.__setattr__(self, "_cat_back", {c.code: ours for ours, c in self.categories.items()})
@@ -289,11 +298,6 @@ class Dhis2Mapping:
             IdKind.CATEGORY_OPTION_COMBO: self._coc,
             IdKind.ATTRIBUTE_OPTION_COMBO: self._aoc,
         }[kind]
-
-    def maps(self, kind: IdKind, ours: str) -> bool:
-        """Whether the mapping names ``ours`` (an unmapped ``default`` combo is left out of
-        exports: DHIS2 reads a missing combo as its default)."""
-        return ours in self._lookup(kind).forward
 
     def identifier_out(self, kind: IdKind, ours: str, scheme: IdScheme) -> str | None:
         """DHIS2's identifier for doseflow's ``ours`` under ``scheme``; None if the
@@ -325,11 +329,9 @@ class Dhis2Mapping:
         return self._ds.into(theirs)
 
     # -- attribute option combos
-    def aoc_out(self, key: str, scheme: IdScheme = IdScheme.CODE) -> str | None:
+    def aoc_out(self, key: str, scheme: IdScheme = IdScheme.CODE) -> str:
         """DHIS2's identifier of attribute option combo ``key`` (preferring ``scheme``):
-        mapped, else the key itself; None for an unmapped ``default`` (left out)."""
-        if key == DEFAULT_ATTRIBUTE_KEY and key not in self._aoc.forward:
-            return None
+        mapped (``default`` is DHIS2's own default combo unless mapped), else the key."""
         return self._aoc.out(key, scheme)
 
     def aoc_in(self, theirs: str) -> str:

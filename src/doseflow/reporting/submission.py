@@ -4,7 +4,10 @@ Every submitted value gets exactly one outcome:
 
 * ``accepted``: a new value, to be stored;
 * ``updated``: replaces a stored value that differed (value or comment);
-* ``ignored``: identical to the stored value (so re-submitting is harmless);
+* ``ignored``: identical to the stored value (so re-submitting is harmless), or left alone
+  by the import strategy (see :mod:`doseflow.reporting.import_strategy`);
+* ``deleted``: a value marked deleted (DHIS2 ``"deleted": true``, or any value under the
+  DELETE strategy) whose stored value is removed; with nothing stored it is ``ignored``;
 * ``conflict``: refused, with a stable code naming what was wrong (see ``docs/reporting.md``).
 
 Values without conflicts are written even when others conflict (as DHIS2 does), unless the
@@ -32,6 +35,7 @@ from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.limits import MAX_TEXT_LENGTH
 from doseflow.reporting.crosscheck import LedgerFigures
 from doseflow.reporting.hierarchy import Hierarchy
+from doseflow.reporting.import_strategy import ImportStrategy
 from doseflow.reporting.locks import LockKey, PeriodLock
 from doseflow.reporting.periods import Period, parse_period
 from doseflow.reporting.registrations import CompleteRegistration
@@ -73,6 +77,7 @@ class Outcome(StrEnum):
     UPDATED = "updated"
     IGNORED = "ignored"
     CONFLICT = "conflict"
+    DELETED = "deleted"
 
 
 class SummaryStatus(StrEnum):
@@ -106,10 +111,13 @@ class ImportSummary:
     reports: frozenset[LockKey] = field(default_factory=frozenset)
     #: completions (complete data set registrations) the file asked for, checked
     completed: tuple[CompleteRegistration, ...] = ()
+    #: Keys of the stored values that were (or, in a dry run, would be) deleted.
+    deletes: tuple[ValueKey, ...] = ()
+    strategy: ImportStrategy = ImportStrategy.CREATE_AND_UPDATE
 
     @property
     def written(self) -> bool:
-        return not self.dry_run and bool(self.writes)
+        return not self.dry_run and bool(self.writes or self.deletes)
 
     @property
     def completions_written(self) -> bool:
@@ -128,7 +136,12 @@ class ImportSummary:
 
     @property
     def status(self) -> SummaryStatus:
-        if self.conflicts and not self.writes and self.count(Outcome.IGNORED) == 0:
+        if (
+            self.conflicts
+            and not self.writes
+            and not self.deletes
+            and self.count(Outcome.IGNORED) == 0
+        ):
             return SummaryStatus.ERROR
         if self.conflicts and self.atomic:
             return SummaryStatus.ERROR
@@ -147,6 +160,8 @@ class ImportSummary:
             "counts": self.counts,
             "written": len(self.writes) if self.written else 0,
             "completed": len(self.completed) if self.completions_written else 0,
+            "deleted": len(self.deletes) if self.written else 0,
+            "import_strategy": self.strategy.value,
             "conflicts": [c.to_dict() for c in conflicts],
             "warnings": [w.to_dict() for w in warnings],
             "truncated": len(conflicts) < len(self.conflicts) or len(warnings) < len(self.warnings),
@@ -369,7 +384,9 @@ class _Validator:
             )
         return number
 
-    def check(self, v: SubmittedValue) -> DataValue | ErrorDetail:
+    def check(self, v: SubmittedValue, *, deleting: bool = False) -> DataValue | ErrorDetail:
+        """The validated value, or the first problem. A deletion is checked for what it
+        names (element, period, org unit, category, lock), not for its value or comment."""
         element = self.ctx.schema.elements.get(v.data_element)
         if element is None:
             return self.detail(
@@ -413,6 +430,17 @@ class _Validator:
                 "reopen it to correct it",
                 "an open period (or `doseflow report reopen` with a reason)",
                 period.code,
+            )
+        if deleting:
+            return DataValue(
+                participant,
+                v.org_unit,
+                period.code,
+                element.code,
+                v.category,
+                math.nan,
+                None,
+                v.attribute,
             )
         number = self.number(v, element)
         if isinstance(number, ErrorDetail):
@@ -460,10 +488,12 @@ def validate_submission(
     *,
     dry_run: bool = False,
     atomic: bool = False,
+    strategy: ImportStrategy = ImportStrategy.CREATE_AND_UPDATE,
 ) -> ImportSummary:
-    """Check every value of ``values`` and decide its outcome (see the module docstring)."""
+    """Check every value of ``values`` and decide its outcome (see the module docstring);
+    ``strategy`` is DHIS2's ``importStrategy``."""
     with paused_gc():
-        return _validate(values, ctx, dry_run=dry_run, atomic=atomic)
+        return _validate(values, ctx, dry_run=dry_run, atomic=atomic, strategy=strategy)
 
 
 def _validate(
@@ -472,8 +502,11 @@ def _validate(
     *,
     dry_run: bool,
     atomic: bool,
+    strategy: ImportStrategy = ImportStrategy.CREATE_AND_UPDATE,
 ) -> ImportSummary:
     checker = _Validator(ctx)
+    deleting: dict[ValueKey, int] = {}  # key -> index of the value deleting it
+    delete_all = strategy is ImportStrategy.DELETE
     outcomes: list[Outcome] = [Outcome.CONFLICT] * len(values)
     conflicts: dict[int, ErrorDetail] = {}
     accepted: dict[ValueKey, tuple[int, DataValue]] = {}
@@ -489,6 +522,19 @@ def _validate(
     accepted_get = accepted.get
     stored_get = stored.get
     for index, v in enumerate(values):
+        if v.deleted or delete_all:
+            _deletion(
+                index,
+                values,
+                checker,
+                strategy,
+                accepted,
+                deleting,
+                duplicated,
+                outcomes,
+                conflicts,
+            )
+            continue
         # The fast path: every check through a cache, inline (a million values a go).
         checked: DataValue | None = None
         info = element_info.get(v.data_element)
@@ -548,6 +594,10 @@ def _validate(
             checked.category,
             checked.attribute,
         )
+        if deleting and key in deleting:
+            _clash((index, deleting.pop(key)), values, checker, outcomes, conflicts)
+            duplicated.add(key)
+            continue
         earlier = accepted_get(key)
         if earlier is None and key in duplicated:
             conflicts[index] = checker.detail(
@@ -584,7 +634,13 @@ def _validate(
             continue
         before = stored_get(key)
         if before is None:
+            if strategy is ImportStrategy.UPDATE:
+                outcomes[index] = Outcome.IGNORED  # UPDATE creates nothing
+                continue
             outcomes[index] = Outcome.ACCEPTED
+        elif strategy is ImportStrategy.CREATE:
+            outcomes[index] = Outcome.IGNORED  # CREATE leaves stored values alone
+            continue
         elif before[0] == checked.value and before[1] == checked.comment:
             outcomes[index] = Outcome.IGNORED
         else:
@@ -594,8 +650,10 @@ def _validate(
     if ctx.ledger is not None:
         _ledger_checks(values, ctx, accepted, outcomes, conflicts, warnings)
     writes = tuple(dv for index, dv in accepted.values() if outcomes[index] is not Outcome.IGNORED)
+    deletes = tuple(key for key, index in deleting.items() if outcomes[index] is Outcome.DELETED)
     if atomic and conflicts:
         writes = ()
+        deletes = ()
     reports = frozenset(
         (dv.participant, ctx.schema.elements[dv.data_element].report, dv.period)
         for _, dv in accepted.values()
@@ -608,7 +666,59 @@ def _validate(
         dry_run=dry_run,
         atomic=atomic,
         reports=reports if writes or not conflicts else frozenset(),
+        deletes=deletes,
+        strategy=strategy,
     )
+
+
+def _deletion(
+    index: int,
+    values: Sequence[SubmittedValue],
+    checker: _Validator,
+    strategy: ImportStrategy,
+    accepted: dict[ValueKey, tuple[int, DataValue]],
+    deleting: dict[ValueKey, int],
+    duplicated: set[ValueKey],
+    outcomes: list[Outcome],
+    conflicts: dict[int, ErrorDetail],
+) -> None:
+    """The outcome of a value that asks for a deletion: deleted if a value is stored under
+    its key, ignored if none is (or under CREATE, which deletes nothing, as in DHIS2)."""
+    found = checker.check(values[index], deleting=True)
+    if isinstance(found, ErrorDetail):
+        conflicts[index] = found
+        return
+    key: ValueKey = found.key
+    if key in accepted:
+        _clash((index, accepted.pop(key)[0]), values, checker, outcomes, conflicts)
+        duplicated.add(key)
+    elif key in duplicated:
+        _clash((index,), values, checker, outcomes, conflicts)
+    elif key in deleting or strategy is ImportStrategy.CREATE or key not in checker.ctx.stored:
+        outcomes[index] = Outcome.IGNORED
+    else:
+        deleting[key] = index
+        outcomes[index] = Outcome.DELETED
+
+
+def _clash(
+    indices: tuple[int, ...],
+    values: Sequence[SubmittedValue],
+    checker: _Validator,
+    outcomes: list[Outcome],
+    conflicts: dict[int, ErrorDetail],
+) -> None:
+    """One key both given a value and deleted in the same submission: a conflict on each."""
+    for i in indices:
+        conflicts[i] = checker.detail(
+            values[i],
+            "REPORT_DUPLICATE_IN_SUBMISSION",
+            "value",
+            "the same value is both submitted and deleted in this submission",
+            "each value once per submission",
+            values[i].value,
+        )
+        outcomes[i] = Outcome.CONFLICT
 
 
 def _ledger_checks(

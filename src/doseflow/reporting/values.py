@@ -37,7 +37,9 @@ class Origin:
 class SubmittedValue:
     """One value as a participant sent it: nothing checked yet. ``value`` may be text.
     ``participant`` may be left out; it is then the participant owning ``org_unit``.
-    ``attribute`` is the attribute option combo key (``default`` when there is none)."""
+    ``attribute`` is the attribute option combo key (``default`` when there is none).
+    ``deleted`` marks a DHIS2 ``"deleted": true`` value: it asks for the stored value to be
+    removed (its ``value`` is then not checked)."""
 
     data_element: str
     period: str
@@ -48,6 +50,7 @@ class SubmittedValue:
     comment: str | None = None
     origin: Origin | None = None
     attribute: str = DEFAULT_ATTRIBUTE_KEY
+    deleted: bool = False
 
 
 class DataValue(NamedTuple):

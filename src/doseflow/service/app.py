@@ -40,6 +40,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "coldchain",
     "deployment",
     "reports",
+    "dhis2",
     "impact",
     "admin",
 )

@@ -11,6 +11,8 @@ that scopes a participant to its own country.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -188,16 +190,37 @@ def cookie_value(headers: dict[str, str], name: str) -> str | None:
     return None
 
 
-def _credentials(scope: Scope, headers: dict[str, str]) -> tuple[str | None, str | None]:
-    """The bearer token for API paths, or the session id for dashboard paths."""
+def _basic(credentials: str) -> tuple[str | None, str | None]:
+    """HTTP Basic ``user:password`` as DHIS2 clients send it: the password is the API token,
+    the user the token's user name. ``(None, None)`` if it does not decode."""
+    try:
+        text = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    user, sep, password = text.partition(":")
+    return (password, user) if sep and password else (None, None)
+
+
+def _credentials(
+    scope: Scope, headers: dict[str, str]
+) -> tuple[str | None, str | None, str | None]:
+    """The API token for API paths (``Bearer``; for DHIS2 clients also ``Basic`` with the
+    token as password, and ``ApiToken``), or the session id for dashboard paths; and the
+    user name a Basic header gave, which must be the token's."""
     path = str(scope.get("path", ""))
     if path.startswith("/api"):
         value = headers.get("authorization", "")
         scheme, _, token = value.partition(" ")
-        return (token.strip() if scheme.lower() == "bearer" and token.strip() else None), None
+        kind = scheme.lower()
+        if kind == "basic" and token.strip():
+            password, user = _basic(token)
+            return password, None, user
+        if kind in ("bearer", "apitoken") and token.strip():
+            return token.strip(), None, None
+        return None, None, None
     if path.startswith("/dashboard"):
-        return None, cookie_value(headers, COOKIE_NAME)
-    return None, None
+        return None, cookie_value(headers, COOKIE_NAME), None
+    return None, None, None
 
 
 def foreign_origin(scope: Scope, headers: dict[str, str]) -> str | None:
@@ -266,10 +289,13 @@ class RequestMiddleware:
         client = scope.get("client")
         ctx.address = str(client[0]) if client else "unknown"
         headers = _headers(scope)
-        token, session_id = _credentials(scope, headers)
+        token, session_id, basic_user = _credentials(scope, headers)
         if token is not None:
             ctx.token_given = True
             ctx.principal = await to_thread.run_sync(authenticate, self.engine, token)
+            principal = ctx.principal
+            if basic_user is not None and principal is not None and principal.user != basic_user:
+                ctx.principal = None  # a token given with someone else's name
         elif session_id is not None:
             idle = self.security.session_idle
             ctx.principal = await to_thread.run_sync(

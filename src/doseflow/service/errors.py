@@ -63,6 +63,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "SERVICE_CROSS_ORIGIN": 403,
     "SERVICE_RATE_LIMITED": 429,
     "SERVICE_REQUEST_TOO_LARGE": 413,
+    "SERVICE_UNSUPPORTED_MEDIA_TYPE": 415,
+    "REPORT_DHIS2_QUERY_INVALID": 409,  # as DHIS2 answers a query it refuses
 }
 
 #: Otherwise, by the code's ending: lookups that found nothing are 404, clashes with what is

@@ -6,7 +6,8 @@ reopening, requirements and compliance, plausibility over stored values.
 decide every value's outcome, then writes the accepted and updated values in one
 transaction through the batch path (:func:`upsert_values`: one multi-row
 ``INSERT ... ON CONFLICT DO UPDATE`` statement executed many times, the same SQL on SQLite
-and PostgreSQL). A dry run stops before writing.
+and PostgreSQL), and removes the values the submission deleted (DHIS2 ``"deleted": true``
+or the DELETE import strategy) in the same transaction. A dry run stops before writing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,6 +34,7 @@ from doseflow.reporting.compliance import (
 )
 from doseflow.reporting.crosscheck import ledger_needs
 from doseflow.reporting.hierarchy import Hierarchy
+from doseflow.reporting.import_strategy import ImportStrategy
 from doseflow.reporting.locks import LockAction, LockEvent, LockKey, PeriodLock
 from doseflow.reporting.periods import Period, PeriodType, parse_period
 from doseflow.reporting.plausibility import (
@@ -292,8 +294,10 @@ def submit(
     stored_by: str | None = None,
     now: datetime | None = None,
     data_sets: Sequence[RegistrationRequest] = (),
+    strategy: ImportStrategy = ImportStrategy.CREATE_AND_UPDATE,
 ) -> ImportSummary:
-    """Validate ``values`` and store the accepted and updated ones (unless ``dry_run``).
+    """Validate ``values`` and store the accepted and updated ones, delete the deleted ones
+    (unless ``dry_run``); ``strategy`` is DHIS2's ``importStrategy``.
 
     ``as_of`` (default: today, UTC) decides which periods are open. ``ledger`` turns on the
     ledger cross-checks. Returns the per-value :class:`ImportSummary`; a submission's first
@@ -320,13 +324,14 @@ def submit(
         locks=locks,
         ledger=figures,
     )
-    summary = validate_submission(values, ctx, dry_run=dry_run, atomic=atomic)
+    summary = validate_submission(values, ctx, dry_run=dry_run, atomic=atomic, strategy=strategy)
     if completed:
         summary = replace(summary, completed=tuple(completed))
     if dry_run or (atomic and summary.conflicts):
         return summary
     with engine.begin() as conn:
         upsert_values(conn, summary.writes, stored_by=stored_by, now=moment)
+        delete_keys(conn, summary.deletes)
         _record_submissions(conn, summary.reports, moment)
         if summary.completions_written:
             _upsert_registrations(conn, completed, stored_by, moment)
@@ -495,6 +500,7 @@ def _values_query(
     data_elements: Sequence[str] | None,
     start: date | None,
     end: date | None,
+    updated_since: datetime | None = None,
 ) -> Any:
     dv = t.data_values
     q = select(
@@ -519,6 +525,8 @@ def _values_query(
         q = q.where(dv.c.period_start >= start)
     if end is not None:
         q = q.where(dv.c.period_start <= end)
+    if updated_since is not None:
+        q = q.where(dv.c.updated_at >= _epoch(updated_since))
     return q
 
 
@@ -538,11 +546,16 @@ def load_values(
     data_elements: Sequence[str] | None = None,
     start: date | None = None,
     end: date | None = None,
+    updated_since: datetime | None = None,
+    limit: int | None = None,
 ) -> list[DataValue]:
-    """Stored values matching every filter given, ordered by key."""
+    """Stored values matching every filter given, ordered by key (``updated_since``: stored
+    or changed at or after that moment, UTC when naive; ``limit``: at most that many)."""
     dv = t.data_values
-    q = _values_query(participants, org_units, periods, data_elements, start, end)
+    q = _values_query(participants, org_units, periods, data_elements, start, end, updated_since)
     q = q.order_by(*(dv.c[c] for c in _KEY_COLUMNS))
+    if limit is not None:
+        q = q.limit(limit)
     if isinstance(engine, Connection):
         return _read_values(engine, q)
     with engine.connect() as conn:
@@ -836,6 +849,29 @@ def plausibility(
     return check_plausibility(values, schema, hierarchy, options, only)
 
 
+def delete_keys(conn: Connection, keys: Sequence[ValueKey]) -> None:
+    """Remove the stored values under ``keys`` in the caller's transaction (one statement
+    executed for every key)."""
+    if not keys:
+        return
+    dv = t.data_values
+    stmt = delete(dv).where(
+        dv.c.participant == bindparam("k_p"),
+        dv.c.org_unit == bindparam("k_o"),
+        dv.c.period == bindparam("k_per"),
+        dv.c.data_element == bindparam("k_de"),
+        dv.c.category == bindparam("k_cat"),
+        dv.c.attribute == bindparam("k_attr"),
+    )
+    conn.execute(
+        stmt,
+        [
+            {"k_p": p, "k_o": o, "k_per": per, "k_de": de, "k_cat": cat, "k_attr": attr}
+            for p, o, per, de, cat, attr in keys
+        ],
+    )
+
+
 def delete_values(engine: Engine, keys: Iterable[ValueKey]) -> int:
     """Remove stored values by key (a correction of a value sent by mistake)."""
     dv = t.data_values
@@ -862,6 +898,7 @@ __all__ = [
     "BATCH_ROWS",
     "compliance_view",
     "count_values",
+    "delete_keys",
     "delete_values",
     "load_values",
     "lock_history",

@@ -10,7 +10,7 @@ participant token may only submit and read values of its own country.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -28,6 +28,7 @@ from doseflow.reporting import (
     national_hierarchy,
 )
 from doseflow.reporting.as_of import checked_as_of
+from doseflow.reporting.dhis2_summary import dhis2_import_summary
 from doseflow.service.auth import Access, authorize
 from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
@@ -88,9 +89,31 @@ class ImportSummaryOut(BaseModel):
     counts: dict[str, int]
     written: int
     completed: int = 0
+    deleted: int = 0
+    import_strategy: str = "CREATE_AND_UPDATE"
     conflicts: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
     truncated: bool
+
+
+class Dhis2SummaryOut(BaseModel):
+    """The same summary in DHIS2's shape (``summary_format=dhis2``): DHIS2 2.40's
+    ImportSummary, as ``POST /api/dataValueSets`` answers it inside its WebMessage."""
+
+    responseType: str
+    status: str
+    importOptions: dict[str, Any]
+    description: str
+    importCount: dict[str, int]
+    conflicts: list[dict[str, Any]]
+    rejectedIndexes: list[int]
+    dataSetComplete: str
+
+
+SummaryFormat = Annotated[
+    Literal["doseflow", "dhis2"],
+    Query(description="doseflow (default) or dhis2: DHIS2's ImportSummary"),
+]
 
 
 class ValueOut(BaseModel):
@@ -185,7 +208,9 @@ def _submitted(body: SubmissionIn, hierarchy: Hierarchy, access: Access) -> list
     return out
 
 
-def _submit(request: Request, body: SubmissionIn, access: Access, dry_run: bool) -> Any:
+def _submit(
+    request: Request, body: SubmissionIn, access: Access, dry_run: bool, summary_format: str
+) -> ImportSummaryOut | Dhis2SummaryOut:
     hierarchy = hierarchy_of(request)
     values = _submitted(body, hierarchy, access)
     engine = engine_of(request)
@@ -206,17 +231,23 @@ def _submit(request: Request, body: SubmissionIn, access: Access, dry_run: bool)
         written=result["written"],
         status=result["status"],
     )
-    return result
+    if summary_format == "dhis2":
+        return Dhis2SummaryOut(**dhis2_import_summary(summary, max_conflicts=1000))
+    return ImportSummaryOut(**result)
 
 
 @router.post("", summary="Submit reported values; the answer is the import summary")
-def post_report(request: Request, body: SubmissionIn, access: Submit) -> ImportSummaryOut:
-    return ImportSummaryOut(**_submit(request, body, access, dry_run=False))
+def post_report(
+    request: Request, body: SubmissionIn, access: Submit, summary_format: SummaryFormat = "doseflow"
+) -> ImportSummaryOut | Dhis2SummaryOut:
+    return _submit(request, body, access, dry_run=False, summary_format=summary_format)
 
 
 @router.post("/dry-run", summary="Check values without storing them (the same summary)")
-def post_dry_run(request: Request, body: SubmissionIn, access: Submit) -> ImportSummaryOut:
-    return ImportSummaryOut(**_submit(request, body, access, dry_run=True))
+def post_dry_run(
+    request: Request, body: SubmissionIn, access: Submit, summary_format: SummaryFormat = "doseflow"
+) -> ImportSummaryOut | Dhis2SummaryOut:
+    return _submit(request, body, access, dry_run=True, summary_format=summary_format)
 
 
 @router.get(

@@ -1,0 +1,280 @@
+"""The parameters of DHIS2's ``/api/dataValueSets``, read into what doseflow's engine takes.
+
+A DHIS2 client sends the same parameters to doseflow as to DHIS2 (2.40's Web API, "Data
+values"): on import ``dryRun``, ``importStrategy``, ``atomicMode``, ``idScheme``,
+``dataElementIdScheme``, ``orgUnitIdScheme`` and ``async``; on export ``dataSet``,
+``period``, ``startDate``, ``endDate``, ``orgUnit``, ``children``, ``lastUpdated`` and the id
+schemes. What doseflow cannot do as DHIS2 does is refused (``REPORT_DHIS2_UNSUPPORTED_PARAMETER``)
+rather than silently done differently; a query DHIS2 itself refuses (no data set, no period,
+no org unit) is refused the same way (``REPORT_DHIS2_QUERY_INVALID``). Payloads are read by
+content type: dataValueSets JSON or ADX XML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from doseflow.domain.errors import DoseflowError
+from doseflow.reporting.adx import read_adx
+from doseflow.reporting.dhis2_json import read_data_value_set
+from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme
+from doseflow.reporting.hierarchy import Hierarchy
+from doseflow.reporting.import_strategy import ImportStrategy, parse_import_strategy
+from doseflow.reporting.periods import parse_period
+from doseflow.reporting.schema import Schema
+from doseflow.reporting.values import SubmittedValue
+
+UNSUPPORTED = "REPORT_DHIS2_UNSUPPORTED_PARAMETER"
+QUERY_INVALID = "REPORT_DHIS2_QUERY_INVALID"
+MEDIA_TYPE = "SERVICE_UNSUPPORTED_MEDIA_TYPE"
+JSON_TYPES = ("application/json",)
+ADX_TYPES = ("application/adx+xml", "application/xml+adx")
+
+
+def _unsupported(name: str, value: str, expected: str, why: str) -> DoseflowError:
+    return DoseflowError(
+        UNSUPPORTED,
+        f"'{name}={value}' is not supported here: {why}",
+        field=name,
+        expected=expected,
+        value=value[:100],
+    )
+
+
+def parse_id_scheme(name: str, value: str | None) -> IdScheme | None:
+    """``uid`` or ``code`` (any case; DHIS2's ``id`` means ``uid``); ``None`` if not given."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip().lower()
+    if text in ("uid", "id"):
+        return IdScheme.UID
+    if text == "code":
+        return IdScheme.CODE
+    raise _unsupported(name, value, "UID or CODE", "doseflow maps identifiers by UID or code only")
+
+
+def id_scheme_of(
+    id_scheme: str | None,
+    data_element_scheme: str | None = None,
+    org_unit_scheme: str | None = None,
+    *,
+    default: IdScheme = IdScheme.UID,
+) -> IdScheme:
+    """The one scheme for a request: the specific schemes (which must agree) over the general
+    one, as DHIS2 ranks them; doseflow writes one scheme for every kind of identifier."""
+    specific = {
+        s
+        for s in (
+            parse_id_scheme("dataElementIdScheme", data_element_scheme),
+            parse_id_scheme("orgUnitIdScheme", org_unit_scheme),
+        )
+        if s is not None
+    }
+    if len(specific) > 1:
+        raise _unsupported(
+            "orgUnitIdScheme",
+            str(org_unit_scheme),
+            "the same scheme as dataElementIdScheme",
+            "doseflow writes one identifier scheme for data elements and org units",
+        )
+    if specific:
+        return specific.pop()
+    return parse_id_scheme("idScheme", id_scheme) or default
+
+
+@dataclass(frozen=True)
+class ImportParams:
+    """What a ``POST /api/dataValueSets`` asks of the engine."""
+
+    dry_run: bool = False
+    strategy: ImportStrategy = ImportStrategy.CREATE_AND_UPDATE
+    atomic: bool = False
+    id_schemes: tuple[tuple[str, str], ...] = ()
+
+
+def import_params(
+    *,
+    dry_run: bool = False,
+    import_strategy: str | None = None,
+    atomic_mode: str | None = None,
+    run_async: bool = False,
+    id_schemes: Sequence[tuple[str, str | None]] = (),
+) -> ImportParams:
+    """The import's parameters; ``async=true`` is refused (doseflow imports synchronously:
+    the answer is the import summary itself, never a job to poll)."""
+    if run_async:
+        raise _unsupported(
+            "async",
+            "true",
+            "async=false (the default)",
+            "imports run synchronously and answer with the import summary",
+        )
+    atomic = False
+    if atomic_mode is not None and atomic_mode.strip():
+        mode = atomic_mode.strip().upper()
+        if mode not in ("ALL", "NONE"):
+            raise DoseflowError(
+                QUERY_INVALID,
+                f"'{atomic_mode}' is not an atomic mode",
+                field="atomicMode",
+                expected="ALL or NONE",
+                value=atomic_mode[:100],
+            )
+        atomic = mode == "ALL"
+    given: list[tuple[str, str]] = []
+    for name, value in id_schemes:
+        scheme = parse_id_scheme(name, value)
+        if scheme is not None:
+            given.append((name, scheme.value.upper()))
+    return ImportParams(
+        dry_run=dry_run,
+        strategy=parse_import_strategy(import_strategy),
+        atomic=atomic,
+        id_schemes=tuple(given),
+    )
+
+
+def media_type(content_type: str | None) -> str:
+    """The bare media type of a ``Content-Type`` header, lower case."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def read_payload(
+    content_type: str | None,
+    body: bytes,
+    mapping: Dhis2Mapping,
+    schema: Schema,
+    *,
+    source: str = "request body",
+) -> list[SubmittedValue]:
+    """The values of a dataValueSets JSON or ADX XML body, by its content type."""
+    kind = media_type(content_type)
+    if kind in JSON_TYPES:
+        return read_data_value_set(body, mapping, source=source)
+    if kind in ADX_TYPES:
+        return read_adx(body, mapping, schema, source=source)
+    raise DoseflowError(
+        MEDIA_TYPE,
+        f"a dataValueSets body of type '{kind or 'none'}' cannot be read here",
+        field="Content-Type",
+        expected="application/json (dataValueSets JSON) or application/adx+xml (ADX); "
+        "DXF2 XML and CSV are not supported",
+        value=(content_type or "")[:100],
+    )
+
+
+@dataclass(frozen=True)
+class ExportQuery:
+    """Which stored values a ``GET /api/dataValueSets`` asks for, in doseflow's codes."""
+
+    data_elements: tuple[str, ...]
+    org_units: tuple[str, ...]
+    periods: tuple[str, ...] | None
+    start: date | None
+    end: date | None
+    updated_since: datetime | None
+    id_scheme: IdScheme
+    data_set: str | None  # the one data set asked for (echoed in the answer), else None
+
+
+def _moment(name: str, text: str) -> datetime:
+    try:
+        found = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise DoseflowError(
+            QUERY_INVALID,
+            f"'{text}' is not a date",
+            field=name,
+            expected="an ISO 8601 date or date and time (2021-09-27, 2021-09-27T08:00:00)",
+            value=text[:100],
+        ) from None
+    if found.tzinfo is not None:
+        found = found.astimezone(UTC).replace(tzinfo=None)
+    return found
+
+
+def _missing(name: str, expected: str) -> DoseflowError:
+    return DoseflowError(
+        QUERY_INVALID, f"{expected} must be specified", field=name, expected=expected
+    )
+
+
+def export_query(
+    *,
+    schema: Schema,
+    hierarchy: Hierarchy,
+    mapping: Dhis2Mapping,
+    data_sets: Sequence[str] = (),
+    periods: Sequence[str] = (),
+    start_date: str | None = None,
+    end_date: str | None = None,
+    org_units: Sequence[str] = (),
+    children: bool = False,
+    last_updated: str | None = None,
+    id_scheme: IdScheme = IdScheme.UID,
+) -> ExportQuery:
+    """DHIS2's export query, checked as DHIS2 checks it: at least one data set; a period, a
+    start and end date, or ``lastUpdated``; at least one org unit. ``period`` takes
+    precedence over the dates; ``children`` adds every unit below the ones named."""
+    if not data_sets:
+        raise _missing("dataSet", "at least one data set")
+    reports: list[str] = []
+    for given in data_sets:
+        code = mapping.data_set_in(given)
+        if code not in schema.report_types:
+            raise DoseflowError(
+                QUERY_INVALID,
+                f"data set '{given}' is not a report type of the reporting schema",
+                field="dataSet",
+                expected="one of " + ", ".join(sorted(schema.report_types)),
+                value=given[:100],
+            )
+        reports.append(code)
+    has_dates = bool(start_date and end_date)
+    if not periods and not has_dates and not last_updated:
+        raise _missing("period", "a period, a start and end date, or lastUpdated")
+    if not org_units:
+        raise _missing("orgUnit", "at least one organisation unit")
+    units: list[str] = []
+    for given in org_units:
+        code = mapping.org_unit_in(given)
+        if hierarchy.unit(code) is None:
+            raise DoseflowError(
+                QUERY_INVALID,
+                f"org unit '{given}' is not in the reporting hierarchy",
+                field="orgUnit",
+                expected="a participant's code or one of its regions",
+                value=given[:100],
+            )
+        units.append(code)
+        if children:
+            units.extend(u.code for u in hierarchy.descendants(code))
+    codes = tuple(parse_period(p).code for p in periods) if periods else None
+    start = end = None
+    if codes is None and has_dates:
+        assert start_date is not None
+        assert end_date is not None
+        start = _moment("startDate", start_date).date()
+        end = _moment("endDate", end_date).date()
+    elements = tuple(sorted(e.code for e in schema.elements.values() if e.report in set(reports)))
+    return ExportQuery(
+        data_elements=elements,
+        org_units=tuple(dict.fromkeys(units)),
+        periods=codes,
+        start=start,
+        end=end,
+        updated_since=_moment("lastUpdated", last_updated) if last_updated else None,
+        id_scheme=id_scheme,
+        data_set=reports[0] if len(reports) == 1 else None,
+    )
+
+
+def within_dates(period: str, query: ExportQuery) -> bool:
+    """Whether a stored period lies wholly between the query's start and end dates (DHIS2's
+    reading of ``startDate`` and ``endDate``)."""
+    if query.start is None or query.end is None:
+        return True
+    found = parse_period(period)
+    return found.start >= query.start and found.end <= query.end

@@ -1,0 +1,254 @@
+"""DHIS2's own ``/api/dataValueSets``, so DHIS2 clients can push to and read from doseflow
+unchanged (DHIS2 2.40's Web API; see docs/service.md, "DHIS2-compatible endpoint").
+
+``POST`` takes dataValueSets JSON or ADX and answers DHIS2's import summary (a WebMessage:
+200 on SUCCESS, 409 on WARNING or ERROR; the bare ImportSummary under ``/api/<37 or
+older>/``). ``GET`` answers the stored values as dataValueSets JSON, or ADX for ``Accept:
+application/adx+xml``. Clients sign in as with DHIS2, HTTP Basic: the user name and an API
+token as password (``Bearer`` works too). A thin layer: parameters are read by
+``doseflow.reporting.dhis2_params``, values submitted and selected by ``doseflow.store``, the
+summary shaped by ``doseflow.reporting.dhis2_summary``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
+from doseflow.reporting.adx import write_adx
+from doseflow.reporting.dhis2_json import data_value_set
+from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme
+from doseflow.reporting.dhis2_params import (
+    ADX_TYPES,
+    export_query,
+    id_scheme_of,
+    import_params,
+    media_type,
+    read_payload,
+)
+from doseflow.reporting.dhis2_summary import dhis2_web_message
+from doseflow.reporting.hierarchy import Hierarchy
+from doseflow.reporting.schema import DEFAULT_SCHEMA
+from doseflow.reporting.values import SubmittedValue
+from doseflow.service.auth import Access, authorize
+from doseflow.service.context import engine_of
+from doseflow.service.errors import ERROR_RESPONSES, ErrorBody
+from doseflow.service.routers.reports import hierarchy_of
+from doseflow.store.reporting import submit
+from doseflow.store.reporting_dhis2 import export_values
+from doseflow.store.reporting_ledger import StoreLedger
+
+router = APIRouter(tags=["dhis2"], responses=ERROR_RESPONSES)
+
+Submit = Annotated[Access, Depends(authorize("reports.submit"))]
+ReadReports = Annotated[Access, Depends(authorize("reports.read"))]
+#: The service exchanges doseflow's own codes (no mapping file): a DHIS2 instance configured
+#: with doseflow's codes, or a client sending them, needs none.
+MAPPING = Dhis2Mapping()
+MAX_CONFLICTS = 1000
+PATHS = ("/api/dataValueSets", "/api/dataValueSets.json")
+VERSIONED = (
+    "/api/{api_version:int}/dataValueSets",
+    "/api/{api_version:int}/dataValueSets.json",
+)
+
+
+class WebMessageOut(BaseModel):
+    """DHIS2's WebMessage around its ImportSummary (``response``)."""
+
+    httpStatus: str
+    httpStatusCode: int
+    status: str
+    message: str
+    response: dict[str, Any]
+
+
+def _api_version(request: Request) -> int | None:
+    """The API version of ``/api/<version>/dataValueSets`` (``None`` without one)."""
+    found = request.path_params.get("api_version")
+    return found if isinstance(found, int) else None
+
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+Body = Annotated[bytes, Depends(raw_body)]
+BoolQuery = Annotated[bool, Query()]
+TextQuery = Annotated[str | None, Query(max_length=100)]
+ListQuery = Annotated[list[str], Query(max_length=100)]
+
+
+def _own_values(values: list[SubmittedValue], hierarchy: Hierarchy, access: Access) -> None:
+    """A participant may only send its own country's values (the rest is refused)."""
+    own = access.own_iso3
+    if own is None:
+        return
+    refused = []
+    for index, v in enumerate(values):
+        owner = hierarchy.participant_of(v.org_unit)
+        if owner is not None and owner != own:
+            refused.append(
+                ErrorDetail(
+                    "SERVICE_OUT_OF_SCOPE",
+                    f"value {index} is for {owner}; a participant token for {own} may only "
+                    f"report {own}'s values",
+                    ErrorLocation(source="request body", field=f"dataValues[{index}].orgUnit"),
+                    expected=own,
+                    value=owner,
+                )
+            )
+    if refused:
+        raise DoseflowError.from_details(refused)
+
+
+def post_data_value_sets(
+    request: Request,
+    access: Submit,
+    body: Body,
+    dryRun: BoolQuery = False,
+    importStrategy: TextQuery = None,
+    atomicMode: TextQuery = None,
+    idScheme: TextQuery = None,
+    dataElementIdScheme: TextQuery = None,
+    orgUnitIdScheme: TextQuery = None,
+    run_async: Annotated[bool, Query(alias="async")] = False,
+) -> JSONResponse:
+    params = import_params(
+        dry_run=dryRun,
+        import_strategy=importStrategy,
+        atomic_mode=atomicMode,
+        run_async=run_async,
+        id_schemes=(
+            ("idScheme", idScheme),
+            ("dataElementIdScheme", dataElementIdScheme),
+            ("orgUnitIdScheme", orgUnitIdScheme),
+        ),
+    )
+    values = read_payload(request.headers.get("content-type"), body, MAPPING, DEFAULT_SCHEMA)
+    hierarchy = hierarchy_of(request)
+    _own_values(values, hierarchy, access)
+    engine = engine_of(request)
+    summary = submit(
+        engine,
+        values,
+        hierarchy=hierarchy,
+        dry_run=params.dry_run,
+        atomic=params.atomic,
+        strategy=params.strategy,
+        ledger=StoreLedger(engine),
+        stored_by=access.principal.user,
+    )
+    answer = dhis2_web_message(
+        summary,
+        api_version=_api_version(request),
+        id_schemes=dict(params.id_schemes),
+        max_conflicts=MAX_CONFLICTS,
+    )
+    access.audit(
+        f"{len(values)} values (dataValueSets)",
+        dry_run=params.dry_run,
+        strategy=params.strategy.value,
+        written=len(summary.writes) if summary.written else 0,
+        deleted=len(summary.deletes) if summary.written else 0,
+        status=answer.body.get("status"),
+    )
+    return JSONResponse(answer.body, status_code=answer.status_code)
+
+
+def get_data_value_sets(
+    request: Request,
+    access: ReadReports,
+    dataSet: ListQuery = [],  # noqa: B006 - FastAPI copies query defaults
+    period: ListQuery = [],  # noqa: B006
+    startDate: TextQuery = None,
+    endDate: TextQuery = None,
+    orgUnit: ListQuery = [],  # noqa: B006
+    children: BoolQuery = False,
+    lastUpdated: TextQuery = None,
+    idScheme: TextQuery = None,
+    dataElementIdScheme: TextQuery = None,
+    orgUnitIdScheme: TextQuery = None,
+) -> Response:
+    adx = media_type(request.headers.get("accept")) in ADX_TYPES
+    query = export_query(
+        schema=DEFAULT_SCHEMA,
+        hierarchy=hierarchy_of(request),
+        mapping=MAPPING,
+        data_sets=dataSet,
+        periods=period,
+        start_date=startDate,
+        end_date=endDate,
+        org_units=orgUnit,
+        children=children,
+        last_updated=lastUpdated,
+        # without a mapping the service holds no DHIS2 UIDs: identifiers are its codes
+        id_scheme=id_scheme_of(
+            idScheme, dataElementIdScheme, orgUnitIdScheme, default=IdScheme.CODE
+        ),
+    )
+    values = export_values(engine_of(request), query, participant=access.own_iso3)
+    if adx:
+        return Response(write_adx(values, MAPPING, DEFAULT_SCHEMA), media_type=ADX_TYPES[0])
+    doc = data_value_set(values, MAPPING, id_scheme=query.id_scheme, data_set=query.data_set)
+    return JSONResponse(doc)
+
+
+POST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the import summary (status SUCCESS)"},
+    409: {
+        "model": WebMessageOut | ErrorBody,
+        "description": "the import summary, with conflicts (status WARNING or ERROR); or a "
+        "parameter DHIS2 refuses too (REPORT_DHIS2_QUERY_INVALID)",
+    },
+    415: {"model": ErrorBody, "description": "a body neither JSON nor ADX"},
+}
+GET_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "dataValueSets JSON, or ADX for Accept: application/adx+xml",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/adx+xml": {"schema": {"type": "string"}},
+        },
+    },
+}
+REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"dataValues": {"type": "array", "items": {"type": "object"}}},
+                }
+            },
+            "application/adx+xml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+for _path in PATHS + VERSIONED:
+    _canonical = _path == PATHS[0]
+    router.add_api_route(
+        _path,
+        post_data_value_sets,
+        methods=["POST"],
+        summary="DHIS2 data value import (dataValueSets JSON or ADX); DHIS2's import summary",
+        response_model=WebMessageOut,
+        responses=POST_RESPONSES,
+        include_in_schema=_canonical,
+        openapi_extra=REQUEST_BODY if _canonical else None,
+    )
+    router.add_api_route(
+        _path,
+        get_data_value_sets,
+        methods=["GET"],
+        summary="DHIS2 data value export: stored values as dataValueSets JSON or ADX",
+        response_class=Response,
+        responses=GET_RESPONSES,
+        include_in_schema=_canonical,
+    )

@@ -1,0 +1,191 @@
+"""DHIS2's ``/api/dataValueSets`` served by doseflow, used by a DHIS2 client written from
+DHIS2's documentation only (tests/service/dhis2_client.py) against a running server."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.service.conftest import Service, make_service
+from tests.service.dhis2_client import Api, Dhis2Error, import_summary
+from tests.service.live import live_server
+
+PERIOD = "2024W10"
+PAYLOAD: dict[str, Any] = {
+    "dataSet": "surveillance",
+    "period": PERIOD,
+    "orgUnit": "KEN",
+    "dataValues": [
+        {"dataElement": "people_tested", "categoryOptionCombo": "default", "value": "1200"},
+        {"dataElement": "positives", "categoryOptionCombo": "default", "value": "36"},
+        {"dataElement": "ili_cases", "categoryOptionCombo": "default", "value": "14"},
+        {
+            "dataElement": "deaths",
+            "categoryOptionCombo": "default",
+            "value": "2",
+            "comment": "district hospital",
+        },
+    ],
+}
+QUERY = {"dataSet": "surveillance", "period": PERIOD, "orgUnit": "KEN"}
+
+
+def _key(v: dict[str, Any]) -> tuple[str, ...]:
+    return (v["dataElement"], v["period"], v["orgUnit"], v["categoryOptionCombo"], v["value"])
+
+
+@pytest.fixture
+def server(fresh_sqlite: str) -> Iterator[tuple[Service, str]]:
+    for service in make_service(fresh_sqlite):
+        with live_server(service.app) as url:
+            yield service, url
+
+
+def test_a_dhis2_client_pushes_deletes_and_reads_back(server: tuple[Service, str]) -> None:
+    service, url = server
+    api = Api(url, "participant-KEN", service.tokens["participant-KEN"])
+    try:
+        dry = import_summary(api.post("dataValueSets", json=PAYLOAD, params={"dryRun": "true"}))
+        assert dry["status"] == "SUCCESS"
+        assert dry["importOptions"]["dryRun"] is True
+        assert dry["importCount"] == {"imported": 4, "updated": 0, "ignored": 0, "deleted": 0}
+        empty = api.get("dataValueSets", params=QUERY).json()
+        assert empty["dataValues"] == []
+
+        done = import_summary(api.post("dataValueSets", json=PAYLOAD))
+        assert done["importCount"]["imported"] == 4
+        assert done["conflicts"] == []
+
+        changes = {
+            "dataValues": [
+                {**PAYLOAD["dataValues"][0], "period": PERIOD, "orgUnit": "KEN", "value": "1250"},
+                {**PAYLOAD["dataValues"][2], "period": PERIOD, "orgUnit": "KEN", "deleted": True},
+                {"dataElement": "no_such", "period": PERIOD, "orgUnit": "KEN", "value": "1"},
+            ]
+        }
+        response = api.post("dataValueSets", json=changes)
+        assert response.status_code == 409  # conflicts: DHIS2 2.38+ answer 409 with WARNING
+        changed = import_summary(response)
+        assert changed["status"] == "WARNING"
+        assert changed["importCount"] == {"imported": 0, "updated": 1, "ignored": 1, "deleted": 1}
+        assert [c["indexes"] for c in changed["conflicts"]] == [[2]]
+        assert changed["conflicts"][0]["object"] == "no_such"
+
+        back = api.get("dataValueSets", params=QUERY).json()
+        expected = {
+            _key({**v, "period": PERIOD, "orgUnit": "KEN"})
+            for v in PAYLOAD["dataValues"]
+            if v["dataElement"] != "ili_cases"
+        }
+        expected = {k if k[0] != "people_tested" else (*k[:4], "1250") for k in expected}
+        assert {_key(v) for v in back["dataValues"]} == expected
+        assert back["dataSet"] == "surveillance"
+        comments = {v["dataElement"]: v.get("comment") for v in back["dataValues"]}
+        assert comments["deaths"] == "district hospital"
+
+        adx = api.get("dataValueSets", params=QUERY, accept="application/adx+xml")
+        assert adx.headers["content-type"].startswith("application/adx+xml")
+        assert 'dataElement="people_tested"' in adx.text
+        assert 'value="1250"' in adx.text
+    finally:
+        api.close()
+
+
+def test_adx_import_versioned_paths_and_strategies(server: tuple[Service, str]) -> None:
+    service, url = server
+    api = Api(url, "participant-KEN", service.tokens["participant-KEN"], api_version=40)
+    old = Api(url, "participant-KEN", service.tokens["participant-KEN"], api_version=37)
+    try:
+        adx = (
+            '<adx xmlns="urn:ihe:qrph:adx:2015" exported="2024-03-11T08:00:00Z">'
+            '<group orgUnit="KEN" period="2024-03-04/P7D" dataSet="surveillance">'
+            '<dataValue dataElement="people_tested" value="900"/></group></adx>'
+        )
+        summary = import_summary(
+            api.post("dataValueSets", data=adx, content_type="application/adx+xml")
+        )
+        assert summary["importCount"]["imported"] == 1
+        update_only = {
+            "dataValues": [
+                {
+                    "dataElement": "people_tested",
+                    "period": PERIOD,
+                    "orgUnit": "KEN",
+                    "value": "950",
+                },
+                {"dataElement": "positives", "period": PERIOD, "orgUnit": "KEN", "value": "3"},
+            ]
+        }
+        bare = old.post("dataValueSets.json", json=update_only, params={"importStrategy": "UPDATE"})
+        assert bare.status_code == 200  # before 2.38: the bare summary, 200
+        summary = bare.json()
+        assert summary["responseType"] == "ImportSummary"
+        assert summary["importOptions"]["importStrategy"] == "UPDATE"
+        assert summary["importCount"] == {"imported": 0, "updated": 1, "ignored": 1, "deleted": 0}
+        gone = import_summary(
+            api.post("dataValueSets", json=update_only, params={"importStrategy": "DELETES"})
+        )
+        assert gone["importCount"] == {"imported": 0, "updated": 0, "ignored": 1, "deleted": 1}
+        values = api.get("dataValueSets", params={**QUERY, "children": "true"}).json()
+        assert values["dataValues"] == []
+        with pytest.raises(Dhis2Error, match="REPORT_DHIS2_UNSUPPORTED_PARAMETER"):
+            api.post("dataValueSets", json=update_only, params={"async": "true"})
+    finally:
+        api.close()
+        old.close()
+
+
+def test_basic_auth_needs_the_tokens_own_user(service: Service) -> None:
+    token = service.tokens["participant-KEN"]
+
+    def basic(user: str, password: str) -> dict[str, str]:
+        raw = base64.b64encode(f"{user}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {raw}"}
+
+    ok = service.client.get(
+        "/api/dataValueSets", params=QUERY, headers=basic("participant-KEN", token)
+    )
+    assert ok.status_code == 200
+    for headers in (basic("administrator", token), basic("participant-KEN", "dft_nope")):
+        refused = service.client.get("/api/dataValueSets", params=QUERY, headers=headers)
+        assert refused.status_code == 401
+    api_token = service.client.get(
+        "/api/dataValueSets", params=QUERY, headers={"Authorization": f"ApiToken {token}"}
+    )
+    assert api_token.status_code == 200
+
+
+def test_queries_and_bodies_dhis2_refuses(service: Service) -> None:
+    missing = service.get("/api/dataValueSets", "viewer", params={"dataSet": "surveillance"})
+    assert missing.status_code == 409
+    assert missing.json()["code"] == "REPORT_DHIS2_QUERY_INVALID"
+    unknown = service.get("/api/dataValueSets", "viewer", params={**QUERY, "dataSet": "nope"})
+    assert unknown.json()["errors"][0]["field"] == "dataSet"
+    xml = service.client.post(
+        "/api/dataValueSets",
+        content=b"<dataValueSet/>",
+        headers={**service.headers("participant-KEN"), "Content-Type": "application/xml"},
+    )
+    assert xml.status_code == 415
+    assert xml.json()["code"] == "SERVICE_UNSUPPORTED_MEDIA_TYPE"
+    name = service.get("/api/dataValueSets", "viewer", params={**QUERY, "idScheme": "NAME"})
+    assert name.json()["code"] == "REPORT_DHIS2_UNSUPPORTED_PARAMETER"
+
+
+def test_a_participant_pushes_and_reads_only_its_own(service: Service) -> None:
+    body = {
+        "dataValues": [
+            {"dataElement": "people_tested", "period": PERIOD, "orgUnit": "KEN", "value": "5"}
+        ]
+    }
+    refused = service.post("/api/dataValueSets", "participant-NGA", json=body)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "SERVICE_OUT_OF_SCOPE"
+    assert service.post("/api/dataValueSets", "participant-KEN", json=body).status_code == 200
+    other = service.get("/api/dataValueSets", "participant-NGA", params=QUERY).json()
+    assert other["dataValues"] == []
+    mine = service.get("/api/dataValueSets", "participant-KEN", params=QUERY).json()
+    assert [v["value"] for v in mine["dataValues"]] == ["5"]
