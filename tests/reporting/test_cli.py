@@ -302,3 +302,14 @@ def test_import_with_dhis2_summary_strategy_and_deletion(
     assert summary["import_strategy"] == "UPDATE"
     assert summary["counts"]["ignored"] == 2  # one deleted (UPDATE creates nothing), one same
     assert run(["report", "import", str(src), "--import-strategy", "MERGE", *args]) == 2
+
+
+def test_a_template_without_a_database_creates_none(tmp_path: Path) -> None:
+    """`report template` reads the stored hierarchy only if a database is there: asking for
+    a form must not leave an empty database file behind."""
+    db = tmp_path / "absent.sqlite"
+    out = tmp_path / "t.csv"
+    args = ["--participant", "PRK", "--report", "surveillance", "--period", "2021W38"]
+    assert run(["report", "template", *args, "--out", str(out), "--db", str(db)]) == 0
+    assert out.exists()
+    assert not db.exists()

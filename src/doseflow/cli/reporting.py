@@ -54,7 +54,7 @@ from doseflow.reporting.dhis2_json import read_data_value_set_document
 from doseflow.reporting.registrations import ExchangeDocument, RegistrationRequest
 from doseflow.reporting.values import DEFAULT_ATTRIBUTE_KEY, format_number
 from doseflow.store import reporting as store
-from doseflow.store.database import open_database
+from doseflow.store.database import database_exists, open_database
 from doseflow.store.reporting_hierarchy import load_hierarchy_file, stored_hierarchy
 from doseflow.store.reporting_ledger import StoreLedger, ledger_nodes, shipment_records
 
@@ -521,6 +521,8 @@ def template_cmd(
         )
     if hierarchy is not None:
         the_hierarchy = load_hierarchy(hierarchy)
+    elif not database_exists(db):  # nothing stored: do not create a database to find out
+        the_hierarchy = national_hierarchy()
     else:
         engine = open_database(db)
         try:

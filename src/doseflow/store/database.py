@@ -46,6 +46,16 @@ def normalise_url(url_or_path: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def database_exists(url_or_path: str | None = None) -> bool:
+    """Whether the database is there to read: a SQLite file that exists (or a server
+    database, which is assumed to). Lets read-only helpers skip creating an empty file."""
+    url = make_url(normalise_url(url_or_path or default_url()))
+    if url.get_backend_name() != "sqlite":
+        return True
+    name = url.database or ""
+    return name in ("", ":memory:") or Path(name).exists()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     for pragma in CONNECTION_PRAGMAS:
