@@ -203,5 +203,6 @@ def test_stored_mapping_lines_are_what_the_commands_print(
             str(example("reporting_dhis2_mapping.yaml")), "reporting_dhis2_mapping.yaml"
         )
         expected = quoted.removeprefix("# ")
-        expected = re.sub(r"loaded \d{4}-\d\d-\d\d", f"loaded {datetime.now(UTC):%Y-%m-%d}", expected)
+        today = f"loaded {datetime.now(UTC):%Y-%m-%d}"
+        expected = re.sub(r"loaded \d{4}-\d\d-\d\d", today, expected)
         assert printed == expected

@@ -56,8 +56,8 @@ from doseflow.reporting.values import DEFAULT_ATTRIBUTE_KEY, format_number
 from doseflow.store import reporting as store
 from doseflow.store.database import open_database
 from doseflow.store.reporting_hierarchy import load_hierarchy_file, stored_hierarchy
-from doseflow.store.reporting_mapping import load_mapping_file, stored_mapping
 from doseflow.store.reporting_ledger import StoreLedger, ledger_nodes, shipment_records
+from doseflow.store.reporting_mapping import load_mapping_file, stored_mapping
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

@@ -18,7 +18,7 @@ ADX XML, with the data sets and completions they name.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from doseflow.domain.errors import DoseflowError
@@ -90,7 +90,7 @@ class ImportParams:
     dry_run: bool = False
     strategy: ImportStrategy = ImportStrategy.CREATE_AND_UPDATE
     atomic: bool = False
-    id_schemes: IdSchemes = IdSchemes()
+    id_schemes: IdSchemes = field(default_factory=IdSchemes)
 
 
 def import_params(

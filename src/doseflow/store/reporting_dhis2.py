@@ -2,10 +2,10 @@
 
 The query (:class:`doseflow.reporting.dhis2_params.ExportQuery`) is cut by the database
 (data elements of the data sets, org units, periods or dates, last updated) and, for a
-participant, by its own country. The complete data set registrations of the values selected
-come with them, so the answer can say which reports are complete, as DHIS2's does. An answer is at most :data:`MAX_EXPORT_VALUES` values: a
+participant, by its own country. An answer is at most :data:`MAX_EXPORT_VALUES` values: a
 query matching more is refused rather than cut short, so a client never takes a part for
-the whole.
+the whole. The complete data set registrations of the values selected come with them, so
+the answer can say which reports are complete, as DHIS2's does.
 """
 
 from __future__ import annotations
