@@ -69,6 +69,7 @@ def test_a_dhis2_client_pushes_deletes_and_reads_back(server: tuple[Service, str
 
         done = import_summary(api.post("dataValueSets", json=PAYLOAD))
         assert done["importCount"]["imported"] == 4
+        assert done["importOptions"]["idSchemes"] == {}  # no mapping stored: either is read
         assert done["conflicts"] == []
 
         changes = {
@@ -246,6 +247,7 @@ def test_a_dhis2_client_pushes_by_uid_completes_and_reads_back(
         assert done["status"] == "SUCCESS"
         assert done["importCount"] == {"imported": 2, "updated": 0, "ignored": 0, "deleted": 0}
         assert done["dataSetComplete"] == "2024-03-12"
+        assert done["importOptions"]["idSchemes"] == {"idScheme": "UID"}  # DHIS2's default
 
         query = {"dataSet": SURVEILLANCE, "period": PERIOD, "orgUnit": KENYA}
         back = api.get("dataValueSets", params=query).json()
@@ -301,7 +303,7 @@ def test_a_dhis2_client_pushes_by_uid_completes_and_reads_back(
             api.post("dataValueSets", json=by_code, params={"orgUnitIdScheme": "CODE"})
         )
         assert taken["importCount"]["updated"] == 1
-        assert taken["importOptions"]["idSchemes"] == {"orgUnitIdScheme": "CODE"}
+        assert taken["importOptions"]["idSchemes"] == {"idScheme": "UID", "orgUnitIdScheme": "CODE"}
     finally:
         api.close()
 

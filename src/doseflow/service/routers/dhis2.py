@@ -177,12 +177,9 @@ def post_data_value_sets(
         },
     )
     found = mapping_of(request)
+    schemes = params.id_schemes.over(IdSchemes(general=found.default))
     doc = read_payload(
-        request.headers.get("content-type"),
-        body,
-        found.mapping,
-        DEFAULT_SCHEMA,
-        id_schemes=params.id_schemes.over(IdSchemes(general=found.default)),
+        request.headers.get("content-type"), body, found.mapping, DEFAULT_SCHEMA, id_schemes=schemes
     )
     hierarchy = hierarchy_of(request)
     _own_values(doc, hierarchy, access)
@@ -201,7 +198,7 @@ def post_data_value_sets(
     answer = dhis2_web_message(
         summary,
         api_version=_api_version(request),
-        id_schemes=given_schemes(params.id_schemes),
+        id_schemes=given_schemes(schemes),  # the schemes in force (none: either is read)
         max_conflicts=MAX_CONFLICTS,
     )
     values = doc.values
