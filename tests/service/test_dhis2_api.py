@@ -114,13 +114,15 @@ def test_adx_import_versioned_paths_and_strategies(server: tuple[Service, str]) 
     try:
         adx = (
             '<adx xmlns="urn:ihe:qrph:adx:2015" exported="2024-03-11T08:00:00Z">'
-            '<group orgUnit="KEN" period="2024-03-04/P7D" dataSet="surveillance">'
+            '<group orgUnit="KEN" period="2024-03-04/P7D" dataSet="surveillance" '
+            'completeDate="2024-03-11">'
             '<dataValue dataElement="people_tested" value="900"/></group></adx>'
         )
         summary = import_summary(
             api.post("dataValueSets", data=adx, content_type="application/adx+xml")
         )
         assert summary["importCount"]["imported"] == 1
+        assert summary["dataSetComplete"] == "2024-03-11"  # the group's completeDate
         update_only = {
             "dataValues": [
                 {
