@@ -211,6 +211,8 @@ def test_export_fhir_shipments_transaction(
     assert "application/fhir+json; fhirVersion=4.0" in capsys.readouterr().err
     assert run([*args, *base, "--method", "POST"]) == 2
     assert "REPORT_FHIR_OPTIONS" in capsys.readouterr().err
+
+
 def test_a_stored_hierarchy_serves_every_command_not_given_one(
     db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -313,3 +315,52 @@ def test_a_template_without_a_database_creates_none(tmp_path: Path) -> None:
     assert run(["report", "template", *args, "--out", str(out), "--db", str(db)]) == 0
     assert out.exists()
     assert not db.exists()
+
+
+def test_stored_mapping_is_used_when_none_is_given(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping = str(example("reporting_dhis2_mapping.yaml"))
+    assert run(["report", "mapping", "show", "--db", db]) == 0
+    assert "no mapping: doseflow's codes" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("org_units:\n  PRK: {id: not-a-uid}\n")
+    assert run(["report", "mapping", "load", str(bad), "--db", db]) == 2
+    assert "REPORT_MAPPING_INVALID" in capsys.readouterr().err
+    assert run(["report", "mapping", "load", mapping, "--by", "who", "--db", db]) == 0
+    assert "stored mapping #1 from" in capsys.readouterr().out
+    assert run(["report", "mapping", "show", "--db", db]) == 0
+    assert "stored mapping #1 (" in capsys.readouterr().out
+
+    # a file by the instance's UIDs, imported without --mapping
+    by_uid = {
+        "dataValues": [
+            {
+                "dataElement": "C19Tested01",
+                "period": "2021W38",
+                "orgUnit": "OuDPRKorea1",
+                "value": "667",
+            }
+        ]
+    }
+    src = tmp_path / "uid.json"
+    src.write_text(json.dumps(by_uid))
+    args = ["--hierarchy", HIERARCHY, "--as-of", "2021-09-27", "--db", db]
+    assert run(["report", "import", str(src), "--id-scheme", "uid", "--json", *args]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["counts"]["accepted"] == 1
+    assert "mapping used: stored mapping #1 (" in captured.err
+
+    out = tmp_path / "out.json"
+    assert run(["report", "export", "--format", "dhis2-json", "--out", str(out), "--db", db]) == 0
+    assert "mapping used: stored mapping #1 (" in capsys.readouterr().err
+    (value,) = json.loads(out.read_text())["dataValues"]
+    assert (value["dataElement"], value["orgUnit"]) == ("C19Tested01", "OuDPRKorea1")
+    # --mapping still wins over the stored one
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("{}\n")
+    code_args = ["--mapping", str(empty), "--id-scheme", "code", "--out", str(out)]
+    assert run(["report", "export", "--format", "dhis2-json", *code_args, "--db", db]) == 0
+    assert f"mapping used: mapping file {empty}" in capsys.readouterr().err
+    (value,) = json.loads(out.read_text())["dataValues"]
+    assert (value["dataElement"], value["orgUnit"]) == ("people_tested", "PRK")

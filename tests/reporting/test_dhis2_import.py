@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import date
 
 import pytest
 
@@ -13,6 +15,7 @@ from doseflow.reporting.dhis2_json import read_data_value_set
 from doseflow.reporting.dhis2_mapping import Dhis2Mapping
 from doseflow.reporting.dhis2_summary import dhis2_import_summary, dhis2_web_message
 from doseflow.reporting.import_strategy import ImportStrategy, parse_import_strategy
+from doseflow.reporting.registrations import CompleteRegistration
 from doseflow.reporting.submission import Outcome
 
 from .conftest import AS_OF, make_hierarchy, sv
@@ -184,3 +187,22 @@ def test_dhis2_summary_success_and_error() -> None:
         "ignored": 2,
         "deleted": 0,
     }
+
+
+def test_dhis2_summary_names_the_completion_it_registered() -> None:
+    """``dataSetComplete``: the date of the completion the import registered (the latest of
+    several), "false" in a dry run or when nothing was written."""
+    done = (
+        CompleteRegistration("PRK", "PRK", "surveillance", "2021W38", "default", date(2021, 9, 27)),
+        CompleteRegistration("PRK", "PRK", "surveillance", "2021W37", "default", date(2021, 9, 29)),
+    )
+    ok = replace(
+        validate_submission([sv("people_tested", "2021W38", "PRK", "11")], _ctx()), completed=done
+    )
+    assert dhis2_import_summary(ok)["dataSetComplete"] == "2021-09-29"
+    assert dhis2_import_summary(replace(ok, dry_run=True))["dataSetComplete"] == "false"
+    aborted = validate_submission([sv("nope", "2021W38", "PRK", "1")], _ctx(), atomic=True)
+    assert dhis2_import_summary(replace(aborted, completed=done))["dataSetComplete"] == "false"
+    assert (
+        dhis2_import_summary(ok, data_set_complete="2021-10-01")["dataSetComplete"] == "2021-10-01"
+    )

@@ -8,12 +8,13 @@ import pytest
 
 from doseflow.domain.errors import DoseflowError
 from doseflow.reporting import DEFAULT_SCHEMA
-from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme
+from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdKind, IdScheme, IdSchemes
 from doseflow.reporting.dhis2_params import (
     export_query,
-    id_scheme_of,
+    given_schemes,
     import_params,
     read_payload,
+    request_schemes,
     within_dates,
 )
 from doseflow.reporting.import_strategy import ImportStrategy
@@ -62,23 +63,65 @@ def test_export_queries_dhis2_refuses(given: dict[str, list[str]], fld: str) -> 
 
 def test_import_params() -> None:
     params = import_params(
-        dry_run=True, import_strategy="new", atomic_mode="all", id_schemes=[("idScheme", "code")]
+        dry_run=True, import_strategy="new", atomic_mode="all", id_schemes={"idScheme": "code"}
     )
     assert (params.dry_run, params.strategy, params.atomic) == (True, ImportStrategy.CREATE, True)
-    assert params.id_schemes == (("idScheme", "CODE"),)
-    for kwargs in ({"run_async": True}, {"id_schemes": [("idScheme", "NAME")]}):
-        with pytest.raises(DoseflowError) as err:
-            import_params(**kwargs)
-        assert err.value.code == "REPORT_DHIS2_UNSUPPORTED_PARAMETER"
-    assert id_scheme_of("uid", "code", None) is IdScheme.CODE
-    with pytest.raises(DoseflowError):
-        id_scheme_of(None, "code", "uid")
+    assert params.id_schemes == IdSchemes(general=IdScheme.CODE)
+    assert given_schemes(params.id_schemes) == {"idScheme": "CODE"}
+    with pytest.raises(DoseflowError) as err:
+        import_params(run_async=True)
+    assert err.value.code == "REPORT_DHIS2_UNSUPPORTED_PARAMETER"
+    with pytest.raises(DoseflowError) as err:
+        import_params(id_schemes={"orgUnitIdScheme": "NAME"})
+    assert err.value.code == "REPORT_ID_SCHEME_UNSUPPORTED"
+    assert err.value.details[0].location.field == "orgUnitIdScheme"
+
+
+def test_every_dhis2_id_scheme_parameter_is_its_own_kind() -> None:
+    """DHIS2 lets data elements and org units (and every other kind) differ; the specific
+    scheme wins over idScheme, ``id`` is DHIS2's other name for UID, blank is not given."""
+    schemes = request_schemes(
+        {
+            "idScheme": "uid",
+            "dataElementIdScheme": "CODE",
+            "orgUnitIdScheme": "id",
+            "categoryOptionComboIdScheme": " ",
+            "dataSetIdScheme": "code",
+            "attributeOptionComboIdScheme": None,
+        }
+    )
+    assert {kind: schemes.of(kind) for kind in IdKind} == {
+        IdKind.DATA_ELEMENT: IdScheme.CODE,
+        IdKind.ORG_UNIT: IdScheme.UID,
+        IdKind.CATEGORY_OPTION_COMBO: IdScheme.UID,
+        IdKind.DATA_SET: IdScheme.CODE,
+        IdKind.ATTRIBUTE_OPTION_COMBO: IdScheme.UID,
+    }
+    assert given_schemes(schemes) == {
+        "idScheme": "UID",
+        "dataElementIdScheme": "CODE",
+        "dataSetIdScheme": "CODE",
+    }
+    query = export_query(
+        **BASE,  # type: ignore[arg-type]
+        data_sets=["administration"],
+        org_units=["PRK"],
+        periods=["202109"],
+        id_schemes=IdSchemes(org_unit=IdScheme.UID),
+        default_scheme=IdScheme.CODE,
+    )
+    assert query.id_schemes.of(IdKind.ORG_UNIT) is IdScheme.UID
+    assert query.id_schemes.of(IdKind.DATA_ELEMENT) is IdScheme.CODE
 
 
 def test_payload_by_content_type() -> None:
     body = b'{"dataValues": [{"dataElement": "x", "period": "202109", "orgUnit": "PRK"}]}'
     found = read_payload("application/json; charset=utf-8", body, Dhis2Mapping(), DEFAULT_SCHEMA)
-    assert found[0].data_element == "x"
+    assert found.values[0].data_element == "x"
+    completed = b'{"dataSet": "administration", "completeDate": "2021-10-02", "period": "202109",'
+    completed += b' "orgUnit": "PRK", "dataValues": []}'
+    doc = read_payload("application/json", completed, Dhis2Mapping(), DEFAULT_SCHEMA)
+    assert [(r.data_set, r.completed) for r in doc.data_sets] == [("administration", "2021-10-02")]
     with pytest.raises(DoseflowError) as err:
         read_payload("text/csv", b"a,b", Dhis2Mapping(), DEFAULT_SCHEMA)
     assert err.value.code == "SERVICE_UNSUPPORTED_MEDIA_TYPE"

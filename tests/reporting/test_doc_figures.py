@@ -15,7 +15,7 @@ import json
 import math
 import re
 import shlex
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +181,28 @@ def test_the_dhis2_export_example_is_what_the_export_gives(
     scope = ["--participant", "PRK", "--period", quoted["period"]]
     assert run([*args, *scope, "--out", str(out), "--db", db]) == 0
     assert quoted in json.loads(out.read_text())["dataValues"]
+
+
+def test_stored_mapping_lines_are_what_the_commands_print(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The two commands of "The stored mapping" print the lines the doc quotes under them
+    (the load date being today's, UTC)."""
+    text = DOC.read_text(encoding="utf-8")
+    start = text.index("**The stored mapping.**")
+    (block,) = _fenced(text[start : start + 3000], "bash")[:1]
+    lines = block.strip().splitlines()
+    db = str(tmp_path / "m.sqlite")
+    for command, quoted in zip(lines[::2], lines[1::2], strict=True):
+        argv = shlex.split(command)
+        assert argv[:3] == ["doseflow", "report", "mapping"]
+        argv = [a if a != "reporting_dhis2_mapping.yaml" else str(example(a)) for a in argv[1:]]
+        assert run([*argv, "--db", db]) == 0
+        printed = capsys.readouterr().out.strip()
+        printed = printed.replace(
+            str(example("reporting_dhis2_mapping.yaml")), "reporting_dhis2_mapping.yaml"
+        )
+        expected = quoted.removeprefix("# ")
+        today = f"loaded {datetime.now(UTC):%Y-%m-%d}"
+        expected = re.sub(r"loaded \d{4}-\d\d-\d\d", today, expected)
+        assert printed == expected

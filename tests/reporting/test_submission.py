@@ -153,6 +153,30 @@ def test_administered_exceeds_available(ctx: SubmissionContext) -> None:
     assert value == 2_001
 
 
+def test_administered_a_submission_deletes_is_not_counted(ctx: SubmissionContext) -> None:
+    """A stored value the same submission deletes no longer counts towards the doses
+    administered the ledger is checked against."""
+    ledger = {("PRK-SPY", "202109"): LedgerPosition(opening=1_000, received=4_000, closing=2_000)}
+    key = ("PRK", "PRK-SPY", "202109", "doses_administered", "dose=dose2,group=hcw", "default")
+    checked = replace(ctx, ledger=ledger, stored={key: (3_000.0, None)})
+    gone = replace(
+        _administered("PRK-SPY", 0, category="dose=dose2,group=hcw"),  # type: ignore[type-var]
+        deleted=True,
+    )
+    summary = validate_submission(
+        [gone, _administered("PRK-SPY", 4_000)],  # type: ignore[list-item]
+        checked,
+    )
+    assert summary.outcomes == (Outcome.DELETED, Outcome.ACCEPTED)
+    assert summary.conflicts == ()
+    too_many = validate_submission(
+        [gone, _administered("PRK-SPY", 5_001)],  # type: ignore[list-item]
+        checked,
+    )
+    assert too_many.outcomes == (Outcome.DELETED, Outcome.CONFLICT)
+    assert "5,001 doses administered" in too_many.conflicts[0].error.message
+
+
 def test_stock_differs_from_ledger(ctx: SubmissionContext) -> None:
     ledger = {("PRK-SPY", "202109"): LedgerPosition(opening=0, received=5_000, closing=1_200)}
     summary = validate_submission(

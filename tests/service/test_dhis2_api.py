@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from doseflow.reporting.compliance import Requirement
+from doseflow.reporting.periods import PeriodType, parse_period
+from doseflow.store.reporting import save_requirements
+from doseflow.store.reporting_mapping import load_mapping_file
 from tests.service.conftest import Service, make_service
 from tests.service.dhis2_client import Api, Dhis2Error, import_summary
 from tests.service.live import live_server
@@ -31,6 +37,12 @@ PAYLOAD: dict[str, Any] = {
     ],
 }
 QUERY = {"dataSet": "surveillance", "period": PERIOD, "orgUnit": "KEN"}
+MAPPING = Path(
+    str(resources.files("doseflow.data").joinpath("examples/reporting_dhis2_mapping.yaml"))
+)
+# The UIDs of the example mapping: what a DHIS2 instance mapped to doseflow would send.
+SURVEILLANCE, KENYA, GAVI, DEFAULT = "CovWeekly01", "OuKenya0001", "AocGavi0001", "HllvX50cXC0"
+TESTED, POSITIVES = "C19Tested01", "C19Positiv1"
 
 
 def _key(v: dict[str, Any]) -> tuple[str, ...]:
@@ -57,6 +69,7 @@ def test_a_dhis2_client_pushes_deletes_and_reads_back(server: tuple[Service, str
 
         done = import_summary(api.post("dataValueSets", json=PAYLOAD))
         assert done["importCount"]["imported"] == 4
+        assert done["importOptions"]["idSchemes"] == {}  # no mapping stored: either is read
         assert done["conflicts"] == []
 
         changes = {
@@ -101,13 +114,15 @@ def test_adx_import_versioned_paths_and_strategies(server: tuple[Service, str]) 
     try:
         adx = (
             '<adx xmlns="urn:ihe:qrph:adx:2015" exported="2024-03-11T08:00:00Z">'
-            '<group orgUnit="KEN" period="2024-03-04/P7D" dataSet="surveillance">'
+            '<group orgUnit="KEN" period="2024-03-04/P7D" dataSet="surveillance" '
+            'completeDate="2024-03-11">'
             '<dataValue dataElement="people_tested" value="900"/></group></adx>'
         )
         summary = import_summary(
             api.post("dataValueSets", data=adx, content_type="application/adx+xml")
         )
         assert summary["importCount"]["imported"] == 1
+        assert summary["dataSetComplete"] == "2024-03-11"  # the group's completeDate
         update_only = {
             "dataValues": [
                 {
@@ -172,7 +187,9 @@ def test_queries_and_bodies_dhis2_refuses(service: Service) -> None:
     assert xml.status_code == 415
     assert xml.json()["code"] == "SERVICE_UNSUPPORTED_MEDIA_TYPE"
     name = service.get("/api/dataValueSets", "viewer", params={**QUERY, "idScheme": "NAME"})
-    assert name.json()["code"] == "REPORT_DHIS2_UNSUPPORTED_PARAMETER"
+    assert name.status_code == 422
+    assert name.json()["code"] == "REPORT_ID_SCHEME_UNSUPPORTED"
+    assert name.json()["errors"][0]["field"] == "idScheme"
 
 
 def test_a_participant_pushes_and_reads_only_its_own(service: Service) -> None:
@@ -189,3 +206,134 @@ def test_a_participant_pushes_and_reads_only_its_own(service: Service) -> None:
     assert other["dataValues"] == []
     mine = service.get("/api/dataValueSets", "participant-KEN", params=QUERY).json()
     assert [v["value"] for v in mine["dataValues"]] == ["5"]
+
+
+def _row(v: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        v["dataElement"],
+        v["period"],
+        v["orgUnit"],
+        v["categoryOptionCombo"],
+        v["attributeOptionCombo"],
+        v["value"],
+    )
+
+
+def test_a_dhis2_client_pushes_by_uid_completes_and_reads_back(
+    server: tuple[Service, str],
+) -> None:
+    """With a stored mapping the endpoint speaks UIDs by default, as DHIS2 does: a client
+    pushes a completed data set for an attribute option combo by UID, reads it back by UID
+    (the completion at the top) and the report counts as registered complete."""
+    service, url = server
+    load_mapping_file(service.engine, MAPPING, by="admin")
+    api = Api(url, "participant-KEN", service.tokens["participant-KEN"])
+    try:
+        # DHIS2's documented payload: the data set, its completion date, period, org unit and
+        # attribute option combo at the top, applying to every value
+        completed = {
+            "dataSet": SURVEILLANCE,
+            "completeDate": "2024-03-12",
+            "period": PERIOD,
+            "orgUnit": KENYA,
+            "attributeOptionCombo": GAVI,
+            "dataValues": [
+                {"dataElement": TESTED, "categoryOptionCombo": DEFAULT, "value": "1200"},
+                {"dataElement": POSITIVES, "categoryOptionCombo": DEFAULT, "value": "36"},
+            ],
+        }
+        dry = import_summary(api.post("dataValueSets", json=completed, params={"dryRun": "true"}))
+        assert dry["importCount"]["imported"] == 2
+        assert dry["dataSetComplete"] == "false"  # a dry run registers nothing
+        done = import_summary(api.post("dataValueSets", json=completed))
+        assert done["status"] == "SUCCESS"
+        assert done["importCount"] == {"imported": 2, "updated": 0, "ignored": 0, "deleted": 0}
+        assert done["dataSetComplete"] == "2024-03-12"
+        assert done["importOptions"]["idSchemes"] == {"idScheme": "UID"}  # DHIS2's default
+
+        query = {"dataSet": SURVEILLANCE, "period": PERIOD, "orgUnit": KENYA}
+        back = api.get("dataValueSets", params=query).json()
+        assert back["idScheme"] == "UID"
+        assert (back["dataSet"], back["completeDate"]) == (SURVEILLANCE, "2024-03-12")
+        assert (back["period"], back["orgUnit"]) == (PERIOD, KENYA)
+        assert back["attributeOptionCombo"] == GAVI
+        assert sorted(_row(v) for v in back["dataValues"]) == sorted(
+            [
+                (TESTED, PERIOD, KENYA, DEFAULT, GAVI, "1200"),
+                (POSITIVES, PERIOD, KENYA, DEFAULT, GAVI, "36"),
+            ]
+        )
+
+        # a value of the default attribute option combo, given per value (DHIS2's default
+        # combo's UID), beside the GAVI ones: two reports, each keeping its own combo
+        default = {
+            "dataValues": [
+                {
+                    "dataElement": TESTED,
+                    "period": PERIOD,
+                    "orgUnit": KENYA,
+                    "categoryOptionCombo": DEFAULT,
+                    "attributeOptionCombo": DEFAULT,
+                    "value": "800",
+                }
+            ]
+        }
+        more = import_summary(api.post("dataValueSets", json=default))
+        assert (more["importCount"]["imported"], more["dataSetComplete"]) == (1, "false")
+        both = api.get("dataValueSets", params=query).json()
+        assert "completeDate" not in both  # two reports selected: no single completion
+        assert sorted(_row(v) for v in both["dataValues"]) == sorted(
+            [
+                (TESTED, PERIOD, KENYA, DEFAULT, GAVI, "1200"),
+                (POSITIVES, PERIOD, KENYA, DEFAULT, GAVI, "36"),
+                (TESTED, PERIOD, KENYA, DEFAULT, DEFAULT, "800"),
+            ]
+        )
+        # DHIS2 allows a scheme per kind: org units by code, the rest by UID
+        mixed = api.get("dataValueSets", params={**query, "orgUnitIdScheme": "CODE"}).json()
+        assert {v["orgUnit"] for v in mixed["dataValues"]} == {"KEN"}
+        assert {v["dataElement"] for v in mixed["dataValues"]} == {TESTED, POSITIVES}
+        # ADX (codes, as DHIS2 writes ADX): the completion on the GAVI report's group
+        adx = api.get("dataValueSets", params=query, accept="application/adx+xml").text
+        assert adx.count("<group ") == 2
+        assert adx.count('completeDate="2024-03-12"') == 1
+        # an org unit by code is refused under the default UID scheme, taken under CODE
+        by_code = {"dataValues": [{**default["dataValues"][0], "orgUnit": "KEN", "value": "810"}]}
+        with pytest.raises(Dhis2Error, match=r"dataValues\[0\]\.orgUnit"):
+            api.post("dataValueSets", json=by_code)
+        taken = import_summary(
+            api.post("dataValueSets", json=by_code, params={"orgUnitIdScheme": "CODE"})
+        )
+        assert taken["importCount"]["updated"] == 1
+        assert taken["importOptions"]["idSchemes"] == {"idScheme": "UID", "orgUnitIdScheme": "CODE"}
+    finally:
+        api.close()
+
+    save_requirements(
+        service.engine,
+        [Requirement("KEN", "surveillance", PeriodType.WEEKLY, 7, parse_period(PERIOD))],
+    )
+    rows = service.get("/api/reports/compliance", "viewer", params={"iso3": "KEN"}).json()
+    week = next(r for r in rows if r["period"] == PERIOD)
+    assert week["basis"] == "registration"
+
+
+def test_a_participant_cannot_complete_another_countrys_report(
+    server: tuple[Service, str],
+) -> None:
+    service, url = server
+    api = Api(url, "participant-NGA", service.tokens["participant-NGA"])
+    try:
+        body = {
+            "dataSet": "surveillance",
+            "completeDate": "2024-03-12",
+            "period": PERIOD,
+            "orgUnit": "KEN",
+            "dataValues": [],
+        }
+        with pytest.raises(Dhis2Error, match="SERVICE_OUT_OF_SCOPE"):
+            api.post("dataValueSets", json=body)
+    finally:
+        api.close()
+    rows = service.get("/api/reports/compliance", "viewer", params={"iso3": "KEN"}).json()
+    assert all(r["basis"] != "registration" for r in rows)

@@ -57,9 +57,12 @@ from doseflow.store import reporting as store
 from doseflow.store.database import database_exists, open_database
 from doseflow.store.reporting_hierarchy import load_hierarchy_file, stored_hierarchy
 from doseflow.store.reporting_ledger import StoreLedger, ledger_nodes, shipment_records
+from doseflow.store.reporting_mapping import load_mapping_file, stored_mapping
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from doseflow.reporting.dhis2_mapping import Dhis2Mapping
 
 report_app = typer.Typer(
     help="Reports: submit, import/export (DHIS2, ADX, FHIR), templates, locks, compliance, "
@@ -295,10 +298,42 @@ def _schemes(
     )
 
 
+MAPPING_HELP = (
+    "DHIS2 mapping file (YAML). Default: the one stored with `doseflow report mapping load`, "
+    "else none (doseflow's codes)."
+)
+
+
+def _mapping_and_origin(path: Path | None, engine: Engine) -> tuple[Dhis2Mapping, str]:
+    """The file given, else the stored mapping, else none; and where it came from."""
+    if path is not None:
+        return load_mapping(path), f"mapping file {path}"
+    stored = stored_mapping(engine)
+    if stored is not None:
+        return stored.mapping, stored.origin
+    return load_mapping(None), (
+        "no mapping: doseflow's codes (give --mapping FILE, or store one with "
+        "`doseflow report mapping load FILE`)"
+    )
+
+
+def _mapping(path: Path | None, db: str | None) -> Dhis2Mapping:
+    """The mapping to use (see :func:`_mapping_and_origin`), said on stderr."""
+    if path is not None:
+        found, origin = load_mapping(path), f"mapping file {path}"
+    else:
+        engine = open_database(db)
+        try:
+            found, origin = _mapping_and_origin(None, engine)
+        finally:
+            engine.dispose()
+    err_console.print(f"mapping used: {origin}", highlight=False, soft_wrap=True, markup=False)
+    return found
+
+
 def _read_exchange(
-    path: Path, fmt: str, mapping: Path | None, schema: Schema, schemes: IdSchemes
+    path: Path, fmt: str, m: Dhis2Mapping, schema: Schema, schemes: IdSchemes
 ) -> ExchangeDocument:
-    m = load_mapping(mapping)
     kind = fmt
     if kind == "auto":
         kind = "dhis2-json" if path.suffix.lower() == ".json" else "adx"
@@ -328,7 +363,7 @@ def _read_exchange(
 def import_cmd(
     file: Path = typer.Argument(..., help="A DHIS2 dataValueSets JSON or ADX XML file."),
     fmt: str = typer.Option("auto", "--format", help="auto (by extension), dhis2-json or adx."),
-    mapping: Path | None = typer.Option(None, help="DHIS2 mapping file (YAML)."),
+    mapping: Path | None = typer.Option(None, help=MAPPING_HELP),
     id_scheme: str = typer.Option(
         "auto", help=ID_SCHEME_HELP + ", or auto (either); a scheme the file states wins."
     ),
@@ -371,7 +406,7 @@ def import_cmd(
         category_option_combo_id_scheme,
         auto=True,
     )
-    doc = _read_exchange(file, fmt, mapping, the_schema, schemes)
+    doc = _read_exchange(file, fmt, _mapping(mapping, db), the_schema, schemes)
     _submit(
         doc.values,
         db=db,
@@ -402,7 +437,7 @@ def export_cmd(
     period: list[str] | None = typer.Option(None, help="Only these periods (repeatable)."),
     start: str | None = typer.Option(None, help="Only periods starting on or after (YYYY-MM-DD)."),
     end: str | None = typer.Option(None, help="Only periods starting on or before (YYYY-MM-DD)."),
-    mapping: Path | None = typer.Option(None, help="DHIS2 mapping file (YAML)."),
+    mapping: Path | None = typer.Option(None, help=MAPPING_HELP),
     id_scheme: str = typer.Option(
         "uid", help=ID_SCHEME_HELP + " (DHIS2 JSON; uid needs a UID in the mapping for each)."
     ),
@@ -460,16 +495,21 @@ def export_cmd(
                 end=_date(end, "--end"),
             )
             done = store.stored_registrations(engine)
+            if fmt in ("dhis2-json", "adx"):
+                the_mapping, origin = _mapping_and_origin(mapping, engine)
+                err_console.print(
+                    f"mapping used: {origin}", highlight=False, soft_wrap=True, markup=False
+                )
             if fmt == "dhis2-json":
                 text = write_data_value_set(
                     values,
-                    load_mapping(mapping),
+                    the_mapping,
                     id_schemes=schemes,
                     registrations=done,
                     schema=the_schema,
                 )
             elif fmt == "adx":
-                text = write_adx(values, load_mapping(mapping), the_schema, registrations=done)
+                text = write_adx(values, the_mapping, the_schema, registrations=done)
             elif fmt == "fhir":
                 resources = measure_reports(
                     values, the_schema, base_url=base_url, hierarchy=_hierarchy(hierarchy, engine)
@@ -732,6 +772,8 @@ def require_cmd(
 
 
 _STATUS_STYLE = {"on_time": "green", "late": "yellow", "missing": "bold red", "not_due": "dim"}
+
+
 def _submitted_label(row: ComplianceRow) -> str:
     """When a report arrived: the completion's day (in the participant's zone) for a
     registration, the first values' instant (UTC) otherwise."""
@@ -930,6 +972,46 @@ def hierarchy_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)
     finally:
         engine.dispose()
     console.print(origin)
+
+
+mapping_app = typer.Typer(
+    help="The stored DHIS2 mapping, used by /api/dataValueSets and by `report import/export` "
+    "when not given --mapping.",
+    no_args_is_help=True,
+)
+report_app.add_typer(mapping_app, name="mapping")
+
+
+@mapping_app.command("load")
+def mapping_load_cmd(
+    file: Path = typer.Argument(..., help="DHIS2 mapping file (YAML)."),
+    by: str | None = typer.Option(None, help="Who loads it (kept with it)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Check a DHIS2 mapping file and store it: the DHIS2 endpoint and later imports and
+    exports use it when not given one."""
+    engine = open_database(db)
+    try:
+        stored = load_mapping_file(engine, file, by)
+    finally:
+        engine.dispose()
+    m = stored.mapping
+    console.print(
+        f"stored mapping #{stored.id} from {file}: {len(m.data_sets)} data sets, "
+        f"{len(m.data_elements)} data elements, {len(m.org_units)} org units",
+        highlight=False,
+    )
+
+
+@mapping_app.command("show")
+def mapping_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """Which DHIS2 mapping the endpoint and imports/exports use when not given --mapping."""
+    engine = open_database(db)
+    try:
+        _, origin = _mapping_and_origin(None, engine)
+    finally:
+        engine.dispose()
+    console.print(origin, highlight=False, soft_wrap=True, markup=False)
 
 
 def register(app: typer.Typer) -> None:

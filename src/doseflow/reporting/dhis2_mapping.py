@@ -397,7 +397,16 @@ def load_mapping(path: Path | str | None) -> Dhis2Mapping:
     """The mapping in the YAML file at ``path`` (identity mapping when None)."""
     if path is None:
         return Dhis2Mapping()
-    doc = YamlDocument.read(path, "REPORT_MAPPING_INVALID")
+    return _mapping_of(YamlDocument.read(path, "REPORT_MAPPING_INVALID"))
+
+
+def mapping_from_text(text: str, source: str) -> Dhis2Mapping:
+    """The mapping in a mapping file's text (as stored by ``doseflow report mapping load``);
+    ``source`` names it in errors. The same checks as :func:`load_mapping`."""
+    return _mapping_of(YamlDocument(source, text, "REPORT_MAPPING_INVALID"))
+
+
+def _mapping_of(doc: YamlDocument) -> Dhis2Mapping:
     m = doc.validate(_MappingFileModel)
     problems = []
     sections: dict[str, Mapping[str, Ident]] = {

@@ -1,30 +1,35 @@
 """The parameters of DHIS2's ``/api/dataValueSets``, read into what doseflow's engine takes.
 
 A DHIS2 client sends the same parameters to doseflow as to DHIS2 (2.40's Web API, "Data
-values"): on import ``dryRun``, ``importStrategy``, ``atomicMode``, ``idScheme``,
-``dataElementIdScheme``, ``orgUnitIdScheme`` and ``async``; on export ``dataSet``,
-``period``, ``startDate``, ``endDate``, ``orgUnit``, ``children``, ``lastUpdated`` and the id
-schemes. What doseflow cannot do as DHIS2 does is refused (``REPORT_DHIS2_UNSUPPORTED_PARAMETER``)
-rather than silently done differently; a query DHIS2 itself refuses (no data set, no period,
-no org unit) is refused the same way (``REPORT_DHIS2_QUERY_INVALID``). Payloads are read by
-content type: dataValueSets JSON or ADX XML.
+values"): on import ``dryRun``, ``importStrategy``, ``atomicMode``, the id schemes and
+``async``; on export ``dataSet``, ``period``, ``startDate``, ``endDate``, ``orgUnit``,
+``children``, ``lastUpdated`` and the id schemes. The id schemes (``idScheme`` and one per
+kind of identifier: ``dataElementIdScheme``, ``orgUnitIdScheme``,
+``categoryOptionComboIdScheme``, ``dataSetIdScheme``, ``attributeOptionComboIdScheme``) are
+read into :class:`~doseflow.reporting.dhis2_mapping.IdSchemes`, the one reading of schemes
+doseflow has. What doseflow cannot do as DHIS2 does is refused
+(``REPORT_DHIS2_UNSUPPORTED_PARAMETER``; a scheme other than UID or CODE,
+``REPORT_ID_SCHEME_UNSUPPORTED``) rather than silently done differently; a query DHIS2 itself
+refuses (no data set, no period, no org unit) is refused the same way
+(``REPORT_DHIS2_QUERY_INVALID``). Payloads are read by content type: dataValueSets JSON or
+ADX XML, with the data sets and completions they name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.reporting.adx import read_adx
-from doseflow.reporting.dhis2_json import read_data_value_set
-from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme
+from doseflow.reporting.adx import read_adx_document
+from doseflow.reporting.dhis2_json import read_data_value_set_document
+from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdKind, IdScheme, IdSchemes
 from doseflow.reporting.hierarchy import Hierarchy
 from doseflow.reporting.import_strategy import ImportStrategy, parse_import_strategy
 from doseflow.reporting.periods import parse_period
+from doseflow.reporting.registrations import ExchangeDocument
 from doseflow.reporting.schema import Schema
-from doseflow.reporting.values import SubmittedValue
 
 UNSUPPORTED = "REPORT_DHIS2_UNSUPPORTED_PARAMETER"
 QUERY_INVALID = "REPORT_DHIS2_QUERY_INVALID"
@@ -43,45 +48,39 @@ def _unsupported(name: str, value: str, expected: str, why: str) -> DoseflowErro
     )
 
 
-def parse_id_scheme(name: str, value: str | None) -> IdScheme | None:
-    """``uid`` or ``code`` (any case; DHIS2's ``id`` means ``uid``); ``None`` if not given."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip().lower()
-    if text in ("uid", "id"):
-        return IdScheme.UID
-    if text == "code":
-        return IdScheme.CODE
-    raise _unsupported(name, value, "UID or CODE", "doseflow maps identifiers by UID or code only")
+#: DHIS2's id scheme parameters, by the kind of identifier each governs (None: ``idScheme``,
+#: every kind without its own).
+SCHEME_PARAMETERS: dict[str, IdKind | None] = {"idScheme": None} | {
+    kind.parameter: kind for kind in IdKind
+}
 
 
-def id_scheme_of(
-    id_scheme: str | None,
-    data_element_scheme: str | None = None,
-    org_unit_scheme: str | None = None,
-    *,
-    default: IdScheme = IdScheme.UID,
-) -> IdScheme:
-    """The one scheme for a request: the specific schemes (which must agree) over the general
-    one, as DHIS2 ranks them; doseflow writes one scheme for every kind of identifier."""
-    specific = {
-        s
-        for s in (
-            parse_id_scheme("dataElementIdScheme", data_element_scheme),
-            parse_id_scheme("orgUnitIdScheme", org_unit_scheme),
-        )
-        if s is not None
-    }
-    if len(specific) > 1:
-        raise _unsupported(
-            "orgUnitIdScheme",
-            str(org_unit_scheme),
-            "the same scheme as dataElementIdScheme",
-            "doseflow writes one identifier scheme for data elements and org units",
-        )
-    if specific:
-        return specific.pop()
-    return parse_id_scheme("idScheme", id_scheme) or default
+def request_schemes(given: Mapping[str, str | None]) -> IdSchemes:
+    """The schemes a request's parameters ask for (``idScheme``, ``dataElementIdScheme``,
+    ``orgUnitIdScheme``, ``categoryOptionComboIdScheme``, ``dataSetIdScheme``,
+    ``attributeOptionComboIdScheme``; blank or missing: not given). Each kind may have its own
+    scheme, as in DHIS2; UID or CODE only (``REPORT_ID_SCHEME_UNSUPPORTED`` names the
+    parameter). DHIS2's ``id`` is its name for UID."""
+    texts: dict[IdKind | None, str | None] = {}
+    names: dict[IdKind | None, str] = {}
+    for name, value in given.items():
+        kind = SCHEME_PARAMETERS[name]
+        if value is None or not value.strip():
+            continue
+        text = value.strip()
+        texts[kind] = "uid" if text.lower() == "id" else text
+        names[kind] = name
+    return IdSchemes.parse(texts, names=names)
+
+
+def given_schemes(schemes: IdSchemes) -> dict[str, str]:
+    """The schemes given, by DHIS2's parameter names, as the import summary lists them."""
+    found: dict[str, str] = {}
+    for name, kind in SCHEME_PARAMETERS.items():
+        scheme = schemes.general if kind is None else schemes.of(kind)
+        if scheme is not None and (kind is None or scheme is not schemes.general):
+            found[name] = scheme.name
+    return found
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ class ImportParams:
     dry_run: bool = False
     strategy: ImportStrategy = ImportStrategy.CREATE_AND_UPDATE
     atomic: bool = False
-    id_schemes: tuple[tuple[str, str], ...] = ()
+    id_schemes: IdSchemes = field(default_factory=IdSchemes)
 
 
 def import_params(
@@ -100,10 +99,11 @@ def import_params(
     import_strategy: str | None = None,
     atomic_mode: str | None = None,
     run_async: bool = False,
-    id_schemes: Sequence[tuple[str, str | None]] = (),
+    id_schemes: Mapping[str, str | None] | None = None,
 ) -> ImportParams:
     """The import's parameters; ``async=true`` is refused (doseflow imports synchronously:
-    the answer is the import summary itself, never a job to poll)."""
+    the answer is the import summary itself, never a job to poll). ``id_schemes``: the id
+    scheme parameters by name (see :func:`request_schemes`)."""
     if run_async:
         raise _unsupported(
             "async",
@@ -123,16 +123,11 @@ def import_params(
                 value=atomic_mode[:100],
             )
         atomic = mode == "ALL"
-    given: list[tuple[str, str]] = []
-    for name, value in id_schemes:
-        scheme = parse_id_scheme(name, value)
-        if scheme is not None:
-            given.append((name, scheme.value.upper()))
     return ImportParams(
         dry_run=dry_run,
         strategy=parse_import_strategy(import_strategy),
         atomic=atomic,
-        id_schemes=tuple(given),
+        id_schemes=request_schemes(id_schemes or {}),
     )
 
 
@@ -148,13 +143,16 @@ def read_payload(
     schema: Schema,
     *,
     source: str = "request body",
-) -> list[SubmittedValue]:
-    """The values of a dataValueSets JSON or ADX XML body, by its content type."""
+    id_schemes: IdSchemes | None = None,
+) -> ExchangeDocument:
+    """The values and data sets (completions) of a dataValueSets JSON or ADX XML body, by
+    its content type; identifiers read under ``id_schemes`` (default: auto), the
+    document's own schemes winning as in DHIS2."""
     kind = media_type(content_type)
     if kind in JSON_TYPES:
-        return read_data_value_set(body, mapping, source=source)
+        return read_data_value_set_document(body, mapping, source=source, id_schemes=id_schemes)
     if kind in ADX_TYPES:
-        return read_adx(body, mapping, schema, source=source)
+        return read_adx_document(body, mapping, schema, source=source, id_schemes=id_schemes)
     raise DoseflowError(
         MEDIA_TYPE,
         f"a dataValueSets body of type '{kind or 'none'}' cannot be read here",
@@ -175,7 +173,7 @@ class ExportQuery:
     start: date | None
     end: date | None
     updated_since: datetime | None
-    id_scheme: IdScheme
+    id_schemes: IdSchemes  # every kind's scheme (``general`` set)
     data_set: str | None  # the one data set asked for (echoed in the answer), else None
 
 
@@ -213,11 +211,14 @@ def export_query(
     org_units: Sequence[str] = (),
     children: bool = False,
     last_updated: str | None = None,
-    id_scheme: IdScheme = IdScheme.UID,
+    id_schemes: IdSchemes | None = None,
+    default_scheme: IdScheme = IdScheme.UID,
 ) -> ExportQuery:
     """DHIS2's export query, checked as DHIS2 checks it: at least one data set; a period, a
     start and end date, or ``lastUpdated``; at least one org unit. ``period`` takes
-    precedence over the dates; ``children`` adds every unit below the ones named."""
+    precedence over the dates; ``children`` adds every unit below the ones named. The
+    answer's identifiers are under ``id_schemes`` (per kind), ``default_scheme`` for every
+    kind given none."""
     if not data_sets:
         raise _missing("dataSet", "at least one data set")
     reports: list[str] = []
@@ -266,7 +267,7 @@ def export_query(
         start=start,
         end=end,
         updated_since=_moment("lastUpdated", last_updated) if last_updated else None,
-        id_scheme=id_scheme,
+        id_schemes=(id_schemes or IdSchemes()).over(IdSchemes(general=default_scheme)),
         data_set=reports[0] if len(reports) == 1 else None,
     )
 

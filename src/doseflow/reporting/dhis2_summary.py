@@ -144,7 +144,8 @@ def dhis2_import_summary(
     max_conflicts: int | None = None,
 ) -> dict[str, Any]:
     """DHIS2's ``ImportSummary`` for ``summary`` (see the module docstring).
-    ``data_set_complete`` is the completion date when the import completed a data set."""
+    ``data_set_complete`` is the completion date when the import completed a data set;
+    by default the completion the import registered (:func:`registered_completion`)."""
     conflicts = summary.conflicts
     if max_conflicts is not None:
         conflicts = conflicts[:max_conflicts]
@@ -156,8 +157,17 @@ def dhis2_import_summary(
         "importCount": _counts(summary),
         "conflicts": [_conflict(c.index, c.error) for c in conflicts],
         "rejectedIndexes": sorted(c.index for c in summary.conflicts),
-        "dataSetComplete": data_set_complete or "false",
+        "dataSetComplete": data_set_complete or registered_completion(summary) or "false",
     }
+
+
+def registered_completion(summary: ImportSummary) -> str | None:
+    """DHIS2's ``dataSetComplete``: the date (``2021-09-27``) of the completion the import
+    registered (the latest, when an ADX file registers several); None when it registered
+    none (no ``completeDate``, a dry run, or an import aborted with nothing written)."""
+    if not summary.completed or not summary.completions_written:
+        return None
+    return max(r.completed for r in summary.completed).isoformat()
 
 
 @dataclass(frozen=True)

@@ -648,7 +648,7 @@ def _validate(
         accepted[key] = (index, checked)
     warnings: list[Conflict] = []
     if ctx.ledger is not None:
-        _ledger_checks(values, ctx, accepted, outcomes, conflicts, warnings)
+        _ledger_checks(values, ctx, accepted, deleting, outcomes, conflicts, warnings)
     writes = tuple(dv for index, dv in accepted.values() if outcomes[index] is not Outcome.IGNORED)
     deletes = tuple(key for key, index in deleting.items() if outcomes[index] is Outcome.DELETED)
     if atomic and conflicts:
@@ -725,6 +725,7 @@ def _ledger_checks(
     values: Sequence[SubmittedValue],
     ctx: SubmissionContext,
     accepted: dict[ValueKey, tuple[int, DataValue]],
+    deleting: dict[ValueKey, int],
     outcomes: list[Outcome],
     conflicts: dict[int, ErrorDetail],
     warnings: list[Conflict],
@@ -758,7 +759,7 @@ def _ledger_checks(
                     )
                 )
     # every category and attribute option combo counts: the stored values of the groups
-    # checked, except those this submission replaces
+    # checked, except those this submission replaces or deletes
     totals: dict[tuple[str, str, str], float] = dict.fromkeys(groups, 0.0)
     for _, dv in accepted.values():
         group = (dv.participant, dv.org_unit, dv.period)
@@ -769,7 +770,7 @@ def _ledger_checks(
             if key[3] not in administered:
                 continue  # most stored values: one set lookup, no tuple built
             group = (key[0], key[1], key[2])
-            if group in totals and key not in accepted:
+            if group in totals and key not in accepted and key not in deleting:
                 totals[group] += old
     for (participant, org_unit, period), members in groups.items():
         position = ledger.get((org_unit, period))

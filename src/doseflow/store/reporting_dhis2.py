@@ -4,17 +4,23 @@ The query (:class:`doseflow.reporting.dhis2_params.ExportQuery`) is cut by the d
 (data elements of the data sets, org units, periods or dates, last updated) and, for a
 participant, by its own country. An answer is at most :data:`MAX_EXPORT_VALUES` values: a
 query matching more is refused rather than cut short, so a client never takes a part for
-the whole.
+the whole. The complete data set registrations of the values selected come with them, so
+the answer can say which reports are complete, as DHIS2's does.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, select
 
 from doseflow.domain.errors import DoseflowError
 from doseflow.reporting.dhis2_params import ExportQuery, within_dates
+from doseflow.reporting.registrations import CompleteRegistration
+from doseflow.reporting.schema import DEFAULT_SCHEMA, Schema
 from doseflow.reporting.values import DataValue
-from doseflow.store.reporting import load_values
+from doseflow.store import reporting_tables as t
+from doseflow.store.reporting import _as_date, _chunks, load_values
 
 MAX_EXPORT_VALUES = 200_000
 
@@ -46,3 +52,34 @@ def export_values(
             expected=f"a query matching at most {limit:,} values (fewer periods or org units)",
         )
     return [v for v in found if within_dates(v.period, query)]
+
+
+def export_registrations(
+    engine: Engine,
+    values: Sequence[DataValue],
+    *,
+    schema: Schema = DEFAULT_SCHEMA,
+    participant: str | None = None,
+) -> list[CompleteRegistration]:
+    """The stored completions of the reports ``values`` belong to (org unit, report, period
+    and attribute option combo of at least one of them), of ``participant`` only when given."""
+    wanted = {
+        (v.org_unit, schema.elements[v.data_element].report, v.period, v.attribute)
+        for v in values
+        if v.data_element in schema.elements
+    }
+    if not wanted:
+        return []
+    c = t.complete_registrations
+    found: list[CompleteRegistration] = []
+    with engine.connect() as conn:
+        for units in _chunks(sorted({key[0] for key in wanted})):
+            q = select(
+                c.c.participant, c.c.org_unit, c.c.report, c.c.period, c.c.attribute, c.c.completed
+            ).where(c.c.org_unit.in_(list(units)))
+            if participant is not None:
+                q = q.where(c.c.participant == participant)
+            for p, o, r, per, attr, done in conn.execute(q):
+                if (o, r, per, attr) in wanted:
+                    found.append(CompleteRegistration(p, o, r, per, attr, _as_date(done)))
+    return sorted(found, key=lambda r: r.key)

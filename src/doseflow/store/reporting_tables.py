@@ -6,8 +6,9 @@ the latest figure for every key. Its timestamps are whole seconds since 1970 UTC
 fast to write in bulk on both backends). Locks, their audit trail, requirements and the
 first-submission times used by compliance sit beside it, the complete data set
 registrations (DHIS2's way of marking a report as submitted) that compliance prefers when
-there are any, and the hierarchy files loaded with `doseflow report hierarchy load` (the
-latest is in force).
+there are any, the hierarchy files loaded with `doseflow report hierarchy load` and the
+DHIS2 mapping files loaded with `doseflow report mapping load` (for each, the latest is in
+force).
 """
 
 from __future__ import annotations
@@ -110,6 +111,18 @@ requirements = Table(
 
 hierarchies = Table(
     "report_hierarchies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(1000), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("loaded_by", String(100), nullable=True),
+    Column("loaded_at", DateTime, nullable=False),
+)
+
+
+dhis2_mappings = Table(
+    "report_dhis2_mappings",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", String(1000), nullable=False),

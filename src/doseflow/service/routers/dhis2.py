@@ -3,15 +3,21 @@ unchanged (DHIS2 2.40's Web API; see docs/service.md, "DHIS2-compatible endpoint
 
 ``POST`` takes dataValueSets JSON or ADX and answers DHIS2's import summary (a WebMessage:
 200 on SUCCESS, 409 on WARNING or ERROR; the bare ImportSummary under ``/api/<37 or
-older>/``). ``GET`` answers the stored values as dataValueSets JSON, or ADX for ``Accept:
-application/adx+xml``. Clients sign in as with DHIS2, HTTP Basic: the user name and an API
-token as password (``Bearer`` works too). A thin layer: parameters are read by
-``doseflow.reporting.dhis2_params``, values submitted and selected by ``doseflow.store``, the
-summary shaped by ``doseflow.reporting.dhis2_summary``.
+older>/``); a ``completeDate`` registers the report complete (``dataSetComplete`` in the
+answer). ``GET`` answers the stored values as dataValueSets JSON, or ADX for ``Accept:
+application/adx+xml``, with the completion of the report selected. Clients sign in as with
+DHIS2, HTTP Basic: the user name and an API token as password (``Bearer`` works too).
+
+Identifiers are those of the DHIS2 mapping stored with ``doseflow report mapping load``:
+with one, the default ``idScheme`` is UID, as in DHIS2; without one the service holds no
+DHIS2 UIDs, so an import reads either scheme and an export answers by code. A thin layer:
+parameters are read by ``doseflow.reporting.dhis2_params``, values submitted and selected by
+``doseflow.store``, the summary shaped by ``doseflow.reporting.dhis2_summary``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,34 +27,33 @@ from pydantic import BaseModel
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.reporting.adx import write_adx
 from doseflow.reporting.dhis2_json import data_value_set
-from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme
+from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdScheme, IdSchemes
 from doseflow.reporting.dhis2_params import (
     ADX_TYPES,
     export_query,
-    id_scheme_of,
+    given_schemes,
     import_params,
     media_type,
     read_payload,
+    request_schemes,
 )
 from doseflow.reporting.dhis2_summary import dhis2_web_message
 from doseflow.reporting.hierarchy import Hierarchy
+from doseflow.reporting.registrations import ExchangeDocument
 from doseflow.reporting.schema import DEFAULT_SCHEMA
-from doseflow.reporting.values import SubmittedValue
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES, ErrorBody
 from doseflow.service.routers.reports import hierarchy_of
 from doseflow.store.reporting import submit
-from doseflow.store.reporting_dhis2 import export_values
+from doseflow.store.reporting_dhis2 import export_registrations, export_values
 from doseflow.store.reporting_ledger import StoreLedger
+from doseflow.store.reporting_mapping import stored_mapping
 
 router = APIRouter(tags=["dhis2"], responses=ERROR_RESPONSES)
 
 Submit = Annotated[Access, Depends(authorize("reports.submit"))]
 ReadReports = Annotated[Access, Depends(authorize("reports.read"))]
-#: The service exchanges doseflow's own codes (no mapping file): a DHIS2 instance configured
-#: with doseflow's codes, or a client sending them, needs none.
-MAPPING = Dhis2Mapping()
 MAX_CONFLICTS = 1000
 PATHS = ("/api/dataValueSets", "/api/dataValueSets.json")
 VERSIONED = (
@@ -83,13 +88,49 @@ TextQuery = Annotated[str | None, Query(max_length=100)]
 ListQuery = Annotated[list[str], Query(max_length=100)]
 
 
-def _own_values(values: list[SubmittedValue], hierarchy: Hierarchy, access: Access) -> None:
-    """A participant may only send its own country's values (the rest is refused)."""
+@dataclass(frozen=True)
+class ServiceMapping:
+    """The DHIS2 mapping in force and the id scheme it makes the default."""
+
+    mapping: Dhis2Mapping
+    default: IdScheme | None  # None: import reads either scheme (no mapping stored)
+
+    @property
+    def export_default(self) -> IdScheme:
+        return self.default or IdScheme.CODE
+
+
+def mapping_of(request: Request) -> ServiceMapping:
+    """The mapping stored with ``doseflow report mapping load``: identifiers are UIDs by
+    default, as in DHIS2. Without one the service knows no DHIS2 UIDs (but DHIS2's default
+    combo): an import recognises either scheme, an export answers by code."""
+    stored = stored_mapping(engine_of(request))
+    if stored is None:
+        return ServiceMapping(Dhis2Mapping(), None)
+    return ServiceMapping(stored.mapping, IdScheme.UID)
+
+
+def _own_values(doc: ExchangeDocument, hierarchy: Hierarchy, access: Access) -> None:
+    """A participant may only send its own country's values and completions (the rest is
+    refused)."""
     own = access.own_iso3
     if own is None:
         return
     refused = []
-    for index, v in enumerate(values):
+    for r in doc.data_sets:
+        owner = hierarchy.participant_of(r.org_unit) if r.org_unit else None
+        if owner is not None and owner != own:
+            refused.append(
+                ErrorDetail(
+                    "SERVICE_OUT_OF_SCOPE",
+                    f"the completion of data set '{r.data_set}' is for {owner}; a participant "
+                    f"token for {own} may only complete {own}'s reports",
+                    ErrorLocation(source="request body", field="orgUnit"),
+                    expected=own,
+                    value=owner,
+                )
+            )
+    for index, v in enumerate(doc.values):
         owner = hierarchy.participant_of(v.org_unit)
         if owner is not None and owner != own:
             refused.append(
@@ -116,6 +157,9 @@ def post_data_value_sets(
     idScheme: TextQuery = None,
     dataElementIdScheme: TextQuery = None,
     orgUnitIdScheme: TextQuery = None,
+    categoryOptionComboIdScheme: TextQuery = None,
+    dataSetIdScheme: TextQuery = None,
+    attributeOptionComboIdScheme: TextQuery = None,
     run_async: Annotated[bool, Query(alias="async")] = False,
 ) -> JSONResponse:
     params = import_params(
@@ -123,38 +167,48 @@ def post_data_value_sets(
         import_strategy=importStrategy,
         atomic_mode=atomicMode,
         run_async=run_async,
-        id_schemes=(
-            ("idScheme", idScheme),
-            ("dataElementIdScheme", dataElementIdScheme),
-            ("orgUnitIdScheme", orgUnitIdScheme),
-        ),
+        id_schemes={
+            "idScheme": idScheme,
+            "dataElementIdScheme": dataElementIdScheme,
+            "orgUnitIdScheme": orgUnitIdScheme,
+            "categoryOptionComboIdScheme": categoryOptionComboIdScheme,
+            "dataSetIdScheme": dataSetIdScheme,
+            "attributeOptionComboIdScheme": attributeOptionComboIdScheme,
+        },
     )
-    values = read_payload(request.headers.get("content-type"), body, MAPPING, DEFAULT_SCHEMA)
+    found = mapping_of(request)
+    schemes = params.id_schemes.over(IdSchemes(general=found.default))
+    doc = read_payload(
+        request.headers.get("content-type"), body, found.mapping, DEFAULT_SCHEMA, id_schemes=schemes
+    )
     hierarchy = hierarchy_of(request)
-    _own_values(values, hierarchy, access)
+    _own_values(doc, hierarchy, access)
     engine = engine_of(request)
     summary = submit(
         engine,
-        values,
+        doc.values,
         hierarchy=hierarchy,
         dry_run=params.dry_run,
         atomic=params.atomic,
         strategy=params.strategy,
         ledger=StoreLedger(engine),
         stored_by=access.principal.user,
+        data_sets=doc.data_sets,
     )
     answer = dhis2_web_message(
         summary,
         api_version=_api_version(request),
-        id_schemes=dict(params.id_schemes),
+        id_schemes=given_schemes(schemes),  # the schemes in force (none: either is read)
         max_conflicts=MAX_CONFLICTS,
     )
+    values = doc.values
     access.audit(
         f"{len(values)} values (dataValueSets)",
         dry_run=params.dry_run,
         strategy=params.strategy.value,
         written=len(summary.writes) if summary.written else 0,
         deleted=len(summary.deletes) if summary.written else 0,
+        completed=len(summary.completed) if summary.completions_written else 0,
         status=answer.body.get("status"),
     )
     return JSONResponse(answer.body, status_code=answer.status_code)
@@ -173,12 +227,26 @@ def get_data_value_sets(
     idScheme: TextQuery = None,
     dataElementIdScheme: TextQuery = None,
     orgUnitIdScheme: TextQuery = None,
+    categoryOptionComboIdScheme: TextQuery = None,
+    dataSetIdScheme: TextQuery = None,
+    attributeOptionComboIdScheme: TextQuery = None,
 ) -> Response:
     adx = media_type(request.headers.get("accept")) in ADX_TYPES
+    found = mapping_of(request)
+    schemes = request_schemes(
+        {
+            "idScheme": idScheme,
+            "dataElementIdScheme": dataElementIdScheme,
+            "orgUnitIdScheme": orgUnitIdScheme,
+            "categoryOptionComboIdScheme": categoryOptionComboIdScheme,
+            "dataSetIdScheme": dataSetIdScheme,
+            "attributeOptionComboIdScheme": attributeOptionComboIdScheme,
+        }
+    )
     query = export_query(
         schema=DEFAULT_SCHEMA,
         hierarchy=hierarchy_of(request),
-        mapping=MAPPING,
+        mapping=found.mapping,
         data_sets=dataSet,
         periods=period,
         start_date=startDate,
@@ -186,15 +254,23 @@ def get_data_value_sets(
         org_units=orgUnit,
         children=children,
         last_updated=lastUpdated,
-        # without a mapping the service holds no DHIS2 UIDs: identifiers are its codes
-        id_scheme=id_scheme_of(
-            idScheme, dataElementIdScheme, orgUnitIdScheme, default=IdScheme.CODE
-        ),
+        id_schemes=schemes,
+        default_scheme=found.export_default,
     )
-    values = export_values(engine_of(request), query, participant=access.own_iso3)
+    engine = engine_of(request)
+    values = export_values(engine, query, participant=access.own_iso3)
+    done = export_registrations(engine, values, participant=access.own_iso3)
     if adx:
-        return Response(write_adx(values, MAPPING, DEFAULT_SCHEMA), media_type=ADX_TYPES[0])
-    doc = data_value_set(values, MAPPING, id_scheme=query.id_scheme, data_set=query.data_set)
+        text = write_adx(values, found.mapping, DEFAULT_SCHEMA, registrations=done)
+        return Response(text, media_type=ADX_TYPES[0])
+    doc = data_value_set(
+        values,
+        found.mapping,
+        id_schemes=query.id_schemes,
+        data_set=query.data_set,
+        registrations=done,
+        schema=DEFAULT_SCHEMA,
+    )
     return JSONResponse(doc)
 
 
