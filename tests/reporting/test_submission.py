@@ -141,7 +141,10 @@ def _administered(org_unit: str, n: int, category: str = "dose=dose1,group=hcw")
 def test_administered_exceeds_available(ctx: SubmissionContext) -> None:
     ledger = {("PRK-SPY", "202109"): LedgerPosition(opening=1_000, received=4_000, closing=2_000)}
     stored = {
-        ("PRK", "PRK-SPY", "202109", "doses_administered", "dose=dose2,group=hcw"): (3_000.0, None)
+        ("PRK", "PRK-SPY", "202109", "doses_administered", "dose=dose2,group=hcw", "default"): (
+            3_000.0,
+            None,
+        )
     }
     checked = replace(ctx, ledger=ledger, stored=stored)
     ok = validate_submission([_administered("PRK-SPY", 2_000)], checked)  # type: ignore[list-item]
@@ -264,7 +267,7 @@ def test_resubmitting_what_was_written_is_all_ignored(
     ctx = SubmissionContext(DEFAULT_SCHEMA, make_hierarchy(), AS_OF)
     values = [sv(e, p, o, n) for e, p, o, n in rows]
     first = validate_submission(values, ctx)
-    stored: dict[tuple[str, str, str, str, str], tuple[float, str | None]] = {
+    stored: dict[tuple[str, str, str, str, str, str], tuple[float, str | None]] = {
         dv.key: (dv.value, dv.comment) for dv in first.writes
     }
     again = validate_submission(values, replace(ctx, stored=stored))
