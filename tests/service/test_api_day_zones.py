@@ -116,7 +116,9 @@ def test_a_bad_zone_or_date_is_refused_naming_the_parameter(
     pyongyang: tuple[Service, str],
 ) -> None:
     service, _ = pyongyang
-    wrong = service.get("/api/stock", "viewer", params={"at": "2021-06-30", "zone": "Asia/Pyongang"})
+    wrong = service.get(
+        "/api/stock", "viewer", params={"at": "2021-06-30", "zone": "Asia/Pyongang"}
+    )
     assert wrong.status_code == 422
     assert wrong.json()["code"] == "TIME_ZONE_UNKNOWN"
     assert wrong.json()["errors"][0]["field"] == "zone"

@@ -132,7 +132,8 @@ def test_the_stock_and_shipments_pages_state_the_zone_of_today(full: Service) ->
         'days left from today at each node, in its time zone: <span id="expiry-zones">'
         "Africa/Nairobi (KEN-NS)</span>" in stock
     )
-    staff = " ".join(browser_for(full, "logistics-officer").get("/dashboard/shipments").text.split())
+    staff_page = browser_for(full, "logistics-officer").get("/dashboard/shipments").text
+    staff = " ".join(staff_page.split())
     assert 'in its time zone: <span id="transit-zones">Africa/Lagos (NGA-NS)</span>' in staff
 
 
