@@ -6,12 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
+from fastapi import Request
 
 from doseflow.cli.app import run
 from doseflow.service.days import DAY_ZONE_HEADER
+from doseflow.service.routers.reports import hierarchy_of
 from doseflow.store.ledger import LedgerStore
+from doseflow.store.reporting_ledger import StoreLedger, ledger_figures
 from tests.ledger.factory import NODES, arrived, dispatched, onward
 from tests.reporting.test_time_zones import PYONGYANG_MORNING, _receipt
 from tests.service.conftest import Service, make_service
@@ -126,3 +131,19 @@ def test_a_bad_zone_or_date_is_refused_naming_the_parameter(
         r = service.get("/api/stock", "viewer", params={"at": bad})
         assert r.status_code in (400, 422), bad
         assert "at" in r.text, bad
+
+
+def test_the_services_network_hierarchy_cuts_a_countrys_month_at_its_stores_midnight(
+    pyongyang: tuple[Service, str],
+) -> None:
+    """No hierarchy stored: the service's org units come from the ledger's nodes, each
+    national unit in its national store's zone (the receipt is a July one in Pyongyang)."""
+    service, _ = pyongyang
+    hierarchy = hierarchy_of(cast(Request, SimpleNamespace(app=service.app)))
+    assert (hierarchy.time_zone("PRK"), hierarchy.time_zone("PRK-R1")) == ("Asia/Pyongyang",) * 2
+    figures = ledger_figures(
+        StoreLedger(service.engine), hierarchy, [("PRK", "202106"), ("PRK", "202107")]
+    )
+    june, july = figures[("PRK", "202106")], figures[("PRK", "202107")]
+    assert (june.received, june.closing, july.received) == (0, 0, 700)
+    assert june.time_zone == july.time_zone == "Asia/Pyongyang"
