@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -90,19 +90,20 @@ def state_zones(
     response: Response,
     days: bool,
     zone: tzinfo | None,
-    zones: Mapping[str, tzinfo],
+    zones: Callable[[], Mapping[str, tzinfo]],
     nodes: Iterable[str],
 ) -> None:
     """Name, in :data:`DAY_ZONE_HEADER`, the zone that cut the days asked: ``zone`` if given,
-    else each node's (``Asia/Pyongyang (PRK-NS); UTC (SII)``). Nothing when the query spoke of
-    no day (``days`` false: instants need no zone) or no node is shown."""
+    else each node's (``Asia/Pyongyang (PRK-NS); UTC (SII)``; ``zones`` is read only then).
+    Nothing when the query spoke of no day (``days`` false: instants need no zone) or no
+    node is shown."""
     if not days:
         return
     shown = set(nodes)
     if zone is not None:
         text = zone_name(zone)
     elif shown:
-        text = zones_by_node(zones, shown)
+        text = zones_by_node(zones(), shown)
     else:
         return
     response.headers[DAY_ZONE_HEADER] = quote(text, safe=" ();,/_-+:")

@@ -196,7 +196,7 @@ def get_stock(
     answer = json_response(list[StockLine], lines)
     answer.headers.update(page_headers(request, page, len(lines), total))
     shown = {s.node for s in lines} | ({node} if node else set())
-    state_zones(answer, is_day(at), given, ledger.node_zones(), shown)
+    state_zones(answer, is_day(at), given, ledger.node_zones, shown)
     return answer
 
 
@@ -230,7 +230,7 @@ def get_expiring(
     lines.sort(key=lambda x: (x.expiry, x.node, x.product, x.lot))
     shown = page_of(request, response, page, lines)
     # without ``today``, today is a day at each node: say in which zone
-    state_zones(response, today is None, given, ledger.node_zones(), {x.node for x in shown})
+    state_zones(response, today is None, given, ledger.node_zones, {x.node for x in shown})
     return shown
 
 
@@ -277,7 +277,7 @@ def get_stock_card(
         zone=given,
     )
     paged(request, response, page, list(card.lines), total)
-    state_zones(response, is_day(start) or is_day(end), given, ledger.node_zones(), {node})
+    state_zones(response, is_day(start) or is_day(end), given, ledger.node_zones, {node})
     return card
 
 
@@ -340,7 +340,7 @@ def get_in_transit(
             t for t in lines if t.shipment_id in mine or countries.get(t.destination) == country
         ]
     shown = page_of(request, response, page, lines)
-    state_zones(response, is_day(at), given, ledger.node_zones(), {t.destination for t in shown})
+    state_zones(response, is_day(at), given, ledger.node_zones, {t.destination for t in shown})
     return shown
 
 
@@ -378,7 +378,7 @@ def get_held_at_hubs(
                 )
         holdings = narrowed
     shown = page_of(request, response, page, holdings)
-    state_zones(response, is_day(at), given, ledger.node_zones(), {h.hub for h in shown})
+    state_zones(response, is_day(at), given, ledger.node_zones, {h.hub for h in shown})
     return shown
 
 
