@@ -124,6 +124,19 @@ def test_shipments_and_stock_pages(full: Service) -> None:
     assert "S-NGA-1" in staff
 
 
+def test_the_stock_and_shipments_pages_state_the_zone_of_today(full: Service) -> None:
+    """Days left and "overdue" count from today at each node, in its time zone (issue 14)."""
+    kenya = browser_for(full, "participant-KEN")
+    stock = " ".join(kenya.get("/dashboard/stock", params={"within_days": 3650}).text.split())
+    assert (
+        'days left from today at each node, in its time zone: <span id="expiry-zones">'
+        "Africa/Nairobi (KEN-NS)</span>" in stock
+    )
+    staff_page = browser_for(full, "logistics-officer").get("/dashboard/shipments").text
+    staff = " ".join(staff_page.split())
+    assert 'in its time zone: <span id="transit-zones">Africa/Lagos (NGA-NS)</span>' in staff
+
+
 def test_the_stock_page_says_which_source_it_covers(full: Service) -> None:
     seed_unicef(full.engine)
     kenya = browser_for(full, "participant-KEN")

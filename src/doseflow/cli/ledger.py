@@ -118,15 +118,9 @@ def _zone_caption(store: LedgerStore, at: date | datetime | None, nodes: set[str
     """Which zone's midnight ended the day asked, per node shown (for a date only)."""
     if at is None or isinstance(at, datetime) or not nodes:
         return ""
-    from doseflow.domain.time_zone import zone_name
+    from doseflow.domain.time_zone import zones_by_node
 
-    zones = store.node_zones()
-    by_zone: dict[str, list[str]] = {}
-    for code in sorted(nodes):
-        by_zone.setdefault(zone_name(zones.get(code, UTC)), []).append(code)
-    return "Day ends at local midnight: " + "; ".join(
-        f"{zone} ({', '.join(codes)})" for zone, codes in sorted(by_zone.items())
-    )
+    return "Day ends at local midnight: " + zones_by_node(store.node_zones(), nodes)
 
 
 ZONE = typer.Option(
@@ -325,13 +319,14 @@ def hubs(
     at: str | None = typer.Option(
         None, "--at", help="As of the end of this day at each hub (its time zone)."
     ),
+    zone: str | None = ZONE,
     db: str | None = DB,
 ) -> None:
     """Stock held at hubs and the shipments held there."""
     table = Table(title="Held at hubs (doses)")
     for col in ("hub", "product", "lot", "expiry", "doses", "held shipments"):
         table.add_column(col, justify="right" if col == "doses" else "left")
-    for h in _store(db).held_at_hubs(_at(at)):
+    for h in _store(db).held_at_hubs(_at(at), _zone_option(zone)):
         held = "; ".join(
             f"{s.shipment_id} ({s.reason}{', until ' + str(s.until) if s.until else ''})"
             for s in h.held
@@ -343,24 +338,37 @@ def hubs(
 @ledger_app.command("expiring")
 def expiring(
     days: int = typer.Option(30, "--days", help="Expiring within this many days."),
-    today: str | None = typer.Option(None, "--today"),
+    today: str | None = typer.Option(
+        None, "--today", help="Count from this date (default: today at each node, its zone)."
+    ),
     node: str | None = typer.Option(None, "--node"),
+    zone: str | None = ZONE,
     db: str | None = DB,
 ) -> None:
-    """Lots expiring within N days, with a first-expiry-first-out suggestion per node."""
+    """Lots expiring within N days, with a first-expiry-first-out suggestion per node. A lot
+    is usable through its expiry date at its node: "today" is the node's local date."""
     store = _store(db)
-    day = _day(today, "--today") or datetime.now(UTC).date()
-    lines = store.expiring(days, today=day, node=node)
-    table = Table(title=f"Expiring within {days} days of {day} (doses)")
+    given = _zone_option(zone)
+    day = _day(today, "--today")
+    now = datetime.now(UTC)
+    lines = store.expiring(days, today=day, node=node, now=now, zone=given)
+    when = str(day) if day else "today at each node"
+    table = Table(title=f"Expiring within {days} days of {when} (doses)")
     for col in ("node", "product", "lot", "expiry", "days left", "doses", "FEFO: issue first"):
         table.add_column(col, justify="right" if col in ("doses", "days left") else "left")
     for x in lines:
-        suggestion = store.fefo(x.node, x.product, x.doses, today=day)
+        suggestion = store.fefo(x.node, x.product, x.doses, today=day, now=now, zone=given)
         first = ", ".join(f"{p.lot} {p.doses:,}" for p in suggestion.picks[:3])
         table.add_row(
             x.node, x.product, x.lot, str(x.expiry), str(x.days_left), f"{x.doses:,}", first
         )
     console.print(table)
+    if day is None and lines:
+        from doseflow.domain.time_zone import zone_name, zones_by_node
+
+        shown = {x.node for x in lines}
+        where = zone_name(given) if given else zones_by_node(store.node_zones(), shown)
+        console.print(f"Today is the local date in: {where}", highlight=False, soft_wrap=True)
 
 
 @ledger_app.command("check")

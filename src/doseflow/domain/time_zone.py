@@ -12,6 +12,7 @@ the bundled default per country live in :mod:`doseflow.data.time_zones`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 
@@ -39,3 +40,12 @@ def local_date(moment: datetime, zone: tzinfo) -> date:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone).date()
+
+
+def zones_by_node(zones: Mapping[str, tzinfo], nodes: Iterable[str]) -> str:
+    """Which zone's days apply to which of ``nodes`` (a node not in ``zones``: UTC), as the
+    CLI and the API state it: ``Asia/Pyongyang (PRK-NS, PRK-R1); UTC (SII)``, by zone name."""
+    by_zone: dict[str, list[str]] = {}
+    for code in sorted(set(nodes)):
+        by_zone.setdefault(zone_name(zones.get(code, UTC)), []).append(code)
+    return "; ".join(f"{zone} ({', '.join(codes)})" for zone, codes in sorted(by_zone.items()))

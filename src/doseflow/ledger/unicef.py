@@ -311,6 +311,9 @@ def _shipment(
         ),
         ShipmentReceived(
             event_id=f"unicef:{key}:received",
+            # noon UTC on the 1st is in that month locally from UTC-12 (00:00 on the 1st) to
+            # UTC+14 (02:00 on the 2nd): every bundled country zone (tests/ledger/
+            # test_unicef_local_month.py), so the receipt counts in its month at the store
             occurred_at=start.replace(hour=12),
             recorded_by=RECORDED_BY,
             shipment_id=shipment,

@@ -6,7 +6,7 @@ Every view is in doses and says so (``unit``); :meth:`StockLine.express` convert
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -187,14 +187,19 @@ def fefo(
     return FefoSuggestion(node, product, requested, tuple(picks), max(left, 0))
 
 
-def expiring_within(stock: Iterable[StockLine], days: int, today: date) -> list[ExpiringLine]:
+def expiring_within(
+    stock: Iterable[StockLine], days: int, today: date | Mapping[str, date]
+) -> list[ExpiringLine]:
     """Lots with stock that expire within ``days`` of ``today`` (already expired included,
-    with negative days left), soonest first."""
-    out = [
-        ExpiringLine(s.node, s.product, s.lot, s.expiry, (s.expiry - today).days, s.doses)
-        for s in stock
-        if s.expiry is not None and s.doses > 0 and (s.expiry - today).days <= days
-    ]
+    with negative days left), soonest first. ``today`` may be one date, or each node's own
+    (its local date: a lot expiring on 31 August is usable through 31 August at its node)."""
+    out = []
+    for s in stock:
+        day = today if isinstance(today, date) else today[s.node]
+        if s.expiry is not None and s.doses > 0 and (s.expiry - day).days <= days:
+            out.append(
+                ExpiringLine(s.node, s.product, s.lot, s.expiry, (s.expiry - day).days, s.doses)
+            )
     return sorted(out, key=lambda x: (x.expiry, x.node, x.product, x.lot))
 
 

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from doseflow.data.population import countries
+from doseflow.data.time_zones import zone_for
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.network import Network, NodeKind
+from doseflow.domain.time_zone import zone_name
 
 
 @dataclass(frozen=True)
@@ -171,16 +173,34 @@ def national_hierarchy(neighbours: Mapping[str, Iterable[str]] | None = None) ->
 
 def hierarchy_from_network(network: Network, *, any_country: bool = True) -> Hierarchy:
     """Org units from the supply network: each country with a national store is a
-    participant; its regional and district stores become regions answering for their node."""
+    participant; its regional and district stores become regions answering for their node.
+
+    Zones are set as a hierarchy file would set them: the national unit's days are its
+    national store's (the node's ``time_zone``, else the country's default; the country's
+    default if its national stores disagree), and a region's are its own node's, so a
+    country-level cross-check cuts every node's period at one midnight, the capital's."""
     units: list[OrgUnit] = []
     stores = {NodeKind.REGIONAL_STORE, NodeKind.DISTRICT_STORE}
     national_nodes: dict[str, list[str]] = {}
+    national_zones: dict[str, set[str]] = {}
     for node in network.nodes.values():
         if node.kind is NodeKind.NATIONAL_STORE and node.country:
             national_nodes.setdefault(node.country, []).append(node.code)
+            zone = zone_name(zone_for(node.time_zone, node.country))
+            national_zones.setdefault(node.country, set()).add(zone)
     for iso3, nodes in national_nodes.items():
         wpp = countries().get(iso3)
-        units.append(OrgUnit(iso3, wpp.name if wpp else iso3, iso3, ledger_nodes=tuple(nodes)))
+        found = national_zones[iso3]
+        zone = next(iter(found)) if len(found) == 1 else zone_name(zone_for(None, iso3))
+        units.append(
+            OrgUnit(
+                iso3,
+                wpp.name if wpp else iso3,
+                iso3,
+                ledger_nodes=tuple(nodes),
+                time_zone=zone,
+            )
+        )
     for node in network.nodes.values():
         if node.kind in stores and node.country in national_nodes:
             parent_node = network.nodes.get(node.parent) if node.parent else None
@@ -196,6 +216,7 @@ def hierarchy_from_network(network: Network, *, any_country: bool = True) -> Hie
                     node.country,
                     parent=parent,
                     ledger_nodes=(node.code,),
+                    time_zone=zone_name(zone_for(node.time_zone, node.country)),
                 )
             )
     return build_hierarchy(units, any_country=any_country, source="network")

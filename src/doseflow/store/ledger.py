@@ -6,7 +6,7 @@ ledger.register_nodes(network.nodes.values())
 ledger.append_events([...])            # all-or-nothing; re-sends are no-ops
 ledger.stock_on_hand(node="PRK-NS", product="AZ-SII", at=date(2021, 6, 30))
 ledger.stock_card("PRK-NS", "AZ-SII")
-ledger.in_transit(); ledger.held_at_hubs(); ledger.expiring(30, today=date.today())
+ledger.in_transit(); ledger.held_at_hubs(); ledger.expiring(30)  # today at each node
 ledger.self_check()                    # conservation and never-negative, by full replay
 ```
 
@@ -27,7 +27,7 @@ from doseflow.data.time_zones import zone_for
 from doseflow.domain.events import LedgerEvent
 from doseflow.domain.network import Node, NodeKind
 from doseflow.domain.temperature import TemperatureBand
-from doseflow.domain.time_zone import zone_name
+from doseflow.domain.time_zone import local_date, zone_name
 from doseflow.ledger.accounts import CHECKED_STATES
 from doseflow.ledger.book import AppendResult, Book
 from doseflow.ledger.conservation import ConservationReport, compare
@@ -291,8 +291,11 @@ class LedgerStore:
         with self.engine.connect() as conn:
             return q.node_zones(conn)
 
-    def held_at_hubs(self, at: Moment | None = None) -> list[HubHolding]:
-        """Stock at hub nodes and the shipments held there."""
+    def held_at_hubs(
+        self, at: Moment | None = None, zone: tzinfo | None = None
+    ) -> list[HubHolding]:
+        """Stock at hub nodes and the shipments held there (a date ``at``: the end of that
+        day at each hub, or in ``zone``)."""
         with self.engine.connect() as conn:
             hubs = [
                 c
@@ -300,20 +303,46 @@ class LedgerStore:
                     select(t.nodes.c.code).where(t.nodes.c.kind == NodeKind.HUB.value)
                 )
             ]
-            return q.held_at_hubs(conn, hubs, at)
+            return q.held_at_hubs(conn, hubs, at, zone)
+
+    def today_at(
+        self, nodes: Iterable[str], *, now: datetime | None = None, zone: tzinfo | None = None
+    ) -> dict[str, date]:
+        """Each node's date at ``now`` (the clock if not given): its local date, in its own
+        time zone or in ``zone``. A lot expiring on 31 August is usable through the end of
+        31 August where it is, so expiry is judged against this date, never UTC's."""
+        moment = now or datetime.now(UTC)
+        zones = self.node_zones() if zone is None else {}
+        return {n: local_date(moment, zone or zones.get(n, UTC)) for n in set(nodes)}
 
     def expiring(
-        self, within_days: int, *, today: date | None = None, node: str | None = None
+        self,
+        within_days: int,
+        *,
+        today: date | None = None,
+        node: str | None = None,
+        now: datetime | None = None,
+        zone: tzinfo | None = None,
     ) -> list[ExpiringLine]:
-        """Lots in stock expiring within ``within_days`` (expired ones included)."""
-        day = today or datetime.now(UTC).date()
-        return expiring_within(self.stock_on_hand(node=node), within_days, day)
+        """Lots in stock expiring within ``within_days`` (expired ones included), counted
+        from ``today``, else from each node's own date at ``now`` (see :meth:`today_at`)."""
+        stock = self.stock_on_hand(node=node)
+        day = today or self.today_at({s.node for s in stock}, now=now, zone=zone)
+        return expiring_within(stock, within_days, day)
 
     def fefo(
-        self, node: str, product: str, doses: int, *, today: date | None = None
+        self,
+        node: str,
+        product: str,
+        doses: int,
+        *,
+        today: date | None = None,
+        now: datetime | None = None,
+        zone: tzinfo | None = None,
     ) -> FefoSuggestion:
-        """Which lots to issue ``doses`` from, first expiry first out."""
-        day = today or datetime.now(UTC).date()
+        """Which lots to issue ``doses`` from, first expiry first out; a lot is usable
+        through its expiry date at the node (``today``, else the node's date at ``now``)."""
+        day = today or self.today_at([node], now=now, zone=zone)[node]
         return fefo(self.stock_on_hand(node=node, product=product), node, product, doses, day)
 
     def shipments(self, shipment_ids: Sequence[str] | None = None) -> list[ShipmentStatus]:

@@ -3,12 +3,12 @@ A participant sees the nodes of its own country only (same rule as the API)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from doseflow.domain.time_zone import zones_by_node
 from doseflow.ledger.sources import StockSource, describe, select
 from doseflow.service.context import engine_of
 from doseflow.service.dashboard.paging import (
@@ -57,6 +57,9 @@ def shipments_page(
         shipments, shipments_page = page_rows(request, "shipments_offset", shipments_offset, every)
     transit, transit_page = page_rows(request, "transit_offset", transit_offset, transit)
     held, held_page = page_rows(request, "held_offset", held_offset, held)
+    # overdue: after the expected arrival date at the destination, in its time zone
+    destinations = {t.destination for t in transit}
+    today_at = ledger.today_at(destinations)
     return render(
         request,
         "shipments.html",
@@ -68,7 +71,8 @@ def shipments_page(
         held=held,
         held_page=held_page,
         nodes=nodes,
-        today=datetime.now(UTC).date(),
+        today_at=today_at,
+        transit_zones=zones_by_node(ledger.node_zones(), destinations),
     )
 
 
@@ -100,6 +104,8 @@ def stock_page(
     )
     every.sort(key=lambda x: (x.expiry, x.node, x.product, x.lot))
     expiring, expiring_nav = page_rows(request, "expiring_offset", expiring_offset, every)
+    # days left count from today at each node (its local date): say in which zone
+    expiring_zones = zones_by_node(ledger.node_zones(), {e.node for e in expiring})
     return render(
         request,
         "stock.html",
@@ -109,6 +115,7 @@ def stock_page(
         expiring=expiring,
         expiring_page=expiring_nav,
         within_days=within_days,
+        expiring_zones=expiring_zones,
         nodes=nodes,
         source=source,
         sources=list(StockSource),

@@ -30,6 +30,14 @@ from doseflow.ledger.views import (
 from doseflow.service.auth import Access, authorize
 from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
+from doseflow.service.days import (
+    DayOrMomentQuery,
+    ZoneQuery,
+    is_day,
+    state_zones,
+    with_day_zone,
+    zone_of,
+)
 from doseflow.service.errors import ERROR_RESPONSES
 from doseflow.service.queries import (
     PAGED_RESPONSES,
@@ -37,7 +45,6 @@ from doseflow.service.queries import (
     DateQuery,
     Iso3Query,
     LotQuery,
-    MomentQuery,
     Page,
     RequiredCode,
     page_headers,
@@ -150,7 +157,7 @@ def get_nodes(
     "/stock",
     summary="Stock on hand per node, product and lot (doses; paged by the database)",
     response_model=list[StockLine],
-    responses=PAGED_RESPONSES,
+    responses=with_day_zone(PAGED_RESPONSES),
 )
 def get_stock(
     request: Request,
@@ -160,11 +167,15 @@ def get_stock(
     node: CodeQuery = None,
     product: CodeQuery = None,
     lot: LotQuery = None,
-    at: MomentQuery = None,
+    at: DayOrMomentQuery = None,
+    zone: ZoneQuery = None,
     include_zero: bool = False,
     source: SourceQuery = StockSource.ALL,
 ) -> Response:
+    """A date ``at`` is the end of that day at each node (its time zone, or ``zone``), as
+    ``doseflow ledger stock --at``; a date-time is that instant."""
     ledger = ledger_of(request)
+    given = zone_of(zone)
     nodes = scoped_nodes(ledger, access, iso3, node)
     if source is not StockSource.ALL:
         nodes = select(ledger.nodes() if nodes is None else nodes, source)
@@ -178,18 +189,21 @@ def get_stock(
             product=product,
             lot=lot,
             at=at,
+            zone=given,
             include_zero=include_zero,
         )
     )
     answer = json_response(list[StockLine], lines)
     answer.headers.update(page_headers(request, page, len(lines), total))
+    shown = {s.node for s in lines} | ({node} if node else set())
+    state_zones(answer, is_day(at), given, ledger.node_zones, shown)
     return answer
 
 
 @router.get(
     "/stock/expiring",
     summary="Lots in stock expiring within a number of days (paged)",
-    responses=PAGED_RESPONSES,
+    responses=with_day_zone(PAGED_RESPONSES),
 )
 def get_expiring(
     request: Request,
@@ -201,23 +215,30 @@ def get_expiring(
     iso3: Iso3Query = None,
     node: CodeQuery = None,
     source: SourceQuery = StockSource.ALL,
+    zone: ZoneQuery = None,
 ) -> list[ExpiringLine]:
+    """Days left count from ``today``, else from today at each node (its time zone, or
+    ``zone``): a lot is usable through its expiry date where it is."""
     ledger = ledger_of(request)
+    given = zone_of(zone)
     nodes = scoped_nodes(ledger, access, iso3, node)
     if source is not StockSource.ALL:
         nodes = select(ledger.nodes() if nodes is None else nodes, source)
     lines: list[ExpiringLine] = []
     for code in nodes if nodes is not None else [None]:
-        lines.extend(ledger.expiring(within_days, today=today, node=code))
+        lines.extend(ledger.expiring(within_days, today=today, node=code, zone=given))
     lines.sort(key=lambda x: (x.expiry, x.node, x.product, x.lot))
-    return page_of(request, response, page, lines)
+    shown = page_of(request, response, page, lines)
+    # without ``today``, today is a day at each node: say in which zone
+    state_zones(response, today is None, given, ledger.node_zones, {x.node for x in shown})
+    return shown
 
 
 @router.get(
     "/stock/card",
     summary="Stock card: every movement at a node, with balances (lines paged by the database; "
     "the opening balance is the one before the page's first line)",
-    responses=PAGED_RESPONSES,
+    responses=with_day_zone(PAGED_RESPONSES),
 )
 def get_stock_card(
     request: Request,
@@ -227,10 +248,14 @@ def get_stock_card(
     node: RequiredCode,
     product: RequiredCode,
     lot: LotQuery = None,
-    start: MomentQuery = None,
-    end: MomentQuery = None,
+    start: DayOrMomentQuery = None,
+    end: DayOrMomentQuery = None,
+    zone: ZoneQuery = None,
 ) -> StockCard:
+    """A date ``start`` is from the start of that day at the node, a date ``end`` to its end
+    (the node's time zone, or ``zone``), as ``doseflow ledger card --from/--to``."""
     ledger = ledger_of(request)
+    given = zone_of(zone)
     known = ledger.nodes().get(node)
     if known is None:
         raise DoseflowError(
@@ -242,9 +267,17 @@ def get_stock_card(
         )
     access.check_iso3(known.country)
     card, total = ledger.stock_card_page(
-        node, product, lot=lot, start=start, end=end, limit=page.limit, offset=page.offset
+        node,
+        product,
+        lot=lot,
+        start=start,
+        end=end,
+        limit=page.limit,
+        offset=page.offset,
+        zone=given,
     )
     paged(request, response, page, list(card.lines), total)
+    state_zones(response, is_day(start) or is_day(end), given, ledger.node_zones, {node})
     return card
 
 
@@ -283,7 +316,7 @@ def get_shipments(
 @router.get(
     "/shipments/in-transit",
     summary="Doses in transit, per shipment leg and lot (paged)",
-    responses=PAGED_RESPONSES,
+    responses=with_day_zone(PAGED_RESPONSES),
 )
 def get_in_transit(
     request: Request,
@@ -291,24 +324,30 @@ def get_in_transit(
     access: ReadShipments,
     page: Page,
     iso3: Iso3Query = None,
-    at: MomentQuery = None,
+    at: DayOrMomentQuery = None,
+    zone: ZoneQuery = None,
 ) -> list[TransitLine]:
+    """A date ``at`` is the end of that day at each destination (its time zone, or
+    ``zone``), as ``doseflow ledger transit --at``; a date-time is that instant."""
     ledger = ledger_of(request)
+    given = zone_of(zone)
     country = access.scoped(iso3)
-    lines = ledger.in_transit(at=at)
+    lines = ledger.in_transit(at=at, zone=given)
     if country is not None:
         countries = _destination_countries(ledger)
         mine = {s.shipment_id for s in _own_shipments(ledger.shipments(), countries, country)}
         lines = [
             t for t in lines if t.shipment_id in mine or countries.get(t.destination) == country
         ]
-    return page_of(request, response, page, lines)
+    shown = page_of(request, response, page, lines)
+    state_zones(response, is_day(at), given, ledger.node_zones, {t.destination for t in shown})
+    return shown
 
 
 @router.get(
     "/shipments/held-at-hubs",
     summary="Stock at hubs and the shipments held there (paged)",
-    responses=PAGED_RESPONSES,
+    responses=with_day_zone(PAGED_RESPONSES),
 )
 def get_held_at_hubs(
     request: Request,
@@ -316,11 +355,15 @@ def get_held_at_hubs(
     access: ReadShipments,
     page: Page,
     iso3: Iso3Query = None,
-    at: MomentQuery = None,
+    at: DayOrMomentQuery = None,
+    zone: ZoneQuery = None,
 ) -> list[HubHolding]:
+    """A date ``at`` is the end of that day at each hub (its time zone, or ``zone``), as
+    ``doseflow ledger hubs --at``; a date-time is that instant."""
     ledger = ledger_of(request)
+    given = zone_of(zone)
     country = access.scoped(iso3)
-    holdings = ledger.held_at_hubs(at)
+    holdings = ledger.held_at_hubs(at, given)
     if country is not None:
         mine = {
             s.shipment_id
@@ -334,7 +377,9 @@ def get_held_at_hubs(
                     HubHolding(h.hub, h.product, h.lot, h.expiry, h.doses, held, h.unit)
                 )
         holdings = narrowed
-    return page_of(request, response, page, holdings)
+    shown = page_of(request, response, page, holdings)
+    state_zones(response, is_day(at), given, ledger.node_zones, {h.hub for h in shown})
+    return shown
 
 
 @router.post(
