@@ -109,6 +109,8 @@ def test_plausibility_says_why_positivity_was_not_checked_then_uses_the_stored_h
     assert flag["participant"] == "KEN"
     assert flag["figures"]["tests"] == 48_000
     assert answer.headers.get_list("X-Doseflow-Note") == []
+
+
 def test_values_keep_their_attribute_option_combo_and_compliance_names_its_basis(
     service: Service,
 ) -> None:
@@ -149,3 +151,41 @@ def test_the_import_summary_in_dhis2s_shape(service: Service) -> None:
     plain = service.post(path, "participant-KEN", json=body).json()
     assert plain["counts"]["accepted"] == 1
     assert plain["deleted"] == 0
+
+
+def test_compliance_judges_due_dates_in_the_stored_hierarchys_zone(service: Service) -> None:
+    """The API reads participants' zones from the stored hierarchy, as the CLI does: a report
+    stored at 12:00 UTC on its due date is on time in Nairobi (KEN's default zone, 15:00) but
+    late in a zone that has already reached the next day (Kiritimati, UTC+14)."""
+    from datetime import UTC, datetime
+
+    from doseflow.reporting import SubmittedValue, national_hierarchy
+    from doseflow.store import reporting as store
+    from doseflow.store.reporting_hierarchy import save_hierarchy, stored_hierarchy
+
+    save_requirements(
+        service.engine,
+        [Requirement("KEN", "distribution", PeriodType.MONTHLY, 15, parse_period("202106"))],
+    )
+    store.submit(
+        service.engine,
+        [SubmittedValue("doses_received", "202106", "KEN", 1200)],
+        hierarchy=national_hierarchy(),
+        as_of=datetime(2021, 7, 15).date(),
+        now=datetime(2021, 7, 15, 12, tzinfo=UTC),
+    )
+
+    def june() -> dict[str, Any]:
+        rows = service.get(
+            "/api/reports/compliance", "viewer", params={"iso3": "KEN", "as_of": "2021-08-01"}
+        ).json()
+        return next(r for r in rows if r["period"] == "202106")
+
+    assert (june()["status"], june()["time_zone"]) == ("on_time", "Africa/Nairobi")
+    save_hierarchy(
+        service.engine,
+        "any_country: true\nparticipants:\n  - {code: KEN, time_zone: Pacific/Kiritimati}\n",
+        "h.yaml",
+    )
+    assert stored_hierarchy(service.engine) is not None
+    assert (june()["status"], june()["time_zone"]) == ("late", "Pacific/Kiritimati")

@@ -103,11 +103,6 @@ def _hierarchy_and_origin(path: Path | None, engine: Engine) -> tuple[Hierarchy,
     )
 
 
-def _zones(found: Hierarchy) -> dict[str, str]:
-    """The time zone each participant of a hierarchy file names (national unit or above)."""
-    return {p: z for p in found.participants() if (z := found.time_zone(p)) is not None}
-
-
 def _date(text: str | None, name: str = "--as-of") -> date | None:
     if text is None:
         return None
@@ -812,7 +807,8 @@ def compliance_cmd(
     today = _date(as_of) or datetime.now().date()
     engine = open_database(db)
     try:
-        zones = _zones(_hierarchy(hierarchy, engine))  # the file, else the stored hierarchy
+        # the file, else the stored hierarchy
+        zones = _hierarchy(hierarchy, engine).participant_zones()
         rows = store.compliance_view(engine, today, participant, zones)
         wanted = sorted({r.participant for r in store.stored_requirements(engine, participant)})
         results = store.readiness(

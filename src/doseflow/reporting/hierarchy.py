@@ -94,6 +94,11 @@ class Hierarchy:
             nodes.extend(n for n in below.ledger_nodes if n not in nodes)
         return tuple(nodes)
 
+    def participant_zones(self) -> dict[str, str]:
+        """The zone each participant names (its national unit or above): what compliance
+        judges its due dates in; a participant not here takes its country's default."""
+        return {p: z for p in self.participants() if (z := self.time_zone(p)) is not None}
+
     def time_zone(self, code: str) -> str | None:
         """The zone named by this org unit or the nearest unit above it, or None (then each
         ledger node's own zone cuts the days)."""

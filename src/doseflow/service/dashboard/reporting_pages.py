@@ -26,7 +26,8 @@ def reporting_page(
     access = page_access(request, "compliance.read")
     own = access.own_iso3
     engine = engine_of(request)
-    rows = compliance_view(engine, as_of=as_of, participant=own)
+    zones = hierarchy_of(request).participant_zones()
+    rows = compliance_view(engine, as_of=as_of, participant=own, zones=zones)
     report = plausibility(engine, hierarchy_of(request), participants=[own] if own else None)
     flags = list(report.flags)
     counts: dict[str, int] = {}

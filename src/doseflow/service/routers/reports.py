@@ -301,7 +301,10 @@ def get_compliance(
     as_of: DateQuery = None,
 ) -> list[ComplianceOut]:
     rows: list[ComplianceRow] = compliance_view(
-        engine_of(request), as_of=as_of, participant=access.scoped(iso3)
+        engine_of(request),
+        as_of=as_of,
+        participant=access.scoped(iso3),
+        zones=hierarchy_of(request).participant_zones(),  # the CLI's zones, as it reads them
     )
     out = [
         ComplianceOut(
