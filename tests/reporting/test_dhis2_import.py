@@ -206,3 +206,22 @@ def test_dhis2_summary_names_the_completion_it_registered() -> None:
     assert (
         dhis2_import_summary(ok, data_set_complete="2021-10-01")["dataSetComplete"] == "2021-10-01"
     )
+
+
+@pytest.mark.parametrize(
+    ("strategy", "outcome", "codes"),
+    [
+        (ImportStrategy.CREATE_AND_UPDATE, Outcome.CONFLICT, ["REPORT_BAD_VALUE"]),
+        (ImportStrategy.DELETE, Outcome.DELETED, []),
+    ],
+)
+def test_an_empty_value_is_a_conflict_except_when_deleting(
+    strategy: ImportStrategy, outcome: Outcome, codes: list[str]
+) -> None:
+    """As in DHIS2 ("Data value or comment not specified"): an empty value not marked deleted
+    is refused, unless the import strategy is DELETE, where every value deletes."""
+    summary = validate_submission(
+        [sv("people_tested", "2021W38", "PRK", "")], _ctx({KEY_A: (10.0, None)}), strategy=strategy
+    )
+    assert summary.outcomes == (outcome,)
+    assert [c.error.code for c in summary.conflicts] == codes
