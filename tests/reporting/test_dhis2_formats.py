@@ -19,6 +19,7 @@ from doseflow.reporting import (
     load_mapping,
     read_adx,
     read_data_value_set,
+    write_adx,
 )
 from doseflow.reporting.dhis2_mapping import Dhis2Mapping, Ident, is_uid
 from doseflow.reporting.periods import PeriodType, parse_period
@@ -357,3 +358,84 @@ def test_cli_export_and_import_by_code(tmp_path: Path, capsys: pytest.CaptureFix
     assert "--id-scheme" in err
     assert run(["report", "import", src, "--id-scheme", "uid", "--dry-run", *common]) == 2
     assert "REPORT_DHIS2_ID_SCHEME_MISMATCH" in capsys.readouterr().err
+
+
+# -- ADX under identifier schemes -----------------------------------------------------------
+
+ADX_VALUES = [
+    *VALUES,
+    DataValue("PRK", "PRK", "2021W38", "positives", "default", 7, attribute="funder=gavi"),
+    DataValue("PRK", "PRK", "2021W38", "ili_cases", "default", 2, attribute="AocOther001"),
+]
+UID_MAPPING = Dhis2Mapping(
+    data_elements=MAPPING.data_elements,
+    org_units=MAPPING.org_units,
+    data_sets=MAPPING.data_sets,
+    category_option_combos=MAPPING.category_option_combos,
+    categories=MAPPING.categories,
+    attribute_option_combos={"AocOther001": Ident(id="AocOther001", code="OTHER")},
+)
+
+
+def test_adx_written_by_uid_reads_back_by_uid() -> None:
+    text = write_adx(ADX_VALUES, UID_MAPPING, DEFAULT_SCHEMA, id_schemes=IdSchemes(IdScheme.UID))
+    assert 'orgUnit="OuDPRKorea1"' in text
+    assert 'orgUnit="OuSPyongan1"' in text
+    assert 'dataSet="CovWeekly01"' in text
+    assert 'dataElement="CovDosesAd1"' in text
+    assert 'DOSE="D1"' in text  # category attributes stay codes, as ADX requires
+    assert 'attributeOptionCombo="AocOther001"' in text
+    back = read_adx(text, UID_MAPPING, DEFAULT_SCHEMA, id_schemes=IdSchemes(IdScheme.UID))
+    got = sorted((v.org_unit, v.data_element, v.category, v.attribute) for v in back)
+    assert got == sorted((v.org_unit, v.data_element, v.category, v.attribute) for v in ADX_VALUES)
+    with pytest.raises(DoseflowError) as exc:  # codes are not UIDs
+        read_adx(text.replace("CovDosesAd1", "COVAC_DOSES"), UID_MAPPING, DEFAULT_SCHEMA,
+                 id_schemes=IdSchemes(IdScheme.UID))
+    assert exc.value.code == "REPORT_DHIS2_ID_SCHEME_MISMATCH"
+
+
+def test_adx_default_and_per_kind_schemes() -> None:
+    by_code = write_adx(ADX_VALUES, UID_MAPPING, DEFAULT_SCHEMA)
+    assert 'orgUnit="PRK_SPY"' in by_code
+    assert 'dataElement="COVAC_DOSES"' in by_code
+    assert 'attributeOptionCombo="OTHER"' in by_code
+    mixed = write_adx(
+        ADX_VALUES,
+        UID_MAPPING,
+        DEFAULT_SCHEMA,
+        id_schemes=IdSchemes(IdScheme.CODE, data_element=IdScheme.UID),
+    )
+    assert 'orgUnit="PRK_SPY"' in mixed
+    assert 'dataElement="CovDosesAd1"' in mixed
+
+
+def test_adx_unmapped_under_uid_refused() -> None:
+    with pytest.raises(DoseflowError) as exc:
+        write_adx(VALUES, Dhis2Mapping(), DEFAULT_SCHEMA, id_schemes=IdSchemes(IdScheme.UID))
+    found = {(d.code, d.location.field) for d in exc.value}
+    assert ("REPORT_DHIS2_UNMAPPED_ID", "org_units.PRK") in found
+    assert ("REPORT_DHIS2_UNMAPPED_ID", "data_elements.doses_administered") in found
+    assert ("REPORT_DHIS2_UNMAPPED_ID", "data_sets.surveillance") in found
+
+
+def test_cli_export_adx_by_uid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "r.sqlite")
+    hierarchy = str(example("reporting_hierarchy.yaml"))
+    mapping = str(example("reporting_dhis2_mapping.yaml"))
+    src = str(example("reporting_prk_surveillance.json"))
+    common = ["--hierarchy", hierarchy, "--as-of", "2021-09-27", "--db", db]
+    assert run(["report", "import", src, "--id-scheme", "code", "--json", *common]) == 0
+    out = tmp_path / "x.adx.xml"
+    export = ["report", "export", "--format", "adx", "--period", "2021W38", "--participant", "PRK"]
+    export += ["--db", db]
+    assert run([*export, "--mapping", mapping, "--out", str(out)]) == 0
+    assert 'dataElement="C19_TESTED"' in out.read_text()  # ADX defaults to codes
+    assert run([*export, "--mapping", mapping, "--id-scheme", "uid", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert 'dataElement="C19Tested01"' in text
+    assert 'orgUnit="OuDPRKorea1"' in text
+    back = read_adx(text, MAPPING, DEFAULT_SCHEMA, id_schemes=IdSchemes(IdScheme.UID))
+    assert {v.data_element for v in back} >= {"people_tested", "positives"}
+    capsys.readouterr()
+    assert run([*export, "--id-scheme", "uid"]) == 2  # no mapping: no UIDs to give
+    assert "REPORT_DHIS2_UNMAPPED_ID" in capsys.readouterr().err

@@ -8,7 +8,13 @@ import pytest
 
 from doseflow.domain.errors import DoseflowError
 from doseflow.reporting import DEFAULT_SCHEMA
-from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdKind, IdScheme, IdSchemes
+from doseflow.reporting.dhis2_mapping import (
+    Dhis2Mapping,
+    IdKind,
+    IdScheme,
+    IdSchemes,
+    load_mapping,
+)
 from doseflow.reporting.dhis2_params import (
     export_query,
     given_schemes,
@@ -20,6 +26,7 @@ from doseflow.reporting.dhis2_params import (
 from doseflow.reporting.import_strategy import ImportStrategy
 
 from .conftest import make_hierarchy
+from .test_files import example
 
 BASE = {"schema": DEFAULT_SCHEMA, "hierarchy": make_hierarchy(), "mapping": Dhis2Mapping()}
 
@@ -125,3 +132,51 @@ def test_payload_by_content_type() -> None:
     with pytest.raises(DoseflowError) as err:
         read_payload("text/csv", b"a,b", Dhis2Mapping(), DEFAULT_SCHEMA)
     assert err.value.code == "SERVICE_UNSUPPORTED_MEDIA_TYPE"
+
+
+EXAMPLE = load_mapping(example("reporting_dhis2_mapping.yaml"))
+ONE = {"data_sets": ["administration"], "org_units": ["PRK"], "periods": ["202109"]}
+
+
+def test_export_query_attribute_option_combos_read_through_the_mapping() -> None:
+    mapped = {**BASE, "mapping": EXAMPLE}
+    query = export_query(**mapped, **ONE, attribute_option_combos=["AocGavi0001", "default"])  # type: ignore[arg-type]
+    assert query.attributes == ("funder=gavi", "default")
+    assert query.unmapped_attributes == ()  # both mapped: known without asking the store
+    by_code = export_query(**mapped, **ONE, attribute_option_combos=["GAVI"])  # type: ignore[arg-type]
+    assert by_code.attributes == ("funder=gavi",)
+    with pytest.raises(DoseflowError) as err:  # a code where a UID is asked for
+        export_query(
+            **mapped,  # type: ignore[arg-type]
+            **ONE,
+            attribute_option_combos=["GAVI"],
+            id_schemes=IdSchemes(attribute_option_combo=IdScheme.UID),
+        )
+    assert err.value.code == "REPORT_DHIS2_QUERY_INVALID"
+    assert err.value.details[0].location.field == "attributeOptionCombo"
+    assert err.value.details[0].value == "GAVI"
+    # not mapped: only stored values can tell whether it exists (the store checks)
+    loose = export_query(**BASE, **ONE, attribute_option_combos=["funder=unicef"])  # type: ignore[arg-type]
+    assert loose.attributes == ("funder=unicef",)
+    assert loose.unmapped_attributes == (("funder=unicef", "funder=unicef"),)
+    assert export_query(**BASE, **ONE).attributes is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("limit", ["0", "-2", "ten", "1.5"])
+def test_export_query_limit_must_be_a_positive_integer(limit: str) -> None:
+    with pytest.raises(DoseflowError) as err:
+        export_query(**BASE, **ONE, limit=limit)  # type: ignore[arg-type]
+    assert err.value.code == "REPORT_DHIS2_QUERY_INVALID"
+    assert err.value.details[0].location.field == "limit"
+    assert export_query(**BASE, **ONE, limit=" 25 ").limit == 25  # type: ignore[arg-type]
+    assert export_query(**BASE, **ONE).limit is None  # type: ignore[arg-type]
+
+
+def test_export_query_include_deleted_refused() -> None:
+    """doseflow deletes values outright: there are no deleted values to include."""
+    assert export_query(**BASE, **ONE, include_deleted=False).data_set == "administration"  # type: ignore[arg-type]
+    with pytest.raises(DoseflowError) as err:
+        export_query(**BASE, **ONE, include_deleted=True)  # type: ignore[arg-type]
+    assert err.value.code == "REPORT_DHIS2_UNSUPPORTED_PARAMETER"
+    assert err.value.details[0].location.field == "includeDeleted"
+    assert "deleted outright" in err.value.details[0].message

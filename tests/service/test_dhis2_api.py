@@ -186,6 +186,21 @@ def test_queries_and_bodies_dhis2_refuses(service: Service) -> None:
     )
     assert xml.status_code == 415
     assert xml.json()["code"] == "SERVICE_UNSUPPORTED_MEDIA_TYPE"
+    for bad, fld in (
+        ({"attributeOptionCombo": "funder=nobody"}, "attributeOptionCombo"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "many"}, "limit"),
+    ):
+        refused = service.get("/api/dataValueSets", "viewer", params={**QUERY, **bad})
+        assert refused.status_code == 409
+        assert refused.json()["code"] == "REPORT_DHIS2_QUERY_INVALID"
+        assert refused.json()["errors"][0]["field"] == fld
+    deleted = service.get("/api/dataValueSets", "viewer", params={**QUERY, "includeDeleted": "true"})
+    assert deleted.status_code == 422
+    assert deleted.json()["code"] == "REPORT_DHIS2_UNSUPPORTED_PARAMETER"
+    assert deleted.json()["errors"][0]["field"] == "includeDeleted"
+    kept = {**QUERY, "includeDeleted": "false", "attributeOptionCombo": "default", "limit": "5"}
+    assert service.get("/api/dataValueSets", "viewer", params=kept).status_code == 200
     name = service.get("/api/dataValueSets", "viewer", params={**QUERY, "idScheme": "NAME"})
     assert name.status_code == 422
     assert name.json()["code"] == "REPORT_ID_SCHEME_UNSUPPORTED"
@@ -289,6 +304,37 @@ def test_a_dhis2_client_pushes_by_uid_completes_and_reads_back(
                 (TESTED, PERIOD, KENYA, DEFAULT, DEFAULT, "800"),
             ]
         )
+        # DHIS2's attributeOptionCombo (one or more, by UID here) selects by combo, in the
+        # database; limit answers the first values only (in key order: the default combo's
+        # value first)
+        gavi = api.get("dataValueSets", params={**query, "attributeOptionCombo": GAVI}).json()
+        assert sorted(_row(v) for v in gavi["dataValues"]) == sorted(
+            [
+                (TESTED, PERIOD, KENYA, DEFAULT, GAVI, "1200"),
+                (POSITIVES, PERIOD, KENYA, DEFAULT, GAVI, "36"),
+            ]
+        )
+        assert gavi["completeDate"] == "2024-03-12"  # one report again: its completion
+        either = {**query, "attributeOptionCombo": [GAVI, DEFAULT]}
+        assert len(api.get("dataValueSets", params=either).json()["dataValues"]) == 3
+        first = api.get("dataValueSets", params={**query, "limit": 1}).json()
+        assert [_row(v) for v in first["dataValues"]] == [
+            (TESTED, PERIOD, KENYA, DEFAULT, DEFAULT, "800")
+        ]
+        two = api.get("dataValueSets", params={**query, "limit": "2", "attributeOptionCombo": GAVI})
+        assert len(two.json()["dataValues"]) == 2
+        with pytest.raises(Dhis2Error, match=r"409.*REPORT_DHIS2_QUERY_INVALID.*AocNone0001"):
+            api.get("dataValueSets", params={**query, "attributeOptionCombo": "AocNone0001"})
+        # ADX answers codes by default, as DHIS2's ADX does; idScheme=UID gives UIDs
+        by_uid = api.get(
+            "dataValueSets",
+            params={**query, "idScheme": "UID", "attributeOptionCombo": GAVI},
+            accept="application/adx+xml",
+        ).text
+        assert 'orgUnit="OuKenya0001"' in by_uid
+        assert 'dataSet="CovWeekly01"' in by_uid
+        assert f'dataElement="{TESTED}"' in by_uid
+        assert 'dataElement="C19_TESTED"' not in by_uid
         # DHIS2 allows a scheme per kind: org units by code, the rest by UID
         mixed = api.get("dataValueSets", params={**query, "orgUnitIdScheme": "CODE"}).json()
         assert {v["orgUnit"] for v in mixed["dataValues"]} == {"KEN"}

@@ -433,8 +433,10 @@ def export_cmd(
     start: str | None = typer.Option(None, help="Only periods starting on or after (YYYY-MM-DD)."),
     end: str | None = typer.Option(None, help="Only periods starting on or before (YYYY-MM-DD)."),
     mapping: Path | None = typer.Option(None, help=MAPPING_HELP),
-    id_scheme: str = typer.Option(
-        "uid", help=ID_SCHEME_HELP + " (DHIS2 JSON; uid needs a UID in the mapping for each)."
+    id_scheme: str | None = typer.Option(
+        None,
+        help=ID_SCHEME_HELP + " (default: uid for DHIS2 JSON, code for ADX; uid needs a UID "
+        "in the mapping for each).",
     ),
     data_element_id_scheme: str | None = typer.Option(
         None, help=KIND_SCHEME_HELP.format("data element")
@@ -504,7 +506,9 @@ def export_cmd(
                     schema=the_schema,
                 )
             elif fmt == "adx":
-                text = write_adx(values, the_mapping, the_schema, registrations=done)
+                text = write_adx(
+                    values, the_mapping, the_schema, registrations=done, id_schemes=schemes
+                )
             elif fmt == "fhir":
                 resources = measure_reports(
                     values, the_schema, base_url=base_url, hierarchy=_hierarchy(hierarchy, engine)

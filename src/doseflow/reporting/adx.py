@@ -13,7 +13,7 @@ The format, as DHIS2 reads and writes it::
 
 Periods are ISO 8601 intervals (first day and duration ``P7D`` or ``P1M``; ``P1W`` is also
 read; the start may be a date-time at midnight, as SDMX's TimeRangeType allows); identifiers
-are codes; a disaggregated value carries one attribute per category (category code = option
+are codes by default (UIDs on request, category attributes always codes); a disaggregated value carries one attribute per category (category code = option
 code) or, as DHIS2 also reads, a ``categoryOptionCombo`` attribute naming the combo itself
 (mapped like the JSON ``categoryOptionCombo``), never both.
 
@@ -38,7 +38,7 @@ from pyexpat import ExpatError, ParserCreate, errors
 from typing import Any
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.reporting.dhis2_json import mismatch_detail
+from doseflow.reporting.dhis2_json import IdentifiersOut, mismatch_detail
 from doseflow.reporting.dhis2_mapping import Dhis2Mapping, IdKind, IdScheme, IdSchemes
 from doseflow.reporting.periods import parse_period
 from doseflow.reporting.registrations import (
@@ -309,9 +309,17 @@ def write_adx(
     *,
     exported: datetime | None = None,
     registrations: Sequence[CompleteRegistration] = (),
+    id_schemes: IdSchemes | None = None,
 ) -> str:
     """An ADX document for ``values``: one group per org unit, period, report type and
-    attribute option combo, with its ``completeDate`` when ``registrations`` holds one."""
+    attribute option combo, with its ``completeDate`` when ``registrations`` holds one.
+
+    Org units, data sets, data elements and a group's ``attributeOptionCombo`` identifier
+    are under ``id_schemes`` (per kind; CODE for a kind given none, as ADX and DHIS2's ADX
+    default); category attributes are always codes, as ADX requires. Under UID, what the
+    mapping gives no UID refuses the document (``REPORT_DHIS2_UNMAPPED_ID``), as for
+    dataValueSets JSON."""
+    out = IdentifiersOut(mapping, id_schemes or IdSchemes(), IdScheme.CODE)
     ET.register_namespace("", ADX_NAMESPACE)
     ns = f"{{{ADX_NAMESPACE}}}"
     when = (exported or datetime.now(UTC)).replace(microsecond=0)
@@ -323,18 +331,18 @@ def write_adx(
     done = registration_index(registrations)
     for (org_unit, period, report, attribute), members in sorted(groups.items()):
         attrs = {
-            "orgUnit": mapping.org_unit_out(org_unit, IdScheme.CODE),
+            "orgUnit": out(IdKind.ORG_UNIT, org_unit),
             "period": parse_period(period).adx,
         }
         if report:
-            attrs["dataSet"] = mapping.data_set_out(report, IdScheme.CODE)
-        attrs.update(_attribute_out(attribute, mapping))
+            attrs["dataSet"] = out(IdKind.DATA_SET, report)
+        attrs.update(_attribute_out(attribute, mapping, out))
         registration = done.get((org_unit, report, period, attribute))
         if registration is not None:
             attrs["completeDate"] = registration.completed.isoformat()
         group = ET.SubElement(root, f"{ns}group", attrs)
         for v in members:
-            dv_attrs = {"dataElement": mapping.data_element_out(v.data_element, IdScheme.CODE)}
+            dv_attrs = {"dataElement": out(IdKind.DATA_ELEMENT, v.data_element)}
             for cat, opt in parse_category_key(v.category).items():
                 code, option = mapping.category_out(cat, opt)
                 dv_attrs[code] = option
@@ -342,14 +350,15 @@ def write_adx(
             dv = ET.SubElement(group, f"{ns}dataValue", dv_attrs)
             if v.comment:
                 ET.SubElement(dv, f"{ns}annotation").text = v.comment
+    out.check()
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _attribute_out(key: str, mapping: Dhis2Mapping) -> dict[str, str]:
+def _attribute_out(key: str, mapping: Dhis2Mapping, out: IdentifiersOut) -> dict[str, str]:
     """A group's attribute option combo: nothing for ``default``; one attribute per attribute
-    category for a key like ``funder=gavi`` (DHIS2's preferred ADX form); otherwise the
-    ``attributeOptionCombo`` identifier."""
+    category for a key like ``funder=gavi`` (DHIS2's preferred ADX form, codes whatever the
+    scheme); otherwise the ``attributeOptionCombo`` identifier under its scheme."""
     if key == DEFAULT_ATTRIBUTE_KEY:
         return {}
     try:
@@ -357,9 +366,9 @@ def _attribute_out(key: str, mapping: Dhis2Mapping) -> dict[str, str]:
     except ValueError:
         options = {}
     if not options:
-        return {"attributeOptionCombo": mapping.aoc_out(key) or key}
-    out: dict[str, str] = {}
+        return {"attributeOptionCombo": out(IdKind.ATTRIBUTE_OPTION_COMBO, key)}
+    found: dict[str, str] = {}
     for cat, opt in options.items():
         code, option = mapping.category_out(cat, opt)
-        out[code] = option
-    return out
+        found[code] = option
+    return found

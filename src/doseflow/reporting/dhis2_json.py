@@ -325,15 +325,8 @@ def data_value_set(
     ``attributeOptionCombo``). ADX, with a group per report, carries any number."""
     schemes = (id_schemes or IdSchemes()).over(IdSchemes(general=id_scheme))
     general = schemes.general or IdScheme.UID
-    chosen = {kind: schemes.of(kind) or general for kind in IdKind}
-    unmapped: dict[tuple[IdKind, str], None] = {}
-
-    def out(kind: IdKind, ours: str) -> str:
-        theirs = mapping.identifier_out(kind, ours, chosen[kind])
-        if theirs is None:
-            unmapped[(kind, ours)] = None
-            return ours
-        return theirs
+    out = IdentifiersOut(mapping, schemes, general)
+    chosen = out.chosen
 
     values = list(values)
     head: dict[str, Any] = {}
@@ -364,12 +357,35 @@ def data_value_set(
         if chosen[kind] is not general:
             doc[kind.parameter] = chosen[kind].name
     doc.update(head)
-    if unmapped:
-        raise DoseflowError.from_details(
-            _unmapped(kind, ours, chosen[kind]) for kind, ours in list(unmapped)[:MAX_DETAILS]
-        )
+    out.check()
     doc["dataValues"] = rows
     return doc
+
+
+class IdentifiersOut:
+    """doseflow's codes as DHIS2's identifiers, each kind under its scheme (``schemes``,
+    ``general`` for a kind without one), for the dataValueSets JSON and ADX writers alike.
+    What the mapping gives no UID is noted, not invented: :meth:`check` then refuses the
+    document (``REPORT_DHIS2_UNMAPPED_ID``, every one listed up to :data:`MAX_DETAILS`)."""
+
+    def __init__(self, mapping: Dhis2Mapping, schemes: IdSchemes, general: IdScheme) -> None:
+        self.mapping = mapping
+        self.chosen = {kind: schemes.of(kind) or general for kind in IdKind}
+        self.unmapped: dict[tuple[IdKind, str], None] = {}
+
+    def __call__(self, kind: IdKind, ours: str) -> str:
+        theirs = self.mapping.identifier_out(kind, ours, self.chosen[kind])
+        if theirs is None:
+            self.unmapped[(kind, ours)] = None
+            return ours
+        return theirs
+
+    def check(self) -> None:
+        if self.unmapped:
+            raise DoseflowError.from_details(
+                _unmapped(kind, ours, self.chosen[kind])
+                for kind, ours in list(self.unmapped)[:MAX_DETAILS]
+            )
 
 
 def _one_registration(

@@ -3,7 +3,8 @@
 A DHIS2 client sends the same parameters to doseflow as to DHIS2 (2.40's Web API, "Data
 values"): on import ``dryRun``, ``importStrategy``, ``atomicMode``, the id schemes and
 ``async``; on export ``dataSet``, ``period``, ``startDate``, ``endDate``, ``orgUnit``,
-``children``, ``lastUpdated`` and the id schemes. The id schemes (``idScheme`` and one per
+``children``, ``lastUpdated``, ``attributeOptionCombo``, ``limit`` and the id schemes
+(``includeDeleted=true`` is refused: doseflow deletes values outright). The id schemes (``idScheme`` and one per
 kind of identifier: ``dataElementIdScheme``, ``orgUnitIdScheme``,
 ``categoryOptionComboIdScheme``, ``dataSetIdScheme``, ``attributeOptionComboIdScheme``) are
 read into :class:`~doseflow.reporting.dhis2_mapping.IdSchemes`, the one reading of schemes
@@ -175,6 +176,11 @@ class ExportQuery:
     updated_since: datetime | None
     id_schemes: IdSchemes  # every kind's scheme (``general`` set)
     data_set: str | None  # the one data set asked for (echoed in the answer), else None
+    attributes: tuple[str, ...] | None = None  # attribute option combo keys (None: all)
+    #: (key, as given) of the attribute option combos the mapping does not know: they exist
+    #: only if stored values carry them, which the store judges
+    unmapped_attributes: tuple[tuple[str, str], ...] = ()
+    limit: int | None = None  # the first values only (DHIS2's ``limit``)
 
 
 def _moment(name: str, text: str) -> datetime:
@@ -190,6 +196,63 @@ def _moment(name: str, text: str) -> datetime:
         ) from None
     if found.tzinfo is not None:
         found = found.astimezone(UTC).replace(tzinfo=None)
+    return found
+
+
+def unknown_attribute(given: str) -> DoseflowError:
+    """The refusal of an attribute option combo neither mapped nor stored."""
+    return DoseflowError(
+        QUERY_INVALID,
+        f"attribute option combo '{given}' is not known",
+        field="attributeOptionCombo",
+        expected="an attribute option combo of the DHIS2 mapping or of stored values "
+        "(default: DHIS2's default combo)",
+        value=given[:100],
+    )
+
+
+def _attributes(
+    given: Sequence[str], mapping: Dhis2Mapping, scheme: IdScheme | None
+) -> tuple[tuple[str, ...] | None, tuple[tuple[str, str], ...]]:
+    """The attribute option combo keys ``given`` names (under ``scheme``, either when None)
+    and those of them the mapping does not know."""
+    if not given:
+        return None, ()
+    keys: list[str] = []
+    unmapped: list[tuple[str, str]] = []
+    for text in given:
+        key = mapping.identifier_in(IdKind.ATTRIBUTE_OPTION_COMBO, text.strip(), scheme)
+        if key is None:
+            assert scheme is not None
+            raise DoseflowError(
+                QUERY_INVALID,
+                f"attribute option combo '{text}' is not an identifier under {scheme.name}",
+                field="attributeOptionCombo",
+                expected=f"an attribute option combo's {scheme.name} "
+                "(attributeOptionComboIdScheme or idScheme)",
+                value=text[:100],
+            )
+        keys.append(key)
+        if key not in mapping.attribute_option_combos:
+            unmapped.append((key, text))
+    return tuple(dict.fromkeys(keys)), tuple(dict.fromkeys(unmapped))
+
+
+def _limit(text: str | None) -> int | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        found = int(text.strip())
+    except ValueError:
+        found = 0
+    if found < 1:
+        raise DoseflowError(
+            QUERY_INVALID,
+            f"'{text}' is not a positive whole number of values",
+            field="limit",
+            expected="a positive integer (the most values to answer)",
+            value=text[:100],
+        )
     return found
 
 
@@ -213,12 +276,25 @@ def export_query(
     last_updated: str | None = None,
     id_schemes: IdSchemes | None = None,
     default_scheme: IdScheme = IdScheme.UID,
+    attribute_option_combos: Sequence[str] = (),
+    limit: str | None = None,
+    include_deleted: bool = False,
 ) -> ExportQuery:
     """DHIS2's export query, checked as DHIS2 checks it: at least one data set; a period, a
     start and end date, or ``lastUpdated``; at least one org unit. ``period`` takes
     precedence over the dates; ``children`` adds every unit below the ones named. The
     answer's identifiers are under ``id_schemes`` (per kind), ``default_scheme`` for every
-    kind given none."""
+    kind given none. ``attribute_option_combos`` are read under the attribute option combo
+    scheme given (either scheme when none is); ``limit`` (text, as sent) must be a positive
+    integer. ``include_deleted`` is refused: doseflow keeps no deleted values to include."""
+    if include_deleted:
+        raise _unsupported(
+            "includeDeleted",
+            "true",
+            "includeDeleted=false (the default)",
+            "doseflow has no deleted values to include: a deleted value is deleted outright, "
+            "not kept marked deleted as in DHIS2",
+        )
     if not data_sets:
         raise _missing("dataSet", "at least one data set")
     reports: list[str] = []
@@ -260,6 +336,11 @@ def export_query(
         start = _moment("startDate", start_date).date()
         end = _moment("endDate", end_date).date()
     elements = tuple(sorted(e.code for e in schema.elements.values() if e.report in set(reports)))
+    attributes, unmapped = _attributes(
+        attribute_option_combos,
+        mapping,
+        (id_schemes or IdSchemes()).of(IdKind.ATTRIBUTE_OPTION_COMBO),
+    )
     return ExportQuery(
         data_elements=elements,
         org_units=tuple(dict.fromkeys(units)),
@@ -269,6 +350,9 @@ def export_query(
         updated_since=_moment("lastUpdated", last_updated) if last_updated else None,
         id_schemes=(id_schemes or IdSchemes()).over(IdSchemes(general=default_scheme)),
         data_set=reports[0] if len(reports) == 1 else None,
+        attributes=attributes,
+        unmapped_attributes=unmapped,
+        limit=_limit(limit),
     )
 
 

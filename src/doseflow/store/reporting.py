@@ -501,6 +501,7 @@ def _values_query(
     start: date | None,
     end: date | None,
     updated_since: datetime | None = None,
+    attributes: Sequence[str] | None = None,
 ) -> Any:
     dv = t.data_values
     q = select(
@@ -527,6 +528,8 @@ def _values_query(
         q = q.where(dv.c.period_start <= end)
     if updated_since is not None:
         q = q.where(dv.c.updated_at >= _epoch(updated_since))
+    if attributes is not None:
+        q = q.where(dv.c.attribute.in_(list(attributes)))
     return q
 
 
@@ -548,11 +551,15 @@ def load_values(
     end: date | None = None,
     updated_since: datetime | None = None,
     limit: int | None = None,
+    attributes: Sequence[str] | None = None,
 ) -> list[DataValue]:
     """Stored values matching every filter given, ordered by key (``updated_since``: stored
-    or changed at or after that moment, UTC when naive; ``limit``: at most that many)."""
+    or changed at or after that moment, UTC when naive; ``limit``: at most that many;
+    ``attributes``: of these attribute option combo keys only)."""
     dv = t.data_values
-    q = _values_query(participants, org_units, periods, data_elements, start, end, updated_since)
+    q = _values_query(
+        participants, org_units, periods, data_elements, start, end, updated_since, attributes
+    )
     q = q.order_by(*(dv.c[c] for c in _KEY_COLUMNS))
     if limit is not None:
         q = q.limit(limit)

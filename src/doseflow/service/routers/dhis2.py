@@ -4,8 +4,9 @@ unchanged (DHIS2 2.40's Web API; see docs/service.md, "DHIS2-compatible endpoint
 ``POST`` takes dataValueSets JSON or ADX and answers DHIS2's import summary (a WebMessage:
 200 on SUCCESS, 409 on WARNING or ERROR; the bare ImportSummary under ``/api/<37 or
 older>/``); a ``completeDate`` registers the report complete (``dataSetComplete`` in the
-answer). ``GET`` answers the stored values as dataValueSets JSON, or ADX for ``Accept:
-application/adx+xml``, with the completion of the report selected. Clients sign in as with
+answer). ``GET`` answers the stored values as dataValueSets JSON, or ADX (by code unless an
+id scheme is given, as DHIS2's ADX) for ``Accept: application/adx+xml``, with the completion
+of the report selected. Clients sign in as with
 DHIS2, HTTP Basic: the user name and an API token as password (``Bearer`` works too).
 
 Identifiers are those of the DHIS2 mapping stored with ``doseflow report mapping load``:
@@ -230,6 +231,9 @@ def get_data_value_sets(
     categoryOptionComboIdScheme: TextQuery = None,
     dataSetIdScheme: TextQuery = None,
     attributeOptionComboIdScheme: TextQuery = None,
+    attributeOptionCombo: ListQuery = [],  # noqa: B006
+    limit: TextQuery = None,
+    includeDeleted: BoolQuery = False,
 ) -> Response:
     adx = media_type(request.headers.get("accept")) in ADX_TYPES
     found = mapping_of(request)
@@ -256,12 +260,17 @@ def get_data_value_sets(
         last_updated=lastUpdated,
         id_schemes=schemes,
         default_scheme=found.export_default,
+        attribute_option_combos=attributeOptionCombo,
+        limit=limit,
+        include_deleted=includeDeleted,
     )
     engine = engine_of(request)
     values = export_values(engine, query, participant=access.own_iso3)
     done = export_registrations(engine, values, participant=access.own_iso3)
     if adx:
-        text = write_adx(values, found.mapping, DEFAULT_SCHEMA, registrations=done)
+        text = write_adx(  # codes unless asked otherwise, as DHIS2's ADX
+            values, found.mapping, DEFAULT_SCHEMA, registrations=done, id_schemes=schemes
+        )
         return Response(text, media_type=ADX_TYPES[0])
     doc = data_value_set(
         values,
