@@ -389,8 +389,12 @@ def test_adx_written_by_uid_reads_back_by_uid() -> None:
     got = sorted((v.org_unit, v.data_element, v.category, v.attribute) for v in back)
     assert got == sorted((v.org_unit, v.data_element, v.category, v.attribute) for v in ADX_VALUES)
     with pytest.raises(DoseflowError) as exc:  # codes are not UIDs
-        read_adx(text.replace("CovDosesAd1", "COVAC_DOSES"), UID_MAPPING, DEFAULT_SCHEMA,
-                 id_schemes=IdSchemes(IdScheme.UID))
+        read_adx(
+            text.replace("CovDosesAd1", "COVAC_DOSES"),
+            UID_MAPPING,
+            DEFAULT_SCHEMA,
+            id_schemes=IdSchemes(IdScheme.UID),
+        )
     assert exc.value.code == "REPORT_DHIS2_ID_SCHEME_MISMATCH"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from doseflow.reporting.dhis2_mapping import (
     load_mapping,
 )
 from doseflow.reporting.dhis2_params import (
+    ExportQuery,
     export_query,
     given_schemes,
     import_params,
@@ -135,20 +137,30 @@ def test_payload_by_content_type() -> None:
 
 
 EXAMPLE = load_mapping(example("reporting_dhis2_mapping.yaml"))
-ONE = {"data_sets": ["administration"], "org_units": ["PRK"], "periods": ["202109"]}
+
+
+def one(mapping: Dhis2Mapping | None = None, **given: Any) -> ExportQuery:
+    """The export query of one data set, org unit and period, with ``given`` besides."""
+    return export_query(
+        schema=DEFAULT_SCHEMA,
+        hierarchy=make_hierarchy(),
+        mapping=mapping or Dhis2Mapping(),
+        data_sets=["administration"],
+        org_units=["PRK"],
+        periods=["202109"],
+        **given,
+    )
 
 
 def test_export_query_attribute_option_combos_read_through_the_mapping() -> None:
-    mapped = {**BASE, "mapping": EXAMPLE}
-    query = export_query(**mapped, **ONE, attribute_option_combos=["AocGavi0001", "default"])  # type: ignore[arg-type]
+    query = one(EXAMPLE, attribute_option_combos=["AocGavi0001", "default"])
     assert query.attributes == ("funder=gavi", "default")
     assert query.unmapped_attributes == ()  # both mapped: known without asking the store
-    by_code = export_query(**mapped, **ONE, attribute_option_combos=["GAVI"])  # type: ignore[arg-type]
+    by_code = one(EXAMPLE, attribute_option_combos=["GAVI"])
     assert by_code.attributes == ("funder=gavi",)
     with pytest.raises(DoseflowError) as err:  # a code where a UID is asked for
-        export_query(
-            **mapped,  # type: ignore[arg-type]
-            **ONE,
+        one(
+            EXAMPLE,
             attribute_option_combos=["GAVI"],
             id_schemes=IdSchemes(attribute_option_combo=IdScheme.UID),
         )
@@ -156,27 +168,27 @@ def test_export_query_attribute_option_combos_read_through_the_mapping() -> None
     assert err.value.details[0].location.field == "attributeOptionCombo"
     assert err.value.details[0].value == "GAVI"
     # not mapped: only stored values can tell whether it exists (the store checks)
-    loose = export_query(**BASE, **ONE, attribute_option_combos=["funder=unicef"])  # type: ignore[arg-type]
+    loose = one(attribute_option_combos=["funder=unicef"])
     assert loose.attributes == ("funder=unicef",)
     assert loose.unmapped_attributes == (("funder=unicef", "funder=unicef"),)
-    assert export_query(**BASE, **ONE).attributes is None  # type: ignore[arg-type]
+    assert one().attributes is None
 
 
 @pytest.mark.parametrize("limit", ["0", "-2", "ten", "1.5"])
 def test_export_query_limit_must_be_a_positive_integer(limit: str) -> None:
     with pytest.raises(DoseflowError) as err:
-        export_query(**BASE, **ONE, limit=limit)  # type: ignore[arg-type]
+        one(limit=limit)
     assert err.value.code == "REPORT_DHIS2_QUERY_INVALID"
     assert err.value.details[0].location.field == "limit"
-    assert export_query(**BASE, **ONE, limit=" 25 ").limit == 25  # type: ignore[arg-type]
-    assert export_query(**BASE, **ONE).limit is None  # type: ignore[arg-type]
+    assert one(limit=" 25 ").limit == 25
+    assert one().limit is None
 
 
 def test_export_query_include_deleted_refused() -> None:
     """doseflow deletes values outright: there are no deleted values to include."""
-    assert export_query(**BASE, **ONE, include_deleted=False).data_set == "administration"  # type: ignore[arg-type]
+    assert one(include_deleted=False).data_set == "administration"
     with pytest.raises(DoseflowError) as err:
-        export_query(**BASE, **ONE, include_deleted=True)  # type: ignore[arg-type]
+        one(include_deleted=True)
     assert err.value.code == "REPORT_DHIS2_UNSUPPORTED_PARAMETER"
     assert err.value.details[0].location.field == "includeDeleted"
     assert "deleted outright" in err.value.details[0].message

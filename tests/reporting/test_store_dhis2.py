@@ -93,7 +93,9 @@ def test_export_by_attribute_option_combo_and_limit(engine: Engine) -> None:
     # values come before it in key order
     (gavi,) = store.load_values(engine, attributes=["funder=gavi"], limit=1)
     assert (gavi.data_element, gavi.value) == ("people_tested", 5)
-    found = export_values(engine, _query(periods=["2021W38"], attribute_option_combos=["funder=gavi"]))
+    found = export_values(
+        engine, _query(periods=["2021W38"], attribute_option_combos=["funder=gavi"])
+    )
     assert [(v.attribute, v.value) for v in found] == [("funder=gavi", 5)]
     both = _query(periods=["2021W38"], attribute_option_combos=["funder=gavi", "default"])
     assert len(export_values(engine, both)) == 4
@@ -113,8 +115,10 @@ def test_export_by_attribute_option_combo_and_limit(engine: Engine) -> None:
     # limit: the first N in key order (period before data element), with or without dates
     every = export_values(engine, _query(periods=["2021W37", "2021W38"]))
     assert len(every) == 5
-    for given in ({"periods": ["2021W37", "2021W38"]}, {"start_date": "2021-09-13",
-                                                          "end_date": "2021-09-26"}):
+    for given in (
+        {"periods": ["2021W37", "2021W38"]},
+        {"start_date": "2021-09-13", "end_date": "2021-09-26"},
+    ):
         first = export_values(engine, _query(**given, limit="2"))
         assert first == every[:2]
         assert export_values(engine, _query(**given, limit="50")) == every

@@ -195,7 +195,9 @@ def test_queries_and_bodies_dhis2_refuses(service: Service) -> None:
         assert refused.status_code == 409
         assert refused.json()["code"] == "REPORT_DHIS2_QUERY_INVALID"
         assert refused.json()["errors"][0]["field"] == fld
-    deleted = service.get("/api/dataValueSets", "viewer", params={**QUERY, "includeDeleted": "true"})
+    deleted = service.get(
+        "/api/dataValueSets", "viewer", params={**QUERY, "includeDeleted": "true"}
+    )
     assert deleted.status_code == 422
     assert deleted.json()["code"] == "REPORT_DHIS2_UNSUPPORTED_PARAMETER"
     assert deleted.json()["errors"][0]["field"] == "includeDeleted"

@@ -13,9 +13,10 @@ The format, as DHIS2 reads and writes it::
 
 Periods are ISO 8601 intervals (first day and duration ``P7D`` or ``P1M``; ``P1W`` is also
 read; the start may be a date-time at midnight, as SDMX's TimeRangeType allows); identifiers
-are codes by default (UIDs on request, category attributes always codes); a disaggregated value carries one attribute per category (category code = option
-code) or, as DHIS2 also reads, a ``categoryOptionCombo`` attribute naming the combo itself
-(mapped like the JSON ``categoryOptionCombo``), never both.
+are codes by default (UIDs on request, category attributes always codes); a disaggregated
+value carries one attribute per category (category code = option code) or, as DHIS2 also
+reads, a ``categoryOptionCombo`` attribute naming the combo itself (mapped like the JSON
+``categoryOptionCombo``), never both.
 
 As in DHIS2, the ``<group>`` carries what applies to all its values: besides ``orgUnit``,
 ``period`` and ``dataSet``, the attribute option combo, either exploded into one attribute

@@ -4,8 +4,8 @@ A DHIS2 client sends the same parameters to doseflow as to DHIS2 (2.40's Web API
 values"): on import ``dryRun``, ``importStrategy``, ``atomicMode``, the id schemes and
 ``async``; on export ``dataSet``, ``period``, ``startDate``, ``endDate``, ``orgUnit``,
 ``children``, ``lastUpdated``, ``attributeOptionCombo``, ``limit`` and the id schemes
-(``includeDeleted=true`` is refused: doseflow deletes values outright). The id schemes (``idScheme`` and one per
-kind of identifier: ``dataElementIdScheme``, ``orgUnitIdScheme``,
+(``includeDeleted=true`` is refused: doseflow deletes values outright). The id schemes
+(``idScheme`` and one per kind of identifier: ``dataElementIdScheme``, ``orgUnitIdScheme``,
 ``categoryOptionComboIdScheme``, ``dataSetIdScheme``, ``attributeOptionComboIdScheme``) are
 read into :class:`~doseflow.reporting.dhis2_mapping.IdSchemes`, the one reading of schemes
 doseflow has. What doseflow cannot do as DHIS2 does is refused

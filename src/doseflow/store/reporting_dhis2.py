@@ -5,8 +5,8 @@ The query (:class:`doseflow.reporting.dhis2_params.ExportQuery`) is cut by the d
 combos) and, for a participant, by its own country. An answer is at most
 :data:`MAX_EXPORT_VALUES` values: a query matching more is refused rather than cut short, so
 a client never takes a part for the whole; a client that asks for the first N (DHIS2's
-``limit``) gets the first N in key order. The complete data set registrations of the values selected come with them, so
-the answer can say which reports are complete, as DHIS2's does.
+``limit``) gets the first N in key order. The complete data set registrations of the values
+selected come with them, so the answer can say which reports are complete, as DHIS2's does.
 """
 
 from __future__ import annotations
