@@ -396,6 +396,20 @@ def test_adx_written_by_uid_reads_back_by_uid() -> None:
             id_schemes=IdSchemes(IdScheme.UID),
         )
     assert exc.value.code == "REPORT_DHIS2_ID_SCHEME_MISMATCH"
+    # the group's identifiers are read under the scheme too, not only the values'
+    for uid, code in (
+        ("AocOther001", "OTHER"),
+        ("CovWeekly01", "COVID_WEEKLY"),
+        ('orgUnit="OuDPRKorea1"', 'orgUnit="PRK"'),
+    ):
+        with pytest.raises(DoseflowError) as exc:
+            read_adx(
+                text.replace(uid, code),
+                UID_MAPPING,
+                DEFAULT_SCHEMA,
+                id_schemes=IdSchemes(IdScheme.UID),
+            )
+        assert exc.value.code == "REPORT_DHIS2_ID_SCHEME_MISMATCH", code
 
 
 def test_adx_default_and_per_kind_schemes() -> None:

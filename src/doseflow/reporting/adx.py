@@ -175,7 +175,12 @@ class _AdxReader:
     def group_attribute(self, attrs: dict[str, str]) -> str:
         """The group's attribute option combo key (``default`` when it has none)."""
         if attrs.get("attributeOptionCombo"):
-            return self.mapping.aoc_in(attrs["attributeOptionCombo"])
+            return self.ident(
+                IdKind.ATTRIBUTE_OPTION_COMBO,
+                attrs["attributeOptionCombo"],
+                "attributeOptionCombo",
+                self.parser.CurrentLineNumber,
+            )
         options: dict[str, str] = {}
         for attr, option in attrs.items():
             if attr in _GROUP_ATTRIBUTES or " " in attr:
@@ -200,9 +205,16 @@ class _AdxReader:
             return
         self.data_sets.append(
             RegistrationRequest(
-                data_set=self.mapping.data_set_in(data_set),
+                data_set=self.ident(
+                    IdKind.DATA_SET, data_set, "dataSet", self.parser.CurrentLineNumber
+                ),
                 period=attrs.get("period", ""),
-                org_unit=self.mapping.org_unit_in(attrs.get("orgUnit", "")),
+                org_unit=self.ident(
+                    IdKind.ORG_UNIT,
+                    attrs.get("orgUnit", ""),
+                    "orgUnit",
+                    self.parser.CurrentLineNumber,
+                ),
                 attribute=self.group_attribute(attrs),
                 completed=complete,
                 origin=Origin(
