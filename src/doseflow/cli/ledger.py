@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from doseflow.cli.console import console
+from doseflow.cli.output import OutputFormat, Shown, col, emit, format_option, note
 from doseflow.data.deliveries import delivery_rows
 from doseflow.data.population import countries
 from doseflow.domain.errors import DoseflowError
@@ -54,6 +55,7 @@ ship_app = typer.Typer(
 DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
 DB = typer.Option(None, "--db", help=DB_HELP)
 BY = typer.Option("cli", "--by", help="Who records the events (audit).")
+FORMAT = format_option()
 
 
 def _store(db: str | None) -> LedgerStore:
@@ -189,6 +191,7 @@ def stock(
         "(<ISO3>-NS-UNICEF); all: both, totalled apart.",
     ),
     zone: str | None = ZONE,
+    fmt: OutputFormat = FORMAT,
     db: str | None = DB,
 ) -> None:
     """Stock on hand by node, product and lot, now or at a date (doses), from one source."""
@@ -209,23 +212,28 @@ def stock(
         if given is not None and isinstance(moment, date) and not isinstance(moment, datetime)
         else _zone_caption(store, moment, {s.node for s in lines} | set(node or ()))
     )
-    table = Table(title=f"Stock on hand{when} (doses)")
-    for col in ("node", "product", "lot", "expiry", "VVM", "doses"):
-        table.add_column(col, justify="right" if col in ("doses", "VVM") else "left")
-    for s in lines:
-        table.add_row(
-            s.node, s.product, s.lot, str(s.expiry or "-"), str(s.vvm_stage), f"{s.doses:,}"
-        )
-    console.print(table)
-    console.print(f"Source: {describe(source)}.", highlight=False, markup=False)
+    emit(
+        [
+            col("node"),
+            col("product"),
+            col("lot"),
+            col("expiry"),
+            col("VVM", True),
+            col("doses", True),
+        ],
+        [(s.node, s.product, s.lot, s.expiry, s.vvm_stage, s.doses) for s in lines],
+        fmt,
+        title=f"Stock on hand{when} (doses)",
+    )
+    note(f"Source: {describe(source)}.", fmt)
     total = f"Total: {sum(s.doses for s in lines):,} doses"
     if source is StockSource.ALL:
         network = sum(s.doses for s in lines if source_of(s.node) is StockSource.NETWORK)
         unicef = sum(s.doses for s in lines if source_of(s.node) is StockSource.UNICEF)
         total += f" (network stores {network:,}; UNICEF deliveries data {unicef:,})"
-    console.print(total, highlight=False)
+    note(total, fmt)
     if caption:
-        console.print(caption, highlight=False, soft_wrap=True)
+        note(caption, fmt)
 
 
 @ledger_app.command("card")
@@ -238,6 +246,7 @@ def card(
     ),
     end: str | None = typer.Option(None, "--to", help="To the end of this day at the node."),
     zone: str | None = ZONE,
+    fmt: OutputFormat = FORMAT,
     db: str | None = DB,
 ) -> None:
     """A stock card: every movement with running balances (doses); times in UTC, days
@@ -250,40 +259,43 @@ def card(
     from doseflow.domain.time_zone import zone_name
 
     here = zone_name(given or store.node_zones().get(node, UTC))
-    table = Table(
-        title=f"Stock card {node} {product}{' lot ' + lot if lot else ''} (doses)",
-        caption=f"Times in UTC; --from/--to are days in {here}" if start or end else None,
-    )
-    for col in (
-        "date",
-        "event",
-        "type",
-        "lot",
-        "from/to/reason",
-        "in",
-        "out",
-        "lot balance",
-        "balance",
-        "by",
-    ):
-        table.add_column(
-            col, justify="right" if col in ("in", "out", "lot balance", "balance") else "left"
-        )
-    table.add_row("", "opening", "", "", "", "", "", "", f"{c.opening:,}", "")
-    for x in c.lines:
-        table.add_row(
-            x.at.strftime("%Y-%m-%d %H:%M UTC"),
+    rows: list[tuple[object, ...]] = [
+        (None, "opening", None, None, None, None, None, None, c.opening, None)
+    ]
+    rows.extend(
+        (
+            Shown(x.at.isoformat(), x.at.strftime("%Y-%m-%d %H:%M UTC")),
             x.event_id,
             x.kind.value,
             x.lot,
-            x.counterpart or "",
-            f"{x.doses_in:,}" if x.doses_in else "",
-            f"{x.doses_out:,}" if x.doses_out else "",
-            f"{x.lot_balance:,}",
-            f"{x.balance:,}",
+            x.counterpart,
+            x.doses_in or None,
+            x.doses_out or None,
+            x.lot_balance,
+            x.balance,
             x.recorded_by,
         )
-    console.print(table)
+        for x in c.lines
+    )
+    empty = lambda v: "" if v is None else f"{v:,}" if isinstance(v, int) else str(v)  # noqa: E731
+    emit(
+        [
+            col("date", text=empty),
+            col("event"),
+            col("type", text=empty),
+            col("lot", text=empty),
+            col("from/to/reason", text=empty),
+            col("in", True, text=empty),
+            col("out", True, text=empty),
+            col("lot balance", True, text=empty),
+            col("balance", True),
+            col("by", text=empty),
+        ],
+        rows,
+        fmt,
+        title=f"Stock card {node} {product}{' lot ' + lot if lot else ''} (doses)",
+        caption=f"Times in UTC; --from/--to are days in {here}" if start or end else None,
+    )
 
 
 @ledger_app.command("transit")
@@ -293,25 +305,38 @@ def transit(
     ),
     destination: str | None = typer.Option(None, "--to"),
     zone: str | None = ZONE,
+    fmt: OutputFormat = FORMAT,
     db: str | None = DB,
 ) -> None:
     """Doses in transit per shipment leg, with the expected arrival."""
     lines = _store(db).in_transit(at=_at(at), destination=destination, zone=_zone_option(zone))
-    table = Table(title="In transit (doses)")
-    for col in ("shipment", "from", "to", "product", "lot", "doses", "dispatched", "expected"):
-        table.add_column(col, justify="right" if col == "doses" else "left")
-    for t in lines:
-        table.add_row(
-            t.shipment_id,
-            t.origin,
-            t.destination,
-            t.product,
-            t.lot,
-            f"{t.doses:,}",
-            t.dispatched_at.date().isoformat() if t.dispatched_at else "-",
-            str(t.expected_arrival or "-"),
-        )
-    console.print(table)
+    emit(
+        [
+            col("shipment"),
+            col("from"),
+            col("to"),
+            col("product"),
+            col("lot"),
+            col("doses", True),
+            col("dispatched"),
+            col("expected"),
+        ],
+        [
+            (
+                t.shipment_id,
+                t.origin,
+                t.destination,
+                t.product,
+                t.lot,
+                t.doses,
+                t.dispatched_at.date() if t.dispatched_at else None,
+                t.expected_arrival,
+            )
+            for t in lines
+        ],
+        fmt,
+        title="In transit (doses)",
+    )
 
 
 @ledger_app.command("hubs")
@@ -320,19 +345,30 @@ def hubs(
         None, "--at", help="As of the end of this day at each hub (its time zone)."
     ),
     zone: str | None = ZONE,
+    fmt: OutputFormat = FORMAT,
     db: str | None = DB,
 ) -> None:
     """Stock held at hubs and the shipments held there."""
-    table = Table(title="Held at hubs (doses)")
-    for col in ("hub", "product", "lot", "expiry", "doses", "held shipments"):
-        table.add_column(col, justify="right" if col == "doses" else "left")
+    rows = []
     for h in _store(db).held_at_hubs(_at(at), _zone_option(zone)):
         held = "; ".join(
             f"{s.shipment_id} ({s.reason}{', until ' + str(s.until) if s.until else ''})"
             for s in h.held
         )
-        table.add_row(h.hub, h.product, h.lot, str(h.expiry or "-"), f"{h.doses:,}", held)
-    console.print(table)
+        rows.append((h.hub, h.product, h.lot, h.expiry, h.doses, held))
+    emit(
+        [
+            col("hub"),
+            col("product"),
+            col("lot"),
+            col("expiry"),
+            col("doses", True),
+            col("held shipments"),
+        ],
+        rows,
+        fmt,
+        title="Held at hubs (doses)",
+    )
 
 
 @ledger_app.command("expiring")
@@ -343,6 +379,7 @@ def expiring(
     ),
     node: str | None = typer.Option(None, "--node"),
     zone: str | None = ZONE,
+    fmt: OutputFormat = FORMAT,
     db: str | None = DB,
 ) -> None:
     """Lots expiring within N days, with a first-expiry-first-out suggestion per node. A lot
@@ -353,22 +390,32 @@ def expiring(
     now = datetime.now(UTC)
     lines = store.expiring(days, today=day, node=node, now=now, zone=given)
     when = str(day) if day else "today at each node"
-    table = Table(title=f"Expiring within {days} days of {when} (doses)")
-    for col in ("node", "product", "lot", "expiry", "days left", "doses", "FEFO: issue first"):
-        table.add_column(col, justify="right" if col in ("doses", "days left") else "left")
+    rows = []
     for x in lines:
         suggestion = store.fefo(x.node, x.product, x.doses, today=day, now=now, zone=given)
         first = ", ".join(f"{p.lot} {p.doses:,}" for p in suggestion.picks[:3])
-        table.add_row(
-            x.node, x.product, x.lot, str(x.expiry), str(x.days_left), f"{x.doses:,}", first
-        )
-    console.print(table)
+        raw = "; ".join(f"{p.lot} {p.doses}" for p in suggestion.picks[:3])
+        rows.append((x.node, x.product, x.lot, x.expiry, x.days_left, x.doses, Shown(raw, first)))
+    emit(
+        [
+            col("node"),
+            col("product"),
+            col("lot"),
+            col("expiry"),
+            col("days left", True),
+            col("doses", True),
+            col("FEFO: issue first"),
+        ],
+        rows,
+        fmt,
+        title=f"Expiring within {days} days of {when} (doses)",
+    )
     if day is None and lines:
         from doseflow.domain.time_zone import zone_name, zones_by_node
 
         shown = {x.node for x in lines}
         where = zone_name(given) if given else zones_by_node(store.node_zones(), shown)
-        console.print(f"Today is the local date in: {where}", highlight=False, soft_wrap=True)
+        note(f"Today is the local date in: {where}", fmt)
 
 
 @ledger_app.command("check")
@@ -466,23 +513,41 @@ def unicef(
 
 
 def _status_table(
-    store: LedgerStore, ids: Sequence[str] | None, products: dict[str, Product]
+    store: LedgerStore,
+    ids: Sequence[str] | None,
+    products: dict[str, Product],
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
-    table = Table(title="Shipments (quantities in packs where the product is known, else doses)")
-    for col in ("shipment", "product", "route", "planned", "state", "at / to", "expected"):
-        table.add_column(col)
+    """The shipments; the table shows quantities in packs where the product is known, CSV
+    and JSON in doses (``planned_doses``: planned, else dispatched)."""
+    rows = []
     for s in store.shipments(ids):
-        product = products.get(s.product or "")
-        table.add_row(
-            s.shipment_id,
-            s.product or "-",
-            " > ".join(s.route) if s.route else f"{s.origin} > {s.destination}",
-            packs_text(product, s.planned_doses or s.dispatched_doses),
-            s.state,
-            s.location or "-",
-            str(s.expected_arrival or "-"),
+        doses = s.planned_doses or s.dispatched_doses
+        rows.append(
+            (
+                s.shipment_id,
+                s.product,
+                " > ".join(s.route) if s.route else f"{s.origin} > {s.destination}",
+                Shown(doses, packs_text(products.get(s.product or ""), doses)),
+                s.state,
+                s.location,
+                s.expected_arrival,
+            )
         )
-    console.print(table)
+    emit(
+        [
+            col("shipment"),
+            col("product"),
+            col("route"),
+            col("planned", True, key="planned_doses"),
+            col("state"),
+            col("at / to", key="at"),
+            col("expected"),
+        ],
+        rows,
+        fmt,
+        title="Shipments (quantities in packs where the product is known, else doses)",
+    )
 
 
 @ship_app.command("plan")
@@ -567,9 +632,9 @@ def ship_plan(
 
 
 @ship_app.command("list")
-def ship_list(db: str | None = DB) -> None:
+def ship_list(fmt: OutputFormat = FORMAT, db: str | None = DB) -> None:
     """Every shipment and where it stands."""
-    _status_table(_store(db), None, {})
+    _status_table(_store(db), None, {}, fmt)
 
 
 def _record(store: LedgerStore, events: Sequence[LedgerEvent]) -> None:
@@ -794,9 +859,9 @@ def demo_ledger(engine: object, out_console: object, scenario: str | None) -> No
         highlight=False,
     )
     table = Table(title="Shipments via Dalian (doses)")
-    for col in ("shipment", "route", "state", "dispatched", "received", "written off"):
+    for name in ("shipment", "route", "state", "dispatched", "received", "written off"):
         table.add_column(
-            col, justify="right" if col in ("dispatched", "received", "written off") else "left"
+            name, justify="right" if name in ("dispatched", "received", "written off") else "left"
         )
     for s in store.shipments(via_dalian):
         table.add_row(
