@@ -17,6 +17,16 @@ import typer
 from rich.table import Table
 
 from doseflow.cli.console import console, err_console
+from doseflow.cli.output import (
+    OutputFormat,
+    Shown,
+    emit,
+    format_option,
+    print_table,
+    write_csv,
+)
+from doseflow.cli.output import col as column
+from doseflow.cli.output import note as note_line
 from doseflow.data.time_zones import load_zone
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.time_zone import local_date
@@ -716,6 +726,9 @@ def incomplete_cmd(
 @report_app.command("locks")
 def locks_cmd(
     participant: str | None = typer.Option(None, help="Only this participant."),
+    fmt: OutputFormat = format_option(
+        "table (locked periods, then the audit trail), csv or json (the locked periods)."
+    ),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Show locked periods and the audit trail of locks and reopenings."""
@@ -725,33 +738,55 @@ def locks_cmd(
         history = store.lock_history(engine, participant)
     finally:
         engine.dispose()
-    t = Table(title=f"Locked periods ({len(held)})")
-    for col in ("participant", "report", "period", "locked by", "locked at", "note"):
-        t.add_column(col)
-    for lock in sorted(held.values(), key=lambda x: x.key):
-        t.add_row(
-            lock.participant,
-            lock.report,
-            lock.period,
-            lock.locked_by,
-            f"{lock.locked_at:%Y-%m-%d %H:%M}",
-            lock.note or "",
-        )
-    console.print(t)
-    a = Table(title="Audit trail")
-    for col in ("at", "action", "participant", "report", "period", "by", "reason"):
-        a.add_column(col)
-    for e in history:
-        a.add_row(
-            f"{e.at:%Y-%m-%d %H:%M}",
-            e.action.value,
-            e.participant,
-            e.report,
-            e.period,
-            e.actor,
-            e.reason or "",
-        )
-    console.print(a)
+    emit(
+        [
+            column("participant"),
+            column("report"),
+            column("period"),
+            column("locked by"),
+            column("locked at"),
+            column("note", text=lambda v: v or ""),
+        ],
+        [
+            (
+                lock.participant,
+                lock.report,
+                lock.period,
+                lock.locked_by,
+                Shown(lock.locked_at.isoformat(), f"{lock.locked_at:%Y-%m-%d %H:%M}"),
+                lock.note,
+            )
+            for lock in sorted(held.values(), key=lambda x: x.key)
+        ],
+        fmt,
+        title=f"Locked periods ({len(held)})",
+    )
+    if fmt is not OutputFormat.TABLE:
+        return
+    emit(
+        [
+            column("at"),
+            column("action"),
+            column("participant"),
+            column("report"),
+            column("period"),
+            column("by"),
+            column("reason", text=lambda v: v or ""),
+        ],
+        [
+            (
+                Shown(e.at.isoformat(), f"{e.at:%Y-%m-%d %H:%M}"),
+                e.action.value,
+                e.participant,
+                e.report,
+                e.period,
+                e.actor,
+                e.reason,
+            )
+            for e in history
+        ],
+        title="Audit trail",
+    )
 
 
 @report_app.command("require")
@@ -804,6 +839,10 @@ def compliance_cmd(
         help="Hierarchy file whose participants' time_zone judges due dates (default: each "
         "country's default zone).",
     ),
+    fmt: OutputFormat = format_option(
+        "table (totals, owed periods with --detail, readiness gate), csv or json (the totals, "
+        "or with --detail the owed periods; the gate goes to stderr)."
+    ),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Which reports came on time, late, or not at all (and the readiness gate). Days are
@@ -830,50 +869,88 @@ def compliance_cmd(
     for r in rows:
         tally = totals.setdefault((r.participant, r.report), dict.fromkeys(_STATUS_STYLE, 0))
         tally[r.status.value] += 1
-    t = Table(title=f"Reporting compliance as of {today.isoformat()}")
-    for col in ("participant", "report", "on time", "late", "missing", "not yet due"):
-        t.add_column(col, justify="right" if col not in ("participant", "report") else "left")
-    for (p, rep), tally in sorted(totals.items()):
-        t.add_row(
-            p,
-            rep,
-            str(tally["on_time"]),
-            f"[yellow]{tally['late']}[/]" if tally["late"] else "0",
-            f"[bold red]{tally['missing']}[/]" if tally["missing"] else "0",
-            str(tally["not_due"]),
+    machine = fmt is not OutputFormat.TABLE
+    if not (machine and detail):
+        emit(
+            [
+                column("participant"),
+                column("report"),
+                column("on time", True),
+                column("late", True),
+                column("missing", True),
+                column("not yet due", True),
+            ],
+            [
+                (
+                    p,
+                    rep,
+                    tally["on_time"],
+                    Shown(tally["late"], f"[yellow]{tally['late']}[/]" if tally["late"] else "0"),
+                    Shown(
+                        tally["missing"],
+                        f"[bold red]{tally['missing']}[/]" if tally["missing"] else "0",
+                    ),
+                    tally["not_due"],
+                )
+                for (p, rep), tally in sorted(totals.items())
+            ],
+            fmt,
+            title=f"Reporting compliance as of {today.isoformat()}",
         )
-    console.print(t)
     bases = {r.basis.value for r in rows if r.submitted_at is not None}
     if "values" in bases:
-        console.print(
+        note_line(
             "Reports not marked complete count as submitted when their first values arrived "
-            "(--detail shows the basis of each)."
+            "(--detail shows the basis of each).",
+            fmt,
         )
     if detail:
-        d = Table(title="Owed periods")
-        for col in ("participant", "report", "period", "due (local)", "submitted", "basis"):
-            d.add_column(col)
-        d.add_column("status")
-        for r in rows:
-            style = _STATUS_STYLE[r.status.value]
-            d.add_row(
-                r.participant,
-                r.report,
-                r.period.code,
-                f"{r.due.isoformat()} ({r.time_zone})",
-                _submitted_label(r),
-                _BASIS_LABEL[r.basis.value],
-                f"[{style}]{r.status.value}"
-                + (f" ({r.days_late} d)" if r.days_late else "")
-                + "[/]",
-            )
-        console.print(d)
+        emit(
+            [
+                column("participant"),
+                column("report"),
+                column("period"),
+                column("due (local)", key="due"),
+                column("time zone"),
+                column("submitted"),
+                column("basis"),
+                column("status"),
+                column("days late", True),
+            ],
+            [
+                (
+                    r.participant,
+                    r.report,
+                    r.period.code,
+                    r.due,
+                    r.time_zone,
+                    Shown(
+                        r.submitted_at.isoformat() if r.submitted_at else None, _submitted_label(r)
+                    ),
+                    Shown(r.basis.value, _BASIS_LABEL[r.basis.value]),
+                    Shown(
+                        r.status.value,
+                        f"[{_STATUS_STYLE[r.status.value]}]{r.status.value}[/]",
+                    ),
+                    Shown(r.days_late, f"{r.days_late} d" if r.days_late else ""),
+                )
+                for r in rows
+            ],
+            fmt,
+            title="Owed periods",
+        )
+    if machine:
+        for p, res in sorted(results.items()):
+            passed = "passes" if res.passed else "fails"
+            reasons = "; ".join(res.reasons)
+            note_line(f"readiness gate: {p} {passed}" + (f": {reasons}" if reasons else ""), fmt)
+        return
     g = Table(title="Readiness gate" + ("" if gate else " (off: use --gate)"))
     for col in ("participant", "passes", "reasons"):
         g.add_column(col, overflow="fold")
     for p, res in sorted(results.items()):
         g.add_row(p, "[green]yes[/]" if res.passed else "[bold red]no[/]", "; ".join(res.reasons))
-    console.print(g)
+    print_table(g)
 
 
 @report_app.command("plausibility")
@@ -886,7 +963,11 @@ def plausibility_cmd(
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     alpha: float = typer.Option(0.01, help="beta_binomial_positivity: flag when P is below this."),
     z: float = typer.Option(3.5, help="robust_z_score: flag when |z| is above this."),
-    as_json: bool = typer.Option(False, "--json", help="Print the flags as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the flags as JSON (--format json)."),
+    fmt: OutputFormat = format_option(
+        "table, csv (one row per flag, its figures left out) or json (every flag with its "
+        "figures; the same as --json)."
+    ),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Plausibility flags over stored values, strongest first, each with its method."""
@@ -912,8 +993,14 @@ def plausibility_cmd(
         err_console.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
     if report.notes:
         err_console.print(f"hierarchy used: {origin}", highlight=False, soft_wrap=True)
-    if as_json:
+    if as_json or fmt is OutputFormat.JSON:
         console.print_json(json.dumps([f.to_dict() for f in flags]))
+        return
+    if fmt is OutputFormat.CSV:
+        keys = ("strength", "method", "participant", "org_unit", "data_element")
+        keys += ("first_period", "last_period", "score", "explanation")
+        dicts = [f.to_dict() for f in flags]
+        write_csv([column(k) for k in keys], [[d[k] for k in keys] for d in dicts], console.file)
         return
     t = Table(title=f"Plausibility flags ({len(flags)})", show_lines=True)
     for col in ("strength", "method", "participant", "org unit", "periods", "explanation"):
@@ -933,7 +1020,7 @@ def plausibility_cmd(
             periods,
             f.explanation,
         )
-    console.print(t)
+    print_table(t)
 
 
 hierarchy_app = typer.Typer(
