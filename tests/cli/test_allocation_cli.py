@@ -90,7 +90,7 @@ def test_run_decline_show_explain_export(
     assert "named recipients (MNG)" in out
     assert run(["allocate", "show", "cli", "--round", "2", "--db", db]) == 0
     assert "Allocation lines" in capsys.readouterr().out
-    for fmt in ("csv", "json", "parquet"):
+    for fmt in ("csv", "json", "parquet", "xlsx"):
         target = tmp_path / f"lines.{fmt}"
         assert (
             run(["allocate", "export", "cli", "--format", fmt, "--out", str(target), "--db", db])
@@ -101,6 +101,7 @@ def test_run_decline_show_explain_export(
     assert set(frame["iso3"]) == {"PRK", "NPL", "MNG"}
     assert (frame["doses"] % 100 == 0).all()
     assert pd.read_parquet(tmp_path / "lines.parquet")["doses"].sum() == frame["doses"].sum()
+    assert pd.read_excel(tmp_path / "lines.xlsx")["doses"].tolist() == frame["doses"].tolist()
     data = json.loads((tmp_path / "lines.json").read_text())
     assert data[0]["explanation"]["pool"] == data[0]["pool"]
     assert run(["allocate", "publish", "cli", "--round", "1", "--db", db]) == 0
@@ -126,12 +127,12 @@ def test_bad_export_format(
 ) -> None:
     run(["allocate", "run", str(scenario_file), "--db", db])
     code = run(
-        ["allocate", "export", "cli", "--format", "xlsx", "--out", str(tmp_path / "x"), "--db", db]
+        ["allocate", "export", "cli", "--format", "xls", "--out", str(tmp_path / "x"), "--db", db]
     )
     assert code == 2
     err = capsys.readouterr().err
     assert "ALLOC_BAD_EXPORT_FORMAT" in err
-    assert "'xlsx'" in err
+    assert "'xls'" in err
 
 
 def test_explain_needs_a_scenario_when_several_are_stored(

@@ -196,3 +196,30 @@ def test_keys_are_snake_case_and_xlsx_holds_raw_values(tmp_path: Path) -> None:
 
 def test_every_format_is_accepted_by_name() -> None:
     assert {f.value for f in OutputFormat} == {"table", "csv", "json"}
+
+
+def test_allocate_list_and_show_csv_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.cli.test_allocation_cli import SCENARIO
+
+    path = tmp_path / "cli.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    db = str(tmp_path / "a.sqlite")
+    _ok(["allocate", "run", str(path), "--db", db])
+    capsys.readouterr()
+    _ok(["allocate", "list", "--format", "json", "--db", db])
+    [scenario] = json.loads(capsys.readouterr().out)
+    assert (scenario["name"], scenario["rounds"], scenario["declines"]) == ("cli", 2, 0)
+    _ok(["allocate", "show", "cli", "--db", db])
+    table = capsys.readouterr().out
+    _ok(["allocate", "show", "cli", "--format", "csv", "--db", db])
+    rows = _csv(capsys.readouterr().out)
+    _ok(["allocate", "show", "cli", "--format", "json", "--db", db])
+    objects = json.loads(capsys.readouterr().out)
+    assert rows == [{k: "" if v is None else str(v) for k, v in o.items()} for o in objects]
+    assert {o["iso3"] for o in objects} == {"PRK", "NPL", "MNG"}
+    assert sum(o["doses"] for o in objects) == 1_600_000
+    assert all(0 <= o["coverage_after"] <= 1 for o in objects)
+    for o in objects:
+        assert f"{o['doses']:,}" in table

@@ -25,6 +25,8 @@ from doseflow.allocation import (
 )
 from doseflow.cli import allocation_revisions
 from doseflow.cli.console import console
+from doseflow.cli.output import OutputFormat, Shown, emit, format_option, print_table, write_xlsx
+from doseflow.cli.output import col as column
 from doseflow.domain.errors import DoseflowError
 from doseflow.store.allocation import AllocationStore, LineInfo, RoundStatus
 from doseflow.store.database import open_database
@@ -35,7 +37,7 @@ allocate_app = typer.Typer(
 )
 
 DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
-EXPORT_FORMATS = ("csv", "json", "parquet")
+EXPORT_FORMATS = ("csv", "json", "parquet", "xlsx")
 
 
 def _store(db: str | None) -> AllocationStore:
@@ -64,7 +66,7 @@ def render_run(run: AllocationRun, *, top: int = 12) -> None:
                 f"{pr.held:,}",
                 f"{declined:,}" if pr.declines else "",
             )
-        console.print(table)
+        print_table(table)
     rows = sorted(run.coverage(), key=lambda c: -c.doses)
     cov = Table(title=f"Coverage after round {run.rounds[-1].number} (top {min(top, len(rows))})")
     for col in ("iso3", "participant", "population", "doses", "doses/100", "fully covered"):
@@ -78,28 +80,43 @@ def render_run(run: AllocationRun, *, top: int = 12) -> None:
             f"{c.doses_per_100:.1f}",
             f"{c.fully_covered:.2%}",
         )
-    console.print(cov)
+    print_table(cov)
 
 
-def _lines_table(lines: Sequence[LineInfo], title: str) -> Table:
-    table = Table(title=title)
-    for col in ("round", "pool", "iso3", "doses", "packs", "coverage after", "binding", "declines"):
-        table.add_column(col, justify="right" if col in ("doses", "packs", "round") else "left")
+def _lines(lines: Sequence[LineInfo], title: str, fmt: OutputFormat = OutputFormat.TABLE) -> None:
+    """Allocation lines: the table shows coverage as a percentage, CSV and JSON as a share."""
+    rows = []
     for line in lines:
         e = line.explanation
         notes = [f"-{d.doses:,} declined" for d in e.declined]
         notes += [f"+{d.doses:,} from {d.from_iso3}" for d in e.received]
-        table.add_row(
-            str(line.round),
-            line.pool,
-            line.iso3,
-            f"{line.doses:,}",
-            f"{line.packs:,}",
-            _pct(e.coverage_after),
-            e.binding,
-            "; ".join(notes),
+        rows.append(
+            (
+                line.round,
+                line.pool,
+                line.iso3,
+                line.doses,
+                line.packs,
+                Shown(e.coverage_after, _pct(e.coverage_after)),
+                e.binding,
+                "; ".join(notes),
+            )
         )
-    return table
+    emit(
+        [
+            column("round", True),
+            column("pool"),
+            column("iso3"),
+            column("doses", True),
+            column("packs", True),
+            column("coverage after"),
+            column("binding"),
+            column("declines"),
+        ],
+        rows,
+        fmt,
+        title=title,
+    )
 
 
 PARTICIPANTS_HELP = (
@@ -241,7 +258,7 @@ def decline(
         for line in store.lines(scenario, round_number)
         if line.product == product and (line.explanation.declined or line.explanation.received)
     ]
-    console.print(_lines_table(lines, f"Decline by {d.iso3}: {product}, round {round_number}"))
+    _lines(lines, f"Decline by {d.iso3}: {product}, round {round_number}")
 
 
 @allocate_app.command("publish")
@@ -258,17 +275,32 @@ def publish(
 
 
 @allocate_app.command("list")
-def list_scenarios(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+def list_scenarios(
+    fmt: OutputFormat = format_option(),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
     """Stored scenarios and their rounds."""
-    store = _store(db)
-    table = Table(title="Scenarios")
-    for col in ("name", "rounds", "declines", "updated", "source"):
-        table.add_column(col)
-    for s in store.scenarios():
-        table.add_row(
-            s.name, str(s.rounds), str(s.declines), f"{s.updated_at:%Y-%m-%d %H:%M}", s.source or ""
-        )
-    console.print(table)
+    emit(
+        [
+            column("name"),
+            column("rounds", True),
+            column("declines", True),
+            column("updated"),
+            column("source", text=lambda v: v or ""),
+        ],
+        [
+            (
+                s.name,
+                s.rounds,
+                s.declines,
+                Shown(s.updated_at.isoformat(), f"{s.updated_at:%Y-%m-%d %H:%M}"),
+                s.source,
+            )
+            for s in _store(db).scenarios()
+        ],
+        fmt,
+        title="Scenarios",
+    )
 
 
 @allocate_app.command("declines")
@@ -297,10 +329,16 @@ def show(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
     round_number: int | None = typer.Option(None, "--round", help="One round only."),
     iso3: str | None = typer.Option(None, "--iso3", help="One participant only."),
+    fmt: OutputFormat = format_option(
+        "table (rounds, then allocation lines), csv or json (the allocation lines)."
+    ),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Rounds and allocation lines of a stored scenario."""
     store = _store(db)
+    if fmt is not OutputFormat.TABLE:
+        _lines(store.lines(scenario, round_number, iso3), "Allocation lines", fmt)
+        return
     rounds = Table(title=f"Rounds of '{scenario}'")
     for col in (
         "round",
@@ -329,8 +367,8 @@ def show(
                 f"{r.buffer:,}",
                 f"{r.held:,}",
             )
-    console.print(rounds)
-    console.print(_lines_table(store.lines(scenario, round_number, iso3), "Allocation lines"))
+    print_table(rounds)
+    _lines(store.lines(scenario, round_number, iso3), "Allocation lines")
 
 
 def _flat(line: LineInfo) -> dict[str, Any]:
@@ -364,7 +402,7 @@ def _flat(line: LineInfo) -> dict[str, Any]:
 @allocate_app.command("export")
 def export(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    fmt: str = typer.Option("csv", "--format", help="csv, json or parquet."),
+    fmt: str = typer.Option("csv", "--format", help="csv, json, parquet or xlsx."),
     out: Path = typer.Option(..., "--out", help="File to write."),
     round_number: int | None = typer.Option(None, "--round", help="One round only."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
@@ -397,6 +435,12 @@ def export(
         frame = pd.DataFrame([_flat(line) for line in lines], columns=list(_flat_columns()))
         if fmt == "csv":
             frame.to_csv(out, index=False)
+        elif fmt == "xlsx":
+            write_xlsx(
+                [column(name) for name in _flat_columns()],
+                [[_flat(line)[name] for name in _flat_columns()] for line in lines],
+                out,
+            )
         else:
             frame.to_parquet(out, index=False)
     console.print(f"wrote {len(lines):,} lines to {out} ({fmt})")
