@@ -55,6 +55,11 @@ def test_revise_diff_and_list(
     out = capsys.readouterr().out
     assert "CLI" in out
     assert "900,000" in out
+    assert run(["allocate", "revisions", "cli", "--format", "json", "--db", db]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(r["round"], r["revision"]) for r in listed][-1] == (1, 1)
+    assert 900_000 in [r["supply"] for r in listed]
+    assert all(isinstance(r["current"], bool) for r in listed)
 
     assert (
         run(

@@ -128,9 +128,7 @@ def test_ship_list_csv_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[st
         assert f"{s.planned_doses:,}" in table or f"{s.planned_doses // 1:,}" in table
 
 
-def test_report_compliance_csv_and_json(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_report_compliance_csv_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from tests.reporting.test_files import example
 
     db = str(tmp_path / "r.sqlite")
@@ -143,7 +141,8 @@ def test_report_compliance_csv_and_json(
     rows = _csv(capsys.readouterr().out)
     _ok([*args, "--format", "json"])
     objects = json.loads(capsys.readouterr().out)
-    assert rows and list(rows[0]) == [
+    assert rows
+    assert list(rows[0]) == [
         "participant",
         "report",
         "on_time",

@@ -18,6 +18,8 @@ from rich.table import Table
 from doseflow.allocation.revision_diff import RoundDiff
 from doseflow.allocation.revision_input import parse_supply_change
 from doseflow.cli.console import console
+from doseflow.cli.output import OutputFormat, Shown, emit, format_option, print_table
+from doseflow.cli.output import col as column
 from doseflow.domain.errors import DoseflowError
 from doseflow.store.allocation import AllocationStore
 from doseflow.store.allocation_revisions import RevisionInfo, RevisionStore
@@ -86,7 +88,7 @@ def render_diff(diff: RoundDiff, title: str) -> None:
             f"{r.coverage_to:.2%}",
             r.why(),
         )
-    console.print(table)
+    print_table(table)
     console.print(
         f"allocated {diff.allocated_from:,} -> {diff.allocated_to:,} "
         f"({diff.allocated_change:+,} doses)",
@@ -94,22 +96,34 @@ def render_diff(diff: RoundDiff, title: str) -> None:
     )
 
 
-def render_revisions(rows: list[RevisionInfo]) -> None:
-    table = Table(title="Revisions")
-    for col in ("round", "revision", "created", "by", "supply", "allocated", "change", "current"):
-        table.add_column(col, justify="right" if col in ("supply", "allocated") else "left")
-    for r in rows:
-        table.add_row(
-            str(r.round),
-            str(r.revision),
-            r.created_at.strftime("%Y-%m-%d %H:%M UTC"),
-            r.created_by,
-            f"{r.supply:,}",
-            f"{r.allocated:,}",
-            r.change_text(),
-            "yes" if r.current else "no (scenario changed since)",
-        )
-    console.print(table)
+def render_revisions(rows: list[RevisionInfo], fmt: OutputFormat = OutputFormat.TABLE) -> None:
+    emit(
+        [
+            column("round", True),
+            column("revision", True),
+            column("created"),
+            column("by"),
+            column("supply", True),
+            column("allocated", True),
+            column("change"),
+            column("current"),
+        ],
+        [
+            (
+                r.round,
+                r.revision,
+                Shown(r.created_at.isoformat(), r.created_at.strftime("%Y-%m-%d %H:%M UTC")),
+                r.created_by,
+                r.supply,
+                r.allocated,
+                r.change_text(),
+                Shown(r.current, "yes" if r.current else "no (scenario changed since)"),
+            )
+            for r in rows
+        ],
+        fmt,
+        title="Revisions",
+    )
 
 
 def revise(
@@ -178,10 +192,11 @@ def diff(
 def list_revisions(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
     round_number: int | None = typer.Option(None, "--round", help="One round only."),
+    fmt: OutputFormat = format_option(),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """The revisions of a scenario's rounds: when, by whom, what changed in the supply."""
-    render_revisions(_revisions(db).revisions(scenario, round_number))
+    render_revisions(_revisions(db).revisions(scenario, round_number), fmt)
 
 
 def register(app: typer.Typer) -> None:
