@@ -222,3 +222,21 @@ def test_allocate_list_and_show_csv_and_json(
     assert all(0 <= o["coverage_after"] <= 1 for o in objects)
     for o in objects:
         assert f"{o['doses']:,}" in table
+
+
+def test_routes_capacity_and_feasibility_csv_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    ship = ["-s", "AZ=PRK-NS:1200000", "-s", "SINOVAC=PRK-RYG:100000"]
+    _ok(["routes", *ship, "--format", "json"])
+    shipments = json.loads(capsys.readouterr().out)
+    assert sum(s["doses"] for s in shipments) == 1_300_000
+    assert all(isinstance(s["arrives_day"], int | float) for s in shipments)
+    _ok(["capacity", *ship, "--format", "csv"])
+    done = capsys.readouterr()
+    gaps = _csv(done.out)
+    assert "short of storage" in done.err
+    short = [g for g in gaps if float(g["gap_litres"]) > 0]
+    assert ("Hyesan (Ryanggang)", "2-8 °C") in [(g["node"], g["band"]) for g in short]
+    _ok(["coldchain", "feasibility", "-p", "PFIZER-BNT", "-p", "AZ", "--format", "json"])
+    verdicts = json.loads(capsys.readouterr().out)
+    assert {v["ok"] for v in verdicts} == {True, False}
+    assert all((v["route"] is None) == (not v["ok"]) for v in verdicts)

@@ -17,6 +17,8 @@ from rich.table import Table
 
 from doseflow.allocation import AllocationRun
 from doseflow.cli.console import console
+from doseflow.cli.output import OutputFormat, Shown, emit, format_option, note, print_table
+from doseflow.cli.output import col as column
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.network import NodeKind
 from doseflow.domain.product import Product
@@ -68,6 +70,7 @@ def feasibility(
     objective: Objective = typer.Option(Objective.FASTEST, help="fastest or cheapest."),
     png: Path = typer.Option(None, help="Write a feasibility grid chart (PNG)."),
     html: Path = typer.Option(None, help="Write a feasibility grid chart (HTML, works offline)."),
+    fmt: OutputFormat = format_option(),
 ) -> None:
     """Check every product against every destination; explain what is infeasible."""
     net = _load(network)
@@ -80,37 +83,54 @@ def feasibility(
         objective=objective,
     )
     nodes = net.network.nodes
-    table = Table(title=f"Cold-chain feasibility ({net.source})")
-    for col in ("product", "destination", "ok", "route", "days", "kept in", "left / use"):
-        table.add_column(col, justify="right" if col in {"days", "left / use"} else "left")
     reasons: list[str] = []
+    rows: list[tuple[object, ...]] = []
     for profile, verdict in results:
         dest = nodes[verdict.destination].name
         route = verdict.route
         if route is None:
             assert verdict.reason is not None
             reasons.append(verdict.reason.render())
-            table.add_row(profile.short, dest, "[red]✗[/]", "-", "-", "-", "-")
+            rows.append(
+                (profile.short, dest, Shown(False, "[red]✗[/]"), None, None, None, None, None)
+            )
             continue
         path = " → ".join(nodes[c].name for c in route.nodes)
         kept = band_words(route.arrival_band)
         if route.changes:
             last = route.changes[-1]
             kept += f" (thawed at {nodes[last.node].name})"
-        table.add_row(
-            profile.short,
-            dest,
-            "[green]✓[/]",
-            path,
-            format_days(route.transit_days),
-            kept,
-            f"{_days(route.days_left)} / {format_days(verdict.use_days)}",
+        rows.append(
+            (
+                profile.short,
+                dest,
+                Shown(True, "[green]✓[/]"),
+                path,
+                Shown(route.transit_days, format_days(route.transit_days)),
+                kept,
+                Shown(route.days_left, _days(route.days_left)),
+                Shown(verdict.use_days, format_days(verdict.use_days)),
+            )
         )
-    console.print(table)
+    emit(
+        [
+            column("product"),
+            column("destination"),
+            column("ok"),
+            column("route"),
+            column("days", True),
+            column("kept in"),
+            column("days left", True),
+            column("use days", True),
+        ],
+        rows,
+        fmt,
+        title=f"Cold-chain feasibility ({net.source})",
+    )
     for text in reasons:
-        console.print(f"[red]✗[/] {text}", highlight=False)
+        note(f"[red]✗[/] {text}", fmt, markup=True)
     feasible = sum(1 for _, v in results if v.feasible)
-    console.print(f"{feasible} of {len(results)} product-destination pairs are feasible.")
+    note(f"{feasible} of {len(results)} product-destination pairs are feasible.", fmt)
     verdicts = [v for _, v in results]
     if png:
         charts.feasibility_png(verdicts, net.network, png)
@@ -151,34 +171,55 @@ def _plan(
     return net, plan
 
 
-def print_plan(plan: ShipmentPlan) -> None:
-    """The shipments, then what cannot be delivered and why."""
+def print_plan(plan: ShipmentPlan, fmt: OutputFormat = OutputFormat.TABLE) -> None:
+    """The shipments, then what cannot be delivered and why (CSV and JSON: the shipments,
+    days as numbers; what is not delivered goes to stderr)."""
     nodes = plan.network.nodes
-    table = Table(
-        title=f"Shipments ({plan.objective.value} routes, {plan.horizon_days:g}-day horizon)"
-    )
-    for col in ("#", "product", "doses", "packs", "route", "leaves", "arrives", "as", "$/dose"):
-        table.add_column(
-            col, justify="right" if col in {"#", "doses", "packs", "$/dose"} else "left"
-        )
+    rows = []
     for s in plan.shipments:
         route = s.route
         path = nodes[route.origin].name
         for leg in route.legs:
             trip = "" if leg.trip is None else f" #{leg.trip + 1}"
             path += f" ={leg.lane.mode.value}{trip}=> {nodes[leg.lane.destination].name}"
-        table.add_row(
-            str(s.request_index + 1),
-            s.product.name,
-            f"{s.doses:,}",
-            f"{s.packs:,}",
-            path,
-            f"day {route.legs[0].depart_day:g}" if route.legs else "-",
-            f"day {route.arrival_day:g}",
-            band_words(route.arrival_band),
-            f"{route.cost_per_dose:.3f}",
+        leaves = route.legs[0].depart_day if route.legs else None
+        rows.append(
+            (
+                s.request_index + 1,
+                s.product.name,
+                s.doses,
+                s.packs,
+                path,
+                Shown(leaves, f"day {leaves:g}" if leaves is not None else "-"),
+                Shown(route.arrival_day, f"day {route.arrival_day:g}"),
+                band_words(route.arrival_band),
+                Shown(route.cost_per_dose, f"{route.cost_per_dose:.3f}"),
+            )
         )
-    console.print(table)
+    emit(
+        [
+            column("#", True, key="request"),
+            column("product"),
+            column("doses", True),
+            column("packs", True),
+            column("route"),
+            column("leaves", key="leaves_day"),
+            column("arrives", key="arrives_day"),
+            column("as"),
+            column("$/dose", True, key="cost_per_dose"),
+        ],
+        rows,
+        fmt,
+        title=f"Shipments ({plan.objective.value} routes, {plan.horizon_days:g}-day horizon)",
+    )
+    if fmt is not OutputFormat.TABLE:
+        for u in plan.undelivered:
+            note(
+                f"not delivered: request {u.request_index + 1}, {u.doses:,} doses of "
+                f"{u.product.name} to {nodes[u.destination].name}: {u.reason.render()}",
+                fmt,
+            )
+        return
     if plan.undelivered:
         missing = Table(title="Not delivered")
         for col in ("#", "product", "destination", "doses", "why"):
@@ -191,7 +232,7 @@ def print_plan(plan: ShipmentPlan) -> None:
                 f"{u.doses:,}",
                 u.reason.render(),
             )
-        console.print(missing)
+        print_table(missing)
     asked = sum(r.doses for r in plan.requests)
     sent = sum(s.doses for s in plan.shipments)
     console.print(
@@ -228,7 +269,7 @@ def print_plan_summary(plan: ShipmentPlan, con: Console = console) -> None:
             arrive,
             via,
         )
-    con.print(table)
+    print_table(table, con)
     for u in plan.undelivered:
         con.print(
             f"[red]✗[/] {u.doses:,} doses not delivered: {u.reason.render()}", highlight=False
@@ -245,10 +286,11 @@ def routes(
     ),
     png: Path = typer.Option(None, help="Write a shipment timeline (PNG)."),
     html: Path = typer.Option(None, help="Write a shipment timeline (HTML, works offline)."),
+    fmt: OutputFormat = format_option(),
 ) -> None:
     """Plan shipments along the fastest or cheapest feasible routes, within lane capacity."""
     _, plan = _plan(network, ship, requests, objective, horizon)
-    print_plan(plan)
+    print_plan(plan, fmt)
     if png:
         charts.routes_png(plan, png)
         console.print(f"chart: {png}")
@@ -257,27 +299,43 @@ def routes(
         console.print(f"chart: {html}")
 
 
-def print_gaps(gaps: tuple[CapacityGap, ...]) -> None:
-    table = Table(title="Storage needed vs available (peak, litres)")
-    for col in ("node", "country", "band", "needed", "available", "gap", "use"):
-        table.add_column(col, justify="left" if col in {"node", "country", "band"} else "right")
+def print_gaps(gaps: tuple[CapacityGap, ...], fmt: OutputFormat = OutputFormat.TABLE) -> None:
+    """Litres needed and available per node and band; CSV and JSON give the litres unrounded
+    and the use as a share (empty where the node has no storage in the band)."""
+    rows = []
     for g in gaps:
         gap = f"[red]+{g.gap_litres:,.0f}[/]" if g.short else f"{g.gap_litres:,.0f}"
         use = "no storage" if math.isinf(g.utilisation) else f"{g.utilisation:.0%}"
-        table.add_row(
-            g.name,
-            g.country or "",
-            band_words(g.band),
-            f"{g.needed_litres:,.0f}",
-            f"{g.available_litres:,.0f}",
-            gap,
-            use,
+        rows.append(
+            (
+                g.name,
+                g.country or "",
+                band_words(g.band),
+                Shown(g.needed_litres, f"{g.needed_litres:,.0f}"),
+                Shown(g.available_litres, f"{g.available_litres:,.0f}"),
+                Shown(g.gap_litres, gap),
+                Shown(None if math.isinf(g.utilisation) else g.utilisation, use),
+            )
         )
-    console.print(table)
+    emit(
+        [
+            column("node"),
+            column("country"),
+            column("band"),
+            column("needed", True, key="needed_litres"),
+            column("available", True, key="available_litres"),
+            column("gap", True, key="gap_litres"),
+            column("use", True),
+        ],
+        rows,
+        fmt,
+        title="Storage needed vs available (peak, litres)",
+    )
     short = [g for g in gaps if g.short]
-    console.print(
+    note(
         f"{len(short)} node-band(s) short of storage"
-        + (": " + ", ".join(f"{g.name} {band_words(g.band)}" for g in short) if short else ".")
+        + (": " + ", ".join(f"{g.name} {band_words(g.band)}" for g in short) if short else "."),
+        fmt,
     )
 
 
@@ -290,11 +348,12 @@ def capacity(
     all_nodes: bool = typer.Option(False, "--all", help="Show stores with nothing planned too."),
     png: Path = typer.Option(None, help="Write a needed-vs-available chart (PNG)."),
     html: Path = typer.Option(None, help="Write a needed-vs-available chart (HTML, offline)."),
+    fmt: OutputFormat = format_option(),
 ) -> None:
     """Capacity gaps: peak storage a shipment plan needs at each node and band."""
     net, plan = _plan(network, ship, requests, objective, horizon)
     gaps = plan_capacity_gaps(plan, profiles=net.profile_table(), include_idle=all_nodes)
-    print_gaps(gaps)
+    print_gaps(gaps, fmt)
     if png:
         charts.capacity_png(gaps, png)
         console.print(f"chart: {png}")
