@@ -19,6 +19,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from doseflow.cli.console import console
+from doseflow.cli.output import print_table
 from doseflow.deployment import (
     DeploymentPlan,
     StockLot,
@@ -67,7 +68,7 @@ def print_plan(plan: DeploymentPlan, out: Console) -> None:
             f"{line.buffer_doses:,}",
             line.limit.value,
         )
-    out.print(regions)
+    print_table(regions, out)
     groups = Table(title="Priority groups")
     for col in (
         "group",
@@ -92,7 +93,7 @@ def print_plan(plan: DeploymentPlan, out: Console) -> None:
             f"{int(people[g]) / max(target, 1):.1%}",
             group.note,
         )
-    out.print(groups)
+    print_table(groups, out)
     held = plan.held()
     if held:
         table = Table(title="Held at the national store")
@@ -100,7 +101,7 @@ def print_plan(plan: DeploymentPlan, out: Console) -> None:
             table.add_column(col, justify="right" if col == "doses" else "left")
         for h in held:
             table.add_row(h.product, h.lot, f"{h.doses:,}", h.reason)
-        out.print(table)
+        print_table(table, out)
     for pp in plan.products:
         planned = int(pp.doses.sum())
         out.print(
@@ -210,7 +211,7 @@ def print_coverage(plan: DeploymentPlan, out: Console, step: int = 14) -> None:
                 for g in range(len(projection.group_names))
             ),
         )
-    out.print(table)
+    print_table(table, out)
     owed = projection.second_doses_unplanned
     if owed.any():
         out.print(

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from doseflow.cli.console import console
+from doseflow.cli.output import print_table
 from doseflow.domain.errors import DoseflowError
 from doseflow.impact import (
     AgeBands,
@@ -216,7 +217,7 @@ def run_command(
             _pct(figures[f"{outcome}_averted_share"]),
         )
     table.add_row("courses completed", _fmt(result.vaccinated[0]), "0", "", "")
-    console.print(table)
+    print_table(table)
     console.print(f"infections: {INFECTIONS_DEFINITION}", highlight=False)
     console.print(
         f"eligibility: {base.eligibility.value} (who is vaccinated among the willing); "
@@ -253,7 +254,7 @@ def run_command(
             _fmt(result.deaths_by_age[0, a]),
             _fmt(result.deaths_by_age[1, a]),
         )
-    console.print(ages)
+    print_table(ages)
 
 
 @impact_app.command("compare")
@@ -313,7 +314,7 @@ def compare_command(
             )
             mark = "*" if best[level] == st.name else ""
             table.add_row(f"{level:.0%}", st.name, *cells, mark)
-    console.print(table)
+    print_table(table)
     label = f"{OUTCOME_LABELS[outcome]} averted"
     console.print(
         f"best by {label} (*; choose with --best-by): "
@@ -398,7 +399,7 @@ def sweep_command(
             share = float(row[f"{o}_averted"]) / base if base > 0 else 0.0
             cells.append(f"{_fmt(float(row[f'{o}_averted']))}\n({_pct(share)})")
         table.add_row(str(row["strategy"]), f"{float(row['supply_share']):.0%}", *cells)
-    console.print(table)
+    print_table(table)
     if plot:
         from doseflow.impact.plots import plot_strategies
 
@@ -489,7 +490,7 @@ def render_allocation_comparison(
                 for o in ("deaths", "symptomatic", "yll")
             ),
         )
-    console.print(table)
+    print_table(table)
     if skipped:
         console.print("not modelled: " + ", ".join(f"{iso3} ({why})" for iso3, why in skipped))
 

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from doseflow.cli.console import console
-from doseflow.cli.output import OutputFormat, Shown, col, emit, format_option, note
+from doseflow.cli.output import OutputFormat, Shown, col, emit, format_option, note, print_table
 from doseflow.data.deliveries import delivery_rows
 from doseflow.data.population import countries
 from doseflow.domain.errors import DoseflowError
@@ -457,7 +457,7 @@ def render_unicef(result: UnicefImport) -> None:
         for u in result.unmapped:
             lines = ", ".join(str(x) for x in u.lines[:8]) + (" ..." if len(u.lines) > 8 else "")
             table.add_row(u.kind, u.name, u.reason, f"{len(u.lines):,}", f"{u.doses:,}", lines)
-        console.print(table)
+        print_table(table)
     console.print(
         f"Doses: {result.doses_imported:,} imported + {result.doses_skipped:,} not imported = "
         f"{result.doses_imported + result.doses_skipped:,} in the file's rows.",
@@ -872,7 +872,7 @@ def demo_ledger(engine: object, out_console: object, scenario: str | None) -> No
             f"{s.received_doses:,}",
             f"{s.written_off_doses:,}",
         )
-    con.print(table)
+    print_table(table, con)
     unicef_result, _appended = import_unicef(store)
     render_unicef(unicef_result)
     con.print(

@@ -400,7 +400,7 @@ def demo_coldchain(
     for profile in profiles:
         marks = {v.destination: v.feasible for p, v in results if p.product == profile.product}
         grid.add_row(profile.short, *("[green]✓[/]" if marks[d] else "[red]✗[/]" for d in dests))
-    con.print(grid)
+    print_table(grid, con)
     for _, verdict in results:
         if verdict.reason is not None:
             con.print(f"[red]✗[/] {verdict.reason.render()}", highlight=False)

@@ -187,7 +187,7 @@ def print_table(t: Table, target: Console | None = None) -> None:
     """Print ``t`` on a terminal as Rich fits it; elsewhere (a pipe, a file) at the width it
     needs, so no cell is cut or wrapped to fit an imaginary 80-column screen."""
     out = target or console
-    if out.is_terminal:
+    if out.is_terminal or out.record:
         out.print(t)
         return
     needed = out.measure(t, options=out.options.update(width=10_000)).maximum

@@ -142,7 +142,7 @@ def _print_summary(summary: ImportSummary, values: list[SubmittedValue], show: i
         f"{counts['conflict']:,}",
         f"{len(summary.warnings):,}",
     )
-    console.print(table)
+    print_table(table)
     if summary.atomic and summary.conflicts:
         console.print("[bold]Atomic submission with conflicts: nothing was written.[/]")
     for done in summary.completed:
@@ -169,7 +169,7 @@ def _print_summary(summary: ImportSummary, values: list[SubmittedValue], show: i
                 v.period,
                 c.error.message,
             )
-        console.print(t)
+        print_table(t)
         if len(items) > show:
             console.print(f"... and {len(items) - show:,} more (use --show or --json)")
 
@@ -619,7 +619,7 @@ def schema_cmd(schema: Path | None = typer.Option(None, help=SCHEMA_HELP)) -> No
             f"{low}..{high}",
             e.role.value if e.role else "-",
         )
-    console.print(t)
+    print_table(t)
 
 
 @report_app.command("lock")
