@@ -240,3 +240,18 @@ def test_routes_capacity_and_feasibility_csv_and_json(capsys: pytest.CaptureFixt
     verdicts = json.loads(capsys.readouterr().out)
     assert {v["ok"] for v in verdicts} == {True, False}
     assert all((v["route"] is None) == (not v["ok"]) for v in verdicts)
+
+
+def test_impact_compare_json_is_the_comparison_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    args = ["impact", "compare", "--country", "NGA", "--bands", "0,20,40,60", "--supply", "0.2"]
+    _ok([*args, "--format", "json", "--out", str(tmp_path)])
+    done = capsys.readouterr()
+    rows = json.loads(done.out)
+    assert "best by" in done.err
+    frame = pd.read_csv(tmp_path / "comparison.csv")
+    assert [r["strategy"] for r in rows] == frame["strategy"].tolist()
+    assert [r["deaths_averted"] for r in rows] == pytest.approx(frame["deaths_averted"].tolist())

@@ -17,7 +17,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from doseflow.cli.console import console
-from doseflow.cli.output import print_table
+from doseflow.cli.output import OutputFormat, emit, format_option, note, print_table
+from doseflow.cli.output import col as column
 from doseflow.domain.errors import DoseflowError
 from doseflow.impact import (
     AgeBands,
@@ -273,6 +274,10 @@ def compare_command(
     eligibility: str | None = typer.Option(None, help=ELIGIBILITY_HELP),
     denominator: str | None = typer.Option(None, help=DENOMINATOR_HELP),
     out: Path | None = typer.Option(None, help="Folder for comparison.csv and charts (PNG, HTML)."),
+    fmt: OutputFormat = format_option(
+        "table, csv or json (every column of comparison.csv, one row per strategy and supply "
+        "level; the notes on standard error)."
+    ),
 ) -> None:
     """Compare vaccination strategies at several supply levels: deaths, infections,
     symptomatic cases and years of life lost averted (number and %), and the best strategy
@@ -294,6 +299,12 @@ def compare_command(
     )
     frame = comparison.table
     best = comparison.best_by_supply(metric).set_index("supply_share")["strategy"]
+    if fmt is not OutputFormat.TABLE:
+        emit(
+            [column(str(name)) for name in frame.columns],
+            [list(r.values()) for r in frame.to_dict("records")],
+            fmt,
+        )
     table = Table(
         title=f"{base.name}, R0 {base.r0:g}: averted by vaccination, number "
         "(% of the outcome without vaccination)"
@@ -314,20 +325,20 @@ def compare_command(
             )
             mark = "*" if best[level] == st.name else ""
             table.add_row(f"{level:.0%}", st.name, *cells, mark)
-    print_table(table)
+    if fmt is OutputFormat.TABLE:
+        print_table(table)
     label = f"{OUTCOME_LABELS[outcome]} averted"
-    console.print(
+    note(
         f"best by {label} (*; choose with --best-by): "
         + "; ".join(f"{level:.0%}: {name}" for level, name in best.items()),
-        highlight=False,
-        soft_wrap=True,
+        fmt,
     )
     unused = frame[(frame["doses_held"] >= 1.0) | (frame["doses_spilled"] >= 1.0)]
     for row in unused.to_dict("records"):
-        console.print(
+        note(
             f"{row['strategy']} at {float(row['supply_share']):.0%}: doses held "
             f"{_fmt(row['doses_held'])}, spilled beyond its groups {_fmt(row['doses_spilled'])}",
-            highlight=False,
+            fmt,
         )
     if out is not None:
         from doseflow.impact.plots import plot_strategies
@@ -335,7 +346,7 @@ def compare_command(
         out.mkdir(parents=True, exist_ok=True)
         comparison.table.to_csv(out / "comparison.csv", index=False)
         png, html = plot_strategies(comparison.table, out)
-        console.print(f"wrote {out / 'comparison.csv'}, {png}, {html}")
+        note(f"wrote {out / 'comparison.csv'}, {png}, {html}", fmt)
 
 
 @impact_app.command("sweep")
