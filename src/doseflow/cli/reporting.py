@@ -997,8 +997,8 @@ def plausibility_cmd(
         console.print_json(json.dumps([f.to_dict() for f in flags]))
         return
     if fmt is OutputFormat.CSV:
-        keys = ("strength", "method", "participant", "org_unit", "data_element")
-        keys += ("first_period", "last_period", "score", "explanation")
+        keys: tuple[str, ...] = ("strength", "method", "participant", "org_unit")
+        keys += ("data_element", "first_period", "last_period", "score", "explanation")
         dicts = [f.to_dict() for f in flags]
         write_csv([column(k) for k in keys], [[d[k] for k in keys] for d in dicts], console.file)
         return
