@@ -255,3 +255,16 @@ def test_impact_compare_json_is_the_comparison_csv(
     frame = pd.read_csv(tmp_path / "comparison.csv")
     assert [r["strategy"] for r in rows] == frame["strategy"].tolist()
     assert [r["deaths_averted"] for r in rows] == pytest.approx(frame["deaths_averted"].tolist())
+
+
+def test_a_stock_card_piped_and_as_json(ledger_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    _ok(["ledger", "card", "PRK-NS", "AZ-SII", "--db", ledger_db])
+    table = capsys.readouterr().out
+    assert table.count("1,200,400,321") == 3  # in, lot balance, balance: whole, on one line
+    assert "…" not in table
+    _ok(["ledger", "card", "PRK-NS", "AZ-SII", "--format", "json", "--db", ledger_db])
+    opening, receipt = json.loads(capsys.readouterr().out)
+    assert (opening["event"], opening["balance"]) == ("opening", 0)
+    assert (receipt["in"], receipt["out"], receipt["balance"]) == (BIG, None, BIG)
+    assert receipt["date"].startswith("2021-01-03T12:00")
