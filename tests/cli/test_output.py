@@ -158,6 +158,18 @@ def test_report_compliance_csv_and_json(tmp_path: Path, capsys: pytest.CaptureFi
     assert sum(o["missing"] for o in objects) > 0
     _ok([*args, "--detail", "--format", "json"])
     owed = json.loads(capsys.readouterr().out)
+    assert set(owed[0]) == {
+        "participant",
+        "report",
+        "period",
+        "due",
+        "time_zone",
+        "submitted",
+        "basis",
+        "status",
+        "days_late",
+    }
+    assert {o["status"] for o in owed} <= {"on_time", "late", "missing", "not_due"}
     assert len(owed) == sum(
         o["on_time"] + o["late"] + o["missing"] + o["not_yet_due"] for o in objects
     )

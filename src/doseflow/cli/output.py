@@ -97,13 +97,16 @@ def _text(value: Any) -> str:
 @dataclass(frozen=True)
 class Column:
     """A column: its header, its key in CSV/JSON (the header in snake_case unless given),
-    whether it holds figures (right-aligned, never wrapped), and how a cell reads in the
-    table when not the default (may return Rich markup)."""
+    whether it holds figures (right-aligned, never wrapped), how a cell reads in the table
+    when not the default (may return Rich markup), and whether the table shows it (a figure
+    the table already shows inside another cell, such as a due date's time zone, is a column
+    of its own in CSV and JSON only)."""
 
     header: str
     numeric: bool = False
     key: str = ""
     text: Callable[[Any], str] | None = field(default=None, compare=False)
+    in_table: bool = True
 
     @property
     def name(self) -> str:
@@ -161,9 +164,10 @@ def table(
 ) -> Table:
     """The Rich table of the rows. Figures are never wrapped nor cut: their column is at
     least as wide as its widest cell; text columns wrap between words on a narrow terminal."""
-    cells = [[c.cell(v) for c, v in zip(columns, row, strict=True)] for row in rows]
+    shown = [i for i, c in enumerate(columns) if c.in_table]
+    cells = [[columns[i].cell(row[i]) for i in shown] for row in rows]
     t = Table(title=title, caption=caption, show_lines=show_lines)
-    for i, c in enumerate(columns):
+    for i, c in enumerate(columns[i] for i in shown):
         if c.numeric:
             widest = max((_cell_width(r[i]) for r in cells), default=0)
             t.add_column(

@@ -911,18 +911,18 @@ def compliance_cmd(
                 column("report"),
                 column("period"),
                 column("due (local)", key="due"),
-                column("time zone"),
+                column("time zone", in_table=False),
                 column("submitted"),
                 column("basis"),
                 column("status"),
-                column("days late", True),
+                column("days late", True, in_table=False),
             ],
             [
                 (
                     r.participant,
                     r.report,
                     r.period.code,
-                    r.due,
+                    Shown(r.due, f"{r.due.isoformat()} ({r.time_zone})"),
                     r.time_zone,
                     Shown(
                         r.submitted_at.isoformat() if r.submitted_at else None, _submitted_label(r)
@@ -930,9 +930,11 @@ def compliance_cmd(
                     Shown(r.basis.value, _BASIS_LABEL[r.basis.value]),
                     Shown(
                         r.status.value,
-                        f"[{_STATUS_STYLE[r.status.value]}]{r.status.value}[/]",
+                        f"[{_STATUS_STYLE[r.status.value]}]{r.status.value}"
+                        + (f" ({r.days_late} d)" if r.days_late else "")
+                        + "[/]",
                     ),
-                    Shown(r.days_late, f"{r.days_late} d" if r.days_late else ""),
+                    r.days_late,
                 )
                 for r in rows
             ],
