@@ -36,14 +36,6 @@ class OutputFormat(StrEnum):
     JSON = "json"
 
 
-class FileFormat(StrEnum):
-    """How a listing command writes its rows to a file (``--out``)."""
-
-    CSV = "csv"
-    JSON = "json"
-    XLSX = "xlsx"
-
-
 FORMAT_HELP = (
     "table (a terminal table; full width when piped), csv or json (raw figures, one row per "
     "line / a list of objects, same keys)."
