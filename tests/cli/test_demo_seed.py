@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -181,6 +182,7 @@ def test_after_the_demo_reporting_and_impact_show_the_examples(
             r for r in compliance if (r["report"], r["period"]) == ("surveillance", "2021W38")
         )
         assert week["submitted_at"] is not None
+        assert week["status"] == "late"  # stored by the demo today, due in 2021
         flags = client.get("/api/reports/plausibility", params={"iso3": "PRK"}, headers=auth)
         positivity = next(f for f in flags.json() if f["method"] == "beta_binomial_positivity")
         assert positivity["figures"]["tests"] == tested  # 40,700
@@ -196,3 +198,62 @@ def test_after_the_demo_reporting_and_impact_show_the_examples(
         impact = client.get("/dashboard/impact").text
         assert "Latest comparison: covax-2021" in impact
     app.state.engine.dispose()
+
+    # docs/service.md quotes these figures of the seeded data
+    docs = (Path(__file__).parents[2] / "docs" / "service.md").read_text(encoding="utf-8")
+    seeded = docs[docs.index("### What the demo stores") :]
+    seeded = " ".join(seeded[: seeded.index("## Tokens")].split())
+    assert f"{len(expected)} values, PRK's people tested" in seeded
+    assert f"PRK's {int(last['value']):,} people tested that week" in seeded
+    assert f"PRK's {tested:,} tests without a positive" in seeded
+    assert f"{runs[0]['params']['levels']} levels" in seeded
+    said = re.search(
+        r"with (\d+) participants; (\d+) reporting requirements", " ".join(printed.split())
+    )
+    assert said is not None
+    assert f"`reporting_hierarchy.yaml`: {said.group(1)} participants" in seeded
+    assert f"the {said.group(2)} example requirements" in seeded
+
+
+def test_report_import_says_what_it_does_on_stderr_only(
+    db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from doseflow.cli import progress
+
+    monkeypatch.setattr(progress, "SHOW_AFTER", 0.0)  # as if every step were slow
+    source = example_path("reporting_prk_surveillance.json")
+    hierarchy = str(example_path("reporting_hierarchy.yaml"))
+    args = ["report", "import", str(source), "--json", "--hierarchy", hierarchy]
+    assert run([*args, "--as-of", "2021-09-27", "--db", db]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["counts"]["accepted"] == len(_example_values())
+    lines = captured.err.splitlines()
+    assert f"Reading {source}..." in lines
+    assert f"Checking and storing {len(_example_values())} values..." in lines
+    done = f"Checking and storing {len(_example_values())} values: done in "
+    assert any(line.startswith(done) for line in lines)
+
+
+def test_a_finished_job_is_stored_once_on_both_backends(db_url: str) -> None:
+    from doseflow.store.database import open_database
+    from doseflow.store.finished_jobs import finished_job_id, store_finished_job
+    from doseflow.store.service_jobs import JobStatus, count_jobs
+
+    engine = open_database(db_url)
+    params = {"scenario": "covax-2021", "levels": 12, "round": None}
+    result = {"totals": [{"rule": "round", "deaths_averted": 1.5}]}
+    first, created = store_finished_job(
+        engine, kind="impact-comparison", params=params, result=result, submitted_by="demo"
+    )
+    assert created
+    again, created = store_finished_job(
+        engine, kind="impact-comparison", params=params, result=result, submitted_by="demo"
+    )
+    assert not created
+    assert again.id == first.id == finished_job_id("impact-comparison", params)
+    assert count_jobs(engine, kind="impact-comparison") == 1
+    assert again.status is JobStatus.SUCCEEDED
+    assert again.result == result
+    assert again.params == params
+    assert again.finished_at is not None
+    engine.dispose()

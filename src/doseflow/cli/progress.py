@@ -38,13 +38,15 @@ def step(out: Console, number: int, count: int, title: str) -> Iterator[None]:
 
 
 @contextmanager
-def phase(out: Console, text: str, *, after: float = SHOW_AFTER) -> Iterator[None]:
+def phase(out: Console, text: str, *, after: float | None = None) -> Iterator[None]:
     """A long call with nothing to count: a spinner on a terminal; otherwise ``text...``
-    once it has taken ``after`` seconds, and ``text: done in N s`` when it ends then."""
+    once it has taken ``after`` seconds (default :data:`SHOW_AFTER`), and ``text: done in
+    N s`` when it ends then."""
     if out.is_terminal:
         with out.status(f"{text}..."):
             yield
         return
+    wait = SHOW_AFTER if after is None else after
     started = time.perf_counter()
     shown = threading.Event()
 
@@ -52,9 +54,12 @@ def phase(out: Console, text: str, *, after: float = SHOW_AFTER) -> Iterator[Non
         shown.set()
         _plain(out, f"{text}...")
 
-    timer = threading.Timer(after, announce)
+    timer = threading.Timer(wait, announce)
     timer.daemon = True
-    timer.start()
+    if wait <= 0:
+        announce()
+    else:
+        timer.start()
     try:
         yield
     finally:
@@ -65,11 +70,12 @@ def phase(out: Console, text: str, *, after: float = SHOW_AFTER) -> Iterator[Non
 
 @contextmanager
 def loop(
-    out: Console, description: str, total: int, *, after: float = SHOW_AFTER
+    out: Console, description: str, total: int, *, after: float | None = None
 ) -> Iterator[Callable[..., None]]:
     """Progress over ``total`` items, shown once ``after`` seconds have passed: a bar on a
     terminal, else a line per tenth. The callable takes how many are done so far (and the
     total, if it changed)."""
+    wait = SHOW_AFTER if after is None else after
     started = time.perf_counter()
     state = {"total": total, "tenth": -1}
     bar = None
@@ -81,7 +87,7 @@ def loop(
             nonlocal bar, task
             if new_total is not None:
                 state["total"] = new_total
-            if time.perf_counter() - started < after:
+            if time.perf_counter() - started < wait:
                 return  # quick so far: nothing to show yet
             if out.is_terminal:
                 if bar is None:
