@@ -122,6 +122,25 @@ def test_step_loop_and_phase_are_plain_lines_off_a_terminal() -> None:
     assert len(lines) == 16
 
 
+def test_on_a_terminal_only_the_outer_display_is_drawn() -> None:
+    from doseflow.cli.progress import loop, phase, step
+
+    out = Console(file=io.StringIO(), width=200, force_terminal=True)
+    with step(out, 1, 1, "Outer"):
+        with phase(out, "inner call", after=0):
+            time.sleep(0.2)
+        with loop(out, "inner loop", 2, after=0) as advance:
+            advance(1)
+            advance(2)
+    drawn = out.file.getvalue()  # type: ignore[attr-defined]
+    assert "[1/1] Outer: done in " in drawn
+    assert "inner" not in drawn
+    with loop(out, "alone", 2, after=0) as advance:
+        advance(1)
+        advance(2)
+    assert "alone" in out.file.getvalue()  # type: ignore[attr-defined]
+
+
 def test_quick_loops_and_calls_say_nothing() -> None:
     from doseflow.cli.progress import loop, phase
 

@@ -18,6 +18,30 @@ from rich.console import Console
 #: Seconds a loop or a call may take before its progress is shown.
 SHOW_AFTER = 1.0
 
+#: Live displays (spinners, bars) running now. Only one is drawn at a time: a spinner or a
+#: bar inside another (the demo's step importing the UNICEF file) would fight it for the
+#: same terminal lines, so the inner one stays silent on a terminal.
+_live = 0
+
+
+def _enter() -> None:
+    global _live
+    _live += 1
+
+
+def _leave() -> None:
+    global _live
+    _live -= 1
+
+
+@contextmanager
+def _drawing() -> Iterator[None]:
+    _enter()
+    try:
+        yield
+    finally:
+        _leave()
+
 
 def _plain(out: Console, text: str) -> None:
     out.print(text, highlight=False, markup=False, soft_wrap=True)
@@ -29,8 +53,11 @@ def step(out: Console, number: int, count: int, title: str) -> Iterator[None]:
     started = time.perf_counter()
     label = f"[{number}/{count}] {title}"
     if out.is_terminal:
-        with out.status(f"{label}..."):
+        if _live:
             yield
+        else:
+            with _drawing(), out.status(f"{label}..."):
+                yield
     else:
         _plain(out, f"{label}...")
         yield
@@ -43,8 +70,11 @@ def phase(out: Console, text: str, *, after: float | None = None) -> Iterator[No
     once it has taken ``after`` seconds (default :data:`SHOW_AFTER`), and ``text: done in
     N s`` when it ends then."""
     if out.is_terminal:
-        with out.status(f"{text}..."):
+        if _live:
             yield
+        else:
+            with _drawing(), out.status(f"{text}..."):
+                yield
         return
     wait = SHOW_AFTER if after is None else after
     started = time.perf_counter()
@@ -90,6 +120,8 @@ def loop(
             if time.perf_counter() - started < wait:
                 return  # quick so far: nothing to show yet
             if out.is_terminal:
+                if _live and bar is None:
+                    return  # another display is drawing
                 if bar is None:
                     bar = Progress(
                         TextColumn("{task.description}"),
@@ -98,6 +130,7 @@ def loop(
                         console=out,
                     )
                     bar.start()
+                    _enter()
                     task = bar.add_task(description, total=state["total"])
                 assert task is not None
                 bar.update(task, completed=done, total=state["total"])
@@ -112,3 +145,4 @@ def loop(
     finally:
         if bar is not None:
             bar.stop()
+            _leave()
