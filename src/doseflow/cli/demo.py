@@ -157,11 +157,21 @@ def deployment_step(ctx: DemoContext) -> None:
     ctx.results["deployment"] = plan
 
 
+def reporting_step(ctx: DemoContext) -> None:
+    """The bundled reporting examples: the hierarchy (so plausibility has neighbours), the
+    requirements (so compliance has rows) and PRK's weekly surveillance with its neighbours'
+    figures, imported as ``doseflow report import`` does (docs/reporting.md)."""
+    from doseflow.cli.reporting import demo_reporting
+
+    demo_reporting(ctx.engine, ctx.console, example_path)
+
+
 def impact_step(ctx: DemoContext) -> None:
-    """Deaths averted: the example rounds against other allocation rules; strategies in PRK."""
+    """Deaths averted: the example rounds against other allocation rules (stored as an impact
+    run for the dashboard and the API); strategies in PRK."""
     from doseflow.cli.impact import demo_impact
 
-    demo_impact(ctx.results.get("allocation"), ctx.out)
+    demo_impact(ctx.results.get("allocation"), ctx.out, engine=ctx.engine)
 
 
 #: The demo's steps, in order. Other areas append theirs (one line each).
@@ -170,6 +180,7 @@ STEPS: list[tuple[str, DemoStep]] = [
     ("Cold chain and routes", logistics_step),
     ("Shipments and stock ledger", ledger_step),
     ("Deployment in PRK", deployment_step),
+    ("Reporting: hierarchy, requirements, PRK surveillance", reporting_step),
     ("Impact: deaths averted", impact_step),
 ]
 
@@ -179,10 +190,13 @@ def demo(
     out: Path = typer.Option(Path("doseflow-out"), "--out", help="Folder for exports/charts."),
 ) -> None:
     """Run the main job on the bundled 2021 example (idempotent)."""
+    from doseflow.cli.progress import step as progress_step
+
     ctx = DemoContext(engine=open_database(db), db=db, out=out, console=console)
-    for title, step in STEPS:
+    for number, (title, run_step) in enumerate(STEPS, start=1):
         console.print(Rule(title))
-        step(ctx)
+        with progress_step(console, number, len(STEPS), title):
+            run_step(ctx)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from doseflow.cli.console import console
 from doseflow.cli.output import OutputFormat, emit, format_option, note, print_table
 from doseflow.cli.output import col as column
+from doseflow.cli.progress import loop
 from doseflow.domain.errors import DoseflowError
 from doseflow.impact import (
     AgeBands,
@@ -370,18 +370,10 @@ def sweep_command(
     grid = load_sweep(grid_file)
     ex = make_executor(executor, workers=workers, scheduler=scheduler)
     try:
-        with Progress(
-            TextColumn("[bold]sweep"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("chunks"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("sweep", total=len(grid.chunks()))
+        with loop(console, "sweep: chunks", len(grid.chunks())) as advance:
 
             def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+                advance(done, total)
 
             outcome = run_sweep(grid, out, ex, progress=progress)
     finally:
@@ -510,20 +502,74 @@ def register(app: typer.Typer) -> None:
     app.add_typer(impact_app, name="impact")
 
 
-def demo_impact(run: object, out: Path, *, levels: int = 12) -> None:
+def demo_impact(
+    run: object,
+    out: Path,
+    *,
+    levels: int = 12,
+    engine: object = None,
+) -> None:
     """The demo's impact step: compare allocation rules for the example rounds, and strategies
-    in PRK; tables on the console, CSV and charts (PNG, HTML) in ``out/impact``. Writes files
-    only (overwritten on each run), so running the demo twice is harmless."""
+    in PRK; tables on the console, CSV and charts (PNG, HTML) in ``out/impact``. With an
+    ``engine`` the comparison is also stored as a finished impact run (the job the service
+    runs for "covax-2021" with these settings), so the dashboard's Impact page shows it.
+    Files are overwritten and the run is stored once, so running the demo twice is harmless."""
     from doseflow.allocation import AllocationRun
+    from doseflow.impact.epidemiology import ForceDenominator
     from doseflow.impact.global_comparison import compare_allocations
     from doseflow.impact.plots import plot_allocation_rules, plot_strategies
+    from doseflow.impact.run_result import IMPACT_COMPARISON_KIND, comparison_result
+    from doseflow.impact.scenario import DEFAULT_HORIZON_DAYS, DEFAULT_R0
+    from doseflow.impact.vaccine import Eligibility
 
     if not isinstance(run, AllocationRun):
         console.print("no allocation run to model: skipped")
         return
     folder = out / "impact"
     folder.mkdir(parents=True, exist_ok=True)
-    comparison = compare_allocations(run, levels=levels)
+    # the service's defaults for an impact run (service/impact_job.py), at the demo's levels
+    settings = {
+        "round": None,
+        "r0": DEFAULT_R0,
+        "horizon_days": DEFAULT_HORIZON_DAYS,
+        "levels": levels,
+        "strategy": "older-first",
+        "eligibility": Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED.value,
+        "denominator": ForceDenominator.INITIAL.value,
+    }
+    comparison = compare_allocations(
+        run,
+        r0=DEFAULT_R0,
+        horizon_days=DEFAULT_HORIZON_DAYS,
+        levels=levels,
+        strategy=Strategy.parse("older-first"),
+        eligibility=Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED,
+        denominator=ForceDenominator.INITIAL,
+    )
+    if engine is not None:
+        from sqlalchemy import Engine
+
+        from doseflow.store.finished_jobs import store_finished_job
+
+        assert isinstance(engine, Engine)
+        scenario = run.scenario
+        params = {"scenario": scenario, **settings}
+        result = comparison_result(
+            comparison,
+            scenario=scenario,
+            round=None,
+            strategy="older-first",
+            eligibility=Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED.value,
+            denominator=ForceDenominator.INITIAL.value,
+        )
+        job, created = store_finished_job(
+            engine, kind=IMPACT_COMPARISON_KIND, params=params, result=result, submitted_by="demo"
+        )
+        console.print(
+            f"impact run {job.id[:8]} {'stored' if created else 'already stored'} "
+            "(dashboard: Impact; API: GET /api/impact-runs)",
+            highlight=False,
+        )
     totals = comparison.totals()
     render_allocation_comparison(totals, comparison.skipped)
     comparison.participants.to_csv(folder / "allocation_rules.csv", index=False)

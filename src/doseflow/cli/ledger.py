@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from doseflow.cli.console import console
+from doseflow.cli.console import console, err_console
 from doseflow.cli.output import OutputFormat, Shown, col, emit, format_option, note, print_table
 from doseflow.data.deliveries import delivery_rows
 from doseflow.data.population import countries
@@ -487,9 +487,13 @@ def import_unicef(
     store: LedgerStore, unknown_vaccine: UnknownVaccine = UnknownVaccine.EXCLUDE
 ) -> tuple[UnicefImport, int]:
     """Map the bundled UNICEF file and record it; returns the plan and events recorded."""
-    result = plan_import(delivery_rows(), countries(), unknown_vaccine=unknown_vaccine)
-    store.register_nodes(result.nodes)
-    appended = store.append_events(list(result.events))
+    from doseflow.cli.progress import phase
+
+    with phase(err_console, "Reading and mapping the UNICEF deliveries"):
+        result = plan_import(delivery_rows(), countries(), unknown_vaccine=unknown_vaccine)
+    with phase(err_console, f"Recording {len(result.events):,} events in the ledger"):
+        store.register_nodes(result.nodes)
+        appended = store.append_events(list(result.events))
     return result, len(appended.appended)
 
 

@@ -70,6 +70,9 @@ from doseflow.store.reporting_ledger import StoreLedger, ledger_nodes, shipment_
 from doseflow.store.reporting_mapping import load_mapping_file, stored_mapping
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rich.console import Console
     from sqlalchemy import Engine
 
     from doseflow.reporting.dhis2_mapping import Dhis2Mapping
@@ -221,21 +224,25 @@ def _submit(
             expected="doseflow or dhis2",
             value=summary_format,
         )
+    from doseflow.cli.progress import phase
+
     engine = open_database(db)
+    working = f"{'Checking' if dry_run else 'Checking and storing'} {len(values):,} values"
     try:
-        summary = store.submit(
-            engine,
-            values,
-            hierarchy=_hierarchy(hierarchy, engine),
-            schema=schema,
-            as_of=_date(as_of),
-            dry_run=dry_run,
-            atomic=atomic,
-            ledger=StoreLedger(engine) if ledger_check else None,
-            stored_by=by,
-            data_sets=data_sets,
-            strategy=the_strategy,
-        )
+        with phase(err_console, working):
+            summary = store.submit(
+                engine,
+                values,
+                hierarchy=_hierarchy(hierarchy, engine),
+                schema=schema,
+                as_of=_date(as_of),
+                dry_run=dry_run,
+                atomic=atomic,
+                ledger=StoreLedger(engine) if ledger_check else None,
+                stored_by=by,
+                data_sets=data_sets,
+                strategy=the_strategy,
+            )
     finally:
         engine.dispose()
     _finish(summary, values, show, as_json, summary_format)
@@ -411,7 +418,11 @@ def import_cmd(
         category_option_combo_id_scheme,
         auto=True,
     )
-    doc = _read_exchange(file, fmt, _mapping(mapping, db), the_schema, schemes)
+    from doseflow.cli.progress import phase
+
+    the_mapping = _mapping(mapping, db)
+    with phase(err_console, f"Reading {file}"):
+        doc = _read_exchange(file, fmt, the_mapping, the_schema, schemes)
     _submit(
         doc.values,
         db=db,
@@ -1105,3 +1116,71 @@ def mapping_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)) 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(report_app, name="report")
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+#: The date the demo judges the example's periods open on: the Monday after its last week
+#: (2021W38), as in docs/reporting.md's example.
+DEMO_AS_OF = date(2021, 9, 27)
+
+
+def demo_reporting(engine: Engine, out: Console, example: Callable[[str], Path]) -> None:
+    """The demo's reporting step: store the example hierarchy and requirements, and import
+    the example surveillance (PRK weekly, with its neighbours' figures) as ``doseflow report
+    import`` does. Idempotent: the hierarchy is stored only if the one in force differs, the
+    requirements replace themselves, and values already stored are not submitted again."""
+    import hashlib
+
+    from doseflow.store.reporting_hierarchy import save_hierarchy
+
+    hierarchy_file = example("reporting_hierarchy.yaml")
+    text = hierarchy_file.read_text(encoding="utf-8")
+    current = stored_hierarchy(engine)
+    if current is None or current.sha256 != hashlib.sha256(text.encode("utf-8")).hexdigest():
+        current = save_hierarchy(engine, text, str(hierarchy_file), by="demo")
+    hierarchy = current.hierarchy
+    schema = load_schema(None)
+    requirements = load_requirements(example("reporting_requirements.yaml"), schema)
+    if store.stored_requirements(engine) != sorted(
+        requirements, key=lambda r: (r.participant, r.report)
+    ):
+        store.save_requirements(engine, requirements)
+    source = example("reporting_prk_surveillance.json")
+    doc = read_data_value_set_document(source.read_bytes(), load_mapping(None), source=str(source))
+
+    def submit(dry_run: bool) -> ImportSummary:
+        return store.submit(
+            engine,
+            doc.values,
+            hierarchy=hierarchy,
+            schema=schema,
+            as_of=DEMO_AS_OF,
+            dry_run=dry_run,
+            ledger=StoreLedger(engine),
+            stored_by="demo",
+            data_sets=doc.data_sets,
+        )
+
+    summary = submit(dry_run=True)
+    if summary.counts["accepted"] or summary.counts["updated"]:
+        summary = submit(dry_run=False)
+        verb = f"{summary.counts['accepted'] + summary.counts['updated']:,} stored"
+    else:
+        verb = "already stored"
+    participants = sorted({v.org_unit for v in doc.values})
+    out.print(
+        f"Reporting: {len(participants)} participants' weekly surveillance from {source.name} "
+        f"({len(doc.values):,} values, {verb}; {len(summary.conflicts):,} conflicts); "
+        f"hierarchy #{current.id} with {len(hierarchy.participants())} participants; "
+        f"{len(requirements)} reporting requirements.",
+        highlight=False,
+        markup=False,
+    )
+    flags = store.plausibility(engine, hierarchy).flags
+    out.print(
+        f"{len(flags):,} plausibility flags; try `doseflow report plausibility` or "
+        "`doseflow report compliance`.",
+        highlight=False,
+        markup=False,
+    )

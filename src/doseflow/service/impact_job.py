@@ -19,14 +19,14 @@ from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.limits import MAX_ROUND_NUMBER
 from doseflow.impact.epidemiology import ForceDenominator
 from doseflow.impact.global_comparison import DEFAULT_LEVELS, compare_allocations
-from doseflow.impact.results import INFECTIONS_DEFINITION
+from doseflow.impact.run_result import IMPACT_COMPARISON_KIND, comparison_result
 from doseflow.impact.strategy import SYNTAX, Strategy
 from doseflow.impact.vaccine import Eligibility
 from doseflow.service.bodies import WriteBody
 from doseflow.service.jobs import JobKind
 from doseflow.store.allocation import AllocationStore
 
-KIND = "impact-comparison"
+KIND = IMPACT_COMPARISON_KIND
 
 
 class ImpactRunIn(WriteBody):
@@ -104,18 +104,14 @@ def run(engine: Engine, params: Mapping[str, Any]) -> dict[str, Any]:
         eligibility=checked.eligibility,
         denominator=checked.denominator,
     )
-    return {
-        "scenario": checked.scenario,
-        "round": checked.round,
-        "strategy": checked.strategy,
-        "eligibility": checked.eligibility.value,
-        "denominator": checked.denominator.value,
-        "infections_definition": INFECTIONS_DEFINITION,
-        "start": comparison.start.isoformat(),
-        "totals": comparison.totals().to_dict(orient="records"),
-        "participants": comparison.participants.to_dict(orient="records"),
-        "skipped": [{"iso3": iso3, "reason": reason} for iso3, reason in comparison.skipped],
-    }
+    return comparison_result(
+        comparison,
+        scenario=checked.scenario,
+        round=checked.round,
+        strategy=checked.strategy,
+        eligibility=checked.eligibility.value,
+        denominator=checked.denominator.value,
+    )
 
 
 IMPACT_JOB = JobKind(KIND, prepare, run)
