@@ -88,7 +88,8 @@ def test_backdated_issue_that_would_go_negative_in_the_past_is_refused(ledger: L
     assert exc.value.code == "LEDGER_NEGATIVE_BALANCE"
     assert "PRK-NS" in str(exc.value)
     assert "2021-01-22" in str(exc.value)
-    assert exc.value.detail.value == "i0"
+    assert "event i0 would take 10 doses" in str(exc.value)
+    assert exc.value.detail.value == 10
     assert ledger.event_count() == 6
 
 
@@ -99,7 +100,13 @@ def test_backdated_event_that_breaks_a_later_balance_is_refused(ledger: LedgerSt
     # (990 -> 890) but leaves day 30 at -10
     with pytest.raises(DoseflowError) as exc:
         ledger.append_events([issue("i0", 26, 100)])
-    assert "short by 10 doses" in str(exc.value)
+    assert exc.value.detail.message == (
+        "event i0 would leave too few doses of AZ-SII lot A1 at PRK-NS for event i1 on "
+        "2021-01-30 12:00:00 UTC: i1 takes 900 doses out of PRK-NS, which would then hold "
+        "only 890 (10 short)"
+    )
+    assert exc.value.detail.expected == "at most 890 doses taken out at that moment"
+    assert exc.value.detail.value == 900
     ledger.append_events([issue("i0", 26, 90)])  # allowed: every balance stays >= 0
     assert ledger.stock_total("PRK-NS", "AZ-SII") == 0
     assert ledger.stock_total("PRK-NS", "AZ-SII", at=date(2021, 1, 27)) == 900
