@@ -283,6 +283,10 @@ def card(
             f"{x.balance:,}",
             x.recorded_by,
         )
+        if x.discrepancy is not None:  # the doses that never entered stock, on their own line
+            table.add_row(
+                "", x.event_id, "discrepancy", x.lot, x.discrepancy.text, "", "", "", "", ""
+            )
     console.print(table)
 
 
