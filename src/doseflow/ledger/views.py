@@ -76,9 +76,7 @@ class ReceiptDiscrepancy:
     text: str
 
     @classmethod
-    def of(
-        cls, doses: int, accepted: int, reason: str | None, document: str
-    ) -> ReceiptDiscrepancy:
+    def of(cls, doses: int, accepted: int, reason: str | None, document: str) -> ReceiptDiscrepancy:
         words = _DISCREPANCY_WORDS.get(reason or "", "not accepted")
         dispatched = accepted + doses
         text = f"{doses:,} doses {words} against {dispatched:,} dispatched on {document}"

@@ -376,9 +376,7 @@ class BatchProjection:
         return commit
 
 
-def _violations(
-    runs: Runs, entries: Entries, stored_id: Callable[[int], str]
-) -> list[Violation]:
+def _violations(runs: Runs, entries: Entries, stored_id: Callable[[int], str]) -> list[Violation]:
     """The first violation of each account, named by account, moment, balance and the new
     event that caused it (built one by one: this is the refusal path); ``stored_id`` names
     an event already in the ledger by its sequence, when a back-dated event leaves too
@@ -404,8 +402,6 @@ def _violations(
         else:
             taker = stored_id(int(runs.seq[pos]))
         out.append(
-            Violation(
-                account, int(runs.at[pos]), int(runs.balance[pos]), event_id, held, taker
-            )
+            Violation(account, int(runs.at[pos]), int(runs.balance[pos]), event_id, held, taker)
         )
     return out

@@ -24,9 +24,9 @@ from doseflow.domain.time_zone import day_start
 from doseflow.ledger.accounts import AccountKey, AccountState, from_instant, to_instant
 from doseflow.ledger.views import (
     CardLine,
-    ReceiptDiscrepancy,
     HeldShipment,
     HubHolding,
+    ReceiptDiscrepancy,
     ShipmentState,
     ShipmentStatus,
     StockCard,
