@@ -48,10 +48,12 @@ from doseflow.data.population import countries
 from doseflow.data.time_zones import EXPECTED as ZONE_EXPECTED
 from doseflow.data.time_zones import is_zone_name
 from doseflow.data.user_files import (
+    DATE_ERRORS,
     DocumentRefused,
     check_document_depth,
     check_document_size,
     document_error,
+    expected_for,
     parse_yaml_with_lines,
 )
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
@@ -262,6 +264,8 @@ def _code_for(error: Mapping[str, Any]) -> tuple[str, str]:
         return "ALLOC_BAD_ROUNDING", "one of: " + ", ".join(r.value for r in CeilingRounding)
     if kind == "enum" or kind == "literal_error":
         return "ALLOC_INVALID_FIELD", str(ctx.get("expected", "one of the allowed values"))
+    if kind in DATE_ERRORS or kind == "date_from_datetime_inexact":
+        return "ALLOC_INVALID_FIELD", expected_for(error, None)
     return "ALLOC_INVALID_FIELD", str(error.get("msg", "a valid value"))
 
 
