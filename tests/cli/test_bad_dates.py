@@ -24,6 +24,21 @@ rollout:
 strategy: older-first
 """
 
+TOML = """\
+name = "t"
+[[products]]
+code = "AZ"
+pack_doses = 2400
+[[participants]]
+iso3 = "NGA"
+financing = "amc"
+[[rounds]]
+date = 2021-03-01
+[[rounds.tranches]]
+product = "AZ"
+doses = 4800
+"""
+
 EVENTS_CSV = (
     "id,type,occurred_at,recorded_by,node,product,lot,quantity\n"
     "x1,administration,2021-03-05,me,PRK-NS,AZ-SII,L1,5\n"
@@ -79,6 +94,16 @@ CASES = [
         ["allocate", "run"],
         "ALLOC_MALFORMED_FILE",
         134,
+    ),
+    (
+        "round date, TOML",
+        "s.toml",
+        TOML,
+        "date = 2021-03-01",
+        "date = 2021-13-01",
+        ["allocate", "run"],
+        "ALLOC_MALFORMED_FILE",
+        9,
     ),
     (
         "deployment start",
@@ -169,7 +194,7 @@ def test_an_impossible_date_is_a_located_error(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert re.search(rf"\[{code}\] {re.escape(str(path))}:{line}\b", err), err
-    assert bad.split(": ")[-1].strip('",') in err
+    assert bad.split(" ")[-1].strip('",') in err
     # one problem, one error: what was expected in words, not pydantic's message again
     assert err.count("error [") == 1, err
     assert "real date" in err or "ISO 8601 date" in err, err
