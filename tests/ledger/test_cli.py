@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from doseflow.cli.app import run
-from doseflow.domain.events import ShipmentDispatched, ShipmentReceived
+from doseflow.domain.events import (
+    DiscrepancyReason,
+    ReceiptOutcome,
+    ShipmentDispatched,
+    ShipmentReceived,
+)
 from doseflow.ledger.event_file import write_events
 from doseflow.store.database import open_database
 from doseflow.store.ledger import LedgerStore
@@ -356,3 +361,39 @@ def test_a_ledger_imported_with_the_earlier_mapping_is_refused_not_doubled(
     assert exc.value.code == "LEDGER_IDEMPOTENCY_CONFLICT"
     assert store.event_count() == 2
     assert store.stock_total("KEN-NS-UNICEF", "MODERNA") == 0
+
+
+def test_card_shows_a_receipts_shortfall(
+    db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ledger card`` prints a line for the 2,400 doses a receipt is short of its dispatch,
+    naming the shipment, under the +69,600 received (issue 15)."""
+    from doseflow.cli.console import console
+
+    monkeypatch.setattr(console, "width", 220)
+    LedgerStore(open_database(db_url)).register_nodes(NODES)
+    path = tmp_path / "events.csv"
+    short = ShipmentReceived(
+        event_id="r1",
+        occurred_at=received("r1", 5, 1).occurred_at,
+        recorded_by="me",
+        shipment_id="S1",
+        node="PRK-NS",
+        lot=received("r1", 5, 1).lot,
+        quantity=69_600,
+        discrepancy=2_400,
+        outcome=ReceiptOutcome.DIFFERENT_QUANTITY,
+        reason=DiscrepancyReason.SHORT,
+    )
+    write_events(path, [dispatched("d1", 2, 72_000, to="PRK-NS"), short])
+    _ok(["ledger", "import", str(path), "--db", db_url])
+    capsys.readouterr()
+    _ok(["ledger", "card", "PRK-NS", "AZ-SII", "--db", db_url])
+    lines = capsys.readouterr().out.splitlines()
+    received_at = next(i for i, line in enumerate(lines) if "69,600" in line)
+    shortfall = lines[received_at + 1]
+    assert "discrepancy" in shortfall
+    assert "2,400 doses short against 72,000 dispatched on shipment S1" in shortfall

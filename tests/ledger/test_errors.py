@@ -183,9 +183,30 @@ def test_negative_balance_names_node_lot_date_and_shortfall() -> None:
     with pytest.raises(DoseflowError) as exc:
         _book().append([issue("i1", 5, 130)])
     assert exc.value.code == "LEDGER_NEGATIVE_BALANCE"
-    assert "AZ-SII/A1 stock at PRK-NS at -30 doses on 2021-01-05" in str(exc.value)
-    assert "short by 30 doses" in str(exc.value)
-    assert exc.value.detail.value == "i1"
+    detail = exc.value.detail
+    assert detail.message == (
+        "event i1 would take 130 doses of AZ-SII lot A1 out of PRK-NS on 2021-01-05 "
+        "12:00:00 UTC, which holds only 100 at that moment (30 short)"
+    )
+    assert detail.expected == "at most 100 doses"
+    assert detail.value == 130
+    assert "fewer" not in str(exc.value)
+
+
+def test_negative_balance_caused_by_a_backdated_event_names_both_events() -> None:
+    book = _book()
+    book.append([issue("i1", 6, 90)])
+    with pytest.raises(DoseflowError) as exc:
+        book.append([issue("i0", 4, 20)])  # leaves 80 on day 4, then i1 takes 90 on day 6
+    detail = exc.value.detail
+    assert detail.code == "LEDGER_NEGATIVE_BALANCE"
+    assert detail.message == (
+        "event i0 would leave too few doses of AZ-SII lot A1 at PRK-NS for event i1 on "
+        "2021-01-06 12:00:00 UTC: i1 takes 90 doses out of PRK-NS, which would then hold "
+        "only 80 (10 short)"
+    )
+    assert detail.expected == "at most 80 doses taken out at that moment"
+    assert detail.value == 90
 
 
 def test_row_invalid(tmp_path: Path) -> None:

@@ -134,3 +134,25 @@ def test_stock_by_source_keeps_unicef_data_apart(seeded: Service) -> None:
     )
     assert other.json() == []
     assert seeded.get("/api/stock", "viewer", params={"source": "nope"}).status_code == 422
+
+
+def test_stock_card_shows_a_receipts_shortfall(seeded: Service) -> None:
+    """A receipt 2,400 doses short of its 12,000 dispatched carries the discrepancy on its
+    card line, so the dashboard and API clients can show it (issue 15)."""
+    short = receipt_row(
+        quantity=9_600, discrepancy=2_400, outcome="different-quantity", reason="short"
+    )
+    posted = seeded.post("/api/ledger/events", "logistics-officer", json={"events": [short]})
+    assert posted.status_code == 200, posted.text
+    card = seeded.get(
+        "/api/stock/card", "participant-NGA", params={"node": "NGA-NS", "product": "AZ-SII"}
+    ).json()
+    line = next(x for x in card["lines"] if x["event_id"] == "r-nga-1")
+    assert line["doses_in"] == 9_600
+    assert line["discrepancy"] == {
+        "doses": 2_400,
+        "dispatched": 12_000,
+        "reason": "short",
+        "document": "shipment S-NGA-1",
+        "text": "2,400 doses short against 12,000 dispatched on shipment S-NGA-1",
+    }

@@ -95,7 +95,7 @@ def test_one_batch_with_a_reversal_a_count_and_a_backdated_issue(db_url: str) ->
     with pytest.raises(DoseflowError) as refused:
         store.append_events([second[0], second[3]])  # i2 without its reversal
     assert refused.value.code == "LEDGER_NEGATIVE_BALANCE"
-    assert "short by 15 doses" in str(refused.value)
+    assert "(15 short)" in str(refused.value)
     expected = book.append(second)
     got = store.append_events(second)
     assert (got.appended, got.skipped, got.derived) == (

@@ -8,13 +8,20 @@ import pytest
 from sqlalchemy import func, select
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.domain.events import AdjustmentReason, EventKind
+from doseflow.domain.events import (
+    AdjustmentReason,
+    DiscrepancyReason,
+    EventKind,
+    ReceiptOutcome,
+    ShipmentReceived,
+)
 from doseflow.domain.lot import Lot
 from doseflow.ledger.accounts import AccountState
 from doseflow.store import ledger_tables as t
 from doseflow.store.database import open_database
 from doseflow.store.ledger import LedgerStore
 from tests.ledger.factory import (
+    LOT_A,
     LOT_B,
     NODES,
     adjusted,
@@ -88,7 +95,8 @@ def test_backdated_issue_that_would_go_negative_in_the_past_is_refused(ledger: L
     assert exc.value.code == "LEDGER_NEGATIVE_BALANCE"
     assert "PRK-NS" in str(exc.value)
     assert "2021-01-22" in str(exc.value)
-    assert exc.value.detail.value == "i0"
+    assert "event i0 would take 10 doses" in str(exc.value)
+    assert exc.value.detail.value == 10
     assert ledger.event_count() == 6
 
 
@@ -99,7 +107,13 @@ def test_backdated_event_that_breaks_a_later_balance_is_refused(ledger: LedgerSt
     # (990 -> 890) but leaves day 30 at -10
     with pytest.raises(DoseflowError) as exc:
         ledger.append_events([issue("i0", 26, 100)])
-    assert "short by 10 doses" in str(exc.value)
+    assert exc.value.detail.message == (
+        "event i0 would leave too few doses of AZ-SII lot A1 at PRK-NS for event i1 on "
+        "2021-01-30 12:00:00 UTC: i1 takes 900 doses out of PRK-NS, which would then hold "
+        "only 890 (10 short)"
+    )
+    assert exc.value.detail.expected == "at most 890 doses taken out at that moment"
+    assert exc.value.detail.value == 900
     ledger.append_events([issue("i0", 26, 90)])  # allowed: every balance stays >= 0
     assert ledger.stock_total("PRK-NS", "AZ-SII") == 0
     assert ledger.stock_total("PRK-NS", "AZ-SII", at=date(2021, 1, 27)) == 900
@@ -247,3 +261,35 @@ def test_ledger_tables_are_append_only_in_normal_use(ledger: LedgerStore) -> Non
     assert [e.event_id for e in exported] == ["p1", "d1", "a1", "h1", "o1", "r1"]
     assert exported[-1].recorded_by == "tester"
     assert exported[-1].recorded_at is not None
+
+
+def test_stock_card_shows_a_receipts_shortfall_against_the_dispatch(ledger: LedgerStore) -> None:
+    """A receipt 2,400 doses short of its dispatch shows as such on the card, with the
+    shipment it came on, not only as +69,600 (issue 15)."""
+    ledger.append_events(
+        [
+            dispatched("d1", 2, 72_000, to="PRK-NS"),
+            ShipmentReceived(
+                event_id="r1",
+                occurred_at=day(5),
+                recorded_by="me",
+                shipment_id="S1",
+                node="PRK-NS",
+                lot=LOT_A,
+                quantity=69_600,
+                discrepancy=2_400,
+                outcome=ReceiptOutcome.DIFFERENT_QUANTITY,
+                reason=DiscrepancyReason.SHORT,
+            ),
+            dispatched("d2", 6, 100, shipment="S2", to="PRK-NS"),
+            received("r2", 7, 100, shipment="S2"),
+        ]
+    )
+    card = ledger.stock_card("PRK-NS", "AZ-SII")
+    r1, r2 = card.lines
+    assert (r1.event_id, r1.doses_in, r1.balance) == ("r1", 69_600, 69_600)
+    assert r1.discrepancy is not None
+    assert (r1.discrepancy.doses, r1.discrepancy.dispatched) == (2_400, 72_000)
+    assert (r1.discrepancy.reason, r1.discrepancy.document) == ("short", "shipment S1")
+    assert r1.discrepancy.text == "2,400 doses short against 72,000 dispatched on shipment S1"
+    assert r2.discrepancy is None

@@ -48,10 +48,12 @@ from doseflow.data.population import countries
 from doseflow.data.time_zones import EXPECTED as ZONE_EXPECTED
 from doseflow.data.time_zones import is_zone_name
 from doseflow.data.user_files import (
+    DATE_ERRORS,
     DocumentRefused,
     check_document_depth,
     check_document_size,
     document_error,
+    expected_for,
     parse_yaml_with_lines,
 )
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
@@ -262,6 +264,8 @@ def _code_for(error: Mapping[str, Any]) -> tuple[str, str]:
         return "ALLOC_BAD_ROUNDING", "one of: " + ", ".join(r.value for r in CeilingRounding)
     if kind == "enum" or kind == "literal_error":
         return "ALLOC_INVALID_FIELD", str(ctx.get("expected", "one of the allowed values"))
+    if kind in DATE_ERRORS or kind == "date_from_datetime_inexact":
+        return "ALLOC_INVALID_FIELD", expected_for(error, None)
     return "ALLOC_INVALID_FIELD", str(error.get("msg", "a valid value"))
 
 
@@ -271,6 +275,31 @@ def _code_for(error: Mapping[str, Any]) -> tuple[str, str]:
 
 
 _TOML_LINE = re.compile(r"line (\d+)(?:, column (\d+))?")
+
+
+_TOML_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+
+
+def _refuse_toml_date(text: str, source: str, line: int, column: int) -> None:
+    """TOML reads ``2021-13-01`` as the number 2021 followed by stray text; when the error
+    points into such an impossible date, say that instead of "expected newline"."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return
+    for found in _TOML_DATE.finditer(lines[line - 1]):
+        if found.start() < column <= found.end() + 1:
+            try:
+                date.fromisoformat(found.group())
+            except ValueError as exc:
+                raise DoseflowError(
+                    "ALLOC_MALFORMED_FILE",
+                    f"'{found.group()}' is not a possible date: {exc}",
+                    source=source,
+                    line=line,
+                    column=found.start() + 1,
+                    expected="a real date YYYY-MM-DD",
+                    value=found.group(),
+                ) from None
 
 
 def _read(path: Path) -> tuple[Any, Locator]:
@@ -323,6 +352,8 @@ def parse_text(text: str, fmt: str, source: str) -> tuple[Any, Locator]:
         except tomllib.TOMLDecodeError as err:
             m = _TOML_LINE.search(str(err))
             at_end = "end of document" in str(err)
+            if m and m.group(2):
+                _refuse_toml_date(text, source, int(m.group(1)), int(m.group(2)))
             raise DoseflowError(
                 "ALLOC_MALFORMED_FILE",
                 f"not valid TOML: {str(err).split(' (at')[0]}",

@@ -262,21 +262,24 @@ def card(
     rows: list[tuple[object, ...]] = [
         (None, "opening", None, None, None, None, None, None, c.opening, None)
     ]
-    rows.extend(
-        (
-            Shown(x.at.isoformat(), x.at.strftime("%Y-%m-%d %H:%M UTC")),
-            x.event_id,
-            x.kind.value,
-            x.lot,
-            x.counterpart,
-            x.doses_in or None,
-            x.doses_out or None,
-            x.lot_balance,
-            x.balance,
-            x.recorded_by,
+    for x in c.lines:
+        rows.append(
+            (
+                Shown(x.at.isoformat(), x.at.strftime("%Y-%m-%d %H:%M UTC")),
+                x.event_id,
+                x.kind.value,
+                x.lot,
+                x.counterpart,
+                x.doses_in or None,
+                x.doses_out or None,
+                x.lot_balance,
+                x.balance,
+                x.recorded_by,
+            )
         )
-        for x in c.lines
-    )
+        if x.discrepancy is not None:  # the doses that never entered stock, on their own line
+            gap = x.discrepancy.text
+            rows.append((None, x.event_id, "discrepancy", x.lot, gap, *([None] * 5)))
     empty = lambda v: "" if v is None else f"{v:,}" if isinstance(v, int) else str(v)  # noqa: E731
     emit(
         [
@@ -288,7 +291,7 @@ def card(
             col("in", True, text=empty),
             col("out", True, text=empty),
             col("lot balance", True, text=empty),
-            col("balance", True),
+            col("balance", True, text=empty),
             col("by", text=empty),
         ],
         rows,

@@ -90,6 +90,10 @@ def raise_all(details: Iterable[ErrorDetail]) -> None:
         raise DoseflowError.from_details(found)
 
 
+#: pydantic's error types for a value that is not a (possible) date.
+DATE_ERRORS = frozenset({"date_from_datetime_parsing", "date_parsing", "date_type"})
+
+
 def expected_for(error: Mapping[str, Any], model: type[BaseModel] | None) -> str:
     """What a user should have written, in words, for one pydantic error."""
     kind = str(error["type"])
@@ -123,8 +127,10 @@ def expected_for(error: Mapping[str, Any], model: type[BaseModel] | None) -> str
         return "a non-empty list"
     if kind == "dict_type":
         return "a mapping of names to values"
-    if kind in {"date_from_datetime_parsing", "date_parsing", "date_type"}:
-        return "a date YYYY-MM-DD"
+    if kind in DATE_ERRORS:
+        return "a real date YYYY-MM-DD"
+    if kind == "date_from_datetime_inexact":
+        return "a date YYYY-MM-DD, without a time of day"
     return str(error["msg"]).removeprefix("Value error, ")
 
 

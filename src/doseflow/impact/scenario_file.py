@@ -136,6 +136,19 @@ class ScheduleDoc(_Doc):
     deliveries: list[DeliveryDoc] = Field(min_length=1)
 
 
+def _rollout_form(value: Any) -> str:
+    return "Schedule" if isinstance(value, dict) and "deliveries" in value else "Rate"
+
+
+#: A rollout is a schedule when it lists deliveries, a rate otherwise: chosen by what was
+#: written, so a bad date in a schedule is one error, not also "unknown field" for every
+#: schedule field read as a rate.
+RolloutDoc = Annotated[
+    Annotated[RateDoc, Tag("Rate")] | Annotated[ScheduleDoc, Tag("Schedule")],
+    Discriminator(_rollout_form),
+]
+
+
 class CustomDoc(_Doc):
     name: Name = "custom"
     population: list[Number] = Field(min_length=1)
@@ -189,7 +202,7 @@ class ScenarioDoc(_Doc):
     life_expectancy: list[Number] | None = None
     symptomatic_fraction: list[Share] | None = None
     vaccines: list[VaccineDoc] = Field(default_factory=lambda: [VaccineDoc()], min_length=1)
-    rollout: RateDoc | ScheduleDoc | None = None
+    rollout: RolloutDoc | None = None
     strategy: Label = "older-first"
     eligibility: Eligibility = Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED
     denominator: ForceDenominator = ForceDenominator.INITIAL

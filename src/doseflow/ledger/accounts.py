@@ -48,6 +48,12 @@ class AccountKey(NamedTuple):
             return f"{lot} entered at {self.node}"
         return f"{lot} {self.state.value} at {self.node}"
 
+    def place(self) -> str:
+        """Where the doses are, in words: the node, or the shipment in transit to it."""
+        if self.state is AccountState.TRANSIT:
+            return f"shipment {self.ref} in transit to {self.node}"
+        return self.node
+
 
 class Posting(NamedTuple):
     """``delta`` doses into (or, if negative, out of) ``account``."""

@@ -34,28 +34,65 @@ class Entry(NamedTuple):
 @dataclass(frozen=True)
 class Violation:
     """A balance that would go below zero: where, when, by how much, and which new event
-    caused it."""
+    caused it. ``held`` is the balance just before the postings that took it below zero
+    (those of ``taker``, at one moment and place in the order); ``taker`` is the event of
+    those postings, which is the new event itself unless a back-dated one left too little
+    for an event already recorded."""
 
     account: AccountKey
     at: int
     balance: int
     event_id: str
+    held: int | None = None
+    taker: str = ""
 
     @property
     def shortfall(self) -> int:
         return -self.balance
 
+    @property
+    def taken(self) -> int | None:
+        """How many doses the postings that went below zero took out."""
+        return None if self.held is None else self.held - self.balance
+
     def detail(self) -> ErrorDetail:
+        """The refusal in plain words: who takes how many doses out of what, what was there
+        at that moment, and how many are missing."""
         when = from_instant(self.at).strftime("%Y-%m-%d %H:%M:%S UTC")
+        if self.held is None or self.taken is None:
+            return ErrorDetail(
+                code="LEDGER_NEGATIVE_BALANCE",
+                message=(
+                    f"event {self.event_id} would leave {self.account.describe()} at "
+                    f"{self.balance:,} doses on {when} ({self.shortfall:,} short)"
+                ),
+                location=ErrorLocation(field="quantity"),
+                expected=f"stock recorded before {when}",
+                value=self.shortfall,
+            )
+        what = f"{self.account.product} lot {self.account.lot}"
+        source = self.account.place()
+        if not self.taker or self.taker == self.event_id:
+            message = (
+                f"event {self.event_id} would take {self.taken:,} doses of {what} out of "
+                f"{source} on {when}, which holds only {self.held:,} at that moment "
+                f"({self.shortfall:,} short)"
+            )
+            expected = f"at most {self.held:,} doses"
+        else:
+            message = (
+                f"event {self.event_id} would leave too few doses of {what} at "
+                f"{source} for event {self.taker} on {when}: {self.taker} "
+                f"takes {self.taken:,} doses out of {source}, which would then hold only "
+                f"{self.held:,} ({self.shortfall:,} short)"
+            )
+            expected = f"at most {self.held:,} doses taken out at that moment"
         return ErrorDetail(
             code="LEDGER_NEGATIVE_BALANCE",
-            message=(
-                f"event {self.event_id} would leave {self.account.describe()} at "
-                f"{self.balance:,} doses on {when}: short by {self.shortfall:,} doses"
-            ),
+            message=message,
             location=ErrorLocation(field="quantity"),
-            expected=f"at most {self.shortfall:,} doses fewer, or stock recorded before {when}",
-            value=self.event_id,
+            expected=expected,
+            value=self.taken,
         )
 
 
@@ -81,8 +118,11 @@ def walk(account: AccountKey, start: int, entries: Sequence[Entry]) -> WalkResul
     counts: dict[str, int] = {}
     violation: Violation | None = None
     last_new = ""
+    held = start  # the balance before the entries of the current (moment, order) place
     n = len(entries)
     for i, entry in enumerate(entries):
+        if i == 0 or entries[i - 1][:2] != entry[:2]:
+            held = balance
         if entry.new:
             last_new = entry.event_id
         if entry.is_count:
@@ -98,7 +138,9 @@ def walk(account: AccountKey, start: int, entries: Sequence[Entry]) -> WalkResul
             and violation is None
             and (i + 1 == n or entries[i + 1][:2] != entry[:2])
         ):
-            violation = Violation(account, entry.at, balance, last_new or entry.event_id)
+            violation = Violation(
+                account, entry.at, balance, last_new or entry.event_id, held, entry.event_id
+            )
     return WalkResult(tuple(balances), counts, violation)
 
 

@@ -55,9 +55,38 @@ class StockLine:
         return express_with_rest(product, self.doses, unit)
 
 
+#: How a receipt's discrepancy reads on a stock card, by its reason.
+_DISCREPANCY_WORDS = {
+    "short": "short",
+    "damaged": "damaged",
+    "temperature-excursion": "lost to a temperature excursion",
+}
+
+
+@dataclass(frozen=True)
+class ReceiptDiscrepancy:
+    """Doses of a receipt that never entered stock: what was in transit (``dispatched``) less
+    what was accepted, the reason recorded, and the document it came on (the shipment), so a
+    card shows the 2,400 missing doses and not only the +69,600 received."""
+
+    doses: int
+    dispatched: int
+    reason: str | None
+    document: str
+    text: str
+
+    @classmethod
+    def of(cls, doses: int, accepted: int, reason: str | None, document: str) -> ReceiptDiscrepancy:
+        words = _DISCREPANCY_WORDS.get(reason or "", "not accepted")
+        dispatched = accepted + doses
+        text = f"{doses:,} doses {words} against {dispatched:,} dispatched on {document}"
+        return cls(doses, dispatched, reason, document, text)
+
+
 @dataclass(frozen=True)
 class CardLine:
-    """One line of a stock card: a movement and the balances after it."""
+    """One line of a stock card: a movement and the balances after it; a receipt with
+    fewer doses than were dispatched carries its ``discrepancy``."""
 
     at: datetime
     event_id: str
@@ -70,6 +99,7 @@ class CardLine:
     balance: int  # all lots of the product at the node
     recorded_by: str
     recorded_at: datetime
+    discrepancy: ReceiptDiscrepancy | None = None
 
 
 @dataclass(frozen=True)

@@ -245,9 +245,21 @@ class BatchProjection:
             is_new = np.concatenate([is_new, none])
         runs = run_balances(acc, at, order, seq, delta, is_count, is_new, start, checked)
         if len(runs.violations):
-            return _violations(runs, entries)
+            return _violations(runs, entries, self._event_id)
         self._record(runs, entries)
         return []
+
+    def _event_id(self, seq: int) -> str:
+        """The id of a stored event, by its sequence (to name it in a refusal)."""
+        m = mark(self.conn)
+        sql = f"SELECT event_id FROM ledger_events WHERE seq = {m}"
+        cursor = self.conn.connection.cursor()
+        try:
+            cursor.execute(sql, (seq,))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return str(row[0]) if row else ""
 
     def _windows(self, accounts: Ints, at: Ints, start: Ints) -> list[Ints]:
         """Stored steps of back-dated accounts from their earliest new moment on (columns
@@ -364,9 +376,11 @@ class BatchProjection:
         return commit
 
 
-def _violations(runs: Runs, entries: Entries) -> list[Violation]:
+def _violations(runs: Runs, entries: Entries, stored_id: Callable[[int], str]) -> list[Violation]:
     """The first violation of each account, named by account, moment, balance and the new
-    event that caused it (built one by one: this is the refusal path)."""
+    event that caused it (built one by one: this is the refusal path); ``stored_id`` names
+    an event already in the ledger by its sequence, when a back-dated event leaves too
+    little for it."""
     out = []
     for pos, culprit in zip(runs.violations.tolist(), runs.culprits.tolist(), strict=True):
         group = int(np.searchsorted(runs.first, pos, side="right")) - 1
@@ -375,5 +389,19 @@ def _violations(runs: Runs, entries: Entries) -> list[Violation]:
         key = entries.keys[int(runs.order[some_new])]
         event_id = entries.event[int(runs.order[culprit])] if culprit >= 0 else ""
         account = AccountKey(AccountState(key[0]), *key[1:])
-        out.append(Violation(account, int(runs.at[pos]), int(runs.balance[pos]), event_id))
+        start = pos  # the first entry of the (moment, order) place that went below zero
+        while (
+            start > lo
+            and runs.at[start - 1] == runs.at[pos]
+            and runs.place[start - 1] == runs.place[pos]
+        ):
+            start -= 1
+        held = int(runs.before[start])
+        if runs.is_new[pos]:
+            taker = entries.event[int(runs.order[pos])]
+        else:
+            taker = stored_id(int(runs.seq[pos]))
+        out.append(
+            Violation(account, int(runs.at[pos]), int(runs.balance[pos]), event_id, held, taker)
+        )
     return out

@@ -26,6 +26,7 @@ from doseflow.ledger.views import (
     CardLine,
     HeldShipment,
     HubHolding,
+    ReceiptDiscrepancy,
     ShipmentState,
     ShipmentStatus,
     StockCard,
@@ -268,6 +269,15 @@ def _counterpart(row: Any, node: str) -> str | None:
     return None
 
 
+def _discrepancy(row: Any) -> ReceiptDiscrepancy | None:
+    """The doses a receipt did not accept, against what was dispatched on its shipment."""
+    if row.kind != EventKind.RECEIVED.value or not row.discrepancy:
+        return None
+    return ReceiptDiscrepancy.of(
+        int(row.discrepancy), int(row.quantity or 0), row.reason, f"shipment {row.shipment_id}"
+    )
+
+
 def stock_card(
     conn: Connection,
     node: str,
@@ -331,6 +341,8 @@ def stock_card_page(
             e.c.shipment_id,
             e.c.reason,
             e.c.ref,
+            e.c.quantity,
+            e.c.discrepancy,
             e.c.recorded_by,
             e.c.recorded_at,
         )
@@ -370,6 +382,7 @@ def stock_card_page(
                 balance=total,
                 recorded_by=r.recorded_by,
                 recorded_at=from_instant(r.recorded_at),
+                discrepancy=_discrepancy(r),
             )
         )
     card = StockCard(node, product, lot, opening, tuple(lines))
