@@ -14,8 +14,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
-from starlette.middleware.gzip import GZipMiddleware
 from sqlalchemy import Engine
+from starlette.middleware.gzip import GZipMiddleware
 
 from doseflow import __version__
 from doseflow.service import api_docs
