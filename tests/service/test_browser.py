@@ -7,6 +7,7 @@ refresh the docs' screenshots."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -245,3 +246,40 @@ def test_the_api_docs_and_the_dashboard_work_under_the_content_security_policy(
     expect(page.locator("#capacity-chart")).to_have_attribute("data-drawn", "true", timeout=20_000)
     assert violations == []
     assert [u for u in outside if not u.startswith("data:")] == []
+
+
+def test_an_impact_run_started_from_the_page_shows_its_progress_without_reload(
+    browser: Browser, site: tuple[Service, str], shots: Path
+) -> None:
+    """Start a comparison with the page's form; the runs table follows it by itself (the
+    page polls the run's status) through running with progress to succeeded, then offers
+    the result, and the page is never reloaded."""
+    service, url = site
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    polled: list[dict[str, object]] = []
+    page.on(
+        "response",
+        lambda r: polled.append(r.json()) if r.url.endswith("/status") and r.ok else None,
+    )
+    sign_in(page, url, service.tokens["allocation-analyst"])
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Impact").click()
+    page.get_by_role("button", name="Start an impact comparison").click()
+    expect(page.get_by_role("status")).to_contain_text("updates by itself")
+    page.evaluate("window.__notReloaded = true")
+    row = page.locator("#jobs-table tbody tr").first
+    expect(row).to_have_attribute(
+        "data-job-status", re.compile(r"/dashboard/impact/runs/.+/status")
+    )
+    expect(row.locator("[data-job-field='message']")).to_contain_text(
+        re.compile(r"preparing participant|chunk"), timeout=60_000
+    )
+    page.screenshot(path=str(shots / "impact-progress.png"), full_page=False)
+    expect(row).to_have_attribute("data-job-finished", "succeeded", timeout=120_000)
+    expect(row.locator("[data-job-field='status']")).to_have_text("succeeded")
+    assert page.evaluate("window.__notReloaded") is True
+    running = [p for p in polled if p["status"] == "running" and p["progress"] is not None]
+    assert running, polled
+    assert polled[-1]["status"] == "succeeded"
+    assert polled[-1]["progress"] == 1.0
+    page.get_by_role("link", name="Show the result").click()
+    expect(page.locator("#impact-chart")).to_have_attribute("data-drawn", "true", timeout=20_000)
