@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from doseflow.deployment import plan_deployment
 from doseflow.service.deployment_views import example_input
@@ -224,10 +224,22 @@ def test_the_cold_chain_explains_and_the_deployment_plan_is_drawn_and_recorded(
 def test_the_api_docs_and_the_dashboard_work_under_the_content_security_policy(
     browser: Browser, site: tuple[Service, str]
 ) -> None:
-    """Swagger UI draws from the bundled assets alone (every other host is unreachable
-    here) and no page breaks the policy: Chromium reports each violation on the console."""
+    """Swagger UI and ReDoc draw from the bundled assets alone (the browser is refused every
+    host but the test server's) and no page breaks the policy: Chromium reports each
+    violation on the console."""
     service, url = site
-    page = browser.new_context().new_page()
+    context = browser.new_context()
+    refused: list[str] = []
+
+    def only_this_server(route: Route) -> None:
+        if route.request.url.startswith(url):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", only_this_server)
+    page = context.new_page()
     violations: list[str] = []
     page.on(
         "console",
@@ -241,11 +253,15 @@ def test_the_api_docs_and_the_dashboard_work_under_the_content_security_policy(
     page.goto(f"{url}/api/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("doseflow")
     expect(page.locator(".opblock-tag-section").first).to_be_visible()
+    page.goto(f"{url}/api/redoc")
+    expect(page.locator(".api-info h1")).to_contain_text("doseflow")
+    expect(page.get_by_role("menuitem").first).to_be_visible()
     sign_in(page, url, service.tokens["logistics-officer"])
     page.goto(f"{url}/dashboard/coldchain")
     expect(page.locator("#capacity-chart")).to_have_attribute("data-drawn", "true", timeout=20_000)
     assert violations == []
     assert [u for u in outside if not u.startswith("data:")] == []
+    assert refused == []
 
 
 def test_an_impact_run_started_from_the_page_shows_its_progress_without_reload(
