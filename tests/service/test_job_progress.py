@@ -113,7 +113,7 @@ def test_a_running_job_shows_its_progress_in_the_api_and_the_dashboard(
     _until(engine, job.id, lambda j: j.finished)
     done = client.get(status_url).json()
     assert (done["status"], done["finished"], done["progress"]) == ("succeeded", True, 1.0)
-    assert done["result_url"] == "/dashboard/impact#impact-heading"
+    assert done["result_url"] == "/dashboard/impact"
     assert "data-job-status" not in client.get("/dashboard/impact").text
 
 

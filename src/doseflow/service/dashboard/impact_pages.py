@@ -119,8 +119,6 @@ def impact_run_status(
             "error": (
                 f"{job.errors[0]['code']}: {job.errors[0]['message']}" if job.errors else None
             ),
-            "result_url": "/dashboard/impact#impact-heading"
-            if job.status is JobStatus.SUCCEEDED
-            else None,
+            "result_url": "/dashboard/impact" if job.status is JobStatus.SUCCEEDED else None,
         }
     )

@@ -40,7 +40,6 @@
         var link = document.createElement("a");
         link.href = job.result_url;
         link.textContent = "Show the result";
-        link.addEventListener("click", function () { window.location.reload(); });
         message.textContent = "";
         message.appendChild(link);
       }
