@@ -36,6 +36,8 @@ def test_an_impact_run_is_a_background_job(service: Service) -> None:
     service.app.state.jobs.wait(job["id"], timeout=120)
     done = service.get(f"/api/impact-runs/{job['id']}", "viewer").json()
     assert done["status"] == "succeeded", done
+    # the comparison reported its progress to the job as it went, its last word stored
+    assert (done["progress"], done["progress_message"]) == (1.0, "comparison done")
     rules = {row["rule"] for row in done["result"]["totals"]}
     assert rules == {"round", "population", "threat-vulnerability", "impact-maximising"}
     assert all(row["deaths_averted"] >= 0 for row in done["result"]["totals"])

@@ -7,11 +7,12 @@ refresh the docs' screenshots."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from doseflow.deployment import plan_deployment
 from doseflow.service.deployment_views import example_input
@@ -223,10 +224,22 @@ def test_the_cold_chain_explains_and_the_deployment_plan_is_drawn_and_recorded(
 def test_the_api_docs_and_the_dashboard_work_under_the_content_security_policy(
     browser: Browser, site: tuple[Service, str]
 ) -> None:
-    """Swagger UI draws from the bundled assets alone (every other host is unreachable
-    here) and no page breaks the policy: Chromium reports each violation on the console."""
+    """Swagger UI and ReDoc draw from the bundled assets alone (the browser is refused every
+    host but the test server's) and no page breaks the policy: Chromium reports each
+    violation on the console."""
     service, url = site
-    page = browser.new_context().new_page()
+    context = browser.new_context()
+    refused: list[str] = []
+
+    def only_this_server(route: Route) -> None:
+        if route.request.url.startswith(url):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", only_this_server)
+    page = context.new_page()
     violations: list[str] = []
     page.on(
         "console",
@@ -240,8 +253,49 @@ def test_the_api_docs_and_the_dashboard_work_under_the_content_security_policy(
     page.goto(f"{url}/api/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("doseflow")
     expect(page.locator(".opblock-tag-section").first).to_be_visible()
+    page.goto(f"{url}/api/redoc")
+    expect(page.locator(".api-info h1")).to_contain_text("doseflow")
+    expect(page.get_by_role("menuitem").first).to_be_visible()
     sign_in(page, url, service.tokens["logistics-officer"])
     page.goto(f"{url}/dashboard/coldchain")
     expect(page.locator("#capacity-chart")).to_have_attribute("data-drawn", "true", timeout=20_000)
     assert violations == []
     assert [u for u in outside if not u.startswith("data:")] == []
+    assert refused == []
+
+
+def test_an_impact_run_started_from_the_page_shows_its_progress_without_reload(
+    browser: Browser, site: tuple[Service, str], shots: Path
+) -> None:
+    """Start a comparison with the page's form; the runs table follows it by itself (the
+    page polls the run's status) through running with progress to succeeded, then offers
+    the result, and the page is never reloaded."""
+    service, url = site
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    polled: list[dict[str, object]] = []
+    page.on(
+        "response",
+        lambda r: polled.append(r.json()) if r.url.endswith("/status") and r.ok else None,
+    )
+    sign_in(page, url, service.tokens["allocation-analyst"])
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Impact").click()
+    page.get_by_role("button", name="Start an impact comparison").click()
+    expect(page.get_by_role("status")).to_contain_text("updates by itself")
+    page.evaluate("window.__notReloaded = true")
+    row = page.locator("#jobs-table tbody tr").first
+    expect(row).to_have_attribute(
+        "data-job-status", re.compile(r"/dashboard/impact/runs/.+/status")
+    )
+    expect(row.locator("[data-job-field='message']")).to_contain_text(
+        re.compile(r"preparing participant|chunk"), timeout=60_000
+    )
+    page.screenshot(path=str(shots / "impact-progress.png"), full_page=False)
+    expect(row).to_have_attribute("data-job-finished", "succeeded", timeout=120_000)
+    expect(row.locator("[data-job-field='status']")).to_have_text("succeeded")
+    assert page.evaluate("window.__notReloaded") is True
+    running = [p for p in polled if p["status"] == "running" and p["progress"] is not None]
+    assert running, polled
+    assert polled[-1]["status"] == "succeeded"
+    assert polled[-1]["progress"] == 1.0
+    page.get_by_role("link", name="Show the result").click()
+    expect(page.locator("#impact-chart")).to_have_attribute("data-drawn", "true", timeout=20_000)

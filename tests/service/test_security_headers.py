@@ -11,7 +11,14 @@ from fastapi.testclient import TestClient
 from tests.service.conftest import Service
 from tests.service.live import live_server
 
-PATHS = ["/api/health", "/api/docs", "/dashboard/sign-in", "/static/dashboard.css", "/nowhere"]
+PATHS = [
+    "/api/health",
+    "/api/docs",
+    "/api/redoc",
+    "/dashboard/sign-in",
+    "/static/dashboard.css",
+    "/nowhere",
+]
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -80,6 +87,21 @@ def test_api_docs_reference_no_external_host_and_their_assets_are_served(
     assert "Apache License" in licence.text
     assert service.client.get("/static/vendor/swagger-ui/../../app.py").status_code == 404
     assert service.client.get("/static/vendor/swagger-ui/index.css").status_code == 404
+
+
+def test_redoc_references_no_external_host_and_its_bundle_is_served(service: Service) -> None:
+    page = service.client.get("/api/redoc")
+    assert page.status_code == 200
+    assert "<script>" not in page.text
+    assert re.findall(r'(?:src|href|spec-url)="((?:https?:)?//[^"]+)"', page.text) == []
+    bundle = service.client.get("/static/vendor/redoc/redoc.standalone.js")
+    assert bundle.status_code == 200
+    assert len(bundle.content) > 500_000
+    # the vendored bundle asks no CDN for anything (see static/vendor/redoc/README.md)
+    assert re.findall(r"https://cdn[.\w/-]*", bundle.text) == []
+    licence = service.client.get("/static/vendor/redoc/LICENSE")
+    assert "MIT License" in licence.text
+    assert "Rebilly" in licence.text
 
 
 def test_hsts_follows_the_scheme_a_trusted_proxy_reports(service: Service) -> None:

@@ -20,6 +20,10 @@ Under the three alternative rules a participant receives a fraction of every poo
 (fractional doses are fine in a model), so only *who* gets supply changes, never *when*.
 Participants the model cannot represent (territories with no age bands in WPP 2019) are
 listed in ``skipped`` and keep no supply under any rule.
+
+Given a ``progress`` callback, the comparison reports as it goes: participants prepared,
+then the model runs in chunks (each run is integrated on its own, so chunks give the same
+figures as one batch), then the impact-maximising split modelled again.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from doseflow.allocation.threat import threat_scores
 from doseflow.data import population as wpp
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.product import ProductKind
+from doseflow.domain.progress import Progress, no_progress
 from doseflow.impact.bands import AgeBands
 from doseflow.impact.model import simulate
 from doseflow.impact.results import OUTCOMES, SimulationResult
@@ -112,7 +117,7 @@ def _pooled(deliveries: Mapping[str, list[tuple[date, str, int]]]) -> list[tuple
     return [(d, p, n) for (d, p), n in sorted(total.items())]
 
 
-def _outcomes(result: SimulationResult, run: int, baseline: int) -> dict[str, float]:
+def _outcomes(result: SimulationResult | _Outcomes, run: int, baseline: int) -> dict[str, float]:
     """Run ``run``'s outcomes against ``baseline`` (its participant without vaccination)."""
     row: dict[str, float] = {}
     for o in OUTCOMES:
@@ -122,6 +127,47 @@ def _outcomes(result: SimulationResult, run: int, baseline: int) -> dict[str, fl
         row[f"{o}_averted"] = without - with_v
         row[f"{o}_averted_share"] = (without - with_v) / without if without > 0 else 0.0
     return row
+
+
+#: Model runs integrated together between two progress reports (when progress is watched).
+PROGRESS_CHUNK_RUNS = 64
+
+#: Shares of a watched comparison's progress: preparing participants, the runs, the split.
+_PREPARE_SHARE, _RUNS_SHARE = 0.05, 0.85
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    """The per-run outcome arrays of several simulated chunks, joined in run order."""
+
+    arrays: Mapping[str, FloatArray]
+
+    def __getattr__(self, name: str) -> FloatArray:
+        try:
+            return self.arrays[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _simulate_watched(
+    runs: Sequence[Scenario], progress: Progress, start: float, share: float, label: str
+) -> SimulationResult | _Outcomes:
+    """``simulate(runs)`` in chunks of :data:`PROGRESS_CHUNK_RUNS`, reporting after each the
+    fraction ``start + share * done / total`` and how many runs are done."""
+    total = len(runs)
+    chunks = [runs[i : i + PROGRESS_CHUNK_RUNS] for i in range(0, total, PROGRESS_CHUNK_RUNS)]
+    parts: list[SimulationResult] = []
+    done = 0
+    for n, chunk in enumerate(chunks, start=1):
+        parts.append(simulate(chunk, by_age=False))
+        done += len(chunk)
+        progress(
+            start + share * done / total,
+            f"{label}: chunk {n} of {len(chunks)} ({done:,} of {total:,} model runs)",
+        )
+    if len(parts) == 1:
+        return parts[0]
+    return _Outcomes({o: np.concatenate([getattr(p, o) for p in parts]) for o in OUTCOMES})
 
 
 def greedy_split(curves: Sequence[FloatArray], steps: Sequence[float], budget: float) -> FloatArray:
@@ -159,9 +205,12 @@ def compare_allocations(
     levels: int = DEFAULT_LEVELS,
     contact_proxies: Mapping[str, str] | None = None,
     rules: Sequence[AllocationRule] = tuple(AllocationRule),
+    progress: Progress | None = None,
     **params: object,
 ) -> AllocationComparison:
-    """Model every participant of ``source`` under each allocation rule (see module doc)."""
+    """Model every participant of ``source`` under each allocation rule (see module doc),
+    telling ``progress`` (if given) how far it has got."""
+    report = progress or no_progress
     rounds = source.rounds if isinstance(source, AllocationRun) else (source,)
     last = rounds[-1]
     table = last.context.table
@@ -192,6 +241,7 @@ def compare_allocations(
     bases: list[Scenario] = []
     iso3s: list[str] = []
     for i, p in enumerate(table.participants):
+        report(_PREPARE_SHARE * i / len(table), f"preparing participant {p.iso3}")
         country = wpp.countries().get(p.iso3)
         if country is None or not country.has_age_bands:
             skipped.append((p.iso3, "no age bands in WPP 2019"))
@@ -251,7 +301,11 @@ def compare_allocations(
                     replace(b, rollout=pooled_schedule.scaled(k * need / levels / pooled_total))
                 )
             curve_index.append(idx)
-    result = simulate(runs, by_age=False)
+    result: SimulationResult | _Outcomes = (
+        simulate(runs, by_age=False)
+        if progress is None
+        else _simulate_watched(runs, report, _PREPARE_SHARE, _RUNS_SHARE, "modelling the rules")
+    )
     rows: list[dict[str, object]] = []
 
     def add(rule: AllocationRule, j: int, run: int, doses: float) -> None:
@@ -274,6 +328,7 @@ def compare_allocations(
             replace(b, rollout=pooled_schedule.scaled(split[j] / pooled_total))
             for j, b in enumerate(bases)
         ]
+        report(_PREPARE_SHARE + _RUNS_SHARE, "modelling the impact-maximising split")
         final = simulate([*runs[: len(bases)], *chosen], by_age=False)
         for j in range(len(bases)):
             b = bases[j]
@@ -286,4 +341,5 @@ def compare_allocations(
                     **_outcomes(final, len(bases) + j, j),
                 }
             )
+    report(1.0, "comparison done")
     return AllocationComparison(pd.DataFrame(rows), tuple(skipped), day0)

@@ -1,4 +1,5 @@
-"""The interactive API reference at ``/api/docs``: Swagger UI served from this service.
+"""The API reference: Swagger UI at ``/api/docs`` and ReDoc at ``/api/redoc``, both served
+from this service.
 
 FastAPI's default page loads Swagger UI from a CDN, unpinned, on the dashboard's origin:
 whoever controls that script controls a signed-in user's session, and the page is blank
@@ -6,6 +7,11 @@ offline. Here the page is a fixed HTML file naming two assets served under
 ``/static/vendor/swagger-ui/`` from the pinned ``swagger-ui-py`` package (Swagger UI
 5.24.2, Apache-2.0, its licence served next to it), started by ``/static/api-docs.js``;
 it has no inline script, so the Content-Security-Policy can allow only same-origin scripts.
+
+ReDoc (the same description as one readable page) is ReDoc 2.5.2's standalone bundle from
+the npm package ``redoc``, vendored under ``static/vendor/redoc/`` with its MIT licence and
+third-party notices (``static/vendor/redoc/README.md`` says how to refresh it). It starts by
+itself on the ``<redoc spec-url>`` element, so that page has no inline script either.
 """
 
 from __future__ import annotations
@@ -56,12 +62,32 @@ PAGE = """<!doctype html>
 """
 
 
+REDOC_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>doseflow API reference (ReDoc)</title>
+  <link rel="icon" href="data:,">
+</head>
+<body>
+  <redoc spec-url="/api/openapi.json" disable-search hide-download-button></redoc>
+  <script src="/static/vendor/redoc/redoc.standalone.js"></script>
+</body>
+</html>
+"""
+
+
 def install(app: FastAPI) -> None:
     """Serve the reference page and its assets (call with ``docs_url=None`` on the app)."""
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:
         return HTMLResponse(PAGE)
+
+    @app.get("/api/redoc", include_in_schema=False)
+    def api_redoc() -> HTMLResponse:
+        return HTMLResponse(REDOC_PAGE)
 
     @app.get("/static/vendor/swagger-ui/{name}", include_in_schema=False)
     def swagger_asset(name: str) -> Response:

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
+from starlette.middleware.gzip import GZipMiddleware
 
 from doseflow import __version__
 from doseflow.service import api_docs
@@ -44,6 +45,9 @@ ROUTER_MODULES: tuple[str, ...] = (
     "impact",
     "admin",
 )
+
+#: Responses smaller than this are sent as they are: gzip would save little or nothing.
+GZIP_MINIMUM_BYTES = 1024
 
 DESCRIPTION = """\
 The doseflow REST API: participants, products and supply, allocation rounds, declines,
@@ -99,6 +103,9 @@ def create_app(
     app.state.rate_limits = RateLimits(settings)
     app.add_middleware(RequestMiddleware, engine=the_engine, security=settings, summary=summary)
     app.add_middleware(RequestSizeLimit)  # refuses a large body before anything reads it
+    # bodies over 1 KB compressed when the client accepts gzip (pages, API lists, bundled
+    # scripts); inside the security headers, which are set on the compressed response too
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6)
     app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
     for name in ROUTER_MODULES:
         module = importlib.import_module(f"doseflow.service.routers.{name}")

@@ -23,7 +23,7 @@ from doseflow.impact.run_result import IMPACT_COMPARISON_KIND, comparison_result
 from doseflow.impact.strategy import SYNTAX, Strategy
 from doseflow.impact.vaccine import Eligibility
 from doseflow.service.bodies import WriteBody
-from doseflow.service.jobs import JobKind
+from doseflow.service.jobs import JobKind, report_progress
 from doseflow.store.allocation import AllocationStore
 
 KIND = IMPACT_COMPARISON_KIND
@@ -91,7 +91,8 @@ def prepare(engine: Engine, params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run(engine: Engine, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The work of one impact run (on a worker thread of whichever process claimed it)."""
+    """The work of one impact run (on a worker thread of whichever process claimed it),
+    reporting its progress (participants prepared, chunks of model runs done) to the job."""
     checked = ImpactJobParams.model_validate(dict(params))
     allocation = AllocationStore(engine).compute(checked.scenario)
     source = allocation.round(checked.round) if checked.round is not None else allocation
@@ -103,6 +104,7 @@ def run(engine: Engine, params: Mapping[str, Any]) -> dict[str, Any]:
         strategy=Strategy.parse(checked.strategy),
         eligibility=checked.eligibility,
         denominator=checked.denominator,
+        progress=report_progress,
     )
     return comparison_result(
         comparison,

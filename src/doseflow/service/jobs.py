@@ -12,6 +12,12 @@ whose worker died (heartbeat older than ``stale_seconds``: re-queued once, then 
 parameters at submission and a function running them; the kinds the service offers are in
 :mod:`doseflow.service.job_kinds`. Jobs must be safe to run again (impact runs compute and
 store nothing), because a job whose worker died is run again by another.
+
+A running job reports how far it has got by calling :func:`report_progress` (fraction done
+and a message) from its worker thread; the runner stores it with the job (at most every
+``PROGRESS_INTERVAL_SECONDS``, and always the first and the last report) so the status
+endpoint and the dashboard show it while the job runs. Outside a job the call does nothing,
+so the same code runs from the command line.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from doseflow.domain.errors import DoseflowError
+from doseflow.domain.progress import Progress
 from doseflow.store.job_settings import JobSettings
 from doseflow.store.service_jobs import (
     Claim,
@@ -40,12 +47,18 @@ from doseflow.store.service_jobs import (
     get_job,
     recover_stale_jobs,
     release_job,
+    set_progress,
     submit_job,
 )
 
 log = logging.getLogger(__name__)
 
-__all__ = ["JobKind", "JobRunner", "JobSettings", "worker_name"]
+__all__ = ["JobKind", "JobRunner", "JobSettings", "report_progress", "worker_name"]
+
+#: Progress reports closer together than this are not stored (the first and last always are).
+PROGRESS_INTERVAL_SECONDS = 0.5
+
+_current = threading.local()
 
 #: Checks and normalises a job's parameters at submission (raises ``DoseflowError``); what
 #: it returns is stored and later given to the run function, in any process.
@@ -61,6 +74,34 @@ class JobKind:
     name: str
     prepare: Prepare
     run: Run
+
+
+def report_progress(fraction: float, message: str) -> None:
+    """Tell whoever watches the job running on this thread how far it has got (``fraction``
+    of the work done, 0 to 1, and what it is doing); nothing if no job runs on this thread."""
+    reporter: Progress | None = getattr(_current, "reporter", None)
+    if reporter is not None:
+        reporter(fraction, message)
+
+
+class _Reporter:
+    """Stores one claimed run's progress, at most every ``PROGRESS_INTERVAL_SECONDS``."""
+
+    def __init__(self, engine: Engine, claim: Claim) -> None:
+        self.engine = engine
+        self.claim = claim
+        self.last: float | None = None
+
+    def __call__(self, fraction: float, message: str) -> None:
+        now = time.monotonic()
+        due = self.last is None or now - self.last >= PROGRESS_INTERVAL_SECONDS
+        if not due and fraction < 1.0:
+            return
+        self.last = now
+        try:
+            set_progress(self.engine, self.claim, fraction, message)
+        except Exception:  # progress is for show: a failed write must not fail the job
+            log.exception("recording the progress of job %s failed", self.claim.job.id)
 
 
 def worker_name() -> str:
@@ -166,6 +207,7 @@ class JobRunner:
         with self._lock:
             self._running[job.id] = claim
         outcome: dict[str, Any]
+        _current.reporter = _Reporter(self.engine, claim)
         try:
             result = self.kinds[job.kind].run(self.engine, job.params)
         except DoseflowError as err:
@@ -176,6 +218,8 @@ class JobRunner:
             outcome = {"errors": [{"code": "SERVICE_JOB_CRASHED", "message": message}]}
         else:
             outcome = {"result": result}
+        finally:
+            _current.reporter = None
         try:
             if not finish_job(self.engine, claim, **outcome):
                 log.warning(

@@ -18,6 +18,11 @@ never both believe they own a job:
   job is never changed again. A success carries its result and no errors, a failure its
   errors and no result.
 
+While it runs, a job may report its progress (:func:`set_progress`: the fraction done, 0 to
+1, and a short message saying what it is doing), under the same condition as its end: only
+the worker holding the claim writes it. A job that reports nothing has no progress (null);
+a job re-queued or given back starts again from none.
+
 A job whose heartbeat is older than the stale timeout lost its worker (the process died or
 hung): :func:`recover_stale_jobs` puts it back in the queue once for another worker, and
 marks it ``failed`` with ``SERVICE_JOB_ABANDONED`` if it is lost a second time. Only the
@@ -39,6 +44,7 @@ from typing import Any
 from sqlalchemy import (
     DateTime,
     Engine,
+    Float,
     Index,
     Integer,
     String,
@@ -66,6 +72,9 @@ MAX_ATTEMPTS = 2
 _SUBMIT_LOCK_KEY = 0x646F_7365_6A6F_6273 & 0x7FFF_FFFF_FFFF_FFFF
 
 ABANDONED = "SERVICE_JOB_ABANDONED"
+
+#: The longest progress message stored (longer ones are cut, with an ellipsis).
+PROGRESS_MESSAGE_LENGTH = 200
 
 
 class JobStatus(StrEnum):
@@ -95,6 +104,10 @@ class JobRow(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    progress: Mapped[float | None] = mapped_column(Float, nullable=True)
+    progress_message: Mapped[str | None] = mapped_column(
+        String(PROGRESS_MESSAGE_LENGTH), nullable=True
+    )
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,10 @@ class Job:
     claimed_by: str | None = None
     heartbeat_at: datetime | None = None
     attempts: int = 0
+    #: Fraction done (0 to 1) as the job last reported it; ``None`` if it reported nothing.
+    progress: float | None = None
+    #: What the job said it was doing when it last reported progress.
+    progress_message: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -188,6 +205,8 @@ def _job(row: JobRow) -> Job:
         claimed_by=row.claimed_by,
         heartbeat_at=_aware(row.heartbeat_at),
         attempts=int(row.attempts or 0),
+        progress=row.progress,
+        progress_message=row.progress_message,
     )
 
 
@@ -345,7 +364,25 @@ def finish_job(
                 heartbeat_at=now,
                 result=None if failed else json.dumps(result, default=str),
                 errors=json.dumps(list(errors), default=str) if errors is not None else None,
+                **({} if failed else {"progress": 1.0}),
             )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+def set_progress(engine: Engine, claim: Claim, fraction: float, message: str) -> bool:
+    """Record how far the claimed run has got: ``fraction`` (clamped to 0..1) and
+    ``message``. Returns ``False`` (and changes nothing) if the claim no longer holds the
+    job, so a worker that lost its job cannot report over the new owner."""
+    done_fraction = min(1.0, max(0.0, float(fraction)))
+    if len(message) > PROGRESS_MESSAGE_LENGTH:
+        message = message[: PROGRESS_MESSAGE_LENGTH - 1] + "\u2026"
+    with Session(engine) as session, session.begin():
+        done = session.execute(
+            update(JobRow)
+            .where(_held(claim))
+            .values(progress=done_fraction, progress_message=message)
             .execution_options(synchronize_session=False)
         )
         return bool(done.rowcount)  # type: ignore[attr-defined]
@@ -364,6 +401,8 @@ def release_job(engine: Engine, claim: Claim) -> bool:
                 heartbeat_at=None,
                 started_at=None,
                 attempts=JobRow.attempts - 1,
+                progress=None,
+                progress_message=None,
             )
             .execution_options(synchronize_session=False)
         )
@@ -397,7 +436,12 @@ def recover_stale_jobs(
             update(JobRow)
             .where(stale, JobRow.attempts < max_attempts)
             .values(
-                status=JobStatus.QUEUED.value, claimed_by=None, heartbeat_at=None, started_at=None
+                status=JobStatus.QUEUED.value,
+                claimed_by=None,
+                heartbeat_at=None,
+                started_at=None,
+                progress=None,
+                progress_message=None,
             )
             .returning(JobRow.id)
             .execution_options(synchronize_session=False)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of, jobs_of
@@ -37,6 +37,12 @@ class JobOut(BaseModel):
     finished_at: datetime | None
     params: dict[str, Any]
     attempts: int = 0
+    progress: float | None = Field(
+        default=None, description="fraction done (0 to 1) as the job last reported it"
+    )
+    progress_message: str | None = Field(
+        default=None, description="what the job was doing when it last reported progress"
+    )
     result: Any = None
     errors: list[dict[str, Any]] | None = None
 
@@ -52,6 +58,8 @@ def _job(job: Job, *, with_result: bool = True) -> JobOut:
         finished_at=job.finished_at,
         params=dict(job.params),
         attempts=job.attempts,
+        progress=job.progress,
+        progress_message=job.progress_message,
         result=job.result if with_result else None,
         errors=[dict(e) for e in job.errors] if job.errors else None,
     )

@@ -19,10 +19,61 @@
     var question = form.getAttribute && form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
+  // Background jobs still queued or running (rows with data-job-status, the address of the
+  // job's status as JSON): poll every POLL_MS and update the row's status, progress bar and
+  // message in place until the job ends, then show its outcome and the link to its result.
+  var POLL_MS = 1500;
+  function field(row, name) { return row.querySelector("[data-job-field='" + name + "']"); }
+  function showJob(row, job) {
+    var status = field(row, "status"), bar = field(row, "bar"), message = field(row, "message");
+    if (status) {
+      status.textContent = job.status;
+      status.className = "tag" + (job.status === "failed" ? " bad" : job.status === "succeeded" ? " ok" : "");
+    }
+    if (bar && job.progress !== null) { bar.value = job.progress; }
+    if (message) {
+      var text = job.message || "";
+      if (job.progress !== null && !job.finished) { text = Math.round(job.progress * 100) + "% " + text; }
+      if (job.error) { text = job.error; }
+      message.textContent = text;
+      if (job.result_url) {
+        var link = document.createElement("a");
+        link.href = job.result_url;
+        link.textContent = "Show the result";
+        message.textContent = "";
+        message.appendChild(link);
+      }
+    }
+    if (job.finished) {
+      row.removeAttribute("data-job-status");
+      row.setAttribute("data-job-finished", job.status);
+      if (bar) { bar.remove(); }
+    }
+  }
+  function pollJob(row, url) {
+    window.fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("status " + response.status); }
+        return response.json();
+      })
+      .then(function (job) {
+        showJob(row, job);
+        if (!job.finished) { window.setTimeout(function () { pollJob(row, url); }, POLL_MS); }
+      })
+      .catch(function () {  // signed out or the server away for a moment: try more slowly
+        window.setTimeout(function () { pollJob(row, url); }, POLL_MS * 4);
+      });
+  }
+  function followJobs() {
+    document.querySelectorAll("[data-job-status]").forEach(function (row) {
+      pollJob(row, row.getAttribute("data-job-status"));
+    });
+  }
   // After a skip link or a status message, move keyboard focus to it.
   window.addEventListener("DOMContentLoaded", function () {
     var status = document.querySelector("[data-focus-on-load]");
     if (status) { status.focus(); }
     drawCharts();
+    followJobs();
   });
 })();
