@@ -155,10 +155,14 @@ def stock_on_hand(
     return sorted(out, key=lambda s: (s.node, s.product, s.expiry or date.max, s.lot))
 
 
+#: Columns a page of stock can be sorted by (then by the usual order).
+STOCK_SORTS = ("node", "product", "lot", "expiry", "vvm_stage", "doses")
+
+
 def stock_page(
     conn: Connection,
     *,
-    limit: int,
+    limit: int | None,
     offset: int = 0,
     node: str | Sequence[str] | None = None,
     product: str | None = None,
@@ -166,15 +170,28 @@ def stock_page(
     at: Moment | None = None,
     include_zero: bool = False,
     zone: tzinfo | None = None,
+    sort: str = "node",
+    descending: bool = False,
 ) -> tuple[list[StockLine], int]:
-    """One page of :func:`stock_on_hand` (the same order: node, product, expiry with none
-    last, lot), cut by the database, and how many lines match in all."""
+    """One page of :func:`stock_on_hand` (by default the same order: node, product, expiry
+    with none last, lot; else by ``sort`` first), cut by the database (every line when
+    ``limit`` is None), and how many lines match in all."""
     query = _accounts_query(conn, AccountState.STOCK, at, node, product, lot, zone)
     if not include_zero:
         query = query.where(_balance_column(conn, at, zone) != 0)
     lots = t.lots
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    first = {
+        "node": t.accounts.c.node,
+        "product": t.accounts.c.product,
+        "lot": lots.c.number,
+        "expiry": lots.c.expiry,
+        "vvm_stage": lots.c.vvm_stage,
+        "doses": _balance_column(conn, at, zone),
+    }[sort]
+    leading = [first.is_(None), first.desc()] if descending else [first.is_(None), first]
     ordered = query.order_by(
+        *leading,
         t.accounts.c.node,
         t.accounts.c.product,
         lots.c.expiry.is_(None),
@@ -413,17 +430,32 @@ def shipments(conn: Connection, shipment_ids: Sequence[str] | None = None) -> li
 
 
 def shipments_page(
-    conn: Connection, *, limit: int, offset: int = 0
+    conn: Connection,
+    *,
+    limit: int | None,
+    offset: int = 0,
+    product: str | None = None,
+    nodes: Sequence[str] | None = None,
+    descending: bool = False,
 ) -> tuple[list[ShipmentStatus], int]:
-    """One page of :func:`shipments` (by shipment id): the page's ids are cut by the database
-    and only their events are read; and how many shipments there are."""
+    """One page of :func:`shipments` by shipment id (``descending`` from the last): the page's
+    ids are cut by the database and only their events are read; and how many shipments
+    match. ``product`` and ``nodes`` keep the shipments with an event of that product, or
+    naming one of those nodes (as origin, destination, hub or receiving node)."""
     e = t.events
-    ids = select(e.c.shipment_id).where(e.c.shipment_id.isnot(None)).distinct().subquery()
+    matching = select(e.c.shipment_id).where(e.c.shipment_id.isnot(None))
+    if product is not None:
+        matching = matching.where(e.c.product == product)
+    if nodes is not None:
+        codes = list(nodes)
+        matching = matching.where(or_(e.c.node.in_(codes), e.c.to_node.in_(codes)))
+    ids = matching.distinct().subquery()
     total = conn.execute(select(func.count()).select_from(ids)).scalar_one()
+    order = ids.c.shipment_id.desc() if descending else ids.c.shipment_id
     page = [
         sid
         for (sid,) in conn.execute(
-            select(ids.c.shipment_id).order_by(ids.c.shipment_id).limit(limit).offset(offset)
+            select(ids.c.shipment_id).order_by(order).limit(limit).offset(offset)
         )
     ]
     if not page:
