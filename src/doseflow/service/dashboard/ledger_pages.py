@@ -34,6 +34,7 @@ from doseflow.ledger.views import (
     StockLine,
     TransitLine,
 )
+from doseflow.service.auth import Access
 from doseflow.service.context import engine_of
 from doseflow.service.dashboard.paging import (
     DASHBOARD_ROWS,
@@ -580,17 +581,19 @@ def card_rows(ledger: LedgerStore, lines: Sequence[CardLine], zone: tzinfo) -> l
     return out
 
 
-def _card_node(ledger: LedgerStore, node: str, own: str | None) -> Node:
+def _card_node(ledger: LedgerStore, node: str, access: Access) -> Node:
+    """The card's node; an unknown one is ``LEDGER_UNKNOWN_NODE``, another country's node
+    ``SERVICE_OUT_OF_SCOPE`` for a participant (as the API's stock card)."""
     known = ledger.nodes().get(node)
-    if known is None or (own is not None and known.country != own):
+    if known is None:
         raise DoseflowError(
             "LEDGER_UNKNOWN_NODE",
-            f"no node with code {node!r} in the ledger"
-            + ("" if known is None else " for your country"),
+            f"no node with code {node!r} in the ledger",
             field="node",
             expected="a node code from the Stock page",
             value=node,
         )
+    access.check_iso3(known.country)
     return known
 
 
@@ -610,7 +613,7 @@ def stock_card_page(
     database; the balance carries over from the lines before the page)."""
     access = page_access(request, "stock.read")
     ledger = LedgerStore(engine_of(request))
-    known = _card_node(ledger, node, access.own_iso3)
+    known = _card_node(ledger, node, access)
     card, total = ledger.stock_card_page(
         node, product, lot=lot or None, limit=card_size, offset=card_offset
     )
@@ -651,7 +654,7 @@ def stock_card_download(
     """The whole stock card, discrepancy lines included."""
     access = page_access(request, "stock.read")
     ledger = LedgerStore(engine_of(request))
-    _card_node(ledger, node, access.own_iso3)
+    _card_node(ledger, node, access)
     card = ledger.stock_card(node, product, lot=lot or None)
     name = re.sub(
         r"[^A-Za-z0-9_.-]", "_", f"stock-card-{node}-{product}" + (f"-{lot}" if lot else "")
