@@ -257,6 +257,11 @@ def short(fresh_sqlite: str) -> Iterator[Service]:
         t0 = datetime(2021, 3, 1, tzinfo=UTC)
         lot = Lot("AZ-SII", "A1", expiry=date(2021, 9, 1))
         events: list[Any] = []
+        shortage: dict[str, Any] = {
+            "outcome": ReceiptOutcome.DIFFERENT_QUANTITY,
+            "discrepancy": 2_400,
+            "reason": DiscrepancyReason.SHORT,
+        }
         for sid, doses, received in (("SH-1", 72_000, 69_600), ("SH-2", 500, 500)):
             common: dict[str, Any] = {"recorded_by": "seed", "shipment_id": sid}
             day = t0 + timedelta(days=10 if sid == "SH-2" else 0)
@@ -285,15 +290,7 @@ def short(fresh_sqlite: str) -> Iterator[Service]:
                     node="KEN-NS",
                     lot=lot,
                     quantity=received,
-                    **(
-                        {
-                            "outcome": ReceiptOutcome.DIFFERENT_QUANTITY,
-                            "discrepancy": doses - received,
-                            "reason": DiscrepancyReason.SHORT,
-                        }
-                        if received < doses
-                        else {}
-                    ),
+                    **(shortage if received < doses else {}),
                     **common,
                 ),
             ]

@@ -350,6 +350,7 @@ def shipments_download(
     scope = _Scope(ledger.nodes(), access.own_iso3, Filters.of(product, node, country, state))
     view = _shipment_views(request, (0, 1), (0, 1), (0, 1))[table]
     columns: Sequence[Column]
+    rows: list[Any]
     if table == "shipments":
         columns, rows = SHIPMENT_COLUMNS, _shipments(ledger, scope, view, everything=True)[0]
     elif table == "transit":
