@@ -25,7 +25,10 @@ from doseflow.domain.events import (
 )
 from doseflow.domain.lot import Lot
 from doseflow.domain.network import Node, NodeKind
+from doseflow.reporting import Requirement, parse_period
+from doseflow.reporting.periods import PeriodType
 from doseflow.store.ledger import LedgerStore
+from doseflow.store.reporting import save_requirements
 from tests.service.conftest import Service, make_service
 from tests.service.paging import LOTS, PRODUCTS, STORES, seed_many
 from tests.service.test_dashboard_pages import browser_for
@@ -347,3 +350,34 @@ def test_the_stock_card_is_refused_outside_the_participants_country(short: Servi
     )
     assert unknown.status_code == 422
     assert "LEDGER_UNKNOWN_NODE" in unknown.text
+
+
+def test_reporting_tables_sort_filter_page_and_download(fresh_sqlite: str) -> None:
+    for service in make_service(fresh_sqlite):
+        save_requirements(
+            service.engine,
+            [
+                Requirement(iso3, "distribution", PeriodType.MONTHLY, 15, parse_period("202101"))
+                for iso3 in ("KEN", "NGA")
+            ],
+        )
+        viewer = browser_for(service, "viewer")
+        params = {"as_of": "2021-12-31", "participant": "nga", "compliance_size": 5}
+        page = viewer.get("/dashboard/reporting", params=params).text
+        rows = rows_of(page, "compliance-table")
+        assert len(rows) == 5
+        assert {r[0] for r in rows} == {"NGA"}
+        assert "Rows 1–5 of 11" in page  # January to November are due by 31 December
+        href, aria = sort_link(page, "compliance-table", "Period")
+        assert aria is None
+        periods = [r[2] for r in rows_of(viewer.get(href).text, "compliance-table")]
+        assert periods == ["202101", "202102", "202103", "202104", "202105"]
+        desc = viewer.get(sort_link(viewer.get(href).text, "compliance-table", "Period")[0]).text
+        assert next(r[2] for r in rows_of(desc, "compliance-table")) == "202111"
+        link = download_link(desc, "reports owed", "CSV")
+        listed = csv_rows(viewer.get(link).text)
+        assert [r["Period"] for r in listed] == [f"2021{m:02d}" for m in range(11, 0, -1)]
+        assert {r["Participant"] for r in listed} == {"NGA"}
+        assert {r["Status"] for r in listed} == {"missing"}
+        none = viewer.get("/dashboard/reporting", params={**params, "status": "on_time"}).text
+        assert "Nothing owed yet." in none
