@@ -132,6 +132,13 @@ def test_sorting_a_column_orders_every_page_and_aria_sort_says_so(many: Service)
     ids = [r[0] for r in rows_of(page, "shipments-table")]
     assert ids == sorted(ids, reverse=True)
     assert ids[0] == "S-9-2-2"
+    page = admin.get(
+        "/dashboard/shipments", params={"shipments_sort": "planned", "shipments_dir": "desc"}
+    ).text
+    planned = [int(r[6].replace(",", "")) for r in rows_of(page, "shipments-table")]
+    assert planned == sorted(planned, reverse=True)
+    assert planned[0] == 1000 + LOTS - 1
+    assert "Rows 1–100 of 108" in page.split('id="all-heading"', 1)[1]
     page = admin.get("/dashboard/shipments", params={"shipments_sort": "destination"}).text
     destinations = [r[3] for r in rows_of(page, "shipments-table")]
     assert destinations == sorted(destinations)

@@ -91,3 +91,33 @@ def test_shipment_pages_are_filtered_and_ordered_by_the_database(ledger: LedgerS
     assert {s.destination for s in page} == {"KEN-B"}
     every, total = ledger.shipments_page(limit=None)
     assert total == len(every) == 12
+
+
+def test_shipment_pages_sort_by_doses_in_the_database_leaving_reversed_events_out(
+    ledger: LedgerStore,
+) -> None:
+    from doseflow.domain.events import Reversal
+
+    ledger.append_events(
+        [
+            Reversal(
+                event_id="undo-rS-211",
+                occurred_at=datetime(2021, 3, 5, tzinfo=UTC),
+                recorded_by="t",
+                reverses="rS-211",
+                reason="entered twice",
+            )
+        ]
+    )
+    page, total = ledger.shipments_page(limit=3, sort="received", descending=True)
+    assert total == 12
+    # S-211 (311 doses) no longer counts as received: S-210 (310) leads
+    assert [(s.shipment_id, s.received_doses) for s in page] == [
+        ("S-210", 310),
+        ("S-201", 301),
+        ("S-200", 300),
+    ]
+    every, _ = ledger.shipments_page(limit=None, sort="planned")
+    planned = [s.planned_doses for s in every]
+    assert planned == sorted(planned)
+    assert every[-1].shipment_id == "S-211"

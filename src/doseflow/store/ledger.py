@@ -361,10 +361,12 @@ class LedgerStore:
         offset: int = 0,
         product: str | None = None,
         nodes: Sequence[str] | None = None,
+        sort: str = "shipment",
         descending: bool = False,
     ) -> tuple[list[ShipmentStatus], int]:
-        """A page of :meth:`shipments` by shipment id, cut and filtered by the database (of
-        ``product``; naming one of ``nodes``), and the count."""
+        """A page of :meth:`shipments` by shipment id (or by one of ``q.SHIPMENT_SORTS``),
+        cut and filtered by the database (of ``product``; naming one of ``nodes``), and the
+        count."""
         with self.engine.connect() as conn:
             return q.shipments_page(
                 conn,
@@ -372,6 +374,7 @@ class LedgerStore:
                 offset=offset,
                 product=product,
                 nodes=nodes,
+                sort=sort,
                 descending=descending,
             )
 

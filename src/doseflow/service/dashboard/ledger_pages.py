@@ -56,6 +56,7 @@ from doseflow.service.dashboard.tables import (
     view_of,
 )
 from doseflow.store.ledger import LedgerStore
+from doseflow.store.ledger_query import SHIPMENT_SORTS
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 add_nav(NavItem("/dashboard/shipments", "Shipments", "shipments.read"))
@@ -208,11 +209,13 @@ class _Scope:
 def _shipments(
     ledger: LedgerStore, scope: _Scope, view: TableView, everything: bool
 ) -> tuple[list[ShipmentStatus], int | None]:
-    """The shipments table: a page cut by the database when it can (sorted by id, no state
-    filter, no country rule); otherwise the shipments the database selects (product, nodes)
+    """The shipments table: a page cut by the database when it can (sorted by id or doses,
+    no state filter, no country rule); otherwise the shipments the database selects (product, nodes)
     are read whole and filtered and sorted here. ``everything``: every matching row."""
     f = scope.filters
-    plain = view.sort == "shipment" and f.state is None and scope.own is None and f.country is None
+    plain = (
+        view.sort in SHIPMENT_SORTS and f.state is None and scope.own is None and f.country is None
+    )
     limit = None if everything else view.size
     if plain:
         rows, total = ledger.shipments_page(
@@ -220,6 +223,7 @@ def _shipments(
             offset=0 if everything else view.offset,
             product=f.product,
             nodes=scope.codes(),
+            sort=view.sort,
             descending=view.descending,
         )
         return rows, (None if everything else total)
