@@ -186,6 +186,13 @@ def test_filters_narrow_the_tables_and_survive_paging_and_sorting(many: Service)
 
 def test_a_participant_filters_within_its_own_country_only(many: Service) -> None:
     kenya = browser_for(many, "participant-KEN")
+    for params in ({"node": "NGA-01"}, {"country": "NGA"}):
+        stock = kenya.get("/dashboard/stock", params=params).text
+        assert rows_of(stock, "stock-table") == [["No stock matches."]]
+        listed = kenya.get(download_link(stock, "stock on hand", "CSV")).text
+        assert csv_rows(listed) == []
+    own_node = kenya.get("/dashboard/stock", params={"node": "KEN-00"}).text
+    assert f"Rows 1–{PRODUCTS * LOTS} of {PRODUCTS * LOTS}" in own_node
     page = kenya.get("/dashboard/shipments", params={"country": "NGA"}).text
     assert "No shipment matches." in page
     own = kenya.get("/dashboard/shipments", params={"shipments_sort": "planned"}).text

@@ -195,12 +195,11 @@ class _Scope:
 
     def codes(self) -> list[str] | None:
         """Node codes to hand the database, or None for every node."""
-        if self.filters.node is not None:
-            return [self.filters.node]
-        countries = {c for c in (self.own, self.filters.country) if c is not None}
-        if not countries:
+        if self.filters.node is not None:  # within the user's (and the filter's) country
+            return [self.filters.node] if self.country_ok(self.filters.node) else []
+        if self.own is None and self.filters.country is None:
             return None
-        return [c for c, n in self.nodes.items() if n.country in countries]
+        return [c for c in self.nodes if self.country_ok(c)]
 
 
 # -- shipments ------------------------------------------------------------------------------
