@@ -172,7 +172,7 @@ def test_keyboard_users_can_skip_to_the_content(
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
     page.keyboard.press("Tab")
-    expect(page.get_by_label("Days ahead")).to_be_focused()  # the first control in the content
+    expect(page.locator("#filter-product")).to_be_focused()  # the first control in the content
 
 
 def test_the_cold_chain_explains_and_the_deployment_plan_is_drawn_and_recorded(
