@@ -19,6 +19,7 @@ from doseflow.service.deployment_views import example_input
 from doseflow.service.impact_job import KIND, ImpactRunIn
 from tests.service.conftest import Service, make_service
 from tests.service.live import live_server
+from tests.service.paging import seed_many
 from tests.service.scenario import NAME, scenario_document
 from tests.service.seed import seed_ledger
 
@@ -172,7 +173,7 @@ def test_keyboard_users_can_skip_to_the_content(
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
     page.keyboard.press("Tab")
-    expect(page.get_by_label("Days ahead")).to_be_focused()  # the first control in the content
+    expect(page.locator("#filter-product")).to_be_focused()  # the first control in the content
 
 
 def test_the_cold_chain_explains_and_the_deployment_plan_is_drawn_and_recorded(
@@ -299,3 +300,40 @@ def test_an_impact_run_started_from_the_page_shows_its_progress_without_reload(
     assert polled[-1]["progress"] == 1.0
     page.get_by_role("link", name="Show the result").click()
     expect(page.locator("#impact-chart")).to_have_attribute("data-drawn", "true", timeout=20_000)
+
+
+def test_the_shipments_table_pages_and_sorts_on_the_server(
+    browser: Browser, fresh_sqlite: str
+) -> None:
+    """Sort by a header link (aria-sort follows), page forward with the order kept, choose
+    a smaller page in the filter form: each is a new address the back button returns to."""
+    for service in make_service(fresh_sqlite):
+        seed_many(service)
+        with live_server(service.app) as url:
+            page = browser.new_context().new_page()
+            sign_in(page, url, service.tokens["logistics-officer"])
+            page.goto(f"{url}/dashboard/shipments")
+            table = page.locator("#shipments-table")
+            expect(page.get_by_text("Rows 1–100 of 108")).to_be_visible()
+            table.get_by_role("link", name="Shipment").click()  # ascending is the default
+            header = table.locator("th[aria-sort]")
+            expect(header).to_have_attribute("aria-sort", "descending")
+            ids = table.locator("tbody th").all_inner_texts()
+            assert ids == sorted(ids, reverse=True)
+            assert len(ids) == 100
+            page.get_by_role("navigation", name="Pages of all shipments").get_by_role(
+                "link", name="Next 100"
+            ).click()
+            rest = table.locator("tbody th").all_inner_texts()
+            assert len(rest) == 8
+            assert rest == sorted(rest, reverse=True)
+            assert rest[0] < ids[-1]
+            assert "shipments_dir=desc" in page.url
+            assert "shipments_offset=100" in page.url
+            page.get_by_label("Product").fill("P1")
+            page.get_by_role("button", name="Filter").click()
+            expect(page.get_by_text("Rows 1–36 of 36")).to_be_visible()
+            products = set(table.locator("tbody tr td:nth-child(2)").all_inner_texts())
+            assert products == {"P1"}
+            page.go_back()
+            expect(page.get_by_text("Rows 101–108 of 108")).to_be_visible()

@@ -194,7 +194,7 @@ class LedgerStore:
     def stock_page(
         self,
         *,
-        limit: int,
+        limit: int | None,
         offset: int = 0,
         node: str | Sequence[str] | None = None,
         product: str | None = None,
@@ -202,8 +202,11 @@ class LedgerStore:
         at: Moment | None = None,
         include_zero: bool = False,
         zone: tzinfo | None = None,
+        sort: str = "node",
+        descending: bool = False,
     ) -> tuple[list[StockLine], int]:
-        """A page of :meth:`stock_on_hand`, cut by the database, and the number of lines."""
+        """A page of :meth:`stock_on_hand`, cut by the database (sorted by one of
+        ``q.STOCK_SORTS`` first), and the number of lines."""
         with self.engine.connect() as conn:
             return q.stock_page(
                 conn,
@@ -215,6 +218,8 @@ class LedgerStore:
                 at=at,
                 include_zero=include_zero,
                 zone=zone,
+                sort=sort,
+                descending=descending,
             )
 
     def stock_total(
@@ -349,10 +354,29 @@ class LedgerStore:
         with self.engine.connect() as conn:
             return q.shipments(conn, shipment_ids)
 
-    def shipments_page(self, *, limit: int, offset: int = 0) -> tuple[list[ShipmentStatus], int]:
-        """A page of :meth:`shipments` by shipment id, cut by the database, and the count."""
+    def shipments_page(
+        self,
+        *,
+        limit: int | None,
+        offset: int = 0,
+        product: str | None = None,
+        nodes: Sequence[str] | None = None,
+        sort: str = "shipment",
+        descending: bool = False,
+    ) -> tuple[list[ShipmentStatus], int]:
+        """A page of :meth:`shipments` by shipment id (or by one of ``q.SHIPMENT_SORTS``),
+        cut and filtered by the database (of ``product``; naming one of ``nodes``), and the
+        count."""
         with self.engine.connect() as conn:
-            return q.shipments_page(conn, limit=limit, offset=offset)
+            return q.shipments_page(
+                conn,
+                limit=limit,
+                offset=offset,
+                product=product,
+                nodes=nodes,
+                sort=sort,
+                descending=descending,
+            )
 
     def shipment_events(self, shipment_id: str) -> list[LedgerEvent]:
         """Every event of one shipment, in recording order (reversed ones left out)."""

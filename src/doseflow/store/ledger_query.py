@@ -156,10 +156,14 @@ def stock_on_hand(
     return sorted(out, key=lambda s: (s.node, s.product, s.expiry or date.max, s.lot))
 
 
+#: Columns a page of stock can be sorted by (then by the usual order).
+STOCK_SORTS = ("node", "product", "lot", "expiry", "vvm_stage", "doses")
+
+
 def stock_page(
     conn: Connection,
     *,
-    limit: int,
+    limit: int | None,
     offset: int = 0,
     node: str | Sequence[str] | None = None,
     product: str | None = None,
@@ -167,15 +171,28 @@ def stock_page(
     at: Moment | None = None,
     include_zero: bool = False,
     zone: tzinfo | None = None,
+    sort: str = "node",
+    descending: bool = False,
 ) -> tuple[list[StockLine], int]:
-    """One page of :func:`stock_on_hand` (the same order: node, product, expiry with none
-    last, lot), cut by the database, and how many lines match in all."""
+    """One page of :func:`stock_on_hand` (by default the same order: node, product, expiry
+    with none last, lot; else by ``sort`` first), cut by the database (every line when
+    ``limit`` is None), and how many lines match in all."""
     query = _accounts_query(conn, AccountState.STOCK, at, node, product, lot, zone)
     if not include_zero:
         query = query.where(_balance_column(conn, at, zone) != 0)
     lots = t.lots
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    first = {
+        "node": t.accounts.c.node,
+        "product": t.accounts.c.product,
+        "lot": lots.c.number,
+        "expiry": lots.c.expiry,
+        "vvm_stage": lots.c.vvm_stage,
+        "doses": _balance_column(conn, at, zone),
+    }[sort]
+    leading = [first.is_(None), first.desc()] if descending else [first.is_(None), first]
     ordered = query.order_by(
+        *leading,
         t.accounts.c.node,
         t.accounts.c.product,
         lots.c.expiry.is_(None),
@@ -425,20 +442,71 @@ def shipments(conn: Connection, shipment_ids: Sequence[str] | None = None) -> li
     return [shipment_status(sid, evs, gone) for sid, evs in sorted(grouped.items())]
 
 
-def shipments_page(
-    conn: Connection, *, limit: int, offset: int = 0
-) -> tuple[list[ShipmentStatus], int]:
-    """One page of :func:`shipments` (by shipment id): the page's ids are cut by the database
-    and only their events are read; and how many shipments there are."""
+#: Columns a page of shipments can be sorted by in the database: the id, and the doses a
+#: shipment's live (not reversed) events add up to, as :func:`shipment_status` adds them.
+SHIPMENT_SORTS = ("shipment", "planned", "dispatched", "received", "written_off")
+
+
+def _dose_sums(ids: Any) -> Any:
+    """Per shipment in ``ids``: planned, dispatched, received and written-off doses of its
+    events that were not reversed."""
     e = t.events
-    ids = select(e.c.shipment_id).where(e.c.shipment_id.isnot(None)).distinct().subquery()
-    total = conn.execute(select(func.count()).select_from(ids)).scalar_one()
-    page = [
-        sid
-        for (sid,) in conn.execute(
-            select(ids.c.shipment_id).order_by(ids.c.shipment_id).limit(limit).offset(offset)
+    undone = select(e.c.ref).where(e.c.kind == "reversal", e.c.ref.isnot(None))
+
+    def total(kind: str, column: Any) -> Any:
+        return func.coalesce(func.sum(case((e.c.kind == kind, column), else_=0)), 0)
+
+    return (
+        select(
+            e.c.shipment_id,
+            total("shipment-planned", e.c.quantity).label("planned"),
+            total("dispatched", e.c.quantity).label("dispatched"),
+            total("received", e.c.quantity).label("received"),
+            total("received", func.coalesce(e.c.discrepancy, 0)).label("written_off"),
         )
-    ]
+        .where(e.c.shipment_id.in_(select(ids.c.shipment_id)), e.c.event_id.notin_(undone))
+        .group_by(e.c.shipment_id)
+        .subquery()
+    )
+
+
+def shipments_page(
+    conn: Connection,
+    *,
+    limit: int | None,
+    offset: int = 0,
+    product: str | None = None,
+    nodes: Sequence[str] | None = None,
+    sort: str = "shipment",
+    descending: bool = False,
+) -> tuple[list[ShipmentStatus], int]:
+    """One page of :func:`shipments` by shipment id, or by one of ``SHIPMENT_SORTS`` then id
+    (``descending``: from the last): the page's ids are cut by the database and only their
+    events are read; and how many shipments match. ``product`` and ``nodes`` keep the
+    shipments with an event of that product, or naming one of those nodes (as origin,
+    destination, hub or receiving node)."""
+    e = t.events
+    matching = select(e.c.shipment_id).where(e.c.shipment_id.isnot(None))
+    if product is not None:
+        matching = matching.where(e.c.product == product)
+    if nodes is not None:
+        codes = list(nodes)
+        matching = matching.where(or_(e.c.node.in_(codes), e.c.to_node.in_(codes)))
+    ids = matching.distinct().subquery()
+    total = conn.execute(select(func.count()).select_from(ids)).scalar_one()
+    if sort == "shipment":
+        order = ids.c.shipment_id.desc() if descending else ids.c.shipment_id
+        chosen = select(ids.c.shipment_id).order_by(order)
+    else:
+        sums = _dose_sums(ids)
+        column = sums.c[sort]
+        chosen = select(ids.c.shipment_id).outerjoin(sums, sums.c.shipment_id == ids.c.shipment_id)
+        key = func.coalesce(column, 0)
+        chosen = chosen.order_by(
+            key.desc() if descending else key,
+            ids.c.shipment_id.desc() if descending else ids.c.shipment_id,
+        )
+    page = [sid for (sid,) in conn.execute(chosen.limit(limit).offset(offset))]
     if not page:
         return [], int(total)
     found = {s.shipment_id: s for s in shipments(conn, page)}
