@@ -327,7 +327,8 @@ def test_the_stock_card_shows_each_movement_and_a_shortfall_line(short: Service)
     receipt, shortfall, second = rows
     assert receipt[:6] == ["2021-03-04", "received", "A1", "shipment SH-1", "SH-1", "69,600"]
     assert receipt[8] == "69,600"
-    assert shortfall[3].startswith("shipment SH-1: 2,400 doses short of the dispatch (short)")
+    # the store's own discrepancy sentence, as the CLI and the API give it
+    assert shortfall[3] == "2,400 doses short against 72,000 dispatched on shipment SH-1"
     assert shortfall[7] == "2,400"
     assert shortfall[5] == shortfall[8] == ""
     assert second[5] == "500"

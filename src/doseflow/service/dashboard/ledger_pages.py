@@ -20,7 +20,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.domain.events import EventKind
 from doseflow.domain.network import Node
 from doseflow.domain.time_zone import local_date, zones_by_node
 from doseflow.ledger.sources import StockSource, describe, select
@@ -526,23 +525,10 @@ def _shipment_of(line: CardLine) -> str | None:
     return text.removeprefix("shipment ") if text.startswith("shipment ") else None
 
 
-def card_rows(ledger: LedgerStore, lines: Sequence[CardLine], zone: tzinfo) -> list[CardRow]:
+def card_rows(lines: Sequence[CardLine], zone: tzinfo) -> list[CardRow]:
     """The card's lines, each receipt followed by a discrepancy line when fewer doses entered
-    stock than were dispatched. The stock card itself carries no discrepancy: it is read
-    here from the receipt event (its ``discrepancy``, written off with its reason), and
-    when the receipt names none, from the shipment's dispatched doses less those received
-    and written off once it is received."""
-    received = {
-        sid
-        for line in lines
-        if line.kind is EventKind.RECEIVED and (sid := _shipment_of(line)) is not None
-    }
-    receipts: dict[str, Any] = {}
-    for sid in received:
-        for event in ledger.shipment_events(sid):
-            if event.kind is EventKind.RECEIVED:
-                receipts[event.event_id] = event
-    statuses = {s.shipment_id: s for s in ledger.shipments(sorted(received))} if received else {}
+    stock than were dispatched: the stock card's own ``discrepancy`` (the store works it out
+    once, for the CLI, the API and this page alike)."""
     out: list[CardRow] = []
     for line in lines:
         sid = _shipment_of(line)
@@ -558,28 +544,20 @@ def card_rows(ledger: LedgerStore, lines: Sequence[CardLine], zone: tzinfo) -> l
                 line.balance,
             )
         )
-        if line.kind is not EventKind.RECEIVED or sid is None:
-            continue
-        receipt = receipts.get(line.event_id)
-        short = int(getattr(receipt, "discrepancy", 0) or 0)
-        reason = getattr(receipt, "reason", None)
-        status = statuses.get(sid)
-        if not short and status is not None and status.state == "received":
-            short = status.dispatched_doses - status.received_doses - status.written_off_doses
-        if short > 0:
-            why = getattr(reason, "value", reason) or "not received"
+        gap = line.discrepancy
+        if gap is not None and gap.doses > 0:
             out.append(
                 CardRow(
                     local_date(line.at, zone),
                     "discrepancy",
                     line.lot,
-                    f"shipment {sid}: {short:,} doses short of the dispatch ({why})",
-                    sid,
+                    gap.text,
+                    sid or gap.document,
                     None,
                     None,
                     None,
-                    shortfall=short,
-                    reason=str(why),
+                    shortfall=gap.doses,
+                    reason=gap.reason or "not received",
                 )
             )
     return out
@@ -621,7 +599,7 @@ def stock_card_page(
     card, total = ledger.stock_card_page(
         node, product, lot=lot or None, limit=card_size, offset=card_offset
     )
-    rows = card_rows(ledger, card.lines, ledger.node_zones().get(node, UTC))
+    rows = card_rows(card.lines, ledger.node_zones().get(node, UTC))
     nav = table_page(request, "card_offset", card_offset, len(card.lines), total, card_size)
     path = "/dashboard/stock/card"
     return render(
@@ -664,4 +642,4 @@ def stock_card_download(
         r"[^A-Za-z0-9_.-]", "_", f"stock-card-{node}-{product}" + (f"-{lot}" if lot else "")
     )
     zone = ledger.node_zones().get(node, UTC)
-    return download(name, CARD_COLUMNS, card_rows(ledger, card.lines, zone), format)
+    return download(name, CARD_COLUMNS, card_rows(card.lines, zone), format)
