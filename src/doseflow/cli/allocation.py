@@ -25,11 +25,13 @@ from doseflow.allocation import (
 )
 from doseflow.cli import allocation_revisions
 from doseflow.cli.console import console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.domain.errors import DoseflowError
 from doseflow.store.allocation import AllocationStore, LineInfo, RoundStatus
 from doseflow.store.database import open_database
 
 allocate_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="Allocation rounds: run a scenario, decline, publish, show, export.",
     no_args_is_help=True,
 )

@@ -19,6 +19,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from doseflow.cli.console import console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.deployment import (
     DeploymentPlan,
     StockLot,
@@ -32,7 +33,9 @@ from doseflow.domain.product import Product
 from doseflow.domain.units import Unit, express
 from doseflow.store.database import DEFAULT_SQLITE_FILE, open_database
 
-deploy_app = typer.Typer(help="In-country deployment plans.", no_args_is_help=True)
+deploy_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS, help="In-country deployment plans.", no_args_is_help=True
+)
 
 
 def print_plan(plan: DeploymentPlan, out: Console) -> None:

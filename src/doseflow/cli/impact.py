@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from doseflow.cli.console import console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.domain.errors import DoseflowError
 from doseflow.impact import (
     AgeBands,
@@ -35,6 +36,7 @@ from doseflow.impact import (
 from doseflow.impact.scenario_file import load_scenario, load_sweep
 
 impact_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="Impact modelling: deaths averted by vaccination strategies and allocation rules.",
     no_args_is_help=True,
 )

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from doseflow.cli.console import console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.data.deliveries import delivery_rows
 from doseflow.data.population import countries
 from doseflow.domain.errors import DoseflowError
@@ -45,9 +46,11 @@ from doseflow.store.database import open_database
 from doseflow.store.ledger import LedgerStore
 
 ledger_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="The stock ledger: import, stock, cards, transit, checks.", no_args_is_help=True
 )
 ship_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="Shipments: plan from an allocation round, record their progress.", no_args_is_help=True
 )
 

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from doseflow.allocation import AllocationRun
 from doseflow.cli.console import console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.network import NodeKind
 from doseflow.domain.product import Product
@@ -31,6 +32,7 @@ from doseflow.logistics.routing import DEFAULT_HORIZON_DAYS, ShipmentPlan, plan_
 from doseflow.logistics.storage_profiles import band_words, format_days
 
 coldchain_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="Cold-chain checks: can each product reach each store?", no_args_is_help=True
 )
 

@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from doseflow.cli.console import console, err_console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.data.time_zones import load_zone
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.time_zone import local_date
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from doseflow.reporting.dhis2_mapping import Dhis2Mapping
 
 report_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="Reports: submit, import/export (DHIS2, ADX, FHIR), templates, locks, compliance, "
     "plausibility.",
     no_args_is_help=True,
@@ -937,6 +939,7 @@ def plausibility_cmd(
 
 
 hierarchy_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="The stored hierarchy, used by every reporting command not given --hierarchy.",
     no_args_is_help=True,
 )
@@ -975,6 +978,7 @@ def hierarchy_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)
 
 
 mapping_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="The stored DHIS2 mapping, used by /api/dataValueSets and by `report import/export` "
     "when not given --mapping.",
     no_args_is_help=True,

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from doseflow.cli.console import console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.store.database import (
     ENV_VAR,
     default_url,
@@ -26,6 +27,7 @@ from doseflow.store.service_settings import SecuritySettings
 SERVICE_FACTORY = "doseflow.service.app:app_from_environment"
 
 token_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="Issue, list and revoke API tokens for the service.", no_args_is_help=True
 )
 
