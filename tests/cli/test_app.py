@@ -120,7 +120,8 @@ def test_dash_h_is_help_on_the_app_and_every_command(
         assert run([*path, "-h"]) == 0, path
         short = capsys.readouterr().out
         assert short == long, path
-        assert "Usage:" in short and re.search(r"--help\s+-h\s", short), path
+        assert "Usage:" in short, path
+        assert re.search(r"--help\s+-h\s", short), path
 
 
 def test_every_typer_app_of_the_cli_takes_dash_h() -> None:
@@ -139,4 +140,5 @@ def test_every_typer_app_of_the_cli_takes_dash_h() -> None:
     assert len(apps) >= 9
     for sub in apps:
         result = CliRunner().invoke(sub, ["-h"])
-        assert result.exit_code == 0 and "Usage:" in result.output, (sub.info.name, result.output)
+        assert result.exit_code == 0, (sub.info.name, result.output)
+        assert "Usage:" in result.output, (sub.info.name, result.output)
