@@ -10,48 +10,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from doseflow.cli.console import console
 from doseflow.cli.context import CONTEXT_SETTINGS
-from doseflow.data.deliveries import delivery_rows
-from doseflow.data.population import countries
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.events import DiscrepancyReason, EventKind, LedgerEvent
 from doseflow.domain.lot import Lot
 from doseflow.domain.product import Product
-from doseflow.ledger.event_file import read_events, write_events
-from doseflow.ledger.shipments import (
-    arrive,
-    dispatch,
-    hold,
-    onward,
-    packs_text,
-    plan_shipment,
-    receive,
-    shipment_id_for,
-)
-from doseflow.ledger.sources import StockSource, describe, select, source_of
-from doseflow.ledger.unicef import (
-    NOT_PRODUCTS,
-    UNKNOWN_VACCINE,
-    UNSPECIFIED,
-    UnicefImport,
-    UnknownVaccine,
-    plan_import,
-)
-from doseflow.store.database import open_database
-from doseflow.store.ledger import LedgerStore
+from doseflow.ledger.sources import StockSource
+from doseflow.ledger.unicef import UNSPECIFIED, UnknownVaccine
+
+if TYPE_CHECKING:
+    from doseflow.ledger.unicef import UnicefImport
+    from doseflow.store.ledger import LedgerStore
 
 ledger_app = typer.Typer(
     context_settings=CONTEXT_SETTINGS,
-    help="The stock ledger: import, stock, cards, transit, checks.", no_args_is_help=True
+    help="The stock ledger: import, stock, cards, transit, checks.",
+    no_args_is_help=True,
 )
 ship_app = typer.Typer(
     context_settings=CONTEXT_SETTINGS,
-    help="Shipments: plan from an allocation round, record their progress.", no_args_is_help=True
+    help="Shipments: plan from an allocation round, record their progress.",
+    no_args_is_help=True,
 )
 
 DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
@@ -60,6 +45,9 @@ BY = typer.Option("cli", "--by", help="Who records the events (audit).")
 
 
 def _store(db: str | None) -> LedgerStore:
+    from doseflow.store.database import open_database
+    from doseflow.store.ledger import LedgerStore
+
     return LedgerStore(open_database(db))
 
 
@@ -155,6 +143,8 @@ def import_events(
     db: str | None = DB,
 ) -> None:
     """Append the events of a file, all or nothing; events already recorded are skipped."""
+    from doseflow.ledger.event_file import read_events
+
     events = read_events(file)
     result = _store(db).append_events(events)
     console.print(
@@ -169,6 +159,8 @@ def export_events(
     db: str | None = DB,
 ) -> None:
     """Write every event, in recording order."""
+    from doseflow.ledger.event_file import write_events
+
     events = list(_store(db).events())
     write_events(file, events)
     console.print(f"{len(events):,} events written to {file}.")
@@ -195,6 +187,8 @@ def stock(
     db: str | None = DB,
 ) -> None:
     """Stock on hand by node, product and lot, now or at a date (doses), from one source."""
+    from doseflow.ledger.sources import StockSource, describe, select, source_of
+
     store = _store(db)
     moment = _at(at)
     given = _zone_option(zone)
@@ -424,6 +418,8 @@ def render_unicef(result: UnicefImport) -> None:
 
 def unknown_vaccine_text(result: UnicefImport) -> str:
     """What became of the rows whose vaccine UNICEF does not name (the option's effect)."""
+    from doseflow.ledger.unicef import NOT_PRODUCTS, UNKNOWN_VACCINE, UNSPECIFIED, UnknownVaccine
+
     option = f"--unknown-vaccine {result.unknown_vaccine.value}"
     if result.unknown_vaccine is UnknownVaccine.UNSPECIFIED:
         return (
@@ -443,6 +439,10 @@ def import_unicef(
     store: LedgerStore, unknown_vaccine: UnknownVaccine = UnknownVaccine.EXCLUDE
 ) -> tuple[UnicefImport, int]:
     """Map the bundled UNICEF file and record it; returns the plan and events recorded."""
+    from doseflow.data.deliveries import delivery_rows
+    from doseflow.data.population import countries
+    from doseflow.ledger.unicef import plan_import
+
     result = plan_import(delivery_rows(), countries(), unknown_vaccine=unknown_vaccine)
     store.register_nodes(result.nodes)
     appended = store.append_events(list(result.events))
@@ -471,6 +471,8 @@ def unicef(
 def _status_table(
     store: LedgerStore, ids: Sequence[str] | None, products: dict[str, Product]
 ) -> None:
+    from doseflow.ledger.shipments import packs_text
+
     table = Table(title="Shipments (quantities in packs where the product is known, else doses)")
     for col in ("shipment", "product", "route", "planned", "state", "at / to", "expected"):
         table.add_column(col)
@@ -502,9 +504,12 @@ def ship_plan(
     db: str | None = DB,
 ) -> None:
     """Plan shipments (whole packs) for an allocation round along routes from the network."""
+    from doseflow.ledger.shipments import plan_shipment, shipment_id_for
     from doseflow.logistics.network_file import example_network_path, load_network_file
     from doseflow.logistics.routing import plan_route
     from doseflow.store.allocation import AllocationStore
+    from doseflow.store.database import open_database
+    from doseflow.store.ledger import LedgerStore
 
     engine = open_database(db)
     alloc = AllocationStore(engine)
@@ -596,6 +601,8 @@ def ship_dispatch(
     db: str | None = DB,
 ) -> None:
     """The planned shipment leaves its origin (now in transit to the next node)."""
+    from doseflow.ledger.shipments import dispatch
+
     store = _store(db)
     events = store.shipment_events(shipment)
     product = next(
@@ -614,6 +621,8 @@ def ship_arrive(
     db: str | None = DB,
 ) -> None:
     """The shipment arrived at the hub it was travelling to."""
+    from doseflow.ledger.shipments import arrive
+
     store = _store(db)
     events = store.shipment_events(shipment)
     when = _moment(at, zone=_zone_where(store, events, origin=False))
@@ -630,6 +639,8 @@ def ship_hold(
     db: str | None = DB,
 ) -> None:
     """The shipment is held (stockpiled) at the hub."""
+    from doseflow.ledger.shipments import hold
+
     store = _store(db)
     events = store.shipment_events(shipment)
     when = _moment(at, zone=_zone_where(store, events, origin=False))
@@ -644,6 +655,8 @@ def ship_onward(
     db: str | None = DB,
 ) -> None:
     """The shipment leaves the hub for the next node on its route."""
+    from doseflow.ledger.shipments import onward
+
     store = _store(db)
     events = store.shipment_events(shipment)
     when = _moment(at, zone=_zone_where(store, events, origin=False))
@@ -661,6 +674,8 @@ def ship_receive(
     db: str | None = DB,
 ) -> None:
     """The shipment reached its destination: confirmed, with a discrepancy, or rejected."""
+    from doseflow.ledger.shipments import receive
+
     if (missing or reject) and reason is None:
         raise DoseflowError(
             "LEDGER_BAD_RECEIPT",
@@ -702,9 +717,11 @@ def demo_ledger(engine: object, out_console: object, scenario: str | None) -> No
     from rich.console import Console
 
     from doseflow.ledger import shipments as steps
+    from doseflow.ledger.shipments import plan_shipment, shipment_id_for
     from doseflow.logistics.network_file import example_network_path, load_network_file
     from doseflow.logistics.routing import plan_route
     from doseflow.store.allocation import AllocationStore
+    from doseflow.store.ledger import LedgerStore
 
     con = out_console if isinstance(out_console, Console) else console
     store = LedgerStore(engine)  # type: ignore[arg-type]
