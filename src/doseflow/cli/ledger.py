@@ -187,7 +187,7 @@ def stock(
     db: str | None = DB,
 ) -> None:
     """Stock on hand by node, product and lot, now or at a date (doses), from one source."""
-    from doseflow.ledger.sources import StockSource, describe, select, source_of
+    from doseflow.ledger.sources import describe, select, source_of
 
     store = _store(db)
     moment = _at(at)
@@ -418,7 +418,7 @@ def render_unicef(result: UnicefImport) -> None:
 
 def unknown_vaccine_text(result: UnicefImport) -> str:
     """What became of the rows whose vaccine UNICEF does not name (the option's effect)."""
-    from doseflow.ledger.unicef import NOT_PRODUCTS, UNKNOWN_VACCINE, UNSPECIFIED, UnknownVaccine
+    from doseflow.ledger.unicef import NOT_PRODUCTS, UNKNOWN_VACCINE
 
     option = f"--unknown-vaccine {result.unknown_vaccine.value}"
     if result.unknown_vaccine is UnknownVaccine.UNSPECIFIED:

@@ -24,14 +24,12 @@ from doseflow.reporting import Method
 from doseflow.reporting.values import DEFAULT_ATTRIBUTE_KEY
 
 if TYPE_CHECKING:
-    from doseflow.reporting import Hierarchy, IdSchemes, ImportSummary, Schema, SubmittedValue
-    from doseflow.reporting.compliance import ComplianceRow
-    from doseflow.reporting.registrations import ExchangeDocument, RegistrationRequest
-
-if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from doseflow.reporting import Hierarchy, IdSchemes, ImportSummary, Schema, SubmittedValue
+    from doseflow.reporting.compliance import ComplianceRow
     from doseflow.reporting.dhis2_mapping import Dhis2Mapping
+    from doseflow.reporting.registrations import ExchangeDocument, RegistrationRequest
 
 report_app = typer.Typer(
     context_settings=CONTEXT_SETTINGS,
@@ -931,7 +929,7 @@ def plausibility_cmd(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Plausibility flags over stored values, strongest first, each with its method."""
-    from doseflow.reporting import Method, PlausibilityOptions
+    from doseflow.reporting import PlausibilityOptions
     from doseflow.store import reporting as store
     from doseflow.store.database import open_database
 
