@@ -312,8 +312,6 @@ def test_participants_template_of_a_scenario_and_validate_with_a_sheet(
     assert "3 participants" in capsys.readouterr().out
     assert run([*args, "--participants-sheet", "nope"]) == 2
     assert "ALLOC_BAD_TABLE" in capsys.readouterr().err
-
-
 SMALL_STATES = """\
 name: small-states
 products:
