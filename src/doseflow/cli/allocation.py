@@ -10,28 +10,24 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from doseflow.allocation import (
-    AllocationRun,
-    Decline,
-    Redirect,
-    Scenario,
-    load_scenario,
-    with_compliance_gate,
-)
 from doseflow.cli import allocation_revisions
 from doseflow.cli.console import console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.cli.output import OutputFormat, Shown, emit, format_option, print_table, write_xlsx
 from doseflow.cli.output import col as column
 from doseflow.domain.errors import DoseflowError
-from doseflow.store.allocation import AllocationStore, LineInfo, RoundStatus
-from doseflow.store.database import open_database
+
+if TYPE_CHECKING:
+    from doseflow.allocation import AllocationRun, Scenario
+    from doseflow.store.allocation import AllocationStore, LineInfo
 
 allocate_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="Allocation rounds: run a scenario, decline, publish, show, export.",
     no_args_is_help=True,
 )
@@ -41,6 +37,9 @@ EXPORT_FORMATS = ("csv", "json", "parquet", "xlsx")
 
 
 def _store(db: str | None) -> AllocationStore:
+    from doseflow.store.allocation import AllocationStore
+    from doseflow.store.database import open_database
+
     return AllocationStore(open_database(db))
 
 
@@ -128,6 +127,8 @@ SHEET_HELP = "The sheet of the --participants workbook to read (default: the fir
 
 def _load(scenario: Path, participants: Path | None, sheet: str | None) -> Scenario:
     """The scenario of a file, with its participants from a table when one is named."""
+    from doseflow.allocation import load_scenario
+
     if participants is None:
         return load_scenario(scenario)
     from doseflow.allocation.participants_table import load_scenario_with_participants
@@ -165,6 +166,9 @@ def run(
     ),
 ) -> None:
     """Validate, store and run every round of a scenario file."""
+    from doseflow.allocation import with_compliance_gate
+    from doseflow.store.allocation import RoundStatus
+
     parsed = _load(scenario, participants, sheet)  # validates before anything is written
     if compliance_gate:
         parsed = with_compliance_gate(parsed)
@@ -187,6 +191,7 @@ def participants_template(
 ) -> None:
     """Write a participants table to start from: every column a participant can have (one
     per product for requests, delays, ...), one row per participant of a scenario."""
+    from doseflow.allocation import load_scenario
     from doseflow.allocation.participants_table import write_participants_table
 
     if scenario is None:
@@ -227,6 +232,8 @@ def decline(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Record a decline; its doses are redistributed at once and the rounds re-run."""
+    from doseflow.allocation import Decline, Redirect
+
     recipients = frozenset(c.strip().upper() for c in (to or "").split(",") if c.strip())
     if recipients and most_affected:
         raise DoseflowError(

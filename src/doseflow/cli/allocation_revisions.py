@@ -10,20 +10,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from doseflow.allocation.revision_diff import RoundDiff
-from doseflow.allocation.revision_input import parse_supply_change
 from doseflow.cli.console import console
 from doseflow.cli.output import OutputFormat, Shown, emit, format_option, print_table
 from doseflow.cli.output import col as column
 from doseflow.domain.errors import DoseflowError
-from doseflow.store.allocation import AllocationStore
-from doseflow.store.allocation_revisions import RevisionInfo, RevisionStore
-from doseflow.store.database import open_database
+
+if TYPE_CHECKING:
+    from doseflow.allocation.revision_diff import RoundDiff
+    from doseflow.store.allocation_revisions import RevisionInfo, RevisionStore
 
 DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
 DIFF_FORMATS = ("table", "csv", "json")
@@ -41,6 +40,10 @@ CSV_COLUMNS = (
 
 
 def _revisions(db: str | None) -> RevisionStore:
+    from doseflow.store.allocation import AllocationStore
+    from doseflow.store.allocation_revisions import RevisionStore
+    from doseflow.store.database import open_database
+
     return RevisionStore(AllocationStore(open_database(db)))
 
 
@@ -145,6 +148,8 @@ def revise(
 ) -> None:
     """Re-run a round with revised supply as a new revision (floors, caps and declines
     kept; later rounds re-run) and show who gained and who lost, and why."""
+    from doseflow.allocation.revision_input import parse_supply_change
+
     revisions = _revisions(db)
     base = revisions.store.effective_scenario(scenario)
     change = parse_supply_change(

@@ -19,6 +19,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from doseflow import __version__
 from doseflow.cli.console import console, print_error
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.domain.errors import DoseflowError
 
 #: Every command an area module defines: name, module under ``doseflow.cli`` (which has
@@ -78,7 +79,7 @@ _loaded: dict[str, TyperGroup] = {}
 def area_commands(module: str) -> TyperGroup:
     """The click commands ``doseflow.cli.<module>`` registers (imported on first use)."""
     if module not in _loaded:
-        area = typer.Typer(add_completion=False)
+        area = typer.Typer(add_completion=False, context_settings=CONTEXT_SETTINGS)
         area.callback()(lambda: None)  # a group, even for an area with one command
         importlib.import_module(f"doseflow.cli.{module}").register(area)
         group = typer.main.get_command(area)
@@ -129,19 +130,39 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings=CONTEXT_SETTINGS,
     cls=_LazyGroup,
 )
 
 
+def _print_version() -> None:
+    console.print(f"doseflow {__version__}")
+
+
+def _version_option(value: bool) -> None:
+    """``--version``: eager, so it answers before any command is looked up or run."""
+    if value:
+        _print_version()
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the doseflow version and exit.",
+        callback=_version_option,
+        is_eager=True,
+    ),
+) -> None:
     """Follow every dose from pooled supply to arm."""
 
 
 @app.command()
 def version() -> None:
     """Print the doseflow version."""
-    console.print(f"doseflow {__version__}")
+    _print_version()
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -15,18 +15,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.rule import Rule
 from rich.table import Table
-from sqlalchemy import Engine
 
-from doseflow.allocation import AllocationRun, load_scenario
 from doseflow.cli.console import console
-from doseflow.store.allocation import AllocationStore
-from doseflow.store.database import DEFAULT_SQLITE_FILE, open_database
+from doseflow.store.defaults import DEFAULT_SQLITE_FILE
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from doseflow.allocation import AllocationRun
 
 
 @dataclass
@@ -51,6 +53,9 @@ def example_path(name: str) -> Path:
 
 def allocation_step(ctx: DemoContext) -> None:
     """Run the 2021 example rounds (with PRK's Sinovac decline redistributed), export them."""
+    from doseflow.allocation import load_scenario
+    from doseflow.store.allocation import AllocationStore
+
     scenario = load_scenario(example_path("covax_2021.yaml"))
     store = AllocationStore(ctx.engine)
     store.save_scenario(scenario)
@@ -134,6 +139,7 @@ def allocation_step(ctx: DemoContext) -> None:
 
 def logistics_step(ctx: DemoContext) -> None:
     """Cold-chain feasibility (Pfizer cannot reach Pyongyang), routes via Dalian, capacity."""
+    from doseflow.allocation import load_scenario
     from doseflow.cli.logistics import demo_coldchain
 
     products = load_scenario(example_path("covax_2021.yaml")).products
@@ -191,6 +197,7 @@ def demo(
 ) -> None:
     """Run the main job on the bundled 2021 example (idempotent)."""
     from doseflow.cli.progress import step as progress_step
+    from doseflow.store.database import open_database
 
     ctx = DemoContext(engine=open_database(db), db=db, out=out, console=console)
     for number, (title, run_step) in enumerate(STEPS, start=1):

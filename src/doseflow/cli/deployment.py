@@ -11,29 +11,28 @@ from __future__ import annotations
 import csv
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
 
 from doseflow.cli.console import console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.cli.output import print_table
-from doseflow.deployment import (
-    DeploymentPlan,
-    StockLot,
-    Strategy,
-    load_deployment,
-    plan_deployment,
-    project_coverage,
-)
-from doseflow.deployment.charts import coverage_html, coverage_png
+from doseflow.deployment import Strategy
 from doseflow.domain.product import Product
 from doseflow.domain.units import Unit, express
-from doseflow.store.database import DEFAULT_SQLITE_FILE, open_database
+from doseflow.store.defaults import DEFAULT_SQLITE_FILE
 
-deploy_app = typer.Typer(help="In-country deployment plans.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from doseflow.deployment import DeploymentPlan, StockLot
+
+deploy_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS, help="In-country deployment plans.", no_args_is_help=True
+)
 
 
 def print_plan(plan: DeploymentPlan, out: Console) -> None:
@@ -113,6 +112,9 @@ def print_plan(plan: DeploymentPlan, out: Console) -> None:
 
 def write_outputs(plan: DeploymentPlan, folder: Path, stem: str = "deployment") -> list[Path]:
     """CSV files (shipments, regional lines, weekly coverage) and the coverage charts."""
+    from doseflow.deployment import project_coverage
+    from doseflow.deployment.charts import coverage_html, coverage_png
+
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     ship = folder / f"{stem}_shipments.csv"
@@ -196,6 +198,8 @@ def write_outputs(plan: DeploymentPlan, folder: Path, stem: str = "deployment") 
 
 def print_coverage(plan: DeploymentPlan, out: Console, step: int = 14) -> None:
     """National coverage of each group's target population, every ``step`` days."""
+    from doseflow.deployment import project_coverage
+
     projection = project_coverage(plan)
     started = projection.by_group()
     done = projection.by_group(complete=True)
@@ -241,6 +245,11 @@ def plan_command(
     reference: str | None = typer.Option(None, help="Plan reference for ledger event ids."),
 ) -> None:
     """Plan shipments to regions and priority groups, with coverage over time."""
+    import numpy as np
+
+    from doseflow.deployment import load_deployment, plan_deployment
+    from doseflow.store.database import open_database
+
     inp = load_deployment(file)
     if strategy is not None:
         inp = replace(inp, strategy=strategy)
@@ -281,7 +290,7 @@ def demo_deployment(
     ledger as planned shipments (a re-run records nothing new)."""
     from importlib import resources
 
-    from doseflow.deployment import stock_from_allocation
+    from doseflow.deployment import load_deployment, plan_deployment, stock_from_allocation
 
     path = Path(str(resources.files("doseflow.data").joinpath("examples", "deployment_prk.yaml")))
     products: dict[str, Product] = {}

@@ -10,33 +10,25 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from doseflow.cli.console import console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.cli.output import OutputFormat, emit, format_option, note, print_table
 from doseflow.cli.output import col as column
 from doseflow.cli.progress import loop
 from doseflow.domain.errors import DoseflowError
-from doseflow.impact import (
-    AgeBands,
-    Eligibility,
-    ForceDenominator,
-    RateRollout,
-    Scenario,
-    Strategy,
-    averted,
-    compare_strategies,
-    country_scenario,
-    make_executor,
-    run_sweep,
-    simulate,
-)
-from doseflow.impact.scenario_file import load_scenario, load_sweep
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from doseflow.impact import Scenario
 
 impact_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="Impact modelling: deaths averted by vaccination strategies and allocation rules.",
     no_args_is_help=True,
 )
@@ -50,6 +42,12 @@ STRATEGY_HELP = (
     "ordered:60+,[0-19,40-59],rest, weights:...; options ;from=AGE ;spill=hold|everyone."
 )
 
+
+#: ``impact global``'s defaults, the values of ``Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED`` and
+#: ``ForceDenominator.INITIAL``, spelt out so that ``doseflow impact --help`` does not import
+#: the model (SciPy, pandas); tests/cli/test_startup.py holds them to the enums.
+DEFAULT_ELIGIBILITY = "susceptible-exposed-recovered"
+DEFAULT_DENOMINATOR = "initial"
 
 #: Strategies ``impact compare`` runs when given none.
 DEFAULT_COMPARED = ("older-first", "younger-first", "proportional")
@@ -110,6 +108,9 @@ def _base(
     eligibility: str | None = None,
     denominator: str | None = None,
 ) -> Scenario:
+    from doseflow.impact import AgeBands, Eligibility, ForceDenominator, Strategy, country_scenario
+    from doseflow.impact.scenario_file import load_scenario
+
     if scenario_file is not None:
         base = load_scenario(scenario_file)
     elif country is not None:
@@ -168,6 +169,7 @@ def run_command(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Run one scenario and its no-vaccination counterfactual."""
+    from doseflow.impact import RateRollout, averted, simulate
     from doseflow.impact.results import INFECTIONS_DEFINITION, OUTCOMES
 
     base = _base(scenario_file, country, bands, r0, strategy, eligibility, denominator)
@@ -282,6 +284,7 @@ def compare_command(
     """Compare vaccination strategies at several supply levels: deaths, infections,
     symptomatic cases and years of life lost averted (number and %), and the best strategy
     at each level by the outcome of --best-by (deaths by default)."""
+    from doseflow.impact import Strategy, compare_strategies
     from doseflow.impact.compare import metric_for
     from doseflow.impact.strategy import split_strategies
 
@@ -367,6 +370,9 @@ def sweep_command(
     ),
 ) -> None:
     """Run a grid of scenarios in chunks; a re-run skips chunks already done."""
+    from doseflow.impact import make_executor, run_sweep
+    from doseflow.impact.scenario_file import load_sweep
+
     grid = load_sweep(grid_file)
     ex = make_executor(executor, workers=workers, scheduler=scheduler)
     try:
@@ -425,10 +431,10 @@ def global_command(
     ),
     levels: int = typer.Option(16, help="Points on each curve for the impact-maximising split."),
     eligibility: str = typer.Option(
-        Eligibility.SUSCEPTIBLE_EXPOSED_RECOVERED.value, help=ELIGIBILITY_HELP.split(". ")[0] + "."
+        DEFAULT_ELIGIBILITY, help=ELIGIBILITY_HELP.split(". ")[0] + "."
     ),
     denominator: str = typer.Option(
-        ForceDenominator.INITIAL.value, help=DENOMINATOR_HELP.split(". ")[0] + "."
+        DEFAULT_DENOMINATOR, help=DENOMINATOR_HELP.split(". ")[0] + "."
     ),
     out: Path | None = typer.Option(None, help="Folder for per-participant CSV and charts."),
     db: str | None = typer.Option(
@@ -441,6 +447,7 @@ def global_command(
     """Compare allocation rules for an allocation round by total deaths averted."""
     from doseflow.allocation import load_scenario as load_allocation
     from doseflow.allocation import run_rounds
+    from doseflow.impact import Eligibility, ForceDenominator, Strategy
     from doseflow.impact.global_comparison import compare_allocations
 
     path = Path(allocation)
@@ -515,6 +522,7 @@ def demo_impact(
     runs for "covax-2021" with these settings), so the dashboard's Impact page shows it.
     Files are overwritten and the run is stored once, so running the demo twice is harmless."""
     from doseflow.allocation import AllocationRun
+    from doseflow.impact import Strategy, compare_strategies, country_scenario
     from doseflow.impact.epidemiology import ForceDenominator
     from doseflow.impact.global_comparison import compare_allocations
     from doseflow.impact.plots import plot_allocation_rules, plot_strategies

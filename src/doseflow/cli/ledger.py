@@ -10,46 +10,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from doseflow.cli.console import console, err_console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.cli.output import OutputFormat, Shown, col, emit, format_option, note, print_table
-from doseflow.data.deliveries import delivery_rows
-from doseflow.data.population import countries
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.events import DiscrepancyReason, EventKind, LedgerEvent
 from doseflow.domain.lot import Lot
 from doseflow.domain.product import Product
-from doseflow.ledger.event_file import read_events, write_events
-from doseflow.ledger.shipments import (
-    arrive,
-    dispatch,
-    hold,
-    onward,
-    packs_text,
-    plan_shipment,
-    receive,
-    shipment_id_for,
-)
-from doseflow.ledger.sources import StockSource, describe, select, source_of
-from doseflow.ledger.unicef import (
-    NOT_PRODUCTS,
-    UNKNOWN_VACCINE,
-    UNSPECIFIED,
-    UnicefImport,
-    UnknownVaccine,
-    plan_import,
-)
-from doseflow.store.database import open_database
-from doseflow.store.ledger import LedgerStore
+from doseflow.ledger.sources import StockSource
+from doseflow.ledger.unicef import UNSPECIFIED, UnknownVaccine
+
+if TYPE_CHECKING:
+    from doseflow.ledger.unicef import UnicefImport
+    from doseflow.store.ledger import LedgerStore
 
 ledger_app = typer.Typer(
-    help="The stock ledger: import, stock, cards, transit, checks.", no_args_is_help=True
+    context_settings=CONTEXT_SETTINGS,
+    help="The stock ledger: import, stock, cards, transit, checks.",
+    no_args_is_help=True,
 )
 ship_app = typer.Typer(
-    help="Shipments: plan from an allocation round, record their progress.", no_args_is_help=True
+    context_settings=CONTEXT_SETTINGS,
+    help="Shipments: plan from an allocation round, record their progress.",
+    no_args_is_help=True,
 )
 
 DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
@@ -59,6 +47,9 @@ FORMAT = format_option()
 
 
 def _store(db: str | None) -> LedgerStore:
+    from doseflow.store.database import open_database
+    from doseflow.store.ledger import LedgerStore
+
     return LedgerStore(open_database(db))
 
 
@@ -154,6 +145,8 @@ def import_events(
     db: str | None = DB,
 ) -> None:
     """Append the events of a file, all or nothing; events already recorded are skipped."""
+    from doseflow.ledger.event_file import read_events
+
     events = read_events(file)
     result = _store(db).append_events(events)
     console.print(
@@ -168,6 +161,8 @@ def export_events(
     db: str | None = DB,
 ) -> None:
     """Write every event, in recording order."""
+    from doseflow.ledger.event_file import write_events
+
     events = list(_store(db).events())
     write_events(file, events)
     console.print(f"{len(events):,} events written to {file}.")
@@ -195,6 +190,8 @@ def stock(
     db: str | None = DB,
 ) -> None:
     """Stock on hand by node, product and lot, now or at a date (doses), from one source."""
+    from doseflow.ledger.sources import describe, select, source_of
+
     store = _store(db)
     moment = _at(at)
     given = _zone_option(zone)
@@ -471,6 +468,8 @@ def render_unicef(result: UnicefImport) -> None:
 
 def unknown_vaccine_text(result: UnicefImport) -> str:
     """What became of the rows whose vaccine UNICEF does not name (the option's effect)."""
+    from doseflow.ledger.unicef import NOT_PRODUCTS, UNKNOWN_VACCINE
+
     option = f"--unknown-vaccine {result.unknown_vaccine.value}"
     if result.unknown_vaccine is UnknownVaccine.UNSPECIFIED:
         return (
@@ -491,6 +490,9 @@ def import_unicef(
 ) -> tuple[UnicefImport, int]:
     """Map the bundled UNICEF file and record it; returns the plan and events recorded."""
     from doseflow.cli.progress import phase
+    from doseflow.data.deliveries import delivery_rows
+    from doseflow.data.population import countries
+    from doseflow.ledger.unicef import plan_import
 
     with phase(err_console, "Reading and mapping the UNICEF deliveries"):
         result = plan_import(delivery_rows(), countries(), unknown_vaccine=unknown_vaccine)
@@ -527,6 +529,8 @@ def _status_table(
 ) -> None:
     """The shipments; the table shows quantities in packs where the product is known, CSV
     and JSON in doses (``planned_doses``: planned, else dispatched)."""
+    from doseflow.ledger.shipments import packs_text
+
     rows = []
     for s in store.shipments(ids):
         doses = s.planned_doses or s.dispatched_doses
@@ -571,9 +575,12 @@ def ship_plan(
     db: str | None = DB,
 ) -> None:
     """Plan shipments (whole packs) for an allocation round along routes from the network."""
+    from doseflow.ledger.shipments import plan_shipment, shipment_id_for
     from doseflow.logistics.network_file import example_network_path, load_network_file
     from doseflow.logistics.routing import plan_route
     from doseflow.store.allocation import AllocationStore
+    from doseflow.store.database import open_database
+    from doseflow.store.ledger import LedgerStore
 
     engine = open_database(db)
     alloc = AllocationStore(engine)
@@ -665,6 +672,8 @@ def ship_dispatch(
     db: str | None = DB,
 ) -> None:
     """The planned shipment leaves its origin (now in transit to the next node)."""
+    from doseflow.ledger.shipments import dispatch
+
     store = _store(db)
     events = store.shipment_events(shipment)
     product = next(
@@ -683,6 +692,8 @@ def ship_arrive(
     db: str | None = DB,
 ) -> None:
     """The shipment arrived at the hub it was travelling to."""
+    from doseflow.ledger.shipments import arrive
+
     store = _store(db)
     events = store.shipment_events(shipment)
     when = _moment(at, zone=_zone_where(store, events, origin=False))
@@ -699,6 +710,8 @@ def ship_hold(
     db: str | None = DB,
 ) -> None:
     """The shipment is held (stockpiled) at the hub."""
+    from doseflow.ledger.shipments import hold
+
     store = _store(db)
     events = store.shipment_events(shipment)
     when = _moment(at, zone=_zone_where(store, events, origin=False))
@@ -713,6 +726,8 @@ def ship_onward(
     db: str | None = DB,
 ) -> None:
     """The shipment leaves the hub for the next node on its route."""
+    from doseflow.ledger.shipments import onward
+
     store = _store(db)
     events = store.shipment_events(shipment)
     when = _moment(at, zone=_zone_where(store, events, origin=False))
@@ -730,6 +745,8 @@ def ship_receive(
     db: str | None = DB,
 ) -> None:
     """The shipment reached its destination: confirmed, with a discrepancy, or rejected."""
+    from doseflow.ledger.shipments import receive
+
     if (missing or reject) and reason is None:
         raise DoseflowError(
             "LEDGER_BAD_RECEIPT",
@@ -771,9 +788,11 @@ def demo_ledger(engine: object, out_console: object, scenario: str | None) -> No
     from rich.console import Console
 
     from doseflow.ledger import shipments as steps
+    from doseflow.ledger.shipments import plan_shipment, shipment_id_for
     from doseflow.logistics.network_file import example_network_path, load_network_file
     from doseflow.logistics.routing import plan_route
     from doseflow.store.allocation import AllocationStore
+    from doseflow.store.ledger import LedgerStore
 
     con = out_console if isinstance(out_console, Console) else console
     store = LedgerStore(engine)  # type: ignore[arg-type]

@@ -10,30 +10,32 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from doseflow.allocation import AllocationRun
 from doseflow.cli.console import console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.cli.output import OutputFormat, Shown, emit, format_option, note, print_table
 from doseflow.cli.output import col as column
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.network import NodeKind
 from doseflow.domain.product import Product
-from doseflow.logistics import charts
-from doseflow.logistics.allocation_requests import requests_for_allocations
-from doseflow.logistics.capacity import CapacityGap, plan_capacity_gaps
-from doseflow.logistics.feasibility import feasibility_matrix
-from doseflow.logistics.network_file import NetworkFile, example_network_path, load_network_file
-from doseflow.logistics.request_file import load_requests, parse_request_specs
 from doseflow.logistics.route_search import Objective
-from doseflow.logistics.routing import DEFAULT_HORIZON_DAYS, ShipmentPlan, plan_shipments
-from doseflow.logistics.storage_profiles import band_words, format_days
+from doseflow.logistics.routing import DEFAULT_HORIZON_DAYS
+
+if TYPE_CHECKING:
+    from doseflow.allocation import AllocationRun
+    from doseflow.logistics.capacity import CapacityGap
+    from doseflow.logistics.network_file import NetworkFile
+    from doseflow.logistics.routing import ShipmentPlan
 
 coldchain_app = typer.Typer(
-    help="Cold-chain checks: can each product reach each store?", no_args_is_help=True
+    context_settings=CONTEXT_SETTINGS,
+    help="Cold-chain checks: can each product reach each store?",
+    no_args_is_help=True,
 )
 
 NETWORK_HELP = (
@@ -45,10 +47,14 @@ REQUESTS_HELP = "CSV of shipment requests (product,destination,doses[,origin,rea
 
 
 def _load(network: Path | None) -> NetworkFile:
+    from doseflow.logistics.network_file import example_network_path, load_network_file
+
     return load_network_file(network or example_network_path())
 
 
 def _days(value: float) -> str:
+    from doseflow.logistics.storage_profiles import format_days
+
     return "∞" if math.isinf(value) else format_days(value)
 
 
@@ -73,6 +79,10 @@ def feasibility(
     fmt: OutputFormat = format_option(),
 ) -> None:
     """Check every product against every destination; explain what is infeasible."""
+    from doseflow.logistics import charts
+    from doseflow.logistics.feasibility import feasibility_matrix
+    from doseflow.logistics.storage_profiles import band_words, format_days
+
     net = _load(network)
     results = feasibility_matrix(
         net,
@@ -147,6 +157,9 @@ def _plan(
     objective: Objective,
     horizon: float,
 ) -> tuple[NetworkFile, ShipmentPlan]:
+    from doseflow.logistics.request_file import load_requests, parse_request_specs
+    from doseflow.logistics.routing import plan_shipments
+
     net = _load(network)
     wanted = []
     if requests is not None:
@@ -174,6 +187,8 @@ def _plan(
 def print_plan(plan: ShipmentPlan, fmt: OutputFormat = OutputFormat.TABLE) -> None:
     """The shipments, then what cannot be delivered and why (CSV and JSON: the shipments,
     days as numbers; what is not delivered goes to stderr)."""
+    from doseflow.logistics.storage_profiles import band_words
+
     nodes = plan.network.nodes
     rows = []
     for s in plan.shipments:
@@ -289,6 +304,8 @@ def routes(
     fmt: OutputFormat = format_option(),
 ) -> None:
     """Plan shipments along the fastest or cheapest feasible routes, within lane capacity."""
+    from doseflow.logistics import charts
+
     _, plan = _plan(network, ship, requests, objective, horizon)
     print_plan(plan, fmt)
     if png:
@@ -302,6 +319,8 @@ def routes(
 def print_gaps(gaps: tuple[CapacityGap, ...], fmt: OutputFormat = OutputFormat.TABLE) -> None:
     """Litres needed and available per node and band; CSV and JSON give the litres unrounded
     and the use as a share (empty where the node has no storage in the band)."""
+    from doseflow.logistics.storage_profiles import band_words
+
     rows = []
     for g in gaps:
         gap = f"[red]+{g.gap_litres:,.0f}[/]" if g.short else f"{g.gap_litres:,.0f}"
@@ -351,6 +370,9 @@ def capacity(
     fmt: OutputFormat = format_option(),
 ) -> None:
     """Capacity gaps: peak storage a shipment plan needs at each node and band."""
+    from doseflow.logistics import charts
+    from doseflow.logistics.capacity import plan_capacity_gaps
+
     net, plan = _plan(network, ship, requests, objective, horizon)
     gaps = plan_capacity_gaps(plan, profiles=net.profile_table(), include_idle=all_nodes)
     print_gaps(gaps, fmt)
@@ -381,6 +403,13 @@ def demo_coldchain(
     """The demo step: feasibility of every scenario product for the example network's stores,
     routes for the allocated doses (plus DEMO_EXTRA) and capacity gaps, with charts in
     ``out``. Writes no database rows, so running it again changes nothing."""
+    from doseflow.logistics import charts
+    from doseflow.logistics.allocation_requests import requests_for_allocations
+    from doseflow.logistics.capacity import plan_capacity_gaps
+    from doseflow.logistics.feasibility import feasibility_matrix
+    from doseflow.logistics.network_file import example_network_path, load_network_file
+    from doseflow.logistics.routing import plan_shipments
+
     net = load_network_file(example_network_path())
     table = net.profile_table()
     profiles = list(

@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from doseflow.cli.console import console, err_console
+from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.cli.output import (
     OutputFormat,
     Shown,
@@ -27,47 +28,10 @@ from doseflow.cli.output import (
 )
 from doseflow.cli.output import col as column
 from doseflow.cli.output import note as note_line
-from doseflow.data.time_zones import load_zone
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.time_zone import local_date
-from doseflow.reporting import (
-    MEDIA_TYPE,
-    GatePolicy,
-    Hierarchy,
-    IdKind,
-    IdSchemes,
-    ImportSummary,
-    Method,
-    PlausibilityOptions,
-    Schema,
-    SubmittedValue,
-    bundle_json,
-    load_hierarchy,
-    load_mapping,
-    load_requirements,
-    load_schema,
-    measure_reports,
-    national_hierarchy,
-    parse_period,
-    periods_between,
-    read_template,
-    supply_deliveries,
-    template_rows,
-    write_adx,
-    write_csv_template,
-    write_data_value_set,
-    write_excel_template,
-)
-from doseflow.reporting.adx import read_adx_document
-from doseflow.reporting.compliance import ComplianceRow
-from doseflow.reporting.dhis2_json import read_data_value_set_document
-from doseflow.reporting.registrations import ExchangeDocument, RegistrationRequest
-from doseflow.reporting.values import DEFAULT_ATTRIBUTE_KEY, format_number
-from doseflow.store import reporting as store
-from doseflow.store.database import database_exists, open_database
-from doseflow.store.reporting_hierarchy import load_hierarchy_file, stored_hierarchy
-from doseflow.store.reporting_ledger import StoreLedger, ledger_nodes, shipment_records
-from doseflow.store.reporting_mapping import load_mapping_file, stored_mapping
+from doseflow.reporting import Method
+from doseflow.reporting.values import DEFAULT_ATTRIBUTE_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -75,9 +39,13 @@ if TYPE_CHECKING:
     from rich.console import Console
     from sqlalchemy import Engine
 
+    from doseflow.reporting import Hierarchy, IdSchemes, ImportSummary, Schema, SubmittedValue
+    from doseflow.reporting.compliance import ComplianceRow
     from doseflow.reporting.dhis2_mapping import Dhis2Mapping
+    from doseflow.reporting.registrations import ExchangeDocument, RegistrationRequest
 
 report_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="Reports: submit, import/export (DHIS2, ADX, FHIR), templates, locks, compliance, "
     "plausibility.",
     no_args_is_help=True,
@@ -94,6 +62,8 @@ AS_OF_HELP = "The date periods are judged open or due on (YYYY-MM-DD; default to
 
 
 def _schema(path: Path | None) -> Schema:
+    from doseflow.reporting import load_schema
+
     return load_schema(path)
 
 
@@ -103,6 +73,9 @@ def _hierarchy(path: Path | None, engine: Engine) -> Hierarchy:
 
 
 def _hierarchy_and_origin(path: Path | None, engine: Engine) -> tuple[Hierarchy, str]:
+    from doseflow.reporting import load_hierarchy, national_hierarchy
+    from doseflow.store.reporting_hierarchy import stored_hierarchy
+
     if path is not None:
         return load_hierarchy(path), f"hierarchy file {path}"
     stored = stored_hierarchy(engine)
@@ -214,6 +187,9 @@ def _submit(
     summary_format: str = "doseflow",
 ) -> None:
     from doseflow.reporting.import_strategy import parse_import_strategy
+    from doseflow.store import reporting as store
+    from doseflow.store.database import open_database
+    from doseflow.store.reporting_ledger import StoreLedger
 
     the_strategy = parse_import_strategy(strategy, fld="--import-strategy")
     if summary_format not in ("doseflow", "dhis2"):
@@ -265,6 +241,8 @@ def submit_cmd(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Submit a filled data-entry template (CSV or Excel); prints the import summary."""
+    from doseflow.reporting import read_template
+
     values = read_template(file)
     _submit(
         values,
@@ -293,6 +271,8 @@ def _schemes(
     *,
     auto: bool,
 ) -> IdSchemes:
+    from doseflow.reporting import IdKind, IdSchemes
+
     return IdSchemes.parse(
         {
             None: general,
@@ -318,6 +298,9 @@ MAPPING_HELP = (
 
 def _mapping_and_origin(path: Path | None, engine: Engine) -> tuple[Dhis2Mapping, str]:
     """The file given, else the stored mapping, else none; and where it came from."""
+    from doseflow.reporting import load_mapping
+    from doseflow.store.reporting_mapping import stored_mapping
+
     if path is not None:
         return load_mapping(path), f"mapping file {path}"
     stored = stored_mapping(engine)
@@ -331,6 +314,9 @@ def _mapping_and_origin(path: Path | None, engine: Engine) -> tuple[Dhis2Mapping
 
 def _mapping(path: Path | None, db: str | None) -> Dhis2Mapping:
     """The mapping to use (see :func:`_mapping_and_origin`), said on stderr."""
+    from doseflow.reporting import load_mapping
+    from doseflow.store.database import open_database
+
     if path is not None:
         found, origin = load_mapping(path), f"mapping file {path}"
     else:
@@ -346,6 +332,9 @@ def _mapping(path: Path | None, db: str | None) -> Dhis2Mapping:
 def _read_exchange(
     path: Path, fmt: str, m: Dhis2Mapping, schema: Schema, schemes: IdSchemes
 ) -> ExchangeDocument:
+    from doseflow.reporting.adx import read_adx_document
+    from doseflow.reporting.dhis2_json import read_data_value_set_document
+
     kind = fmt
     if kind == "auto":
         kind = "dhis2-json" if path.suffix.lower() == ".json" else "adx"
@@ -484,6 +473,18 @@ def export_cmd(
 ) -> None:
     """Export stored values (DHIS2 JSON, ADX, FHIR MeasureReport) or ledger shipments (FHIR
     SupplyDelivery)."""
+    from doseflow.reporting import (
+        MEDIA_TYPE,
+        bundle_json,
+        measure_reports,
+        supply_deliveries,
+        write_adx,
+        write_data_value_set,
+    )
+    from doseflow.store import reporting as store
+    from doseflow.store.database import open_database
+    from doseflow.store.reporting_ledger import ledger_nodes, shipment_records
+
     the_schema = _schema(schema)
     schemes = _schemes(
         id_scheme,
@@ -568,6 +569,17 @@ def template_cmd(
     db: str | None = typer.Option(None, "--db", help=DB_HELP + " Read for its hierarchy."),
 ) -> None:
     """Write a data-entry template (one row per figure owed) for a participant."""
+    from doseflow.reporting import (
+        load_hierarchy,
+        national_hierarchy,
+        parse_period,
+        periods_between,
+        template_rows,
+        write_csv_template,
+        write_excel_template,
+    )
+    from doseflow.store.database import database_exists, open_database
+
     the_schema = _schema(schema)
     first = parse_period(period, "--period")
     last = parse_period(to, "--to") if to else first
@@ -613,6 +625,8 @@ def template_cmd(
 @report_app.command("schema")
 def schema_cmd(schema: Path | None = typer.Option(None, help=SCHEMA_HELP)) -> None:
     """List report types and data elements."""
+    from doseflow.reporting.values import format_number
+
     the_schema = _schema(schema)
     t = Table(title="Data elements")
     for col in ("report", "periods", "element", "name", "categories", "range", "role"):
@@ -644,6 +658,9 @@ def lock_cmd(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Lock an approved report for a period: later values are refused until it is reopened."""
+    from doseflow.store import reporting as store
+    from doseflow.store.database import open_database
+
     engine = open_database(db)
     try:
         lock = store.lock_period(
@@ -665,6 +682,9 @@ def reopen_cmd(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Reopen a locked period for correction (audited, with a reason)."""
+    from doseflow.store import reporting as store
+    from doseflow.store.database import open_database
+
     engine = open_database(db)
     try:
         event = store.reopen_period(
@@ -693,6 +713,9 @@ def complete_cmd(
 ) -> None:
     """Mark a report complete (DHIS2's complete data set registration): compliance then
     judges it by this date rather than by when its values arrived."""
+    from doseflow.store import reporting as store
+    from doseflow.store.database import open_database
+
     engine = open_database(db)
     try:
         done = store.register_complete(
@@ -723,6 +746,9 @@ def incomplete_cmd(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Remove a report's completion: it counts by its values again."""
+    from doseflow.store import reporting as store
+    from doseflow.store.database import open_database
+
     engine = open_database(db)
     try:
         removed = store.unregister_complete(engine, org_unit, report, period, attribute=attribute)
@@ -743,6 +769,9 @@ def locks_cmd(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Show locked periods and the audit trail of locks and reopenings."""
+    from doseflow.store import reporting as store
+    from doseflow.store.database import open_database
+
     engine = open_database(db)
     try:
         held = store.period_locks(engine, participant)
@@ -807,6 +836,10 @@ def require_cmd(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Store reporting requirements (replacing those of the same participant and report)."""
+    from doseflow.reporting import load_requirements
+    from doseflow.store import reporting as store
+    from doseflow.store.database import open_database
+
     reqs = load_requirements(file, _schema(schema))
     engine = open_database(db)
     try:
@@ -822,6 +855,8 @@ _STATUS_STYLE = {"on_time": "green", "late": "yellow", "missing": "bold red", "n
 def _submitted_label(row: ComplianceRow) -> str:
     """When a report arrived: the completion's day (in the participant's zone) for a
     registration, the first values' instant (UTC) otherwise."""
+    from doseflow.data.time_zones import load_zone
+
     if row.submitted_at is None:
         return ""
     if row.basis.value == "registration":
@@ -858,6 +893,10 @@ def compliance_cmd(
 ) -> None:
     """Which reports came on time, late, or not at all (and the readiness gate). Days are
     the participant's, in its time zone (shown with each due date)."""
+    from doseflow.reporting import GatePolicy
+    from doseflow.store import reporting as store
+    from doseflow.store.database import open_database
+
     today = _date(as_of) or datetime.now().date()
     engine = open_database(db)
     try:
@@ -984,6 +1023,10 @@ def plausibility_cmd(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Plausibility flags over stored values, strongest first, each with its method."""
+    from doseflow.reporting import PlausibilityOptions
+    from doseflow.store import reporting as store
+    from doseflow.store.database import open_database
+
     options = PlausibilityOptions(
         positivity_alpha=alpha,
         z_threshold=z,
@@ -1037,6 +1080,7 @@ def plausibility_cmd(
 
 
 hierarchy_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="The stored hierarchy, used by every reporting command not given --hierarchy.",
     no_args_is_help=True,
 )
@@ -1050,6 +1094,9 @@ def hierarchy_load_cmd(
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Check a hierarchy file and store it: later commands use it when not given one."""
+    from doseflow.store.database import open_database
+    from doseflow.store.reporting_hierarchy import load_hierarchy_file
+
     engine = open_database(db)
     try:
         stored = load_hierarchy_file(engine, file, by)
@@ -1066,6 +1113,8 @@ def hierarchy_load_cmd(
 @hierarchy_app.command("show")
 def hierarchy_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
     """Which hierarchy reporting commands use when not given --hierarchy."""
+    from doseflow.store.database import open_database
+
     engine = open_database(db)
     try:
         _, origin = _hierarchy_and_origin(None, engine)
@@ -1075,6 +1124,7 @@ def hierarchy_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)
 
 
 mapping_app = typer.Typer(
+    context_settings=CONTEXT_SETTINGS,
     help="The stored DHIS2 mapping, used by /api/dataValueSets and by `report import/export` "
     "when not given --mapping.",
     no_args_is_help=True,
@@ -1090,6 +1140,9 @@ def mapping_load_cmd(
 ) -> None:
     """Check a DHIS2 mapping file and store it: the DHIS2 endpoint and later imports and
     exports use it when not given one."""
+    from doseflow.store.database import open_database
+    from doseflow.store.reporting_mapping import load_mapping_file
+
     engine = open_database(db)
     try:
         stored = load_mapping_file(engine, file, by)
@@ -1106,6 +1159,8 @@ def mapping_load_cmd(
 @mapping_app.command("show")
 def mapping_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
     """Which DHIS2 mapping the endpoint and imports/exports use when not given --mapping."""
+    from doseflow.store.database import open_database
+
     engine = open_database(db)
     try:
         _, origin = _mapping_and_origin(None, engine)
@@ -1132,7 +1187,12 @@ def demo_reporting(engine: Engine, out: Console, example: Callable[[str], Path])
     requirements replace themselves, and values already stored are not submitted again."""
     import hashlib
 
-    from doseflow.store.reporting_hierarchy import save_hierarchy
+    from doseflow.reporting import load_requirements, load_schema
+    from doseflow.reporting.dhis2_json import read_data_value_set_document
+    from doseflow.reporting.dhis2_mapping import load_mapping
+    from doseflow.store import reporting as store
+    from doseflow.store.reporting_hierarchy import save_hierarchy, stored_hierarchy
+    from doseflow.store.reporting_ledger import StoreLedger
 
     hierarchy_file = example("reporting_hierarchy.yaml")
     text = hierarchy_file.read_text(encoding="utf-8")

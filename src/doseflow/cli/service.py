@@ -12,21 +12,14 @@ import typer
 from rich.table import Table
 
 from doseflow.cli.console import console
-from doseflow.store.database import (
-    ENV_VAR,
-    default_url,
-    normalise_url,
-    open_database,
-    require_shareable,
-)
-from doseflow.store.job_settings import JobSettings
-from doseflow.store.service import Role, issue_token, list_tokens, parse_role, revoke_token
-from doseflow.store.service_settings import SecuritySettings
+from doseflow.cli.context import CONTEXT_SETTINGS
 
 SERVICE_FACTORY = "doseflow.service.app:app_from_environment"
 
 token_app = typer.Typer(
-    help="Issue, list and revoke API tokens for the service.", no_args_is_help=True
+    context_settings=CONTEXT_SETTINGS,
+    help="Issue, list and revoke API tokens for the service.",
+    no_args_is_help=True,
 )
 
 DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
@@ -61,6 +54,16 @@ def serve(
 ) -> None:
     """Serve the REST API (/api, docs at /api/docs) and the dashboard (/dashboard)."""
     import uvicorn
+
+    from doseflow.store.database import (
+        ENV_VAR,
+        default_url,
+        normalise_url,
+        open_database,
+        require_shareable,
+    )
+    from doseflow.store.job_settings import JobSettings
+    from doseflow.store.service_settings import SecuritySettings
 
     url = normalise_url(db or default_url())
     engine = open_database(url)  # migrate and fail early, with a clear error, if unreachable
@@ -104,6 +107,9 @@ def token_create(
     db: str = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Issue a token and print it. It is shown once: only its hash is stored."""
+    from doseflow.store.database import default_url, open_database
+    from doseflow.store.service import issue_token, parse_role
+
     the_role = parse_role(role)
     engine = open_database(db or default_url())
     try:
@@ -130,6 +136,9 @@ def token_create(
 @token_app.command("list")
 def token_list(db: str = typer.Option(None, "--db", help=DB_HELP)) -> None:
     """List every token issued (never the secrets)."""
+    from doseflow.store.database import default_url, open_database
+    from doseflow.store.service import list_tokens
+
     engine = open_database(db or default_url())
     try:
         tokens = list_tokens(engine)
@@ -163,6 +172,9 @@ def token_revoke(
     db: str = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Revoke a token: it stops working at once."""
+    from doseflow.store.database import default_url, open_database
+    from doseflow.store.service import revoke_token
+
     engine = open_database(db or default_url())
     try:
         revoke_token(engine, token_id)
@@ -176,4 +188,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(token_app, name="token")
 
 
-__all__ = ["Role", "register"]
+__all__ = ["register"]

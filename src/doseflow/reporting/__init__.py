@@ -5,6 +5,9 @@ and CSV / Excel data-entry templates. Pure: persistence lives in ``doseflow.stor
 The names below are the public API (see ``docs/reporting.md``).
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from doseflow.reporting.adx import read_adx, read_adx_document, write_adx
 from doseflow.reporting.compliance import (
     ComplianceBasis,
@@ -29,14 +32,6 @@ from doseflow.reporting.dhis2_mapping import (
     IdScheme,
     IdSchemes,
     load_mapping,
-)
-from doseflow.reporting.fhir_export import (
-    MEDIA_TYPE,
-    ShipmentRecord,
-    bundle,
-    bundle_json,
-    measure_reports,
-    supply_deliveries,
 )
 from doseflow.reporting.hierarchy import (
     Hierarchy,
@@ -82,13 +77,53 @@ from doseflow.reporting.submission import (
     SummaryStatus,
     validate_submission,
 )
-from doseflow.reporting.templates import (
-    read_template,
-    template_rows,
-    write_csv_template,
-    write_excel_template,
-)
 from doseflow.reporting.values import DataValue, Origin, SubmittedValue, ValueKey
+
+if TYPE_CHECKING:
+    from doseflow.reporting.fhir_export import (
+        MEDIA_TYPE,
+        ShipmentRecord,
+        bundle,
+        bundle_json,
+        measure_reports,
+        supply_deliveries,
+    )
+    from doseflow.reporting.templates import (
+        read_template,
+        template_rows,
+        write_csv_template,
+        write_excel_template,
+    )
+
+#: Names whose modules import heavy libraries (fhir.resources, openpyxl): imported on first
+#: use, so that importing the engine (and ``doseflow report --help``) stays light.
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "MEDIA_TYPE",
+            "ShipmentRecord",
+            "bundle",
+            "bundle_json",
+            "measure_reports",
+            "supply_deliveries",
+        ),
+        "doseflow.reporting.fhir_export",
+    ),
+    **dict.fromkeys(
+        ("read_template", "template_rows", "write_csv_template", "write_excel_template"),
+        "doseflow.reporting.templates",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The heavy names of ``__all__``, imported when first asked for (PEP 562)."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_SCHEMA",

@@ -17,10 +17,11 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from doseflow.domain.errors import DoseflowError
+from doseflow.store import defaults
 from doseflow.store.sqlite_settings import CONNECTION_PRAGMAS
 
-DEFAULT_SQLITE_FILE = "doseflow.sqlite"
-ENV_VAR = "DOSEFLOW_DB"
+DEFAULT_SQLITE_FILE = defaults.DEFAULT_SQLITE_FILE
+ENV_VAR = defaults.ENV_VAR
 
 
 def default_url() -> str:
