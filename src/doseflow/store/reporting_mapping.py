@@ -10,16 +10,15 @@ force, the earlier ones record what was in force when.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine
 
-from doseflow.domain.errors import DoseflowError
 from doseflow.reporting.dhis2_mapping import Dhis2Mapping, mapping_from_text
 from doseflow.store import reporting_tables as t
+from doseflow.store.stored_documents import append_document, latest_document, read_document_file
 
 
 @dataclass(frozen=True)
@@ -42,39 +41,20 @@ class StoredMapping:
 def load_mapping_file(engine: Engine, path: Path | str, by: str | None = None) -> StoredMapping:
     """Check the mapping file at ``path`` and store it as the mapping in force. Nothing is
     stored when the file is unreadable or invalid (``REPORT_MAPPING_INVALID``)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DoseflowError(
-            "REPORT_MAPPING_INVALID",
-            f"cannot read the file: {getattr(exc, 'strerror', None) or exc}",
-            source=str(p),
-            expected="a readable UTF-8 YAML file",
-        ) from None
-    return save_mapping(engine, text, str(p), by)
+    text, source = read_document_file(path, "REPORT_MAPPING_INVALID")
+    return save_mapping(engine, text, source, by)
 
 
 def save_mapping(engine: Engine, text: str, source: str, by: str | None = None) -> StoredMapping:
     """Store a mapping file's ``text`` (checked first) as the mapping in force."""
-    mapping = mapping_from_text(text, source)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    with engine.begin() as conn:
-        row_id = conn.execute(
-            insert(t.dhis2_mappings).values(
-                source=source[:1000], document=text, sha256=digest, loaded_by=by, loaded_at=now
-            )
-        ).inserted_primary_key
-    assert row_id is not None
-    return StoredMapping(int(row_id[0]), source, digest, by, now, mapping)
+    mapping = mapping_from_text(text, source)  # checked before anything is stored
+    row = append_document(engine, t.dhis2_mappings, text, source, by)
+    return StoredMapping(row.id, row.source, row.sha256, row.loaded_by, row.loaded_at, mapping)
 
 
 def stored_mapping(engine: Engine) -> StoredMapping | None:
     """The mapping in force (the latest loaded), or ``None`` when none was loaded."""
-    m = t.dhis2_mappings
-    with engine.connect() as conn:
-        row = conn.execute(select(m).order_by(m.c.id.desc()).limit(1)).first()
+    row = latest_document(engine, t.dhis2_mappings)
     if row is None:
         return None
     mapping = mapping_from_text(row.document, f"stored mapping #{row.id} ({row.source})")
