@@ -194,7 +194,8 @@ def _upsert_rows(
         _send(conn, rows)
 
 
-def _chunks(items: Sequence[str], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[str]]:
+def lookup_chunks(items: Sequence[str], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[str]]:
+    """``items`` in slices small enough for one ``IN (...)`` list on every backend."""
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -222,8 +223,8 @@ def stored_values_for(
             participants.add(owner)
     if not periods or not participants:
         return found
-    for pchunk in _chunks(sorted(participants)):
-        for perchunk in _chunks(sorted(periods)):
+    for pchunk in lookup_chunks(sorted(participants)):
+        for perchunk in lookup_chunks(sorted(periods)):
             q = select(
                 dv.c.participant,
                 dv.c.org_unit,
@@ -465,7 +466,7 @@ def stored_registrations(
 
     def read(conn: Connection) -> list[CompleteRegistration]:
         return [
-            CompleteRegistration(p, o, r, per, attr, _as_date(done))
+            CompleteRegistration(p, o, r, per, attr, as_date(done))
             for p, o, r, per, attr, done in conn.execute(q)
         ]
 
@@ -475,7 +476,8 @@ def stored_registrations(
         return read(conn)
 
 
-def _as_date(value: Any) -> date:
+def as_date(value: Any) -> date:
+    """A stored date as a date (SQLite hands back text, PostgreSQL a date)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
@@ -489,7 +491,7 @@ def stored_completions(engine: Engine, participant: str | None = None) -> Comple
     found: dict[tuple[str, str, str], list[tuple[date, datetime]]] = {}
     with engine.connect() as conn:
         for p, r, per, done, at in conn.execute(q):
-            found.setdefault((p, r, per), []).append((_as_date(done), at))
+            found.setdefault((p, r, per), []).append((as_date(done), at))
     return found
 
 
@@ -903,6 +905,7 @@ def delete_values(engine: Engine, keys: Iterable[ValueKey]) -> int:
 
 __all__ = [
     "BATCH_ROWS",
+    "as_date",
     "compliance_view",
     "count_values",
     "delete_keys",
@@ -910,6 +913,7 @@ __all__ = [
     "load_values",
     "lock_history",
     "lock_period",
+    "lookup_chunks",
     "period_locks",
     "plausibility",
     "readiness",

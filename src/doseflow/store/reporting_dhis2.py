@@ -21,7 +21,7 @@ from doseflow.reporting.registrations import CompleteRegistration
 from doseflow.reporting.schema import DEFAULT_SCHEMA, Schema
 from doseflow.reporting.values import DataValue
 from doseflow.store import reporting_tables as t
-from doseflow.store.reporting import _as_date, _chunks, load_values
+from doseflow.store.reporting import as_date, load_values, lookup_chunks
 
 MAX_EXPORT_VALUES = 200_000
 
@@ -101,7 +101,7 @@ def export_registrations(
     c = t.complete_registrations
     found: list[CompleteRegistration] = []
     with engine.connect() as conn:
-        for units in _chunks(sorted({key[0] for key in wanted})):
+        for units in lookup_chunks(sorted({key[0] for key in wanted})):
             q = select(
                 c.c.participant, c.c.org_unit, c.c.report, c.c.period, c.c.attribute, c.c.completed
             ).where(c.c.org_unit.in_(list(units)))
@@ -109,5 +109,5 @@ def export_registrations(
                 q = q.where(c.c.participant == participant)
             for p, o, r, per, attr, done in conn.execute(q):
                 if (o, r, per, attr) in wanted:
-                    found.append(CompleteRegistration(p, o, r, per, attr, _as_date(done)))
+                    found.append(CompleteRegistration(p, o, r, per, attr, as_date(done)))
     return sorted(found, key=lambda r: r.key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -49,10 +50,17 @@ def save_hierarchy(
     return StoredHierarchy(row.id, row.source, row.sha256, row.loaded_by, row.loaded_at, hierarchy)
 
 
+@lru_cache(maxsize=8)
+def _parsed(document: str, source: str) -> Hierarchy:
+    """The stored text read once per process: every request asks for the hierarchy in force,
+    and it changes only when a new one is loaded (a new row, so a new key here)."""
+    return hierarchy_from_text(document, source)
+
+
 def stored_hierarchy(engine: Engine) -> StoredHierarchy | None:
     """The hierarchy in force (the latest loaded), or ``None`` when none was loaded."""
     row = latest_document(engine, t.hierarchies)
     if row is None:
         return None
-    hierarchy = hierarchy_from_text(row.document, f"stored hierarchy #{row.id} ({row.source})")
+    hierarchy = _parsed(row.document, f"stored hierarchy #{row.id} ({row.source})")
     return StoredHierarchy(row.id, row.source, row.sha256, row.loaded_by, row.loaded_at, hierarchy)

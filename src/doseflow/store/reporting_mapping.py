@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -52,10 +53,17 @@ def save_mapping(engine: Engine, text: str, source: str, by: str | None = None) 
     return StoredMapping(row.id, row.source, row.sha256, row.loaded_by, row.loaded_at, mapping)
 
 
+@lru_cache(maxsize=8)
+def _parsed(document: str, source: str) -> Dhis2Mapping:
+    """The stored text read once per process: every request asks for the mapping in force,
+    and it changes only when a new one is loaded (a new row, so a new key here)."""
+    return mapping_from_text(document, source)
+
+
 def stored_mapping(engine: Engine) -> StoredMapping | None:
     """The mapping in force (the latest loaded), or ``None`` when none was loaded."""
     row = latest_document(engine, t.dhis2_mappings)
     if row is None:
         return None
-    mapping = mapping_from_text(row.document, f"stored mapping #{row.id} ({row.source})")
+    mapping = _parsed(row.document, f"stored mapping #{row.id} ({row.source})")
     return StoredMapping(row.id, row.source, row.sha256, row.loaded_by, row.loaded_at, mapping)

@@ -109,28 +109,24 @@ requirements = Table(
     PrimaryKeyConstraint("participant", "report", name="pk_report_requirements"),
 )
 
-hierarchies = Table(
-    "report_hierarchies",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("source", String(1000), nullable=False),
-    Column("document", Text, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("loaded_by", String(100), nullable=True),
-    Column("loaded_at", DateTime, nullable=False),
-)
+
+def _stored_documents(name: str) -> Table:
+    """A table of documents loaded once and kept as given, the latest in force (see
+    :mod:`doseflow.store.stored_documents`)."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("source", String(1000), nullable=False),
+        Column("document", Text, nullable=False),
+        Column("sha256", String(64), nullable=False),
+        Column("loaded_by", String(100), nullable=True),
+        Column("loaded_at", DateTime, nullable=False),
+    )
 
 
-dhis2_mappings = Table(
-    "report_dhis2_mappings",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("source", String(1000), nullable=False),
-    Column("document", Text, nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("loaded_by", String(100), nullable=True),
-    Column("loaded_at", DateTime, nullable=False),
-)
+hierarchies = _stored_documents("report_hierarchies")
+dhis2_mappings = _stored_documents("report_dhis2_mappings")
 
 
 complete_registrations = Table(
