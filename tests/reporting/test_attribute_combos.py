@@ -28,7 +28,13 @@ from doseflow.reporting import (
     write_adx,
     write_data_value_set,
 )
-from doseflow.reporting.dhis2_mapping import CategoryCodes, Dhis2Mapping, IdScheme, IdSchemes
+from doseflow.reporting.dhis2_mapping import (
+    CategoryCodes,
+    Dhis2Mapping,
+    IdKind,
+    IdScheme,
+    IdSchemes,
+)
 from doseflow.reporting.plausibility import ValueTable
 from doseflow.store import reporting as store
 from doseflow.store.database import open_database
@@ -262,16 +268,26 @@ def test_mapping_file_maps_attribute_option_combos(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     m = load_mapping(path)
-    assert m.aoc_out("funder=gavi") == "AocGavi0001"
-    assert m.aoc_in("AocGavi0001") == "funder=gavi"
-    assert m.aoc_out("default") == "HllvX50cXC0"  # the single setting is the default's id
-    assert m.aoc_in("HllvX50cXC0") == "default"
+    assert (
+        m.identifier_out(IdKind.ATTRIBUTE_OPTION_COMBO, "funder=gavi", IdScheme.UID)
+        == "AocGavi0001"
+    )
+    assert m.identifier_in(IdKind.ATTRIBUTE_OPTION_COMBO, "AocGavi0001", None) == "funder=gavi"
+    assert (
+        m.identifier_out(IdKind.ATTRIBUTE_OPTION_COMBO, "default", IdScheme.UID) == "HllvX50cXC0"
+    )  # the single setting is the default's id
+    assert m.identifier_in(IdKind.ATTRIBUTE_OPTION_COMBO, "HllvX50cXC0", None) == "default"
     explicit = tmp_path / "e.yaml"
     explicit.write_text(
         "attribute_option_combo: HllvX50cXC0\nattribute_option_combos:\n  default: Def00000001\n",
         encoding="utf-8",
     )
-    assert load_mapping(explicit).aoc_out("default") == "Def00000001"
+    assert (
+        load_mapping(explicit).identifier_out(
+            IdKind.ATTRIBUTE_OPTION_COMBO, "default", IdScheme.UID
+        )
+        == "Def00000001"
+    )
 
 
 def test_fhir_and_plausibility_sum_over_attribute_combos() -> None:

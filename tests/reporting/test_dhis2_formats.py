@@ -21,7 +21,7 @@ from doseflow.reporting import (
     read_data_value_set,
     write_adx,
 )
-from doseflow.reporting.dhis2_mapping import Dhis2Mapping, Ident, is_uid
+from doseflow.reporting.dhis2_mapping import Dhis2Mapping, Ident, IdKind, is_uid
 from doseflow.reporting.periods import PeriodType, parse_period
 
 from .test_files import example, write
@@ -317,8 +317,15 @@ def test_mapping_combos_bare_uid_or_id_and_code(tmp_path: Path) -> None:
     )
     m = load_mapping(path)
     assert m.category_option_combos["dose=dose1,group=hcw"] == Ident(id="CocD1Hcw001")
-    assert m.coc_out("dose=dose2,group=hcw", IdScheme.CODE) == "D2_HCW"
-    assert m.coc_in("D2_HCW") == m.coc_in("CocD2Hcw001") == "dose=dose2,group=hcw"
+    assert (
+        m.identifier_out(IdKind.CATEGORY_OPTION_COMBO, "dose=dose2,group=hcw", IdScheme.CODE)
+        == "D2_HCW"
+    )
+    assert (
+        m.identifier_in(IdKind.CATEGORY_OPTION_COMBO, "D2_HCW", None)
+        == m.identifier_in(IdKind.CATEGORY_OPTION_COMBO, "CocD2Hcw001", None)
+        == "dose=dose2,group=hcw"
+    )
 
 
 def test_mapping_id_must_be_a_uid(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from doseflow.reporting import (
     load_requirements,
     load_schema,
 )
+from doseflow.reporting.dhis2_mapping import IdKind, IdScheme
 
 EXAMPLES = resources.files("doseflow.data").joinpath("examples")
 
@@ -147,10 +148,22 @@ def test_requirement_invalid(tmp_path: Path) -> None:
 
 def test_example_mapping_both_ways() -> None:
     m = load_mapping(example("reporting_dhis2_mapping.yaml"))
-    assert m.data_element_out("people_tested") == "C19Tested01"
-    assert m.data_element_in("C19_TESTED") == m.data_element_in("C19Tested01") == "people_tested"
-    assert m.data_element_in("unmapped") == "unmapped"
-    assert m.coc_in(m.coc_out("dose=dose1,group=hcw")) == "dose=dose1,group=hcw"
+    assert m.identifier_out(IdKind.DATA_ELEMENT, "people_tested", IdScheme.UID) == "C19Tested01"
+    assert (
+        m.identifier_in(IdKind.DATA_ELEMENT, "C19_TESTED", None)
+        == m.identifier_in(IdKind.DATA_ELEMENT, "C19Tested01", None)
+        == "people_tested"
+    )
+    assert m.identifier_in(IdKind.DATA_ELEMENT, "unmapped", None) == "unmapped"
+    assert (
+        m.identifier_in(
+            IdKind.CATEGORY_OPTION_COMBO,
+            m.identifier_out(IdKind.CATEGORY_OPTION_COMBO, "dose=dose1,group=hcw", IdScheme.UID)
+            or "",
+            None,
+        )
+        == "dose=dose1,group=hcw"
+    )
     assert m.category_out("dose", "dose2") == ("DOSE", "D2")
     assert m.category_in("DOSE", "D2") == ("dose", "dose2")
 

@@ -203,13 +203,6 @@ class _Lookup:
                 self.back[ident.id] = ours
                 self.by_id[ident.id] = ours
 
-    def out(self, ours: str, scheme: IdScheme) -> str:
-        ident = self.forward.get(ours)
-        if ident is None:
-            return ours
-        chosen = ident.id if scheme is IdScheme.UID else ident.code
-        return chosen or ident.code or ident.id or ours
-
     def strict_out(self, ours: str, scheme: IdScheme) -> str | None:
         """``ours`` under ``scheme``: the mapped UID (None when there is none), or the
         mapped code, else ``ours`` itself (doseflow's codes are codes)."""
@@ -217,9 +210,6 @@ class _Lookup:
         if scheme is IdScheme.UID:
             return ident.id if ident is not None else None
         return (ident.code if ident is not None else None) or ours
-
-    def into(self, theirs: str) -> str:
-        return self.back.get(theirs, theirs)
 
     def strict_into(self, theirs: str, scheme: IdScheme | None) -> str | None:
         """The doseflow code ``theirs`` names under ``scheme`` (either when None); an
@@ -308,41 +298,6 @@ class Dhis2Mapping:
         """The doseflow code DHIS2's ``theirs`` names under ``scheme`` (None: either);
         None if ``theirs`` is not an identifier of that scheme."""
         return self._lookup(kind).strict_into(theirs, scheme)
-
-    # -- data elements, org units, data sets
-    def data_element_out(self, code: str, scheme: IdScheme = IdScheme.UID) -> str:
-        return self._de.out(code, scheme)
-
-    def data_element_in(self, theirs: str) -> str:
-        return self._de.into(theirs)
-
-    def org_unit_out(self, code: str, scheme: IdScheme = IdScheme.UID) -> str:
-        return self._ou.out(code, scheme)
-
-    def org_unit_in(self, theirs: str) -> str:
-        return self._ou.into(theirs)
-
-    def data_set_out(self, report: str, scheme: IdScheme = IdScheme.UID) -> str:
-        return self._ds.out(report, scheme)
-
-    def data_set_in(self, theirs: str) -> str:
-        return self._ds.into(theirs)
-
-    # -- attribute option combos
-    def aoc_out(self, key: str, scheme: IdScheme = IdScheme.CODE) -> str:
-        """DHIS2's identifier of attribute option combo ``key`` (preferring ``scheme``):
-        mapped (``default`` is DHIS2's own default combo unless mapped), else the key."""
-        return self._aoc.out(key, scheme)
-
-    def aoc_in(self, theirs: str) -> str:
-        return self._aoc.into(theirs)
-
-    # -- category option combos (JSON)
-    def coc_out(self, key: str, scheme: IdScheme = IdScheme.UID) -> str:
-        return self._coc.out(key, scheme)
-
-    def coc_in(self, theirs: str) -> str:
-        return self._coc.into(theirs)
 
     # -- categories (ADX attributes)
     def category_out(self, category: str, option: str) -> tuple[str, str]:

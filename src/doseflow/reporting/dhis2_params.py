@@ -299,7 +299,7 @@ def export_query(
         raise _missing("dataSet", "at least one data set")
     reports: list[str] = []
     for given in data_sets:
-        code = mapping.data_set_in(given)
+        code = mapping.identifier_in(IdKind.DATA_SET, given, None) or given  # either scheme
         if code not in schema.report_types:
             raise DoseflowError(
                 QUERY_INVALID,
@@ -316,7 +316,7 @@ def export_query(
         raise _missing("orgUnit", "at least one organisation unit")
     units: list[str] = []
     for given in org_units:
-        code = mapping.org_unit_in(given)
+        code = mapping.identifier_in(IdKind.ORG_UNIT, given, None) or given  # either scheme
         if hierarchy.unit(code) is None:
             raise DoseflowError(
                 QUERY_INVALID,
