@@ -19,7 +19,7 @@ from doseflow.domain.errors import DoseflowError
 from doseflow.reporting.hierarchy import Hierarchy, OrgUnit
 from doseflow.reporting.periods import Period, PeriodType, parse_period, period_of
 from doseflow.reporting.schema import DataElement, ReportType, Schema
-from doseflow.reporting.value_check import browser_rule
+from doseflow.reporting.value_check import blanks, browser_rule, element_bounds
 from doseflow.reporting.values import Origin, SubmittedValue
 
 #: Where the form's values come from, in the import summary's locations.
@@ -42,21 +42,23 @@ class TreeNode:
 
 def org_unit_tree(hierarchy: Hierarchy, participants: Sequence[str]) -> tuple[TreeNode, ...]:
     """Each participant's national unit with its regions (and districts) nested below."""
-    trees: list[TreeNode] = []
+    below: dict[str | None, list[OrgUnit]] = {}
+    nationals: list[OrgUnit] = []
     for participant in participants:
-        units = hierarchy.units_of(participant)
-        below: dict[str | None, list[OrgUnit]] = {}
-        for unit in units:
-            below.setdefault(unit.parent, []).append(unit)
+        for unit in hierarchy.units_of(participant):
+            if unit.is_national:
+                nationals.append(unit)
+            else:
+                below.setdefault(unit.parent, []).append(unit)
+    return tuple(_node(u, below, frozenset()) for u in nationals)
 
-        def node(unit: OrgUnit, seen: frozenset[str]) -> TreeNode:
-            kids = sorted(below.get(unit.code, []), key=lambda u: (u.name, u.code))
-            return TreeNode(
-                unit, tuple(node(k, seen | {unit.code}) for k in kids if k.code not in seen)
-            )
 
-        trees.extend(node(u, frozenset()) for u in units if u.is_national)
-    return tuple(trees)
+def _node(
+    unit: OrgUnit, below: Mapping[str | None, list[OrgUnit]], seen: frozenset[str]
+) -> TreeNode:
+    kids = sorted(below.get(unit.code, []), key=lambda u: (u.name, u.code))
+    inner = seen | {unit.code}
+    return TreeNode(unit, tuple(_node(k, below, inner) for k in kids if k.code not in inner))
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,14 @@ class EntrySection:
     rows: tuple[EntryRow, ...]
     rule: Mapping[str, Any]
 
+    @property
+    def input_mode(self) -> str:
+        """The keyboard a phone shows: digits only where no value can be negative."""
+        low, _ = element_bounds(self.element)
+        if low is None or low < 0:
+            return "text"
+        return "numeric" if self.element.value_type.whole else "decimal"
+
 
 @dataclass(frozen=True)
 class EntryForm:
@@ -176,9 +186,10 @@ class EntryForm:
     def fields(self) -> tuple[EntryField, ...]:
         return tuple(f for s in self.sections for r in s.rows for f in r.fields)
 
-    def rules(self) -> dict[str, Mapping[str, Any]]:
-        """Each element's checks for the browser (:func:`~doseflow.reporting.value_check.browser_rule`)."""
-        return {s.element.code: s.rule for s in self.sections}
+    def rules(self) -> dict[str, Any]:
+        """What the browser checks values with: the blanks trimmed and each element's rule
+        (:func:`~doseflow.reporting.value_check.browser_rule`)."""
+        return {"blanks": blanks(), "elements": {s.element.code: s.rule for s in self.sections}}
 
 
 def field_name(element: str, category: str) -> str:
@@ -289,3 +300,34 @@ def form_submission(
         )
         fields.append(f)
     return FormSubmission(tuple(values), tuple(fields))
+
+
+def find_org_unit(hierarchy: Hierarchy, code: str) -> OrgUnit:
+    """The org unit ``code`` names, or ``REPORT_ORG_UNIT_NOT_IN_HIERARCHY``."""
+    unit = hierarchy.unit(code)
+    if unit is None:
+        raise DoseflowError(
+            "REPORT_ORG_UNIT_NOT_IN_HIERARCHY",
+            f"org unit '{code}' is not in the reporting hierarchy",
+            field="org_unit",
+            expected="a participant's code or one of its regions (see the org-unit tree)",
+            value=code,
+        )
+    return unit
+
+
+def find_report(schema: Schema, code: str | None) -> ReportType:
+    """The report type ``code`` names (the schema's first when None), or
+    ``REPORT_UNKNOWN_REPORT_TYPE``."""
+    if not code:
+        return next(iter(schema.report_types.values()))
+    found = schema.report_types.get(code)
+    if found is None:
+        raise DoseflowError(
+            "REPORT_UNKNOWN_REPORT_TYPE",
+            f"'{code}' is not a report type of the reporting schema",
+            field="report",
+            expected="one of " + ", ".join(schema.report_types),
+            value=code,
+        )
+    return found
