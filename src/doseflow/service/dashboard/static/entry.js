@@ -61,7 +61,7 @@
     var problem = rule && !blank ? check(rule, input.value) : null;
     if (problem) {
       input.setAttribute("aria-invalid", "true");
-      note.textContent = problem.message + " (expected " + problem.expected + ")";
+      note.textContent = problem.message;
       note.className = "entry-message entry-conflict";
     } else {
       input.removeAttribute("aria-invalid");
