@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from doseflow.reporting.schema import DataElement, ValueType
 from doseflow.reporting.value_check import ValueProblem, browser_rule, check_number
@@ -39,12 +39,6 @@ def shots(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("DOSEFLOW_SCREENSHOTS", tmp_path))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def field(page: Page, label: str) -> tuple[object, object]:
-    box = page.get_by_label(label, exact=True)
-    message = page.locator(f"#{box.get_attribute('id')}-message")
-    return box, message
 
 
 def test_a_participant_enters_a_report_and_sees_the_import_summary(
