@@ -51,6 +51,16 @@ def test_a_participant_enters_a_report_and_sees_the_import_summary(
     tree = page.get_by_role("navigation", name="Organisation units")
     expect(tree).to_contain_text("Nairobi")
     expect(tree).not_to_contain_text("Lagos")  # Nigeria's units are not Kenya's to enter
+    # from the keyboard: open Coast's branch and go to Mombasa
+    tree.get_by_role("link", name="Coast").focus()
+    page.keyboard.press("Tab")
+    expect(tree.get_by_text("1 unit below KEN-CST")).to_be_focused()
+    expect(tree.get_by_role("link", name="Mombasa")).not_to_be_visible()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(tree.get_by_role("link", name="Mombasa")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=2, name="Mombasa")).to_be_visible()
     tree.get_by_role("link", name="Nairobi").click()
 
     page.get_by_label("Report", exact=True).select_option("administration")
