@@ -82,6 +82,10 @@ def outcome(ctx: SubmissionContext, raw: object) -> tuple[Outcome, str | None, s
         (ValueType.NUMBER, "1" * 250, False),
         (ValueType.UNIT_INTERVAL, "0.25", True),
         (ValueType.UNIT_INTERVAL, "1.5", False),
+        # Java's \\d (dhis2-core) is ASCII: digits of other scripts are refused, as in DHIS2
+        (ValueType.INTEGER, "1\u0662", False),  # 1 and an Arabic-Indic 2
+        (ValueType.NUMBER, "0.\u096b", False),  # 0. and a Devanagari 5
+        (ValueType.INTEGER_ZERO_OR_POSITIVE, "7\uff17", False),  # 7 and a fullwidth 7
     ],
 )
 def test_dhis2_value_type_rules(

@@ -40,7 +40,8 @@ from doseflow.reporting.locks import LockKey, PeriodLock
 from doseflow.reporting.periods import Period, parse_period
 from doseflow.reporting.registrations import CompleteRegistration
 from doseflow.reporting.schema import DEFAULT_CATEGORY_KEY, DataElement, Role, Schema, ValueType
-from doseflow.reporting.value_types import RULES, parse_text
+from doseflow.reporting.value_check import ValueProblem, check_number, element_bounds
+from doseflow.reporting.value_types import parse_text
 from doseflow.reporting.values import (
     DEFAULT_ATTRIBUTE_KEY,
     DataValue,
@@ -59,17 +60,6 @@ _INFINITIES = (math.inf, -math.inf)
 MAX_ATTRIBUTE_KEY_LENGTH = 200
 #: Distinct value texts remembered per value type (most submissions repeat few figures).
 _TEXT_CACHE_SIZE = 1 << 16
-
-
-def _bounds(element: DataElement) -> tuple[float | None, float | None]:
-    """The element's bounds narrowed by its value type's (e.g. 0..100 for a percentage)."""
-    rule = RULES[element.value_type]
-    low, high = element.minimum, element.maximum
-    if rule.low is not None:
-        low = rule.low if low is None else max(low, rule.low)
-    if rule.high is not None:
-        high = rule.high if high is None else min(high, rule.high)
-    return low, high
 
 
 class Outcome(StrEnum):
@@ -203,7 +193,7 @@ class _Validator:
             e.code: (
                 e.report,
                 e.value_type.whole,
-                *_bounds(e),
+                *element_bounds(e),
                 e.value_type,
                 self.texts[e.value_type],
             )
@@ -337,52 +327,10 @@ class _Validator:
         )
 
     def number(self, v: SubmittedValue, element: DataElement) -> float | ErrorDetail:
-        raw = v.value
-        rule = RULES[element.value_type]
-        number: float
-        if isinstance(raw, bool):
-            number = math.nan
-        elif isinstance(raw, int | float):
-            number = float(raw)
-        elif isinstance(raw, str):
-            number = parse_text(raw, element.value_type)
-        else:
-            number = math.nan
-        whole = element.value_type.whole
-        if (
-            not math.isfinite(number)
-            or (whole and not number.is_integer())
-            or (rule.low is not None and number < rule.low)
-            or (rule.high is not None and number > rule.high)
-        ):
-            return self.detail(
-                v,
-                "REPORT_BAD_VALUE",
-                "value",
-                f"value of '{element.code}' is not {'a whole number' if whole else 'a number'} "
-                f"as its value type {element.value_type.value} (DHIS2 {rule.dhis2}) requires: "
-                f"{rule.words}",
-                rule.expected,
-                raw,
-            )
-        low, high = element.minimum, element.maximum
-        if (low is not None and number < low) or (high is not None and number > high):
-            if high is None:
-                bounds = f"at least {format_number(low or 0.0)}"
-            elif low is None:
-                bounds = f"at most {format_number(high)}"
-            else:
-                bounds = f"between {format_number(low)} and {format_number(high)}"
-            return self.detail(
-                v,
-                "REPORT_VALUE_OUT_OF_RANGE",
-                "value",
-                f"value {format_number(number)} of '{element.code}' is out of range: it must be "
-                f"{bounds}",
-                f"a value {bounds}",
-                raw,
-            )
-        return number
+        found = check_number(element, v.value)
+        if isinstance(found, ValueProblem):
+            return self.detail(v, found.code, "value", found.message, found.expected, v.value)
+        return found
 
     def check(self, v: SubmittedValue, *, deleting: bool = False) -> DataValue | ErrorDetail:
         """The validated value, or the first problem. A deletion is checked for what it

@@ -5,8 +5,9 @@ it to DHIS2 and fail there. The rules follow dhis2-core (``ValidationUtils.dataV
 and ``MathUtils``): integers are digits with an optional leading minus and no leading zeros
 (``^(0|-?[1-9]\\d*)$``), fitting a 32-bit signed integer; numbers may add a decimal part
 (``^(-?0|-?[1-9]\\d*)(\\.\\d+)?$``, shorter than 250 characters). So ``"1,200"``, ``"12.0"``
-for an integer, ``"+5"``, ``"1e3"``, ``"007"`` and ``".5"`` are all refused. Surrounding
-blanks are ignored (a spreadsheet cell's spaces are not part of the figure).
+for an integer, ``"+5"``, ``"1e3"``, ``"007"`` and ``".5"`` are all refused. Digits are ASCII
+ones, as Java's ``\\d`` means (Python's would take any script's digits, and ``float`` reads
+them). Surrounding blanks are ignored (a spreadsheet cell's spaces are not part of the figure).
 
 Numbers that arrive as numbers (an Excel cell, a JSON number in doseflow's own API) are
 checked by value: an integer type takes any whole number in range, so Excel's ``12.0`` is 12.
@@ -114,7 +115,9 @@ RULES: dict[ValueType, ValueRule] = {
 }
 
 _COMPILED: dict[ValueType, re.Pattern[str]] = {
-    t: re.compile(_INT if t is ValueType.PERCENTAGE else _NUMBER if not t.whole else r.pattern)
+    t: re.compile(
+        _INT if t is ValueType.PERCENTAGE else _NUMBER if not t.whole else r.pattern, re.ASCII
+    )
     for t, r in RULES.items()
 }
 

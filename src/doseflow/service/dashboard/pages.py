@@ -48,6 +48,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "coldchain_pages",
     "deployment_pages",
     "reporting_pages",
+    "entry_pages",
     "impact_pages",
 )
 

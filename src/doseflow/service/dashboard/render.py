@@ -99,6 +99,12 @@ def page_access(request: Request, action: str) -> Access:
     return Access(ctx.principal, action, scope, ctx)
 
 
+def request_may(request: Request, action: str) -> bool:
+    """Whether the signed-in user's role may do ``action`` (to offer a link or a form)."""
+    principal = context_of(request).principal
+    return principal is not None and principal.role in PERMISSIONS[action].roles
+
+
 #: Before sign-in, forms are bound to this cookie (a random value set by the sign-in page).
 PRE_SESSION_COOKIE = "doseflow_pre_session"
 _CSRF_KEY = b"doseflow-form-token-v2"

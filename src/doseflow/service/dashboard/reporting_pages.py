@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from doseflow.reporting.compliance import ComplianceRow, ComplianceStatus
 from doseflow.service.context import engine_of
 from doseflow.service.dashboard.paging import DASHBOARD_ROWS, OffsetParam, page_rows
-from doseflow.service.dashboard.render import NavItem, add_nav, page_access, render
+from doseflow.service.dashboard.render import NavItem, add_nav, page_access, render, request_may
 from doseflow.service.dashboard.tables import (
     Column,
     DownloadFormat,
@@ -141,6 +141,7 @@ def reporting_page(
         notes=notes,
         filters={"participant": participant or "", "report": report or "", "status": status},
         statuses=list(ComplianceStatus),
+        may_enter=request_may(request, "reports.submit"),
     )
 
 

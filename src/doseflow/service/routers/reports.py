@@ -9,6 +9,8 @@ participant token may only submit and read values of its own country.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -29,6 +31,8 @@ from doseflow.reporting import (
 )
 from doseflow.reporting.as_of import checked_as_of
 from doseflow.reporting.dhis2_summary import dhis2_import_summary
+from doseflow.reporting.registrations import RegistrationRequest
+from doseflow.reporting.submission import ImportSummary
 from doseflow.service.auth import Access, authorize
 from doseflow.service.bodies import WriteBody
 from doseflow.service.context import engine_of
@@ -168,25 +172,10 @@ def hierarchy_of(request: Request) -> Hierarchy:
     return national_hierarchy()
 
 
-def _submitted(body: SubmissionIn, hierarchy: Hierarchy, access: Access) -> list[SubmittedValue]:
-    """The values as the engine takes them; a participant may only send its own country's."""
+def _submitted(body: SubmissionIn) -> list[SubmittedValue]:
+    """The values as sent (the participant filled in by :func:`submit_values`)."""
     out: list[SubmittedValue] = []
-    refused: list[ErrorDetail] = []
-    own = access.own_iso3
-    for index, v in enumerate(body.values):
-        owner = v.participant.upper() if v.participant else hierarchy.participant_of(v.org_unit)
-        if own is not None and owner is not None and owner != own:
-            refused.append(
-                ErrorDetail(
-                    "SERVICE_OUT_OF_SCOPE",
-                    f"value {index} is for {owner}; a participant token for {own} may only "
-                    f"report {own}'s values",
-                    ErrorLocation(source="request body", line=index, field="participant"),
-                    expected=own,
-                    value=owner,
-                )
-            )
-            continue
+    for v in body.values:
         kwargs: dict[str, Any] = {}
         if v.category is not None:
             kwargs["category"] = v.category
@@ -198,42 +187,87 @@ def _submitted(body: SubmissionIn, hierarchy: Hierarchy, access: Access) -> list
                 period=v.period,
                 org_unit=v.org_unit,
                 value=v.value,
-                participant=v.participant.upper() if v.participant else own,
+                participant=v.participant.upper() if v.participant else None,
                 comment=v.comment,
                 **kwargs,
             )
         )
-    if refused:
-        raise DoseflowError.from_details(refused)
     return out
 
 
-def _submit(
-    request: Request, body: SubmissionIn, access: Access, dry_run: bool, summary_format: str
-) -> ImportSummaryOut | Dhis2SummaryOut:
+def check_scope(values: Sequence[SubmittedValue], hierarchy: Hierarchy, access: Access) -> None:
+    """A participant may only send its own country's values (``SERVICE_OUT_OF_SCOPE``)."""
+    own = access.own_iso3
+    if own is None:
+        return
+    refused: list[ErrorDetail] = []
+    for index, v in enumerate(values):
+        owner = v.participant or hierarchy.participant_of(v.org_unit)
+        if owner is not None and owner != own:
+            refused.append(
+                ErrorDetail(
+                    "SERVICE_OUT_OF_SCOPE",
+                    f"value {index} is for {owner}; a participant token for {own} may only "
+                    f"report {own}'s values",
+                    ErrorLocation(source="request body", line=index, field="participant"),
+                    expected=own,
+                    value=owner,
+                )
+            )
+    if refused:
+        raise DoseflowError.from_details(refused)
+
+
+def submit_values(
+    request: Request,
+    values: Sequence[SubmittedValue],
+    access: Access,
+    *,
+    dry_run: bool,
+    atomic: bool,
+    as_of: date | None = None,
+    data_sets: Sequence[RegistrationRequest] = (),
+) -> ImportSummary:
+    """The one way the service takes reported values, from the API or the dashboard's data
+    entry form: scope checked, then the store's submission (with the ledger cross-checks)
+    into an import summary, and the audit entry saying what was written."""
     hierarchy = hierarchy_of(request)
-    values = _submitted(body, hierarchy, access)
+    check_scope(values, hierarchy, access)
+    own = access.own_iso3
+    if own is not None:  # a participant's values are its own country's
+        values = [v if v.participant else replace(v, participant=own) for v in values]
     engine = engine_of(request)
     summary = submit(
         engine,
         values,
         hierarchy=hierarchy,
-        as_of=checked_as_of(body.as_of, datetime.now(UTC)),
+        as_of=checked_as_of(as_of, datetime.now(UTC)),
         dry_run=dry_run,
-        atomic=body.atomic,
+        atomic=atomic,
         ledger=StoreLedger(engine),
         stored_by=access.principal.user,
+        data_sets=data_sets,
     )
-    result = summary.to_dict(max_items=1000)
+    written = summary.to_dict(max_items=0)
     access.audit(
         f"{len(values)} values",
         dry_run=dry_run,
-        written=result["written"],
-        status=result["status"],
+        written=written["written"],
+        status=written["status"],
+    )
+    return summary
+
+
+def _submit(
+    request: Request, body: SubmissionIn, access: Access, dry_run: bool, summary_format: str
+) -> ImportSummaryOut | Dhis2SummaryOut:
+    values = _submitted(body)
+    summary = submit_values(
+        request, values, access, dry_run=dry_run, atomic=body.atomic, as_of=body.as_of
     )
     if summary_format == "dhis2":
         return Dhis2SummaryOut(**dhis2_import_summary(summary, max_conflicts=1000))
-    return ImportSummaryOut(**result)
+    return ImportSummaryOut(**summary.to_dict(max_items=1000))
 
 
 @router.post("", summary="Submit reported values; the answer is the import summary")
