@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from doseflow.reporting import Requirement, parse_period
 from doseflow.reporting.periods import PeriodType
@@ -180,9 +180,28 @@ CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-chart]')]
   .every(e => e.getAttribute('data-drawn') === 'true')"""
 
 
+#: Controls a thumb must hit on a phone: at least 44 px high (WCAG 2.5.5).
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'button, input:not([type=hidden]), select, textarea, summary, .main-nav a, .pager a, ' +
+    '.downloads a, th a.sort')]
+  .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+  .filter(e => e.getBoundingClientRect().height < 43.5)
+  .map(e => e.outerHTML.slice(0, 120))"""
+
+#: Screens of a page shown at most: a long table's thousandth row helps no reader of the docs.
+SCREENS = 6
+
+
 def _screenshot(page: Page, folder: Path, name: str) -> None:
-    """A full-page PNG, reduced to a 256-colour palette (text stays sharp, the file small)."""
-    png = page.screenshot(full_page=True)
+    """The page from its top (at most :data:`SCREENS` screens), as a PNG reduced to a
+    256-colour palette: the text stays sharp and the file small."""
+    size = page.viewport_size
+    assert size is not None
+    tall = page.evaluate("document.documentElement.scrollHeight")
+    height = min(tall, SCREENS * size["height"])
+    png = page.screenshot(
+        full_page=True, clip={"x": 0, "y": 0, "width": size["width"], "height": height}
+    )
     image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256, dither=Image.NONE)
     image.save(folder / f"{name}.png", optimize=True)
 
@@ -212,6 +231,8 @@ def test_the_page_fits_the_width_and_axe_finds_no_violation(
             "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )
         assert width_of[0] <= width_of[1], (width_of, page.evaluate(WIDEST))
+        if width < 640:
+            assert page.evaluate(SMALL_TARGETS) == []
         page.evaluate(AXE.read_text())
         violations: list[dict[str, Any]] = page.evaluate(AXE_RUN)
         assert violations == [], "\n".join(
@@ -224,6 +245,34 @@ def test_the_page_fits_the_width_and_axe_finds_no_violation(
             _screenshot(page, Path(folder), f"{shown.name}-{width}")
     finally:
         page.close()
+
+
+def test_on_a_phone_the_navigation_folds_behind_a_menu_button(
+    contexts: dict[str | None, BrowserContext], seeded: Site
+) -> None:
+    page = contexts["administrator"].new_page()
+    page.set_viewport_size({"width": 390, "height": HEIGHT[390]})
+    page.goto(f"{seeded.url}/dashboard/")
+    nav = page.get_by_role("navigation", name="Main")
+    menu = nav.get_by_role("button", name="Menu")
+    shipments = nav.get_by_role("link", name="Shipments")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(shipments).to_be_hidden()
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(shipments).to_be_visible()
+    if folder := os.environ.get("DOSEFLOW_SCREENSHOTS"):
+        page.screenshot(path=str(Path(folder) / "menu-390.png"))
+    page.keyboard.press("Escape")
+    expect(menu).to_be_focused()
+    expect(shipments).to_be_hidden()
+    menu.press("Enter")
+    shipments.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Shipments")
+    page.set_viewport_size({"width": 1366, "height": HEIGHT[1366]})
+    expect(nav.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(nav.get_by_role("link", name="Stock and expiry")).to_be_visible()
+    page.close()
 
 
 def test_every_page_in_the_navigation_is_checked() -> None:
