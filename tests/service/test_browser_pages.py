@@ -189,7 +189,7 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
   .map(e => e.outerHTML.slice(0, 120))"""
 
 #: Screens of a page shown at most: a long table's thousandth row helps no reader of the docs.
-SCREENS = 6
+SCREENS = 4
 
 
 def _screenshot(page: Page, folder: Path, name: str) -> None:
