@@ -275,6 +275,23 @@ def test_on_a_phone_the_navigation_folds_behind_a_menu_button(
     page.close()
 
 
+def test_without_script_the_navigation_stays_listed_on_a_phone(
+    browser: Browser, seeded: Site
+) -> None:
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 390, "height": HEIGHT[390]}
+    )
+    page = context.new_page()
+    sign_in(page, seeded.url, seeded.tokens["viewer"])
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(nav.get_by_role("link", name="Shipments")).to_be_visible()
+    assert page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+    context.close()
+
+
 def test_every_page_in_the_navigation_is_checked() -> None:
     checked = {p.path.split("?")[0] for p in PAGES}
     assert {item.path for item in NAV} <= checked
