@@ -9,7 +9,10 @@
       if (!source) { return; }
       var spec = JSON.parse(source.textContent);
       window.Plotly.newPlot(el, spec.data, spec.layout || {}, {
-        displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"]
+        // No mode bar: its buttons are links inside an element with role="img", which
+        // hides them from assistive technology (axe: nested-interactive); the table next
+        // to each chart has the figures.
+        displayModeBar: false, responsive: true
       }).then(function () { el.setAttribute("data-drawn", "true"); });
     });
   }
@@ -69,10 +72,45 @@
       pollJob(row, row.getAttribute("data-job-status"));
     });
   }
+  // On a phone the main navigation folds behind a Menu button (the CSS hides the list while
+  // the button says aria-expanded="false"); without this script the button stays hidden and
+  // the list stays open. Escape closes it and gives the focus back to the button.
+  function foldNavigation() {
+    var toggle = document.querySelector(".nav-toggle");
+    if (!toggle) { return; }
+    toggle.hidden = false;
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") === "true";
+      toggle.setAttribute("aria-expanded", open ? "false" : "true");
+    });
+    toggle.parentNode.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
+        toggle.setAttribute("aria-expanded", "false");
+        toggle.focus();
+      }
+    });
+  }
+  // A table wider than the screen scrolls inside itself (dashboard.css): it takes the
+  // keyboard focus then, so that keyboard users can scroll it with the arrow keys.
+  function focusableScrollers() {
+    document.querySelectorAll("table").forEach(function (table) {
+      if (table.scrollWidth > table.clientWidth) {
+        if (!table.hasAttribute("tabindex")) { table.setAttribute("data-scroller", ""); }
+        if (table.hasAttribute("data-scroller")) { table.tabIndex = 0; }
+      } else if (table.hasAttribute("data-scroller")) {
+        table.removeAttribute("tabindex");
+        table.removeAttribute("data-scroller");
+      }
+    });
+  }
+  window.addEventListener("resize", focusableScrollers);
   // After a skip link or a status message, move keyboard focus to it.
   window.addEventListener("DOMContentLoaded", function () {
     var status = document.querySelector("[data-focus-on-load]");
     if (status) { status.focus(); }
+    foldNavigation();
+    focusableScrollers();
     drawCharts();
     followJobs();
   });
