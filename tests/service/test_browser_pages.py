@@ -78,6 +78,7 @@ PAGES: tuple[DashboardPage, ...] = (
     DashboardPage("deployment", "/dashboard/deployment"),
     DashboardPage("impact", "/dashboard/impact"),
     DashboardPage("reporting", "/dashboard/reporting"),
+    DashboardPage("data-entry", "/dashboard/reporting/entry"),
 )
 
 
