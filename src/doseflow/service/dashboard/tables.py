@@ -20,6 +20,7 @@ handler on the same setup, so the two cannot drift apart.
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -361,13 +362,33 @@ def add_download(router: APIRouter, tables: PageTables, setup: Callable[..., Tab
     prefix = router.prefix
 
     def page_download(
-        request: Request,
-        table: Annotated[str, Query(max_length=64)],
-        format: DownloadFormat,
-        data: Annotated[TableData, Depends(setup)],
+        request: Request, table: str, format: DownloadFormat, data: TableData
     ) -> Response:
         return tables.download(request, table, data, format)
 
+    # the page's own setup as a dependency: given as a signature of real objects (this
+    # module's annotations are strings, which FastAPI would look up among its globals)
+    page_download.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
+            ),
+            inspect.Parameter(
+                "table",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=Annotated[str, Query(max_length=64, pattern=r"^[a-z_]+$")],
+            ),
+            inspect.Parameter(
+                "format", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=DownloadFormat
+            ),
+            inspect.Parameter(
+                "data",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=Annotated[Any, Depends(setup)],
+            ),
+        ],
+        return_annotation=Response,
+    )
     page_download.__doc__ = f"Every row of one table of {tables.path} (filters and sort kept)."
     router.add_api_route(
         tables.path.removeprefix(prefix) + "/download",
