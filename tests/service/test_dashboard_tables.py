@@ -85,7 +85,11 @@ def csv_rows(text: str) -> list[dict[str, str]]:
 def xlsx_rows(content: bytes) -> list[dict[str, Any]]:
     sheet = load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
     values = list(sheet.iter_rows(values_only=True))
-    return [dict(zip(values[0], row, strict=True)) for row in values[1:]]
+    width = len(values[0])  # a row's empty cells at its end are not stored
+    return [
+        dict(zip(values[0], row + (None,) * (width - len(row)), strict=True))
+        for row in values[1:]
+    ]
 
 
 def test_page_size_bounds_the_rows_and_the_page_count(many: Service) -> None:
