@@ -87,8 +87,7 @@ def xlsx_rows(content: bytes) -> list[dict[str, Any]]:
     values = list(sheet.iter_rows(values_only=True))
     width = len(values[0])  # a row's empty cells at its end are not stored
     return [
-        dict(zip(values[0], row + (None,) * (width - len(row)), strict=True))
-        for row in values[1:]
+        dict(zip(values[0], row + (None,) * (width - len(row)), strict=True)) for row in values[1:]
     ]
 
 
