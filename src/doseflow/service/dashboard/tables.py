@@ -261,6 +261,9 @@ class TableSpec:
     default_sort: str
     file_name: str
     default_descending: bool = False
+    #: a row that stands for several lines of the file (a stock card's receipt and the
+    #: discrepancy under it): the lines it stands for
+    expand: Callable[[Any], Sequence[Any]] | None = None
 
     def view(self, request: Request) -> TableView:
         return view_of(
@@ -346,13 +349,16 @@ class PageTables:
         }
 
     def download(
-        self, request: Request, key: str, data: TableData, fmt: DownloadFormat
+        self, request: Request, key: str | None, data: TableData, fmt: DownloadFormat
     ) -> Response:
-        """Every row of table ``key`` under the page's filters and sort."""
-        spec = self.spec(key)
+        """Every row of table ``key`` (may be left out on a page of one table) under the
+        page's filters and sort."""
+        spec = self.specs[0] if key is None and len(self.specs) == 1 else self.spec(key or "")
         view = spec.view(request)
-        found, total = data.rows(key, view, True)
+        found, total = data.rows(spec.key, view, True)
         rows = found if total is not None else sort_rows(found, view, spec.columns)
+        if spec.expand is not None:
+            rows = [line for row in rows for line in spec.expand(row)]
         return download(spec.file_name, spec.columns, rows, fmt)
 
 
@@ -362,7 +368,7 @@ def add_download(router: APIRouter, tables: PageTables, setup: Callable[..., Tab
     prefix = router.prefix
 
     def page_download(
-        request: Request, table: str, format: DownloadFormat, data: TableData
+        request: Request, *, table: str | None, format: DownloadFormat, data: TableData
     ) -> Response:
         return tables.download(request, table, data, format)
 
@@ -375,15 +381,14 @@ def add_download(router: APIRouter, tables: PageTables, setup: Callable[..., Tab
             ),
             inspect.Parameter(
                 "table",
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                annotation=Annotated[str, Query(max_length=64, pattern=r"^[a-z_]+$")],
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+$")],
+                default=None,
             ),
-            inspect.Parameter(
-                "format", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=DownloadFormat
-            ),
+            inspect.Parameter("format", inspect.Parameter.KEYWORD_ONLY, annotation=DownloadFormat),
             inspect.Parameter(
                 "data",
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                inspect.Parameter.KEYWORD_ONLY,
                 annotation=Annotated[Any, Depends(setup)],
             ),
         ],
