@@ -139,7 +139,8 @@ def allocation_setup(
         )
 
     filters = {"participant": wanted or "", "pool": pool or "", "product": product or ""}
-    context = {"store": store, "name": name, "access": access, "rounds": rounds}
+    context: dict[str, Any] = {"store": store, "name": name, "access": access}
+    context["rounds"] = rounds
     context |= {"round": chosen, "filters": filters}
     return PageData({"lines": lines}, context)
 

@@ -44,8 +44,6 @@ from doseflow.service.queries import MAX_OFFSET
 #: Rows per page a table may show (a larger page is refused: pages stay small).
 MAX_PAGE_SIZE = 500
 
-SizeParam = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="rows per page")]
-
 
 class Direction(StrEnum):
     ASC = "asc"
@@ -339,8 +337,8 @@ class PageTables:
         """Every table's state, checked before anything is read."""
         return {spec.key: spec.view(request) for spec in self.specs}
 
-    def build(self, request: Request, data: TableData) -> dict[str, Table]:
-        """Every table of the page, by key."""
+    def build(self, request: Request, data: TableData) -> dict[str, Any]:
+        """Every table of the page (a :class:`Table`), by key: ready to hand a template."""
         return {
             key: build_table(
                 request, view, self.spec(key).columns, data.rows(key, view, False), self.path
