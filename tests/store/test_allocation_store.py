@@ -381,3 +381,27 @@ def test_a_scenario_stored_before_the_unused_field_rule_still_reads(
     with pytest.raises(DoseflowError) as err:
         parse_scenario(SCENARIO.replace("cold_chain", "absorption_per_month: 5, cold_chain"))
     assert err.value.code == "ALLOC_FIELD_UNUSED"
+
+
+def test_a_page_of_lines_is_filtered_sorted_and_cut_by_the_database(
+    store: AllocationStore,
+) -> None:
+    """The dashboard's allocation table (issue 15): filters, a sort column either way, a
+    page after an offset, and the total, the same on SQLite and PostgreSQL."""
+    store.run("small")
+    every = store.lines("small")
+    assert len(every) > 3
+    by_doses, total = store.lines_page("small", sort="doses", descending=True, limit=2, offset=1)
+    ranked = sorted((x.doses for x in every), reverse=True)
+    assert total == len(every)
+    assert [x.doses for x in by_doses] == ranked[1:3]
+    up, _ = store.lines_page("small", sort="participant")
+    assert [x.iso3 for x in up] == sorted(x.iso3 for x in every)
+    product = every[0].product
+    only, count = store.lines_page("small", product=product, limit=100)
+    assert {x.product for x in only} == {product}
+    assert count == sum(1 for x in every if x.product == product) == len(only)
+    pool = every[-1].pool
+    pooled, _ = store.lines_page("small", pool=pool)
+    assert {x.pool for x in pooled} == {pool}
+    assert len(pooled) == sum(1 for x in every if x.pool == pool)

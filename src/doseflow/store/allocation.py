@@ -148,6 +148,22 @@ def _unknown_scenario(name: str) -> DoseflowError:
     )
 
 
+#: Columns a page of allocation lines can be sorted by (then round and line order).
+LINE_SORTS = ("pool", "participant", "product", "doses", "packs")
+
+
+def _line_sort_column(sort: str) -> Any:
+    """The column of one of :data:`LINE_SORTS` (callers check the name first)."""
+    columns: dict[str, Any] = {
+        "pool": LineRow.pool,
+        "participant": LineRow.iso3,
+        "product": LineRow.product,
+        "doses": LineRow.doses,
+        "packs": LineRow.packs,
+    }
+    return columns[sort]
+
+
 def _line_payload(result: RoundResult) -> list[dict[str, Any]]:
     return [
         {
@@ -451,9 +467,15 @@ class AllocationStore:
         rounds: Collection[int] | None = None,
         limit: int | None = None,
         offset: int = 0,
+        pool: str | None = None,
+        product: str | None = None,
+        sort: str | None = None,
+        descending: bool = False,
     ) -> tuple[list[LineInfo], int]:
-        """Lines in round and line order (only ``rounds`` if given): ``limit`` of them after
-        ``offset``, cut by the database, and how many there are in all."""
+        """Lines in round and line order (only ``rounds`` if given; only a ``pool`` or a
+        ``product`` if given), or by one of :data:`LINE_SORTS` first (``descending``: the
+        other way): ``limit`` of them after ``offset``, filtered, sorted and cut by the
+        database, and how many there are in all."""
         with Session(self.engine) as session:
             sid = self._scenario_id(session, name)
             if number is not None:
@@ -469,13 +491,21 @@ class AllocationStore:
                 query = query.where(LineRow.iso3 == iso3.upper())
             if rounds is not None:
                 query = query.where(RoundRow.number.in_(sorted(rounds)))
+            if pool is not None:
+                query = query.where(LineRow.pool == pool)
+            if product is not None:
+                query = query.where(LineRow.product == product)
             # counted only for a page: unpaged, the total is the number of lines read
             total = (
                 None
                 if limit is None
                 else session.scalar(select(func.count()).select_from(query.subquery())) or 0
             )
-            query = query.order_by(RoundRow.number, LineRow.id).offset(offset).limit(limit)
+            order: list[Any] = [RoundRow.number, LineRow.id]
+            if sort is not None:
+                column = _line_sort_column(sort)
+                order = [column.desc() if descending else column, *order]
+            query = query.order_by(*order).offset(offset).limit(limit)
             lines = [
                 LineInfo(
                     n,

@@ -471,27 +471,60 @@ def get_job(engine: Engine, job_id: str) -> Job:
         return _job(row)
 
 
-def list_jobs(
-    engine: Engine, *, kind: str | None = None, limit: int = 50, offset: int = 0
-) -> list[Job]:
-    """The most recent jobs, newest first (``limit`` after ``offset``)."""
-    query = (
-        select(JobRow)
-        .order_by(JobRow.submitted_at.desc(), JobRow.id.desc())
-        .offset(offset)
-        .limit(max(1, min(limit, 1000)))
-    )
+#: Columns a list of jobs can be sorted by (then by submission and id, the same way).
+JOB_SORTS = ("submitted", "status", "by")
+
+
+def _jobs_where(
+    query: Any, kind: str | None, status: JobStatus | None, submitted_by: str | None
+) -> Any:
     if kind:
         query = query.where(JobRow.kind == kind)
+    if status is not None:
+        query = query.where(JobRow.status == status.value)
+    if submitted_by:
+        query = query.where(JobRow.submitted_by == submitted_by)
+    return query
+
+
+def list_jobs(
+    engine: Engine,
+    *,
+    kind: str | None = None,
+    limit: int | None = 50,
+    offset: int = 0,
+    status: JobStatus | None = None,
+    submitted_by: str | None = None,
+    sort: str = "submitted",
+    descending: bool = True,
+) -> list[Job]:
+    """The jobs of ``kind`` (and ``status``, ``submitted_by``) newest first, or by one of
+    :data:`JOB_SORTS` (``descending`` or not): ``limit`` (1 to 1,000; None: every one)
+    after ``offset``, filtered, sorted and cut by the database."""
+    first = {
+        "submitted": JobRow.submitted_at,
+        "status": JobRow.status,
+        "by": JobRow.submitted_by,
+    }[sort]
+    order = [first, JobRow.submitted_at, JobRow.id]
+    query = select(JobRow).order_by(*(c.desc() if descending else c for c in order))
+    query = _jobs_where(query, kind, status, submitted_by).offset(offset)
+    if limit is not None:
+        query = query.limit(max(1, min(limit, 1000)))
     with Session(engine) as session:
         return [_job(row) for row in session.scalars(query).all()]
 
 
-def count_jobs(engine: Engine, *, kind: str | None = None) -> int:
-    """How many jobs :func:`list_jobs` pages through (of ``kind``, or all)."""
-    query = select(func.count()).select_from(JobRow)
-    if kind:
-        query = query.where(JobRow.kind == kind)
+def count_jobs(
+    engine: Engine,
+    *,
+    kind: str | None = None,
+    status: JobStatus | None = None,
+    submitted_by: str | None = None,
+) -> int:
+    """How many jobs :func:`list_jobs` pages through (of ``kind``, ``status``,
+    ``submitted_by``, or all)."""
+    query = _jobs_where(select(func.count()).select_from(JobRow), kind, status, submitted_by)
     with Session(engine) as session:
         return int(session.scalar(query) or 0)
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from doseflow.allocation import Decline, Redirect
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.limits import MAX_NAME_LENGTH
 from doseflow.service.allocation_views import DeclineView, decline_view
+from doseflow.service.auth import Access
 from doseflow.service.context import engine_of
-from doseflow.service.dashboard.paging import OffsetParam, page_rows, table_page
 from doseflow.service.dashboard.render import (
     NavItem,
     add_nav,
@@ -23,6 +23,16 @@ from doseflow.service.dashboard.render import (
     page_access,
     read_form,
     render,
+)
+from doseflow.service.dashboard.tables import (
+    Column,
+    PageData,
+    PageTables,
+    Rows,
+    TableSpec,
+    TableView,
+    add_download,
+    whole,
 )
 from doseflow.service.permissions import PERMISSIONS
 from doseflow.store.allocation import AllocationStore, RoundStatus
@@ -71,17 +81,79 @@ def coverage_chart(rows: list[Any], round_name: str) -> dict[str, Any]:
     }
 
 
-@router.get("/allocation")
-def allocation_page(
+LINE_COLUMNS = (
+    Column("pool", "Pool", lambda x: x.pool),
+    Column("participant", "Participant", lambda x: x.iso3),
+    Column("product", "Product", lambda x: x.product),
+    Column("doses", "Doses", lambda x: x.doses, numeric=True),
+    Column("packs", "Packs", lambda x: x.packs, numeric=True),
+    Column("why", "Why", lambda x: x.explanation.binding_text, sortable=False),
+)
+ALLOCATION_TABLES = PageTables(
+    "/dashboard/allocation",
+    (TableSpec("lines", LINE_COLUMNS, "pool", "allocation-lines"),),
+)
+
+Iso3Filter = Annotated[str | None, Query(max_length=3, pattern=r"^[A-Za-z]{0,3}$")]
+CodeFilter = Annotated[str | None, Query(max_length=100)]
+RoundParam = Annotated[int | None, Query(ge=1, le=1000)]
+
+
+def allocation_setup(
     request: Request,
     scenario: ScenarioParam = None,
-    round: Annotated[int | None, Query(ge=1, le=1000)] = None,
-    done: DoneParam = None,
-    lines_offset: OffsetParam = 0,
-) -> Response:
+    round: RoundParam = None,
+    participant: Iso3Filter = None,
+    pool: CodeFilter = None,
+    product: CodeFilter = None,
+) -> PageData:
+    """The Allocation page's setup, shared by the page and its downloads: who may see
+    what (a participant: its own lines of published rounds), the round, and the filters
+    (participant, pool, product) the database applies to the lines."""
     access = page_access(request, "rounds.read")
     store = AllocationStore(engine_of(request))
     name = _scenario(store, scenario)
+    own = access.own_iso3
+    wanted = (participant or "").upper() or None
+    rounds = []
+    chosen = None
+    if name is not None:
+        rounds = store.rounds(name)
+        if own is not None:
+            rounds = [r for r in rounds if r.status == RoundStatus.PUBLISHED.value]
+        chosen = next((r for r in rounds if r.number == round), rounds[-1] if rounds else None)
+
+    def lines(view: TableView, everything: bool) -> Rows:
+        if name is None or chosen is None or (own and wanted and own != wanted):
+            return [], 0
+        return store.lines_page(
+            name,
+            chosen.number,
+            own or wanted,
+            limit=None if everything else view.size,
+            offset=0 if everything else view.offset,
+            pool=pool or None,
+            product=product or None,
+            sort=view.sort,
+            descending=view.descending,
+        )
+
+    filters = {"participant": wanted or "", "pool": pool or "", "product": product or ""}
+    context: dict[str, Any] = {"store": store, "name": name, "access": access}
+    context["rounds"] = rounds
+    context |= {"round": chosen, "filters": filters}
+    return PageData({"lines": lines}, context)
+
+
+AllocationSetup = Annotated[PageData, Depends(allocation_setup)]
+
+
+@router.get("/allocation")
+def allocation_page(request: Request, data: AllocationSetup, done: DoneParam = None) -> Response:
+    access: Access = data.context["access"]
+    store: AllocationStore = data.context["store"]
+    name: str | None = data.context["name"]
+    chosen = data.context["round"]
     context: dict[str, Any] = {
         "scenarios": [s.name for s in store.scenarios()],
         "scenario": name,
@@ -90,32 +162,23 @@ def allocation_page(
         "may_publish": _may(request, "rounds.publish"),
         "may_decline": _may(request, "declines.create"),
         "own_iso3": access.own_iso3,
-        "rounds": [],
-        "round": None,
-        "lines": [],
-        "lines_page": None,
+        "rounds": data.context["rounds"],
+        "round": chosen,
+        "filters": data.context["filters"],
         "coverage": [],
         "chart": None,
+        **ALLOCATION_TABLES.build(request, data),
     }
-    if name is not None:
-        rounds = store.rounds(name)
+    if name is not None and chosen is not None:
+        coverage = store.coverage(name, chosen.number)
         if access.own_iso3 is not None:
-            rounds = [r for r in rounds if r.status == RoundStatus.PUBLISHED.value]
-        context["rounds"] = rounds
-        chosen = next((r for r in rounds if r.number == round), rounds[-1] if rounds else None)
-        if chosen is not None:
-            context["round"] = chosen
-            lines = store.lines(name, chosen.number, access.own_iso3)
-            coverage = store.coverage(name, chosen.number)
-            if access.own_iso3 is not None:
-                coverage = [c for c in coverage if c.iso3 == access.own_iso3]
-            lines.sort(key=lambda x: (x.pool, -x.doses, x.iso3))
-            context["lines"], context["lines_page"] = page_rows(
-                request, "lines_offset", lines_offset, lines
-            )
-            context["coverage"] = sorted(coverage, key=lambda c: c.doses_per_100, reverse=True)
-            context["chart"] = coverage_chart(coverage, f"round {chosen.number}")
+            coverage = [c for c in coverage if c.iso3 == access.own_iso3]
+        context["coverage"] = sorted(coverage, key=lambda c: c.doses_per_100, reverse=True)
+        context["chart"] = coverage_chart(coverage, f"round {chosen.number}")
     return render(request, "allocation.html", title="Allocation rounds", **context)
+
+
+add_download(router, ALLOCATION_TABLES, allocation_setup)
 
 
 def _back(path: str, **params: Any) -> RedirectResponse:
@@ -187,18 +250,38 @@ async def decline_form(request: Request) -> Response:
     )
 
 
-@router.get("/declines")
-def declines_page(
+DECLINE_COLUMNS = (
+    Column("round", "Round", lambda d: d.round, numeric=True),
+    Column("participant", "Participant", lambda d: d.iso3),
+    Column("product", "Product", lambda d: d.product),
+    Column("pool", "Pool", lambda d: d.pool or ""),
+    Column("doses", "Doses declined", lambda d: d.doses, numeric=True),
+    Column("redirect", "Redistributed by", lambda d: d.redirect_text),
+    Column("reason", "Reason", lambda d: d.reason),
+    Column("source", "Source", lambda d: d.source),
+)
+DECLINE_TABLES = PageTables(
+    "/dashboard/declines",
+    (TableSpec("declines", DECLINE_COLUMNS, "round", "declines"),),
+)
+
+
+def declines_setup(
     request: Request,
     scenario: ScenarioParam = None,
-    done: DoneParam = None,
-    declines_offset: OffsetParam = 0,
-) -> Response:
+    participant: Iso3Filter = None,
+    product: CodeFilter = None,
+    round: RoundParam = None,
+) -> PageData:
+    """The Declines page's setup, shared by the page and its downloads. Declines come from
+    the scenario file and the recorded ones together (the store reads both whole): a
+    participant sees its own, in published rounds; the filters keep a participant, a
+    product, a round."""
     access = page_access(request, "declines.read")
     store = AllocationStore(engine_of(request))
     name = _scenario(store, scenario)
-    declines: list[DeclineView] = []
-    declines_nav = table_page(request, "declines_offset", 0, 0, 0)
+    wanted = (participant or "").upper() or None
+    shown: list[Decline] = []
     if name is not None:
         published = {
             r.number for r in store.rounds(name) if r.status == RoundStatus.PUBLISHED.value
@@ -206,18 +289,39 @@ def declines_page(
         shown = [
             d
             for d in store.declines(name)
-            if access.own_iso3 is None or (d.iso3 == access.own_iso3 and d.round in published)
+            if (access.own_iso3 is None or (d.iso3 == access.own_iso3 and d.round in published))
+            and (wanted is None or d.iso3 == wanted)
+            and (not product or d.product == product)
+            and (round is None or d.round == round)
         ]
-        # where the doses went is computed per decline: only for the page's
-        page, declines_nav = page_rows(request, "declines_offset", declines_offset, shown)
-        declines = [decline_view(store, name, d) for d in page]
+    filters = {"participant": wanted or "", "product": product or "", "round": round}
+    return PageData({"declines": whole(shown)}, {"store": store, "name": name, "filters": filters})
+
+
+@router.get("/declines")
+def declines_page(
+    request: Request,
+    data: Annotated[PageData, Depends(declines_setup)],
+    done: DoneParam = None,
+) -> Response:
+    store: AllocationStore = data.context["store"]
+    name: str | None = data.context["name"]
+    tables = DECLINE_TABLES.build(request, data)
+    # where the doses went is worked out per decline: only for the page's
+    views: list[DeclineView] = (
+        [decline_view(store, name, d) for d in tables["declines"].rows] if name else []
+    )
     return render(
         request,
         "declines.html",
         title="Declines and where the doses went",
         scenarios=[s.name for s in store.scenarios()],
         scenario=name,
-        declines=declines,
-        declines_page=declines_nav,
+        views=views,
+        filters=data.context["filters"],
         done=done,
+        **tables,
     )
+
+
+add_download(router, DECLINE_TABLES, declines_setup)

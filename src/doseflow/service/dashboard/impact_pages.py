@@ -8,14 +8,16 @@ link to its result, so nobody has to reload the page to follow a run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.limits import MAX_NAME_LENGTH
+from doseflow.service.auth import Access
 from doseflow.service.context import engine_of, jobs_of
 from doseflow.service.dashboard.render import (
     NavItem,
@@ -25,10 +27,20 @@ from doseflow.service.dashboard.render import (
     read_form,
     render,
 )
+from doseflow.service.dashboard.tables import (
+    Column,
+    PageData,
+    PageTables,
+    Rows,
+    TableSpec,
+    TableView,
+    add_download,
+    whole,
+)
 from doseflow.service.impact_job import KIND, ImpactRunIn
 from doseflow.service.permissions import PERMISSIONS
 from doseflow.store.allocation import AllocationStore
-from doseflow.store.service_jobs import JobStatus, get_job, list_jobs
+from doseflow.store.service_jobs import JobStatus, count_jobs, get_job, list_jobs
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 add_nav(NavItem("/dashboard/impact", "Impact", "impact.read"))
@@ -54,27 +66,101 @@ def impact_chart(totals: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-@router.get("/impact")
-def impact_page(
-    request: Request, done: Annotated[str | None, Query(max_length=MAX_NAME_LENGTH)] = None
-) -> Response:
+def _total(name: str) -> Callable[[Mapping[str, Any]], object]:
+    """A rule's total as a whole number (as the page shows it), empty if the run has none."""
+
+    def value(t: Mapping[str, Any]) -> object:
+        found = t.get(name)
+        return None if found is None else round(float(found))
+
+    return value
+
+
+JOB_COLUMNS = (
+    Column("job", "Job", lambda j: j.id[:8], sortable=False),
+    Column("scenario", "Scenario", lambda j: j.params.get("scenario"), sortable=False),
+    Column("submitted", "Submitted", lambda j: j.submitted_at),
+    Column("by", "By", lambda j: j.submitted_by),
+    Column("status", "Status", lambda j: j.status.value),
+)
+RESULT_COLUMNS = (
+    Column("rule", "Rule", lambda t: t.get("rule")),
+    Column("doses", "Doses", _total("doses"), numeric=True),
+    Column("deaths", "Deaths", _total("deaths"), numeric=True),
+    Column("deaths_averted", "Deaths averted", _total("deaths_averted"), numeric=True),
+    Column(
+        "symptomatic_averted",
+        "Symptomatic cases averted",
+        _total("symptomatic_averted"),
+        numeric=True,
+    ),
+    Column("yll_averted", "Years of life averted", _total("yll_averted"), numeric=True),
+)
+IMPACT_TABLES = PageTables(
+    "/dashboard/impact",
+    (
+        TableSpec("results", RESULT_COLUMNS, "deaths_averted", "impact-results", True),
+        TableSpec("jobs", JOB_COLUMNS, "submitted", "impact-runs", True),
+    ),
+)
+StatusFilter = Annotated[JobStatus | None, Query(description="run status")]
+ByFilter = Annotated[str | None, Query(max_length=100)]
+
+
+def impact_setup(request: Request, status: StatusFilter = None, by: ByFilter = None) -> PageData:
+    """The Impact page's setup, shared by the page and its downloads: the runs (filtered
+    by status and by who submitted them, sorted and cut by the database) and the rules'
+    totals of the latest finished run."""
     access = page_access(request, "impact.read")
     engine = engine_of(request)
-    jobs = list_jobs(engine, kind=KIND, limit=20)
-    latest = next((j for j in jobs if j.status is JobStatus.SUCCEEDED), None)
+    finished = list_jobs(engine, kind=KIND, limit=1, status=JobStatus.SUCCEEDED)
+    latest = finished[0] if finished else None
     totals: list[dict[str, Any]] = list(latest.result["totals"]) if latest else []
+
+    def jobs(view: TableView, everything: bool) -> Rows:
+        found = list_jobs(
+            engine,
+            kind=KIND,
+            limit=None if everything else view.size,
+            offset=0 if everything else view.offset,
+            status=status,
+            submitted_by=by or None,
+            sort=view.sort,
+            descending=view.descending,
+        )
+        return found, len(found) if everything else count_jobs(
+            engine, kind=KIND, status=status, submitted_by=by or None
+        )
+
+    context = {"access": access, "engine": engine, "latest": latest, "totals": totals}
+    context["filters"] = {"status": status, "by": by or ""}
+    return PageData({"jobs": jobs, "results": whole(totals)}, context)
+
+
+@router.get("/impact")
+def impact_page(
+    request: Request,
+    data: Annotated[PageData, Depends(impact_setup)],
+    done: Annotated[str | None, Query(max_length=MAX_NAME_LENGTH)] = None,
+) -> Response:
+    access: Access = data.context["access"]
+    totals = data.context["totals"]
     return render(
         request,
         "impact.html",
         title="Impact of allocation rules",
-        jobs=jobs,
-        latest=latest,
-        totals=totals,
+        latest=data.context["latest"],
         chart=impact_chart(totals) if totals else None,
-        scenarios=[s.name for s in AllocationStore(engine).scenarios()],
+        scenarios=[s.name for s in AllocationStore(data.context["engine"]).scenarios()],
         may_run=access.principal.role in PERMISSIONS["impact.run"].roles,
         done=done,
+        filters=data.context["filters"],
+        statuses=list(JobStatus),
+        **IMPACT_TABLES.build(request, data),
     )
+
+
+add_download(router, IMPACT_TABLES, impact_setup)
 
 
 @router.post("/impact/run")

@@ -9,14 +9,12 @@ whole (what is in transit, held, expiring within the window)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, tzinfo
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from doseflow.domain.errors import DoseflowError
@@ -35,25 +33,18 @@ from doseflow.ledger.views import (
 )
 from doseflow.service.auth import Access
 from doseflow.service.context import engine_of
-from doseflow.service.dashboard.paging import (
-    DASHBOARD_ROWS,
-    OffsetParam,
-    TablePage,
-    page_rows,
-    table_page,
-)
 from doseflow.service.dashboard.render import NavItem, add_nav, page_access, render
 from doseflow.service.dashboard.tables import (
     Column,
-    DownloadFormat,
-    SizeParam,
+    PageData,
+    PageTables,
+    Rows,
+    TableSpec,
     TableView,
-    download,
-    download_links,
-    head,
-    sort_rows,
-    view_of,
+    add_download,
+    whole,
 )
+from doseflow.service.queries import DateQuery
 from doseflow.store.ledger import LedgerStore
 from doseflow.store.ledger_query import SHIPMENT_SORTS
 
@@ -145,37 +136,6 @@ class Filters:
         )
 
 
-@dataclass(frozen=True)
-class Table:
-    """What a template needs to draw one table: its rows, header cells, pager, downloads."""
-
-    rows: list[Any]
-    head: list[Any]
-    page: TablePage
-    downloads: dict[str, str]
-
-
-def _table(
-    request: Request,
-    view: TableView,
-    columns: Sequence[Column],
-    rows: list[Any],
-    total: int | None,
-    page_path: str,
-) -> Table:
-    """A table from a page cut by the database (``total`` given) or from every row (sorted
-    and cut here)."""
-    if total is None:
-        rows, nav = page_rows(
-            request, f"{view.key}_offset", view.offset, sort_rows(rows, view, columns), view.size
-        )
-    else:
-        nav = table_page(request, f"{view.key}_offset", view.offset, len(rows), total, view.size)
-    return Table(
-        rows, head(request, view, columns), nav, download_links(request, page_path, view.key)
-    )
-
-
 class _Scope:
     """Which nodes the signed-in user and the filters let a table show."""
 
@@ -224,7 +184,7 @@ def _shipments(
             sort=view.sort,
             descending=view.descending,
         )
-        return rows, (None if everything else total)
+        return rows, (len(rows) if everything else total)  # sorted by the database
     rows, _ = ledger.shipments_page(limit=None, product=f.product, nodes=scope.codes())
     kept = [
         s
@@ -265,101 +225,62 @@ def _held(ledger: LedgerStore, scope: _Scope) -> list[tuple[HubHolding, HeldShip
     return [(h, x) for h, x in held if x.shipment_id in bound]
 
 
-def _shipment_views(
-    request: Request,
-    shipments: tuple[int, int],
-    transit: tuple[int, int],
-    held: tuple[int, int],
-) -> dict[str, TableView]:
-    return {
-        "shipments": view_of(
-            request,
-            "shipments",
-            SHIPMENT_COLUMNS,
-            "shipment",
-            offset=shipments[0],
-            size=shipments[1],
-        ),
-        "transit": view_of(
-            request, "transit", TRANSIT_COLUMNS, "expected", offset=transit[0], size=transit[1]
-        ),
-        "held": view_of(request, "held", HELD_COLUMNS, "hub", offset=held[0], size=held[1]),
-    }
+SHIPMENTS_TABLES = PageTables(
+    "/dashboard/shipments",
+    (
+        TableSpec("shipments", SHIPMENT_COLUMNS, "shipment", "shipments"),
+        TableSpec("transit", TRANSIT_COLUMNS, "expected", "transit"),
+        TableSpec("held", HELD_COLUMNS, "hub", "held"),
+    ),
+)
 
 
-@router.get("/shipments")
-def shipments_page(
+def shipments_setup(
     request: Request,
-    transit_offset: OffsetParam = 0,
-    held_offset: OffsetParam = 0,
-    shipments_offset: OffsetParam = 0,
-    transit_size: SizeParam = DASHBOARD_ROWS,
-    held_size: SizeParam = DASHBOARD_ROWS,
-    shipments_size: SizeParam = DASHBOARD_ROWS,
     product: Code = None,
     node: Code = None,
     country: Iso3 = None,
     state: State = None,
-) -> Response:
+) -> PageData:
+    """The Shipments page's setup, shared by the page and its downloads: the nodes the
+    user may see (a participant: its own country's) and the filters."""
     access = page_access(request, "shipments.read")
     ledger = LedgerStore(engine_of(request))
     filters = Filters.of(product, node, country, state)
     scope = _Scope(ledger.nodes(), access.own_iso3, filters)
-    views = _shipment_views(
-        request,
-        (shipments_offset, shipments_size),
-        (transit_offset, transit_size),
-        (held_offset, held_size),
+    return PageData(
+        {
+            "shipments": lambda view, everything: _shipments(ledger, scope, view, everything),
+            "transit": lambda _view, _every: (_transit(ledger, scope), None),
+            "held": lambda _view, _every: (_held(ledger, scope), None),
+        },
+        {"ledger": ledger, "scope": scope, "filters": filters},
     )
-    path = "/dashboard/shipments"
-    rows, total = _shipments(ledger, scope, views["shipments"], everything=False)
-    shipments = _table(request, views["shipments"], SHIPMENT_COLUMNS, rows, total, path)
-    transit = _table(
-        request, views["transit"], TRANSIT_COLUMNS, _transit(ledger, scope), None, path
-    )
-    held = _table(request, views["held"], HELD_COLUMNS, _held(ledger, scope), None, path)
+
+
+@router.get("/shipments")
+def shipments_page(
+    request: Request, data: Annotated[PageData, Depends(shipments_setup)]
+) -> Response:
+    ledger: LedgerStore = data.context["ledger"]
+    tables = SHIPMENTS_TABLES.build(request, data)
     # overdue: after the expected arrival date at the destination, in its time zone
-    destinations = {t.destination for t in transit.rows}
+    destinations = {t.destination for t in tables["transit"].rows}
     today_at = ledger.today_at(destinations)
     return render(
         request,
         "shipments.html",
         title="Shipments",
-        shipments=shipments,
-        transit=transit,
-        held=held,
-        filters=filters,
+        filters=data.context["filters"],
         states=SHIPMENT_STATES,
-        nodes=scope.nodes,
+        nodes=data.context["scope"].nodes,
         today_at=today_at,
         transit_zones=zones_by_node(ledger.node_zones(), destinations),
+        **tables,
     )
 
 
-@router.get("/shipments/download")
-def shipments_download(
-    request: Request,
-    table: Annotated[str, Query(pattern="^(shipments|transit|held)$")],
-    format: DownloadFormat,
-    product: Code = None,
-    node: Code = None,
-    country: Iso3 = None,
-    state: State = None,
-) -> Response:
-    """Every row of one Shipments table under the page's filters and sort."""
-    access = page_access(request, "shipments.read")
-    ledger = LedgerStore(engine_of(request))
-    scope = _Scope(ledger.nodes(), access.own_iso3, Filters.of(product, node, country, state))
-    view = _shipment_views(request, (0, 1), (0, 1), (0, 1))[table]
-    columns: Sequence[Column]
-    rows: list[Any]
-    if table == "shipments":
-        columns, rows = SHIPMENT_COLUMNS, _shipments(ledger, scope, view, everything=True)[0]
-    elif table == "transit":
-        columns, rows = TRANSIT_COLUMNS, _transit(ledger, scope)
-    else:
-        columns, rows = HELD_COLUMNS, _held(ledger, scope)
-    return download(table, columns, sort_rows(rows, view, columns), format)
+add_download(router, SHIPMENTS_TABLES, shipments_setup)
 
 
 # -- stock ----------------------------------------------------------------------------------
@@ -404,87 +325,75 @@ def _expiring(
 
 WithinDays = Annotated[int, Query(ge=0, le=3650, description="expiry window in days")]
 
+STOCK_TABLES = PageTables(
+    "/dashboard/stock",
+    (
+        TableSpec("stock", STOCK_COLUMNS, "node", "stock"),
+        TableSpec("expiring", EXPIRING_COLUMNS, "expiry", "expiring"),
+    ),
+)
 
-@router.get("/stock")
-def stock_page(
+
+def stock_setup(
     request: Request,
     within_days: WithinDays = 90,
-    stock_offset: OffsetParam = 0,
-    expiring_offset: OffsetParam = 0,
-    stock_size: SizeParam = DASHBOARD_ROWS,
-    expiring_size: SizeParam = DASHBOARD_ROWS,
     source: StockSource = StockSource.ALL,
     product: Code = None,
     node: Code = None,
     country: Iso3 = None,
-) -> Response:
+) -> PageData:
+    """The Stock page's setup, shared by the page and its downloads: the nodes the user
+    may see and the source and filters keep; stock on hand is sorted and cut by the
+    database, the lots expiring within the window are read whole."""
     access = page_access(request, "stock.read")
     ledger = LedgerStore(engine_of(request))
     filters = Filters.of(product, node, country)
     scope = _Scope(ledger.nodes(), access.own_iso3, filters)
     codes = _stock_codes(scope, source)
     everywhere = scope.codes() is None and source is StockSource.ALL
-    path = "/dashboard/stock"
-    stock_view = view_of(
-        request, "stock", STOCK_COLUMNS, "node", offset=stock_offset, size=stock_size
+
+    def stock(view: TableView, everything: bool) -> Rows:
+        rows, total = _stock(ledger, codes, filters.product, view, everything)
+        return rows, len(rows) if everything else total
+
+    return PageData(
+        {
+            "stock": stock,
+            "expiring": whole(_expiring(ledger, codes, filters.product, within_days, everywhere)),
+        },
+        {
+            "ledger": ledger,
+            "nodes": scope.nodes,
+            "filters": filters,
+            "source": source,
+            "within_days": within_days,
+        },
     )
-    expiring_view = view_of(
-        request, "expiring", EXPIRING_COLUMNS, "expiry", offset=expiring_offset, size=expiring_size
-    )
-    # the database sorts and cuts the stock table to one page
-    rows, total = _stock(ledger, codes, filters.product, stock_view, everything=False)
-    stock = _table(request, stock_view, STOCK_COLUMNS, rows, total, path)
-    expiring = _table(
-        request,
-        expiring_view,
-        EXPIRING_COLUMNS,
-        _expiring(ledger, codes, filters.product, within_days, everywhere),
-        None,
-        path,
-    )
+
+
+@router.get("/stock")
+def stock_page(request: Request, data: Annotated[PageData, Depends(stock_setup)]) -> Response:
+    ledger: LedgerStore = data.context["ledger"]
+    tables = STOCK_TABLES.build(request, data)
+    source: StockSource = data.context["source"]
     # days left count from today at each node (its local date): say in which zone
-    expiring_zones = zones_by_node(ledger.node_zones(), {e.node for e in expiring.rows})
+    expiring_zones = zones_by_node(ledger.node_zones(), {e.node for e in tables["expiring"].rows})
     return render(
         request,
         "stock.html",
         title="Stock and expiry",
-        stock=stock,
-        expiring=expiring,
-        within_days=within_days,
+        within_days=data.context["within_days"],
         expiring_zones=expiring_zones,
-        nodes=scope.nodes,
-        filters=filters,
+        nodes=data.context["nodes"],
+        filters=data.context["filters"],
         source=source,
         sources=list(StockSource),
         source_text=describe(source),
+        **tables,
     )
 
 
-@router.get("/stock/download")
-def stock_download(
-    request: Request,
-    table: Annotated[str, Query(pattern="^(stock|expiring)$")],
-    format: DownloadFormat,
-    within_days: WithinDays = 90,
-    source: StockSource = StockSource.ALL,
-    product: Code = None,
-    node: Code = None,
-    country: Iso3 = None,
-) -> Response:
-    """Every row of one Stock table under the page's filters and sort."""
-    access = page_access(request, "stock.read")
-    ledger = LedgerStore(engine_of(request))
-    filters = Filters.of(product, node, country)
-    scope = _Scope(ledger.nodes(), access.own_iso3, filters)
-    codes = _stock_codes(scope, source)
-    if table == "stock":
-        view = view_of(request, "stock", STOCK_COLUMNS, "node")
-        rows = _stock(ledger, codes, filters.product, view, everything=True)[0]
-        return download("stock", STOCK_COLUMNS, rows, format)
-    view = view_of(request, "expiring", EXPIRING_COLUMNS, "expiry")
-    everywhere = scope.codes() is None and source is StockSource.ALL
-    lines = _expiring(ledger, codes, filters.product, within_days, everywhere)
-    return download("expiring", EXPIRING_COLUMNS, sort_rows(lines, view, EXPIRING_COLUMNS), format)
+add_download(router, STOCK_TABLES, stock_setup)
 
 
 # -- stock card -----------------------------------------------------------------------------
@@ -508,7 +417,7 @@ class CardRow:
 
 
 CARD_COLUMNS = (
-    Column("date", "Date", lambda r: r.day, sortable=False),
+    Column("date", "Date", lambda r: r.day),
     Column("kind", "Movement", lambda r: r.kind, sortable=False),
     Column("lot", "Lot", lambda r: r.lot, sortable=False),
     Column("counterpart", "Source or destination", lambda r: r.counterpart, sortable=False),
@@ -518,6 +427,12 @@ CARD_COLUMNS = (
     Column("shortfall", "Short", lambda r: r.shortfall, numeric=True, sortable=False),
     Column("balance", "Balance", lambda r: r.balance, numeric=True, sortable=False),
 )
+#: The card reads in time order (each balance is the one after its line): it sorts by date
+#: only, oldest or newest first.
+CARD_TABLES = PageTables(
+    "/dashboard/stock/card",
+    (TableSpec("card", CARD_COLUMNS, "date", "stock-card", expand=lambda entry: entry),),
+)
 
 
 def _shipment_of(line: CardLine) -> str | None:
@@ -525,41 +440,41 @@ def _shipment_of(line: CardLine) -> str | None:
     return text.removeprefix("shipment ") if text.startswith("shipment ") else None
 
 
-def card_rows(lines: Sequence[CardLine], zone: tzinfo) -> list[CardRow]:
-    """The card's lines, each receipt followed by a discrepancy line when fewer doses entered
-    stock than were dispatched: the stock card's own ``discrepancy`` (the store works it out
-    once, for the CLI, the API and this page alike)."""
-    out: list[CardRow] = []
+def card_entries(lines: Sequence[CardLine], zone: tzinfo) -> list[tuple[CardRow, ...]]:
+    """The card's lines, each receipt with a discrepancy line after it when fewer doses
+    entered stock than were dispatched: the stock card's own ``discrepancy`` (the store
+    works it out once, for the CLI, the API and this page alike). One entry per line of
+    the card, so a page of N lines is N entries."""
+    out: list[tuple[CardRow, ...]] = []
     for line in lines:
         sid = _shipment_of(line)
-        out.append(
-            CardRow(
-                local_date(line.at, zone),
-                line.kind.value,
-                line.lot,
-                line.counterpart or "",
-                sid or line.event_id,
-                line.doses_in or None,
-                line.doses_out or None,
-                line.balance,
-            )
+        movement = CardRow(
+            local_date(line.at, zone),
+            line.kind.value,
+            line.lot,
+            line.counterpart or "",
+            sid or line.event_id,
+            line.doses_in or None,
+            line.doses_out or None,
+            line.balance,
         )
         gap = line.discrepancy
-        if gap is not None and gap.doses > 0:
-            out.append(
-                CardRow(
-                    local_date(line.at, zone),
-                    "discrepancy",
-                    line.lot,
-                    gap.text,
-                    sid or gap.document,
-                    None,
-                    None,
-                    None,
-                    shortfall=gap.doses,
-                    reason=gap.reason or "not received",
-                )
-            )
+        if gap is None or gap.doses <= 0:
+            out.append((movement,))
+            continue
+        short = CardRow(
+            local_date(line.at, zone),
+            "discrepancy",
+            line.lot,
+            gap.text,
+            sid or gap.document,
+            None,
+            None,
+            None,
+            shortfall=gap.doses,
+            reason=gap.reason or "not received",
+        )
+        out.append((movement, short))
     return out
 
 
@@ -582,64 +497,89 @@ def _card_node(ledger: LedgerStore, node: str, access: Access) -> Node:
 RequiredCode = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
-@router.get("/stock/card")
-def stock_card_page(
+def stock_card_setup(
     request: Request,
     node: RequiredCode,
     product: RequiredCode,
     lot: Lot = None,
-    card_offset: OffsetParam = 0,
-    card_size: SizeParam = DASHBOARD_ROWS,
-) -> Response:
-    """Every movement of a product (or one lot) at a node, a page at a time (cut by the
-    database; the balance carries over from the lines before the page)."""
+    since: Annotated[DateQuery, Query(alias="from")] = None,
+    until: Annotated[DateQuery, Query(alias="to")] = None,
+) -> PageData:
+    """The stock card's setup, shared by the page and its downloads: the node (refused
+    outside a participant's country), the product, and the filters the database applies
+    (a lot; from and to, days at the node). Its lines are cut by the database, newest
+    first read from the end (each line keeps the balance after it)."""
     access = page_access(request, "stock.read")
     ledger = LedgerStore(engine_of(request))
     known = _card_node(ledger, node, access)
-    card, total = ledger.stock_card_page(
-        node, product, lot=lot or None, limit=card_size, offset=card_offset
-    )
-    rows = card_rows(card.lines, ledger.node_zones().get(node, UTC))
-    nav = table_page(request, "card_offset", card_offset, len(card.lines), total, card_size)
-    path = "/dashboard/stock/card"
+    zone = ledger.node_zones().get(node, UTC)
+    chosen = lot or None
+    opening: list[int] = []
+
+    def card(view: TableView, everything: bool) -> Rows:
+        if everything:
+            whole_card = ledger.stock_card(node, product, lot=chosen, start=since, end=until)
+            lines = list(whole_card.lines)
+            total = len(lines)
+        else:
+            offset, size = view.offset, view.size
+            if view.descending:  # the page's lines counted from the end, in time order
+                total = ledger.stock_card_page(
+                    node, product, lot=chosen, start=since, end=until, limit=1
+                )[1]
+                offset, size = (
+                    max(0, total - view.offset - view.size),
+                    max(0, min(view.size, total - view.offset)),
+                )
+            page, total = ledger.stock_card_page(
+                node,
+                product,
+                lot=chosen,
+                start=since,
+                end=until,
+                limit=max(1, size),
+                offset=offset,
+            )
+            lines = list(page.lines)[:size]
+            opening.append(page.opening)
+        if view.descending:
+            lines.reverse()
+        return card_entries(lines, zone), total
+
+    context = {
+        "ledger": ledger,
+        "known": known,
+        "node": node,
+        "product": product,
+        "lot": chosen,
+        "opening": opening,
+        "filters": {"from": since, "to": until},
+    }
+    return PageData({"card": card}, context)
+
+
+@router.get("/stock/card")
+def stock_card_page(
+    request: Request, data: Annotated[PageData, Depends(stock_card_setup)]
+) -> Response:
+    """Every movement of a product (or one lot) at a node, a page at a time (cut by the
+    database; the balance carries over from the lines before the page)."""
+    ctx = data.context
+    tables = CARD_TABLES.build(request, data)
+    node, product, lot = ctx["node"], ctx["product"], ctx["lot"]
+    ledger: LedgerStore = ctx["ledger"]
     return render(
         request,
         "stock_card.html",
         title=f"Stock card: {node} {product}" + (f" lot {lot}" if lot else ""),
-        card=card,
-        node=known,
-        rows=rows,
-        page=nav,
-        downloads={
-            fmt.value: f"{path}/download?" + _card_query(node, product, lot, fmt)
-            for fmt in DownloadFormat
-        },
+        node=ctx["known"],
+        product=product,
+        lot=lot,
+        opening=ctx["opening"][0] if ctx["opening"] else 0,
+        filters=ctx["filters"],
         zone=zones_by_node(ledger.node_zones(), {node}),
+        **tables,
     )
 
 
-def _card_query(node: str, product: str, lot: str | None, fmt: DownloadFormat) -> str:
-    params = {"node": node, "product": product, "format": fmt.value}
-    if lot:
-        params["lot"] = lot
-    return urlencode(params)
-
-
-@router.get("/stock/card/download")
-def stock_card_download(
-    request: Request,
-    node: RequiredCode,
-    product: RequiredCode,
-    format: DownloadFormat,
-    lot: Lot = None,
-) -> Response:
-    """The whole stock card, discrepancy lines included."""
-    access = page_access(request, "stock.read")
-    ledger = LedgerStore(engine_of(request))
-    _card_node(ledger, node, access)
-    card = ledger.stock_card(node, product, lot=lot or None)
-    name = re.sub(
-        r"[^A-Za-z0-9_.-]", "_", f"stock-card-{node}-{product}" + (f"-{lot}" if lot else "")
-    )
-    zone = ledger.node_zones().get(node, UTC)
-    return download(name, CARD_COLUMNS, card_rows(card.lines, zone), format)
+add_download(router, CARD_TABLES, stock_card_setup)

@@ -10,20 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Query, Request
-
-from doseflow.service.queries import MAX_OFFSET
+from fastapi import Request
 
 T = TypeVar("T")
 
 #: Rows a dashboard table shows at once.
 DASHBOARD_ROWS = 100
-
-#: The offset parameter of one dashboard table.
-OffsetParam = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
 
 
 @dataclass(frozen=True)

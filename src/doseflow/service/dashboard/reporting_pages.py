@@ -2,29 +2,26 @@
 
 Both tables are computed whole by the reporting engine (their size is participants x
 reports x periods), then filtered, sorted and paged here with their state in the address,
-and download as CSV or Excel with the same filters (see ``tables``)."""
+and download as CSV or Excel with the same filters (see ``tables``): the page and its
+downloads share one setup (:func:`reporting_setup`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from doseflow.reporting.compliance import ComplianceRow, ComplianceStatus
+from doseflow.reporting.compliance import ComplianceStatus
 from doseflow.service.context import engine_of
-from doseflow.service.dashboard.paging import DASHBOARD_ROWS, OffsetParam, page_rows
 from doseflow.service.dashboard.render import NavItem, add_nav, page_access, render, request_may
 from doseflow.service.dashboard.tables import (
     Column,
-    DownloadFormat,
-    SizeParam,
-    download,
-    download_links,
-    head,
-    sort_rows,
-    view_of,
+    PageData,
+    PageTables,
+    TableSpec,
+    add_download,
+    whole,
 )
 from doseflow.service.queries import DateQuery
 from doseflow.service.routers.reports import hierarchy_of
@@ -58,15 +55,25 @@ Report = Annotated[str | None, Query(max_length=100)]
 Status = Annotated[ComplianceStatus | None, Query(description="compliance status")]
 
 
-def _tables(
+REPORTING_TABLES = PageTables(
+    "/dashboard/reporting",
+    (
+        TableSpec("compliance", COMPLIANCE_COLUMNS, "participant", "compliance"),
+        TableSpec("flags", FLAG_COLUMNS, "participant", "plausibility-flags"),
+    ),
+)
+
+
+def reporting_setup(
     request: Request,
-    as_of: Any,
-    participant: str | None,
-    report: str | None,
-    status: ComplianceStatus | None,
-) -> tuple[list[ComplianceRow], list[Any], dict[str, int], Sequence[str]]:
-    """Every compliance row and flag the user may see that the filters keep, the status
-    counts of the rows kept (before the status filter), and the engine's notes."""
+    as_of: DateQuery = None,
+    participant: Participant = None,
+    report: Report = None,
+    status: Status = None,
+) -> PageData:
+    """The Reporting page's setup, shared by the page and its downloads: every compliance
+    row and flag the user may see that the filters keep, the status counts of the rows
+    kept (before the status filter), and the engine's notes."""
     access = page_access(request, "compliance.read")
     own = access.own_iso3
     engine = engine_of(request)
@@ -83,86 +90,27 @@ def _tables(
     for r in rows:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
     rows = [r for r in rows if status is None or r.status is status]
-    return rows, flags, counts, tuple(found.notes)
+    context = {
+        "counts": counts,
+        "notes": tuple(found.notes),
+        "filters": {"participant": participant or "", "report": report or "", "status": status},
+    }
+    return PageData({"compliance": whole(rows), "flags": whole(flags)}, context)
 
 
 @router.get("/reporting")
 def reporting_page(
-    request: Request,
-    as_of: DateQuery = None,
-    compliance_offset: OffsetParam = 0,
-    flags_offset: OffsetParam = 0,
-    compliance_size: SizeParam = DASHBOARD_ROWS,
-    flags_size: SizeParam = DASHBOARD_ROWS,
-    participant: Participant = None,
-    report: Report = None,
-    status: Status = None,
+    request: Request, data: Annotated[PageData, Depends(reporting_setup)]
 ) -> Response:
-    rows, flags, counts, notes = _tables(request, as_of, participant, report, status)
-    rows_view = view_of(
-        request,
-        "compliance",
-        COMPLIANCE_COLUMNS,
-        "participant",
-        offset=compliance_offset,
-        size=compliance_size,
-    )
-    flags_view = view_of(
-        request, "flags", FLAG_COLUMNS, "participant", offset=flags_offset, size=flags_size
-    )
-    shown, rows_page = page_rows(
-        request,
-        "compliance_offset",
-        compliance_offset,
-        sort_rows(rows, rows_view, COMPLIANCE_COLUMNS),
-        compliance_size,
-    )
-    flagged, flags_page = page_rows(
-        request,
-        "flags_offset",
-        flags_offset,
-        sort_rows(flags, flags_view, FLAG_COLUMNS),
-        flags_size,
-    )
-    path = "/dashboard/reporting"
     return render(
         request,
         "reporting.html",
         title="Reporting compliance and plausibility",
-        rows=shown,
-        rows_page=rows_page,
-        rows_head=head(request, rows_view, COMPLIANCE_COLUMNS),
-        rows_downloads=download_links(request, path, "compliance"),
-        counts=counts,
-        flags=flagged,
-        flags_page=flags_page,
-        flags_head=head(request, flags_view, FLAG_COLUMNS),
-        flags_downloads=download_links(request, path, "flags"),
-        notes=notes,
-        filters={"participant": participant or "", "report": report or "", "status": status},
         statuses=list(ComplianceStatus),
         may_enter=request_may(request, "reports.submit"),
+        **data.context,
+        **REPORTING_TABLES.build(request, data),
     )
 
 
-@router.get("/reporting/download")
-def reporting_download(
-    request: Request,
-    table: Annotated[str, Query(pattern="^(compliance|flags)$")],
-    format: DownloadFormat,
-    as_of: DateQuery = None,
-    participant: Participant = None,
-    report: Report = None,
-    status: Status = None,
-) -> Response:
-    """Every row of one Reporting table under the page's filters and sort."""
-    rows, flags, _, _ = _tables(request, as_of, participant, report, status)
-    if table == "compliance":
-        view = view_of(request, "compliance", COMPLIANCE_COLUMNS, "participant")
-        return download(
-            "compliance", COMPLIANCE_COLUMNS, sort_rows(rows, view, COMPLIANCE_COLUMNS), format
-        )
-    view = view_of(request, "flags", FLAG_COLUMNS, "participant")
-    return download(
-        "plausibility-flags", FLAG_COLUMNS, sort_rows(flags, view, FLAG_COLUMNS), format
-    )
+add_download(router, REPORTING_TABLES, reporting_setup)

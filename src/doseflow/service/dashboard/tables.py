@@ -9,29 +9,40 @@ Filters (product, node, country, ...) are the page's, shared by its tables.
 A table's header cells are links that sort by their column (``aria-sort`` on the sorted
 one); its download links fetch every row matching the same filters and sort, as CSV or
 Excel, from ``<page>/download?table=<key>&format=csv|xlsx``.
+
+A page declares its tables once, as a :class:`PageTables` (each a :class:`TableSpec`), and its
+setup once, as a FastAPI dependency (access check, filters, the store) returning an object
+whose ``rows(key, view, everything)`` gives a table's rows: the page handler draws every
+table with :meth:`PageTables.build` and :func:`add_download` adds the page's download
+handler on the same setup, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 import csv
+import inspect
 import io
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from urllib.parse import urlencode
 
-from fastapi import Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from doseflow.domain.errors import DoseflowError
-from doseflow.service.dashboard.paging import DASHBOARD_ROWS
+from doseflow.service.dashboard.paging import (
+    DASHBOARD_ROWS,
+    TablePage,
+    page_rows,
+    table_page,
+)
+from doseflow.service.queries import MAX_OFFSET
 
 #: Rows per page a table may show (a larger page is refused: pages stay small).
 MAX_PAGE_SIZE = 500
-
-SizeParam = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="rows per page")]
 
 
 class Direction(StrEnum):
@@ -72,6 +83,28 @@ class TableView:
     size: int
     sort: str
     descending: bool
+    #: the direction the table takes when the address names none (newest first, ...)
+    default_descending: bool = False
+
+
+def _whole(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """A whole-number parameter within bounds, or a located ``SERVICE_BAD_REQUEST``."""
+    text = request.query_params.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise DoseflowError(
+            "SERVICE_BAD_REQUEST",
+            f"{name} must be a whole number from {low} to {high}",
+            field=name,
+            expected=f"a whole number from {low} to {high}",
+            value=text,
+        )
+    return value
 
 
 def view_of(
@@ -80,11 +113,17 @@ def view_of(
     columns: Sequence[Column],
     default_sort: str,
     *,
-    offset: int = 0,
-    size: int = DASHBOARD_ROWS,
+    offset: int | None = None,
+    size: int | None = None,
+    default_descending: bool = False,
 ) -> TableView:
-    """The table's state; an unknown sort column or direction is a located
+    """The table's state (offset and size from the address unless given); an unknown sort
+    column or direction, or an offset or size out of bounds, is a located
     ``SERVICE_BAD_REQUEST`` (a mistyped link should say so, not show another order)."""
+    if offset is None:
+        offset = _whole(request, f"{key}_offset", 0, 0, MAX_OFFSET)
+    if size is None:
+        size = _whole(request, f"{key}_size", DASHBOARD_ROWS, 1, MAX_PAGE_SIZE)
     sortable = [c.key for c in columns if c.sortable]
     sort = request.query_params.get(f"{key}_sort", default_sort)
     if sort not in sortable:
@@ -95,7 +134,8 @@ def view_of(
             expected="one of " + ", ".join(sortable),
             value=sort,
         )
-    direction = request.query_params.get(f"{key}_dir", Direction.ASC.value)
+    default_dir = Direction.DESC if default_descending else Direction.ASC
+    direction = request.query_params.get(f"{key}_dir", default_dir.value)
     if direction not in (Direction.ASC.value, Direction.DESC.value):
         raise DoseflowError(
             "SERVICE_BAD_REQUEST",
@@ -104,7 +144,7 @@ def view_of(
             expected="asc or desc",
             value=direction,
         )
-    return TableView(key, offset, size, sort, direction == Direction.DESC.value)
+    return TableView(key, offset, size, sort, direction == Direction.DESC.value, default_descending)
 
 
 def address(request: Request, changes: dict[str, str | None], path: str | None = None) -> str:
@@ -117,18 +157,22 @@ def address(request: Request, changes: dict[str, str | None], path: str | None =
 
 
 def head(request: Request, view: TableView, columns: Sequence[Column]) -> list[HeadCell]:
-    """Header cells: each sortable column links to this page sorted by it (ascending, or the
-    other way round if it is already the sort), back on the first page."""
+    """Header cells: each sortable column links to this page sorted by it (in the table's
+    usual direction, or the other way round if it is already the sort), back on the first
+    page."""
     cells = []
     for c in columns:
         current = c.key == view.sort
-        descending = current and not view.descending
+        descending = not view.descending if current else view.default_descending
+        wanted = Direction.DESC if descending else Direction.ASC
         href = (
             address(
                 request,
                 {
                     f"{view.key}_sort": c.key,
-                    f"{view.key}_dir": Direction.DESC.value if descending else None,
+                    f"{view.key}_dir": None
+                    if descending == view.default_descending
+                    else wanted.value,
                     f"{view.key}_offset": None,
                 },
             )
@@ -200,3 +244,177 @@ def download(
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
     )
+
+
+# -- a page's tables, declared once ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table of a page: its key in the address, its columns, its usual order, and the
+    name its downloads get."""
+
+    key: str
+    columns: tuple[Column, ...]
+    default_sort: str
+    file_name: str
+    default_descending: bool = False
+    #: a row that stands for several lines of the file (a stock card's receipt and the
+    #: discrepancy under it): the lines it stands for
+    expand: Callable[[Any], Sequence[Any]] | None = None
+
+    def view(self, request: Request) -> TableView:
+        return view_of(
+            request,
+            self.key,
+            self.columns,
+            self.default_sort,
+            default_descending=self.default_descending,
+        )
+
+
+@dataclass(frozen=True)
+class Table:
+    """What a template needs to draw one table: its rows, header cells, pager, downloads."""
+
+    rows: list[Any]
+    head: list[HeadCell]
+    page: TablePage
+    downloads: dict[str, str]
+
+
+#: A table's rows: ``(rows, total)`` where a ``total`` means the store already filtered,
+#: sorted and cut them to the view's page (or gave every row, sorted, when ``everything``);
+#: ``None`` means every matching row, computed whole, to be sorted and cut here.
+Rows = tuple[Sequence[Any], int | None]
+
+
+class TableData(Protocol):
+    """What a page's setup gives: the rows of each of its tables under its filters."""
+
+    def rows(self, key: str, view: TableView, everything: bool) -> Rows: ...
+
+
+def build_table(
+    request: Request, view: TableView, columns: Sequence[Column], rows: Rows, page_path: str
+) -> Table:
+    """A table from a page cut by the store (a total given) or from every row (sorted and
+    cut here)."""
+    found, total = rows
+    if total is None:
+        shown, nav = page_rows(
+            request, f"{view.key}_offset", view.offset, sort_rows(found, view, columns), view.size
+        )
+    else:
+        shown = list(found)
+        nav = table_page(request, f"{view.key}_offset", view.offset, len(shown), total, view.size)
+    return Table(
+        shown, head(request, view, columns), nav, download_links(request, page_path, view.key)
+    )
+
+
+@dataclass(frozen=True)
+class PageTables:
+    """Every table of one dashboard page (``path``), declared once for the page and its
+    downloads."""
+
+    path: str
+    specs: tuple[TableSpec, ...]
+
+    def spec(self, key: str) -> TableSpec:
+        for spec in self.specs:
+            if spec.key == key:
+                return spec
+        raise DoseflowError(
+            "SERVICE_BAD_REQUEST",
+            f"this page has no table {key!r}",
+            field="table",
+            expected="one of " + ", ".join(s.key for s in self.specs),
+            value=key,
+        )
+
+    def views(self, request: Request) -> dict[str, TableView]:
+        """Every table's state, checked before anything is read."""
+        return {spec.key: spec.view(request) for spec in self.specs}
+
+    def build(self, request: Request, data: TableData) -> dict[str, Any]:
+        """Every table of the page (a :class:`Table`), by key: ready to hand a template."""
+        return {
+            key: build_table(
+                request, view, self.spec(key).columns, data.rows(key, view, False), self.path
+            )
+            for key, view in self.views(request).items()
+        }
+
+    def download(
+        self, request: Request, key: str | None, data: TableData, fmt: DownloadFormat
+    ) -> Response:
+        """Every row of table ``key`` (may be left out on a page of one table) under the
+        page's filters and sort."""
+        spec = self.specs[0] if key is None and len(self.specs) == 1 else self.spec(key or "")
+        view = spec.view(request)
+        found, total = data.rows(spec.key, view, True)
+        rows = found if total is not None else sort_rows(found, view, spec.columns)
+        if spec.expand is not None:
+            rows = [line for row in rows for line in spec.expand(row)]
+        return download(spec.file_name, spec.columns, rows, fmt)
+
+
+def add_download(router: APIRouter, tables: PageTables, setup: Callable[..., TableData]) -> None:
+    """The page's ``/download`` handler, on the same setup (access check, filters) as the
+    page: ``?table=<key>&format=csv|xlsx`` plus the page's own parameters."""
+    prefix = router.prefix
+
+    def page_download(
+        request: Request, *, table: str | None, format: DownloadFormat, data: TableData
+    ) -> Response:
+        return tables.download(request, table, data, format)
+
+    # the page's own setup as a dependency: given as a signature of real objects (this
+    # module's annotations are strings, which FastAPI would look up among its globals)
+    page_download.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
+            ),
+            inspect.Parameter(
+                "table",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[str | None, Query(max_length=64, pattern=r"^[a-z_]+$")],
+                default=None,
+            ),
+            inspect.Parameter("format", inspect.Parameter.KEYWORD_ONLY, annotation=DownloadFormat),
+            inspect.Parameter(
+                "data",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[Any, Depends(setup)],
+            ),
+        ],
+        return_annotation=Response,
+    )
+    page_download.__doc__ = f"Every row of one table of {tables.path} (filters and sort kept)."
+    router.add_api_route(
+        tables.path.removeprefix(prefix) + "/download",
+        page_download,
+        methods=["GET"],
+        name=tables.path.strip("/").replace("/", "_") + "_download",
+    )
+
+
+RowsOf = Callable[[TableView, bool], Rows]
+
+
+@dataclass(frozen=True)
+class PageData:
+    """A page's setup: each table's row function, and what else the page shows."""
+
+    sources: Mapping[str, RowsOf]
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    def rows(self, key: str, view: TableView, everything: bool) -> Rows:
+        return self.sources[key](view, everything)
+
+
+def whole(rows: Sequence[Any]) -> RowsOf:
+    """A table computed whole: every matching row, sorted and cut here."""
+    return lambda _view, _everything: (rows, None)
