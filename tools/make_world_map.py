@@ -15,7 +15,7 @@ as inline SVG (no JavaScript library, works offline), so it needs path strings o
 arcs on every page would cost time for nothing. The projection is equirectangular
 (x = longitude, y = -latitude) scaled to :data:`WIDTH` units across, coordinates rounded to
 whole units (about 0.375 degree, finer than the 1:110m source shows) with repeated points
-dropped, written as relative moves to keep the file small (~70 KB).
+dropped, written as relative moves to keep the file small (46 KB).
 
 Run from the repository root: ``python tools/make_world_map.py /tmp/package/countries-110m.json``.
 """

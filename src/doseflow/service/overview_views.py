@@ -254,7 +254,10 @@ def overview_out(
 ) -> tuple[Overview, OverviewOut]:
     """The Overview the caller may see (a participant: its own country), as the store
     computed it and as the API answers it."""
-    overview = read_overview(engine, iso3=access.own_iso3, as_of=as_of, within_days=within_days)
+    own = access.own_iso3
+    overview = read_overview(
+        engine, iso3=own, as_of=as_of, within_days=within_days, published_only=own is not None
+    )
     alerts = [
         *ledger_alerts(overview),
         *reporting_alerts(engine, access, as_of, zones),

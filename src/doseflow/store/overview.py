@@ -6,7 +6,8 @@ allocation tables, never a replay of every event, so the page stays fast on a fu
 
 The pipeline of a participant (a country, ISO3) counts, in doses:
 
-* ``allocated``: lines of every allocation round of record (run or published) for it;
+* ``allocated``: lines of every allocation round of record (run or published) for it, or
+  of published rounds only for a participant's own view;
 * ``shipped``: doses dispatched on the first leg of shipments bound for it (a shipment's
   destination is its planned one, else where its first leg goes, else where it was
   received: the rule of the Shipments page);
@@ -30,7 +31,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from functools import cache
@@ -237,13 +238,13 @@ class _Reader:
         )
 
     def node_countries(self) -> dict[str, str | None]:
-        return dict(self.conn.execute(select(t.nodes.c.code, t.nodes.c.country)).tuples().all())
+        return dict(self.conn.execute(select(t.nodes.c.code, t.nodes.c.country)).all())
 
-    def allocated(self) -> dict[str, int]:
+    def allocated(self, statuses: Sequence[str]) -> dict[str, int]:
         q = (
             select(LineRow.iso3, func.sum(LineRow.doses))
             .join(RoundRow, RoundRow.id == LineRow.round_id)
-            .where(RoundRow.status.in_(ALLOCATED_STATUSES))
+            .where(RoundRow.status.in_(list(statuses)))
             .group_by(LineRow.iso3)
         )
         return {iso3: int(doses) for iso3, doses in self.conn.execute(q)}
@@ -390,13 +391,22 @@ def _ledger_totals(engine: Engine, reader: _Reader) -> _LedgerTotals:
     return totals
 
 
-def read_overview(engine: Engine, *, iso3: str | None, as_of: date, within_days: int) -> Overview:
+def read_overview(
+    engine: Engine,
+    *,
+    iso3: str | None,
+    as_of: date,
+    within_days: int,
+    published_only: bool = False,
+) -> Overview:
     """The Overview for ``iso3`` (None: every participant) as of the day ``as_of``; lots
-    expiring within ``within_days`` of it."""
+    expiring within ``within_days`` of it. ``published_only``: allocations of published
+    rounds only (what a participant has been told), not rounds of record still unpublished."""
     with engine.connect() as conn:
         reader = _Reader(conn)
         country_of = reader.node_countries()
-        allocated = reader.allocated()
+        statuses = (RoundStatus.PUBLISHED.value,) if published_only else ALLOCATED_STATUSES
+        allocated = reader.allocated(statuses)
         totals = _ledger_totals(engine, reader)
         expiring_stock = reader.expiring_stock(as_of + timedelta(days=within_days))
     shipments, transit = totals.shipments, totals.transit
