@@ -51,7 +51,9 @@ def _figures_match(browser: Browser, service: Service, url: str, actor: str) -> 
     if body["coverage"]["doses_per_100"] is None:
         assert per_100 == "no data"
     else:
-        assert float(per_100) == pytest.approx(body["coverage"]["doses_per_100"], abs=0.05)
+        assert float(per_100.replace(",", "")) == pytest.approx(
+            body["coverage"]["doses_per_100"], abs=0.05
+        )
         assert float(covered.rstrip("%")) == pytest.approx(
             body["coverage"]["fully_covered"] * 100, abs=0.05
         )

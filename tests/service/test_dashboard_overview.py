@@ -244,8 +244,10 @@ def test_the_map_has_a_path_per_country_with_its_band_title_and_link(site: Servi
     for p in with_data:
         per_100 = p["coverage"]["doses_per_100"]
         assert drawn[p["iso3"]] == band_of(per_100) != NO_DATA
-        link = f'<a href="/dashboard/shipments?country={p["iso3"]}"><path'
+        # a pointer follows the shape; keyboards and screen readers the table's same link
+        link = f'<a href="/dashboard/shipments?country={p["iso3"]}" tabindex="-1"><path'
         assert link in svg
+        assert f'<a href="/dashboard/shipments?country={p["iso3"]}">{p["name"]}</a>' in text
         assert html.escape(f"{p['name']}: {per_100:,.1f} doses per 100 people") in svg
     assert drawn["FRA"] == NO_DATA  # no deliveries recorded for France
     legend = text[text.index('<ul class="ov-legend"') :]

@@ -484,7 +484,3 @@ def read_overview(
         tuple(sorted(overdue, key=lambda o: (-o.days_late, o.shipment_id))),
         tuple(sorted(held, key=lambda h: (h.hub, h.shipment_id))),
     )
-
-
-def by_iso3(overview: Overview) -> Mapping[str, ParticipantFigures]:
-    return {p.iso3: p for p in overview.participants}
