@@ -222,9 +222,26 @@ def test_a_participant_sees_its_own_country_only(site: Service) -> None:
 
 
 def test_a_participant_cannot_ask_for_another_countrys_overview(site: Service) -> None:
-    """The API has no country parameter: the token decides; nothing of NGA in KEN's answer."""
-    body = api(site, "participant-KEN", iso3="NGA")
-    assert {p["iso3"] for p in body["participants"]} == {"KEN"}
+    refused = site.get("/api/overview", "participant-KEN", params={"iso3": "NGA"})
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "SERVICE_OUT_OF_SCOPE"
+    assert api(site, "participant-KEN", iso3="KEN")["scope"] == "KEN"
+    page(site, "participant-KEN")
+    assert site.client.get("/dashboard/?iso3=NGA").status_code == 403
+
+
+def test_staff_narrow_the_overview_to_one_participant(site: Service) -> None:
+    everyone = {p["iso3"]: p for p in api(site, "viewer")["participants"]}
+    kenya = api(site, "viewer", iso3="ken")
+    assert kenya["scope"] == "KEN"
+    assert [p["iso3"] for p in kenya["participants"]] == ["KEN"]
+    assert kenya["total"] == everyone["KEN"]["pipeline"]  # staff: every round of record
+    alerts = {a["kind"]: a for a in kenya["alerts"]}
+    assert "overdue-shipments" not in alerts  # Nigeria's
+    assert alerts["held-at-hubs"]["link"] == "/dashboard/shipments?state=held&country=KEN"
+    assert alerts["reports-missing"]["count"] == 1
+    shown = page_figures(page(site, "viewer", f"?as_of={AS_OF}&iso3=KEN"))
+    assert shown["total.allocated"] == str(kenya["total"]["allocated"])
 
 
 # -- map -------------------------------------------------------------------------------------

@@ -142,7 +142,9 @@ def ledger_alerts(overview: Overview) -> list[AlertOut]:
                 + (f", {expired:,} already expired" if expired else "")
                 + f"; the first is lot {first.lot} of {first.product} at {first.node}, "
                 f"expiring {first.expiry.isoformat()}.",
-                link=_link("/dashboard/stock", within_days=overview.within_days),
+                link=_link(
+                    "/dashboard/stock", within_days=overview.within_days, country=overview.iso3
+                ),
             )
         )
     if overview.overdue:
@@ -157,7 +159,7 @@ def ledger_alerts(overview: Overview) -> list[AlertOut]:
                 f"latest, "
                 f"{late[0].shipment_id} to {late[0].destination}, is "
                 f"{_plural(late[0].days_late, 'day')} late.",
-                link=_link("/dashboard/shipments", state="in transit"),
+                link=_link("/dashboard/shipments", state="in transit", country=overview.iso3),
             )
         )
     if overview.held:
@@ -173,19 +175,27 @@ def ledger_alerts(overview: Overview) -> list[AlertOut]:
                 text=f"{_plural(len(held), 'shipment')} ({sum(h.doses for h in held):,} doses) "
                 f"{_verb(len(held), 'waits', 'wait')} at a hub, {len(on_hold):,} of them held; "
                 f"e.g. {waiting.shipment_id} at {waiting.hub}{why}.",
-                link=_link("/dashboard/shipments", state="held" if on_hold else "at hub"),
+                link=_link(
+                    "/dashboard/shipments",
+                    state="held" if on_hold else "at hub",
+                    country=overview.iso3,
+                ),
             )
         )
     return out
 
 
 def reporting_alerts(
-    engine: Engine, access: Access, as_of: date, zones: Mapping[str, str] | None
+    engine: Engine,
+    access: Access,
+    country: str | None,
+    as_of: date,
+    zones: Mapping[str, str] | None,
 ) -> list[AlertOut]:
     """Reports missing or late as of ``as_of`` (the Reporting page's compliance table)."""
     if not _may(access, "compliance.read"):
         return []
-    rows = compliance_view(engine, as_of=as_of, participant=access.own_iso3, zones=zones)
+    rows = compliance_view(engine, as_of=as_of, participant=country, zones=zones)
     out: list[AlertOut] = []
     for status, severity, words in (
         (ComplianceStatus.MISSING, Severity.HIGH, "missing"),
@@ -204,18 +214,28 @@ def reporting_alerts(
                 f"from {_plural(len(who), 'participant')} ({', '.join(who[:5])}"
                 + (", ..." if len(who) > 5 else "")
                 + ").",
-                link=_link("/dashboard/reporting", as_of=as_of.isoformat(), status=status.value),
+                link=_link(
+                    "/dashboard/reporting",
+                    as_of=as_of.isoformat(),
+                    status=status.value,
+                    participant=country,
+                ),
             )
         )
     return out
 
 
-def coldchain_alerts(access: Access) -> list[AlertOut]:
-    """Product and store pairs that cannot keep their cold chain on the bundled network."""
+def coldchain_alerts(access: Access, country: str | None) -> list[AlertOut]:
+    """Product and store pairs that cannot keep their cold chain on the bundled network
+    (stores in ``country`` only, if given)."""
     if not _may(access, "coldchain.read"):
         return []
     net = bundled_network()
-    broken = [r for r in feasibility_rows(access, net) if not r.feasible]
+    broken = [
+        r
+        for r in feasibility_rows(access, net)
+        if not r.feasible and (country is None or r.country == country)
+    ]
     if not broken:
         return []
     return [
@@ -248,26 +268,32 @@ def overview_out(
     engine: Engine,
     access: Access,
     *,
+    iso3: str | None = None,
     as_of: date,
     within_days: int = DEFAULT_WITHIN_DAYS,
     zones: Mapping[str, str] | None = None,
 ) -> tuple[Overview, OverviewOut]:
-    """The Overview the caller may see (a participant: its own country), as the store
-    computed it and as the API answers it."""
-    own = access.own_iso3
+    """The Overview of ``iso3`` (None: every participant) as the store computed it and as
+    the API answers it. A participant gets its own country whatever it asks, and naming
+    another is ``SERVICE_OUT_OF_SCOPE`` (``Access.scoped``, as every other endpoint)."""
+    country = access.scoped(iso3)
     overview = read_overview(
-        engine, iso3=own, as_of=as_of, within_days=within_days, published_only=own is not None
+        engine,
+        iso3=country,
+        as_of=as_of,
+        within_days=within_days,
+        published_only=access.own_iso3 is not None,
     )
     alerts = [
         *ledger_alerts(overview),
-        *reporting_alerts(engine, access, as_of, zones),
-        *coldchain_alerts(access),
+        *reporting_alerts(engine, access, country, as_of, zones),
+        *coldchain_alerts(access, country),
     ]
     note = plausibility_note(access)
     if note is not None:
         alerts.append(note)
     out = OverviewOut(
-        scope=access.own_iso3,
+        scope=country,
         as_of=as_of,
         within_days=within_days,
         total=pipeline_out(overview.total),
@@ -345,9 +371,10 @@ class MapView:
     no_data: str
 
 
-def map_view(participants: Sequence[ParticipantOut], link_countries: bool) -> MapView:
+def map_view(participants: Sequence[ParticipantOut]) -> MapView:
     """Every bundled outline, coloured by its participant's delivered doses per 100 people;
-    those with figures link to their shipments (``link_countries``: the user may see them)."""
+    those with figures link to their shipments (the Overview's own permission, so the user
+    may open them)."""
     drawing = world_map()
     figures = {p.iso3: p for p in participants}
     shapes = []
@@ -360,6 +387,6 @@ def map_view(participants: Sequence[ParticipantOut], link_countries: bool) -> Ma
             if per_100 is not None
             else f"{name}: no data"
         )
-        link = _link("/dashboard/shipments", country=iso3) if p and link_countries else None
+        link = _link("/dashboard/shipments", country=iso3) if p is not None else None
         shapes.append(MapShape(iso3, name, outline.path, band_of(per_100), title, link))
     return MapView(drawing.width, drawing.height, drawing.source, tuple(shapes), BANDS, NO_DATA)

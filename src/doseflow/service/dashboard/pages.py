@@ -184,6 +184,7 @@ def overview(
     request: Request,
     as_of: DateQuery = None,
     within_days: Annotated[int, Query(ge=0, le=3650)] = DEFAULT_WITHIN_DAYS,
+    iso3: Annotated[str | None, Query(max_length=3, pattern=r"^[A-Za-z]{0,3}$")] = None,
 ) -> Response:
     """Headline figures, alerts, the coverage map and the pipeline per participant (the
     same figures as ``GET /api/overview``), then what the user's role may do."""
@@ -192,6 +193,7 @@ def overview(
     _, data = overview_out(
         engine_of(request),
         access,
+        iso3=iso3 or None,
         as_of=as_of or datetime.now(UTC).date(),
         within_days=within_days,
         zones=hierarchy_of(request).participant_zones(),
@@ -203,8 +205,7 @@ def overview(
         allowed=allowed,
         data=data,
         steps=STEPS,
-        map=map_view(data.participants, link_countries=True),
-        link_countries=True,
+        map=map_view(data.participants),
     )
 
 

@@ -21,7 +21,7 @@ from doseflow.service.overview_views import (
     OverviewOut,
     overview_out,
 )
-from doseflow.service.queries import DateQuery
+from doseflow.service.queries import DateQuery, Iso3Query
 from doseflow.service.routers.reports import hierarchy_of
 
 router = APIRouter(prefix="/api", tags=["overview"], responses=ERROR_RESPONSES)
@@ -41,12 +41,14 @@ def get_overview(
     access: ReadOverview,
     as_of: DateQuery = None,
     within_days: WithinDays = DEFAULT_WITHIN_DAYS,
+    iso3: Iso3Query = None,
 ) -> OverviewOut:
     """Headline figures, one row per participant, and alerts that link to dashboard pages;
-    ``as_of`` (default: today, UTC) judges expiry, overdue shipments and reports."""
+    ``as_of`` (default: today, UTC) judges expiry, overdue shipments and reports; ``iso3``
+    narrows to one participant (a participant token: its own only)."""
     day = as_of or datetime.now(UTC).date()
     zones = hierarchy_of(request).participant_zones()
     _, out = overview_out(
-        engine_of(request), access, as_of=day, within_days=within_days, zones=zones
+        engine_of(request), access, iso3=iso3, as_of=day, within_days=within_days, zones=zones
     )
     return out
