@@ -35,6 +35,7 @@ from doseflow.store.service_settings import SecuritySettings
 #: Routers under ``doseflow.service.routers``, in the order they appear in the API docs.
 ROUTER_MODULES: tuple[str, ...] = (
     "meta",
+    "overview",
     "allocation",
     "allocation_revisions",
     "ledger",

@@ -9,12 +9,14 @@ from __future__ import annotations
 import importlib
 import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlparse
 
 import plotly
 from anyio import to_thread
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -31,8 +33,17 @@ from doseflow.service.dashboard.render import (
     render,
     sign_in_redirect_target,
 )
+from doseflow.service.overview_views import (
+    DEFAULT_WITHIN_DAYS,
+    OVERVIEW_ACTION,
+    map_view,
+    overview_out,
+)
 from doseflow.service.permissions import ACTIONS
+from doseflow.service.queries import DateQuery
 from doseflow.service.rate_limits import RateLimits
+from doseflow.service.routers.reports import hierarchy_of
+from doseflow.store.overview import STEPS
 from doseflow.store.service import TOKEN_PREFIX, authenticate
 from doseflow.store.service_sessions import end_session, open_session
 from doseflow.store.service_settings import SecuritySettings
@@ -170,10 +181,33 @@ async def sign_out(request: Request) -> Response:
 
 
 @router.get("/")
-def overview(request: Request) -> Response:
-    access = page_access(request, "participants.read")
+def overview(
+    request: Request,
+    as_of: DateQuery = None,
+    within_days: Annotated[int, Query(ge=0, le=3650)] = DEFAULT_WITHIN_DAYS,
+    iso3: Annotated[str | None, Query(max_length=3, pattern=r"^[A-Za-z]{0,3}$")] = None,
+) -> Response:
+    """Headline figures, alerts, the coverage map and the pipeline per participant (the
+    same figures as ``GET /api/overview``), then what the user's role may do."""
+    access = page_access(request, OVERVIEW_ACTION)
     allowed = [a for a in ACTIONS if access.principal.role in a.roles]
-    return render(request, "overview.html", title="Overview", allowed=allowed)
+    _, data = overview_out(
+        engine_of(request),
+        access,
+        iso3=iso3 or None,
+        as_of=as_of or datetime.now(UTC).date(),
+        within_days=within_days,
+        zones=hierarchy_of(request).participant_zones(),
+    )
+    return render(
+        request,
+        "overview.html",
+        title="Overview",
+        allowed=allowed,
+        data=data,
+        steps=STEPS,
+        map=map_view(data.participants),
+    )
 
 
 def render_error(request: Request, details: Sequence[ErrorDetail], status: int) -> Response:
