@@ -321,7 +321,7 @@ def test_stock_card_shows_a_rejected_receipt_as_its_own_discrepancy(ledger: Ledg
             received("r0", 2, 100, shipment="S0"),
             dispatched("d1", 3, 72_000, to="PRK-NS"),
             _rejected("r1", 5, 72_000),
-            administered("x1", 6, 40),
+            administered("x1", 6, 40, node="PRK-NS"),
             dispatched("d2", 7, 10, shipment="S2", to="PRK-NS"),
             _rejected("r2", 8, 10, shipment="S2"),
             reversal("v2", 9, "r2"),
