@@ -487,6 +487,16 @@ def _lot_balance_before(conn: Connection, account: int | None, row: Any) -> int:
     return int(found or 0)
 
 
+def events_by_id(conn: Connection, event_ids: Sequence[str]) -> dict[str, LedgerEvent]:
+    """The recorded events among ``event_ids``, by id."""
+    e = t.events
+    rows: list[Any] = []
+    wanted = sorted(set(event_ids))
+    for i in range(0, len(wanted), LOOKUP_CHUNK):
+        rows.extend(conn.execute(select(e).where(e.c.event_id.in_(wanted[i : i + LOOKUP_CHUNK]))))
+    return {event.event_id: event for _row, event in load_events(conn, rows)}
+
+
 def shipment_events(
     conn: Connection, shipment_ids: Sequence[str] | None
 ) -> dict[str, list[LedgerEvent]]:

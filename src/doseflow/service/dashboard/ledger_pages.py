@@ -42,6 +42,7 @@ from doseflow.service.dashboard.paging import (
     page_rows,
     table_page,
 )
+from doseflow.service.dashboard.count_pages import may_count
 from doseflow.service.dashboard.render import NavItem, add_nav, page_access, render
 from doseflow.service.dashboard.tables import (
     Column,
@@ -457,6 +458,7 @@ def stock_page(
         source=source,
         sources=list(StockSource),
         source_text=describe(source),
+        may_count=may_count(access),
     )
 
 
@@ -615,6 +617,7 @@ def stock_card_page(
             for fmt in DownloadFormat
         },
         zone=zones_by_node(ledger.node_zones(), {node}),
+        may_count=may_count(access),
     )
 
 
