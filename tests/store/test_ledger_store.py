@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -361,3 +362,22 @@ def test_stock_card_of_a_lot_only_ever_rejected_shows_the_rejection(ledger: Ledg
     assert [(x.event_id, x.lot, x.balance) for x in card.lines] == [("r1", "A1", 0)]
     assert card.lines[0].discrepancy is not None
     assert card.lines[0].discrepancy.text.startswith("500 doses rejected")
+
+
+def test_a_physical_count_keeps_its_remark(ledger: LedgerStore) -> None:
+    """The counter's remark is stored with the count and read back (the dashboard's count
+    form records one for every count of a sheet); the correction is found by its id."""
+    ledger.append_events([dispatched("d1", 2, 100, to="PRK-NS"), received("r1", 3, 100)])
+    count = replace(counted("c1", 4, 90), remark="quarterly count: 10 broken vials")
+    result = ledger.append_events([count])
+    assert result.derived == ("c1/discrepancy",)
+    found = ledger.recorded(["c1", "c1/discrepancy", "nope"])
+    assert set(found) == {"c1", "c1/discrepancy"}
+    assert found["c1"].same_content(count)
+    assert getattr(found["c1"], "remark", None) == "quarterly count: 10 broken vials"
+    assert getattr(found["c1/discrepancy"], "quantity", None) == -10
+    # the same count sent again, remark and all, is a no-op; another remark is a conflict
+    assert ledger.append_events([count]).skipped == ("c1",)
+    with pytest.raises(DoseflowError) as refused:
+        ledger.append_events([replace(count, remark="another story")])
+    assert refused.value.code == "LEDGER_IDEMPOTENCY_CONFLICT"
