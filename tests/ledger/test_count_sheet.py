@@ -38,7 +38,7 @@ def test_the_rows_are_what_was_typed_and_blank_lines_are_left_out() -> None:
     assert [r["id"] for _, r in rows] == ["count-x-1", "count-x-2", "count-x-3"]
     assert [r["quantity"] for _, r in rows] == [23_500, "12.5", -4]
     assert [r["lot"] for _, r in rows] == ["K1", "K3", "K9"]
-    assert rows[0][1]["expiry"] == "2021-07-31" and rows[1][1]["expiry"] is None
+    assert [r["expiry"] for _, r in rows] == ["2021-07-31", None, "2021-12-31"]
     assert {r["type"] for _, r in rows} == {"physical-count"}
     assert {r["occurred_at"] for _, r in rows} == {moment.isoformat()}
     assert {r["reason"] for _, r in rows} == {"found"}

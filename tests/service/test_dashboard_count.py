@@ -77,8 +77,8 @@ def test_the_sheet_lists_each_lot_with_the_ledger_balance_of_the_count_day(
     page, fields = open_sheet(officer, "KEN-NS", "2021-05-10")
     rows = rows_of(page, "count-table")
     assert [r[:5] for r in rows] == [["AZ-SII", "K1", "2021-07-31", "1", "24,000"]]
-    assert fields["c0-product"] == "AZ-SII" and fields["c0-lot"] == "K1"
-    assert fields["count_date"] == "2021-05-10" and fields["node"] == "KEN-NS"
+    assert (fields["c0-product"], fields["c0-lot"]) == ("AZ-SII", "K1")
+    assert (fields["count_date"], fields["node"]) == ("2021-05-10", "KEN-NS")
     assert re.fullmatch(r"count-[0-9a-f]{32}", fields["sheet"])
     assert '<label class="visually-hidden" for="c0-counted">' in page
     # after the 20,000 given on 20 May, 4,000; before the receipt, nothing

@@ -35,6 +35,7 @@ from doseflow.ledger.views import (
 )
 from doseflow.service.auth import Access
 from doseflow.service.context import engine_of
+from doseflow.service.dashboard.count_pages import may_count
 from doseflow.service.dashboard.paging import (
     DASHBOARD_ROWS,
     OffsetParam,
@@ -42,7 +43,6 @@ from doseflow.service.dashboard.paging import (
     page_rows,
     table_page,
 )
-from doseflow.service.dashboard.count_pages import may_count
 from doseflow.service.dashboard.render import NavItem, add_nav, page_access, render
 from doseflow.service.dashboard.tables import (
     Column,
