@@ -39,6 +39,7 @@ def test_enter_a_count_and_see_the_adjustment_on_the_stock_card(
     expect(page.get_by_role("alert")).to_contain_text("Nothing was recorded")
     expect(page.locator("#f0-lot-error")).to_contain_text("LEDGER_MISSING_FIELD")
     expect(page.get_by_label("Lot (found lot 1)")).to_have_attribute("aria-invalid", "true")
+    page.screenshot(path=str(shots / "stock-count-refused.png"), full_page=True)
     assert service.get("/api/ledger/events", "viewer").json()[-1]["type"] != "physical-count"
     # what was typed is kept: the count as taken, without the half-entered found lot
     expect(counted).to_have_value("23500")
@@ -47,7 +48,7 @@ def test_enter_a_count_and_see_the_adjustment_on_the_stock_card(
     # the count as taken
     page.get_by_label("Remark").fill("quarterly count: a tray of K1 broken")
     page.get_by_role("button", name="Record the count").click()
-    expect(page.get_by_role("status")).to_contain_text("Count recorded: 1 lots counted at KEN-NS")
+    expect(page.get_by_role("status")).to_contain_text("Count recorded: 1 lot counted at KEN-NS")
     result = page.get_by_role("table", name="What the ledger recorded")
     expect(result.locator("tbody tr").first).to_contain_text("-500")
     page.screenshot(path=str(shots / "stock-count.png"), full_page=False)

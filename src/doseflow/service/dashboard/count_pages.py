@@ -85,6 +85,24 @@ class SheetLine:
     counted: str
 
 
+_PARTS = {"product": "Product", "lot": "Lot", "expiry": "Expiry", "counted": "Counted doses"}
+
+
+def _labels(lines: Sequence[SheetLine]) -> dict[str, str]:
+    """What each field of the sheet is called, for the list of refusals at its top."""
+    labels = {"node": "Node", "count_date": "Count date", "remark": "Remark"}
+    found = 0
+    for line in lines:
+        if line.listed:
+            for part in _PARTS:
+                labels[f"{line.key}-{part}"] = f"Lot {line.lot} of {line.product}"
+        else:
+            found += 1
+            for part, label in _PARTS.items():
+                labels[f"{line.key}-{part}"] = f"{label} (found lot {found})"
+    return labels
+
+
 def _countable(ledger: LedgerStore, access: Access) -> dict[str, Node]:
     """The nodes the user may count: stores, hubs and service points of their scope
     (a supplier's stock is not the programme's to count)."""
@@ -289,6 +307,7 @@ def _sheet_page(
         remark=typed.get("remark", ""),
         remark_limit=MAX_TEXT_LENGTH,
         errors=errors,
+        labels=_labels(context["lines"]),
         results=None,
         **context,
     )
