@@ -106,6 +106,7 @@ def test_saving_records_the_counts_and_the_card_shows_the_correction(seeded: Ser
             "f0-expiry": "2021-12-31",
             "f0-counted": "120",
             "remark": "quarterly count; K9 found behind the freezer",
+            "recorded_by": "someone-else",  # not the form's to say: the session's user is
         }
     )
     saved = post(officer, fields)

@@ -290,7 +290,6 @@ def _sheet_page(
             "moment": moment,
             "today": today,
             "day": day,
-            "future": day > today,
         }
     return render(
         request,
