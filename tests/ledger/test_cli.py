@@ -397,3 +397,43 @@ def test_card_shows_a_receipts_shortfall(
     shortfall = lines[received_at + 1]
     assert "discrepancy" in shortfall
     assert "2,400 doses short against 72,000 dispatched on shipment S1" in shortfall
+
+
+def test_card_shows_a_receipt_rejected_whole(
+    db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ledger card`` shows a receipt that accepted none of its 72,000 doses (a cold-chain
+    break), with the rejection on its own line, though no stock moved (issue 15)."""
+    from doseflow.cli.console import console
+
+    monkeypatch.setattr(console, "width", 220)
+    LedgerStore(open_database(db_url)).register_nodes(NODES)
+    path = tmp_path / "events.csv"
+    rejected = ShipmentReceived(
+        event_id="r1",
+        occurred_at=received("r1", 5, 1).occurred_at,
+        recorded_by="me",
+        shipment_id="S1",
+        node="PRK-NS",
+        lot=received("r1", 5, 1).lot,
+        quantity=0,
+        discrepancy=72_000,
+        outcome=ReceiptOutcome.REJECTED,
+        reason=DiscrepancyReason.TEMPERATURE_EXCURSION,
+    )
+    write_events(path, [dispatched("d1", 2, 72_000, to="PRK-NS"), rejected])
+    _ok(["ledger", "import", str(path), "--db", db_url])
+    capsys.readouterr()
+    _ok(["ledger", "card", "PRK-NS", "AZ-SII", "--db", db_url])
+    lines = capsys.readouterr().out.splitlines()
+    receipt = next(i for i, line in enumerate(lines) if " received " in line)
+    assert "shipment S1" in lines[receipt]
+    gap = lines[receipt + 1]
+    assert "discrepancy" in gap
+    assert (
+        "72,000 doses rejected (temperature excursion) against 72,000 dispatched on shipment S1"
+        in gap
+    )

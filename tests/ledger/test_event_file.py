@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from doseflow.domain.errors import DoseflowError
 from doseflow.domain.events import AdjustmentReason, LedgerEvent
 from doseflow.ledger.event_file import read_csv_text, read_events, read_json_text, write_events
 from tests.ledger.factory import (
+    LOT_B,
     adjusted,
     administered,
     arrived,
@@ -37,6 +39,7 @@ ALL_KINDS: list[LedgerEvent] = [
     administered("x1", 28, 5),
     adjusted("w1", 29, -3, AdjustmentReason.OPEN_VIAL_WASTAGE),
     counted("c1", 30, 870),
+    replace(counted("c2", 30, 870, lot=LOT_B), remark="quarterly count, K9 found"),
     reversal("v1", 31, "x1"),
 ]
 

@@ -156,3 +156,27 @@ def test_stock_card_shows_a_receipts_shortfall(seeded: Service) -> None:
         "document": "shipment S-NGA-1",
         "text": "2,400 doses short against 12,000 dispatched on shipment S-NGA-1",
     }
+
+
+def test_stock_card_shows_a_receipt_rejected_whole(seeded: Service) -> None:
+    """A receipt that accepted none of its 12,000 doses (a cold-chain break) moves no stock,
+    yet has its line on the card, carrying the rejection (issue 15)."""
+    rejected = receipt_row(
+        quantity=0, discrepancy=12_000, outcome="rejected", reason="temperature-excursion"
+    )
+    posted = seeded.post("/api/ledger/events", "logistics-officer", json={"events": [rejected]})
+    assert posted.status_code == 200, posted.text
+    card = seeded.get(
+        "/api/stock/card", "participant-NGA", params={"node": "NGA-NS", "product": "AZ-SII"}
+    ).json()
+    assert [x["event_id"] for x in card["lines"]] == ["r-nga-1"]
+    line = card["lines"][0]
+    assert (line["doses_in"], line["doses_out"], line["balance"]) == (0, 0, 0)
+    assert line["discrepancy"] == {
+        "doses": 12_000,
+        "dispatched": 12_000,
+        "reason": "temperature-excursion",
+        "document": "shipment S-NGA-1",
+        "text": "12,000 doses rejected (temperature excursion) against 12,000 dispatched "
+        "on shipment S-NGA-1",
+    }

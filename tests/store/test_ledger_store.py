@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -293,3 +294,90 @@ def test_stock_card_shows_a_receipts_shortfall_against_the_dispatch(ledger: Ledg
     assert (r1.discrepancy.reason, r1.discrepancy.document) == ("short", "shipment S1")
     assert r1.discrepancy.text == "2,400 doses short against 72,000 dispatched on shipment S1"
     assert r2.discrepancy is None
+
+
+def _rejected(eid: str, d: int, doses: int, shipment: str = "S1") -> ShipmentReceived:
+    """A receipt that accepted nothing: every dispatched dose lost to a cold-chain break."""
+    return ShipmentReceived(
+        event_id=eid,
+        occurred_at=day(d),
+        recorded_by="me",
+        shipment_id=shipment,
+        node="PRK-NS",
+        lot=LOT_A,
+        quantity=0,
+        discrepancy=doses,
+        outcome=ReceiptOutcome.REJECTED,
+        reason=DiscrepancyReason.TEMPERATURE_EXCURSION,
+    )
+
+
+def test_stock_card_shows_a_rejected_receipt_as_its_own_discrepancy(ledger: LedgerStore) -> None:
+    """A receipt rejected whole moves no stock, yet the card shows it, in its place between
+    the movements, with the doses rejected against the dispatch (issue 15); a rejection
+    later reversed is gone from the card."""
+    ledger.append_events(
+        [
+            dispatched("d0", 1, 100, shipment="S0", to="PRK-NS"),
+            received("r0", 2, 100, shipment="S0"),
+            dispatched("d1", 3, 72_000, to="PRK-NS"),
+            _rejected("r1", 5, 72_000),
+            administered("x1", 6, 40, node="PRK-NS"),
+            dispatched("d2", 7, 10, shipment="S2", to="PRK-NS"),
+            _rejected("r2", 8, 10, shipment="S2"),
+            reversal("v2", 9, "r2"),
+        ]
+    )
+    card = ledger.stock_card("PRK-NS", "AZ-SII")
+    assert [x.event_id for x in card.lines] == ["r0", "r1", "x1"]
+    rejected = card.lines[1]
+    assert (rejected.doses_in, rejected.doses_out) == (0, 0)
+    assert (rejected.lot, rejected.lot_balance, rejected.balance) == ("A1", 100, 100)
+    assert rejected.counterpart == "shipment S1"
+    assert rejected.discrepancy is not None
+    assert (rejected.discrepancy.doses, rejected.discrepancy.dispatched) == (72_000, 72_000)
+    assert rejected.discrepancy.text == (
+        "72,000 doses rejected (temperature excursion) against 72,000 dispatched on shipment S1"
+    )
+    # paged, the rejected line keeps its place and the balance carries over
+    page, total = ledger.stock_card_page("PRK-NS", "AZ-SII", limit=1, offset=1)
+    assert total == 3
+    assert [x.event_id for x in page.lines] == ["r1"]
+    assert (page.opening, page.lines[0].lot_balance) == (100, 100)
+    # a window starting after the rejection leaves it out; one around it keeps it
+    later = ledger.stock_card("PRK-NS", "AZ-SII", start=date(2021, 1, 6))
+    assert [x.event_id for x in later.lines] == ["x1"]
+    assert [
+        x.event_id
+        for x in ledger.stock_card(
+            "PRK-NS", "AZ-SII", start=date(2021, 1, 4), end=date(2021, 1, 5)
+        ).lines
+    ] == ["r1"]
+
+
+def test_stock_card_of_a_lot_only_ever_rejected_shows_the_rejection(ledger: LedgerStore) -> None:
+    """A node that never held the lot (every dose of it rejected) still has a card line."""
+    ledger.append_events([dispatched("d1", 3, 500, to="PRK-NS"), _rejected("r1", 5, 500)])
+    card = ledger.stock_card("PRK-NS", "AZ-SII", lot="A1")
+    assert [(x.event_id, x.lot, x.balance) for x in card.lines] == [("r1", "A1", 0)]
+    assert card.lines[0].discrepancy is not None
+    assert card.lines[0].discrepancy.text.startswith("500 doses rejected")
+
+
+def test_a_physical_count_keeps_its_remark(ledger: LedgerStore) -> None:
+    """The counter's remark is stored with the count and read back (the dashboard's count
+    form records one for every count of a sheet); the correction is found by its id."""
+    ledger.append_events([dispatched("d1", 2, 100, to="PRK-NS"), received("r1", 3, 100)])
+    count = replace(counted("c1", 4, 90), remark="quarterly count: 10 broken vials")
+    result = ledger.append_events([count])
+    assert result.derived == ("c1/discrepancy",)
+    found = ledger.recorded(["c1", "c1/discrepancy", "nope"])
+    assert set(found) == {"c1", "c1/discrepancy"}
+    assert found["c1"].same_content(count)
+    assert getattr(found["c1"], "remark", None) == "quarterly count: 10 broken vials"
+    assert getattr(found["c1/discrepancy"], "quantity", None) == -10
+    # the same count sent again, remark and all, is a no-op; another remark is a conflict
+    assert ledger.append_events([count]).skipped == ("c1",)
+    with pytest.raises(DoseflowError) as refused:
+        ledger.append_events([replace(count, remark="another story")])
+    assert refused.value.code == "LEDGER_IDEMPOTENCY_CONFLICT"

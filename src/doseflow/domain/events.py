@@ -126,6 +126,7 @@ _TEXT_LIMITS: tuple[tuple[str, int], ...] = (
     ("caused_by", MAX_ID_LENGTH),
     ("allocation_ref", MAX_ID_LENGTH),
     ("reason", MAX_TEXT_LENGTH),
+    ("remark", MAX_TEXT_LENGTH),
 )
 
 
@@ -430,12 +431,15 @@ class Adjustment(LedgerEvent):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PhysicalCount(LedgerEvent):
     """Doses counted at ``node``. The store records the difference from the ledger balance at
-    ``occurred_at`` as an :class:`Adjustment` (``count-correction``) caused by this count."""
+    ``occurred_at`` as an :class:`Adjustment` (``count-correction``) caused by this count.
+    ``remark`` is the counter's note (why the count, what was found), kept with the count
+    so a later reader of the correction knows its story."""
 
     kind: ClassVar[EventKind] = EventKind.PHYSICAL_COUNT
     node: str
     lot: Lot
     counted: int
+    remark: str | None = None
 
     def _check(self) -> None:
         _required(self, "node", self.node)

@@ -250,7 +250,9 @@ def event_of(row: EventRow) -> LedgerEvent:
             expected=f"text of at most {room} characters",
             value=row.id,
         )
-    return PhysicalCount(**common, node=_need(row, "node"), lot=lot, counted=quantity)
+    return PhysicalCount(
+        **common, node=_need(row, "node"), lot=lot, counted=quantity, remark=row.reason
+    )
 
 
 def _enum(cls: Any, value: str | None, field: str) -> Any:
@@ -307,7 +309,7 @@ def row_of(event: LedgerEvent) -> dict[str, Any]:
         row.update(product=e.product, route=ROUTE_SEPARATOR.join(e.route))
     if isinstance(e, ShipmentReceived):
         row.update(discrepancy=e.discrepancy, outcome=e.outcome.value)
-    reason = getattr(e, "reason", None)
+    reason = getattr(e, "reason", getattr(e, "remark", None))
     row["reason"] = getattr(reason, "value", reason)
     for name in ("expected_dispatch", "expected_arrival", "until"):
         value = getattr(e, name, None)

@@ -61,6 +61,12 @@ _DISCREPANCY_WORDS = {
     "damaged": "damaged",
     "temperature-excursion": "lost to a temperature excursion",
 }
+#: Why a receipt that accepted nothing was rejected, by its reason.
+_REJECTION_WORDS = {
+    "short": "none arrived",
+    "damaged": "damaged",
+    "temperature-excursion": "temperature excursion",
+}
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,14 @@ class ReceiptDiscrepancy:
 
     @classmethod
     def of(cls, doses: int, accepted: int, reason: str | None, document: str) -> ReceiptDiscrepancy:
-        words = _DISCREPANCY_WORDS.get(reason or "", "not accepted")
+        """A receipt that accepted nothing reads as rejected (with its reason): "72,000
+        doses rejected (temperature excursion) against 72,000 dispatched on shipment S1"."""
         dispatched = accepted + doses
+        if accepted == 0:
+            why = _REJECTION_WORDS.get(reason or "")
+            words = f"rejected ({why})" if why else "rejected"
+        else:
+            words = _DISCREPANCY_WORDS.get(reason or "", "not accepted")
         text = f"{doses:,} doses {words} against {dispatched:,} dispatched on {document}"
         return cls(doses, dispatched, reason, document, text)
 

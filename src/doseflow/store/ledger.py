@@ -399,6 +399,12 @@ class LedgerStore:
         with self.engine.connect() as conn:
             return q.events_page(conn, limit=limit, offset=offset, nodes=nodes)
 
+    def recorded(self, event_ids: Sequence[str]) -> dict[str, LedgerEvent]:
+        """The recorded events among ``event_ids``, by id (e.g. the physical counts of one
+        count sheet and the corrections they produced, to show what was recorded)."""
+        with self.engine.connect() as conn:
+            return q.events_by_id(conn, event_ids)
+
     def event_count(self) -> int:
         with self.engine.connect() as conn:
             return q.event_count(conn)

@@ -12,11 +12,23 @@ instead (e.g. an org unit's). A datetime is an exact instant wherever the node i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, func, literal, or_, select
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from doseflow.data.time_zones import FALLBACK_ZONE, load_zone
 from doseflow.domain.events import EventKind, LedgerEvent
@@ -328,6 +340,12 @@ def stock_card_page(
         conn.execute(_accounts_query(conn, AccountState.STOCK, None, node, product, lot))
     )
     ids = {r.id: r.number for r in accounts}
+    # a receipt rejected whole moves no stock: it is found by its step out of transit to
+    # the node (transit accounts are kept by destination)
+    transit = {
+        r.id: r.number
+        for r in conn.execute(_accounts_query(conn, AccountState.TRANSIT, None, node, product, lot))
+    }
     here = zone or zone_of_node(conn, node)
     lot_balances: dict[str, int] = {}
     before = 0
@@ -342,35 +360,14 @@ def stock_card_page(
         )
         lot_balances = {r.number: int(r.doses) for r in opening_rows}
     opening = sum(lot_balances.values())
-    if not ids:
+    if not ids and not transit:
         return StockCard(node, product, lot, opening, ()), 0
-    s, e = t.steps, t.events
-    q = (
-        select(
-            s.c.account_id,
-            s.c.at,
-            s.c.delta,
-            s.c.balance_after,
-            e.c.event_id,
-            e.c.kind,
-            e.c.node,
-            e.c.to_node,
-            e.c.shipment_id,
-            e.c.reason,
-            e.c.ref,
-            e.c.quantity,
-            e.c.discrepancy,
-            e.c.recorded_by,
-            e.c.recorded_at,
-        )
-        .join(e, e.c.seq == s.c.seq)
-        .where(s.c.account_id.in_(list(ids)))
-        .order_by(s.c.at, s.c.ord, s.c.seq, s.c.account_id)
-    )
+    lines_q = _card_lines(ids, transit)
+    q = select(lines_q).order_by(lines_q.c.at, lines_q.c.ord, lines_q.c.seq, lines_q.c.account_id)
     if start is not None:
-        q = q.where(s.c.at > before)
+        q = q.where(lines_q.c.at > before)
     if end is not None:
-        q = q.where(s.c.at <= instant_of(end, here))
+        q = q.where(lines_q.c.at <= instant_of(end, here))
     # counted only for a page: unpaged, the count is the number of lines read (below)
     count = (
         None
@@ -382,20 +379,29 @@ def stock_card_page(
         opening += int(
             conn.execute(select(func.coalesce(func.sum(skipped.c.delta), 0))).scalar_one()
         )
+    stock_of_lot = {number: account for account, number in ids.items()}
     lines: list[CardLine] = []
+    lot_now: dict[str, int] = {}
     total = opening
     for r in conn.execute(q.offset(offset).limit(limit)):
         total += r.delta
+        if r.balance_after is None:  # a rejection: the lot's balance is unchanged
+            number = transit[r.transit_id]
+            if number not in lot_now:
+                lot_now[number] = _lot_balance_before(conn, stock_of_lot.get(number), r)
+        else:
+            number = ids[r.account_id]
+            lot_now[number] = int(r.balance_after)
         lines.append(
             CardLine(
                 at=from_instant(r.at),
                 event_id=r.event_id,
                 kind=EventKind(r.kind),
-                lot=ids[r.account_id],
+                lot=number,
                 counterpart=_counterpart(r, node),
                 doses_in=max(r.delta, 0),
                 doses_out=max(-r.delta, 0),
-                lot_balance=int(r.balance_after),
+                lot_balance=lot_now[number],
                 balance=total,
                 recorded_by=r.recorded_by,
                 recorded_at=from_instant(r.recorded_at),
@@ -404,6 +410,91 @@ def stock_card_page(
         )
     card = StockCard(node, product, lot, opening, tuple(lines))
     return card, len(lines) + offset if count is None else count
+
+
+def _card_lines(stock: Collection[int], transit: Collection[int]) -> Any:
+    """The card's lines as one subquery: every step of the node's stock accounts (the
+    movements), and the receipts rejected whole (no stock step; found by their step out of
+    the node's transit accounts, with a delta of 0 and no balance), unless reversed."""
+    s, e = t.steps, t.events
+    event_columns = (
+        e.c.event_id,
+        e.c.kind,
+        e.c.node,
+        e.c.to_node,
+        e.c.shipment_id,
+        e.c.reason,
+        e.c.ref,
+        e.c.quantity,
+        e.c.discrepancy,
+        e.c.recorded_by,
+        e.c.recorded_at,
+    )
+    movements = (
+        select(
+            s.c.account_id,
+            null().label("transit_id"),
+            s.c.at,
+            s.c.ord,
+            s.c.seq,
+            s.c.delta,
+            s.c.balance_after,
+            *event_columns,
+        )
+        .join(e, e.c.seq == s.c.seq)
+        .where(s.c.account_id.in_(list(stock)))
+    )
+    undone = e.alias("undone")
+    rejections = (
+        select(
+            null().label("account_id"),
+            s.c.account_id.label("transit_id"),
+            s.c.at,
+            s.c.ord,
+            s.c.seq,
+            literal(0).label("delta"),
+            null().label("balance_after"),
+            *event_columns,
+        )
+        .join(e, e.c.seq == s.c.seq)
+        .where(
+            s.c.account_id.in_(list(transit)),
+            e.c.kind == EventKind.RECEIVED.value,
+            e.c.quantity == 0,
+            ~exists().where(
+                undone.c.kind == EventKind.REVERSAL.value, undone.c.ref == e.c.event_id
+            ),
+        )
+    )
+    return union_all(movements, rejections).subquery()
+
+
+def _lot_balance_before(conn: Connection, account: int | None, row: Any) -> int:
+    """The balance of a lot's stock account just before ``row``'s place on the card."""
+    if account is None:
+        return 0
+    s = t.steps
+    earlier = or_(
+        s.c.at < row.at,
+        and_(s.c.at == row.at, or_(s.c.ord < row.ord, and_(s.c.ord == row.ord, s.c.seq < row.seq))),
+    )
+    found = conn.execute(
+        select(s.c.balance_after)
+        .where(s.c.account_id == account, earlier)
+        .order_by(s.c.at.desc(), s.c.ord.desc(), s.c.seq.desc())
+        .limit(1)
+    ).scalar()
+    return int(found or 0)
+
+
+def events_by_id(conn: Connection, event_ids: Sequence[str]) -> dict[str, LedgerEvent]:
+    """The recorded events among ``event_ids``, by id."""
+    e = t.events
+    rows: list[Any] = []
+    wanted = sorted(set(event_ids))
+    for i in range(0, len(wanted), LOOKUP_CHUNK):
+        rows.extend(conn.execute(select(e).where(e.c.event_id.in_(wanted[i : i + LOOKUP_CHUNK]))))
+    return {event.event_id: event for _row, event in load_events(conn, rows)}
 
 
 def shipment_events(

@@ -125,6 +125,7 @@ KIND_FIELDS: dict[EventKind, tuple[tuple[str, str], ...]] = {
         ("lot_id", "lot_id"),
         ("vvm_stage", "vvm"),
         ("quantity", "counted"),
+        ("reason", "remark"),
     ),
     EventKind.REVERSAL: (("ref", "reverses"), ("reason", "reason")),
 }
@@ -268,4 +269,6 @@ def event_from_row(row: Mapping[str, Any], lot: Lot | None) -> LedgerEvent:
             reason=AdjustmentReason(row["reason"]),
             caused_by=row["ref"],
         )
-    return PhysicalCount(**common, node=row["node"], lot=lot, counted=q)
+    return PhysicalCount(
+        **common, node=row["node"], lot=lot, counted=q, remark=row["reason"] or None
+    )

@@ -33,6 +33,7 @@ from doseflow.ledger.views import (
 )
 from doseflow.service.auth import Access
 from doseflow.service.context import engine_of
+from doseflow.service.dashboard.count_pages import may_count
 from doseflow.service.dashboard.render import NavItem, add_nav, page_access, render
 from doseflow.service.dashboard.tables import (
     Column,
@@ -390,6 +391,7 @@ def stock_page(request: Request, data: Annotated[PageData, Depends(stock_setup)]
         sources=list(StockSource),
         source_text=describe(source),
         **tables,
+        may_count=may_count(request),
     )
 
 
@@ -579,6 +581,7 @@ def stock_card_page(
         filters=ctx["filters"],
         zone=zones_by_node(ledger.node_zones(), {node}),
         **tables,
+        may_count=may_count(request),
     )
 
 

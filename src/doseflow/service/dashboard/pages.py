@@ -56,6 +56,7 @@ PAGE_MODULES: tuple[str, ...] = (
     "allocation_pages",
     "revision_pages",
     "ledger_pages",
+    "count_pages",
     "coldchain_pages",
     "deployment_pages",
     "reporting_pages",
