@@ -18,15 +18,23 @@ from rich.table import Table
 from doseflow.cli import allocation_revisions
 from doseflow.cli.console import console
 from doseflow.cli.context import CONTEXT_SETTINGS
+from doseflow.cli.options import (
+    old_positional_participant,
+    option_or_position,
+    participant_option,
+    product_option,
+    round_option,
+)
 from doseflow.cli.output import OutputFormat, Shown, emit, format_option, print_table, write_xlsx
 from doseflow.cli.output import col as column
+from doseflow.cli.vocabulary import OLD_SPELLINGS, VocabularyTyper
 from doseflow.domain.errors import DoseflowError
 
 if TYPE_CHECKING:
     from doseflow.allocation import AllocationRun, Scenario
     from doseflow.store.allocation import AllocationStore, LineInfo
 
-allocate_app = typer.Typer(
+allocate_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="Allocation rounds: run a scenario, decline, publish, show, export.",
     no_args_is_help=True,
@@ -219,12 +227,17 @@ def render_gate_exclusions(run: AllocationRun) -> None:
 @allocate_app.command("decline")
 def decline(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    round_number: int = typer.Option(..., "--round", help="Round number."),
-    product: str = typer.Option(..., "--product", help="Product code."),
-    iso3: str = typer.Option(..., "--iso3", help="The declining participant."),
+    round_number: int = round_option(..., "Round number."),
+    product: str = product_option(..., "Product code or alias."),
+    iso3: str = participant_option(..., "The declining participant."),
     doses: int | None = typer.Option(None, "--doses", help="Doses declined (default: all)."),
     reason: str = typer.Option("", "--reason", help="Why, as the participant said it."),
-    to: str | None = typer.Option(None, "--to", help="Named recipients, comma-separated ISO3."),
+    to: str | None = typer.Option(
+        None,
+        "--recipients",
+        *OLD_SPELLINGS["--recipients"],
+        help="Named recipients, comma-separated ISO3.",
+    ),
     most_affected: bool = typer.Option(
         False, "--most-affected", help="Send to the most severely affected (threat weighting)."
     ),
@@ -238,8 +251,8 @@ def decline(
     if recipients and most_affected:
         raise DoseflowError(
             "ALLOC_INVALID_FIELD",
-            "choose either named recipients (--to) or --most-affected, not both",
-            field="--to",
+            "choose either named recipients (--recipients) or --most-affected, not both",
+            field="--recipients",
             expected="one redirect",
             value=to,
         )
@@ -251,7 +264,7 @@ def decline(
     d = Decline(
         round=round_number,
         product=product,
-        iso3=iso3.upper(),
+        iso3=iso3,
         doses=doses,
         reason=reason,
         redirect=redirect,
@@ -271,7 +284,7 @@ def decline(
 @allocate_app.command("publish")
 def publish(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    round_number: int = typer.Option(..., "--round", help="Round number."),
+    round_number: int = round_option(..., "Round number."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Mark a round as published (communicated to participants)."""
@@ -334,8 +347,8 @@ def list_declines(
 @allocate_app.command("show")
 def show(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    round_number: int | None = typer.Option(None, "--round", help="One round only."),
-    iso3: str | None = typer.Option(None, "--iso3", help="One participant only."),
+    round_number: int | None = round_option(None, "One round only."),
+    iso3: str | None = participant_option(None, "One participant only."),
     fmt: OutputFormat = format_option(
         "table (rounds, then allocation lines), csv or json (the allocation lines)."
     ),
@@ -411,7 +424,7 @@ def export(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
     fmt: str = typer.Option("csv", "--format", help="csv, json, parquet or xlsx."),
     out: Path = typer.Option(..., "--out", help="File to write."),
-    round_number: int | None = typer.Option(None, "--round", help="One round only."),
+    round_number: int | None = round_option(None, "One round only."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Export allocation lines, one per participant and pool, 0 doses included (CSV and
@@ -479,14 +492,16 @@ def _flat_columns() -> tuple[str, ...]:
 
 
 def explain(
-    iso3: str = typer.Argument(..., help="ISO3 code of a participant."),
+    iso3_given: str | None = old_positional_participant(),
+    participant: str | None = participant_option(None, "The participant (ISO3 code)."),
     scenario: str | None = typer.Option(None, "--scenario", help="Stored scenario name."),
-    round_number: int | None = typer.Option(None, "--round", help="One round only."),
+    round_number: int | None = round_option(None, "One round only."),
     as_json: bool = typer.Option(False, "--json", help="Structured output."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Why a participant received what it did: pool, eligibility, coverage, floor/cap,
     rounding, declines given and received."""
+    iso3 = option_or_position(participant, iso3_given, "--participant")
     store = _store(db)
     name = scenario
     if name is None:

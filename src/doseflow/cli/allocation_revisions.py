@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from doseflow.cli.console import console
+from doseflow.cli.options import from_option, round_option, to_option
 from doseflow.cli.output import OutputFormat, Shown, emit, format_option, print_table
 from doseflow.cli.output import col as column
 from doseflow.domain.errors import DoseflowError
@@ -131,7 +132,7 @@ def render_revisions(rows: list[RevisionInfo], fmt: OutputFormat = OutputFormat.
 
 def revise(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    round_number: int = typer.Option(..., "--round", help="The round whose supply changed."),
+    round_number: int = round_option(..., "The round whose supply changed."),
     supply: list[str] = typer.Option(
         [], "--supply", help="TRANCHE_ID=DOSES: a tranche's revised doses (repeatable)."
     ),
@@ -165,9 +166,9 @@ def revise(
 
 def diff(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    round_number: int = typer.Option(..., "--round", help="Round number."),
-    from_revision: int = typer.Option(..., "--from", help="The earlier revision."),
-    to_revision: int = typer.Option(..., "--to", help="The later revision."),
+    round_number: int = round_option(..., "Round number."),
+    from_revision: int = from_option(..., "The earlier revision."),
+    to_revision: int = to_option(..., "The later revision."),
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
@@ -196,7 +197,7 @@ def diff(
 
 def list_revisions(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    round_number: int | None = typer.Option(None, "--round", help="One round only."),
+    round_number: int | None = round_option(None, "One round only."),
     fmt: OutputFormat = format_option(),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:

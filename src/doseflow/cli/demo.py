@@ -133,7 +133,7 @@ def allocation_step(ctx: DemoContext) -> None:
     frame.to_csv(path, index=False)
     ctx.console.print(
         f"{len(lines):,} allocation lines stored in {ctx.db} and written to {path}; "
-        "try `doseflow explain PRK` or `doseflow allocate show covax-2021`."
+        "try `doseflow explain --participant PRK` or `doseflow allocate show covax-2021`."
     )
 
 

@@ -20,6 +20,7 @@ from rich.table import Table
 from doseflow.cli.console import console
 from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.cli.output import print_table
+from doseflow.cli.vocabulary import VocabularyTyper
 from doseflow.deployment import Strategy
 from doseflow.domain.product import Product
 from doseflow.domain.units import Unit, express
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
     from doseflow.deployment import DeploymentPlan, StockLot
 
-deploy_app = typer.Typer(
+deploy_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS, help="In-country deployment plans.", no_args_is_help=True
 )
 

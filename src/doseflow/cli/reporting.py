@@ -18,6 +18,7 @@ from rich.table import Table
 
 from doseflow.cli.console import console, err_console
 from doseflow.cli.context import CONTEXT_SETTINGS
+from doseflow.cli.options import as_of_option, from_option, participant_option, to_option
 from doseflow.cli.output import (
     OutputFormat,
     Shown,
@@ -28,6 +29,7 @@ from doseflow.cli.output import (
 )
 from doseflow.cli.output import col as column
 from doseflow.cli.output import note as note_line
+from doseflow.cli.vocabulary import VocabularyTyper
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.time_zone import local_date
 from doseflow.reporting import Method
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     from doseflow.reporting.dhis2_mapping import Dhis2Mapping
     from doseflow.reporting.registrations import ExchangeDocument, RegistrationRequest
 
-report_app = typer.Typer(
+report_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="Reports: submit, import/export (DHIS2, ADX, FHIR), templates, locks, compliance, "
     "plausibility.",
@@ -232,7 +234,7 @@ def submit_cmd(
     ledger_check: bool = typer.Option(
         True, "--ledger-check/--no-ledger-check", help="Cross-check with the stock ledger."
     ),
-    as_of: str | None = typer.Option(None, help=AS_OF_HELP),
+    as_of: str | None = as_of_option(None, AS_OF_HELP),
     by: str | None = typer.Option(None, help="Who submits (stored with each value)."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
@@ -380,7 +382,7 @@ def import_cmd(
     ledger_check: bool = typer.Option(
         True, "--ledger-check/--no-ledger-check", help="Cross-check with the stock ledger."
     ),
-    as_of: str | None = typer.Option(None, help=AS_OF_HELP),
+    as_of: str | None = as_of_option(None, AS_OF_HELP),
     by: str | None = typer.Option(None, help="Who submits (stored with each value)."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
@@ -436,12 +438,12 @@ def export_cmd(
         ..., "--format", help="dhis2-json, adx, fhir (MeasureReport) or fhir-shipments."
     ),
     out: Path | None = typer.Option(None, help="Output file (default: print)."),
-    participant: list[str] | None = typer.Option(
-        None, help="Only these participants (repeatable)."
+    participant: list[str] | None = participant_option(
+        None, "Only these participants (repeatable)."
     ),
     period: list[str] | None = typer.Option(None, help="Only these periods (repeatable)."),
-    start: str | None = typer.Option(None, help="Only periods starting on or after (YYYY-MM-DD)."),
-    end: str | None = typer.Option(None, help="Only periods starting on or before (YYYY-MM-DD)."),
+    start: str | None = from_option(None, "Only periods starting on or after (YYYY-MM-DD)."),
+    end: str | None = to_option(None, "Only periods starting on or before (YYYY-MM-DD)."),
     mapping: Path | None = typer.Option(None, help=MAPPING_HELP),
     id_scheme: str | None = typer.Option(
         None,
@@ -510,8 +512,8 @@ def export_cmd(
                 engine,
                 participants=participant or None,
                 periods=period or None,
-                start=_date(start, "--start"),
-                end=_date(end, "--end"),
+                start=_date(start, "--from"),
+                end=_date(end, "--to"),
             )
             done = store.stored_registrations(engine)
             if fmt in ("dhis2-json", "adx"):
@@ -559,7 +561,7 @@ def export_cmd(
 
 @report_app.command("template")
 def template_cmd(
-    participant: str = typer.Option(..., help="The participant the template is for."),
+    participant: str = participant_option(..., "The participant the template is for."),
     report: str = typer.Option(..., help="Report type (see `doseflow report schema`)."),
     period: str = typer.Option(..., help="First period (e.g. 2021W38 or 202109)."),
     to: str | None = typer.Option(None, help="Last period (default: the first)."),
@@ -649,7 +651,7 @@ def schema_cmd(schema: Path | None = typer.Option(None, help=SCHEMA_HELP)) -> No
 
 @report_app.command("lock")
 def lock_cmd(
-    participant: str = typer.Option(..., help="Participant code."),
+    participant: str = participant_option(..., "Participant code."),
     report: str = typer.Option(..., help="Report type."),
     period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
     by: str = typer.Option(..., help="Who approves and locks."),
@@ -673,7 +675,7 @@ def lock_cmd(
 
 @report_app.command("reopen")
 def reopen_cmd(
-    participant: str = typer.Option(..., help="Participant code."),
+    participant: str = participant_option(..., "Participant code."),
     report: str = typer.Option(..., help="Report type."),
     period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
     by: str = typer.Option(..., help="Who reopens."),
@@ -702,9 +704,7 @@ def complete_cmd(
     ),
     report: str = typer.Option(..., help="Report type (DHIS2: the data set)."),
     period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
-    completed: str | None = typer.Option(
-        None, "--date", help="Completion date (YYYY-MM-DD; default today)."
-    ),
+    completed: str | None = as_of_option(None, "Completion date (YYYY-MM-DD; default today)."),
     attribute: str = typer.Option(DEFAULT_ATTRIBUTE_KEY, help="Attribute option combo key."),
     by: str | None = typer.Option(None, help="Who marks it complete."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
@@ -724,7 +724,7 @@ def complete_cmd(
             report,
             period,
             hierarchy=_hierarchy(hierarchy, engine),
-            completed=_date(completed, "--date"),
+            completed=_date(completed, "--as-of"),
             attribute=attribute,
             by=by,
             schema=_schema(schema),
@@ -762,7 +762,7 @@ def incomplete_cmd(
 
 @report_app.command("locks")
 def locks_cmd(
-    participant: str | None = typer.Option(None, help="Only this participant."),
+    participant: str | None = participant_option(None, "Only this participant."),
     fmt: OutputFormat = format_option(
         "table (locked periods, then the audit trail), csv or json (the locked periods)."
     ),
@@ -873,8 +873,8 @@ _BASIS_LABEL = {
 
 @report_app.command("compliance")
 def compliance_cmd(
-    participant: str | None = typer.Option(None, help="Only this participant."),
-    as_of: str | None = typer.Option(None, help=AS_OF_HELP),
+    participant: str | None = participant_option(None, "Only this participant."),
+    as_of: str | None = as_of_option(None, AS_OF_HELP),
     detail: bool = typer.Option(False, help="List every owed period, not just the totals."),
     gate: bool = typer.Option(False, help="Apply the readiness gate and show pass/fail."),
     lookback: int = typer.Option(4, help="Gate: owed periods looked at, per report."),
@@ -1007,8 +1007,8 @@ def compliance_cmd(
 
 @report_app.command("plausibility")
 def plausibility_cmd(
-    participant: list[str] | None = typer.Option(
-        None, help="Only these participants (repeatable)."
+    participant: list[str] | None = participant_option(
+        None, "Only these participants (repeatable)."
     ),
     method: list[Method] | None = typer.Option(None, help="Only these methods (repeatable)."),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
@@ -1079,7 +1079,7 @@ def plausibility_cmd(
     print_table(t)
 
 
-hierarchy_app = typer.Typer(
+hierarchy_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="The stored hierarchy, used by every reporting command not given --hierarchy.",
     no_args_is_help=True,
@@ -1123,7 +1123,7 @@ def hierarchy_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)
     console.print(origin)
 
 
-mapping_app = typer.Typer(
+mapping_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="The stored DHIS2 mapping, used by /api/dataValueSets and by `report import/export` "
     "when not given --mapping.",

@@ -13,10 +13,12 @@ from rich.table import Table
 
 from doseflow.cli.console import console
 from doseflow.cli.context import CONTEXT_SETTINGS
+from doseflow.cli.options import participant_option
+from doseflow.cli.vocabulary import VocabularyTyper
 
 SERVICE_FACTORY = "doseflow.service.app:app_from_environment"
 
-token_app = typer.Typer(
+token_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="Issue, list and revoke API tokens for the service.",
     no_args_is_help=True,
@@ -100,7 +102,9 @@ def token_create(
     role: str = typer.Option(
         ..., help="administrator, allocation-analyst, logistics-officer, participant or viewer."
     ),
-    iso3: str = typer.Option(None, help="The participant's ISO3 code (participant tokens only)."),
+    iso3: str | None = participant_option(
+        None, "The participant's ISO3 code (participant tokens only)."
+    ),
     user: str = typer.Option(None, help="Who holds the token (default: the role, and ISO3)."),
     label: str = typer.Option("", help="A note to recognise the token by."),
     expires_in_days: int = typer.Option(None, help="Days until the token stops working."),
