@@ -366,3 +366,24 @@ def test_token_iso3_is_the_participant(tmp_path: Path, capsys: pytest.CaptureFix
         assert run(argv) == 0, spelling
     out = capsys.readouterr().out
     assert out.count("(participant for KEN)") == 2
+
+
+def _starts(argv: list[str], capsys: pytest.CaptureFixture[str]) -> set[str]:
+    rows = json.loads(_out([*argv, "--format", "json"], capsys))
+    assert rows
+    return {row["route"].split(" =")[0].split(" → ")[0] for row in rows}
+
+
+def test_a_site_s_product_ships_from_that_site_by_code_or_alias(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """AZ-SII and AZ-SKB share the AstraZeneca storage profile but not their plants: routes
+    and cold-chain checks start where the network file says the product is made."""
+    sii = _starts(["routes", "--ship", "AZ-SII=PRK-NS:480000"], capsys)
+    assert sii == {"Serum Institute Pune"}
+    assert _starts(["routes", "--ship", "covishield=PRK-NS:480000"], capsys) == sii
+    assert _starts(["routes", "--ship", "AZ-SKB=PRK-NS:480000"], capsys) == {
+        "SK bioscience Andong"
+    }
+    checked = _starts(["coldchain", "feasibility", "-p", "AZ-SII", "-d", "PRK-NS"], capsys)
+    assert checked == {"Serum Institute Pune"}
