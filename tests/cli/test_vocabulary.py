@@ -382,8 +382,6 @@ def test_a_site_s_product_ships_from_that_site_by_code_or_alias(
     sii = _starts(["routes", "--ship", "AZ-SII=PRK-NS:480000"], capsys)
     assert sii == {"Serum Institute Pune"}
     assert _starts(["routes", "--ship", "covishield=PRK-NS:480000"], capsys) == sii
-    assert _starts(["routes", "--ship", "AZ-SKB=PRK-NS:480000"], capsys) == {
-        "SK bioscience Andong"
-    }
+    assert _starts(["routes", "--ship", "AZ-SKB=PRK-NS:480000"], capsys) == {"SK bioscience Andong"}
     checked = _starts(["coldchain", "feasibility", "-p", "AZ-SII", "-d", "PRK-NS"], capsys)
     assert checked == {"Serum Institute Pune"}

@@ -19,6 +19,7 @@ from doseflow.cli import allocation_revisions
 from doseflow.cli.console import console
 from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.cli.options import (
+    db_option,
     old_positional_participant,
     option_or_position,
     participant_option,
@@ -40,7 +41,6 @@ allocate_app = VocabularyTyper(
     no_args_is_help=True,
 )
 
-DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
 EXPORT_FORMATS = ("csv", "json", "parquet", "xlsx")
 
 
@@ -163,7 +163,7 @@ def run(
     scenario: Path = typer.Argument(..., help="Scenario file (YAML or TOML)."),
     participants: Path | None = typer.Option(None, "--participants", help=PARTICIPANTS_HELP),
     sheet: str | None = typer.Option(None, "--participants-sheet", help=SHEET_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
     preview: bool = typer.Option(False, "--preview", help="Store as a preview, not of record."),
     top: int = typer.Option(12, "--top", help="Participants shown in the coverage table."),
     compliance_gate: bool = typer.Option(
@@ -242,7 +242,7 @@ def decline(
         False, "--most-affected", help="Send to the most severely affected (threat weighting)."
     ),
     pool: str | None = typer.Option(None, "--pool", help="Pool id, when several hold it."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Record a decline; its doses are redistributed at once and the rounds re-run."""
     from doseflow.allocation import Decline, Redirect
@@ -285,7 +285,7 @@ def decline(
 def publish(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
     round_number: int = round_option(..., "Round number."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Mark a round as published (communicated to participants)."""
     info = _store(db).publish(scenario, round_number)
@@ -297,7 +297,7 @@ def publish(
 @allocate_app.command("list")
 def list_scenarios(
     fmt: OutputFormat = format_option(),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Stored scenarios and their rounds."""
     emit(
@@ -326,7 +326,7 @@ def list_scenarios(
 @allocate_app.command("declines")
 def list_declines(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Every decline of a scenario (its file's and those recorded), with its source."""
     found = _store(db).declines(scenario)
@@ -352,7 +352,7 @@ def show(
     fmt: OutputFormat = format_option(
         "table (rounds, then allocation lines), csv or json (the allocation lines)."
     ),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Rounds and allocation lines of a stored scenario."""
     store = _store(db)
@@ -425,7 +425,7 @@ def export(
     fmt: str = typer.Option("csv", "--format", help="csv, json, parquet or xlsx."),
     out: Path = typer.Option(..., "--out", help="File to write."),
     round_number: int | None = round_option(None, "One round only."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Export allocation lines, one per participant and pool, 0 doses included (CSV and
     Parquet: one row per line; JSON: with explanations)."""
@@ -497,7 +497,7 @@ def explain(
     scenario: str | None = typer.Option(None, "--scenario", help="Stored scenario name."),
     round_number: int | None = round_option(None, "One round only."),
     as_json: bool = typer.Option(False, "--json", help="Structured output."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Why a participant received what it did: pool, eligibility, coverage, floor/cap,
     rounding, declines given and received."""

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from doseflow.cli.console import console
 from doseflow.cli.context import CONTEXT_SETTINGS
-from doseflow.cli.options import participant_option, round_option
+from doseflow.cli.options import DB_HELP, db_option, participant_option, round_option
 from doseflow.cli.output import OutputFormat, emit, format_option, note, print_table
 from doseflow.cli.output import col as column
 from doseflow.cli.progress import loop
@@ -437,12 +437,7 @@ def global_command(
         DEFAULT_DENOMINATOR, help=DENOMINATOR_HELP.split(". ")[0] + "."
     ),
     out: Path | None = typer.Option(None, help="Folder for per-participant CSV and charts."),
-    db: str | None = typer.Option(
-        None,
-        "--db",
-        help="Database of stored scenarios (SQLite file or URL, or PostgreSQL URL; default: "
-        "$DOSEFLOW_DB or doseflow.sqlite).",
-    ),
+    db: str | None = db_option("Database of stored scenarios: " + DB_HELP),
 ) -> None:
     """Compare allocation rules for an allocation round by total deaths averted."""
     from doseflow.allocation import load_scenario as load_allocation

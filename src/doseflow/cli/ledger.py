@@ -19,6 +19,7 @@ from doseflow.cli.console import console, err_console
 from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.cli.options import (
     as_of_option,
+    db_option,
     from_option,
     old_positional,
     option_or_position,
@@ -52,8 +53,7 @@ ship_app = VocabularyTyper(
     no_args_is_help=True,
 )
 
-DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
-DB = typer.Option(None, "--db", help=DB_HELP)
+DB = db_option()
 BY = typer.Option("cli", "--by", help="Who records the events (audit).")
 FORMAT = format_option()
 EVENT_TIME = as_of_option(

@@ -21,6 +21,8 @@ from doseflow.cli.vocabulary import OLD_SPELLINGS
 
 T = TypeVar("T")
 
+DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
+
 
 def _names(name: str) -> tuple[str, ...]:
     """The vocabulary's ``name`` followed by its old spellings (hidden in help)."""
@@ -45,6 +47,12 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [canonical_product(str(v)) for v in value]
     return canonical_product(str(value))
+
+
+def db_option(help_text: str = DB_HELP) -> Any:
+    """``--db``: the database a command reads or writes (default: ``$DOSEFLOW_DB``, else
+    ``doseflow.sqlite``)."""
+    return typer.Option(None, "--db", help=help_text)
 
 
 def participant_option(default: Any, help_text: str) -> Any:

@@ -18,7 +18,14 @@ from rich.table import Table
 
 from doseflow.cli.console import console, err_console
 from doseflow.cli.context import CONTEXT_SETTINGS
-from doseflow.cli.options import as_of_option, from_option, participant_option, to_option
+from doseflow.cli.options import (
+    DB_HELP,
+    as_of_option,
+    db_option,
+    from_option,
+    participant_option,
+    to_option,
+)
 from doseflow.cli.output import (
     OutputFormat,
     Shown,
@@ -53,7 +60,6 @@ report_app = VocabularyTyper(
     no_args_is_help=True,
 )
 
-DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
 SCHEMA_HELP = "Schema extension file (YAML); the built-in schema when not given."
 HIERARCHY_HELP = (
     "Hierarchy file (YAML): participants, regions, populations, neighbours. Default: the one "
@@ -240,7 +246,7 @@ def submit_cmd(
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
     show: int = typer.Option(20, help="Conflicts and warnings to list."),
     as_json: bool = typer.Option(False, "--json", help="Print the import summary as JSON."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Submit a filled data-entry template (CSV or Excel); prints the import summary."""
     from doseflow.reporting import read_template
@@ -398,7 +404,7 @@ def import_cmd(
         "--summary-format",
         help="doseflow (table, or --json) or dhis2 (DHIS2's ImportSummary JSON).",
     ),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Import a DHIS2 dataValueSets JSON or ADX XML file; prints the import summary."""
     the_schema = _schema(schema)
@@ -471,7 +477,7 @@ def export_cmd(
     ),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Export stored values (DHIS2 JSON, ADX, FHIR MeasureReport) or ledger shipments (FHIR
     SupplyDelivery)."""
@@ -568,7 +574,7 @@ def template_cmd(
     out: Path = typer.Option(..., help="Output file: .xlsx (Excel) or .csv."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP + " Read for its hierarchy."),
+    db: str | None = db_option(DB_HELP + " Read for its hierarchy."),
 ) -> None:
     """Write a data-entry template (one row per figure owed) for a participant."""
     from doseflow.reporting import (
@@ -657,7 +663,7 @@ def lock_cmd(
     by: str = typer.Option(..., help="Who approves and locks."),
     note: str | None = typer.Option(None, help="A note for the audit trail."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Lock an approved report for a period: later values are refused until it is reopened."""
     from doseflow.store import reporting as store
@@ -681,7 +687,7 @@ def reopen_cmd(
     by: str = typer.Option(..., help="Who reopens."),
     reason: str = typer.Option(..., help="Why (kept in the audit trail)."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Reopen a locked period for correction (audited, with a reason)."""
     from doseflow.store import reporting as store
@@ -709,7 +715,7 @@ def complete_cmd(
     by: str | None = typer.Option(None, help="Who marks it complete."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Mark a report complete (DHIS2's complete data set registration): compliance then
     judges it by this date rather than by when its values arrived."""
@@ -743,7 +749,7 @@ def incomplete_cmd(
     report: str = typer.Option(..., help="Report type (DHIS2: the data set)."),
     period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
     attribute: str = typer.Option(DEFAULT_ATTRIBUTE_KEY, help="Attribute option combo key."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Remove a report's completion: it counts by its values again."""
     from doseflow.store import reporting as store
@@ -766,7 +772,7 @@ def locks_cmd(
     fmt: OutputFormat = format_option(
         "table (locked periods, then the audit trail), csv or json (the locked periods)."
     ),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Show locked periods and the audit trail of locks and reopenings."""
     from doseflow.store import reporting as store
@@ -833,7 +839,7 @@ def locks_cmd(
 def require_cmd(
     file: Path = typer.Argument(..., help="Requirements file (YAML)."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Store reporting requirements (replacing those of the same participant and report)."""
     from doseflow.reporting import load_requirements
@@ -889,7 +895,7 @@ def compliance_cmd(
         "table (totals, owed periods with --detail, readiness gate), csv or json (the totals, "
         "or with --detail the owed periods; the gate goes to stderr)."
     ),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Which reports came on time, late, or not at all (and the readiness gate). Days are
     the participant's, in its time zone (shown with each due date)."""
@@ -1020,7 +1026,7 @@ def plausibility_cmd(
         "table, csv (one row per flag, its figures left out) or json (every flag with its "
         "figures; the same as --json)."
     ),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Plausibility flags over stored values, strongest first, each with its method."""
     from doseflow.reporting import PlausibilityOptions
@@ -1091,7 +1097,7 @@ report_app.add_typer(hierarchy_app, name="hierarchy")
 def hierarchy_load_cmd(
     file: Path = typer.Argument(..., help="Hierarchy file (YAML)."),
     by: str | None = typer.Option(None, help="Who loads it (kept with it)."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Check a hierarchy file and store it: later commands use it when not given one."""
     from doseflow.store.database import open_database
@@ -1111,7 +1117,7 @@ def hierarchy_load_cmd(
 
 
 @hierarchy_app.command("show")
-def hierarchy_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+def hierarchy_show_cmd(db: str | None = db_option()) -> None:
     """Which hierarchy reporting commands use when not given --hierarchy."""
     from doseflow.store.database import open_database
 
@@ -1136,7 +1142,7 @@ report_app.add_typer(mapping_app, name="mapping")
 def mapping_load_cmd(
     file: Path = typer.Argument(..., help="DHIS2 mapping file (YAML)."),
     by: str | None = typer.Option(None, help="Who loads it (kept with it)."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Check a DHIS2 mapping file and store it: the DHIS2 endpoint and later imports and
     exports use it when not given one."""
@@ -1157,7 +1163,7 @@ def mapping_load_cmd(
 
 
 @mapping_app.command("show")
-def mapping_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+def mapping_show_cmd(db: str | None = db_option()) -> None:
     """Which DHIS2 mapping the endpoint and imports/exports use when not given --mapping."""
     from doseflow.store.database import open_database
 
