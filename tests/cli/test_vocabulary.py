@@ -62,6 +62,18 @@ def test_no_command_shows_a_retired_spelling() -> None:
                 assert param.name not in ("iso3", "round_number", "country"), (path, param.name)
 
 
+def test_to_is_only_ever_the_end_of_a_range() -> None:
+    """``--to`` ends a range that ``--from`` (or ``--period``, a report template's first
+    period) starts; recipients and destinations have names of their own."""
+    ranged = 0
+    for path, command in _commands():
+        shown = {name for p in command.params if not p.hidden for name in p.opts}
+        if "--to" in shown:
+            assert shown & {"--from", "--period"}, path
+            ranged += 1
+    assert ranged >= 4
+
+
 def test_every_concept_is_given_by_the_vocabulary_s_option() -> None:
     """Participant, round and product parameters are the vocabulary's options wherever a
     command takes them (a product by position stays only in ``ledger card``)."""
@@ -385,3 +397,16 @@ def test_a_site_s_product_ships_from_that_site_by_code_or_alias(
     assert _starts(["routes", "--ship", "AZ-SKB=PRK-NS:480000"], capsys) == {"SK bioscience Andong"}
     checked = _starts(["coldchain", "feasibility", "-p", "AZ-SII", "-d", "PRK-NS"], capsys)
     assert checked == {"Serum Institute Pune"}
+
+
+def test_the_old_positional_form_and_the_option_must_agree(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def said() -> str:  # the usage error's words, without the box Typer draws round them
+        return " ".join(re.sub(r"[│╭╮╰╯─]", " ", capsys.readouterr().err).split())
+
+    db = str(tmp_path / "none.sqlite")
+    assert run(["explain", "KEN", "--participant", "NGA", "--db", db]) == 2
+    assert "KEN given by position and NGA by --participant: give one" in said()
+    assert run(["ship", "plan", "covax-2021", "1", "--round", "2", "--db", db]) == 2
+    assert "1 given by position and 2 by --round: give one" in said()
