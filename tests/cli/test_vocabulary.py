@@ -410,3 +410,18 @@ def test_the_old_positional_form_and_the_option_must_agree(
     assert "KEN given by position and NGA by --participant: give one" in said()
     assert run(["ship", "plan", "covax-2021", "1", "--round", "2", "--db", db]) == 2
     assert "1 given by position and 2 by --round: give one" in said()
+
+
+def test_deploy_without_db_uses_the_database_every_command_uses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--db`` means one thing: without it, ``$DOSEFLOW_DB`` (as ``serve`` and the ledger
+    read), not a file of the command's own."""
+    db = tmp_path / "env.sqlite"
+    monkeypatch.setenv("DOSEFLOW_DB", f"sqlite:///{db}")
+    monkeypatch.chdir(tmp_path)
+    argv = ["deploy", "plan", str(EXAMPLES / "deployment_prk.yaml"), "--record"]
+    assert run([*argv, "--out", str(tmp_path / "out")]) == 0
+    assert f"ledger sqlite:///{db}:" in capsys.readouterr().out
+    assert LedgerStore(open_database(str(db))).event_count() > 0
+    assert not (tmp_path / "doseflow.sqlite").exists()
