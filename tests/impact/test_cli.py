@@ -17,7 +17,7 @@ def test_run_prints_outcomes_and_writes_csv(
         [
             "impact",
             "run",
-            "--country",
+            "--participant",
             "PRK",
             "--bands",
             "0,20,40,60",
@@ -41,7 +41,7 @@ def test_run_json(capsys: pytest.CaptureFixture[str]) -> None:
             [
                 "impact",
                 "run",
-                "--country",
+                "--participant",
                 "NGA",
                 "--bands",
                 "0,20,40,60",
@@ -63,7 +63,7 @@ def test_compare_writes_table_and_charts(
         [
             "impact",
             "compare",
-            "--country",
+            "--participant",
             "NGA",
             "--bands",
             "0,20,40,60",
@@ -114,11 +114,11 @@ def test_no_scenario_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["impact", "run"]) == 2
     err = capsys.readouterr().err
     assert "IMPACT_NO_SCENARIO" in err
-    assert "--country" in err
+    assert "--participant" in err
 
 
 def test_bad_number_list_is_a_bad_parameter(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["impact", "compare", "--country", "NGA", "--supply", "lots"]) == 2
+    assert run(["impact", "compare", "--participant", "NGA", "--supply", "lots"]) == 2
     err = capsys.readouterr().err
     assert "IMPACT_BAD_PARAMETER" in err
     assert "'lots'" in err
@@ -129,7 +129,7 @@ def test_compare_takes_several_ordered_strategies(
 ) -> None:
     """Several ``ordered:`` strategies in one comparison: repeated --strategy, and --strategies
     whose commas inside a strategy stay inside it."""
-    args = ["impact", "compare", "--country", "NGA", "--bands", "0,20,40,60", "--supply", "0.2"]
+    args = ["impact", "compare", "--participant", "NGA", "--bands", "0,20,40,60", "--supply", "0.2"]
     code = run(
         [
             *args,
@@ -156,7 +156,7 @@ def test_compare_takes_several_ordered_strategies(
 
 def test_run_reports_held_doses(capsys: pytest.CaptureFixture[str]) -> None:
     code = run(
-        ["impact", "run", "--country", "NGA", "--bands", "0,20,40,60", "--supply", "0.2",
+        ["impact", "run", "--participant", "NGA", "--bands", "0,20,40,60", "--supply", "0.2",
          "--strategy", "ordered:60+", "--json"]
     )  # fmt: skip
     assert code == 0

@@ -18,21 +18,29 @@ from rich.table import Table
 from doseflow.cli import allocation_revisions
 from doseflow.cli.console import console
 from doseflow.cli.context import CONTEXT_SETTINGS
+from doseflow.cli.options import (
+    db_option,
+    old_positional_participant,
+    option_or_position,
+    participant_option,
+    product_option,
+    round_option,
+)
 from doseflow.cli.output import OutputFormat, Shown, emit, format_option, print_table, write_xlsx
 from doseflow.cli.output import col as column
+from doseflow.cli.vocabulary import OLD_SPELLINGS, VocabularyTyper
 from doseflow.domain.errors import DoseflowError
 
 if TYPE_CHECKING:
     from doseflow.allocation import AllocationRun, Scenario
     from doseflow.store.allocation import AllocationStore, LineInfo
 
-allocate_app = typer.Typer(
+allocate_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="Allocation rounds: run a scenario, decline, publish, show, export.",
     no_args_is_help=True,
 )
 
-DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
 EXPORT_FORMATS = ("csv", "json", "parquet", "xlsx")
 
 
@@ -155,7 +163,7 @@ def run(
     scenario: Path = typer.Argument(..., help="Scenario file (YAML or TOML)."),
     participants: Path | None = typer.Option(None, "--participants", help=PARTICIPANTS_HELP),
     sheet: str | None = typer.Option(None, "--participants-sheet", help=SHEET_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
     preview: bool = typer.Option(False, "--preview", help="Store as a preview, not of record."),
     top: int = typer.Option(12, "--top", help="Participants shown in the coverage table."),
     compliance_gate: bool = typer.Option(
@@ -219,17 +227,22 @@ def render_gate_exclusions(run: AllocationRun) -> None:
 @allocate_app.command("decline")
 def decline(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    round_number: int = typer.Option(..., "--round", help="Round number."),
-    product: str = typer.Option(..., "--product", help="Product code."),
-    iso3: str = typer.Option(..., "--iso3", help="The declining participant."),
+    round_number: int = round_option(..., "Round number."),
+    product: str = product_option(..., "Product code or alias."),
+    iso3: str = participant_option(..., "The declining participant."),
     doses: int | None = typer.Option(None, "--doses", help="Doses declined (default: all)."),
     reason: str = typer.Option("", "--reason", help="Why, as the participant said it."),
-    to: str | None = typer.Option(None, "--to", help="Named recipients, comma-separated ISO3."),
+    to: str | None = typer.Option(
+        None,
+        "--recipients",
+        *OLD_SPELLINGS["--recipients"],
+        help="Named recipients, comma-separated ISO3.",
+    ),
     most_affected: bool = typer.Option(
         False, "--most-affected", help="Send to the most severely affected (threat weighting)."
     ),
     pool: str | None = typer.Option(None, "--pool", help="Pool id, when several hold it."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Record a decline; its doses are redistributed at once and the rounds re-run."""
     from doseflow.allocation import Decline, Redirect
@@ -238,8 +251,8 @@ def decline(
     if recipients and most_affected:
         raise DoseflowError(
             "ALLOC_INVALID_FIELD",
-            "choose either named recipients (--to) or --most-affected, not both",
-            field="--to",
+            "choose either named recipients (--recipients) or --most-affected, not both",
+            field="--recipients",
             expected="one redirect",
             value=to,
         )
@@ -251,7 +264,7 @@ def decline(
     d = Decline(
         round=round_number,
         product=product,
-        iso3=iso3.upper(),
+        iso3=iso3,
         doses=doses,
         reason=reason,
         redirect=redirect,
@@ -271,8 +284,8 @@ def decline(
 @allocate_app.command("publish")
 def publish(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    round_number: int = typer.Option(..., "--round", help="Round number."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    round_number: int = round_option(..., "Round number."),
+    db: str | None = db_option(),
 ) -> None:
     """Mark a round as published (communicated to participants)."""
     info = _store(db).publish(scenario, round_number)
@@ -284,7 +297,7 @@ def publish(
 @allocate_app.command("list")
 def list_scenarios(
     fmt: OutputFormat = format_option(),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Stored scenarios and their rounds."""
     emit(
@@ -313,7 +326,7 @@ def list_scenarios(
 @allocate_app.command("declines")
 def list_declines(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Every decline of a scenario (its file's and those recorded), with its source."""
     found = _store(db).declines(scenario)
@@ -334,12 +347,12 @@ def list_declines(
 @allocate_app.command("show")
 def show(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    round_number: int | None = typer.Option(None, "--round", help="One round only."),
-    iso3: str | None = typer.Option(None, "--iso3", help="One participant only."),
+    round_number: int | None = round_option(None, "One round only."),
+    iso3: str | None = participant_option(None, "One participant only."),
     fmt: OutputFormat = format_option(
         "table (rounds, then allocation lines), csv or json (the allocation lines)."
     ),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Rounds and allocation lines of a stored scenario."""
     store = _store(db)
@@ -411,8 +424,8 @@ def export(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
     fmt: str = typer.Option("csv", "--format", help="csv, json, parquet or xlsx."),
     out: Path = typer.Option(..., "--out", help="File to write."),
-    round_number: int | None = typer.Option(None, "--round", help="One round only."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    round_number: int | None = round_option(None, "One round only."),
+    db: str | None = db_option(),
 ) -> None:
     """Export allocation lines, one per participant and pool, 0 doses included (CSV and
     Parquet: one row per line; JSON: with explanations)."""
@@ -479,14 +492,16 @@ def _flat_columns() -> tuple[str, ...]:
 
 
 def explain(
-    iso3: str = typer.Argument(..., help="ISO3 code of a participant."),
+    iso3_given: str | None = old_positional_participant(),
+    participant: str | None = participant_option(None, "The participant (ISO3 code)."),
     scenario: str | None = typer.Option(None, "--scenario", help="Stored scenario name."),
-    round_number: int | None = typer.Option(None, "--round", help="One round only."),
+    round_number: int | None = round_option(None, "One round only."),
     as_json: bool = typer.Option(False, "--json", help="Structured output."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Why a participant received what it did: pool, eligibility, coverage, floor/cap,
     rounding, declines given and received."""
+    iso3 = option_or_position(participant, iso3_given, "--participant")
     store = _store(db)
     name = scenario
     if name is None:

@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from doseflow.cli.console import console
+from doseflow.cli.options import db_option, from_option, round_option, to_option
 from doseflow.cli.output import OutputFormat, Shown, emit, format_option, print_table
 from doseflow.cli.output import col as column
 from doseflow.domain.errors import DoseflowError
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from doseflow.allocation.revision_diff import RoundDiff
     from doseflow.store.allocation_revisions import RevisionInfo, RevisionStore
 
-DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
 DIFF_FORMATS = ("table", "csv", "json")
 CSV_COLUMNS = (
     "iso3",
@@ -131,7 +131,7 @@ def render_revisions(rows: list[RevisionInfo], fmt: OutputFormat = OutputFormat.
 
 def revise(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    round_number: int = typer.Option(..., "--round", help="The round whose supply changed."),
+    round_number: int = round_option(..., "The round whose supply changed."),
     supply: list[str] = typer.Option(
         [], "--supply", help="TRANCHE_ID=DOSES: a tranche's revised doses (repeatable)."
     ),
@@ -144,7 +144,7 @@ def revise(
     remove: list[str] = typer.Option(
         [], "--remove-tranche", help="TRANCHE_ID of a tranche no longer coming (repeatable)."
     ),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Re-run a round with revised supply as a new revision (floors, caps and declines
     kept; later rounds re-run) and show who gained and who lost, and why."""
@@ -165,11 +165,11 @@ def revise(
 
 def diff(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    round_number: int = typer.Option(..., "--round", help="Round number."),
-    from_revision: int = typer.Option(..., "--from", help="The earlier revision."),
-    to_revision: int = typer.Option(..., "--to", help="The later revision."),
+    round_number: int = round_option(..., "Round number."),
+    from_revision: int = from_option(..., "The earlier revision."),
+    to_revision: int = to_option(..., "The later revision."),
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Who gained and who lost between two revisions of a round, and why."""
     if fmt not in DIFF_FORMATS:
@@ -196,9 +196,9 @@ def diff(
 
 def list_revisions(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
-    round_number: int | None = typer.Option(None, "--round", help="One round only."),
+    round_number: int | None = round_option(None, "One round only."),
     fmt: OutputFormat = format_option(),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """The revisions of a scenario's rounds: when, by whom, what changed in the supply."""
     render_revisions(_revisions(db).revisions(scenario, round_number), fmt)

@@ -79,7 +79,9 @@ _loaded: dict[str, TyperGroup] = {}
 def area_commands(module: str) -> TyperGroup:
     """The click commands ``doseflow.cli.<module>`` registers (imported on first use)."""
     if module not in _loaded:
-        area = typer.Typer(add_completion=False, context_settings=CONTEXT_SETTINGS)
+        from doseflow.cli.vocabulary import VocabularyTyper
+
+        area = VocabularyTyper(add_completion=False, context_settings=CONTEXT_SETTINGS)
         area.callback()(lambda: None)  # a group, even for an area with one command
         importlib.import_module(f"doseflow.cli.{module}").register(area)
         group = typer.main.get_command(area)

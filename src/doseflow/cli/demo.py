@@ -23,7 +23,7 @@ from rich.rule import Rule
 from rich.table import Table
 
 from doseflow.cli.console import console
-from doseflow.store.defaults import DEFAULT_SQLITE_FILE
+from doseflow.cli.options import db_option
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -133,7 +133,7 @@ def allocation_step(ctx: DemoContext) -> None:
     frame.to_csv(path, index=False)
     ctx.console.print(
         f"{len(lines):,} allocation lines stored in {ctx.db} and written to {path}; "
-        "try `doseflow explain PRK` or `doseflow allocate show covax-2021`."
+        "try `doseflow explain --participant PRK` or `doseflow allocate show covax-2021`."
     )
 
 
@@ -192,14 +192,15 @@ STEPS: list[tuple[str, DemoStep]] = [
 
 
 def demo(
-    db: str = typer.Option(DEFAULT_SQLITE_FILE, "--db", help="SQLite file or database URL."),
+    db: str | None = db_option(),
     out: Path = typer.Option(Path("doseflow-out"), "--out", help="Folder for exports/charts."),
 ) -> None:
     """Run the main job on the bundled 2021 example (idempotent)."""
     from doseflow.cli.progress import step as progress_step
-    from doseflow.store.database import open_database
+    from doseflow.store.database import default_url, open_database
 
-    ctx = DemoContext(engine=open_database(db), db=db, out=out, console=console)
+    url = db or default_url()
+    ctx = DemoContext(engine=open_database(url), db=url, out=out, console=console)
     for number, (title, run_step) in enumerate(STEPS, start=1):
         console.print(Rule(title))
         with progress_step(console, number, len(STEPS), title):

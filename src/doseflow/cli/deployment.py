@@ -19,18 +19,19 @@ from rich.table import Table
 
 from doseflow.cli.console import console
 from doseflow.cli.context import CONTEXT_SETTINGS
+from doseflow.cli.options import db_option
 from doseflow.cli.output import print_table
+from doseflow.cli.vocabulary import VocabularyTyper
 from doseflow.deployment import Strategy
 from doseflow.domain.product import Product
 from doseflow.domain.units import Unit, express
-from doseflow.store.defaults import DEFAULT_SQLITE_FILE
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from doseflow.deployment import DeploymentPlan, StockLot
 
-deploy_app = typer.Typer(
+deploy_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS, help="In-country deployment plans.", no_args_is_help=True
 )
 
@@ -241,14 +242,14 @@ def plan_command(
     out: Path = typer.Option(Path("doseflow-out"), "--out", help="Folder for CSV and charts."),
     explain: list[str] = typer.Option([], "--explain", help="Explain a region's amount."),
     record: bool = typer.Option(False, "--record", help="Store planned shipments in the ledger."),
-    db: str = typer.Option(DEFAULT_SQLITE_FILE, "--db", help="SQLite file or database URL."),
+    db: str | None = db_option(),
     reference: str | None = typer.Option(None, help="Plan reference for ledger event ids."),
 ) -> None:
     """Plan shipments to regions and priority groups, with coverage over time."""
     import numpy as np
 
     from doseflow.deployment import load_deployment, plan_deployment
-    from doseflow.store.database import open_database
+    from doseflow.store.database import default_url, open_database
 
     inp = load_deployment(file)
     if strategy is not None:
@@ -267,9 +268,10 @@ def plan_command(
         console.print(f"wrote {path}", highlight=False)
     if record:
         ref = reference or f"{file.stem}-{inp.start.isoformat()}"
-        new, known = record_plan(plan, open_database(db), ref)
+        url = db or default_url()
+        new, known = record_plan(plan, open_database(url), ref)
         console.print(
-            f"ledger {db}: {new} planned shipment events recorded, {known} already "
+            f"ledger {url}: {new} planned shipment events recorded, {known} already "
             f"there (reference {ref}).",
             highlight=False,
         )

@@ -17,9 +17,11 @@ from rich.table import Table
 
 from doseflow.cli.console import console
 from doseflow.cli.context import CONTEXT_SETTINGS
+from doseflow.cli.options import DB_HELP, db_option, participant_option, round_option
 from doseflow.cli.output import OutputFormat, emit, format_option, note, print_table
 from doseflow.cli.output import col as column
 from doseflow.cli.progress import loop
+from doseflow.cli.vocabulary import VocabularyTyper
 from doseflow.domain.errors import DoseflowError
 
 if TYPE_CHECKING:
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 
     from doseflow.impact import Scenario
 
-impact_app = typer.Typer(
+impact_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="Impact modelling: deaths averted by vaccination strategies and allocation rules.",
     no_args_is_help=True,
@@ -120,9 +122,9 @@ def _base(
     else:
         raise DoseflowError(
             "IMPACT_NO_SCENARIO",
-            "name a country (--country) or a scenario file",
-            field="country",
-            expected="--country ISO3 or a SCENARIO file",
+            "name a country (--participant) or a scenario file",
+            field="participant",
+            expected="--participant ISO3 or a SCENARIO file",
         )
     if r0 is not None:
         base = replace(base, r0=r0)
@@ -151,8 +153,8 @@ def run_command(
     scenario_file: Path | None = typer.Argument(
         None, help="Scenario file (YAML/JSON); see docs/impact.md."
     ),
-    country: str | None = typer.Option(
-        None, "--country", help="ISO3 code (bundled WPP 2019 / Prem 2017)."
+    country: str | None = participant_option(
+        None, "A country by ISO3 code (bundled WPP 2019 / Prem 2017)."
     ),
     bands: str | None = typer.Option(
         None, help="Age bands, e.g. 0,10,20,...,80 or 0-17,18-59,60+."
@@ -263,7 +265,7 @@ def run_command(
 @impact_app.command("compare")
 def compare_command(
     scenario_file: Path | None = typer.Argument(None, help="Scenario file (YAML/JSON)."),
-    country: str | None = typer.Option(None, "--country", help="ISO3 code."),
+    country: str | None = participant_option(None, "A country by ISO3 code."),
     bands: str | None = typer.Option(None, help="Age bands."),
     r0: float | None = typer.Option(None, help="Basic reproduction number."),
     strategies: str | None = typer.Option(None, help=STRATEGIES_HELP),
@@ -422,9 +424,7 @@ def global_command(
         help="Allocation scenario file (see docs/allocation.md), or the name of a scenario "
         "stored with `doseflow allocate run` (run with its recorded declines and revisions).",
     ),
-    round_number: int | None = typer.Option(
-        None, "--round", help="Compare one round (default: all)."
-    ),
+    round_number: int | None = round_option(None, "Compare one round (default: all)."),
     r0: float = typer.Option(2.5, help="Basic reproduction number in every participant."),
     strategy: str = typer.Option(
         "older-first", help="Prioritisation within each country: " + STRATEGY_HELP
@@ -437,12 +437,7 @@ def global_command(
         DEFAULT_DENOMINATOR, help=DENOMINATOR_HELP.split(". ")[0] + "."
     ),
     out: Path | None = typer.Option(None, help="Folder for per-participant CSV and charts."),
-    db: str | None = typer.Option(
-        None,
-        "--db",
-        help="Database of stored scenarios (SQLite file or URL, or PostgreSQL URL; default: "
-        "$DOSEFLOW_DB or doseflow.sqlite).",
-    ),
+    db: str | None = db_option("Database of stored scenarios: " + DB_HELP),
 ) -> None:
     """Compare allocation rules for an allocation round by total deaths averted."""
     from doseflow.allocation import load_scenario as load_allocation

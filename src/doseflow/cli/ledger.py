@@ -17,7 +17,20 @@ from rich.table import Table
 
 from doseflow.cli.console import console, err_console
 from doseflow.cli.context import CONTEXT_SETTINGS
+from doseflow.cli.options import (
+    as_of_option,
+    db_option,
+    from_option,
+    old_positional,
+    option_or_position,
+    participant_option,
+    product_argument,
+    product_option,
+    round_option,
+    to_option,
+)
 from doseflow.cli.output import OutputFormat, Shown, col, emit, format_option, note, print_table
+from doseflow.cli.vocabulary import OLD_SPELLINGS, VocabularyTyper
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.events import DiscrepancyReason, EventKind, LedgerEvent
 from doseflow.domain.lot import Lot
@@ -29,21 +42,24 @@ if TYPE_CHECKING:
     from doseflow.ledger.unicef import UnicefImport
     from doseflow.store.ledger import LedgerStore
 
-ledger_app = typer.Typer(
+ledger_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="The stock ledger: import, stock, cards, transit, checks.",
     no_args_is_help=True,
 )
-ship_app = typer.Typer(
+ship_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="Shipments: plan from an allocation round, record their progress.",
     no_args_is_help=True,
 )
 
-DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
-DB = typer.Option(None, "--db", help=DB_HELP)
+DB = db_option()
 BY = typer.Option("cli", "--by", help="Who records the events (audit).")
 FORMAT = format_option()
+EVENT_TIME = as_of_option(
+    None,
+    "When it happened: a date (noon at the node, in its time zone) or a date-time (default: now).",
+)
 
 
 def _store(db: str | None) -> LedgerStore:
@@ -53,7 +69,7 @@ def _store(db: str | None) -> LedgerStore:
     return LedgerStore(open_database(db))
 
 
-def _moment(text: str | None, name: str = "--at", zone: tzinfo = UTC) -> datetime:
+def _moment(text: str | None, name: str = "--as-of", zone: tzinfo = UTC) -> datetime:
     """Now, an exact date-time (UTC without an offset), or noon of a date in ``zone`` (the
     zone of the node where the event happens, so the event falls on that day there)."""
     if text is None:
@@ -77,7 +93,7 @@ def _day(text: str | None, name: str) -> date | None:
     return None if text is None else _moment(text, name).date()
 
 
-def _at(text: str | None, name: str = "--at") -> date | datetime | None:
+def _at(text: str | None, name: str = "--as-of") -> date | datetime | None:
     """A date (the end of that day at each node, in the node's time zone) or, with a time,
     an exact instant."""
     if text is None:
@@ -171,12 +187,11 @@ def export_events(
 @ledger_app.command("stock")
 def stock(
     node: list[str] = typer.Option(None, "--node", help="Node code (repeatable)."),
-    product: str | None = typer.Option(None, "--product"),
+    product: str | None = product_option(None, "Product code or alias."),
     lot: str | None = typer.Option(None, "--lot"),
-    at: str | None = typer.Option(
+    at: str | None = as_of_option(
         None,
-        "--at",
-        help="As of the end of this date at each node (local midnight in the node's time "
+        "As of the end of this date at each node (local midnight in the node's time "
         "zone), or of an exact date-time (YYYY-MM-DDTHH:MM+zone).",
     ),
     source: StockSource = typer.Option(
@@ -236,12 +251,10 @@ def stock(
 @ledger_app.command("card")
 def card(
     node: str = typer.Argument(...),
-    product: str = typer.Argument(...),
+    product: str = product_argument("Product code or alias."),
     lot: str | None = typer.Option(None, "--lot"),
-    start: str | None = typer.Option(
-        None, "--from", help="From the start of this day at the node."
-    ),
-    end: str | None = typer.Option(None, "--to", help="To the end of this day at the node."),
+    start: str | None = from_option(None, "From the start of this day at the node."),
+    end: str | None = to_option(None, "To the end of this day at the node."),
     zone: str | None = ZONE,
     fmt: OutputFormat = FORMAT,
     db: str | None = DB,
@@ -300,10 +313,12 @@ def card(
 
 @ledger_app.command("transit")
 def transit(
-    at: str | None = typer.Option(
-        None, "--at", help="As of the end of this day at each destination (its time zone)."
+    at: str | None = as_of_option(
+        None, "As of the end of this day at each destination (its time zone)."
     ),
-    destination: str | None = typer.Option(None, "--to"),
+    destination: str | None = typer.Option(
+        None, "--destination", *OLD_SPELLINGS["--destination"], help="Only legs to this node."
+    ),
     zone: str | None = ZONE,
     fmt: OutputFormat = FORMAT,
     db: str | None = DB,
@@ -341,9 +356,7 @@ def transit(
 
 @ledger_app.command("hubs")
 def hubs(
-    at: str | None = typer.Option(
-        None, "--at", help="As of the end of this day at each hub (its time zone)."
-    ),
+    at: str | None = as_of_option(None, "As of the end of this day at each hub (its time zone)."),
     zone: str | None = ZONE,
     fmt: OutputFormat = FORMAT,
     db: str | None = DB,
@@ -374,8 +387,8 @@ def hubs(
 @ledger_app.command("expiring")
 def expiring(
     days: int = typer.Option(30, "--days", help="Expiring within this many days."),
-    today: str | None = typer.Option(
-        None, "--today", help="Count from this date (default: today at each node, its zone)."
+    today: str | None = as_of_option(
+        None, "Count from this date (default: today at each node, its zone)."
     ),
     node: str | None = typer.Option(None, "--node"),
     zone: str | None = ZONE,
@@ -386,7 +399,7 @@ def expiring(
     is usable through its expiry date at its node: "today" is the node's local date."""
     store = _store(db)
     given = _zone_option(zone)
-    day = _day(today, "--today")
+    day = _day(today, "--as-of")
     now = datetime.now(UTC)
     lines = store.expiring(days, today=day, node=node, now=now, zone=given)
     when = str(day) if day else "today at each node"
@@ -564,13 +577,12 @@ def _status_table(
 @ship_app.command("plan")
 def ship_plan(
     scenario: str = typer.Argument(..., help="Allocation scenario name (as stored)."),
-    round_number: int = typer.Argument(..., metavar="ROUND"),
+    round_given: int | None = old_positional("ROUND"),
+    round_option_value: int | None = round_option(None, "The round whose lines to ship."),
     network: Path | None = typer.Option(
         None, "--network", help="Network file (default: the bundled example)."
     ),
-    country: list[str] = typer.Option(
-        None, "--country", help="Only these ISO3 codes (repeatable)."
-    ),
+    country: list[str] = participant_option(None, "Only these participants (repeatable)."),
     by: str = BY,
     db: str | None = DB,
 ) -> None:
@@ -582,6 +594,7 @@ def ship_plan(
     from doseflow.store.database import open_database
     from doseflow.store.ledger import LedgerStore
 
+    round_number = option_or_position(round_option_value, round_given, "--round")
     engine = open_database(db)
     alloc = AllocationStore(engine)
     spec = alloc.scenario(scenario)
@@ -593,7 +606,7 @@ def ship_plan(
     stores = {
         n.country: n.code for n in net.nodes.values() if n.kind.value == "national" and n.country
     }
-    wanted = {c.upper() for c in country} if country else None
+    wanted = set(country) if country else None
     available = alloc.pool_availability(scenario, round_number)
     latest = max(available.values(), default=rnd.date)  # a pool not found: never early
     events: list[LedgerEvent] = []
@@ -667,7 +680,7 @@ def ship_dispatch(
     lot: str = typer.Option(..., "--lot", help="Lot number shipped."),
     expiry: str | None = typer.Option(None, "--expiry", help="Lot expiry (YYYY-MM-DD)."),
     doses: int | None = typer.Option(None, "--doses", help="Doses shipped (default: as planned)."),
-    at: str | None = typer.Option(None, "--at"),
+    at: str | None = EVENT_TIME,
     by: str = BY,
     db: str | None = DB,
 ) -> None:
@@ -687,7 +700,7 @@ def ship_dispatch(
 @ship_app.command("arrive")
 def ship_arrive(
     shipment: str = typer.Argument(...),
-    at: str | None = typer.Option(None, "--at"),
+    at: str | None = EVENT_TIME,
     by: str = BY,
     db: str | None = DB,
 ) -> None:
@@ -705,7 +718,7 @@ def ship_hold(
     shipment: str = typer.Argument(...),
     reason: str = typer.Option(..., "--reason"),
     until: str | None = typer.Option(None, "--until"),
-    at: str | None = typer.Option(None, "--at"),
+    at: str | None = EVENT_TIME,
     by: str = BY,
     db: str | None = DB,
 ) -> None:
@@ -721,7 +734,7 @@ def ship_hold(
 @ship_app.command("onward")
 def ship_onward(
     shipment: str = typer.Argument(...),
-    at: str | None = typer.Option(None, "--at"),
+    at: str | None = EVENT_TIME,
     by: str = BY,
     db: str | None = DB,
 ) -> None:
@@ -740,7 +753,7 @@ def ship_receive(
     missing: int = typer.Option(0, "--missing", help="Doses not accepted (damaged, short, ...)."),
     reason: DiscrepancyReason | None = typer.Option(None, "--reason"),
     reject: bool = typer.Option(False, "--reject", help="Reject the whole delivery."),
-    at: str | None = typer.Option(None, "--at"),
+    at: str | None = EVENT_TIME,
     by: str = BY,
     db: str | None = DB,
 ) -> None:

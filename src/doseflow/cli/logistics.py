@@ -18,8 +18,10 @@ from rich.table import Table
 
 from doseflow.cli.console import console
 from doseflow.cli.context import CONTEXT_SETTINGS
+from doseflow.cli.options import product_option
 from doseflow.cli.output import OutputFormat, Shown, emit, format_option, note, print_table
 from doseflow.cli.output import col as column
+from doseflow.cli.vocabulary import VocabularyTyper
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.network import NodeKind
 from doseflow.domain.product import Product
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from doseflow.logistics.network_file import NetworkFile
     from doseflow.logistics.routing import ShipmentPlan
 
-coldchain_app = typer.Typer(
+coldchain_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="Cold-chain checks: can each product reach each store?",
     no_args_is_help=True,
@@ -61,8 +63,8 @@ def _days(value: float) -> str:
 @coldchain_app.command("feasibility")
 def feasibility(
     network: Path = typer.Option(None, "--network", "-n", help=NETWORK_HELP),
-    product: list[str] = typer.Option(
-        None, "--product", "-p", help="Product code or name (default: every supplied one)."
+    product: list[str] = product_option(
+        None, "Product code, alias or name (default: every supplied one).", "-p"
     ),
     destination: list[str] = typer.Option(
         None, "--destination", "-d", help="Destination node code (default: every store)."

@@ -18,6 +18,14 @@ from rich.table import Table
 
 from doseflow.cli.console import console, err_console
 from doseflow.cli.context import CONTEXT_SETTINGS
+from doseflow.cli.options import (
+    DB_HELP,
+    as_of_option,
+    db_option,
+    from_option,
+    participant_option,
+    to_option,
+)
 from doseflow.cli.output import (
     OutputFormat,
     Shown,
@@ -28,6 +36,7 @@ from doseflow.cli.output import (
 )
 from doseflow.cli.output import col as column
 from doseflow.cli.output import note as note_line
+from doseflow.cli.vocabulary import VocabularyTyper
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.time_zone import local_date
 from doseflow.reporting import Method
@@ -44,14 +53,13 @@ if TYPE_CHECKING:
     from doseflow.reporting.dhis2_mapping import Dhis2Mapping
     from doseflow.reporting.registrations import ExchangeDocument, RegistrationRequest
 
-report_app = typer.Typer(
+report_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="Reports: submit, import/export (DHIS2, ADX, FHIR), templates, locks, compliance, "
     "plausibility.",
     no_args_is_help=True,
 )
 
-DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
 SCHEMA_HELP = "Schema extension file (YAML); the built-in schema when not given."
 HIERARCHY_HELP = (
     "Hierarchy file (YAML): participants, regions, populations, neighbours. Default: the one "
@@ -232,13 +240,13 @@ def submit_cmd(
     ledger_check: bool = typer.Option(
         True, "--ledger-check/--no-ledger-check", help="Cross-check with the stock ledger."
     ),
-    as_of: str | None = typer.Option(None, help=AS_OF_HELP),
+    as_of: str | None = as_of_option(None, AS_OF_HELP),
     by: str | None = typer.Option(None, help="Who submits (stored with each value)."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
     show: int = typer.Option(20, help="Conflicts and warnings to list."),
     as_json: bool = typer.Option(False, "--json", help="Print the import summary as JSON."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Submit a filled data-entry template (CSV or Excel); prints the import summary."""
     from doseflow.reporting import read_template
@@ -380,7 +388,7 @@ def import_cmd(
     ledger_check: bool = typer.Option(
         True, "--ledger-check/--no-ledger-check", help="Cross-check with the stock ledger."
     ),
-    as_of: str | None = typer.Option(None, help=AS_OF_HELP),
+    as_of: str | None = as_of_option(None, AS_OF_HELP),
     by: str | None = typer.Option(None, help="Who submits (stored with each value)."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
@@ -396,7 +404,7 @@ def import_cmd(
         "--summary-format",
         help="doseflow (table, or --json) or dhis2 (DHIS2's ImportSummary JSON).",
     ),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Import a DHIS2 dataValueSets JSON or ADX XML file; prints the import summary."""
     the_schema = _schema(schema)
@@ -436,12 +444,12 @@ def export_cmd(
         ..., "--format", help="dhis2-json, adx, fhir (MeasureReport) or fhir-shipments."
     ),
     out: Path | None = typer.Option(None, help="Output file (default: print)."),
-    participant: list[str] | None = typer.Option(
-        None, help="Only these participants (repeatable)."
+    participant: list[str] | None = participant_option(
+        None, "Only these participants (repeatable)."
     ),
     period: list[str] | None = typer.Option(None, help="Only these periods (repeatable)."),
-    start: str | None = typer.Option(None, help="Only periods starting on or after (YYYY-MM-DD)."),
-    end: str | None = typer.Option(None, help="Only periods starting on or before (YYYY-MM-DD)."),
+    start: str | None = from_option(None, "Only periods starting on or after (YYYY-MM-DD)."),
+    end: str | None = to_option(None, "Only periods starting on or before (YYYY-MM-DD)."),
     mapping: Path | None = typer.Option(None, help=MAPPING_HELP),
     id_scheme: str | None = typer.Option(
         None,
@@ -469,7 +477,7 @@ def export_cmd(
     ),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Export stored values (DHIS2 JSON, ADX, FHIR MeasureReport) or ledger shipments (FHIR
     SupplyDelivery)."""
@@ -510,8 +518,8 @@ def export_cmd(
                 engine,
                 participants=participant or None,
                 periods=period or None,
-                start=_date(start, "--start"),
-                end=_date(end, "--end"),
+                start=_date(start, "--from"),
+                end=_date(end, "--to"),
             )
             done = store.stored_registrations(engine)
             if fmt in ("dhis2-json", "adx"):
@@ -559,14 +567,14 @@ def export_cmd(
 
 @report_app.command("template")
 def template_cmd(
-    participant: str = typer.Option(..., help="The participant the template is for."),
+    participant: str = participant_option(..., "The participant the template is for."),
     report: str = typer.Option(..., help="Report type (see `doseflow report schema`)."),
     period: str = typer.Option(..., help="First period (e.g. 2021W38 or 202109)."),
     to: str | None = typer.Option(None, help="Last period (default: the first)."),
     out: Path = typer.Option(..., help="Output file: .xlsx (Excel) or .csv."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP + " Read for its hierarchy."),
+    db: str | None = db_option(DB_HELP + " Read for its hierarchy."),
 ) -> None:
     """Write a data-entry template (one row per figure owed) for a participant."""
     from doseflow.reporting import (
@@ -649,13 +657,13 @@ def schema_cmd(schema: Path | None = typer.Option(None, help=SCHEMA_HELP)) -> No
 
 @report_app.command("lock")
 def lock_cmd(
-    participant: str = typer.Option(..., help="Participant code."),
+    participant: str = participant_option(..., "Participant code."),
     report: str = typer.Option(..., help="Report type."),
     period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
     by: str = typer.Option(..., help="Who approves and locks."),
     note: str | None = typer.Option(None, help="A note for the audit trail."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Lock an approved report for a period: later values are refused until it is reopened."""
     from doseflow.store import reporting as store
@@ -673,13 +681,13 @@ def lock_cmd(
 
 @report_app.command("reopen")
 def reopen_cmd(
-    participant: str = typer.Option(..., help="Participant code."),
+    participant: str = participant_option(..., "Participant code."),
     report: str = typer.Option(..., help="Report type."),
     period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
     by: str = typer.Option(..., help="Who reopens."),
     reason: str = typer.Option(..., help="Why (kept in the audit trail)."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Reopen a locked period for correction (audited, with a reason)."""
     from doseflow.store import reporting as store
@@ -702,14 +710,12 @@ def complete_cmd(
     ),
     report: str = typer.Option(..., help="Report type (DHIS2: the data set)."),
     period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
-    completed: str | None = typer.Option(
-        None, "--date", help="Completion date (YYYY-MM-DD; default today)."
-    ),
+    completed: str | None = as_of_option(None, "Completion date (YYYY-MM-DD; default today)."),
     attribute: str = typer.Option(DEFAULT_ATTRIBUTE_KEY, help="Attribute option combo key."),
     by: str | None = typer.Option(None, help="Who marks it complete."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Mark a report complete (DHIS2's complete data set registration): compliance then
     judges it by this date rather than by when its values arrived."""
@@ -724,7 +730,7 @@ def complete_cmd(
             report,
             period,
             hierarchy=_hierarchy(hierarchy, engine),
-            completed=_date(completed, "--date"),
+            completed=_date(completed, "--as-of"),
             attribute=attribute,
             by=by,
             schema=_schema(schema),
@@ -743,7 +749,7 @@ def incomplete_cmd(
     report: str = typer.Option(..., help="Report type (DHIS2: the data set)."),
     period: str = typer.Option(..., help="Period (e.g. 2021W38 or 202109)."),
     attribute: str = typer.Option(DEFAULT_ATTRIBUTE_KEY, help="Attribute option combo key."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Remove a report's completion: it counts by its values again."""
     from doseflow.store import reporting as store
@@ -762,11 +768,11 @@ def incomplete_cmd(
 
 @report_app.command("locks")
 def locks_cmd(
-    participant: str | None = typer.Option(None, help="Only this participant."),
+    participant: str | None = participant_option(None, "Only this participant."),
     fmt: OutputFormat = format_option(
         "table (locked periods, then the audit trail), csv or json (the locked periods)."
     ),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Show locked periods and the audit trail of locks and reopenings."""
     from doseflow.store import reporting as store
@@ -833,7 +839,7 @@ def locks_cmd(
 def require_cmd(
     file: Path = typer.Argument(..., help="Requirements file (YAML)."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Store reporting requirements (replacing those of the same participant and report)."""
     from doseflow.reporting import load_requirements
@@ -873,8 +879,8 @@ _BASIS_LABEL = {
 
 @report_app.command("compliance")
 def compliance_cmd(
-    participant: str | None = typer.Option(None, help="Only this participant."),
-    as_of: str | None = typer.Option(None, help=AS_OF_HELP),
+    participant: str | None = participant_option(None, "Only this participant."),
+    as_of: str | None = as_of_option(None, AS_OF_HELP),
     detail: bool = typer.Option(False, help="List every owed period, not just the totals."),
     gate: bool = typer.Option(False, help="Apply the readiness gate and show pass/fail."),
     lookback: int = typer.Option(4, help="Gate: owed periods looked at, per report."),
@@ -889,7 +895,7 @@ def compliance_cmd(
         "table (totals, owed periods with --detail, readiness gate), csv or json (the totals, "
         "or with --detail the owed periods; the gate goes to stderr)."
     ),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Which reports came on time, late, or not at all (and the readiness gate). Days are
     the participant's, in its time zone (shown with each due date)."""
@@ -1007,8 +1013,8 @@ def compliance_cmd(
 
 @report_app.command("plausibility")
 def plausibility_cmd(
-    participant: list[str] | None = typer.Option(
-        None, help="Only these participants (repeatable)."
+    participant: list[str] | None = participant_option(
+        None, "Only these participants (repeatable)."
     ),
     method: list[Method] | None = typer.Option(None, help="Only these methods (repeatable)."),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
@@ -1020,7 +1026,7 @@ def plausibility_cmd(
         "table, csv (one row per flag, its figures left out) or json (every flag with its "
         "figures; the same as --json)."
     ),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Plausibility flags over stored values, strongest first, each with its method."""
     from doseflow.reporting import PlausibilityOptions
@@ -1079,7 +1085,7 @@ def plausibility_cmd(
     print_table(t)
 
 
-hierarchy_app = typer.Typer(
+hierarchy_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="The stored hierarchy, used by every reporting command not given --hierarchy.",
     no_args_is_help=True,
@@ -1091,7 +1097,7 @@ report_app.add_typer(hierarchy_app, name="hierarchy")
 def hierarchy_load_cmd(
     file: Path = typer.Argument(..., help="Hierarchy file (YAML)."),
     by: str | None = typer.Option(None, help="Who loads it (kept with it)."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Check a hierarchy file and store it: later commands use it when not given one."""
     from doseflow.store.database import open_database
@@ -1111,7 +1117,7 @@ def hierarchy_load_cmd(
 
 
 @hierarchy_app.command("show")
-def hierarchy_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+def hierarchy_show_cmd(db: str | None = db_option()) -> None:
     """Which hierarchy reporting commands use when not given --hierarchy."""
     from doseflow.store.database import open_database
 
@@ -1123,7 +1129,7 @@ def hierarchy_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)
     console.print(origin)
 
 
-mapping_app = typer.Typer(
+mapping_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="The stored DHIS2 mapping, used by /api/dataValueSets and by `report import/export` "
     "when not given --mapping.",
@@ -1136,7 +1142,7 @@ report_app.add_typer(mapping_app, name="mapping")
 def mapping_load_cmd(
     file: Path = typer.Argument(..., help="DHIS2 mapping file (YAML)."),
     by: str | None = typer.Option(None, help="Who loads it (kept with it)."),
-    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    db: str | None = db_option(),
 ) -> None:
     """Check a DHIS2 mapping file and store it: the DHIS2 endpoint and later imports and
     exports use it when not given one."""
@@ -1157,7 +1163,7 @@ def mapping_load_cmd(
 
 
 @mapping_app.command("show")
-def mapping_show_cmd(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+def mapping_show_cmd(db: str | None = db_option()) -> None:
     """Which DHIS2 mapping the endpoint and imports/exports use when not given --mapping."""
     from doseflow.store.database import open_database
 

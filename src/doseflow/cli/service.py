@@ -13,20 +13,20 @@ from rich.table import Table
 
 from doseflow.cli.console import console
 from doseflow.cli.context import CONTEXT_SETTINGS
+from doseflow.cli.options import db_option, participant_option
+from doseflow.cli.vocabulary import VocabularyTyper
 
 SERVICE_FACTORY = "doseflow.service.app:app_from_environment"
 
-token_app = typer.Typer(
+token_app = VocabularyTyper(
     context_settings=CONTEXT_SETTINGS,
     help="Issue, list and revoke API tokens for the service.",
     no_args_is_help=True,
 )
 
-DB_HELP = "SQLite file or URL, or a PostgreSQL URL (default: $DOSEFLOW_DB or doseflow.sqlite)."
-
 
 def serve(
-    db: str = typer.Option(None, "--db", help=DB_HELP),
+    db: str = db_option(),
     host: str = typer.Option(
         "127.0.0.1", help="Address to listen on (127.0.0.1: this machine only)."
     ),
@@ -100,11 +100,13 @@ def token_create(
     role: str = typer.Option(
         ..., help="administrator, allocation-analyst, logistics-officer, participant or viewer."
     ),
-    iso3: str = typer.Option(None, help="The participant's ISO3 code (participant tokens only)."),
+    iso3: str | None = participant_option(
+        None, "The participant's ISO3 code (participant tokens only)."
+    ),
     user: str = typer.Option(None, help="Who holds the token (default: the role, and ISO3)."),
     label: str = typer.Option("", help="A note to recognise the token by."),
     expires_in_days: int = typer.Option(None, help="Days until the token stops working."),
-    db: str = typer.Option(None, "--db", help=DB_HELP),
+    db: str = db_option(),
 ) -> None:
     """Issue a token and print it. It is shown once: only its hash is stored."""
     from doseflow.store.database import default_url, open_database
@@ -134,7 +136,7 @@ def token_create(
 
 
 @token_app.command("list")
-def token_list(db: str = typer.Option(None, "--db", help=DB_HELP)) -> None:
+def token_list(db: str = db_option()) -> None:
     """List every token issued (never the secrets)."""
     from doseflow.store.database import default_url, open_database
     from doseflow.store.service import list_tokens
@@ -169,7 +171,7 @@ def token_list(db: str = typer.Option(None, "--db", help=DB_HELP)) -> None:
 @token_app.command("revoke")
 def token_revoke(
     token_id: int = typer.Argument(..., help="The token's id (see 'doseflow token list')."),
-    db: str = typer.Option(None, "--db", help=DB_HELP),
+    db: str = db_option(),
 ) -> None:
     """Revoke a token: it stops working at once."""
     from doseflow.store.database import default_url, open_database

@@ -6,6 +6,11 @@ which has no product file at all; one table gives every one of them its CVX code
 exists. Where the codes come from is written at the top of the table
 (``data/files/product_codes.csv``). A site may use its own table of the same columns
 (``product,cvx,cvx_display,gtin``; lines starting with ``#`` are comments).
+
+The same table is the list of canonical product codes: :func:`canonical_product` reads a
+product named by any known alias (``data/files/product_aliases.csv``: ``PFIZER-BNT``,
+``COMIRNATY``...) or in any case as its code, so every command gives the same result
+whichever name a user types.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from doseflow.domain.errors import DoseflowError
 from doseflow.domain.product import ProductCodes, gtin_valid
 
 BUNDLED = "product_codes.csv"
+ALIASES = "product_aliases.csv"
 COLUMNS = ("product", "cvx", "cvx_display", "gtin")
 
 
@@ -104,3 +110,26 @@ def load_product_codes(path: Path | None = None) -> dict[str, ProductCodes]:
             value=str(path),
         ) from None
     return parse_product_codes(text, str(path))
+
+
+@cache
+def bundled_product_aliases() -> dict[str, str]:
+    """Alias (upper case) -> canonical product code, from the bundled alias table."""
+    with open_bundled(ALIASES) as f:
+        lines = [line for line in f.read().splitlines() if not line.lstrip().startswith("#")]
+    rows = list(csv.reader(lines))
+    return {alias.strip().upper(): product.strip() for alias, product in rows[1:]}
+
+
+@cache
+def _by_upper_code() -> dict[str, str]:
+    return {code.upper(): code for code in bundled_product_codes()}
+
+
+def canonical_product(text: str) -> str:
+    """The canonical code of a product named by its code or a known alias, in any case
+    (``pfizer-bnt`` -> ``PFIZER``); a code doseflow does not know (a scenario's own product)
+    is returned as given, without surrounding spaces."""
+    given = text.strip()
+    key = given.upper()
+    return _by_upper_code().get(key) or bundled_product_aliases().get(key) or given

@@ -390,11 +390,17 @@ def feasibility_matrix(
     """
     table = net.profile_table()
     network = net.network
+    # each product's profile and where it is made (AZ-SII and AZ-SKB share a profile, not a plant)
+    wanted: list[tuple[StorageProfile, tuple[str, ...]]]
     if products:
-        profiles = [table.require(code) for code in products]
+        wanted = []
+        for code in products:
+            profile = table.require(code)
+            wanted.append((profile, net.origins_for_code(code, profile)))
     else:
         found = (table.require(p) for supplied in net.supplies.values() for p in supplied)
         profiles = list({p.product: p for p in found}.values())
+        wanted = [(profile, net.suppliers_of(profile)) for profile in profiles]
     if destinations:
         for code in destinations:
             network.node(code)
@@ -407,8 +413,8 @@ def feasibility_matrix(
         ]
     graph = RoutingGraph(network)
     out: list[tuple[StorageProfile, Feasibility]] = []
-    for profile in profiles:
-        starts = list(origins) or list(net.suppliers_of(profile))
+    for profile, made_at in wanted:
+        starts = list(origins) or list(made_at)
         if not starts:
             raise DoseflowError(
                 "LOGISTICS_BAD_REQUEST",

@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from doseflow.data.fields import Label, Litres, Name, Number, Quantity
+from doseflow.data.product_codes import canonical_product
 from doseflow.data.time_zones import EXPECTED as ZONE_EXPECTED
 from doseflow.data.time_zones import is_zone_name
 from doseflow.data.user_files import readable_csv
@@ -116,12 +117,19 @@ class NetworkFile:
 
     def origins_for(self, product: Product) -> tuple[str, ...]:
         """Suppliers listing this exact product code, else any listing its profile."""
+        return self.origins_for_code(product.code, self.profile_table().for_product(product))
+
+    def origins_for_code(self, code: str, profile: StorageProfile) -> tuple[str, ...]:
+        """Suppliers listing the product ``code`` (or an alias of it: ``COVISHIELD`` is
+        ``AZ-SII``), else any listing its profile. Products sharing a profile (``AZ-SII``,
+        ``AZ-SKB``) are made at different plants: the code says which."""
+        wanted = normalise_name(canonical_product(code))
         exact = tuple(
-            code
-            for code, products in self.supplies.items()
-            if normalise_name(product.code) in {normalise_name(p) for p in products}
+            node
+            for node, products in self.supplies.items()
+            if wanted in {normalise_name(canonical_product(p)) for p in products}
         )
-        return exact or self.suppliers_of(self.profile_table().for_product(product))
+        return exact or self.suppliers_of(profile)
 
     def suppliers_of(self, profile: StorageProfile) -> tuple[str, ...]:
         """Codes of the nodes whose ``products`` list names this product (code or alias)."""

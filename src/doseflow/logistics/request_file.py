@@ -54,7 +54,7 @@ def _request(
             )
         ]
     origins = tuple(o.strip() for o in row.origin.split(";") if o.strip())
-    origins = origins or net.suppliers_of(profile)
+    origins = origins or net.origins_for_code(row.product, profile)
     problems = [
         ErrorDetail(
             "LOGISTICS_UNKNOWN_NODE",
