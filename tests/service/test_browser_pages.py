@@ -79,6 +79,7 @@ PAGES: tuple[DashboardPage, ...] = (
     DashboardPage("impact", "/dashboard/impact"),
     DashboardPage("reporting", "/dashboard/reporting"),
     DashboardPage("data-entry", "/dashboard/reporting/entry"),
+    DashboardPage("stock-count", "/dashboard/stock/count?node=KEN-NS"),
 )
 
 
