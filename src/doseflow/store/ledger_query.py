@@ -557,6 +557,18 @@ def in_transit(
     return sorted(out, key=lambda x: (x.expected_arrival or date.max, x.shipment_id, x.lot))
 
 
+def ever_held(conn: Connection) -> list[str]:
+    """Shipments with a ``held`` event (reversed or not): a superset of those held now, read
+    through the partial index on held events rather than by folding every shipment."""
+    e = t.events
+    query = (
+        select(e.c.shipment_id)
+        .where(e.c.kind == EventKind.HELD.value, e.c.shipment_id.isnot(None))
+        .distinct()
+    )
+    return sorted(str(sid) for (sid,) in conn.execute(query))
+
+
 def held_at_hubs(
     conn: Connection,
     hub_codes: Sequence[str],
@@ -567,10 +579,10 @@ def held_at_hubs(
     if not hub_codes:
         return []
     stock = stock_on_hand(conn, node=list(hub_codes), at=at, zone=zone)
-    statuses = shipments(conn, None)
-    grouped = shipment_events(
-        conn, [s.shipment_id for s in statuses if s.state == ShipmentState.HELD]
-    )
+    # Only a shipment with a ``held`` event can be held: fold those, not the whole ledger.
+    grouped = shipment_events(conn, ever_held(conn))
+    gone = reversed_ids(conn, [ev.event_id for evs in grouped.values() for ev in evs])
+    statuses = [shipment_status(sid, evs, gone) for sid, evs in sorted(grouped.items())]
     held: dict[tuple[str, str], list[HeldShipment]] = defaultdict(list)
     for status in statuses:
         if status.state != ShipmentState.HELD:
