@@ -146,8 +146,16 @@ def stock_on_hand(
     at: Moment | None = None,
     include_zero: bool = False,
     zone: tzinfo | None = None,
+    expiring_by: date | None = None,
 ) -> list[StockLine]:
-    rows = conn.execute(_accounts_query(conn, AccountState.STOCK, at, node, product, lot, zone))
+    """Stock lines; ``expiring_by``: only lots with an expiry date on or before it (the
+    database picks them, so a question about expiry does not read every line)."""
+    query = _accounts_query(conn, AccountState.STOCK, at, node, product, lot, zone)
+    if expiring_by is not None:
+        query = query.where(t.lots.c.expiry.isnot(None), t.lots.c.expiry <= expiring_by)
+    if at is None and not include_zero:
+        query = query.where(t.accounts.c.balance != 0)
+    rows = conn.execute(query)
     out = [
         StockLine(r.node, r.product, r.number, r.expiry, r.vvm_stage, int(r.doses))
         for r in rows

@@ -389,11 +389,9 @@ def _stock(
 def _expiring(
     ledger: LedgerStore, codes: list[str], product: str | None, within_days: int, every: bool
 ) -> list[ExpiringLine]:
-    lines = (
-        ledger.expiring(within_days)
-        if every
-        else [line for code in codes for line in ledger.expiring(within_days, node=code)]
-    )
+    if not every and not codes:
+        return []
+    lines = ledger.expiring(within_days, node=None if every else codes)
     wanted = set(codes)
     return [
         x
