@@ -92,6 +92,26 @@ def test_lying_down_bars_keep_the_order_given_and_widths_follow_the_values() -> 
     ys = [float(b.get("y", "0")) for b in marks]
     assert ys == sorted(ys)  # first category on top
     assert root.findall(f".//{SVG}g[@class='legend']") == []  # one series: no legend
+    written = [t.text for t in root.findall(f".//{SVG}text[@class='value']")]
+    assert written == ["7.83", "12.50", "0.00"]  # one series: each value at its bar's end
+
+
+def test_a_long_list_of_bars_has_its_scale_on_top_and_bottom() -> None:
+    names = [f"C{i:02d}" for i in range(20)]
+    root = parse(
+        bar_chart(
+            chart_id="long",
+            title="Long",
+            description="",
+            categories=names,
+            series=[Series("n", tuple(float(i) for i in range(20)), "#000")],
+            axis=Axis("n"),
+            horizontal=True,
+        )
+    )
+    ticks = [t.text for t in root.findall(f".//{SVG}text[@class='tick']")]
+    assert ticks.count("20") == 2
+    assert len(bars(root)) == 20
 
 
 def test_stacked_bars_sit_on_each_other() -> None:
@@ -141,8 +161,10 @@ def test_lines_have_a_point_per_value_and_dashed_series_are_dashed() -> None:
     )
     assert first[2].findtext(f"{SVG}title") == "2021-06-15, Health workers: first dose: 90.3 %"
     lines = [g.find(f"{SVG}polyline") for g in groups]
-    assert lines[0] is not None and lines[0].get("stroke-dasharray") is None
-    assert lines[1] is not None and lines[1].get("stroke-dasharray") == "6 4"
+    assert lines[0] is not None
+    assert lines[0].get("stroke-dasharray") is None
+    assert lines[1] is not None
+    assert lines[1].get("stroke-dasharray") == "6 4"
     ticks = [t.text for t in root.findall(f".//{SVG}text[@class='tick']")]
     assert ticks[:6] == ["0", "20", "40", "60", "80", "100"]  # fixed top at 100 %
 

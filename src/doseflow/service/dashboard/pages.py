@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 
-import plotly
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from doseflow.domain.errors import ErrorDetail
@@ -38,7 +37,6 @@ from doseflow.store.service_sessions import end_session, open_session
 from doseflow.store.service_settings import SecuritySettings
 
 STATIC_DIR = Path(__file__).parent / "static"
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 #: Area page modules under ``doseflow.service.dashboard``, each with ``router`` and ``NAV``.
 PAGE_MODULES: tuple[str, ...] = (
@@ -200,14 +198,5 @@ def install(app: FastAPI) -> None:
         module = importlib.import_module(f"doseflow.service.dashboard.{name}")
         app.include_router(module.router)
     app.include_router(router)
-
-    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        """plotly.js as installed with the plotly package: no CDN, works offline."""
-        return FileResponse(
-            PLOTLY_JS,
-            media_type="text/javascript",
-            headers={"Cache-Control": "public, max-age=86400"},
-        )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -18,11 +18,20 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+#: The dashboard's colours (dashboard.css): ink blue, green, red for a shortfall, grey.
+INK = "#0b4f6c"
+GREEN = "#1d6b35"
+RED = "#a4161a"
+GREY = "#9aa5b1"
+#: Series colours in turn, distinct and dark enough on white.
+PALETTE = (INK, GREEN, RED, "#8a4b00", "#5b3f8c", "#2a7f9e", "#6b6b00")
+
 WIDTH = 760
 FONT_SIZE = 12
 CHAR_WIDTH = 6.6  # a generous average glyph width at FONT_SIZE, to size margins for labels
 BAR_BAND = 22  # height of one category's band in a lying-down bar chart
 LEGEND_ROW = 20
+LONG_LIST = 15  # lying-down bars beyond this many categories get the scale on top as well
 TICKS = 5
 
 
@@ -84,9 +93,9 @@ def _num(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _legend(series: Sequence[Series], x0: float, y0: float, width: float, line: bool) -> tuple[
-    list[str], float
-]:
+def _legend(
+    series: Sequence[Series], x0: float, y0: float, width: float, line: bool
+) -> tuple[list[str], float]:
     """Swatches and names laid out in rows within ``width``; returns the marks and height."""
     if len(series) < 2:
         return [], 0.0
@@ -119,7 +128,7 @@ def _frame(chart_id: str, title: str, description: str, height: float, body: lis
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{_attr(chart_id)}-svg" class="svg-chart"'
         f' viewBox="0 0 {WIDTH} {_num(height)}" role="img" aria-label="{_attr(label)}"'
         f' font-size="{FONT_SIZE}" preserveAspectRatio="xMinYMin meet">'
-        f'<title>{escape(title)}</title>'
+        f"<title>{escape(title)}</title>"
         f'<text class="chart-title" x="{WIDTH / 2:g}" y="20" text-anchor="middle"'
         f' font-size="{FONT_SIZE + 3}" font-weight="600">{escape(title)}</text>'
         + "".join(body)
@@ -130,8 +139,9 @@ def _frame(chart_id: str, title: str, description: str, height: float, body: lis
 def _check(categories: Sequence[str], series: Sequence[Series]) -> None:
     for s in series:
         if len(s.values) != len(categories):
-            raise ValueError(f"series {s.name!r} has {len(s.values)} values for "
-                             f"{len(categories)} categories")
+            raise ValueError(
+                f"series {s.name!r} has {len(s.values)} values for {len(categories)} categories"
+            )
 
 
 def bar_chart(
@@ -147,12 +157,14 @@ def bar_chart(
 ) -> Markup:
     """Bars per category, one per series side by side (or stacked), upright or lying down.
 
-    Values below zero are drawn as zero-length bars (the charts here count doses, litres
+    A chart of one series writes each value at the end of its bar. Values below zero are
+    drawn as zero-length bars (the charts here count doses, litres
     and deaths averted); their tooltip still gives the value."""
     _check(categories, series)
     n = len(categories)
     totals = [
-        sum(max(s.values[i], 0.0) for s in series) if stacked
+        sum(max(s.values[i], 0.0) for s in series)
+        if stacked
         else max((s.values[i] for s in series), default=0.0)
         for i in range(n)
     ]
@@ -165,9 +177,12 @@ def bar_chart(
     top_y += legend_h
     body = list(legend)
     per_band = 1 if stacked else len(series)
+    labelled = len(series) == 1  # one series: its value is written at the end of each bar
     if horizontal:
         left = min(320.0, 14 + max((_text_width(c) for c in categories), default=0.0))
-        right = WIDTH - 24
+        right = WIDTH - (70 if labelled else 24)
+        if n > LONG_LIST:  # a long list: the scale on top too, where reading starts
+            top_y += 18
         plot_h = max(1, n) * BAR_BAND
         bottom = top_y + plot_h
         height = bottom + 48
@@ -183,6 +198,11 @@ def bar_chart(
                 f'<text class="tick" x="{_num(x)}" y="{_num(bottom + 16)}"'
                 f' text-anchor="middle">{format_value(t, tick_dec)}</text>'
             )
+            if n > LONG_LIST:
+                body.append(
+                    f'<text class="tick" x="{_num(x)}" y="{_num(top_y - 6)}"'
+                    f' text-anchor="middle">{format_value(t, tick_dec)}</text>'
+                )
         body.append(
             f'<text class="axis-label" x="{_num((left + right) / 2)}" y="{_num(bottom + 38)}"'
             f' text-anchor="middle">{escape(axis.label)}</text>'
@@ -201,6 +221,11 @@ def bar_chart(
                 x1 = to_x(base + max(value, 0.0)) if stacked else to_x(value)
                 y = y0 if stacked else y0 + j * bar_h
                 body.append(_bar(s, i, category, value, axis, x0, y, x1 - x0, bar_h))
+                if labelled:
+                    body.append(
+                        f'<text class="value" x="{_num(x1 + 4)}" y="{_num(y + bar_h / 2 + 4)}">'
+                        f"{format_value(value, axis.decimals)}</text>"
+                    )
                 if stacked:
                     base += max(value, 0.0)
         body.append(
@@ -216,7 +241,7 @@ def bar_chart(
     band = (right - left) / max(n, 1)
     rotate = label_w > band - 6
     label_h = min(label_w, 220.0) * 0.6 + 14 if rotate else 18.0
-    plot_top = top_y + 4
+    plot_top = top_y + (16 if labelled else 4)
     bottom = plot_top + 300
     height = bottom + label_h + 16
 
@@ -262,6 +287,11 @@ def bar_chart(
                 y_top, y_base = to_y(value), bottom
                 x = x0 + j * bar_w
             body.append(_bar(s, i, category, value, axis, x, y_top, bar_w, y_base - y_top))
+            if labelled:
+                body.append(
+                    f'<text class="value" x="{_num(x + bar_w / 2)}" y="{_num(y_top - 5)}"'
+                    f' text-anchor="middle">{format_value(value, axis.decimals)}</text>'
+                )
     body.append(
         f'<line class="axis" x1="{_num(left)}" y1="{_num(bottom)}" x2="{_num(right)}"'
         f' y2="{_num(bottom)}" stroke="#4a5360"/>'
@@ -270,8 +300,15 @@ def bar_chart(
 
 
 def _bar(
-    s: Series, i: int, category: str, value: float, axis: Axis,
-    x: float, y: float, width: float, height: float,
+    s: Series,
+    i: int,
+    category: str,
+    value: float,
+    axis: Axis,
+    x: float,
+    y: float,
+    width: float,
+    height: float,
 ) -> str:
     colour = s.colours[i] if s.colours is not None else s.colour
     shown = format_value(value, axis.decimals)
@@ -297,8 +334,10 @@ def line_chart(
     """Lines over evenly spaced x labels (dates), a point with a tooltip at each value."""
     _check(x_labels, series)
     n = len(x_labels)
-    top = axis.maximum if axis.maximum is not None else max(
-        (v for s in series for v in s.values), default=0.0
+    top = (
+        axis.maximum
+        if axis.maximum is not None
+        else max((v for s in series for v in s.values), default=0.0)
     )
     ticks = nice_ticks(top)
     scale_top = ticks[-1]
