@@ -368,12 +368,13 @@ class LedgerStore:
         offset: int = 0,
         product: str | None = None,
         nodes: Sequence[str] | None = None,
+        state: str | None = None,
         sort: str = "shipment",
         descending: bool = False,
     ) -> tuple[list[ShipmentStatus], int]:
         """A page of :meth:`shipments` by shipment id (or by one of ``q.SHIPMENT_SORTS``),
-        cut and filtered by the database (of ``product``; naming one of ``nodes``), and the
-        count."""
+        cut and filtered by the database (of ``product``; naming one of ``nodes``; in
+        ``state``), and the count."""
         with self.engine.connect() as conn:
             return q.shipments_page(
                 conn,
@@ -381,6 +382,7 @@ class LedgerStore:
                 offset=offset,
                 product=product,
                 nodes=nodes,
+                state=state,
                 sort=sort,
                 descending=descending,
             )
