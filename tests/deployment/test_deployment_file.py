@@ -236,8 +236,6 @@ def test_without_a_csv_dir_a_file_name_is_refused_without_reading(tmp_path: Path
         parse_deployment_document(json.loads(json.dumps(document, default=str)), "body")
     assert info.value.code == "DEPLOY_FILE_REFERENCE"
     assert "root:" not in str(info.value)
-
-
 @pytest.mark.parametrize(
     ("old", "new", "field", "expected"),
     [
