@@ -178,10 +178,6 @@ AXE_RUN = """async () => {
   }));
 }"""
 
-CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-chart]')]
-  .every(e => e.getAttribute('data-drawn') === 'true')"""
-
-
 #: Controls a thumb must hit on a phone: at least 44 px high (WCAG 2.5.5).
 SMALL_TARGETS = """() => [...document.querySelectorAll(
     'button, input:not([type=hidden]), select, textarea, summary, .main-nav a, .pager a, ' +
@@ -228,7 +224,6 @@ def test_the_page_fits_the_width_and_axe_finds_no_violation(
         assert answer is not None
         assert answer.status == 200, shown.path
         assert page.url == f"{seeded.url}{shown.path}"  # not sent to the sign-in page
-        page.wait_for_function(CHARTS_DRAWN, timeout=20_000)
         width_of = page.evaluate(
             "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )

@@ -158,7 +158,11 @@ def test_migrated_schema_is_the_one_the_tables_describe(db_url: str) -> None:
         # the sequence number is the rowid: the only index of the event table besides the
         # partial ones is the event id's
         indexes = {i["name"] for i in inspect(engine).get_indexes("ledger_events")}
-        assert indexes == {"ix_ledger_events_shipment", "ix_ledger_events_ref"}
+        assert indexes == {
+            "ix_ledger_events_shipment",
+            "ix_ledger_events_ref",
+            "ix_ledger_events_held",
+        }
         with engine.connect() as conn:
             auto = conn.execute(
                 text(

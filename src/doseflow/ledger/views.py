@@ -254,7 +254,8 @@ class ShipmentState:
     CANCELLED = "cancelled"
 
 
-_STATE_AFTER: dict[EventKind, str] = {
+#: The state a shipment is in after an event of each kind (other kinds leave it as it was).
+STATE_AFTER: dict[EventKind, str] = {
     EventKind.SHIPMENT_PLANNED: ShipmentState.PLANNED,
     EventKind.DISPATCHED: ShipmentState.IN_TRANSIT,
     EventKind.ARRIVED_AT_HUB: ShipmentState.AT_HUB,
@@ -297,7 +298,7 @@ def shipment_status(
     state = ShipmentState.CANCELLED
     last: datetime | None = None
     for e in live:
-        state = _STATE_AFTER.get(e.kind, state)
+        state = STATE_AFTER.get(e.kind, state)
         last = e.occurred_at
         if isinstance(e, ShipmentPlanned):
             product, origin, destination, route = e.product, e.origin, e.destination, e.route

@@ -1,9 +1,9 @@
 """Security headers on every response, set in one place so no page or refusal goes without.
 
 The Content-Security-Policy allows scripts only from this origin: the dashboard has no
-inline script (its charts read JSON from ``<script type="application/json">`` elements,
-which are data, not code) and the API docs are started by a bundled file. Styles may be
-inline because plotly.js and Swagger UI set ``style`` attributes as they draw; injected
+inline script (its charts are SVG drawn on the server, with no script at all) and the API
+docs are started by a bundled file. Styles may be inline because Swagger UI and ReDoc set
+``style`` attributes as they draw (the dashboard's own pages and charts use none); injected
 HTML cannot run script under this policy, and Jinja2 escapes everything it renders.
 ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY`` stop other sites from framing the
 dashboard (clickjacking); HSTS is sent only on requests that came over https (as uvicorn

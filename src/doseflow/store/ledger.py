@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.exc import IntegrityError
@@ -325,14 +325,21 @@ class LedgerStore:
         within_days: int,
         *,
         today: date | None = None,
-        node: str | None = None,
+        node: str | Sequence[str] | None = None,
         now: datetime | None = None,
         zone: tzinfo | None = None,
     ) -> list[ExpiringLine]:
         """Lots in stock expiring within ``within_days`` (expired ones included), counted
-        from ``today``, else from each node's own date at ``now`` (see :meth:`today_at`)."""
-        stock = self.stock_on_hand(node=node)
-        day = today or self.today_at({s.node for s in stock}, now=now, zone=zone)
+        from ``today``, else from each node's own date at ``now`` (see :meth:`today_at`), at
+        ``node`` (one or several) or everywhere. The database returns only lots expiring by
+        the last day any node can be at (UTC's date plus one: no zone is further ahead)."""
+        moment = now or datetime.now(UTC)
+        latest = today or local_date(moment, UTC) + timedelta(days=1)
+        with self.engine.connect() as conn:
+            stock = q.stock_on_hand(
+                conn, node=node, expiring_by=latest + timedelta(days=within_days)
+            )
+        day = today or self.today_at({s.node for s in stock}, now=moment, zone=zone)
         return expiring_within(stock, within_days, day)
 
     def fefo(
@@ -361,12 +368,13 @@ class LedgerStore:
         offset: int = 0,
         product: str | None = None,
         nodes: Sequence[str] | None = None,
+        state: str | None = None,
         sort: str = "shipment",
         descending: bool = False,
     ) -> tuple[list[ShipmentStatus], int]:
         """A page of :meth:`shipments` by shipment id (or by one of ``q.SHIPMENT_SORTS``),
-        cut and filtered by the database (of ``product``; naming one of ``nodes``), and the
-        count."""
+        cut and filtered by the database (of ``product``; naming one of ``nodes``; in
+        ``state``), and the count."""
         with self.engine.connect() as conn:
             return q.shipments_page(
                 conn,
@@ -374,6 +382,7 @@ class LedgerStore:
                 offset=offset,
                 product=product,
                 nodes=nodes,
+                state=state,
                 sort=sort,
                 descending=descending,
             )

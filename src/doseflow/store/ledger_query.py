@@ -35,6 +35,7 @@ from doseflow.domain.events import EventKind, LedgerEvent
 from doseflow.domain.time_zone import day_start
 from doseflow.ledger.accounts import AccountKey, AccountState, from_instant, to_instant
 from doseflow.ledger.views import (
+    STATE_AFTER,
     CardLine,
     HeldShipment,
     HubHolding,
@@ -158,8 +159,16 @@ def stock_on_hand(
     at: Moment | None = None,
     include_zero: bool = False,
     zone: tzinfo | None = None,
+    expiring_by: date | None = None,
 ) -> list[StockLine]:
-    rows = conn.execute(_accounts_query(conn, AccountState.STOCK, at, node, product, lot, zone))
+    """Stock lines; ``expiring_by``: only lots with an expiry date on or before it (the
+    database picks them, so a question about expiry does not read every line)."""
+    query = _accounts_query(conn, AccountState.STOCK, at, node, product, lot, zone)
+    if expiring_by is not None:
+        query = query.where(t.lots.c.expiry.isnot(None), t.lots.c.expiry <= expiring_by)
+    if at is None and not include_zero:
+        query = query.where(t.accounts.c.balance != 0)
+    rows = conn.execute(query)
     out = [
         StockLine(r.node, r.product, r.number, r.expiry, r.vvm_stage, int(r.doses))
         for r in rows
@@ -533,9 +542,10 @@ def shipments(conn: Connection, shipment_ids: Sequence[str] | None = None) -> li
     return [shipment_status(sid, evs, gone) for sid, evs in sorted(grouped.items())]
 
 
-#: Columns a page of shipments can be sorted by in the database: the id, and the doses a
-#: shipment's live (not reversed) events add up to, as :func:`shipment_status` adds them.
-SHIPMENT_SORTS = ("shipment", "planned", "dispatched", "received", "written_off")
+#: Columns a page of shipments can be sorted by in the database: the id, the state, and the
+#: doses a shipment's live (not reversed) events add up to, as :func:`shipment_status` adds
+#: them.
+SHIPMENT_SORTS = ("shipment", "state", "planned", "dispatched", "received", "written_off")
 
 
 def _dose_sums(ids: Any) -> Any:
@@ -561,6 +571,31 @@ def _dose_sums(ids: Any) -> Any:
     )
 
 
+def _states(ids: Any) -> Any:
+    """Every shipment in ``ids`` with its state as :func:`shipment_status` folds it: the state
+    after its last live event that sets one (by time, then recording order), or cancelled if
+    none is left. One row per shipment, so a page filters and sorts on it without a join."""
+    e = t.events
+    undone = select(e.c.ref).where(e.c.kind == "reversal", e.c.ref.isnot(None))
+    sets = case(
+        (e.c.event_id.in_(undone), null()),
+        *[(e.c.kind == kind.value, literal(state)) for kind, state in STATE_AFTER.items()],
+        else_=null(),
+    )
+    last_first = (case((sets.is_(None), 1), else_=0), e.c.occurred_at.desc(), e.c.seq.desc())
+    ranked = (
+        select(
+            e.c.shipment_id,
+            sets.label("state"),
+            func.row_number().over(partition_by=e.c.shipment_id, order_by=last_first).label("n"),
+        )
+        .where(e.c.shipment_id.in_(select(ids.c.shipment_id)))
+        .subquery()
+    )
+    state = func.coalesce(ranked.c.state, literal(ShipmentState.CANCELLED)).label("state")
+    return select(ranked.c.shipment_id, state).where(ranked.c.n == 1).subquery()
+
+
 def shipments_page(
     conn: Connection,
     *,
@@ -568,6 +603,7 @@ def shipments_page(
     offset: int = 0,
     product: str | None = None,
     nodes: Sequence[str] | None = None,
+    state: str | None = None,
     sort: str = "shipment",
     descending: bool = False,
 ) -> tuple[list[ShipmentStatus], int]:
@@ -575,7 +611,8 @@ def shipments_page(
     (``descending``: from the last): the page's ids are cut by the database and only their
     events are read; and how many shipments match. ``product`` and ``nodes`` keep the
     shipments with an event of that product, or naming one of those nodes (as origin,
-    destination, hub or receiving node)."""
+    destination, hub or receiving node); ``state`` those in that state (worked out by the
+    database, so no shipment outside the page is folded)."""
     e = t.events
     matching = select(e.c.shipment_id).where(e.c.shipment_id.isnot(None))
     if product is not None:
@@ -584,19 +621,29 @@ def shipments_page(
         codes = list(nodes)
         matching = matching.where(or_(e.c.node.in_(codes), e.c.to_node.in_(codes)))
     ids = matching.distinct().subquery()
-    total = conn.execute(select(func.count()).select_from(ids)).scalar_one()
+    shipment_id = ids.c.shipment_id
+    kept = select(shipment_id)
+    if state is not None or sort == "state":
+        states = _states(ids)  # one row per shipment of ``ids``
+        if sort == "state":  # read the states as the list itself: no join to make
+            shipment_id = states.c.shipment_id
+            kept = select(shipment_id)
+            if state is not None:
+                kept = kept.where(states.c.state == state)
+        elif state is not None:  # a list the database makes once (a join would scan per row)
+            wanted = select(states.c.shipment_id).where(states.c.state == state)
+            kept = kept.where(shipment_id.in_(wanted))
+    total = conn.execute(select(func.count()).select_from(kept.subquery())).scalar_one()
+    by_id = shipment_id.desc() if descending else shipment_id
     if sort == "shipment":
-        order = ids.c.shipment_id.desc() if descending else ids.c.shipment_id
-        chosen = select(ids.c.shipment_id).order_by(order)
+        chosen = kept.order_by(by_id)
+    elif sort == "state":
+        chosen = kept.order_by(states.c.state.desc() if descending else states.c.state, by_id)
     else:
         sums = _dose_sums(ids)
-        column = sums.c[sort]
-        chosen = select(ids.c.shipment_id).outerjoin(sums, sums.c.shipment_id == ids.c.shipment_id)
-        key = func.coalesce(column, 0)
-        chosen = chosen.order_by(
-            key.desc() if descending else key,
-            ids.c.shipment_id.desc() if descending else ids.c.shipment_id,
-        )
+        key = func.coalesce(sums.c[sort], 0)
+        chosen = kept.outerjoin(sums, sums.c.shipment_id == shipment_id)
+        chosen = chosen.order_by(key.desc() if descending else key, by_id)
     page = [sid for (sid,) in conn.execute(chosen.limit(limit).offset(offset))]
     if not page:
         return [], int(total)
@@ -648,6 +695,18 @@ def in_transit(
     return sorted(out, key=lambda x: (x.expected_arrival or date.max, x.shipment_id, x.lot))
 
 
+def ever_held(conn: Connection) -> list[str]:
+    """Shipments with a ``held`` event (reversed or not): a superset of those held now, read
+    through the partial index on held events rather than by folding every shipment."""
+    e = t.events
+    query = (
+        select(e.c.shipment_id)
+        .where(e.c.kind == EventKind.HELD.value, e.c.shipment_id.isnot(None))
+        .distinct()
+    )
+    return sorted(str(sid) for (sid,) in conn.execute(query))
+
+
 def held_at_hubs(
     conn: Connection,
     hub_codes: Sequence[str],
@@ -658,10 +717,10 @@ def held_at_hubs(
     if not hub_codes:
         return []
     stock = stock_on_hand(conn, node=list(hub_codes), at=at, zone=zone)
-    statuses = shipments(conn, None)
-    grouped = shipment_events(
-        conn, [s.shipment_id for s in statuses if s.state == ShipmentState.HELD]
-    )
+    # Only a shipment with a ``held`` event can be held: fold those, not the whole ledger.
+    grouped = shipment_events(conn, ever_held(conn))
+    gone = reversed_ids(conn, [ev.event_id for evs in grouped.values() for ev in evs])
+    statuses = [shipment_status(sid, evs, gone) for sid, evs in sorted(grouped.items())]
     held: dict[tuple[str, str], list[HeldShipment]] = defaultdict(list)
     for status in statuses:
         if status.state != ShipmentState.HELD:

@@ -113,6 +113,13 @@ events = Table(
         sqlite_where=Column("ref").isnot(None),
         postgresql_where=Column("ref").isnot(None),
     ),
+    # The few shipments ever held at a hub, found without reading every event (issue 15).
+    Index(
+        "ix_ledger_events_held",
+        "shipment_id",
+        sqlite_where=Column("kind") == "held",
+        postgresql_where=Column("kind") == "held",
+    ),
 )
 
 accounts = Table(

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 
 from doseflow.allocation import Decline, Redirect
 from doseflow.domain.errors import DoseflowError
@@ -24,6 +25,7 @@ from doseflow.service.dashboard.render import (
     read_form,
     render,
 )
+from doseflow.service.dashboard.svg_charts import INK, Axis, Series, bar_chart
 from doseflow.service.dashboard.tables import (
     Column,
     PageData,
@@ -57,28 +59,21 @@ def _may(request: Request, action: str) -> bool:
     return principal.role in PERMISSIONS[action].roles
 
 
-def coverage_chart(rows: list[Any], round_name: str) -> dict[str, Any]:
-    """Ranked horizontal bars of doses per 100 people (highest first)."""
+def coverage_chart(rows: list[Any], round_name: str) -> Markup:
+    """Ranked bars of doses per 100 people, lying down (highest first)."""
     ranked = sorted(rows, key=lambda c: c.doses_per_100, reverse=True)
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "orientation": "h",
-                "x": [round(c.doses_per_100, 2) for c in ranked],
-                "y": [c.iso3 for c in ranked],
-                "marker": {"color": "#0b4f6c"},
-                "hovertemplate": "%{y}: %{x:.2f} doses per 100<extra></extra>",
-            }
+    return bar_chart(
+        chart_id="coverage-chart",
+        title=f"Doses per 100 people after {round_name}",
+        description=f"Ranked bar chart of doses per 100 people by participant after {round_name};"
+        " the same figures are in the table below.",
+        categories=[c.iso3 for c in ranked],
+        series=[
+            Series("doses per 100 people", tuple(round(c.doses_per_100, 2) for c in ranked), INK)
         ],
-        "layout": {
-            "title": {"text": f"Doses per 100 people after {round_name}"},
-            "height": max(320, 18 * len(ranked) + 120),
-            "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
-            "yaxis": {"autorange": "reversed", "automargin": True},
-            "xaxis": {"title": {"text": "doses per 100 people"}},
-        },
-    }
+        axis=Axis("doses per 100 people", unit="doses per 100", decimals=2),
+        horizontal=True,
+    )
 
 
 LINE_COLUMNS = (

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from doseflow.domain.errors import DoseflowError, ErrorDetail
 from doseflow.logistics import Objective
@@ -26,6 +27,7 @@ from doseflow.service.coldchain_views import (
     shipment_plan,
 )
 from doseflow.service.dashboard.render import NavItem, add_nav, page_access, render
+from doseflow.service.dashboard.svg_charts import GREY, INK, RED, Axis, Series, bar_chart
 from doseflow.service.dashboard.tables import (
     Column,
     PageData,
@@ -61,35 +63,27 @@ def matrix_grid(
     return products, destinations, cells
 
 
-def capacity_chart(gaps: list[CapacityGapOut]) -> dict[str, Any]:
-    labels = [f"{g.name} · {g.band_words}" for g in gaps]
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "name": "available",
-                "x": labels,
-                "y": [g.available_litres for g in gaps],
-                "marker": {"color": "#9aa5b1"},
-                "hovertemplate": "%{x}: %{y:,.0f} L available<extra></extra>",
-            },
-            {
-                "type": "bar",
-                "name": "needed (peak)",
-                "x": labels,
-                "y": [g.needed_litres for g in gaps],
-                "marker": {"color": ["#a4161a" if g.short else "#0b4f6c" for g in gaps]},
-                "hovertemplate": "%{x}: %{y:,.0f} L needed<extra></extra>",
-            },
+def capacity_chart(gaps: list[CapacityGapOut]) -> Markup:
+    """Storage available and needed at peak, side by side for each node and band, lying
+    down so the long labels read; a need beyond what is there in red."""
+    return bar_chart(
+        chart_id="capacity-chart",
+        title="Storage needed vs available, litres (red: short)",
+        description="Bar chart of storage needed at peak and available at each node and band,"
+        " in litres; the same figures are in the table below.",
+        categories=[f"{g.name} · {g.band_words}" for g in gaps],
+        series=[
+            Series("available", tuple(g.available_litres for g in gaps), GREY),
+            Series(
+                "needed (peak)",
+                tuple(g.needed_litres for g in gaps),
+                INK,
+                colours=tuple(RED if g.short else INK for g in gaps),
+            ),
         ],
-        "layout": {
-            "title": {"text": "Storage needed vs available, litres (red: short)"},
-            "barmode": "group",
-            "height": 420,
-            "margin": {"l": 80, "r": 20, "t": 50, "b": 110},
-            "yaxis": {"title": {"text": "litres"}, "rangemode": "tozero"},
-        },
-    }
+        axis=Axis("litres", unit="L"),
+        horizontal=True,
+    )
 
 
 ROUTE_COLUMNS = (

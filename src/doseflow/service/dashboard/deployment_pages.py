@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 
 from doseflow.deployment import Strategy
 from doseflow.domain.errors import DoseflowError
@@ -18,6 +19,7 @@ from doseflow.domain.limits import MAX_NAME_LENGTH
 from doseflow.service.auth import Access
 from doseflow.service.context import engine_of
 from doseflow.service.dashboard.render import NavItem, add_nav, page_access, read_form, render
+from doseflow.service.dashboard.svg_charts import PALETTE, Axis, Series, line_chart
 from doseflow.service.dashboard.tables import (
     Column,
     PageData,
@@ -43,40 +45,34 @@ add_nav(NavItem("/dashboard/deployment", "Deployment", "deployment.read"))
 
 COVERAGE_STEP_DAYS = 7
 TABLE_STEP = 2  # the coverage table shows every other chart point (fortnightly)
-_COLOURS = ("#0b4f6c", "#1d6b35", "#a4161a", "#8a4b00", "#5b3f8c", "#2a7f9e", "#6b6b00")
 
 
-def coverage_chart(coverage: CoverageOut, title: str) -> dict[str, Any]:
+def coverage_chart(coverage: CoverageOut, title: str) -> Markup:
     """Lines of each group's coverage over time: first dose solid, full course dashed."""
-    dates = [d.isoformat() for d in coverage.dates]
-    data: list[dict[str, Any]] = []
-    for i, series in enumerate(coverage.by_group):
-        colour = _COLOURS[i % len(_COLOURS)]
-        for kind, values, dash in (
-            ("first dose", series.first_dose, "solid"),
-            ("full course", series.full_course, "dash"),
+    series: list[Series] = []
+    for i, group in enumerate(coverage.by_group):
+        colour = PALETTE[i % len(PALETTE)]
+        for kind, values, dashed in (
+            ("first dose", group.first_dose, False),
+            ("full course", group.full_course, True),
         ):
-            data.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "name": f"{series.name}: {kind}",
-                    "x": dates,
-                    "y": [round(v * 100, 1) for v in values],
-                    "line": {"color": colour, "dash": dash},
-                    "hovertemplate": f"{series.name}, {kind}: %{{y}}%<extra>%{{x}}</extra>",
-                }
+            series.append(
+                Series(
+                    f"{group.name}: {kind}",
+                    tuple(round(v * 100, 1) for v in values),
+                    colour,
+                    dashed=dashed,
+                )
             )
-    return {
-        "data": data,
-        "layout": {
-            "title": {"text": title},
-            "height": 460,
-            "margin": {"l": 70, "r": 20, "t": 50, "b": 50},
-            "yaxis": {"title": {"text": "% of the group's target population"}, "range": [0, 100]},
-            "legend": {"orientation": "h", "y": -0.2},
-        },
-    }
+    return line_chart(
+        chart_id="deployment-chart",
+        title=title,
+        description="Line chart of each priority group's projected coverage over time, first"
+        " dose (solid) and full course (dashed); the same figures are in the table below.",
+        x_labels=[d.isoformat() for d in coverage.dates],
+        series=series,
+        axis=Axis("% of the group's target population", unit="%", decimals=1, maximum=100),
+    )
 
 
 def _strategy(text: str | None) -> Strategy | None:

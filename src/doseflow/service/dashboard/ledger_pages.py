@@ -168,13 +168,11 @@ class _Scope:
 def _shipments(
     ledger: LedgerStore, scope: _Scope, view: TableView, everything: bool
 ) -> tuple[list[ShipmentStatus], int | None]:
-    """The shipments table: a page cut by the database when it can (sorted by id or doses,
-    no state filter, no country rule); otherwise the shipments the database selects (product, nodes)
-    are read whole and filtered and sorted here. ``everything``: every matching row."""
+    """The shipments table: a page cut by the database when it can (sorted by id, state or
+    doses, no country rule); otherwise the shipments the database selects (product, nodes,
+    state) are read whole and filtered and sorted here. ``everything``: every matching row."""
     f = scope.filters
-    plain = (
-        view.sort in SHIPMENT_SORTS and f.state is None and scope.own is None and f.country is None
-    )
+    plain = view.sort in SHIPMENT_SORTS and scope.own is None and f.country is None
     limit = None if everything else view.size
     if plain:
         rows, total = ledger.shipments_page(
@@ -182,16 +180,15 @@ def _shipments(
             offset=0 if everything else view.offset,
             product=f.product,
             nodes=scope.codes(),
+            state=f.state,
             sort=view.sort,
             descending=view.descending,
         )
         return rows, (len(rows) if everything else total)  # sorted by the database
-    rows, _ = ledger.shipments_page(limit=None, product=f.product, nodes=scope.codes())
-    kept = [
-        s
-        for s in rows
-        if scope.country_ok(s.destination) and (f.state is None or s.state == f.state)
-    ]
+    rows, _ = ledger.shipments_page(
+        limit=None, product=f.product, nodes=scope.codes(), state=f.state
+    )
+    kept = [s for s in rows if scope.country_ok(s.destination)]
     return kept, None
 
 
@@ -311,11 +308,9 @@ def _stock(
 def _expiring(
     ledger: LedgerStore, codes: list[str], product: str | None, within_days: int, every: bool
 ) -> list[ExpiringLine]:
-    lines = (
-        ledger.expiring(within_days)
-        if every
-        else [line for code in codes for line in ledger.expiring(within_days, node=code)]
-    )
+    if not every and not codes:
+        return []
+    lines = ledger.expiring(within_days, node=None if every else codes)
     wanted = set(codes)
     return [
         x

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlparse
 
-import plotly
 from anyio import to_thread
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from doseflow.domain.errors import ErrorDetail
@@ -49,7 +48,6 @@ from doseflow.store.service_sessions import end_session, open_session
 from doseflow.store.service_settings import SecuritySettings
 
 STATIC_DIR = Path(__file__).parent / "static"
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 #: Area page modules under ``doseflow.service.dashboard``, each with ``router`` and ``NAV``.
 PAGE_MODULES: tuple[str, ...] = (
@@ -236,14 +234,5 @@ def install(app: FastAPI) -> None:
         module = importlib.import_module(f"doseflow.service.dashboard.{name}")
         app.include_router(module.router)
     app.include_router(router)
-
-    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        """plotly.js as installed with the plotly package: no CDN, works offline."""
-        return FileResponse(
-            PLOTLY_JS,
-            media_type="text/javascript",
-            headers={"Cache-Control": "public, max-age=86400"},
-        )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,7 +1,7 @@
 """Rendering dashboard pages: the Jinja2 environment, the page frame, and page-level access.
 
 Pages are rendered on the server so they read well with a screen reader and without script;
-charts are drawn by the bundled plotly.js from data embedded in the page, each with a data
+charts are SVG drawn here on the server (``svg_charts``), no chart script, each with a data
 table that carries the same numbers for anyone who cannot see the chart.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -17,7 +16,6 @@ from urllib.parse import parse_qs, quote
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from markupsafe import Markup
 
 from doseflow import __version__
 from doseflow.domain.errors import DoseflowError
@@ -53,15 +51,8 @@ def _percent(value: Any) -> str:
     return "" if value is None else f"{float(value) * 100:.1f}%"
 
 
-def _json_script(value: Any) -> Markup:
-    """JSON safe to put inside ``<script type="application/json">``."""
-    text = json.dumps(value, default=str).replace("<", "\\u003c").replace(">", "\\u003e")
-    return Markup(text.replace("&", "\\u0026"))
-
-
 _env.filters["number"] = _number
 _env.filters["percent"] = _percent
-_env.filters["json_script"] = _json_script
 
 
 @dataclass(frozen=True)

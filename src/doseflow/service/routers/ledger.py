@@ -306,8 +306,8 @@ def get_shipments(
 ) -> list[ShipmentStatus]:
     ledger = ledger_of(request)
     country = access.scoped(iso3)
-    if country is None and state is None:  # every shipment: the database cuts the page
-        rows, total = ledger.shipments_page(limit=page.limit, offset=page.offset)
+    if country is None:  # every shipment (in ``state``): the database cuts the page
+        rows, total = ledger.shipments_page(limit=page.limit, offset=page.offset, state=state)
         return paged(request, response, page, rows, total)
     shown = _own_shipments(ledger.shipments(), _destination_countries(ledger), country)
     return page_of(request, response, page, [s for s in shown if state is None or s.state == state])

@@ -1,21 +1,7 @@
-// doseflow dashboard: draw each chart from the JSON embedded next to it, with the bundled
-// plotly.js. Every chart also has a data table on the page with the same numbers.
+// doseflow dashboard: confirmations, following background jobs, focus after a status.
+// Charts need no script: the server draws them as SVG (svg_charts.py).
 (function () {
   "use strict";
-  function drawCharts() {
-    if (typeof window.Plotly === "undefined") { return; }
-    document.querySelectorAll("[data-chart]").forEach(function (el) {
-      var source = document.getElementById(el.getAttribute("data-chart"));
-      if (!source) { return; }
-      var spec = JSON.parse(source.textContent);
-      window.Plotly.newPlot(el, spec.data, spec.layout || {}, {
-        // No mode bar: its buttons are links inside an element with role="img", which
-        // hides them from assistive technology (axe: nested-interactive); the table next
-        // to each chart has the figures.
-        displayModeBar: false, responsive: true
-      }).then(function () { el.setAttribute("data-drawn", "true"); });
-    });
-  }
   // Confirm forms that change data; the question is in the form's data-confirm attribute.
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -111,7 +97,6 @@
     if (status) { status.focus(); }
     foldNavigation();
     focusableScrollers();
-    drawCharts();
     followJobs();
   });
 })();
