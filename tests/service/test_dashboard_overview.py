@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -329,12 +328,26 @@ def test_an_empty_database_renders_without_errors(service: Service) -> None:
     assert text.count("<path ") == len(world_map().outlines)
 
 
-def test_the_overview_is_fast_once_read(site: Service) -> None:
-    """Every later request finds the ledger's totals kept (until the ledger changes)."""
+def test_the_ledgers_totals_are_kept_until_the_ledger_changes(
+    site: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every later request finds the ledger's totals kept (grouping every shipment's events is
+    most of the page's cost); a new ledger event makes the next request read them again."""
+    from doseflow.store import overview as store_overview
+
+    reads: list[int] = []
+    grouped = store_overview._Reader.shipments
+
+    def counted(self: Any) -> Any:
+        reads.append(1)
+        return grouped(self)
+
+    monkeypatch.setattr(store_overview._Reader, "shipments", counted)
     page(site, "administrator")
-    start = time.perf_counter()
+    first = len(reads)
     site.client.get(f"/dashboard/?as_of={AS_OF}")
-    assert time.perf_counter() - start < 0.3
+    api(site, "administrator")
+    assert len(reads) == first  # kept
     before = api(site, "administrator")["total"]["administered"]
     ledger = LedgerStore(site.engine)
     ledger.append_events(
@@ -350,6 +363,7 @@ def test_the_overview_is_fast_once_read(site: Service) -> None:
         ]
     )
     assert api(site, "administrator")["total"]["administered"] == before + 100
+    assert len(reads) == first + 1  # read again once, after the ledger changed
 
 
 def test_the_figures_are_the_same_on_postgresql(service_any_db: Service) -> None:
@@ -366,11 +380,12 @@ def test_the_figures_are_the_same_on_postgresql(service_any_db: Service) -> None
 
 
 @pytest.mark.slow
-def test_the_page_renders_within_300_ms_on_the_demo_database(
+def test_the_page_on_the_demo_database_lists_every_participant_and_stays_small(
     fresh_sqlite: str, tmp_path: Path
 ) -> None:
     """The demo's allocation rounds, ledger (round 1 via Dalian and 5,400 UNICEF deliveries)
-    and reporting, as ``doseflow demo`` stores them; the page timed with the test client."""
+    and reporting, as ``doseflow demo`` stores them. How fast the page answers is measured by
+    ``benchmarks/dashboard_pages.py`` (docs/benchmarks.md), not asserted here."""
     import io
 
     from rich.console import Console
@@ -384,11 +399,33 @@ def test_the_page_renders_within_300_ms_on_the_demo_database(
             run_step(ctx)
         text = page(service, "administrator", "?as_of=2021-03-01")  # the first reads it all
         assert len(re.findall(r'<tr data-iso3="', text)) > 150
-        took = []
-        for _ in range(3):
-            start = time.perf_counter()
-            response = service.client.get("/dashboard/?as_of=2021-03-01")
-            took.append(time.perf_counter() - start)
-            assert response.status_code == 200
-        assert sorted(took)[1] < 0.3, took
+        response = service.client.get("/dashboard/?as_of=2021-03-01")
+        assert response.status_code == 200
         assert len(response.content) < 500_000
+
+
+def test_plausibility_flags_are_an_alert_with_the_reporting_pages_figure(service: Service) -> None:
+    """The demo's reporting seed (hierarchy with neighbours, PRK's weekly surveillance): the
+    Overview counts the flags the Reporting page lists, names the strongest, and links there;
+    a participant's Overview counts its own flags only."""
+    import io
+
+    from rich.console import Console
+
+    from doseflow.cli.demo import example_path
+    from doseflow.cli.reporting import demo_reporting
+
+    demo_reporting(service.engine, Console(file=io.StringIO()), example_path)
+    flags = service.get("/api/reports/plausibility", "administrator").json()
+    assert flags, "the seed raises flags"
+    alerts = {a["kind"]: a for a in api(service, "administrator")["alerts"]}
+    alert = alerts["plausibility-flags"]
+    assert alert["count"] == len(flags)
+    assert alert["severity"] == "medium"
+    assert "PRK" in alert["text"]
+    assert alert["link"].startswith("/dashboard/reporting")
+    assert service.client.get(alert["link"]).status_code == 200
+    assert html.escape(alert["link"]) in page(service, "administrator")
+    # a participant with no flags of its own: no alert
+    own = {a["kind"] for a in api(service, "participant-KEN")["alerts"]}
+    assert "plausibility-flags" not in own

@@ -8,9 +8,9 @@ module only narrows to the caller's country, words the alerts and links them to 
 Shared by ``routers/overview.py`` and the dashboard's Overview page, so both give the same
 numbers.
 
-Plausibility flags are not counted here: the check fits distributions over every stored
-report (about 0.2 s warm and 3 s on a cold process on the demo database), too slow for a
-landing page; the Overview links to the Reporting page, which runs it.
+Plausibility flags come from :func:`doseflow.store.reporting.plausibility`, the check the
+Reporting page runs (about 20 ms on the demo database once the process has loaded its
+statistics code), so the alert counts exactly the flags that page lists.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ from sqlalchemy import Engine
 
 from doseflow.data.world_map import world_map
 from doseflow.reporting.compliance import ComplianceStatus
+from doseflow.reporting.hierarchy import Hierarchy
+from doseflow.reporting.plausibility import Strength
 from doseflow.service.auth import Access
 from doseflow.service.coldchain_views import bundled_network, feasibility_rows
 from doseflow.service.permissions import PERMISSIONS
 from doseflow.store.overview import STEPS, Coverage, Overview, Pipeline, read_overview
-from doseflow.store.reporting import compliance_view
+from doseflow.store.reporting import compliance_view, plausibility
 
 #: Days ahead the expiry alert looks, unless asked otherwise.
 DEFAULT_WITHIN_DAYS = 90
@@ -250,18 +252,36 @@ def coldchain_alerts(access: Access, country: str | None) -> list[AlertOut]:
     ]
 
 
-def plausibility_note(access: Access) -> AlertOut | None:
-    """Not an alert: where to see the plausibility flags the Overview does not compute."""
+def plausibility_alerts(
+    engine: Engine, access: Access, country: str | None, hierarchy: Hierarchy
+) -> list[AlertOut]:
+    """Stored values the plausibility checks flag (of ``country`` only, judged against its
+    neighbours as the Reporting page judges them), the strongest named."""
     if not _may(access, "plausibility.read"):
-        return None
-    return AlertOut(
-        kind="plausibility",
-        severity=Severity.INFO,
-        count=0,
-        text="Plausibility flags are not counted here (the check is too slow for this "
-        "page); the Reporting page lists them.",
-        link="/dashboard/reporting",
+        return []
+    flags = plausibility(engine, hierarchy, participants=[country] if country else None).flags
+    if not flags:
+        return []
+    order = {Strength.HIGH: 0, Strength.MEDIUM: 1, Strength.LOW: 2}
+    strongest = min(flags, key=lambda f: (order[f.strength], -abs(f.score)))
+    high = sum(1 for f in flags if f.strength is Strength.HIGH)
+    who = sorted({f.participant for f in flags})
+    periods = (
+        strongest.first_period
+        if strongest.first_period == strongest.last_period
+        else f"{strongest.first_period}-{strongest.last_period}"
     )
+    return [
+        AlertOut(
+            kind="plausibility-flags",
+            severity=Severity.MEDIUM,
+            count=len(flags),
+            text=f"{_plural(len(flags), 'plausibility flag')} ({high} strong) on reports of "
+            f"{', '.join(who[:5])}" + (", ..." if len(who) > 5 else "")
+            + f"; e.g. {strongest.data_element} of {strongest.org_unit} in {periods}.",
+            link=_link("/dashboard/reporting", participant=country),
+        )
+    ]
 
 
 def overview_out(
@@ -271,7 +291,7 @@ def overview_out(
     iso3: str | None = None,
     as_of: date,
     within_days: int = DEFAULT_WITHIN_DAYS,
-    zones: Mapping[str, str] | None = None,
+    hierarchy: Hierarchy,
 ) -> tuple[Overview, OverviewOut]:
     """The Overview of ``iso3`` (None: every participant) as the store computed it and as
     the API answers it. A participant gets its own country whatever it asks, and naming
@@ -286,12 +306,10 @@ def overview_out(
     )
     alerts = [
         *ledger_alerts(overview),
-        *reporting_alerts(engine, access, country, as_of, zones),
+        *reporting_alerts(engine, access, country, as_of, hierarchy.participant_zones()),
+        *plausibility_alerts(engine, access, country, hierarchy),
         *coldchain_alerts(access, country),
     ]
-    note = plausibility_note(access)
-    if note is not None:
-        alerts.append(note)
     out = OverviewOut(
         scope=country,
         as_of=as_of,

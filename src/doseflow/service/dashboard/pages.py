@@ -196,7 +196,7 @@ def overview(
         iso3=iso3 or None,
         as_of=as_of or datetime.now(UTC).date(),
         within_days=within_days,
-        zones=hierarchy_of(request).participant_zones(),
+        hierarchy=hierarchy_of(request),
     )
     return render(
         request,

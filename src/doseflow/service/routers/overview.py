@@ -47,8 +47,12 @@ def get_overview(
     ``as_of`` (default: today, UTC) judges expiry, overdue shipments and reports; ``iso3``
     narrows to one participant (a participant token: its own only)."""
     day = as_of or datetime.now(UTC).date()
-    zones = hierarchy_of(request).participant_zones()
     _, out = overview_out(
-        engine_of(request), access, iso3=iso3, as_of=day, within_days=within_days, zones=zones
+        engine_of(request),
+        access,
+        iso3=iso3,
+        as_of=day,
+        within_days=within_days,
+        hierarchy=hierarchy_of(request),
     )
     return out
