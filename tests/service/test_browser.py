@@ -6,6 +6,8 @@ DOSEFLOW_SCREENSHOTS=docs/screenshots to refresh the docs' screenshots."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -345,5 +347,12 @@ def test_the_shipments_table_pages_and_sorts_on_the_server(
             expect(page.get_by_text("Rows 1–36 of 36")).to_be_visible()
             products = set(table.locator("tbody tr td:nth-child(2)").all_inner_texts())
             assert products == {"P1"}
+            # the download carries the same filter: the 36 rows of P1, not the page alone
+            downloads = page.locator("p.downloads", has_text="all shipments")
+            with page.expect_download() as fetched:
+                downloads.get_by_role("link", name="CSV").click()
+            rows = list(csv.DictReader(io.StringIO(Path(fetched.value.path()).read_text("utf-8"))))
+            assert len(rows) == 36
+            assert {r["Product"] for r in rows} == {"P1"}
             page.go_back()
             expect(page.get_by_text("Rows 101–108 of 108")).to_be_visible()

@@ -4,11 +4,21 @@ recorded, then on the lot's stock card (issue 15)."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
+from doseflow.domain.events import (
+    DiscrepancyReason,
+    ReceiptOutcome,
+    ShipmentDispatched,
+    ShipmentPlanned,
+    ShipmentReceived,
+)
+from doseflow.domain.lot import Lot
+from doseflow.store.ledger import LedgerStore
 from tests.service.conftest import Service
 from tests.service.test_browser import browser, shots, sign_in, site
 
@@ -58,3 +68,38 @@ def test_enter_a_count_and_see_the_adjustment_on_the_stock_card(
     expect(correction).to_contain_text("500")
     expect(correction).to_contain_text("adjustment")
     expect(card.locator("tbody tr").last).to_contain_text("23,500")
+
+
+def test_a_receipt_short_of_doses_shows_its_shortfall_line_on_the_stock_card(
+    browser: Browser, site: tuple[Service, str], shots: Path
+) -> None:
+    """A shipment of 72,000 doses received with 2,400 damaged: the card's receipt line says
+    +69,600 and the line under it names the 2,400 doses and the shipment."""
+    service, url = site
+    ledger = LedgerStore(service.engine)
+    at = datetime(2021, 5, 20, 8, 0, tzinfo=UTC)
+    lot = Lot("AZ-SII", "K9", expiry=date(2021, 12, 31))
+    common = {"recorded_by": "seed", "shipment_id": "S-KEN-SHORT"}
+    ledger.append_events(
+        [
+            ShipmentPlanned(event_id="p-short", occurred_at=at, origin="SII",
+                            destination="KEN-NS", product="AZ-SII", quantity=72_000, **common),
+            ShipmentDispatched(event_id="d-short", occurred_at=at, origin="SII",
+                               destination="KEN-NS", lot=lot, quantity=72_000, **common),
+            ShipmentReceived(event_id="r-short", occurred_at=at.replace(day=23), node="KEN-NS",
+                             lot=lot, quantity=69_600,
+                             outcome=ReceiptOutcome.DIFFERENT_QUANTITY, discrepancy=2_400,
+                             reason=DiscrepancyReason.DAMAGED, **common),
+        ]
+    )
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(page, url, service.tokens["logistics-officer"])
+    page.goto(f"{url}/dashboard/stock/card?node=KEN-NS&product=AZ-SII&lot=K9")
+    card = page.get_by_role("table", name="Every movement")
+    receipt = card.locator("tbody tr", has_text="69,600")
+    expect(receipt).to_have_count(1)
+    shortfall = card.locator("tbody tr.discrepancy")
+    expect(shortfall).to_have_count(1)
+    expect(shortfall).to_contain_text("2,400 doses damaged against 72,000 dispatched")
+    expect(shortfall).to_contain_text("S-KEN-SHORT")
+    page.screenshot(path=str(shots / "stock-card-shortfall.png"), full_page=False)
