@@ -121,16 +121,26 @@ def dashboard_pages(url: str) -> list[PageSpec]:
     card = f"node={first.node}&product={first.product}"
     s = f"/api/scenarios/{scenario}"
     return [
-        PageSpec("overview", "/dashboard/", "/api/permissions"),
+        PageSpec("overview", "/dashboard/", "/api/overview"),
         PageSpec("allocation", "/dashboard/allocation", f"{s}/lines?round={last}"),
         PageSpec("declines", "/dashboard/declines", f"{s}/declines"),
         PageSpec("revisions", "/dashboard/revisions", f"{s}/rounds/{last}/revisions"),
         PageSpec("shipments", "/dashboard/shipments", "/api/shipments"),
         PageSpec("stock", "/dashboard/stock", "/api/stock"),
         PageSpec("stock card", f"/dashboard/stock/card?{card}", f"/api/stock/card?{card}"),
+        PageSpec(
+            "stock count",
+            f"/dashboard/stock/count?node={first.node}",
+            f"/api/stock?node={first.node}",
+        ),
         PageSpec("cold chain", "/dashboard/coldchain", "/api/coldchain/feasibility"),
         PageSpec("deployment", "/dashboard/deployment", "/api/deployment/examples/PRK"),
         PageSpec("reporting", "/dashboard/reporting", "/api/reports/compliance"),
+        PageSpec(
+            "report entry",
+            "/dashboard/reporting/entry?org_unit=PRK",
+            "/api/reports/values?iso3=PRK",
+        ),
         PageSpec("impact", "/dashboard/impact", "/api/impact-runs"),
     ]
 
