@@ -99,3 +99,15 @@ def test_an_alert_leads_to_its_page(browser: Browser, site: tuple[Service, str])
     expect(page).to_have_url(re.compile(r"/dashboard/shipments\?state=held$"))
     expect(page.locator("#held-table")).to_contain_text("S-KEN-2")
     page.close()
+
+
+def test_a_click_on_a_country_of_the_map_opens_its_shipments(
+    browser: Browser, site: tuple[Service, str]
+) -> None:
+    service, url = site
+    page = browser.new_page()
+    sign_in(page, url, service.tokens["administrator"])
+    page.goto(f"{url}/dashboard/?as_of={AS_OF}")
+    page.locator('#ov-map path[data-iso3="KEN"]').click()
+    expect(page).to_have_url(re.compile(r"/dashboard/shipments\?country=KEN$"))
+    page.close()

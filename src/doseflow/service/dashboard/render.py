@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs, quote
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from doseflow import __version__
 from doseflow.domain.errors import DoseflowError
@@ -51,8 +53,16 @@ def _percent(value: Any) -> str:
     return "" if value is None else f"{float(value) * 100:.1f}%"
 
 
+def _json_script(value: Any) -> Markup:
+    """JSON safe to put inside ``<script type="application/json">`` (the data entry form's
+    value rules, read by static/entry.js: no inline script under the CSP)."""
+    text = json.dumps(value, default=str).replace("<", "\\u003c").replace(">", "\\u003e")
+    return Markup(text.replace("&", "\\u0026"))
+
+
 _env.filters["number"] = _number
 _env.filters["percent"] = _percent
+_env.filters["json_script"] = _json_script
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,13 @@
     var question = form.getAttribute && form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
+  // A map's shapes that name a page (data-href): a click opens it. Not links: a link inside
+  // an image is out of reach of assistive technology (axe: nested-interactive); the table
+  // beside the map carries the same links for keyboards and screen readers.
+  document.addEventListener("click", function (event) {
+    var shape = event.target.closest && event.target.closest("svg [data-href]");
+    if (shape) { window.location.assign(shape.getAttribute("data-href")); }
+  });
   // Background jobs still queued or running (rows with data-job-status, the address of the
   // job's status as JSON): poll every POLL_MS and update the row's status, progress bar and
   // message in place until the job ends, then show its outcome and the link to its result.
