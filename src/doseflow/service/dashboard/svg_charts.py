@@ -13,7 +13,7 @@ the data, and a ``<title>`` the browser shows as a tooltip.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -248,19 +248,7 @@ def bar_chart(
     def to_y(v: float) -> float:
         return bottom - (bottom - plot_top) * max(v, 0.0) / scale_top
 
-    for t in ticks:
-        y = to_y(t)
-        body.append(
-            f'<line class="grid" x1="{_num(left)}" y1="{_num(y)}" x2="{_num(right)}"'
-            f' y2="{_num(y)}" stroke="#dde3ea"/>'
-            f'<text class="tick" x="{_num(left - 6)}" y="{_num(y + 4)}"'
-            f' text-anchor="end">{format_value(t, tick_dec)}</text>'
-        )
-    mid = (plot_top + bottom) / 2
-    body.append(
-        f'<text class="axis-label" x="12" y="{_num(mid)}" text-anchor="middle"'
-        f' transform="rotate(-90 12 {_num(mid)})">{escape(axis.label)}</text>'
-    )
+    body.append(_value_axis(ticks, tick_dec, axis.label, left, right, plot_top, bottom, to_y))
     bar_w = band * 0.7 / per_band
     for i, category in enumerate(categories):
         x0 = left + i * band + band * 0.15
@@ -357,19 +345,7 @@ def line_chart(
     def to_y(v: float) -> float:
         return bottom - (bottom - plot_top) * max(v, 0.0) / scale_top
 
-    for t in ticks:
-        y = to_y(t)
-        body.append(
-            f'<line class="grid" x1="{_num(left)}" y1="{_num(y)}" x2="{_num(right)}"'
-            f' y2="{_num(y)}" stroke="#dde3ea"/>'
-            f'<text class="tick" x="{_num(left - 6)}" y="{_num(y + 4)}"'
-            f' text-anchor="end">{format_value(t, tick_dec)}</text>'
-        )
-    mid = (plot_top + bottom) / 2
-    body.append(
-        f'<text class="axis-label" x="12" y="{_num(mid)}" text-anchor="middle"'
-        f' transform="rotate(-90 12 {_num(mid)})">{escape(axis.label)}</text>'
-    )
+    body.append(_value_axis(ticks, tick_dec, axis.label, left, right, plot_top, bottom, to_y))
     every = max(1, math.ceil(n / max_x_ticks))
     for i in range(0, n, every):
         body.append(
@@ -398,3 +374,30 @@ def line_chart(
         f' y2="{_num(bottom)}" stroke="#4a5360"/>'
     )
     return _frame(chart_id, title, description, height, body)
+
+
+def _value_axis(
+    ticks: Sequence[float],
+    decimals: int,
+    label: str,
+    left: float,
+    right: float,
+    plot_top: float,
+    bottom: float,
+    to_y: Callable[[float], float],
+) -> str:
+    """An upright chart's value axis: a grid line and a tick label per tick, and the axis
+    label turned along the left edge (shared by the bar and line charts)."""
+    parts = [
+        f'<line class="grid" x1="{_num(left)}" y1="{_num(to_y(t))}" x2="{_num(right)}"'
+        f' y2="{_num(to_y(t))}" stroke="#dde3ea"/>'
+        f'<text class="tick" x="{_num(left - 6)}" y="{_num(to_y(t) + 4)}"'
+        f' text-anchor="end">{format_value(t, decimals)}</text>'
+        for t in ticks
+    ]
+    mid = (plot_top + bottom) / 2
+    parts.append(
+        f'<text class="axis-label" x="12" y="{_num(mid)}" text-anchor="middle"'
+        f' transform="rotate(-90 12 {_num(mid)})">{escape(label)}</text>'
+    )
+    return "".join(parts)
