@@ -63,20 +63,20 @@ def test_no_command_shows_a_retired_spelling() -> None:
 
 
 def test_to_is_only_ever_the_end_of_a_range() -> None:
-    """``--to`` ends a range that ``--from`` (or ``--period``, a report template's first
-    period) starts; recipients and destinations have names of their own."""
+    """``--to`` ends a range that ``--from`` starts (a report template's periods too);
+    recipients and destinations have names of their own."""
     ranged = 0
     for path, command in _commands():
         shown = {name for p in command.params if not p.hidden for name in p.opts}
         if "--to" in shown:
-            assert shown & {"--from", "--period"}, path
+            assert "--from" in shown, path
             ranged += 1
     assert ranged >= 4
 
 
 def test_every_concept_is_given_by_the_vocabulary_s_option() -> None:
     """Participant, round and product parameters are the vocabulary's options wherever a
-    command takes them (a product by position stays only in ``ledger card``)."""
+    command takes them (by position only in the old forms, hidden)."""
     names = {"iso3": "--participant", "country": "--participant", "participant": "--participant"}
     names |= {
         "round_number": "--round",
@@ -90,9 +90,7 @@ def test_every_concept_is_given_by_the_vocabulary_s_option() -> None:
             wanted = names.get(param.name or "")
             if wanted is None or getattr(param, "hidden", False):
                 continue
-            if param.param_type_name == "argument":
-                assert (path, param.name) == ("ledger card", "product"), (path, param.name)
-                continue
+            assert param.param_type_name != "argument", (path, param.name)
             assert param.opts[0] == wanted, (path, param.name, param.opts)
             checked += 1
     assert checked > 25
@@ -242,8 +240,11 @@ def test_a_product_alias_gives_the_same_stock_and_card(
     assert all(row["product"] == "AZ-SII" for row in code)
     for alias in ("az-sii", "COVISHIELD"):
         assert json.loads(_out(["ledger", "stock", "--product", alias, *tail], capsys)) == code
-    card = json.loads(_out(["ledger", "card", "PRK-NS", "AZ-SII", *tail], capsys))
-    assert json.loads(_out(["ledger", "card", "PRK-NS", "covishield", *tail], capsys)) == card
+    by_code = ["ledger", "card", "--node", "PRK-NS", "--product", "AZ-SII", *tail]
+    card = json.loads(_out(by_code, capsys))
+    assert card
+    again = ["ledger", "card", "--node", "PRK-NS", "--product", "covishield", *tail]
+    assert json.loads(_out(again, capsys)) == card
 
 
 def test_coldchain_gives_the_same_verdicts_for_a_product_s_aliases(
@@ -425,3 +426,145 @@ def test_deploy_without_db_uses_the_database_every_command_uses(
     assert f"ledger sqlite:///{db}:" in capsys.readouterr().out
     assert LedgerStore(open_database(str(db))).event_count() > 0
     assert not (tmp_path / "doseflow.sqlite").exists()
+
+
+# -- --format everywhere, --json its old spelling ---------------------------------------------
+
+#: Commands whose callback writes rows or a summary (a table, ``emit``, an import summary).
+LISTS = ("emit(", "print_table(", "Table(", "_finish(", "_submit(")
+
+
+def test_no_command_shows_json_and_every_listing_command_offers_format() -> None:
+    """``--json`` is ``--format json`` (hidden, still read); a command printing rows or a
+    summary takes ``--format``."""
+    import inspect
+
+    listing = 0
+    for path, command in _commands():
+        shown = {name for p in command.params if not p.hidden for name in p.opts}
+        assert "--json" not in shown, path
+        if any(word in inspect.getsource(command.callback) for word in LISTS):
+            assert "--format" in shown, path
+            listing += 1
+    assert listing > 15
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A reporting database with the bundled surveillance file imported, and a template."""
+    tmp = tmp_path_factory.mktemp("report")
+    db = str(tmp / "r.sqlite")
+    hierarchy = str(EXAMPLES / "reporting_hierarchy.yaml")
+    src = str(EXAMPLES / "reporting_prk_surveillance.json")
+    argv = ["report", "import", src, "--hierarchy", hierarchy, "--as-of", "2021-09-27"]
+    assert run([*argv, "--db", db]) == 0
+    template = str(tmp / "t.csv")
+    argv = ["report", "template", "--participant", "PRK", "--report", "surveillance"]
+    assert run([*argv, "--from", "2021W38", "--out", template, "--hierarchy", hierarchy]) == 0
+    return {"db": db, "hierarchy": hierarchy, "src": src, "template": template}
+
+
+def _json_commands(allocated: Path, reported: dict[str, str]) -> dict[str, list[str]]:
+    h = ["--hierarchy", reported["hierarchy"]]
+    dry = [*h, "--as-of", "2021-09-27", "--dry-run", "--db", reported["db"]]
+    return {
+        "explain": ["explain", "--participant", "KEN", "--round", "1", "--db", str(allocated)],
+        "impact run": ["impact", "run", "--participant", "NGA", "--supply", "0.2"],
+        "report import": ["report", "import", reported["src"], *dry],
+        "report submit": ["report", "submit", reported["template"], *dry],
+        "report plausibility": ["report", "plausibility", *h, "--db", reported["db"]],
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("explain", "iso3"),
+        ("impact run", "deaths_averted"),
+        ("report import", "counts"),
+        ("report submit", "counts"),
+        ("report plausibility", "method"),
+    ],
+)
+def test_json_is_the_old_spelling_of_format_json(
+    name: str,
+    key: str,
+    allocated: Path,
+    reported: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = _json_commands(allocated, reported)[name]
+    assert run([*argv, "--format", "json"]) == 0
+    new = capsys.readouterr()
+    assert "old spelling" not in new.err
+    assert run([*argv, "--json"]) == 0
+    old = capsys.readouterr()
+    assert old.out == new.out  # byte for byte
+    assert "--json is the old spelling of --format json" in old.err
+    data = json.loads(new.out)
+    first = data[0] if isinstance(data, list) else data
+    assert key in first, (name, first)
+    assert run([*argv, "--format", "table"]) == 0
+    assert capsys.readouterr().out != new.out
+    assert run([*argv, "--help"]) == 0
+    shown = capsys.readouterr().out
+    assert "--format" in shown
+    assert "--json" not in shown
+
+
+def test_report_import_reads_the_file_format_from_input_format(
+    reported: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--format`` is the summary's; the file's format is ``--input-format`` (the old
+    ``--format dhis2-json|adx`` still read as it, with a note)."""
+    argv = ["report", "import", reported["src"], "--hierarchy", reported["hierarchy"]]
+    argv += ["--dry-run", "--db", reported["db"], "--format", "json"]
+    assert run([*argv, "--input-format", "dhis2-json"]) == 0
+    new = capsys.readouterr()
+    assert "old" not in new.err
+    old_argv = [a if a != "json" else "dhis2-json" for a in argv]
+    assert run(old_argv) == 0
+    old = capsys.readouterr()
+    assert "--format dhis2-json is the old spelling of --input-format dhis2-json" in old.err
+    assert "Import summary" in old.out or "counts" in old.out or old.out
+    assert run([*argv, "--input-format", "adx"]) != 0  # the input format is applied
+
+
+def test_ledger_card_node_and_product_by_option_or_position(
+    ledger_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tail = ["--format", "json", "--db", ledger_db]
+    new = _out(["ledger", "card", "--node", "PRK-NS", "--product", "AZ-SII", *tail], capsys)
+    assert json.loads(new)
+    assert run(["ledger", "card", "PRK-NS", "AZ-SII", *tail]) == 0
+    old = capsys.readouterr()
+    assert old.out == new
+    assert "old form of --node" in old.err
+    assert "old form of --product" in old.err
+    other = _out(["ledger", "card", "--node", "DLC", "--product", "AZ-SII", *tail], capsys)
+    assert other != new
+    assert run(["ledger", "card", "--help"]) == 0
+    assert re.search(r"Usage: doseflow ledger card \[OPTIONS\]\s*\n", capsys.readouterr().out)
+    assert run(["ledger", "card", "--node", "PRK-NS", *tail]) == 2
+    assert "missing: give --product" in capsys.readouterr().err
+
+
+def test_report_template_periods_are_from_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hierarchy = str(EXAMPLES / "reporting_hierarchy.yaml")
+    argv = ["report", "template", "--participant", "PRK", "--report", "surveillance"]
+    argv += ["--hierarchy", hierarchy]
+    files = []
+    for n, first in enumerate(("--from", "--period")):
+        out = tmp_path / f"t{n}.csv"
+        assert run([*argv, first, "2021W38", "--to", "2021W39", "--out", str(out)]) == 0
+        files.append(out.read_text())
+        err = capsys.readouterr().err
+        assert ("--period is the old spelling of --from" in err) == (first == "--period")
+    assert files[0] == files[1]
+    single = tmp_path / "one.csv"
+    assert run([*argv, "--from", "2021W38", "--out", str(single)]) == 0
+    assert len(single.read_text()) < len(files[0])  # --to was applied
+    assert run(["report", "template", "--help"]) == 0
+    assert not re.search(r"--period\b", capsys.readouterr().out)

@@ -26,7 +26,16 @@ from doseflow.cli.options import (
     product_option,
     round_option,
 )
-from doseflow.cli.output import OutputFormat, Shown, emit, format_option, print_table, write_xlsx
+from doseflow.cli.output import (
+    OutputFormat,
+    Shown,
+    TableOrJson,
+    emit,
+    format_option,
+    print_table,
+    table_or_json_option,
+    write_xlsx,
+)
 from doseflow.cli.output import col as column
 from doseflow.cli.vocabulary import OLD_SPELLINGS, VocabularyTyper
 from doseflow.domain.errors import DoseflowError
@@ -496,7 +505,9 @@ def explain(
     participant: str | None = participant_option(None, "The participant (ISO3 code)."),
     scenario: str | None = typer.Option(None, "--scenario", help="Stored scenario name."),
     round_number: int | None = round_option(None, "One round only."),
-    as_json: bool = typer.Option(False, "--json", help="Structured output."),
+    fmt: TableOrJson = table_or_json_option(
+        "table (each explanation as text) or json (the explanations' fields); no csv."
+    ),
     db: str | None = db_option(),
 ) -> None:
     """Why a participant received what it did: pool, eligibility, coverage, floor/cap,
@@ -516,7 +527,7 @@ def explain(
             )
         name = names[0]
     found = store.explain(name, iso3, round_number)
-    if as_json:
+    if fmt is TableOrJson.JSON:
         console.print_json(json.dumps([e.to_dict() for e in found], default=str))
         return
     for e in found:

@@ -15,10 +15,19 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from doseflow.cli.console import console
+from doseflow.cli.console import console, err_console
 from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.cli.options import DB_HELP, db_option, participant_option, round_option
-from doseflow.cli.output import OutputFormat, emit, format_option, note, print_table
+from doseflow.cli.output import (
+    OutputFormat,
+    Shown,
+    TableOrJson,
+    emit,
+    format_option,
+    note,
+    print_table,
+    table_or_json_option,
+)
 from doseflow.cli.output import col as column
 from doseflow.cli.progress import loop
 from doseflow.cli.vocabulary import VocabularyTyper
@@ -168,7 +177,10 @@ def run_command(
     eligibility: str | None = typer.Option(None, help=ELIGIBILITY_HELP),
     denominator: str | None = typer.Option(None, help=DENOMINATOR_HELP),
     out: Path | None = typer.Option(None, help="Folder for by-age and daily CSV files."),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    fmt: TableOrJson = table_or_json_option(
+        "table (the outcomes, the doses and the age bands as tables) or json (the figures "
+        "of the summary); several tables, so no csv (--out writes by_age.csv and daily.csv)."
+    ),
 ) -> None:
     """Run one scenario and its no-vaccination counterfactual."""
     from doseflow.impact import RateRollout, averted, simulate
@@ -204,7 +216,7 @@ def run_command(
         out.mkdir(parents=True, exist_ok=True)
         result.by_age().to_csv(out / "by_age.csv", index=False)
         result.timeseries().to_csv(out / "daily.csv", index=False)
-    if as_json:
+    if fmt is TableOrJson.JSON:
         console.print_json(json.dumps(summary))
         return
     table = Table(title=f"{base.name}: {base.strategy.name}, R0 {base.r0:g}")
@@ -370,6 +382,11 @@ def sweep_command(
     plot: bool = typer.Option(
         True, help="Also write charts of deaths averted by strategy and supply."
     ),
+    fmt: OutputFormat = format_option(
+        "table, csv or json: the sums by strategy and supply (figures raw, each share of "
+        "the sum without vaccination a column of its own); every scenario is in "
+        "results.parquet under --out."
+    ),
 ) -> None:
     """Run a grid of scenarios in chunks; a re-run skips chunks already done."""
     from doseflow.impact import make_executor, run_sweep
@@ -378,7 +395,8 @@ def sweep_command(
     grid = load_sweep(grid_file)
     ex = make_executor(executor, workers=workers, scheduler=scheduler)
     try:
-        with loop(console, "sweep: chunks", len(grid.chunks())) as advance:
+        progress_to = console if fmt is OutputFormat.TABLE else err_console
+        with loop(progress_to, "sweep: chunks", len(grid.chunks())) as advance:
 
             def progress(done: int, total: int) -> None:
                 advance(done, total)
@@ -387,30 +405,38 @@ def sweep_command(
     finally:
         ex.close()
     n_chunks = len(outcome.chunks_run) + len(outcome.chunks_skipped)
-    console.print(
+    note(
         f"{grid.size:,} scenarios in {n_chunks} chunks "
         f"({len(outcome.chunks_run)} run, {len(outcome.chunks_skipped)} already done) "
-        f"on {outcome.executor}: {outcome.path}"
+        f"on {outcome.executor}: {outcome.path}",
+        fmt,
     )
     shown = ("deaths", "symptomatic", "yll")
     summed = [f"{o}{suffix}" for o in shown for suffix in ("_averted", "_no_vaccine")]
     summary = outcome.results.groupby(["strategy", "supply_share"], as_index=False)[summed].sum()
-    table = Table(
-        title="Averted by vaccination, summed over the other axes of the grid, number "
-        "(% of the sum without vaccination)"
-    )
-    table.add_column("strategy", overflow="fold")
-    table.add_column("supply", justify="right")
-    for col in ("deaths averted", "symptomatic averted", "YLL averted"):
-        table.add_column(col, justify="right")
+    columns = [
+        column("strategy"),
+        column("supply", numeric=True, key="supply_share", text=lambda v: f"{float(v):.0%}"),
+    ]
+    for o, label in zip(shown, ("deaths", "symptomatic", "YLL"), strict=True):
+        columns.append(column(f"{label} averted", numeric=True, key=f"{o}_averted"))
+        columns.append(column("share", numeric=True, key=f"{o}_averted_share", in_table=False))
+    rows = []
     for row in summary.to_dict("records"):
-        cells = []
+        cells: list[object] = [str(row["strategy"]), float(row["supply_share"])]
         for o in shown:
             base = float(row[f"{o}_no_vaccine"])
-            share = float(row[f"{o}_averted"]) / base if base > 0 else 0.0
-            cells.append(f"{_fmt(float(row[f'{o}_averted']))}\n({_pct(share)})")
-        table.add_row(str(row["strategy"]), f"{float(row['supply_share']):.0%}", *cells)
-    print_table(table)
+            averted = float(row[f"{o}_averted"])
+            share = averted / base if base > 0 else 0.0
+            cells += [Shown(averted, f"{_fmt(averted)}\n({_pct(share)})"), share]
+        rows.append(cells)
+    emit(
+        columns,
+        rows,
+        fmt,
+        title="Averted by vaccination, summed over the other axes of the grid, number "
+        "(% of the sum without vaccination)",
+    )
     if plot:
         from doseflow.impact.plots import plot_strategies
 

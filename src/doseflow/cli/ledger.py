@@ -21,10 +21,11 @@ from doseflow.cli.options import (
     as_of_option,
     db_option,
     from_option,
+    node_option,
     old_positional,
+    old_positional_product,
     option_or_position,
     participant_option,
-    product_argument,
     product_option,
     round_option,
     to_option,
@@ -186,7 +187,7 @@ def export_events(
 
 @ledger_app.command("stock")
 def stock(
-    node: list[str] = typer.Option(None, "--node", help="Node code (repeatable)."),
+    node: list[str] = node_option(None, "Node code (repeatable)."),
     product: str | None = product_option(None, "Product code or alias."),
     lot: str | None = typer.Option(None, "--lot"),
     at: str | None = as_of_option(
@@ -250,8 +251,10 @@ def stock(
 
 @ledger_app.command("card")
 def card(
-    node: str = typer.Argument(...),
-    product: str = product_argument("Product code or alias."),
+    node_given: str | None = old_positional("NODE"),
+    product_given: str | None = old_positional_product(),
+    node: str | None = node_option(None, "The node (store, hub) whose card this is."),
+    product: str | None = product_option(None, "Product code or alias."),
     lot: str | None = typer.Option(None, "--lot"),
     start: str | None = from_option(None, "From the start of this day at the node."),
     end: str | None = to_option(None, "To the end of this day at the node."),
@@ -261,6 +264,8 @@ def card(
 ) -> None:
     """A stock card: every movement with running balances (doses); times in UTC, days
     (``--from``, ``--to``) at the node, in its time zone."""
+    node = option_or_position(node, node_given, "--node")
+    product = option_or_position(product, product_given, "--product")
     store = _store(db)
     given = _zone_option(zone)
     c = store.stock_card(
@@ -390,7 +395,7 @@ def expiring(
     today: str | None = as_of_option(
         None, "Count from this date (default: today at each node, its zone)."
     ),
-    node: str | None = typer.Option(None, "--node"),
+    node: str | None = node_option(None, "Only this node."),
     zone: str | None = ZONE,
     fmt: OutputFormat = FORMAT,
     db: str | None = DB,

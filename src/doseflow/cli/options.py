@@ -65,9 +65,11 @@ def as_of_option(default: Any, help_text: str) -> Any:
     return typer.Option(default, *_names("--as-of"), help=help_text)
 
 
-def from_option(default: Any, help_text: str) -> Any:
-    """``--from``: where a range starts (inclusive); old: ``--start``."""
-    return typer.Option(default, *_names("--from"), help=help_text)
+def from_option(default: Any, help_text: str, *old: str) -> Any:
+    """``--from``: where a range starts (inclusive); old: ``--start``, or the spellings
+    ``old`` names (``--period``, a report template's first period: ``report export`` has a
+    ``--period`` of its own, so it is not an old spelling everywhere)."""
+    return typer.Option(default, "--from", *(old or ("--start",)), help=help_text)
 
 
 def to_option(default: Any, help_text: str) -> Any:
@@ -85,9 +87,15 @@ def product_option(default: Any, help_text: str, *short: str) -> Any:
     return typer.Option(default, *_names("--product"), *short, help=help_text, callback=_canonical)
 
 
-def product_argument(help_text: str) -> Any:
-    """A product given by position (``ledger card NODE PRODUCT``), read as ``--product`` is."""
-    return typer.Argument(..., help=help_text, callback=_canonical)
+def old_positional_product() -> Any:
+    """A product given by position (``ledger card NODE PRODUCT``), the old form of
+    ``--product``: read as ``--product`` is, hidden in help."""
+    return typer.Argument(None, metavar="PRODUCT", hidden=True, callback=_canonical)
+
+
+def node_option(default: Any, help_text: str) -> Any:
+    """``--node``: a node of the network (a store, a hub) by its code."""
+    return typer.Option(default, "--node", help=help_text)
 
 
 def old_positional(metavar: str) -> Any:

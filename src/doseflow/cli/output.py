@@ -36,6 +36,14 @@ class OutputFormat(StrEnum):
     JSON = "json"
 
 
+class TableOrJson(StrEnum):
+    """How a command whose output is not one table of rows (an explanation, a summary)
+    writes it: as text and tables, or as JSON."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
 FORMAT_HELP = (
     "table (a terminal table; full width when piped), csv or json (raw figures, one row per "
     "line / a list of objects, same keys)."
@@ -45,6 +53,12 @@ FORMAT_HELP = (
 def format_option(help_text: str = FORMAT_HELP) -> Any:
     """The ``--format`` option every listing command takes."""
     return typer.Option(OutputFormat.TABLE, "--format", help=help_text, case_sensitive=False)
+
+
+def table_or_json_option(help_text: str) -> Any:
+    """``--format table|json``, for a command whose output has no CSV form (not one table);
+    ``help_text`` says what each gives."""
+    return typer.Option(TableOrJson.TABLE, "--format", help=help_text, case_sensitive=False)
 
 
 def snake(name: str) -> str:

@@ -29,14 +29,16 @@ from doseflow.cli.options import (
 from doseflow.cli.output import (
     OutputFormat,
     Shown,
+    TableOrJson,
     emit,
     format_option,
     print_table,
+    table_or_json_option,
     write_csv,
 )
 from doseflow.cli.output import col as column
 from doseflow.cli.output import note as note_line
-from doseflow.cli.vocabulary import VocabularyTyper
+from doseflow.cli.vocabulary import VocabularyTyper, note_old_spelling
 from doseflow.domain.errors import DoseflowError
 from doseflow.domain.time_zone import local_date
 from doseflow.reporting import Method
@@ -65,6 +67,10 @@ HIERARCHY_HELP = (
     "Hierarchy file (YAML): participants, regions, populations, neighbours. Default: the one "
     "stored with `doseflow report hierarchy load`, else every WPP country reports "
     "nationally, without regions or neighbours."
+)
+SUMMARY_FORMAT_HELP = (
+    "table (the summary and its conflicts as tables) or json (the whole summary); not "
+    "one table of rows, so no csv."
 )
 AS_OF_HELP = "The date periods are judged open or due on (YYYY-MM-DD; default today)."
 
@@ -155,7 +161,7 @@ def _print_summary(summary: ImportSummary, values: list[SubmittedValue], show: i
             )
         print_table(t)
         if len(items) > show:
-            console.print(f"... and {len(items) - show:,} more (use --show or --json)")
+            console.print(f"... and {len(items) - show:,} more (use --show or --format json)")
 
 
 def _finish(
@@ -245,7 +251,7 @@ def submit_cmd(
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
     show: int = typer.Option(20, help="Conflicts and warnings to list."),
-    as_json: bool = typer.Option(False, "--json", help="Print the import summary as JSON."),
+    fmt: TableOrJson = table_or_json_option(SUMMARY_FORMAT_HELP),
     db: str | None = db_option(),
 ) -> None:
     """Submit a filled data-entry template (CSV or Excel); prints the import summary."""
@@ -263,7 +269,7 @@ def submit_cmd(
         ledger_check=ledger_check,
         by=by,
         show=show,
-        as_json=as_json,
+        as_json=fmt is TableOrJson.JSON,
     )
 
 
@@ -368,10 +374,30 @@ def _read_exchange(
     )
 
 
+#: What ``report import`` read as ``--format`` before ``--input-format`` (the file's format).
+OLD_INPUT_FORMATS = ("auto", "dhis2-json", "adx")
+
+
+def _summary_format(given: str) -> TableOrJson | None:
+    """``report import --format``: how to print the summary, or None for a file format
+    given the old way (``--format adx``, now ``--input-format adx``)."""
+    if given.lower() in OLD_INPUT_FORMATS:
+        return None
+    try:
+        return TableOrJson(given.lower())
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{given}' is not one of 'table', 'json'", param_hint="'--format'"
+        ) from None
+
+
 @report_app.command("import")
 def import_cmd(
     file: Path = typer.Argument(..., help="A DHIS2 dataValueSets JSON or ADX XML file."),
-    fmt: str = typer.Option("auto", "--format", help="auto (by extension), dhis2-json or adx."),
+    fmt: str = typer.Option("table", "--format", help=SUMMARY_FORMAT_HELP),
+    input_format: str = typer.Option(
+        "auto", "--input-format", help="The file's format: auto (by extension), dhis2-json or adx."
+    ),
     mapping: Path | None = typer.Option(None, help=MAPPING_HELP),
     id_scheme: str = typer.Option(
         "auto", help=ID_SCHEME_HELP + ", or auto (either); a scheme the file states wins."
@@ -393,7 +419,6 @@ def import_cmd(
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
     show: int = typer.Option(20, help="Conflicts and warnings to list."),
-    as_json: bool = typer.Option(False, "--json", help="Print the import summary as JSON."),
     import_strategy: str = typer.Option(
         "CREATE_AND_UPDATE",
         "--import-strategy",
@@ -402,11 +427,15 @@ def import_cmd(
     summary_format: str = typer.Option(
         "doseflow",
         "--summary-format",
-        help="doseflow (table, or --json) or dhis2 (DHIS2's ImportSummary JSON).",
+        help="doseflow (as --format says) or dhis2 (DHIS2's ImportSummary JSON).",
     ),
     db: str | None = db_option(),
 ) -> None:
     """Import a DHIS2 dataValueSets JSON or ADX XML file; prints the import summary."""
+    summary_as = _summary_format(fmt)
+    if summary_as is None:  # the old --format FILE-FORMAT
+        note_old_spelling(f"--format {fmt}", f"--input-format {fmt}")
+        input_format, summary_as = fmt, TableOrJson.TABLE
     the_schema = _schema(schema)
     schemes = _schemes(
         id_scheme,
@@ -419,7 +448,7 @@ def import_cmd(
 
     the_mapping = _mapping(mapping, db)
     with phase(err_console, f"Reading {file}"):
-        doc = _read_exchange(file, fmt, the_mapping, the_schema, schemes)
+        doc = _read_exchange(file, input_format, the_mapping, the_schema, schemes)
     _submit(
         doc.values,
         db=db,
@@ -431,7 +460,7 @@ def import_cmd(
         ledger_check=ledger_check,
         by=by,
         show=show,
-        as_json=as_json,
+        as_json=summary_as is TableOrJson.JSON,
         data_sets=doc.data_sets,
         strategy=import_strategy,
         summary_format=summary_format,
@@ -569,8 +598,8 @@ def export_cmd(
 def template_cmd(
     participant: str = participant_option(..., "The participant the template is for."),
     report: str = typer.Option(..., help="Report type (see `doseflow report schema`)."),
-    period: str = typer.Option(..., help="First period (e.g. 2021W38 or 202109)."),
-    to: str | None = typer.Option(None, help="Last period (default: the first)."),
+    period: str = from_option(..., "First period (e.g. 2021W38 or 202109).", "--period"),
+    to: str | None = to_option(None, "Last period (default: the first)."),
     out: Path = typer.Option(..., help="Output file: .xlsx (Excel) or .csv."),
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     hierarchy: Path | None = typer.Option(None, help=HIERARCHY_HELP),
@@ -589,12 +618,12 @@ def template_cmd(
     from doseflow.store.database import database_exists, open_database
 
     the_schema = _schema(schema)
-    first = parse_period(period, "--period")
+    first = parse_period(period, "--from")
     last = parse_period(to, "--to") if to else first
     if last.type is not first.type:
         raise DoseflowError(
             "REPORT_BAD_PERIOD",
-            "--period and --to are not the same kind of period",
+            "--from and --to are not the same kind of period",
             field="--to",
             expected=f"a {first.type.value} period",
             value=to,
@@ -631,28 +660,47 @@ def template_cmd(
 
 
 @report_app.command("schema")
-def schema_cmd(schema: Path | None = typer.Option(None, help=SCHEMA_HELP)) -> None:
+def schema_cmd(
+    schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
+    fmt: OutputFormat = format_option(),
+) -> None:
     """List report types and data elements."""
     from doseflow.reporting.values import format_number
 
+    def bound(value: float | None) -> Shown:
+        return Shown(value, "" if value is None else format_number(value))
+
     the_schema = _schema(schema)
-    t = Table(title="Data elements")
-    for col in ("report", "periods", "element", "name", "categories", "range", "role"):
-        t.add_column(col)
+    rows = []
     for e in sorted(the_schema.elements.values(), key=lambda x: (x.report, x.code)):
         rt = the_schema.report_types[e.report]
-        low = "" if e.minimum is None else format_number(e.minimum)
-        high = "" if e.maximum is None else format_number(e.maximum)
-        t.add_row(
-            e.report,
-            "/".join(p.value for p in rt.period_types),
-            e.code,
-            e.name,
-            ", ".join(e.categories) or "-",
-            f"{low}..{high}",
-            e.role.value if e.role else "-",
+        rows.append(
+            (
+                e.report,
+                "/".join(p.value for p in rt.period_types),
+                e.code,
+                e.name,
+                Shown(",".join(e.categories), ", ".join(e.categories) or "-"),
+                bound(e.minimum),
+                bound(e.maximum),
+                e.role.value if e.role else None,
+            )
         )
-    print_table(t)
+    emit(
+        [
+            column("report"),
+            column("periods"),
+            column("element"),
+            column("name"),
+            column("categories"),
+            column("minimum", numeric=True),
+            column("maximum", numeric=True),
+            column("role"),
+        ],
+        rows,
+        fmt,
+        title="Data elements",
+    )
 
 
 @report_app.command("lock")
@@ -1021,10 +1069,8 @@ def plausibility_cmd(
     schema: Path | None = typer.Option(None, help=SCHEMA_HELP),
     alpha: float = typer.Option(0.01, help="beta_binomial_positivity: flag when P is below this."),
     z: float = typer.Option(3.5, help="robust_z_score: flag when |z| is above this."),
-    as_json: bool = typer.Option(False, "--json", help="Print the flags as JSON (--format json)."),
     fmt: OutputFormat = format_option(
-        "table, csv (one row per flag, its figures left out) or json (every flag with its "
-        "figures; the same as --json)."
+        "table, csv (one row per flag, its figures left out) or json (every flag with its figures)."
     ),
     db: str | None = db_option(),
 ) -> None:
@@ -1055,7 +1101,7 @@ def plausibility_cmd(
         err_console.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
     if report.notes:
         err_console.print(f"hierarchy used: {origin}", highlight=False, soft_wrap=True)
-    if as_json or fmt is OutputFormat.JSON:
+    if fmt is OutputFormat.JSON:
         console.print_json(json.dumps([f.to_dict() for f in flags]))
         return
     if fmt is OutputFormat.CSV:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 
 import typer
-from rich.table import Table
 
 from doseflow.cli.console import console
 from doseflow.cli.context import CONTEXT_SETTINGS
 from doseflow.cli.options import db_option, participant_option
+from doseflow.cli.output import OutputFormat, Shown, col, emit, format_option
 from doseflow.cli.vocabulary import VocabularyTyper
 
 SERVICE_FACTORY = "doseflow.service.app:app_from_environment"
@@ -136,7 +136,10 @@ def token_create(
 
 
 @token_app.command("list")
-def token_list(db: str = db_option()) -> None:
+def token_list(
+    db: str = db_option(),
+    fmt: OutputFormat = format_option(),
+) -> None:
     """List every token issued (never the secrets)."""
     from doseflow.store.database import default_url, open_database
     from doseflow.store.service import list_tokens
@@ -146,26 +149,40 @@ def token_list(db: str = db_option()) -> None:
         tokens = list_tokens(engine)
     finally:
         engine.dispose()
-    table = Table(title="API tokens")
-    for column in ("id", "starts with", "user", "role", "iso3", "label", "created", "status"):
-        table.add_column(column, no_wrap=column != "label", overflow="fold")
+    rows = []
     for t in tokens:
         status = (
             "revoked"
             if t.revoked_at
             else ("expires " + t.expires_at.date().isoformat() if t.expires_at else "active")
         )
-        table.add_row(
-            str(t.token_id),
-            t.prefix + "…",
-            t.user,
-            t.role.value,
-            t.iso3 or "",
-            t.label,
-            t.created_at.date().isoformat(),
-            status,
+        rows.append(
+            (
+                t.token_id,
+                Shown(t.prefix, t.prefix + "…"),
+                t.user,
+                t.role.value,
+                t.iso3,
+                t.label,
+                t.created_at.date(),
+                status,
+            )
         )
-    console.print(table)
+    emit(
+        [
+            col("id", numeric=True, text=str),
+            col("starts with"),
+            col("user"),
+            col("role"),
+            col("participant", key="iso3"),
+            col("label"),
+            col("created"),
+            col("status"),
+        ],
+        rows,
+        fmt,
+        title="API tokens",
+    )
 
 
 @token_app.command("revoke")

@@ -31,7 +31,7 @@ from typer.core import TyperCommand, TyperOption
 OLD_SPELLINGS: Mapping[str, tuple[str, ...]] = {
     "--participant": ("--iso3", "--country"),
     "--as-of": ("--at", "--today", "--date"),
-    "--from": ("--start",),
+    "--from": ("--start", "--period"),
     "--to": ("--end",),
     "--recipients": ("--to",),
     "--destination": ("--to",),
@@ -47,7 +47,13 @@ def old_spellings_of(opts: list[str]) -> list[str]:
     return [name for name in opts[1:] if name in old]
 
 
-def _note(old: str, new: str) -> None:
+#: Flags that were an option and its value before the vocabulary: ``--json`` is
+#: ``--format json`` on every command that takes ``--format``.
+OLD_FLAGS: Mapping[str, tuple[str, str]] = {"--json": ("--format", "json")}
+
+
+def note_old_spelling(old: str, new: str) -> None:
+    """The one-line note on stderr (never stdout: CSV and JSON output stay as they were)."""
     from doseflow.cli.console import err_console
 
     err_console.print(
@@ -100,9 +106,25 @@ class VocabularyCommand(TyperCommand):
                 break
             name = arg.split("=", 1)[0]
             if name in spelt:
-                _note(name, spelt[name])
-        result: list[str] = super().parse_args(ctx, args)
+                note_old_spelling(name, spelt[name])
+        result: list[str] = super().parse_args(ctx, self._flags_spelt_out(args))
         return result
+
+    def _flags_spelt_out(self, args: list[str]) -> list[str]:
+        """``args`` with each old flag (``--json``) replaced by the option and value it
+        means (``--format json``), where the command takes that option and no such flag."""
+        names = {name for param in self.params for name in getattr(param, "opts", ())}
+        out: list[str] = []
+        for n, arg in enumerate(args):
+            if arg == "--":
+                return out + args[n:]
+            flag = OLD_FLAGS.get(arg)
+            if flag is not None and arg not in names and flag[0] in names:
+                note_old_spelling(arg, " ".join(flag))
+                out.extend(flag)
+            else:
+                out.append(arg)
+        return out
 
 
 class VocabularyTyper(typer.Typer):
