@@ -232,6 +232,13 @@ def test_file_declines_are_listed_and_explain_covers_every_pool(
     assert "covax_2021.yaml, declines[0]" in out
     assert "KEN" in out
     assert "via the CLI" in out
+    assert run(["allocate", "declines", "covax-2021", "--format", "json", "--db", db]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["source"].endswith("covax_2021.yaml, declines[0]")
+    assert rows[0]["iso3"] == "PRK"
+    assert (rows[-1]["iso3"], rows[-1]["product"], rows[-1]["round"]) == ("KEN", "AZ-SII", 1)
+    assert rows[-1]["doses"] is None  # all its doses
+    assert "via the CLI" in rows[-1]["source"]
     assert run(["explain", "KEN", "--round", "1", "--scenario", "covax-2021", "--db", db]) == 0
     out = capsys.readouterr().out
     assert "pool PFIZER" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -93,6 +94,23 @@ def test_sweep_runs_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert run(["impact", "sweep", str(grid), "--out", str(out), "--no-plot"]) == 0
     assert "(0 run, 2 already done)" in capsys.readouterr().out
     assert len(pd.read_parquet(out / "results.parquet")) == 4
+    argv = ["impact", "sweep", str(grid), "--out", str(out), "--no-plot", "--format", "json"]
+    assert run(argv) == 0
+    got = capsys.readouterr()
+    rows = json.loads(got.out)  # the chunks' line on stderr, the sums alone on stdout
+    assert "(0 run, 2 already done)" in got.err
+    results = pd.read_parquet(out / "results.parquet")
+    assert len(rows) == 4
+    for row in rows:
+        mine = results[
+            (results.strategy == row["strategy"]) & (results.supply_share == row["supply_share"])
+        ]
+        assert row["deaths_averted"] == pytest.approx(float(mine.deaths_averted.sum()))
+        share = row["deaths_averted"] / float(mine.deaths_no_vaccine.sum())
+        assert row["deaths_averted_share"] == pytest.approx(share)
+    assert run([*argv[:-1], "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith("strategy,supply_share,deaths_averted,deaths_averted_share,")
 
 
 def test_global_compares_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,6 +126,13 @@ def test_global_compares_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     assert "impact-maximis" in out
     assert (tmp_path / "g" / "allocation_rules.csv").exists()
+    assert run(["impact", "global", str(scenario), "--levels", "4", "--format", "json"]) == 0
+    rules = {row["rule"]: row for row in json.loads(capsys.readouterr().out)}
+    assert any("impact-maximis" in rule for rule in rules)
+    for row in rules.values():
+        assert row["doses"] == pytest.approx(4_800_000, rel=0.01)
+        assert 0 <= row["deaths_averted_share"] <= 1
+        assert row["deaths_averted"] > 0
 
 
 def test_no_scenario_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -186,6 +186,11 @@ def test_cli_errors(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "'xls' is not an export format" in err
     assert run(["report", "schema"]) == 0
     assert "doses_administered" in capsys.readouterr().out
+    assert run(["report", "schema", "--format", "json"]) == 0
+    elements = {row["element"]: row for row in json.loads(capsys.readouterr().out)}
+    assert "doses_administered" in elements
+    assert all(set(row) >= {"report", "minimum", "maximum", "role"} for row in elements.values())
+    assert any(isinstance(row["minimum"], int | float) for row in elements.values())
 
 
 def test_export_fhir_shipments_transaction(

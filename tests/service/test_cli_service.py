@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,12 @@ def test_token_create_list_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[
     listed = capsys.readouterr().out
     assert "participant-KEN" in listed
     assert token not in listed
+    assert run(["token", "list", "--db", db, "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["id"], row["role"], row["iso3"]) == (1, "participant", "KEN")
+    assert row["status"] == "active"
+    assert token.startswith(row["starts_with"])
+    assert token != row["starts_with"]
     assert run(["token", "revoke", "1", "--db", db]) == 0
     assert authenticate(engine, token) is None
 

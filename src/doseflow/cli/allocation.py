@@ -335,10 +335,44 @@ def list_scenarios(
 @allocate_app.command("declines")
 def list_declines(
     scenario: str = typer.Argument(..., help="Name of a stored scenario."),
+    fmt: OutputFormat = format_option(
+        "table (one sentence per decline), csv or json (one row per decline: its round, "
+        "participant, product, doses (empty: all), reason, redirect, recipients, pool, source)."
+    ),
     db: str | None = db_option(),
 ) -> None:
     """Every decline of a scenario (its file's and those recorded), with its source."""
     found = _store(db).declines(scenario)
+    if fmt is not OutputFormat.TABLE:
+        emit(
+            [
+                column("round", numeric=True),
+                column("iso3"),
+                column("product"),
+                column("doses", numeric=True),
+                column("reason"),
+                column("redirect"),
+                column("recipients"),
+                column("pool"),
+                column("source"),
+            ],
+            [
+                (
+                    d.round,
+                    d.iso3,
+                    d.product,
+                    d.doses,
+                    d.reason,
+                    d.redirect,
+                    ",".join(sorted(d.recipients)),
+                    d.pool,
+                    d.source,
+                )
+                for d in found
+            ],
+            fmt,
+        )
+        return
     for d in found:
         doses = "all its doses" if d.doses is None else f"{d.doses:,} doses"
         reason = f" ({d.reason})" if d.reason else ""

@@ -463,6 +463,10 @@ def global_command(
         DEFAULT_DENOMINATOR, help=DENOMINATOR_HELP.split(". ")[0] + "."
     ),
     out: Path | None = typer.Option(None, help="Folder for per-participant CSV and charts."),
+    fmt: OutputFormat = format_option(
+        "table, csv or json: the totals per rule (figures raw, each share of the outcome "
+        "without vaccination a column of its own)."
+    ),
     db: str | None = db_option("Database of stored scenarios: " + DB_HELP),
 ) -> None:
     """Compare allocation rules for an allocation round by total deaths averted."""
@@ -492,7 +496,7 @@ def global_command(
         eligibility=who,
         denominator=over,
     )
-    render_allocation_comparison(comparison.totals(), comparison.skipped)
+    render_allocation_comparison(comparison.totals(), comparison.skipped, fmt)
     if out is not None:
         from doseflow.impact.plots import plot_allocation_rules
 
@@ -502,28 +506,33 @@ def global_command(
 
 
 def render_allocation_comparison(
-    totals: pd.DataFrame, skipped: tuple[tuple[str, str], ...]
+    totals: pd.DataFrame,
+    skipped: tuple[tuple[str, str], ...],
+    fmt: OutputFormat = OutputFormat.TABLE,
 ) -> None:
-    """Rich table of a global comparison's totals (used by ``impact global`` and the demo)."""
-    table = Table(
-        title="Allocation rules compared: same total supply; averted by vaccination, number "
-        "(% of the outcome without vaccination)"
-    )
-    table.add_column("rule", no_wrap=True)
-    for col in ("doses", "deaths averted", "symptomatic averted", "YLL averted"):
-        table.add_column(col, justify="right", no_wrap=col == "doses")
+    """A global comparison's totals, one row per rule (used by ``impact global`` and the
+    demo)."""
+    outcomes = (("deaths", "deaths"), ("symptomatic", "symptomatic"), ("yll", "YLL"))
+    columns = [column("rule"), column("doses", numeric=True, text=_fmt)]
+    for o, label in outcomes:
+        columns.append(column(f"{label} averted", numeric=True, key=f"{o}_averted"))
+        columns.append(column("share", numeric=True, key=f"{o}_averted_share", in_table=False))
+    rows = []
     for row in totals.to_dict("records"):
-        table.add_row(
-            str(row["rule"]),
-            _fmt(row["doses"]),
-            *(
-                f"{_fmt(row[f'{o}_averted'])}\n({_pct(row[f'{o}_averted_share'])})"
-                for o in ("deaths", "symptomatic", "yll")
-            ),
-        )
-    print_table(table)
+        cells: list[object] = [str(row["rule"]), float(row["doses"])]
+        for o, _ in outcomes:
+            averted, share = float(row[f"{o}_averted"]), float(row[f"{o}_averted_share"])
+            cells += [Shown(averted, f"{_fmt(averted)}\n({_pct(share)})"), share]
+        rows.append(cells)
+    emit(
+        columns,
+        rows,
+        fmt,
+        title="Allocation rules compared: same total supply; averted by vaccination, number "
+        "(% of the outcome without vaccination)",
+    )
     if skipped:
-        console.print("not modelled: " + ", ".join(f"{iso3} ({why})" for iso3, why in skipped))
+        note("not modelled: " + ", ".join(f"{iso3} ({why})" for iso3, why in skipped), fmt)
 
 
 def register(app: typer.Typer) -> None:

@@ -935,7 +935,8 @@ def demo_ledger(engine: object, out_console: object, scenario: str | None) -> No
         f"Ledger check: {report.events:,} events; {report.entered:,} doses entered = "
         f"{report.accounted:,} in stock, in transit, administered or written off "
         f"({'consistent' if report.ok else 'INCONSISTENT'}). Try `doseflow ledger hubs`, "
-        "`doseflow ledger card MNG-NS AZ-SII`, `doseflow ledger card MNG-NS-UNICEF AZ-SII`, "
+        "`doseflow ledger card --node MNG-NS --product AZ-SII`, "
+        "`doseflow ledger card --node MNG-NS-UNICEF --product AZ-SII`, "
         "`doseflow ship list`.",
         highlight=False,
     )
