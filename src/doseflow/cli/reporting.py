@@ -394,7 +394,7 @@ def _summary_format(given: str) -> TableOrJson | None:
 @report_app.command("import")
 def import_cmd(
     file: Path = typer.Argument(..., help="A DHIS2 dataValueSets JSON or ADX XML file."),
-    fmt: str = typer.Option("table", "--format", help=SUMMARY_FORMAT_HELP),
+    fmt: str = typer.Option("table", "--format", help=SUMMARY_FORMAT_HELP, metavar="<table|json>"),
     input_format: str = typer.Option(
         "auto", "--input-format", help="The file's format: auto (by extension), dhis2-json or adx."
     ),
