@@ -11,10 +11,11 @@ How: an option declares its name first and its old spellings after it
 (:mod:`doseflow.cli.options` does so from :data:`OLD_SPELLINGS`). :class:`VocabularyCommand`
 takes the old spellings out of the option's visible names (so help, usage and error
 messages show the new name alone) and gives them to the parser as further names of the same
-option (so the value lands in the same parameter). An old flag that meant an option and its value
-(``--json``, now ``--format json``: :data:`OLD_FLAGS`) is spelt out before parsing, on every
-command that takes the option, so it gives the same bytes as the new form. Every Typer app of the command line is a
-:class:`VocabularyTyper`, whose commands are vocabulary commands by default.
+option (so the value lands in the same parameter). An old flag that meant an option and its
+value (``--json``, now ``--format json``: :data:`OLD_FLAGS`) is spelt out before parsing, on
+every command that takes the option, so it gives the same bytes as the new form. Every Typer
+app of the command line is a :class:`VocabularyTyper`, whose commands are vocabulary commands
+by default.
 
 This module imports Typer and the console only: ``doseflow --help`` stays light.
 """
