@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "deployment": 2,
     "reporting": 2,
     "impact": 2,
+    "simulation": 2,
     "store": 3,
     "cli": 4,
     "service": 4,
@@ -32,6 +33,7 @@ ENGINE_DEPENDENCIES: dict[str, set[str]] = {
     "deployment": {"allocation", "logistics", "ledger"},
     "reporting": {"ledger"},
     "impact": {"allocation"},
+    "simulation": {"ledger", "logistics"},
 }
 
 #: The two interfaces never import each other: shared logic belongs lower down.
