@@ -190,6 +190,12 @@ def arrive(
 
 
 def _at_hub(events: Sequence[LedgerEvent], plan: ShipmentPlanned) -> tuple[str, dict[Lot, int]]:
+    return doses_at_hub(events)
+
+
+def doses_at_hub(events: Sequence[LedgerEvent]) -> tuple[str, dict[Lot, int]]:
+    """The hub a shipment last arrived at and, per lot, its doses still there (arrived less
+    dispatched onward), from its live events; ``("", {})`` if it never reached a hub."""
     arrivals = [e for e in events if isinstance(e, ArrivedAtHub)]
     if not arrivals:
         return "", {}
