@@ -166,3 +166,15 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DoseflowError) as err:
         read_start_file(tmp_path / "none.yaml")
     assert err.value.code == "SIMULATION_START_FILE_NOT_FOUND"
+
+
+def test_the_documented_examples_read(tmp_path: Path) -> None:
+    """docs/simulation.md's YAML and CSV examples are the same start as this file's."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "simulation.md").read_text()
+    section = page.split("## Where a run starts", 1)[1]
+    yaml_text = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    csv_text = section.split("```text\n", 1)[1].split("```", 1)[0]
+    from_yaml = read_start_file(write(tmp_path, "doc.yaml", yaml_text)).state
+    from_csv = read_start_file(write(tmp_path, "doc.csv", csv_text), as_of=date(2021, 6, 1)).state
+    assert from_yaml.stock == from_csv.stock == EXPECTED_STOCK
+    assert from_yaml.pipeline == from_csv.pipeline == EXPECTED_PIPELINE
