@@ -11,6 +11,7 @@ from doseflow.domain.events import (
     ArrivedAtHub,
     DispatchedOnward,
     LedgerEvent,
+    Reversal,
     ShipmentDispatched,
     ShipmentHeld,
     ShipmentPlanned,
@@ -105,6 +106,29 @@ def test_back_dated_start_ignores_later_events(sqlite_url: str) -> None:
         ("S-KEN-1", "KEN-NS", date(2021, 5, 6))
     ]
     assert early.total_doses() == 24_000 == ledger_total(ledger, date(2021, 5, 5))
+
+
+def test_a_reversed_arrival_is_undone_from_the_start(sqlite_url: str) -> None:
+    """A reversal undoes its event where it took effect (even recorded later): the start
+    then has S-KEN-2 still travelling to Dubai, as the ledger's own balances do."""
+    engine = open_database(sqlite_url)
+    ledger = seed_ledger(engine)
+    ledger.append_events(
+        [
+            Reversal(
+                event_id=f"undo-{ref}",
+                occurred_at=datetime(2021, 5, 20, tzinfo=UTC),
+                recorded_by="seed",
+                reverses=ref,
+                reason="recorded in error",
+            )
+            for ref in ("h-ken-2", "a-ken-2")
+        ]
+    )
+    state = read_start_state(engine, date(2021, 5, 10))
+    ken2 = [p for p in state.pipeline if p.shipment_id == "S-KEN-2"]
+    assert [(p.next_node, p.held_at, p.doses) for p in ken2] == [("DXB", None, 4_800)]
+    assert state.total_doses() == 40_800 == ledger_total(ledger, date(2021, 5, 10))
 
 
 def test_filters_by_node_and_product(sqlite_url: str) -> None:
@@ -232,6 +256,18 @@ def generated_events(shipments: int, seed: int) -> list[LedgerEvent]:
                         quantity=q,
                     )
                 )
+    # some receipts and holds recorded in error, undone later: undone where they took effect
+    undone = [e for e in out if ":r:" in e.event_id or e.event_id.endswith(":h")]
+    out += [
+        Reversal(
+            event_id=f"undo:{e.event_id}",
+            occurred_at=datetime(2021, 7, 15, tzinfo=UTC),
+            recorded_by="gen",
+            reverses=e.event_id,
+            reason="in error",
+        )
+        for e in rng.sample(undone, len(undone) // 10)
+    ]
     return out
 
 
