@@ -127,7 +127,8 @@ def _waiting_at_hubs(
     product: str | None,
 ) -> list[PipelineShipment]:
     """Per shipment and lot, the doses waiting at the hub it last arrived at, by the end of
-    ``day`` at that hub (the hub's stock is cut at the same moment)."""
+    ``day`` at that hub (the hub's stock is cut at the same moment), whatever the rest of
+    the shipment does: doses left at a hub when others went on are still on their way."""
     out: list[PipelineShipment] = []
     for sid in sorted(arrived):
         events = live.get(sid, [])
@@ -139,12 +140,6 @@ def _waiting_at_hubs(
             if at != hub or not lots:
                 continue
             status = shipment_status(sid, so_far)
-            if status.state not in (
-                ShipmentState.AT_HUB,
-                ShipmentState.HELD,
-                ShipmentState.IN_TRANSIT,
-            ):
-                continue
             route = _route(sid, so_far, (hub,))
             for lot, doses in sorted(lots.items(), key=lambda kv: kv[0].number):
                 if product is not None and lot.product != product:
