@@ -58,9 +58,12 @@ def test_lead_times_are_whole_days_rounded_up() -> None:
     assert LeadTime.fixed(2.2).draw(stream(0, "lane", "a"), 1, 3).tolist() == [[3, 3, 3]]
     assert LeadTime.fixed(4).draw(stream(0, "lane", "a"), 1, 2).tolist() == [[4, 4]]
     tri = LeadTime(Distribution.TRIANGULAR, 2, 6, 3).draw(stream(0, "lane", "a"), 4, 500)
-    assert tri.min() >= 2 and tri.max() <= 6
+    assert tri.min() >= 2
+    assert tri.max() <= 6
     uni = UNIFORM.draw(stream(0, "lane", "a"), 4, 500)
-    assert uni.min() >= 2 and uni.max() <= 9 and len(np.unique(uni)) > 3
+    assert uni.min() >= 2
+    assert uni.max() <= 9
+    assert len(np.unique(uni)) > 3
 
 
 @pytest.mark.parametrize(
@@ -85,10 +88,12 @@ def test_outages_last_their_duration() -> None:
     assert not never.any()
     some = outage_days(stream(3, "store", "R1"), 12.0, 4, 50, 365)
     again = outage_days(stream(3, "store", "R1"), 12.0, 4, 50, 365)
-    assert np.array_equal(some, again) and 0 < some.mean() < 0.5
+    assert np.array_equal(some, again)
+    assert 0 < some.mean() < 0.5
 
 
 def test_poisson_counts_are_reproducible() -> None:
     a = poisson_counts(stream(2, "demand", "SP1"), 30.0, 2, 20)
     assert np.array_equal(a, poisson_counts(stream(2, "demand", "SP1"), 30.0, 2, 20))
-    assert a.shape == (2, 20) and 20 < a.mean() < 40
+    assert a.shape == (2, 20)
+    assert 20 < a.mean() < 40

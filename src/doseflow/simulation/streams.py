@@ -90,7 +90,8 @@ class LeadTime:
             assert self.high is not None
             raw = generator.uniform(self.low, self.high, size=shape)
         else:
-            assert self.high is not None and self.mode is not None
+            assert self.high is not None
+            assert self.mode is not None
             if self.low == self.high:
                 raw = np.full(shape, self.low, dtype=np.float64)
             else:
