@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from doseflow.domain.network import Node, NodeKind
+from doseflow.ledger.accounts import CHECKED_STATES
 from doseflow.ledger.book import Book
 from doseflow.ledger.conservation import ConservationReport, compare
-from doseflow.ledger.accounts import CHECKED_STATES
 from doseflow.simulation.opening import OPENING_SOURCE, opening_events
 from doseflow.simulation.result import SimulationResult
 from doseflow.simulation.start import LotStock, PipelineShipment, StartState
@@ -22,6 +22,8 @@ NODES = (
     Node("PRK-NS", "DPRK national store", NodeKind.NATIONAL_STORE, country="PRK"),
     Node("PRK-SP", "DPRK service point", NodeKind.SERVICE_POINT, country="PRK"),
 )
+
+SUPPLIERS = frozenset(n.code for n in NODES if n.kind is NodeKind.SUPPLIER)
 
 OPENING_NODE = Node(OPENING_SOURCE, "opening balance of a run", NodeKind.SUPPLIER)
 
@@ -42,9 +44,10 @@ def start(*stock: LotStock, pipeline: tuple[PipelineShipment, ...] = ()) -> Star
 
 def scratch_check(begin: StartState, result: SimulationResult) -> tuple[Book, ConservationReport]:
     """The run's events after its opening balance in an in-memory ledger (``Book.append``
-    refuses any negative stock or transit balance), and the ledger's conservation report."""
-    book = Book(sources=frozenset({OPENING_SOURCE}))
-    events = [*opening_events(begin, result.run_id), *result.events]
+    refuses any negative stock or transit balance), and the ledger's conservation report.
+    As in the ledger, the suppliers' stock is not tracked: doses enter when dispatched."""
+    book = Book(sources=frozenset({OPENING_SOURCE, *SUPPLIERS}))
+    events = [*opening_events(begin, result.run_id, SUPPLIERS), *result.events]
     book.append(events)
     balances = book.balances()
     stored = {k: v for k, v in balances.items() if k.state in CHECKED_STATES and v}

@@ -5,10 +5,16 @@ events bring the start state in: each lot on hand as a ``found`` adjustment at i
 each shipment on its way as a dispatch from :data:`OPENING_SOURCE`, a supplier node that
 exists only in the scratch ledger (give it to ``Book(sources=...)``). They are dated at the
 start of day 0, before every event of the run.
+
+The ledger tracks no stock at suppliers (a supplier's dispatch is where doses enter), so
+stock the start state puts at a node of ``suppliers`` has no opening event: it enters the
+scratch ledger when the run dispatches it, and what is still there at the end is outside
+the ledger's totals.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, time
 
 from doseflow.domain.events import (
@@ -27,12 +33,15 @@ OPENING_SOURCE = "SIM-OPENING"
 SIMULATION_USER = "simulation"
 
 
-def opening_events(start: StartState, run_id: str) -> list[LedgerEvent]:
-    """Events that put ``start`` into an empty ledger."""
+def opening_events(
+    start: StartState, run_id: str, suppliers: Collection[str] = ()
+) -> list[LedgerEvent]:
+    """Events that put ``start`` into an empty ledger whose supplier nodes are
+    ``suppliers`` (and :data:`OPENING_SOURCE`)."""
     at = datetime.combine(start.as_of, time(0, 0), tzinfo=UTC)
     out: list[LedgerEvent] = []
     for s in start.stock:
-        if s.doses <= 0:
+        if s.doses <= 0 or s.node in suppliers:
             continue
         out.append(
             Adjustment(
