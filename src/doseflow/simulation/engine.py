@@ -6,7 +6,8 @@ State is doses per (node, lot) in dicts, never vial objects; every change happen
 1. **arrivals**: shipments due today reach their next node; at a node with a quarantine of
    N days they are held (a ``held`` event, reason ``quarantine``, until ``d + N``), else
    received (``received``; ``arrived-at-hub`` for a start-state shipment not yet at its
-   final destination) into stock.
+   final destination) into stock. A start-state shipment held at a hub is there already:
+   it arrives at the hub on day 0 (as hub stock, no quarantine), free to move on.
 2. **quarantine releases**: shipments held until today are received.
 3. **expiry**: a lot is usable up to and including its expiry date; on the next day every
    dose of it in stock is written off where it is (``adjustment``, reason ``expired``).
@@ -79,6 +80,7 @@ class _Moving:
     arrive: int
     final: bool = True
     held_until: int | None = None
+    quarantined: bool = True  # whether a quarantine at its destination applies
 
 
 @dataclass
@@ -178,7 +180,9 @@ class _Run:
                 continue
             key = self._lot(p.product, p.lot, p.expiry)
             if p.next_node is None and p.held_at is not None:
-                self.moving.append(_Moving(p.shipment_id, p.held_at, key, p.doses, 1, 0, 0, False))
+                self.moving.append(
+                    _Moving(p.shipment_id, p.held_at, key, p.doses, 1, 0, 0, False, None, False)
+                )
                 continue
             where = p.next_node or p.destination
             due = 0 if p.expected_arrival is None else (p.expected_arrival - start.as_of).days
@@ -291,7 +295,7 @@ class _Run:
     def _arrivals(self, day: int) -> None:
         held_now: set[str] = set()
         for m in sorted(self._due(day), key=lambda m: (m.shipment_id, m.lot)):
-            hold = self.quarantine.get(m.destination, 0)
+            hold = self.quarantine.get(m.destination, 0) if m.quarantined else 0
             if hold <= 0:
                 self._receive(m, day)
                 continue
