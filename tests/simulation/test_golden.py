@@ -164,15 +164,16 @@ def test_power_cut_pushing_a_lot_to_stage_3_discards_it() -> None:
 
 
 def _two_lots(order: LotOrder) -> tuple[int, int, int]:
-    """Lot LONG (300, expires day 40) on hand; lot SHORT (300, expires day 10) arrives on
-    day 1; 20 doses a day for 20 days. Returns (administered, expired, unmet)."""
+    """Lot LONG (300, expires day 40) on hand; lot A-SHORT (300, expires day 10) arrives on
+    day 1; 20 doses a day for 20 days. Returns (administered, expired, unmet). The short
+    lot's number sorts first, so FIFO cannot be lot-number order by accident."""
     begin = start(
         lot("PRK-SP", "LONG", 300, expiry_day=40),
         pipeline=(
             PipelineShipment(
                 "S-SHORT",
                 PRODUCT,
-                "SHORT",
+                "A-SHORT",
                 on(10),
                 300,
                 ("DLC", "PRK-SP"),
