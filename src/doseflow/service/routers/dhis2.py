@@ -45,7 +45,7 @@ from doseflow.reporting.schema import DEFAULT_SCHEMA
 from doseflow.service.auth import Access, authorize
 from doseflow.service.context import engine_of
 from doseflow.service.errors import ERROR_RESPONSES, ErrorBody
-from doseflow.service.routers.reports import hierarchy_of
+from doseflow.service.routers.reports import hierarchy_of, value_out_of_scope
 from doseflow.store.reporting import submit
 from doseflow.store.reporting_dhis2 import export_registrations, export_values
 from doseflow.store.reporting_ledger import StoreLedger
@@ -134,16 +134,8 @@ def _own_values(doc: ExchangeDocument, hierarchy: Hierarchy, access: Access) -> 
     for index, v in enumerate(doc.values):
         owner = hierarchy.participant_of(v.org_unit)
         if owner is not None and owner != own:
-            refused.append(
-                ErrorDetail(
-                    "SERVICE_OUT_OF_SCOPE",
-                    f"value {index} is for {owner}; a participant token for {own} may only "
-                    f"report {own}'s values",
-                    ErrorLocation(source="request body", field=f"dataValues[{index}].orgUnit"),
-                    expected=own,
-                    value=owner,
-                )
-            )
+            where = ErrorLocation(source="request body", field=f"dataValues[{index}].orgUnit")
+            refused.append(value_out_of_scope(index, owner, own, where))
     if refused:
         raise DoseflowError.from_details(refused)
 

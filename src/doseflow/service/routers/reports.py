@@ -195,6 +195,19 @@ def _submitted(body: SubmissionIn) -> list[SubmittedValue]:
     return out
 
 
+def value_out_of_scope(index: int, owner: str, own: str, where: ErrorLocation) -> ErrorDetail:
+    """Value ``index`` belongs to ``owner``, not to the participant ``own`` sending it (the
+    same refusal for doseflow's reports and DHIS2's dataValueSets, located as each reads)."""
+    return ErrorDetail(
+        "SERVICE_OUT_OF_SCOPE",
+        f"value {index} is for {owner}; a participant token for {own} may only "
+        f"report {own}'s values",
+        where,
+        expected=own,
+        value=owner,
+    )
+
+
 def check_scope(values: Sequence[SubmittedValue], hierarchy: Hierarchy, access: Access) -> None:
     """A participant may only send its own country's values (``SERVICE_OUT_OF_SCOPE``)."""
     own = access.own_iso3
@@ -204,16 +217,8 @@ def check_scope(values: Sequence[SubmittedValue], hierarchy: Hierarchy, access: 
     for index, v in enumerate(values):
         owner = v.participant or hierarchy.participant_of(v.org_unit)
         if owner is not None and owner != own:
-            refused.append(
-                ErrorDetail(
-                    "SERVICE_OUT_OF_SCOPE",
-                    f"value {index} is for {owner}; a participant token for {own} may only "
-                    f"report {own}'s values",
-                    ErrorLocation(source="request body", line=index, field="participant"),
-                    expected=own,
-                    value=owner,
-                )
-            )
+            where = ErrorLocation(source="request body", line=index, field="participant")
+            refused.append(value_out_of_scope(index, owner, own, where))
     if refused:
         raise DoseflowError.from_details(refused)
 
