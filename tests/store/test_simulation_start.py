@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -20,11 +21,18 @@ from doseflow.domain.events import (
 )
 from doseflow.domain.lot import Lot
 from doseflow.domain.network import Node, NodeKind
+from doseflow.simulation.engine import run
+from doseflow.simulation.opening import OPENING_SOURCE, opening_events
+from doseflow.simulation.scenario import Demand, Scenario, SimLane
 from doseflow.simulation.start import LotStock, PipelineShipment, StartState
+from doseflow.simulation.streams import Distribution, LeadTime
 from doseflow.store.database import open_database
 from doseflow.store.ledger import LedgerStore
 from doseflow.store.simulation_start import read_start_state
 from tests.service.seed import K1, K2, N1, seed_ledger
+from tests.service.seed import NODES as SEED_NODES
+
+OPENING_NODE = Node(OPENING_SOURCE, "opening balance of a run", NodeKind.SUPPLIER)
 
 
 def ledger_total(ledger: LedgerStore, as_of: date) -> int:
@@ -318,3 +326,24 @@ def test_generated_ledger_reconciles_day_by_day(db_url: str) -> None:
     left = {p.shipment_id for p in final.pipeline if p.held_at and not p.held}
     received = {e.shipment_id for e in ledger.events() if e.kind is EventKind.RECEIVED}
     assert left & received
+
+
+def test_the_engine_runs_from_the_live_start(tmp_path: Path) -> None:
+    """The start read from the ledger drives a run whose events, after the opening balance,
+    pass a scratch ledger's self-check with every dose of the start accounted for."""
+    engine = open_database(f"sqlite:///{tmp_path / 'live.sqlite'}")
+    seed_ledger(engine)
+    start = read_start_state(engine, date(2021, 5, 10))
+    scenario = Scenario(
+        nodes=SEED_NODES,
+        lanes=(SimLane("DXB", "KEN-NS", LeadTime(Distribution.FIXED, 2)),),
+        demand=(Demand("KEN-NS", 500), Demand("NGA-NS", 500)),
+    )
+    result = run(start, scenario, seed=1, days=30)
+    scratch = LedgerStore(open_database(f"sqlite:///{tmp_path / 'scratch.sqlite'}"))
+    scratch.register_nodes((*SEED_NODES, OPENING_NODE))
+    scratch.append_events([*opening_events(start, result.run_id, {"SII"}), *result.events])
+    report = scratch.self_check()
+    assert report.ok, report.repairs
+    assert report.entered == start.total_doses() == 40_800
+    assert result.administered.sum() > 0
