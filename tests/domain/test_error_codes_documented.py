@@ -23,11 +23,15 @@ AREAS = (
     "PRODUCT",
     "REPORT",
     "SERVICE",
+    "SIMULATION",
     "STORE",
     "UNIT",
 )
 #: Constants of an error area's form that are not error codes.
-NOT_CODES = {"UNIT_INTERVAL"}  # a DHIS2 value type
+NOT_CODES = {
+    "UNIT_INTERVAL",  # a DHIS2 value type
+    "SIMULATION_START",  # the prefix UserFiles builds the start file's codes from
+}
 CODE = re.compile(rf"^(?:{'|'.join(AREAS)})(?:_[A-Z0-9]+)+$")
 
 
@@ -47,7 +51,7 @@ def _codes_in_source() -> dict[str, str]:
 
 def test_the_scan_finds_codes_of_every_area() -> None:
     codes = _codes_in_source()
-    assert {c.split("_")[0] for c in codes} >= {"ALLOC", "LEDGER", "REPORT", "IMPACT"}
+    assert {c.split("_")[0] for c in codes} >= {"ALLOC", "LEDGER", "REPORT", "IMPACT", "SIMULATION"}
 
 
 def test_every_error_code_is_documented() -> None:
