@@ -31,6 +31,7 @@ AREAS = (
 NOT_CODES = {
     "UNIT_INTERVAL",  # a DHIS2 value type
     "SIMULATION_START",  # the prefix UserFiles builds the start file's codes from
+    "SIMULATION_SCENARIO",  # the prefix UserFiles builds the scenario file's codes from
 }
 CODE = re.compile(rf"^(?:{'|'.join(AREAS)})(?:_[A-Z0-9]+)+$")
 

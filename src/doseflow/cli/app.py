@@ -69,6 +69,11 @@ AREA_COMMANDS: tuple[tuple[str, str, str], ...] = (
         "impact",
         "Impact modelling: deaths averted by vaccination strategies and allocation rules.",
     ),
+    (
+        "simulate",
+        "simulate",
+        "What-if simulation: run a scenario file from a start file or the ledger.",
+    ),
     ("token", "service", "Issue, list and revoke API tokens for the service."),
 )
 

@@ -1,0 +1,126 @@
+"""``doseflow simulate run``: a what-if run of a scenario file from a start.
+
+The start is a start file (a hypothetical network) or the live ledger at a date; the
+scenario (and a named variant of it) a scenario file (``docs/simulation.md``). The command
+prints what the run comes to per node and for the network: doses administered, expired,
+discarded for their VVM, demand unmet and stock left at the end. The logic lives in
+:mod:`doseflow.simulation`; the engine is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from doseflow.cli.context import CONTEXT_SETTINGS
+from doseflow.cli.options import as_of_option, db_option
+from doseflow.cli.output import OutputFormat, col, emit, format_option, note
+from doseflow.cli.vocabulary import VocabularyTyper
+from doseflow.domain.errors import DoseflowError
+
+simulate_app = VocabularyTyper(
+    context_settings=CONTEXT_SETTINGS,
+    help="What-if simulation: run a scenario file from a start file or the ledger.",
+    no_args_is_help=True,
+)
+
+BAD_OPTION = "SIMULATION_BAD_OPTION"
+
+_COLUMNS = (
+    col("node"),
+    col("administered", numeric=True),
+    col("expired", numeric=True),
+    col("VVM discarded", numeric=True),
+    col("unmet demand", numeric=True),
+    col("stock at end", numeric=True),
+)
+
+
+def _start_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise DoseflowError(
+            BAD_OPTION,
+            f"'{text}' is not a date",
+            field="--as-of",
+            expected="YYYY-MM-DD",
+            value=text,
+        ) from None
+
+
+@simulate_app.command("run")
+def run_command(
+    scenario: Path = typer.Option(..., "--scenario", help="The scenario file (YAML)."),
+    start: Path | None = typer.Option(
+        None, "--start", help="A start file (YAML, or CSV/Excel with --as-of)."
+    ),
+    db: str | None = db_option(),
+    as_of: str | None = as_of_option(
+        None, "Day 0 of the run: the ledger's start of that day (with --db), or a table's day."
+    ),
+    variant: str | None = typer.Option(
+        None, "--variant", help="A named variant of the scenario file (its policy/closures)."
+    ),
+    seed: int = typer.Option(1, "--seed", help="Seed of the random streams (same seed, same run)."),
+    days: int = typer.Option(..., "--days", min=1, help="Days to simulate."),
+    fmt: OutputFormat = format_option(),
+) -> None:
+    """Run a scenario and print doses administered, expired, VVM-discarded, unmet demand and
+    stock at the end, per node and in total."""
+    from doseflow.simulation.engine import run
+    from doseflow.simulation.scenario_file import read_scenario_file
+    from doseflow.simulation.start import StartState
+    from doseflow.simulation.start_file import read_start_file
+    from doseflow.simulation.summary import network_totals, node_totals
+
+    day = None if as_of is None else _start_day(as_of)
+    if (start is None) == (db is None):
+        raise DoseflowError(
+            BAD_OPTION,
+            "give the run's start: --start FILE, or --db DB with --as-of DATE (not both)",
+            field="--start",
+            expected="--start FILE | --db DB --as-of DATE",
+        )
+    state: StartState
+    if start is not None:
+        read = read_start_file(start, as_of=day)
+        for detail in read.notes:
+            note(detail.render(), fmt)
+        state = read.state
+    else:
+        if day is None:
+            raise DoseflowError(
+                BAD_OPTION,
+                "a start read from the ledger needs its day",
+                field="--as-of",
+                expected="--as-of YYYY-MM-DD",
+            )
+        from doseflow.store.database import open_database
+        from doseflow.store.simulation_start import read_start_state
+
+        state = read_start_state(open_database(db), day)
+    the_scenario = read_scenario_file(scenario).variant(variant, str(scenario))
+    result = run(state, the_scenario, seed=seed, days=days)
+    lines = node_totals(result)
+    total = network_totals(lines)
+    rows = [
+        (t.node, t.administered, t.expired, t.vvm_discarded, t.unmet, t.stock_end)
+        for t in (*lines, total)
+    ]
+    emit(
+        _COLUMNS,
+        rows,
+        fmt,
+        title=f"Simulation {scenario.name}{f' ({variant})' if variant else ''}: "
+        f"{days} days from {state.as_of}, seed {seed}",
+    )
+    if result.in_transit_end:
+        note(f"{result.in_transit_end} doses still on the road or in quarantine at the end", fmt)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``doseflow simulate``."""
+    app.add_typer(simulate_app, name="simulate")
