@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from doseflow.simulation.result import SimulationResult
 
-__all__ = ["NodeTotals", "node_totals", "network_totals"]
+__all__ = ["NodeTotals", "network_totals", "node_totals"]
 
 
 @dataclass(frozen=True)
