@@ -28,7 +28,7 @@ def _json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[dict[str,
 
 
 def test_json_gives_each_node_and_the_total(capsys: pytest.CaptureFixture[str]) -> None:
-    rows = _json([*RUN, "--start", START], capsys)
+    rows = _json([*RUN, "--start-file", START], capsys)
     assert rows == [
         {"node": "DLC", "administered": 0, "expired": 0, "vvm_discarded": 0,
          "unmet_demand": 0, "stock_at_end": 0},
@@ -43,7 +43,7 @@ def test_json_gives_each_node_and_the_total(capsys: pytest.CaptureFixture[str]) 
 
 def test_a_variant_and_csv(capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
-    argv = [*RUN, "--start", START, "--variant", "closed-past-expiry", "--format", "csv"]
+    argv = [*RUN, "--start-file", START, "--variant", "closed-past-expiry", "--format", "csv"]
     assert run(argv) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [(r["node"], r["expired"], r["unmet_demand"]) for r in rows] == [
@@ -56,7 +56,7 @@ def test_a_variant_and_csv(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_table_names_the_run(capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
-    assert run([*RUN, "--start", START, "--variant", "stockpile-to-august"]) == 0
+    assert run([*RUN, "--start-file", START, "--variant", "stockpile-to-august"]) == 0
     out = capsys.readouterr().out
     assert "stockpile-to-august" in out
     assert "86,000" in out  # expired in total
@@ -88,10 +88,10 @@ def test_a_start_read_from_the_ledger(
     ("extra", "code"),
     [
         ([], "SIMULATION_BAD_OPTION"),  # no start
-        (["--start", START, "--db", "x.sqlite"], "SIMULATION_BAD_OPTION"),  # two
+        (["--start-file", START, "--db", "x.sqlite"], "SIMULATION_BAD_OPTION"),  # two
         (["--db", "x.sqlite"], "SIMULATION_BAD_OPTION"),  # the ledger without a day
-        (["--start", START, "--as-of", "June"], "SIMULATION_BAD_OPTION"),
-        (["--start", START, "--variant", "nope"], "SIMULATION_SCENARIO_UNKNOWN_VARIANT"),
+        (["--start-file", START, "--as-of", "June"], "SIMULATION_BAD_OPTION"),
+        (["--start-file", START, "--variant", "nope"], "SIMULATION_SCENARIO_UNKNOWN_VARIANT"),
     ],
 )
 def test_bad_options_are_refused(
@@ -112,7 +112,7 @@ def test_a_bad_scenario_file_is_located(tmp_path: Path, capsys: pytest.CaptureFi
     bad = tmp_path / "bad.yaml"
     bad.write_text("nodes:\n  - {code: A, kind: depot}\n", encoding="utf-8")
     capsys.readouterr()
-    argv = ["simulate", "run", "--scenario", str(bad), "--start", START, "--days", "5"]
+    argv = ["simulate", "run", "--scenario", str(bad), "--start-file", START, "--days", "5"]
     assert run(argv) == 2
     err = capsys.readouterr().err
     assert "SIMULATION_SCENARIO_BAD_FIELD" in err

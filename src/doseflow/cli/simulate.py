@@ -55,7 +55,7 @@ def _start_day(text: str) -> date:
 def run_command(
     scenario: Path = typer.Option(..., "--scenario", help="The scenario file (YAML)."),
     start: Path | None = typer.Option(
-        None, "--start", help="A start file (YAML, or CSV/Excel with --as-of)."
+        None, "--start-file", help="A start file (YAML, or CSV/Excel with --as-of)."
     ),
     db: str | None = db_option(),
     as_of: str | None = as_of_option(
@@ -80,9 +80,9 @@ def run_command(
     if (start is None) == (db is None):
         raise DoseflowError(
             BAD_OPTION,
-            "give the run's start: --start FILE, or --db DB with --as-of DATE (not both)",
-            field="--start",
-            expected="--start FILE | --db DB --as-of DATE",
+            "give the run's start: --start-file FILE, or --db DB with --as-of DATE (not both)",
+            field="--start-file",
+            expected="--start-file FILE | --db DB --as-of DATE",
         )
     state: StartState
     if start is not None:
