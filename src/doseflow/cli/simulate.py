@@ -57,7 +57,10 @@ def run_command(
     start: Path | None = typer.Option(
         None, "--start-file", help="A start file (YAML, or CSV/Excel with --as-of)."
     ),
-    db: str | None = db_option(),
+    db: str | None = db_option(
+        "Start from this ledger (SQLite file or URL, or a PostgreSQL URL) at --as-of, "
+        "instead of a start file; given explicitly, never taken from $DOSEFLOW_DB."
+    ),
     as_of: str | None = as_of_option(
         None, "Day 0 of the run: the ledger's start of that day (with --db), or a table's day."
     ),
