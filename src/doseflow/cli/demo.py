@@ -180,6 +180,13 @@ def impact_step(ctx: DemoContext) -> None:
     demo_impact(ctx.results.get("allocation"), ctx.out, engine=ctx.engine)
 
 
+def simulation_step(ctx: DemoContext) -> None:
+    """The DPRK what-if (issue 16): how many doses each policy saves from expiry."""
+    from doseflow.cli.simulate import demo_simulation
+
+    demo_simulation(ctx.console, example_path)
+
+
 #: The demo's steps, in order. Other areas append theirs (one line each).
 STEPS: list[tuple[str, DemoStep]] = [
     ("Allocation rounds", allocation_step),
@@ -188,6 +195,7 @@ STEPS: list[tuple[str, DemoStep]] = [
     ("Deployment in PRK", deployment_step),
     ("Reporting: hierarchy, requirements, PRK surveillance", reporting_step),
     ("Impact: deaths averted", impact_step),
+    ("What-if: DPRK border, quarantine and expiry", simulation_step),
 ]
 
 
