@@ -147,6 +147,9 @@ class _Run:
         self.row = {code: i for i, code in enumerate(self.codes)}
         self.lots: dict[LotKey, Lot] = {}
         self.stock: dict[Cell, _Stock] = {}
+        # the cells of each node (cells are never removed, only emptied): a node's lots are
+        # found without scanning the whole network's stock every node and day
+        self.cells_of: dict[str, set[Cell]] = {}
         self.moving: list[_Moving] = []
         self.events: list[LedgerEvent] = []
         shape = (len(self.codes), days)
@@ -213,6 +216,7 @@ class _Run:
         have = self.stock.get(cell)
         if have is None or have.doses == 0:
             self.stock[cell] = _Stock(doses, stage, exposure, day)
+            self.cells_of.setdefault(cell[0], set()).add(cell)
             return
         have.doses += doses
         have.stage = max(have.stage, stage)
@@ -220,8 +224,9 @@ class _Run:
         have.since = min(have.since, day)
 
     def _ordered(self, node: str) -> list[tuple[Cell, _Stock]]:
-        """The node's stock in the policy's lot order."""
-        cells = [(c, s) for c, s in self.stock.items() if c[0] == node and s.doses > 0]
+        """The node's stock in the policy's lot order (both orders end on the lot's key, unique
+        at a node, so the order never depends on how the cells were stored)."""
+        cells = [(c, self.stock[c]) for c in self.cells_of.get(node, ()) if self.stock[c].doses > 0]
         if self.scenario.policy.lot_order is LotOrder.FEFO:
 
             def fefo(item: tuple[Cell, _Stock]) -> tuple[bool, date, LotKey]:
