@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -30,6 +30,8 @@ from pydantic import BaseModel, ValidationError
 from doseflow.data.fields import expected_text
 from doseflow.domain.errors import DoseflowError, ErrorDetail, ErrorLocation
 from doseflow.domain.limits import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 #: Path inside a parsed document (mapping keys and list indexes) -> 1-based line number.
 LineMap = dict[tuple[str | int, ...], int]
@@ -451,6 +453,26 @@ class UserFiles:
         except DocumentRefused as exc:
             raise document_error(exc, self.code("BAD_YAML"), source, "a document") from None
         return self.yaml_with_lines(json.dumps(document, indent=0, default=str), source)
+
+    def model_from_yaml(
+        self, text: str, source: str, model: type[ModelT], *, what: str, shape: str, expected: str
+    ) -> tuple[ModelT, LineMap]:
+        """A YAML document validated as ``model`` in one pass, with its line map: not a
+        mapping is ``<prefix>_BAD_YAML`` (``shape`` says what the file is, ``expected`` its
+        outline); every pydantic error is reported at once, located (``what`` names the
+        document in the messages)."""
+        document, lines = self.yaml_with_lines(text, source)
+        if not isinstance(document, Mapping):
+            raise DoseflowError(
+                self.code("BAD_YAML"), shape, source=source, line=1, expected=expected
+            )
+        try:
+            return model.model_validate(document), lines
+        except ValidationError as err:
+            raise_all(
+                self.validation_details(err, model=model, source=source, what=what, lines=lines)
+            )
+            raise AssertionError("unreachable") from err  # raise_all raised
 
     def validation_details(
         self,

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from doseflow.data.fields import BoundedDate, Code, Label, Quantity
 from doseflow.data.user_files import UserFiles, line_for, raise_all
@@ -214,24 +214,14 @@ def read_scenario_file(path: str | Path) -> ScenarioFile:
 
 def scenario_from_yaml(text: str, source: str) -> ScenarioFile:
     """The scenario in a YAML document's text (``source`` names it in errors)."""
-    document, lines = FILES.yaml_with_lines(text, source)
-    if not isinstance(document, Mapping):
-        raise DoseflowError(
-            FILES.code("BAD_YAML"),
-            "a scenario file is a mapping of nodes, lanes, disruptions, demand and policy",
-            source=source,
-            line=1,
-            expected="nodes: [...], lanes: [...], demand: [...], policy: {...}",
-        )
-    try:
-        doc = ScenarioDoc.model_validate(document)
-    except ValidationError as err:
-        raise_all(
-            FILES.validation_details(
-                err, model=ScenarioDoc, source=source, what="scenario file", lines=lines
-            )
-        )
-        raise AssertionError("unreachable") from err  # raise_all raised
+    doc, lines = FILES.model_from_yaml(
+        text,
+        source,
+        ScenarioDoc,
+        what="scenario file",
+        shape="a scenario file is a mapping of nodes, lanes, disruptions, demand and policy",
+        expected="nodes: [...], lanes: [...], demand: [...], policy: {...}",
+    )
     raise_all(_unknown_nodes(doc, source, lines))
     base = Scenario(
         nodes=tuple(n.value() for n in doc.nodes),

@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from doseflow.data.fields import BoundedDate, Code, Identifier, LotNumber, Quantity
 from doseflow.data.tables import (
@@ -202,24 +202,14 @@ def read_start_file(path: str | Path, *, as_of: date | None = None) -> StartFile
 
 def start_from_yaml(text: str, source: str, *, as_of: date | None = None) -> StartFile:
     """The start in a YAML document's text (``source`` names it in errors)."""
-    document, lines = FILES.yaml_with_lines(text, source)
-    if not isinstance(document, Mapping):
-        raise DoseflowError(
-            FILES.code("BAD_YAML"),
-            "a start file is a mapping of as_of, stock and pipeline",
-            source=source,
-            line=1,
-            expected="as_of: YYYY-MM-DD, stock: [...], pipeline: [...]",
-        )
-    try:
-        doc = StartDoc.model_validate(document)
-    except ValidationError as err:
-        raise_all(
-            FILES.validation_details(
-                err, model=StartDoc, source=source, what="start file", lines=lines
-            )
-        )
-        raise AssertionError("unreachable") from err  # raise_all raised
+    doc, lines = FILES.model_from_yaml(
+        text,
+        source,
+        StartDoc,
+        what="start file",
+        shape="a start file is a mapping of as_of, stock and pipeline",
+        expected="as_of: YYYY-MM-DD, stock: [...], pipeline: [...]",
+    )
     day = as_of or doc.as_of
     state = StartState(
         day, tuple(s.value() for s in doc.stock), tuple(p.value() for p in doc.pipeline)
